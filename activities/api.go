@@ -1,0 +1,111 @@
+// Package activities holds every side effect of AI Admin's workflows: YClients calls, the
+// database, WhatsApp and operator notifications. Workflows refer to activities by the pinned
+// names below; inputs and outputs never carry secrets.
+package activities
+
+import "time"
+
+// Activity names, pinned at registration.
+const (
+	ActRegister          = "register-salon"
+	ActSetStatus         = "set-install-status"
+	ActPair              = "pair-whatsapp"
+	ActActivate          = "activate-integration"
+	ActSync              = "sync-catalog"
+	ActSendWelcome       = "send-welcome"
+	ActIntegrationStatus = "integration-status"
+	ActDisconnect        = "whatsapp-disconnect"
+	ActReconnect         = "whatsapp-reconnect"
+	ActUnlink            = "whatsapp-unlink"
+	ActDeleteSecrets     = "delete-salon-secrets"
+	ActNotifyOps         = "notify-ops"
+)
+
+// Application error types raised by activities (see errors.go).
+const (
+	ErrTypeNotFound     = "NotFound"
+	ErrTypeUnauthorized = "Unauthorized"
+	ErrTypeInvalid      = "Invalid"
+	ErrTypeForbidden    = "Forbidden"
+	ErrTypeRateLimited  = "RateLimited"
+	ErrTypeNotLinked    = "NotLinked"
+)
+
+// SalonRef names a salon.
+type SalonRef struct {
+	SalonID int64
+}
+
+// RegisterOutput is what the register step learnt about the salon.
+type RegisterOutput struct {
+	Title    string
+	Timezone string
+}
+
+// SetStatusInput records an installation status in the companies table.
+type SetStatusInput struct {
+	SalonID int64
+	Status  string
+	Reason  string
+	// WhatsAppPhone/Name are written when WhatsAppSet is true (empty strings clear them).
+	WhatsAppSet   bool
+	WhatsAppPhone string
+	WhatsAppName  string
+}
+
+// PairInput starts one pairing attempt.
+type PairInput struct {
+	SalonID int64
+	Attempt int
+	Method  string // "qr" or "phone"
+	Phone   string
+}
+
+// PairOutput is the attempt's terminal outcome.
+type PairOutput struct {
+	Outcome string // success, timeout, error
+	Phone   string
+	Name    string
+	Error   string // Russian, for the owner
+}
+
+// ActivateOutput is the activation's result.
+type ActivateOutput struct {
+	RedirectURL   string
+	AlreadyActive bool
+}
+
+// SyncOutput counts what a sync wrote.
+type SyncOutput struct {
+	Services    int
+	Staff       int
+	Schedules   int
+	Deactivated int
+	FinishedAt  time.Time
+}
+
+// WelcomeInput asks for the welcome message to the linked number.
+type WelcomeInput struct {
+	SalonID   int64
+	Phone     string
+	SalonName string
+}
+
+// WelcomeOutput tells whether this call sent it or it had been sent before.
+type WelcomeOutput struct {
+	Sent    bool
+	Already bool
+}
+
+// IntegrationStatusOutput is the YClients integration status.
+type IntegrationStatusOutput struct {
+	Status string // pending, active, freezed, uninstalled
+}
+
+// NotifyInput is an operator alert.
+type NotifyInput struct {
+	SalonID int64
+	Level   string // info, warn, error
+	Kind    string
+	Message string
+}

@@ -1,0 +1,103 @@
+package activities
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/sqlc"
+)
+
+// Ledger kinds.
+const (
+	KindWelcome = "welcome"
+)
+
+// epoch is the ledger's visit_time for messages that belong to no visit.
+var epoch = time.Unix(0, 0).UTC()
+
+// SendWelcome sends the welcome message to the salon's linked number exactly once: the
+// ledger row (salon, 0, welcome, epoch) is created with its WhatsApp message ID before the
+// send, so a retry reuses the ID and a finished row is never sent again.
+func (a *Activities) SendWelcome(ctx context.Context, in WelcomeInput) (WelcomeOutput, error) {
+	text := WelcomeText(in.SalonName)
+	row, err := a.Store.InsertMessage(ctx, sqlc.InsertMessageParams{
+		SalonID: in.SalonID, Kind: KindWelcome, VisitTime: epoch, Phone: in.Phone,
+		WAMessageID: NewMessageID(), Body: text,
+	})
+	if errors.Is(db.NotFound(err), db.ErrNotFound) {
+		row, err = a.Store.GetMessageByKey(ctx, sqlc.GetMessageByKeyParams{
+			SalonID: in.SalonID, Kind: KindWelcome, VisitTime: epoch,
+		})
+	}
+	if err != nil {
+		return WelcomeOutput{}, fmt.Errorf("welcome ledger: %w", err)
+	}
+	if row.Status == "sent" || row.Status == "failed" || row.Status == "skipped" {
+		return WelcomeOutput{Already: true}, nil
+	}
+	if _, err := a.WhatsApp.Send(ctx, in.SalonID, whatsapp.Message{ID: row.WAMessageID, Phone: row.Phone, Text: row.Body}); err != nil {
+		cerr := classify(err)
+		if errors.Is(err, whatsapp.ErrInvalidPhone) || errors.Is(err, whatsapp.ErrNotOnWhatsApp) ||
+			errors.Is(err, whatsapp.ErrReachoutLimited) || errors.Is(err, whatsapp.ErrNotLinked) {
+			_, _ = a.Store.MarkMessageFailed(ctx, sqlc.MarkMessageFailedParams{ID: row.ID, Reason: err.Error()})
+		}
+		return WelcomeOutput{}, cerr
+	}
+	now := a.now()
+	if err := a.Store.MarkMessageSent(context.WithoutCancel(ctx), sqlc.MarkMessageSentParams{ID: row.ID, SentAt: &now}); err != nil {
+		return WelcomeOutput{}, fmt.Errorf("mark welcome sent: %w", err)
+	}
+	return WelcomeOutput{Sent: true}, nil
+}
+
+// WelcomeText is the message the salon's own number receives after activation.
+func WelcomeText(salonName string) string {
+	name := strings.TrimSpace(salonName)
+	if name == "" {
+		return "Здравствуйте! AI Admin подключён. С этого номера клиенты салона будут получать " +
+			"подтверждения записей, напоминания и уведомления об изменениях. Отвечать на это сообщение не нужно."
+	}
+	return fmt.Sprintf("Здравствуйте! AI Admin подключён к салону «%s». С этого номера клиенты будут получать "+
+		"подтверждения записей, напоминания и уведомления об изменениях. Отвечать на это сообщение не нужно.", name)
+}
+
+// NewMessageID generates a WhatsApp message ID in the format WhatsApp Web uses (hex, 3EB0
+// prefix), stored in the ledger before sending.
+func NewMessageID() string {
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	return "3EB0" + strings.ToUpper(hex.EncodeToString(b))
+}
+
+// Disconnect closes the salon's live WhatsApp connection and keeps its credentials (freeze).
+func (a *Activities) Disconnect(ctx context.Context, in SalonRef) error {
+	err := a.WhatsApp.Disconnect(ctx, in.SalonID)
+	if errors.Is(err, whatsapp.ErrNotLinked) {
+		return nil
+	}
+	return classify(err)
+}
+
+// Reconnect connects again with the kept credentials, without a new scan (unfreeze).
+func (a *Activities) Reconnect(ctx context.Context, in SalonRef) error {
+	return classify(a.WhatsApp.Reconnect(ctx, in.SalonID))
+}
+
+// Unlink logs the salon's device out and forgets its pairing events (uninstall, expiry).
+func (a *Activities) Unlink(ctx context.Context, in SalonRef) error {
+	if _, err := a.Store.DeletePairingEvents(ctx, in.SalonID); err != nil {
+		return err
+	}
+	err := a.WhatsApp.Unlink(ctx, in.SalonID)
+	if errors.Is(err, whatsapp.ErrNotLinked) {
+		return nil
+	}
+	return classify(err)
+}

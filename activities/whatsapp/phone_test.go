@@ -1,0 +1,57 @@
+package whatsapp
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestNormalizePhone(t *testing.T) {
+	valid := []struct {
+		name, raw, want string
+	}{
+		{"ru 8 with brackets", "8 (999) 000-11-22", "79990001122"},
+		{"ru 8 plain", "89990001122", "79990001122"},
+		{"ru +7 spaced", "+7 999 000 11 22", "79990001122"},
+		{"ru +7 dashed", "+7-999-000-11-22", "79990001122"},
+		{"ru 7 without plus", "79990001122", "79990001122"},
+		{"ru ten digits", "9990001122", "79990001122"},
+		{"ru ten digits spaced", "999 000 11 22", "79990001122"},
+		{"ru moscow landline", "8 (495) 123-45-67", "74951234567"},
+		{"ru surrounding spaces", "  +7 (999) 000-11-22 ", "79990001122"},
+		{"de mobile", "+49 151 12345678", "4915112345678"},
+		{"uk mobile", "+44 7911 123456", "447911123456"},
+		{"kz mobile", "+7 701 123 4567", "77011234567"},
+		{"fr mobile", "+33 6 12 34 56 78", "33612345678"},
+	}
+	for _, tc := range valid {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := NormalizePhone(tc.raw)
+			require.NoError(t, err)
+			require.Equal(t, tc.want, got, "got %q, want %q", got, tc.want)
+		})
+	}
+
+	invalid := []struct {
+		name, raw string
+	}{
+		{"empty", ""},
+		{"spaces", "   "},
+		{"letters", "hello"},
+		{"vanity letters", "8-800-FLOWERS"},
+		{"free text", "call 89990001122"},
+		{"too short", "12345"},
+		{"too short ru", "8 999 00"},
+		{"too long", "8 999 000 11 22 33 44"},
+		{"invalid ru prefix", "8 (099) 000-11-22"},
+		{"bad country code", "+999 123 456 789"},
+		{"only punctuation", "+()-"},
+	}
+	for _, tc := range invalid {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := NormalizePhone(tc.raw)
+			require.ErrorIs(t, err, ErrInvalidPhone, "got %q", got)
+			require.Empty(t, got)
+		})
+	}
+}

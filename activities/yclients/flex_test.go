@@ -1,0 +1,155 @@
+package yclients
+
+import (
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestFlexInt(t *testing.T) {
+	cases := []struct {
+		in   string
+		want FlexInt
+	}{
+		{`79067`, 79067}, {`"79067"`, 79067}, {`" 42 "`, 42}, {`"2700.00"`, 2700}, {`2700.0`, 2700},
+		{`-1`, -1}, {`"-1"`, -1}, {`null`, 0}, {`""`, 0}, {`0`, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			var got FlexInt
+			require.NoError(t, json.Unmarshal([]byte(c.in), &got))
+			require.Equal(t, c.want, got, "got %d want %d", got, c.want)
+		})
+	}
+	t.Run("rejects fractions and words", func(t *testing.T) {
+		for _, in := range []string{`"12.5"`, `"abc"`, `12.5`} {
+			var got FlexInt
+			require.Error(t, json.Unmarshal([]byte(in), &got), in)
+		}
+	})
+	t.Run("inside a struct", func(t *testing.T) {
+		var v struct {
+			ID FlexInt `json:"id"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(`{"id":"83169"}`), &v))
+		require.Equal(t, FlexInt(83169), v.ID)
+	})
+}
+
+func TestFlexFloat(t *testing.T) {
+	cases := []struct {
+		in   string
+		want FlexFloat
+	}{
+		{`"1000.00"`, 1000}, {`1300`, 1300}, {`990.99`, 990.99}, {`"1300,50"`, 1300.5},
+		{`null`, 0}, {`""`, 0}, {`"0"`, 0},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			var got FlexFloat
+			require.NoError(t, json.Unmarshal([]byte(c.in), &got))
+			require.InDelta(t, float64(c.want), float64(got), 1e-9)
+		})
+	}
+	t.Run("rejects words", func(t *testing.T) {
+		var got FlexFloat
+		require.Error(t, json.Unmarshal([]byte(`"дорого"`), &got))
+	})
+}
+
+func TestFlexBool(t *testing.T) {
+	cases := []struct {
+		in   string
+		want FlexBool
+	}{
+		{`true`, true}, {`false`, false}, {`1`, true}, {`0`, false}, {`"1"`, true}, {`"0"`, false},
+		{`"true"`, true}, {`"false"`, false}, {`""`, false}, {`null`, false}, {`2`, true}, {`"1.0"`, true},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			var got FlexBool
+			require.NoError(t, json.Unmarshal([]byte(c.in), &got))
+			require.Equal(t, c.want, got)
+		})
+	}
+	t.Run("rejects words", func(t *testing.T) {
+		var got FlexBool
+		require.Error(t, json.Unmarshal([]byte(`"maybe"`), &got))
+	})
+}
+
+func TestFlexString(t *testing.T) {
+	cases := []struct {
+		in   string
+		want FlexString
+	}{
+		{`"+7 495 509-24-46"`, "+7 495 509-24-46"}, {`70001234567`, "70001234567"},
+		{`null`, ""}, {`""`, ""}, {`true`, "true"}, {`"Анна"`, "Анна"},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			var got FlexString
+			require.NoError(t, json.Unmarshal([]byte(c.in), &got))
+			require.Equal(t, c.want, got)
+		})
+	}
+	t.Run("rejects objects", func(t *testing.T) {
+		var got FlexString
+		require.Error(t, json.Unmarshal([]byte(`{"a":1}`), &got))
+	})
+}
+
+func TestFlexTime(t *testing.T) {
+	plus9 := time.FixedZone("", 9*3600)
+	cases := []struct {
+		in         string
+		want       time.Time
+		wantOffset int
+	}{
+		{`"2019-01-16 16:00:00"`, time.Date(2019, 1, 16, 16, 0, 0, 0, time.UTC), 0},
+		{`"2019-01-16T16:00:00+09:00"`, time.Date(2019, 1, 16, 16, 0, 0, 0, plus9), 9 * 3600},
+		{`"2019-01-16T20:35:11+0900"`, time.Date(2019, 1, 16, 20, 35, 11, 0, plus9), 9 * 3600},
+		{`"2019-01-16"`, time.Date(2019, 1, 16, 0, 0, 0, 0, time.UTC), 0},
+		{`1547622000`, time.Unix(1547622000, 0), 0},
+		{`"1547622000"`, time.Unix(1547622000, 0), 0},
+	}
+	for _, c := range cases {
+		t.Run(c.in, func(t *testing.T) {
+			var got FlexTime
+			require.NoError(t, json.Unmarshal([]byte(c.in), &got))
+			require.True(t, c.want.Equal(got.Time), "got %s want %s", got.Time, c.want)
+			_, off := got.Zone()
+			require.Equal(t, c.wantOffset, off, "the offset from the API is kept")
+		})
+	}
+	for _, in := range []string{`null`, `""`, `0`, `"0000-00-00 00:00:00"`} {
+		t.Run("zero "+in, func(t *testing.T) {
+			got := FlexTime{Time: time.Now()}
+			require.NoError(t, json.Unmarshal([]byte(in), &got))
+			require.True(t, got.IsZero())
+		})
+	}
+	t.Run("rejects garbage", func(t *testing.T) {
+		var got FlexTime
+		require.Error(t, json.Unmarshal([]byte(`"16 января"`), &got))
+	})
+}
+
+func TestFlexPosition(t *testing.T) {
+	cases := map[string]string{
+		`{"id":1,"title":"Администратор"}`: "Администратор",
+		`{}`:                               "",
+		`[]`:                               "",
+		`null`:                             "",
+		`"Мастер"`:                         "Мастер",
+	}
+	for in, want := range cases {
+		t.Run(in, func(t *testing.T) {
+			var got flexPosition
+			require.NoError(t, json.Unmarshal([]byte(in), &got))
+			require.Equal(t, want, string(got))
+		})
+	}
+}

@@ -1,0 +1,209 @@
+// Package yclientsfake is a faithful fake of the YClients REST API and marketplace partner API,
+// following shared/reference/yclients-api.md: {success,data,meta} envelopes with YClients' type
+// sloppiness, its error bodies and status codes (401, 403 "already installed", 404, 422, 429),
+// the 301 activation callback, the integration state machine, the signed marketplace redirect
+// and lifecycle webhooks. Tests use it through httptest; demo mode serves it on
+// http://127.0.0.1:8090.
+//
+// Paths under /_fake/ are the control API (seeding, inspection, fault injection, lifecycle
+// events); they are never rate limited or faulted and never return secrets.
+package yclientsfake
+
+import (
+	"crypto/subtle"
+	"math/rand"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	_ "time/tzdata" // salons live in Europe/Moscow, Asia/Vladivostok, ...: do not depend on the host
+
+	"golang.org/x/time/rate"
+)
+
+// Options configures a Fake.
+type Options struct {
+	// PartnerToken is the only partner token the fake accepts.
+	PartnerToken string
+	// ApplicationID is the only marketplace application the fake knows.
+	ApplicationID int64
+	// RegisterURL is our registration URL, the target of /_fake/marketplace/redirect,
+	// e.g. http://127.0.0.1:8080/marketplace/register.
+	RegisterURL string
+	// LifecycleURL is our lifecycle webhook (the app's "Callback URL"),
+	// e.g. http://127.0.0.1:8080/marketplace/webhook.
+	LifecycleURL string
+	// PendingTTL is how long a pending link can be activated (default 1 h, as the public docs
+	// say; Altegio's code says 12 h).
+	PendingTTL time.Duration
+	// RPS is the fake's own rate limit (token bucket, burst RPS; default 5, like YClients'
+	// "5 requests per second per IP"). It runs on the wall clock, not on Now.
+	RPS int
+	// Now is the clock for statuses, logs and the pending TTL (default time.Now).
+	Now func() time.Time
+	// HTTPClient sends the outbound lifecycle webhooks (default: 10 s timeout).
+	HTTPClient *http.Client
+	// Seed seeds the random source that decides which requests a fault hits.
+	Seed int64
+	// AllowAnyAccept turns off the Accept header check (YClients wants a v2 media type).
+	AllowAnyAccept bool
+}
+
+// Fake is an in-memory YClients. It is an http.Handler and safe for concurrent use.
+type Fake struct {
+	opts    Options
+	mux     *http.ServeMux
+	limiter *rate.Limiter
+
+	mu        sync.Mutex
+	salons    map[int64]*salonState
+	callbacks []Callback
+	requests  []RequestLog
+	faults    []*faultState
+	rnd       *rand.Rand
+}
+
+// RequestLog is one API request the fake answered. Query strings are left out: they could
+// carry secrets.
+type RequestLog struct {
+	Method string    `json:"method"`
+	Path   string    `json:"path"`
+	Status int       `json:"status"`
+	At     time.Time `json:"at"`
+}
+
+const maxRequestLog = 1000
+
+// New returns an empty Fake; see SeedDemo and AddSalon.
+func New(opts Options) *Fake {
+	if opts.PendingTTL <= 0 {
+		opts.PendingTTL = time.Hour
+	}
+	if opts.RPS <= 0 {
+		opts.RPS = 5
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
+	}
+	f := &Fake{
+		opts:    opts,
+		limiter: rate.NewLimiter(rate.Limit(opts.RPS), opts.RPS),
+		salons:  map[int64]*salonState{},
+		rnd:     rand.New(rand.NewSource(opts.Seed)),
+	}
+	f.mux = f.routes()
+	return f
+}
+
+func (f *Fake) now() time.Time { return f.opts.Now() }
+
+func (f *Fake) routes() *http.ServeMux {
+	m := http.NewServeMux()
+	// REST API (reference §5).
+	m.HandleFunc("GET /api/v1/company/{id}", f.handleCompany)
+	m.HandleFunc("GET /api/v1/company/{id}/services", f.handleServices)
+	m.HandleFunc("GET /api/v1/company/{id}/staff", f.handleStaff)
+	m.HandleFunc("GET /api/v1/company/{id}/staff/schedule", f.handleSchedules)
+	m.HandleFunc("GET /api/v1/record/{company_id}/{record_id}", f.handleRecord)
+	// Marketplace partner API (reference §1.4, §2).
+	m.HandleFunc("POST /marketplace/partner/callback/redirect", f.handleCallback)
+	m.HandleFunc("POST /marketplace/partner/callback", f.handleCallback)
+	m.HandleFunc("GET /marketplace/salon/{salon_id}/application/{application_id}", f.handleIntegrationStatus)
+	// Control API.
+	m.HandleFunc("GET /_fake/salons", f.handleListSalons)
+	m.HandleFunc("POST /_fake/salons", f.handleAddSalon)
+	m.HandleFunc("POST /_fake/salons/{salon_id}/status", f.handleSetStatus)
+	m.HandleFunc("POST /_fake/salons/{salon_id}/lifecycle", f.handleLifecycle)
+	m.HandleFunc("GET /_fake/callbacks", f.handleCallbacks)
+	m.HandleFunc("GET /_fake/requests", f.handleRequests)
+	m.HandleFunc("POST /_fake/faults", f.handleAddFault)
+	m.HandleFunc("GET /_fake/faults", f.handleListFaults)
+	m.HandleFunc("DELETE /_fake/faults", f.handleClearFaults)
+	m.HandleFunc("GET /_fake/marketplace/redirect", f.handleMarketplaceRedirect)
+	m.HandleFunc("GET /_fake/marketplace/done", f.handleDone)
+	return m
+}
+
+// ServeHTTP implements http.Handler. API requests pass, in order: the rate limiter, injected
+// faults, the Accept check and the partner-token check, then the endpoint.
+func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/_fake/") {
+		f.mux.ServeHTTP(w, r)
+		return
+	}
+	rec := &statusRecorder{ResponseWriter: w}
+	defer func() { f.logRequest(r, rec.status) }()
+	f.serveAPI(rec, r)
+}
+
+func (f *Fake) serveAPI(w http.ResponseWriter, r *http.Request) {
+	if !f.limiter.Allow() {
+		w.Header().Set("Retry-After", "1")
+		writeV2Error(w, http.StatusTooManyRequests, msgTooManyRequests)
+		return
+	}
+	if f.applyFaults(w, r) {
+		return
+	}
+	if !f.opts.AllowAnyAccept && !acceptsV2(r.Header.Get("Accept")) {
+		writeV2Error(w, http.StatusNotAcceptable, msgBadAccept)
+		return
+	}
+	// The activation endpoints check the token themselves so that rejected callbacks are
+	// recorded too.
+	if !strings.HasPrefix(r.URL.Path, "/marketplace/partner/callback") && !f.authorized(r) {
+		writeV2Error(w, http.StatusUnauthorized, msgUnauthorized)
+		return
+	}
+	if _, pattern := f.mux.Handler(r); pattern == "" {
+		writeV2Error(w, http.StatusNotFound, msgNotFound)
+		return
+	}
+	f.mux.ServeHTTP(w, r) // ServeHTTP, not the Handler above, sets the path values
+}
+
+// acceptsV2 accepts both media types seen on production code paths (reference §5.1).
+func acceptsV2(accept string) bool {
+	a := strings.ToLower(accept)
+	return strings.Contains(a, "application/vnd.yclients.v2+json") || strings.Contains(a, "application/vnd.api.v2+json")
+}
+
+// authorized checks "Bearer <partner>" or "Bearer <partner>, User <user>". The user token is
+// not enforced: sources disagree on whether marketplace apps need one (reference §5.1).
+func (f *Fake) authorized(r *http.Request) bool {
+	return f.tokenOK(partnerToken(r.Header.Get("Authorization")))
+}
+
+func (f *Fake) tokenOK(got string) bool {
+	want := f.opts.PartnerToken
+	return got != "" && subtle.ConstantTimeCompare([]byte(got), []byte(want)) == 1
+}
+
+// partnerToken extracts the partner token from an Authorization header.
+func partnerToken(h string) string {
+	h = strings.TrimSpace(h)
+	if len(h) < 7 || !strings.EqualFold(h[:7], "Bearer ") {
+		return ""
+	}
+	partner, _, _ := strings.Cut(h[7:], ",")
+	return strings.TrimSpace(partner)
+}
+
+func (f *Fake) logRequest(r *http.Request, status int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.requests = append(f.requests, RequestLog{Method: r.Method, Path: r.URL.Path, Status: status, At: f.now()})
+	if n := len(f.requests); n > maxRequestLog {
+		f.requests = append(f.requests[:0:0], f.requests[n-maxRequestLog:]...)
+	}
+}
+
+// Requests returns the API requests answered so far (the last 1000), oldest first.
+func (f *Fake) Requests() []RequestLog {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]RequestLog(nil), f.requests...)
+}

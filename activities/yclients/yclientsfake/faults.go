@@ -1,0 +1,146 @@
+package yclientsfake
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Fault makes matching API requests fail or slow down. It is the JSON body of
+// POST /_fake/faults, e.g. {"path_prefix":"/api/v1/","status":429,"rate":0.3,"delay_ms":0}.
+type Fault struct {
+	// PathPrefix selects requests by path ("" or "/" matches every API path).
+	PathPrefix string `json:"path_prefix"`
+	// Status is the answer (400-599); 0 only delays the request, which is then served normally.
+	Status int `json:"status"`
+	// Rate is the probability that a matching request is hit, in (0, 1]; 0 means 1.
+	Rate float64 `json:"rate"`
+	// DelayMS is waited before answering (or before serving, when Status is 0).
+	DelayMS int `json:"delay_ms"`
+	// Count limits how many requests the fault hits in total (0: unlimited), e.g. "fail the
+	// next request with 503" is {"status":503,"count":1}.
+	Count int `json:"count,omitempty"`
+	// RetryAfter is the Retry-After header in seconds (default 1 for 429, none otherwise).
+	RetryAfter int `json:"retry_after,omitempty"`
+	// HTML answers with an HTML error page instead of a JSON body, as a proxy in front of
+	// YClients would.
+	HTML bool `json:"html,omitempty"`
+}
+
+type faultState struct {
+	Fault
+	hits int
+}
+
+// AddFault activates a fault; several may be active at once and are tried in order.
+func (f *Fake) AddFault(ft Fault) error {
+	switch {
+	case ft.PathPrefix != "" && !strings.HasPrefix(ft.PathPrefix, "/"):
+		return errors.New("path_prefix must start with /")
+	case ft.Status != 0 && (ft.Status < 400 || ft.Status > 599):
+		return errors.New("status must be 0 or 400-599")
+	case ft.Rate < 0 || ft.Rate > 1:
+		return errors.New("rate must be within [0, 1]")
+	case ft.DelayMS < 0 || ft.DelayMS > 60_000:
+		return errors.New("delay_ms must be within [0, 60000]")
+	case ft.Count < 0 || ft.RetryAfter < 0:
+		return errors.New("count and retry_after must not be negative")
+	case ft.Status == 0 && ft.DelayMS == 0:
+		return errors.New("a fault needs a status or a delay")
+	}
+	if ft.Rate == 0 {
+		ft.Rate = 1
+	}
+	if ft.Status == http.StatusTooManyRequests && ft.RetryAfter == 0 {
+		ft.RetryAfter = 1
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = append(f.faults, &faultState{Fault: ft})
+	return nil
+}
+
+// ClearFaults removes every fault.
+func (f *Fake) ClearFaults() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.faults = nil
+}
+
+// Faults returns the active faults.
+func (f *Fake) Faults() []Fault {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]Fault, 0, len(f.faults))
+	for _, ft := range f.faults {
+		out = append(out, ft.Fault)
+	}
+	return out
+}
+
+// applyFaults rolls every matching fault. Hit delays add up; the first hit with a status
+// answers the request, and applyFaults reports true.
+func (f *Fake) applyFaults(w http.ResponseWriter, r *http.Request) bool {
+	var delay time.Duration
+	var hit *Fault
+	f.mu.Lock()
+	for _, ft := range f.faults {
+		if !strings.HasPrefix(r.URL.Path, ft.PathPrefix) || (ft.Count > 0 && ft.hits >= ft.Count) {
+			continue
+		}
+		if f.rnd.Float64() >= ft.Rate {
+			continue
+		}
+		ft.hits++
+		delay += time.Duration(ft.DelayMS) * time.Millisecond
+		if ft.Status != 0 {
+			cp := ft.Fault
+			hit = &cp
+			break
+		}
+	}
+	f.mu.Unlock()
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-r.Context().Done():
+			t.Stop()
+			return true // the client is gone; nothing to answer
+		case <-t.C:
+		}
+	}
+	if hit == nil {
+		return false
+	}
+	if hit.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(hit.RetryAfter))
+	}
+	if hit.HTML {
+		text := fmt.Sprintf("%d %s", hit.Status, http.StatusText(hit.Status))
+		writeHTML(w, hit.Status, text, "nginx")
+		return true
+	}
+	writeV2Error(w, hit.Status, faultMessage(hit.Status))
+	return true
+}
+
+func faultMessage(status int) string {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return msgTooManyRequests
+	case status == http.StatusUnauthorized:
+		return msgUnauthorized
+	case status == http.StatusForbidden:
+		return msgNoAccess
+	case status == http.StatusNotFound:
+		return msgNotFound
+	case status == http.StatusUnprocessableEntity:
+		return msgInvalidParams
+	case status >= 500:
+		return msgServerError
+	}
+	return http.StatusText(status)
+}

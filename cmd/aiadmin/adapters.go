@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/sqlc"
+	httpapi "github.com/aiadmin/aiadmin/http"
+)
+
+// pairingFeed adapts the activities' PairingFeed to the HTTP layer's interface.
+type pairingFeed struct{ feed *activities.PairingFeed }
+
+func (p pairingFeed) Since(ctx context.Context, salonID, afterID int64) ([]httpapi.PairingItem, error) {
+	items, err := p.feed.Since(ctx, salonID, afterID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]httpapi.PairingItem, len(items))
+	for i, it := range items {
+		out[i] = httpapi.PairingItem{ID: it.ID, Attempt: it.Attempt, Kind: it.Kind, Code: it.Code,
+			ExpiresAt: it.ExpiresAt, Message: it.Message}
+	}
+	return out, nil
+}
+
+// healthSource reads an installation's health from the database, YClients and, in a process
+// that owns WhatsApp connections, the live link.
+type healthSource struct {
+	store    *db.Store
+	yclients activities.YClients
+	whatsapp whatsapp.Client // nil in an api-only process
+}
+
+func (h healthSource) Health(ctx context.Context, salonID int64) (httpapi.Health, error) {
+	c, err := h.store.GetCompany(ctx, salonID)
+	if errors.Is(db.NotFound(err), db.ErrNotFound) {
+		return httpapi.Health{}, fmt.Errorf("salon %d: %w", salonID, httpapi.ErrUnknownSalon)
+	}
+	if err != nil {
+		return httpapi.Health{}, err
+	}
+	out := httpapi.Health{SalonID: salonID, Status: c.InstallStatus, RecentErrors: []httpapi.HealthError{}}
+	if c.WhatsappPhone != nil && *c.WhatsappPhone != "" {
+		out.PhoneLinked, out.Phone = true, *c.WhatsappPhone
+	}
+	if h.whatsapp != nil {
+		if st, err := h.whatsapp.Status(ctx, salonID); err == nil {
+			out.WhatsAppState = string(st.State)
+			out.PhoneLinked = st.State != whatsapp.StateUnlinked && st.State != whatsapp.StateLoggedOut
+		}
+	}
+	yctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := h.yclients.IntegrationStatus(yctx, salonID); err == nil {
+		out.YClientsReachable = true
+	} else {
+		out.RecentErrors = append(out.RecentErrors, httpapi.HealthError{At: time.Now().UTC(), Kind: "yclients", Message: err.Error()})
+	}
+	if run, err := h.store.LastSyncRun(ctx, salonID); err == nil {
+		out.LastSyncAt = run.FinishedAt
+		if run.Error != "" {
+			out.RecentErrors = append(out.RecentErrors, httpapi.HealthError{At: run.StartedAt, Kind: "sync", Message: run.Error})
+		}
+	}
+	if m, err := h.store.LastSentMessage(ctx, salonID); err == nil {
+		out.LastMessageAt = m.SentAt
+	}
+	alerts, err := h.store.ListOpsAlerts(ctx, listAlerts(salonID))
+	if err == nil {
+		for _, a := range alerts {
+			if a.Level == "info" {
+				continue
+			}
+			out.RecentErrors = append(out.RecentErrors, httpapi.HealthError{At: a.CreatedAt, Kind: a.Kind, Message: a.Message})
+		}
+	}
+	return out, nil
+}
+
+func listAlerts(salonID int64) sqlc.ListOpsAlertsParams {
+	return sqlc.ListOpsAlertsParams{SalonID: &salonID, MaxRows: 10}
+}

@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
+	"github.com/aiadmin/aiadmin/activities/yclients"
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/secretbox"
+	httpapi "github.com/aiadmin/aiadmin/http"
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+type role int
+
+const (
+	roleAPI role = 1 << iota
+	roleWorker
+)
+
+// app holds the process's long-lived components.
+type app struct {
+	cfg      *Config
+	logger   *slog.Logger
+	store    *db.Store
+	temporal client.Client
+	box      *secretbox.Box
+	yclients *yclients.Client
+	whatsapp whatsapp.Client // nil in an api-only process
+	phone    *simphone.Phone // demo only
+}
+
+func migrate(ctx context.Context, cfg *Config) error {
+	if err := db.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+func runApp(ctx context.Context, cfg *Config, logger *slog.Logger, r role) error {
+	if err := migrate(ctx, cfg); err != nil {
+		return err
+	}
+	var phone *simphone.Phone
+	if cfg.WhatsAppMode == "sim" {
+		if r&roleWorker != 0 && !cfg.Demo {
+			logger.Warn("WHATSAPP_MODE=sim: messages go to the simulated phone, not to WhatsApp")
+		}
+		if r == roleAPI && cfg.Demo {
+			return errors.New("demo mode keeps the simulated phone in one process: use `aiadmin dev`")
+		}
+		phone = simphone.New(simphone.Options{})
+	}
+	a, err := build(ctx, cfg, logger, phone)
+	if err != nil {
+		return err
+	}
+	defer a.close()
+	return a.serve(ctx, r)
+}
+
+// build connects to PostgreSQL and Temporal and constructs the clients.
+func build(ctx context.Context, cfg *Config, logger *slog.Logger, phone *simphone.Phone) (*app, error) {
+	store, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	box, err := secretbox.New(cfg.SecretKey)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("SECRET_KEY: %w", err)
+	}
+	tc, err := client.NewLazyClient(client.Options{
+		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: tlog.NewStructuredLogger(logger.With("component", "temporal")),
+	})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("temporal client: %w", err)
+	}
+	a := &app{cfg: cfg, logger: logger, store: store, temporal: tc, box: box, phone: phone,
+		yclients: yclients.New(yclients.Config{
+			BaseURL: cfg.YClientsBaseURL, PartnerToken: cfg.YClientsPartnerToken, UserToken: cfg.YClientsUserToken,
+			ApplicationID: cfg.YClientsApplicationID, Logger: logger,
+		})}
+	switch {
+	case phone != nil:
+		a.whatsapp = phone
+	case cfg.WhatsAppMode == "whatsmeow":
+		a.whatsapp = nil // the real adapter is not built yet: the worker refuses to start below
+	}
+	return a, nil
+}
+
+func (a *app) close() {
+	a.temporal.Close()
+	a.store.Close()
+}
+
+// serve runs the worker and/or the API until ctx ends, then stops them gracefully.
+func (a *app) serve(ctx context.Context, r role) error {
+	errc := make(chan error, 2)
+	if r&roleWorker != 0 {
+		if a.whatsapp == nil {
+			return errors.New("WHATSAPP_MODE=whatsmeow: the real WhatsApp adapter is not available in this build; use WHATSAPP_MODE=sim")
+		}
+		w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Options{})
+		w.RegisterWorkflowWithOptions(workflows.Installation, workflow.RegisterOptions{Name: workflows.InstallationWorkflowName})
+		acts := &activities.Activities{
+			Store: a.store, YClients: a.yclients, WhatsApp: a.whatsapp, Box: a.box,
+			Notifier:  &activities.OpsNotifier{Store: a.store, Logger: a.logger, WebhookURL: a.cfg.OpsWebhookURL},
+			PublicURL: a.cfg.PublicURL, Logger: a.logger,
+		}
+		acts.Register(w)
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("temporal worker: %w", err)
+		}
+		defer w.Stop()
+		a.logger.Info("worker started", "taskQueue", a.cfg.TaskQueue, "temporal", a.cfg.TemporalAddress)
+	}
+	if r&roleAPI != 0 {
+		deps := httpapi.Deps{
+			Temporal: a.temporal,
+			Pairing:  pairingFeed{feed: &activities.PairingFeed{Store: a.store, Box: a.box}},
+			Health:   healthSource{store: a.store, yclients: a.yclients, whatsapp: a.whatsapp},
+			Ready: []httpapi.ReadyCheck{
+				{Name: "postgresql", Check: func(ctx context.Context) error { return a.store.Pool.Ping(ctx) }},
+				{Name: "temporal", Check: func(ctx context.Context) error {
+					_, err := a.temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
+					return err
+				}},
+			},
+			Logger: a.logger,
+		}
+		if a.cfg.Demo && a.phone != nil {
+			deps.Demo = a.phone
+		}
+		h := httpapi.New(httpapi.Config{
+			PartnerToken: a.cfg.YClientsPartnerToken, ApplicationID: a.cfg.YClientsApplicationID,
+			RequireSignedUserData: a.cfg.RequireSignedUserData, SessionSecret: a.cfg.SessionSecret,
+			PublicURL: a.cfg.PublicURL, AdminToken: a.cfg.AdminToken, TaskQueue: a.cfg.TaskQueue,
+			Timings: a.cfg.Timings, Demo: deps.Demo != nil,
+		}, deps)
+		srv := httpapi.NewServer(a.cfg.HTTPAddr, h)
+		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
+		if err != nil {
+			return fmt.Errorf("http: %w", err)
+		}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		a.logger.Info("http listening", "addr", a.cfg.HTTPAddr, "publicURL", a.cfg.PublicURL)
+	}
+	select {
+	case <-ctx.Done():
+		a.logger.Info("stopping")
+		return nil
+	case err := <-errc:
+		return err
+	}
+}

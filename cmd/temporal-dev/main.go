@@ -1,0 +1,385 @@
+// Command temporal-dev runs the official Temporal server (go.temporal.io/server) with a SQLite
+// store and the Temporal Web UI in one process, configured by the project's temporal-dev.yaml.
+// It is a development and test tool only: it lives in its own Go module so that the production
+// aiadmin binary never links the server.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/google/uuid"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
+	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/server/common/authorization"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	"go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/membership/static"
+	"go.temporal.io/server/common/primitives"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"gopkg.in/yaml.v3"
+)
+
+// Config mirrors temporal-dev.yaml.
+type Config struct {
+	Server struct {
+		IP               string            `yaml:"ip"`
+		Port             int               `yaml:"port"`
+		DBFile           string            `yaml:"dbFile"`
+		Namespaces       []string          `yaml:"namespaces"`
+		SearchAttributes map[string]string `yaml:"searchAttributes"`
+		LogLevel         string            `yaml:"logLevel"`
+		DynamicConfig    map[string]any    `yaml:"dynamicConfig"`
+	} `yaml:"server"`
+	UI struct {
+		Enabled bool   `yaml:"enabled"`
+		IP      string `yaml:"ip"`
+		Port    int    `yaml:"port"`
+	} `yaml:"ui"`
+}
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "temporal-dev:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	cfgPath := flag.String("config", "temporal-dev.yaml", "path to temporal-dev.yaml")
+	port := flag.Int("port", 0, "override server.port (gRPC frontend)")
+	dbFile := flag.String("db", "", "override server.dbFile; ':memory:' for an in-memory store")
+	headless := flag.Bool("headless", false, "do not start the Web UI")
+	readyFile := flag.String("ready-file", "", "write host:port to this file once the server is ready")
+	flag.Parse()
+
+	cfg, err := loadConfig(*cfgPath)
+	if err != nil {
+		return err
+	}
+	if *port != 0 {
+		cfg.Server.Port = *port
+	}
+	switch *dbFile {
+	case "":
+	case ":memory:":
+		cfg.Server.DBFile = ""
+	default:
+		cfg.Server.DBFile = *dbFile
+	}
+	if *headless {
+		cfg.UI.Enabled = false
+	}
+
+	level := zap.NewAtomicLevelAt(parseLevel(cfg.Server.LogLevel))
+	zl := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.Lock(os.Stderr), level))
+
+	srv, hostPort, err := startServer(cfg, zl)
+	if err != nil {
+		return err
+	}
+	stop := func() {
+		level.SetLevel(zapcore.FatalLevel) // shutdown is noisy and harmless
+		_ = srv.Stop()
+	}
+	if err := ensureSearchAttributes(hostPort, cfg); err != nil {
+		stop()
+		return err
+	}
+
+	var ui *uiserver.Server
+	uiURL := ""
+	if cfg.UI.Enabled {
+		ui, uiURL, err = startUI(cfg, hostPort)
+		if err != nil {
+			stop()
+			return err
+		}
+	}
+	fmt.Printf("Temporal server: %s (namespace default)\n", hostPort)
+	if uiURL != "" {
+		fmt.Printf("Temporal Web UI: %s\n", uiURL)
+	}
+	if *readyFile != "" {
+		if err := os.WriteFile(*readyFile, []byte(hostPort), 0o644); err != nil {
+			stop()
+			return err
+		}
+	}
+
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	fmt.Println("temporal-dev: stopping")
+	if ui != nil {
+		ui.Stop()
+	}
+	stop()
+	return nil
+}
+
+func loadConfig(path string) (*Config, error) {
+	var cfg Config
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	if err := yaml.Unmarshal(b, &cfg); err != nil {
+		return nil, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if cfg.Server.IP == "" {
+		cfg.Server.IP = "127.0.0.1"
+	}
+	if cfg.Server.Port == 0 {
+		cfg.Server.Port = 7233
+	}
+	if cfg.UI.IP == "" {
+		cfg.UI.IP = cfg.Server.IP
+	}
+	if cfg.UI.Port == 0 {
+		cfg.UI.Port = 8233
+	}
+	hasDefault := false
+	for _, ns := range cfg.Server.Namespaces {
+		hasDefault = hasDefault || ns == "default"
+	}
+	if !hasDefault {
+		cfg.Server.Namespaces = append([]string{"default"}, cfg.Server.Namespaces...)
+	}
+	return &cfg, nil
+}
+
+func parseLevel(s string) zapcore.Level {
+	var l zapcore.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return zapcore.WarnLevel
+	}
+	return l
+}
+
+func searchAttributeTypes(cfg *Config) (map[string]enumspb.IndexedValueType, error) {
+	out := map[string]enumspb.IndexedValueType{}
+	for name, typ := range cfg.Server.SearchAttributes {
+		v, ok := enumspb.IndexedValueType_shorthandValue[typ]
+		if !ok {
+			return nil, fmt.Errorf("search attribute %s: unknown type %q", name, typ)
+		}
+		out[name] = enumspb.IndexedValueType(v)
+	}
+	return out, nil
+}
+
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		panic(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, error) {
+	sqlConf := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
+	if cfg.Server.DBFile == "" {
+		sqlConf.ConnectAttributes["mode"] = "memory"
+		sqlConf.ConnectAttributes["cache"] = "shared"
+		sqlConf.DatabaseName = strconv.Itoa(rand.IntN(99999999)) // unique per server
+	} else {
+		sqlConf.ConnectAttributes["mode"] = "rwc"
+		sqlConf.DatabaseName = cfg.Server.DBFile
+		if err := os.MkdirAll(filepath.Dir(cfg.Server.DBFile), 0o755); err != nil {
+			return nil, "", err
+		}
+		if _, err := os.Stat(cfg.Server.DBFile); errors.Is(err, os.ErrNotExist) {
+			if err := sqliteschema.SetupSchema(sqlConf); err != nil {
+				return nil, "", fmt.Errorf("setup sqlite schema: %w", err)
+			}
+		}
+	}
+	sas, err := searchAttributeTypes(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	var nss []*sqliteschema.NamespaceConfig
+	for _, name := range cfg.Server.Namespaces {
+		ns, err := sqliteschema.NewNamespaceConfig("active", name, false, sas)
+		if err != nil {
+			return nil, "", err
+		}
+		nss = append(nss, ns)
+	}
+	if err := sqliteschema.CreateNamespaces(sqlConf, nss...); err != nil {
+		return nil, "", fmt.Errorf("create namespaces: %w", err)
+	}
+
+	ip := cfg.Server.IP
+	hostPort := net.JoinHostPort(ip, strconv.Itoa(cfg.Server.Port))
+	httpPort := freePort()
+	svc := func(grpc, http int) config.Service {
+		return config.Service{RPC: config.RPC{GRPCPort: grpc, HTTPPort: http, BindOnIP: ip}}
+	}
+	ports := map[primitives.ServiceName]int{
+		primitives.FrontendService: cfg.Server.Port,
+		primitives.HistoryService:  freePort(),
+		primitives.MatchingService: freePort(),
+		primitives.WorkerService:   freePort(),
+	}
+
+	var conf config.Config
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = ip
+	conf.Persistence.DefaultStore = "sqlite-default"
+	conf.Persistence.VisibilityStore = "sqlite-default"
+	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
+	conf.ClusterMetadata = &cluster.Config{
+		FailoverVersionIncrement: 10, MasterClusterName: "active", CurrentClusterName: "active",
+		ClusterInformation: map[string]cluster.ClusterInformation{"active": {
+			Enabled: true, InitialFailoverVersion: 1, RPCAddress: hostPort,
+			HTTPAddress: net.JoinHostPort(ip, strconv.Itoa(httpPort)), ClusterID: uuid.NewString(),
+		}},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+	conf.Services = map[string]config.Service{
+		"frontend": svc(ports[primitives.FrontendService], httpPort),
+		"history":  svc(ports[primitives.HistoryService], 0),
+		"matching": svc(ports[primitives.MatchingService], 0),
+		"worker":   svc(ports[primitives.WorkerService], 0),
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = hostPort
+
+	hosts := map[primitives.ServiceName]static.Hosts{}
+	for name, p := range ports {
+		hosts[name] = static.SingleLocalHost(net.JoinHostPort(ip, strconv.Itoa(p)))
+	}
+
+	dc := dynamicconfig.StaticClient{
+		dynamicconfig.MakeKey("system.forceSearchAttributesCacheRefreshOnRead"): true,
+		dynamicconfig.MakeKey("frontend.enableUpdateWorkflowExecution"):          true,
+		dynamicconfig.MakeKey("frontend.enableExecuteMultiOperation"):            true,
+		dynamicconfig.MakeKey("frontend.persistenceMaxQPS"):                      10000,
+		dynamicconfig.MakeKey("history.persistenceMaxQPS"):                       45000,
+		dynamicconfig.MakeKey("frontend.workerVersioningDataAPIs"):               true,
+	}
+	for k, v := range cfg.Server.DynamicConfig {
+		dc[dynamicconfig.MakeKey(k)] = v
+	}
+
+	logger := log.NewZapLogger(zl)
+	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
+	if err != nil {
+		return nil, "", err
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
+	if err != nil {
+		return nil, "", err
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(&conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(hosts),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dc),
+	)
+	if err != nil {
+		return nil, "", fmt.Errorf("new server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, "", fmt.Errorf("start server: %w", err)
+	}
+	return srv, hostPort, nil
+}
+
+// ensureSearchAttributes adds configured search attributes that an existing DB file lacks.
+func ensureSearchAttributes(hostPort string, cfg *Config) error {
+	want, err := searchAttributeTypes(cfg)
+	if err != nil || len(want) == 0 {
+		return err
+	}
+	c, err := client.Dial(client.Options{HostPort: hostPort, Logger: nopLogger{}})
+	if err != nil {
+		return fmt.Errorf("dial own server: %w", err)
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, ns := range cfg.Server.Namespaces {
+		have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
+		if err != nil {
+			return fmt.Errorf("list search attributes: %w", err)
+		}
+		missing := map[string]enumspb.IndexedValueType{}
+		for name, typ := range want {
+			if _, ok := have.GetCustomAttributes()[name]; !ok {
+				missing[name] = typ
+			}
+		}
+		if len(missing) == 0 {
+			continue
+		}
+		if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
+			Namespace: ns, SearchAttributes: missing,
+		}); err != nil {
+			return fmt.Errorf("add search attributes: %w", err)
+		}
+	}
+	return nil
+}
+
+func startUI(cfg *Config, hostPort string) (*uiserver.Server, string, error) {
+	ui := uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
+		Host: cfg.UI.IP, Port: cfg.UI.Port, TemporalGRPCAddress: hostPort, EnableUI: true,
+		DefaultNamespace: "default", CORS: uiconfig.CORS{CookieInsecure: true},
+		HideLogs: true, DisableNewsFetch: true,
+	}))
+	errc := make(chan error, 1)
+	go func() { errc <- ui.Start() }()
+	addr := net.JoinHostPort(cfg.UI.IP, strconv.Itoa(cfg.UI.Port))
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-errc:
+			return nil, "", fmt.Errorf("web UI: %w", err)
+		default:
+		}
+		if conn, err := net.DialTimeout("tcp", addr, 200*time.Millisecond); err == nil {
+			conn.Close()
+			return ui, "http://" + addr, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return nil, "", fmt.Errorf("web UI did not listen on %s", addr)
+}
+
+type nopLogger struct{}
+
+func (nopLogger) Debug(string, ...any) {}
+func (nopLogger) Info(string, ...any)  {}
+func (nopLogger) Warn(string, ...any)  {}
+func (nopLogger) Error(string, ...any) {}

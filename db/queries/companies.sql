@@ -1,0 +1,48 @@
+-- name: UpsertCompany :one
+-- UpsertCompany records a salon's profile from YClients; install state is untouched.
+INSERT INTO companies (salon_id, title, phone, email, address, timezone)
+VALUES (@salon_id, @title, @phone, @email, @address, @timezone)
+ON CONFLICT (salon_id) DO UPDATE SET
+    title      = EXCLUDED.title,
+    phone      = EXCLUDED.phone,
+    email      = EXCLUDED.email,
+    address    = EXCLUDED.address,
+    timezone   = EXCLUDED.timezone,
+    updated_at = now()
+RETURNING *;
+
+-- name: GetCompany :one
+SELECT * FROM companies
+WHERE salon_id = @salon_id;
+
+-- name: SetInstallStatus :one
+-- SetInstallStatus stamps activated_at on the first activation, frozen_at on
+-- entering 'frozen' (cleared on leaving it) and uninstalled_at on entering
+-- 'uninstalled'; repeating the same status keeps the original timestamps.
+UPDATE companies SET
+    install_status = @install_status::text,
+    install_reason = @install_reason::text,
+    activated_at = CASE
+        WHEN @install_status::text = 'active' AND activated_at IS NULL THEN now()
+        ELSE activated_at END,
+    frozen_at = CASE
+        WHEN @install_status::text <> 'frozen' THEN NULL
+        WHEN install_status = 'frozen' AND frozen_at IS NOT NULL THEN frozen_at
+        ELSE now() END,
+    uninstalled_at = CASE
+        WHEN @install_status::text = 'uninstalled'
+             AND (install_status <> 'uninstalled' OR uninstalled_at IS NULL) THEN now()
+        ELSE uninstalled_at END,
+    updated_at = now()
+WHERE salon_id = @salon_id
+RETURNING *;
+
+-- name: SetCompanyWhatsApp :one
+-- SetCompanyWhatsApp records the connected WhatsApp account; NULLs clear it.
+UPDATE companies SET
+    whatsapp_phone        = sqlc.narg(phone)::text,
+    whatsapp_name         = sqlc.narg(name)::text,
+    whatsapp_connected_at = sqlc.narg(connected_at)::timestamptz,
+    updated_at            = now()
+WHERE salon_id = @salon_id
+RETURNING *;

@@ -1,0 +1,11 @@
+-- name: InsertOpsAlert :one
+INSERT INTO ops_alerts (salon_id, level, kind, message)
+VALUES (sqlc.narg(salon_id), @level, @kind, @message)
+RETURNING id;
+
+-- name: ListOpsAlerts :many
+-- ListOpsAlerts returns the newest alerts first; a NULL salon_id lists all.
+SELECT * FROM ops_alerts
+WHERE sqlc.narg(salon_id)::bigint IS NULL OR salon_id = sqlc.narg(salon_id)::bigint
+ORDER BY created_at DESC, id DESC
+LIMIT @max_rows;

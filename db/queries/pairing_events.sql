@@ -1,0 +1,27 @@
+-- name: InsertPairingEvent :one
+INSERT INTO pairing_events (salon_id, attempt, kind, payload_enc, expires_at)
+VALUES (@salon_id, @attempt, @kind, @payload_enc, sqlc.narg(expires_at))
+RETURNING id;
+
+-- name: ListPairingEvents :many
+-- ListPairingEvents returns the salon's events after after_id in id order,
+-- expired ones included: the caller judges expiry by its own clock, and
+-- DeleteExpiredPairingEvents sweeps them.
+SELECT * FROM pairing_events
+WHERE salon_id = @salon_id AND id > @after_id
+ORDER BY id
+LIMIT @max_rows;
+
+-- name: LatestPairingEvent :one
+SELECT * FROM pairing_events
+WHERE salon_id = @salon_id
+ORDER BY id DESC
+LIMIT 1;
+
+-- name: DeletePairingEvents :execrows
+DELETE FROM pairing_events
+WHERE salon_id = @salon_id;
+
+-- name: DeleteExpiredPairingEvents :execrows
+DELETE FROM pairing_events
+WHERE expires_at < @before::timestamptz;

@@ -1,0 +1,102 @@
+// Package db is the hand-written wrapper around the sqlc-generated queries in
+// db/sqlc: it opens the pgx pool, runs transactions, applies the embedded
+// goose migrations and maps pgx.ErrNoRows to ErrNotFound.
+package db
+
+//go:generate go run github.com/sqlc-dev/sqlc/cmd/sqlc@v1.30.0 generate -f sqlc.yaml
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/aiadmin/aiadmin/db/sqlc"
+)
+
+// ErrNotFound is returned (via NotFound) when a query that expects a row finds none.
+var ErrNotFound = errors.New("db: not found")
+
+// Pool limits used unless the DSN sets pool_* parameters itself. Two cores
+// and a handful of workers need few connections; idle ones are let go so a
+// restarted PostgreSQL is noticed quickly.
+const (
+	defaultMaxConns          = 10
+	defaultMinConns          = 0
+	defaultMaxConnLifetime   = 30 * time.Minute
+	defaultMaxConnIdleTime   = 5 * time.Minute
+	defaultHealthCheckPeriod = 30 * time.Second
+	defaultConnectTimeout    = 5 * time.Second
+)
+
+// Store is the application's handle on PostgreSQL: the generated queries bound
+// to the pool, plus the pool itself for InTx and the rare hand-written query.
+type Store struct {
+	*sqlc.Queries
+	Pool *pgxpool.Pool
+}
+
+// Open connects a pool to dsn and pings it so a bad DSN fails here, not on
+// the first query.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("db: parse dsn: %w", err)
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		cfg.MaxConns = defaultMaxConns
+	}
+	if !strings.Contains(dsn, "pool_min_conns") {
+		cfg.MinConns = defaultMinConns
+	}
+	if !strings.Contains(dsn, "pool_max_conn_lifetime") {
+		cfg.MaxConnLifetime = defaultMaxConnLifetime
+	}
+	if !strings.Contains(dsn, "pool_max_conn_idle_time") {
+		cfg.MaxConnIdleTime = defaultMaxConnIdleTime
+	}
+	if !strings.Contains(dsn, "pool_health_check_period") {
+		cfg.HealthCheckPeriod = defaultHealthCheckPeriod
+	}
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("db: open pool: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("db: ping %s/%s: %w", cfg.ConnConfig.Host, cfg.ConnConfig.Database, err)
+	}
+	return &Store{Queries: sqlc.New(pool), Pool: pool}, nil
+}
+
+// Close closes the pool, waiting for acquired connections to be released.
+func (s *Store) Close() {
+	s.Pool.Close()
+}
+
+// InTx runs fn in a transaction with queries bound to it. The transaction
+// commits when fn returns nil and rolls back when it returns an error or panics.
+func (s *Store) InTx(ctx context.Context, fn func(q *sqlc.Queries) error) error {
+	return pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		return fn(s.Queries.WithTx(tx))
+	})
+}
+
+// NotFound maps pgx.ErrNoRows (from a :one query) to ErrNotFound and returns
+// any other error, including nil, unchanged. Callers wrap :one calls with it:
+//
+//	c, err := store.GetCompany(ctx, salonID)
+//	if err := db.NotFound(err); errors.Is(err, db.ErrNotFound) { ... }
+func NotFound(err error) error {
+	if errors.Is(err, pgx.ErrNoRows) {
+		return ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,95 @@
+package httpapi
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
+)
+
+// demoHandler lets a demo play the salon owner's phone: scan the code on the connect page and
+// read what AI Admin sent. The routes exist only with Config.Demo.
+type demoHandler struct {
+	phone DemoPhone
+}
+
+// scanRequest is the body of the scan endpoint.
+type scanRequest struct {
+	Phone string `json:"phone"`
+	Name  string `json:"name"`
+}
+
+const maxDemoName = 100
+
+func (h *demoHandler) scan(c *gin.Context) {
+	if h.phone == nil {
+		abort(c, fail(kindUnavailable, "demo phone not configured"))
+		return
+	}
+	salonID, err := parseSalonID(c.Param("salon_id"))
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var req scanRequest
+	if err := c.ShouldBindJSON(&req); err != nil {
+		abort(c, fail(kindBadRequest, "body must be JSON {\"phone\":\"79990001122\",\"name\":\"…\"}").because(err))
+		return
+	}
+	req.Name = strings.TrimSpace(req.Name)
+	if _, err := whatsapp.NormalizePhone(req.Phone); err != nil {
+		abort(c, fail(kindBadRequest, "phone is not a valid phone number"))
+		return
+	}
+	if utf8.RuneCountInString(req.Name) > maxDemoName {
+		abort(c, fail(kindBadRequest, "name is too long"))
+		return
+	}
+	err = h.phone.Scan(salonID, req.Phone, req.Name)
+	switch {
+	case err == nil:
+		c.JSON(http.StatusOK, gin.H{"success": true})
+	case errors.Is(err, whatsapp.ErrInvalidPhone):
+		abort(c, fail(kindBadRequest, "phone is not a valid phone number"))
+	case errors.Is(err, simphone.ErrNoAttempt):
+		abort(c, fail(kindConflict, "no pairing attempt is running: open the connect page first"))
+	case errors.Is(err, simphone.ErrCodeExpired):
+		abort(c, fail(kindConflict, "the code on the connect page has expired: show a new one"))
+	case errors.Is(err, simphone.ErrPhoneMismatch):
+		abort(c, fail(kindConflict, "the pairing code was requested for another phone number"))
+	default:
+		abort(c, fail(kindConflict, "scan failed").because(err))
+	}
+}
+
+// demoMessage is one delivered message in the demo list.
+type demoMessage struct {
+	ID    string    `json:"id"`
+	Phone string    `json:"phone"`
+	Text  string    `json:"text"`
+	At    time.Time `json:"at"`
+}
+
+func (h *demoHandler) messages(c *gin.Context) {
+	if h.phone == nil {
+		abort(c, fail(kindUnavailable, "demo phone not configured"))
+		return
+	}
+	salonID, err := parseSalonID(c.Param("salon_id"))
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	sent := h.phone.Messages(salonID)
+	out := make([]demoMessage, 0, len(sent))
+	for _, m := range sent {
+		out = append(out, demoMessage{ID: m.ID, Phone: m.Phone, Text: m.Text, At: m.At})
+	}
+	c.JSON(http.StatusOK, out)
+}

@@ -1,0 +1,74 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
+)
+
+// PairingItem is one item of a salon's pairing stream as the connect page needs it, read back
+// from the encrypted, short-lived table the pairing activity writes. Code is a secret (a QR
+// payload or a pairing code): never log it.
+type PairingItem struct {
+	ID        int64             // increasing; the websocket keeps the last one it sent as its cursor
+	Attempt   int               // the workflow's pairing attempt number (State.Pairing.Attempt)
+	Kind      whatsapp.PairKind // qr, code, success, timeout or error
+	Code      string            // the QR payload or the pairing code "ABCD-EFGH"; secret
+	ExpiresAt time.Time         // when Code stops working; zero for terminal items
+	Message   string            // for an error item: a Russian text for the owner
+}
+
+// PairingFeed reads the pairing stream of a salon.
+type PairingFeed interface {
+	// Since returns the salon's decrypted items with ID > afterID, oldest first. Items whose code
+	// has expired are left out.
+	Since(ctx context.Context, salonID, afterID int64) ([]PairingItem, error)
+}
+
+// HealthError is one recent error of an installation.
+type HealthError struct {
+	At      time.Time `json:"at"`
+	Kind    string    `json:"kind"`
+	Message string    `json:"message"`
+}
+
+// Health is what operators need to know about one installation, from the database and the
+// live WhatsApp connection.
+type Health struct {
+	SalonID           int64         `json:"salon_id"`
+	Status            string        `json:"status"`                    // install status recorded in the database
+	PhoneLinked       bool          `json:"phone_linked"`              // a WhatsApp device is linked
+	Phone             string        `json:"phone,omitempty"`           // the linked number, digits
+	WhatsAppState     string        `json:"whatsapp_state,omitempty"`  // whatsapp.LinkState, when known
+	YClientsReachable bool          `json:"yclients_reachable"`        // the last YClients call succeeded
+	LastSyncAt        *time.Time    `json:"last_sync_at,omitempty"`    // last finished catalogue sync
+	LastMessageAt     *time.Time    `json:"last_message_at,omitempty"` // last message sent to a client
+	RecentErrors      []HealthError `json:"recent_errors"`
+}
+
+// ErrUnknownSalon is returned (possibly wrapped) by a HealthSource that knows nothing of the salon.
+var ErrUnknownSalon = errors.New("unknown salon")
+
+// HealthSource reports an installation's health.
+type HealthSource interface {
+	// Health returns the salon's health, or an error wrapping ErrUnknownSalon.
+	Health(ctx context.Context, salonID int64) (Health, error)
+}
+
+// DemoPhone is the part of the simulated phone (*simphone.Phone) the demo endpoints use.
+type DemoPhone interface {
+	// Scan plays the owner scanning the current QR code (or entering the pairing code) with the
+	// phone number and push name given. It fails when no pairing attempt is running.
+	Scan(salonID int64, phone, name string) error
+	// Messages lists what the simulated phone delivered for the salon.
+	Messages(salonID int64) []simphone.Sent
+}
+
+// ReadyCheck is one dependency /readyz checks, e.g. PostgreSQL or Temporal.
+type ReadyCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
+}

@@ -1,0 +1,70 @@
+package httpapi
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// requestLog logs one line per request. It logs the path only, never the query string: session
+// tokens travel in ?token= and marketplace links carry user data.
+func requestLog(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		level := slog.LevelInfo
+		if status >= 500 {
+			level = slog.LevelWarn
+		}
+		log.LogAttrs(c.Request.Context(), level, "http request",
+			slog.String("method", c.Request.Method),
+			slog.String("path", c.Request.URL.Path),
+			slog.String("route", c.FullPath()),
+			slog.Int("status", status),
+			slog.Duration("duration", time.Since(start)),
+			slog.String("clientIP", c.ClientIP()),
+		)
+	}
+}
+
+// recovery turns a panic into a 500 answered by renderErrors. Unlike gin.Recovery it never dumps
+// the request line, which would carry the query string and its tokens.
+func recovery(log *slog.Logger) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			rec := recover()
+			if rec == nil {
+				return
+			}
+			if err, ok := rec.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+				panic(rec) // the client went away; net/http handles this one quietly
+			}
+			log.Error("panic in handler", slog.String("path", c.Request.URL.Path),
+				slog.String("panic", fmt.Sprint(rec)), slog.String("stack", string(debug.Stack())))
+			abort(c, fmt.Errorf("panic: %v", rec))
+		}()
+		c.Next()
+	}
+}
+
+// securityHeaders are sent with every answer. Framing is governed by each page's CSP
+// (frame-ancestors) instead of X-Frame-Options, because YClients shows the connect page in an
+// iframe.
+func securityHeaders(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	c.Next()
+}
+
+// noStore marks answers that must not be cached (pages carrying a session token, API data).
+func noStore(c *gin.Context) {
+	c.Writer.Header().Set("Cache-Control", "no-store")
+	c.Next()
+}

@@ -1,0 +1,102 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"embed"
+	"encoding/base64"
+	"html/template"
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// yclientsURL is where the owner goes back to when YClients gave us no redirect.
+const yclientsURL = "https://yclients.com"
+
+// frameAncestors lets YClients show our pages in its iframe (app card settings) and nobody else.
+const frameAncestors = "frame-ancestors 'self' https://yclients.com https://*.yclients.com"
+
+// pages renders the HTML pages a salon owner sees.
+type pages struct {
+	connect *template.Template
+	errPage *template.Template
+}
+
+func mustPages() *pages {
+	return &pages{
+		connect: template.Must(template.ParseFS(templateFS, "templates/connect.html")),
+		errPage: template.Must(template.ParseFS(templateFS, "templates/error.html")),
+	}
+}
+
+// connectData fills the connect page.
+type connectData struct {
+	SalonID   int64
+	SalonName string
+	Token     string // session token for the websocket
+	Status    string // the installation status when the page was made
+	Message   string // its Russian text, shown until the websocket says more
+	WSPath    string
+	BackURL   string
+	Nonce     string
+}
+
+// errorData fills the error page.
+type errorData struct {
+	pageText
+	Status  int
+	BackURL string
+	Nonce   string
+}
+
+// newNonce returns a fresh CSP nonce.
+func newNonce() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	return base64.StdEncoding.EncodeToString(b)
+}
+
+// pageCSP allows only our own inline code (by nonce), data: images (the QR code), the websocket
+// back to the page's host, and framing by YClients.
+func pageCSP(c *gin.Context, nonce string, websocket bool) string {
+	csp := "default-src 'none'; script-src 'nonce-" + nonce + "'; style-src 'nonce-" + nonce + "'; " +
+		"img-src data:; base-uri 'none'; form-action 'none'; "
+	if websocket {
+		// 'self' covers ws: and wss: only in newer browsers, so the page's host is named too.
+		host := c.Request.Host
+		csp += "connect-src 'self' ws://" + host + " wss://" + host + "; "
+	}
+	return csp + frameAncestors
+}
+
+func (p *pages) renderConnect(c *gin.Context, d connectData) {
+	d.Nonce = newNonce()
+	d.WSPath = "/ws/connect"
+	if d.BackURL == "" {
+		d.BackURL = yclientsURL
+	}
+	var buf bytes.Buffer
+	if err := p.connect.Execute(&buf, d); err != nil {
+		abort(c, err)
+		return
+	}
+	c.Header("Content-Security-Policy", pageCSP(c, d.Nonce, true))
+	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
+}
+
+// renderError shows the Russian error page. It is used for every HTML error (renderErrors).
+func (p *pages) renderError(c *gin.Context, status int, text pageText) {
+	d := errorData{pageText: text, Status: status, BackURL: yclientsURL, Nonce: newNonce()}
+	var buf bytes.Buffer
+	if err := p.errPage.Execute(&buf, d); err != nil {
+		c.String(status, "%s\n%s\n%s\n", text.Title, text.Message, text.Hint)
+		return
+	}
+	c.Header("Content-Security-Policy", pageCSP(c, d.Nonce, false))
+	c.Header("Cache-Control", "no-store")
+	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+}

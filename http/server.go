@@ -1,0 +1,112 @@
+// Package httpapi is AI Admin's HTTP layer: the YClients marketplace redirect and lifecycle
+// webhook, the connect page with its websocket, health endpoints and the demo phone. It is thin:
+// it starts, signals, updates and queries the installation workflows and keeps no business
+// logic of its own.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+// Config is the HTTP layer's configuration; main fills it from the environment.
+type Config struct {
+	PartnerToken          string   // YClients partner token: HMAC key of user_data, webhook secret
+	ApplicationID         int64    // our YClients application; lifecycle events of others are ignored
+	RequireSignedUserData bool     // reject marketplace redirects without user_data + user_data_sign
+	SessionSecret         []byte   // HS256 key of the connect page's session tokens
+	PublicURL             string   // e.g. http://127.0.0.1:8080; its origin may open the websocket
+	AdminToken            string   // bearer token of /api/installations/...; empty disables them
+	AllowedOrigins        []string // more websocket origins; "https://*.example.com" matches subdomains
+	TaskQueue             string   // task queue of new installation workflows
+	Timings               workflows.Timings
+	Demo                  bool // serve the demo phone endpoints
+}
+
+// Deps are the HTTP layer's collaborators.
+type Deps struct {
+	Temporal client.Client // required
+	Pairing  PairingFeed   // required for the connect page
+	Health   HealthSource  // optional: admin health then shows the workflow only
+	Demo     DemoPhone     // required when Config.Demo
+	Ready    []ReadyCheck
+	Logger   *slog.Logger // nil: discard
+}
+
+// temporalAPI is the part of the Temporal client the handlers use.
+type temporalAPI interface {
+	NewWithStartWorkflowOperation(options client.StartWorkflowOptions, workflow any, args ...any) client.WithStartWorkflowOperation
+	UpdateWithStartWorkflow(ctx context.Context, options client.UpdateWithStartWorkflowOptions) (client.WorkflowUpdateHandle, error)
+	UpdateWorkflow(ctx context.Context, options client.UpdateWorkflowOptions) (client.WorkflowUpdateHandle, error)
+	QueryWorkflow(ctx context.Context, workflowID, runID, queryType string, args ...any) (converter.EncodedValue, error)
+	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
+}
+
+// Timeouts of calls to Temporal made while a request waits.
+const (
+	registerTimeout = 30 * time.Second // the register step calls YClients
+	queryTimeout    = 5 * time.Second
+	updateTimeout   = 15 * time.Second
+	signalTimeout   = 10 * time.Second
+	readyTimeout    = 2 * time.Second
+)
+
+// New builds the router: gin.New with an explicit middleware list (request log, error
+// rendering, recovery, security headers) and the routes of the HTTP layer.
+func New(cfg Config, deps Deps) *gin.Engine {
+	log := deps.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	pg := mustPages()
+	tc := temporalAPI(deps.Temporal)
+	sess := sessions{key: cfg.SessionSecret, now: time.Now}
+
+	e := gin.New()
+	_ = e.SetTrustedProxies(nil) // ClientIP is used for logs only; never trust X-Forwarded-For blindly
+	e.Use(requestLog(log), renderErrors(log, pg), recovery(log), securityHeaders)
+	e.NoRoute(notFoundRoute)
+
+	reg := &registerHandler{cfg: cfg, temporal: tc, sessions: sess, pages: pg, log: log, now: time.Now}
+	e.GET("/marketplace/register", htmlErrors, noStore, reg.register)
+
+	wh := &webhookHandler{partnerToken: cfg.PartnerToken, applicationID: cfg.ApplicationID, temporal: tc, log: log}
+	e.POST("/marketplace/webhook", wh.lifecycle)
+
+	ws := newWSHandler(tc, deps.Pairing, sess, newOriginPolicy(cfg.PublicURL, cfg.AllowedOrigins), log)
+	e.GET("/ws/connect", ws.connect)
+
+	hh := &healthHandler{ready: deps.Ready, health: deps.Health, temporal: tc, log: log}
+	e.GET("/healthz", hh.healthz)
+	e.GET("/readyz", noStore, hh.readyz)
+	e.GET("/api/installations/:salon_id/health", noStore, bearerAuth(cfg.AdminToken), hh.installation)
+
+	if cfg.Demo {
+		dh := &demoHandler{phone: deps.Demo}
+		e.POST("/demo/whatsapp/:salon_id/scan", dh.scan)
+		e.GET("/demo/whatsapp/:salon_id/messages", noStore, dh.messages)
+	}
+	return e
+}
+
+// NewServer wraps the router in an http.Server with timeouts suited to it: slow headers are cut
+// off, and websockets manage their own deadlines after the upgrade.
+func NewServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      registerTimeout + 15*time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}

@@ -1,0 +1,247 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/gorilla/websocket"
+)
+
+// Websocket timings, as in gorilla's chat example.
+const (
+	writeWait      = 10 * time.Second  // time allowed to write a frame
+	pongWait       = 60 * time.Second  // time allowed to read the next pong
+	pingPeriod     = pongWait * 9 / 10 // 54 s: pings go out before pongWait runs out
+	maxMessageSize = 4 << 10           // the page sends small commands only
+	sendBuffer     = 32                // frames queued for the writer
+	feedEvery      = 300 * time.Millisecond
+	statusEvery    = time.Second
+)
+
+// wsHandler serves the connect page's websocket.
+type wsHandler struct {
+	temporal    temporalAPI
+	feed        PairingFeed
+	sessions    sessions
+	origins     originPolicy
+	upgrader    websocket.Upgrader
+	log         *slog.Logger
+	feedEvery   time.Duration
+	statusEvery time.Duration
+}
+
+func newWSHandler(tc temporalAPI, feed PairingFeed, sess sessions, origins originPolicy, log *slog.Logger) *wsHandler {
+	h := &wsHandler{temporal: tc, feed: feed, sessions: sess, origins: origins, log: log,
+		feedEvery: feedEvery, statusEvery: statusEvery}
+	h.upgrader = websocket.Upgrader{
+		HandshakeTimeout: writeWait,
+		ReadBufferSize:   1024,
+		WriteBufferSize:  4096,
+		// The origin was checked before the upgrade, where the failure can be answered with 403.
+		CheckOrigin: func(*http.Request) bool { return true },
+	}
+	return h
+}
+
+// connect authenticates the session token and the Origin before the upgrade, then runs one
+// connection: a read pump (page → server), a write pump (server → page), the feed (polling
+// the pairing table and the workflow) and the command runner (updates asked for by the page).
+func (h *wsHandler) connect(c *gin.Context) {
+	claims, err := h.sessions.verify(c.Query("token"))
+	if err != nil {
+		abort(c, fail(kindUnauthorized, "invalid or expired session token").because(err))
+		return
+	}
+	if raw, ok := c.GetQuery("salon_id"); ok {
+		if id, err := parseSalonID(raw); err != nil || id != claims.SalonID {
+			abort(c, fail(kindUnauthorized, "session token is for another salon"))
+			return
+		}
+	}
+	if !h.origins.allowed(c.GetHeader("Origin")) {
+		abort(c, fail(kindForbidden, "origin not allowed"))
+		return
+	}
+	conn, err := h.upgrader.Upgrade(c.Writer, c.Request, nil)
+	if err != nil {
+		// Upgrade has answered the client already (400 and the like).
+		h.log.Info("websocket upgrade failed", slog.Int64("salonID", claims.SalonID), slog.String("error", err.Error()))
+		return
+	}
+	h.log.Info("websocket connected", slog.Int64("salonID", claims.SalonID), slog.String("runID", claims.RunID))
+
+	// Not the request context: net/http may cancel it once the connection is hijacked.
+	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request.Context()))
+	s := &wsSession{
+		h:       h,
+		conn:    conn,
+		salonID: claims.SalonID,
+		send:    make(chan []byte, sendBuffer),
+		cmds:    make(chan pageCommand, 1),
+		kick:    make(chan int, 1),
+		ctx:     ctx,
+		cancel:  cancel,
+		log:     h.log.With(slog.Int64("salonID", claims.SalonID)),
+	}
+	var wg sync.WaitGroup
+	wg.Go(s.writePump)
+	wg.Go(s.runFeed)
+	wg.Go(s.runCommands)
+	s.readPump()
+	cancel()
+	wg.Wait()
+	_ = conn.Close()
+	s.log.Info("websocket closed")
+}
+
+// wsSession is one page's connection.
+type wsSession struct {
+	h       *wsHandler
+	conn    *websocket.Conn
+	salonID int64
+	send    chan []byte
+	cmds    chan pageCommand // from readPump to runCommands
+	kick    chan int         // from runCommands to runFeed: a pairing attempt started
+	status  statusBox        // last status seen by runFeed
+	ctx     context.Context
+	cancel  context.CancelFunc
+	log     *slog.Logger
+}
+
+// pageCommand is a message from the page.
+type pageCommand struct {
+	Type  string `json:"type"`
+	Phone string `json:"phone,omitempty"` // personal data: never logged
+}
+
+// readPump reads the page's commands until the connection fails or closes. It is the only
+// reader; pongs extend the read deadline.
+func (s *wsSession) readPump() {
+	s.conn.SetReadLimit(maxMessageSize)
+	_ = s.conn.SetReadDeadline(time.Now().Add(pongWait))
+	s.conn.SetPongHandler(func(string) error { return s.conn.SetReadDeadline(time.Now().Add(pongWait)) })
+	for {
+		_, data, err := s.conn.ReadMessage()
+		if err != nil {
+			if websocket.IsUnexpectedCloseError(err, websocket.CloseGoingAway, websocket.CloseNormalClosure, websocket.CloseNoStatusReceived) {
+				s.log.Info("websocket read failed", slog.String("error", err.Error()))
+			}
+			return
+		}
+		var cmd pageCommand
+		if err := json.Unmarshal(data, &cmd); err != nil {
+			s.sendFrame(errorFrame("Не удалось прочитать запрос страницы. Обновите страницу."))
+			continue
+		}
+		select {
+		case s.cmds <- cmd:
+		default:
+			s.sendFrame(errorFrame("Предыдущий запрос ещё выполняется. Подождите несколько секунд."))
+		}
+	}
+}
+
+// writePump is the only writer of the connection: queued frames, and a ping every pingPeriod.
+func (s *wsSession) writePump() {
+	ticker := time.NewTicker(pingPeriod)
+	defer func() {
+		ticker.Stop()
+		s.cancel()
+		_ = s.conn.Close() // unblocks readPump
+	}()
+	for {
+		select {
+		case <-s.ctx.Done():
+			_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			_ = s.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			return
+		case msg := <-s.send:
+			_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := s.conn.WriteMessage(websocket.TextMessage, msg); err != nil {
+				return
+			}
+		case <-ticker.C:
+			_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := s.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// sendFrame queues a frame for the writer; it gives up when the connection ends.
+func (s *wsSession) sendFrame(frame any) {
+	b, err := json.Marshal(frame)
+	if err != nil {
+		s.log.Error("encode frame", slog.String("error", err.Error()))
+		return
+	}
+	select {
+	case s.send <- b:
+	case <-s.ctx.Done():
+	}
+}
+
+// originPolicy is the websocket Origin allow-list.
+type originPolicy struct {
+	exact    map[string]bool
+	suffixes []string // "https://.yclients.com" style: scheme + "." + domain
+}
+
+// newOriginPolicy allows the public URL's origin, https://yclients.com and its subdomains, and
+// the configured origins ("https://*.example.com" allows the subdomains of example.com).
+func newOriginPolicy(publicURL string, extra []string) originPolicy {
+	p := originPolicy{exact: map[string]bool{}}
+	add := func(o string) {
+		o = strings.TrimRight(strings.ToLower(strings.TrimSpace(o)), "/")
+		if o == "" {
+			return
+		}
+		if scheme, host, ok := strings.Cut(o, "://*."); ok {
+			p.suffixes = append(p.suffixes, scheme+"://."+host)
+			return
+		}
+		if u, err := url.Parse(o); err == nil && u.Scheme != "" && u.Host != "" {
+			o = u.Scheme + "://" + u.Host
+		}
+		p.exact[o] = true
+	}
+	add(publicURL)
+	add("https://yclients.com")
+	add("https://*.yclients.com")
+	for _, o := range extra {
+		add(o)
+	}
+	return p
+}
+
+// allowed reports whether a browser page from origin may open the websocket. A request without
+// Origin does not come from a browser page (browsers always send it on websockets) and is left
+// to the token check.
+func (p originPolicy) allowed(origin string) bool {
+	if origin == "" {
+		return true
+	}
+	o := strings.ToLower(origin)
+	if p.exact[o] {
+		return true
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Host == "" || u.User != nil || u.Path != "" {
+		return false
+	}
+	for _, sfx := range p.suffixes {
+		scheme, domain, _ := strings.Cut(sfx, "://")
+		if u.Scheme == scheme && strings.HasSuffix(u.Host, domain) && len(u.Host) > len(domain) {
+			return true
+		}
+	}
+	return false
+}

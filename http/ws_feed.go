@@ -1,0 +1,377 @@
+package httpapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math"
+	"strings"
+	"sync"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+// Frames sent to the page.
+type (
+	statusFrame struct {
+		Type    string `json:"type"` // "status"
+		Status  string `json:"status"`
+		Message string `json:"message"`
+		Pairing string `json:"pairing"` // pairing phase, see status_text.go
+		Attempt int    `json:"attempt"`
+	}
+	qrFrame struct {
+		Type      string `json:"type"`  // "qr"
+		Image     string `json:"image"` // PNG data URL; carries the secret payload
+		ExpiresIn int    `json:"expires_in"`
+	}
+	codeFrame struct {
+		Type      string `json:"type"` // "pairing-code"
+		Code      string `json:"code"` // secret
+		ExpiresIn int    `json:"expires_in"`
+	}
+	connectedFrame struct {
+		Type  string `json:"type"` // "connected"
+		Phone string `json:"phone"`
+		Name  string `json:"name"`
+	}
+	activeFrame struct {
+		Type        string `json:"type"` // "active"
+		RedirectURL string `json:"redirect_url"`
+	}
+	messageFrame struct {
+		Type    string `json:"type"` // "error"
+		Message string `json:"message"`
+	}
+)
+
+func errorFrame(msg string) messageFrame { return messageFrame{Type: "error", Message: msg} }
+
+// feed is the state of one connection's feed goroutine.
+type feed struct {
+	s *wsSession
+
+	st        workflows.State
+	haveState bool
+	primed    bool  // the pairing table has been read once
+	cursor    int64 // last pairing item seen
+	attempt   int   // newest pairing attempt known; items of older attempts are stale
+
+	endedAttempt int    // newest attempt whose terminal item arrived before the workflow caught up
+	endedPhase   string // its phase: timeout or error
+
+	last          statusFrame
+	connectedSent bool
+	activeSent    bool
+	queryFailing  bool
+	feedFailing   bool
+}
+
+// runFeed sends the current state on connect, then polls the pairing table and the workflow.
+func (s *wsSession) runFeed() {
+	f := &feed{s: s}
+	f.pollStatus()
+	f.pollPairing()
+	feedTick := time.NewTicker(s.h.feedEvery)
+	statusTick := time.NewTicker(s.h.statusEvery)
+	defer feedTick.Stop()
+	defer statusTick.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case attempt := <-s.kick:
+			f.attempt = max(f.attempt, attempt)
+			f.pollStatus()
+		case <-statusTick.C:
+			if !f.haveState || !f.st.Status.Closed() {
+				f.pollStatus()
+			}
+		case <-feedTick.C:
+			f.pollPairing()
+		}
+	}
+}
+
+// pollStatus queries the workflow and sends what changed: a status frame, then connected and
+// active once each.
+func (f *feed) pollStatus() {
+	ctx, cancel := context.WithTimeout(f.s.ctx, queryTimeout)
+	defer cancel()
+	st, err := f.s.queryState(ctx)
+	if err != nil {
+		if f.s.ctx.Err() != nil {
+			return
+		}
+		if !f.queryFailing {
+			f.queryFailing = true
+			msg := textNoServer
+			if workflowNotFound(err) {
+				msg = textUnknownSalon
+			}
+			f.s.log.Warn("status query failed", slog.String("error", err.Error()))
+			f.s.sendFrame(errorFrame(msg))
+		}
+		return
+	}
+	if f.queryFailing {
+		f.queryFailing = false
+		f.last = statusFrame{} // send the status again: it clears the page's error line
+	}
+	f.st, f.haveState = st, true
+	f.attempt = max(f.attempt, st.Pairing.Attempt)
+	f.s.setStatus(st.Status)
+	f.sendStatus()
+	if st.WhatsApp.Phone != "" && !f.connectedSent {
+		f.connectedSent = true
+		f.s.sendFrame(connectedFrame{Type: "connected", Phone: st.WhatsApp.Phone, Name: st.WhatsApp.Name})
+	}
+	if st.Status == workflows.StatusActive && !f.activeSent {
+		f.activeSent = true
+		f.s.sendFrame(activeFrame{Type: "active", RedirectURL: safeRedirect(st.RedirectURL)})
+	}
+}
+
+// sendStatus sends the status frame when it differs from the last one sent. A terminal pairing
+// item that arrived before the workflow recorded it takes precedence over "running".
+func (f *feed) sendStatus() {
+	st := f.st
+	phase := pairingPhase(st.Pairing)
+	lastError := st.Pairing.LastError
+	if st.Status == workflows.StatusPendingWhatsApp && f.endedAttempt > 0 && f.endedAttempt >= st.Pairing.Attempt &&
+		phase == phaseRunning {
+		phase = f.endedPhase
+		lastError = ""
+	}
+	frame := statusFrame{
+		Type:    "status",
+		Status:  string(st.Status),
+		Message: statusText(st.Status, phase, st.Pairing.Method, lastError, st.Reason),
+		Pairing: phase,
+		Attempt: max(st.Pairing.Attempt, f.attempt),
+	}
+	if frame != f.last {
+		f.last = frame
+		f.s.sendFrame(frame)
+	}
+}
+
+// pollPairing reads new pairing items while the owner is pairing. The first read also sets the
+// cursor past older items, and resends the newest unexpired code of a running attempt.
+func (f *feed) pollPairing() {
+	if !f.haveState || (f.primed && f.st.Status != workflows.StatusPendingWhatsApp) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(f.s.ctx, queryTimeout)
+	defer cancel()
+	items, err := f.s.h.feed.Since(ctx, f.s.salonID, f.cursor)
+	if err != nil {
+		if f.s.ctx.Err() == nil && !f.feedFailing {
+			f.feedFailing = true
+			f.s.log.Warn("pairing feed failed", slog.String("error", err.Error()))
+		}
+		return
+	}
+	f.feedFailing = false
+	if !f.primed {
+		f.primed = true
+		items = f.resumable(items)
+	}
+	for _, it := range items {
+		f.cursor = max(f.cursor, it.ID)
+		if it.Attempt < f.attempt {
+			continue // superseded by a newer attempt
+		}
+		f.attempt = it.Attempt
+		f.handleItem(it)
+	}
+}
+
+// resumable keeps, of the items present when the page connects, what a reloaded page still
+// needs: the newest code of the running attempt, and that attempt's end if the workflow has
+// not recorded it yet. The cursor moves past everything.
+func (f *feed) resumable(items []PairingItem) []PairingItem {
+	var code, end *PairingItem
+	for i := range items {
+		it := &items[i]
+		f.cursor = max(f.cursor, it.ID)
+		if !f.st.Pairing.Running || it.Attempt != f.st.Pairing.Attempt {
+			continue
+		}
+		switch it.Kind {
+		case whatsapp.PairQR, whatsapp.PairCode:
+			code = it
+		case whatsapp.PairTimeout, whatsapp.PairError, whatsapp.PairSuccess:
+			end = it
+		}
+	}
+	var out []PairingItem
+	if code != nil && end == nil {
+		out = append(out, *code)
+	}
+	if end != nil {
+		out = append(out, *end)
+	}
+	return out
+}
+
+// handleItem turns one pairing item into frames. Codes are secrets: they go to the page only.
+func (f *feed) handleItem(it PairingItem) {
+	switch it.Kind {
+	case whatsapp.PairQR:
+		left := secondsLeft(it.ExpiresAt)
+		if left <= 0 {
+			return
+		}
+		img, err := whatsapp.QRDataURL(it.Code)
+		if err != nil {
+			f.s.log.Error("render QR", slog.Int64("itemID", it.ID), slog.String("error", err.Error()))
+			f.s.sendFrame(errorFrame(textQRFailed))
+			return
+		}
+		f.s.sendFrame(qrFrame{Type: "qr", Image: img, ExpiresIn: left})
+	case whatsapp.PairCode:
+		if left := secondsLeft(it.ExpiresAt); left > 0 {
+			f.s.sendFrame(codeFrame{Type: "pairing-code", Code: it.Code, ExpiresIn: left})
+		}
+	case whatsapp.PairTimeout:
+		f.endedAttempt, f.endedPhase = it.Attempt, phaseTimeout
+		f.sendStatus()
+	case whatsapp.PairError:
+		f.endedAttempt, f.endedPhase = it.Attempt, phaseError
+		f.sendStatus()
+		msg := it.Message
+		if msg == "" {
+			msg = textPairFailed
+		}
+		f.s.sendFrame(errorFrame(msg))
+	case whatsapp.PairSuccess:
+		f.pollStatus() // the workflow records the phone; show it as soon as it does
+	}
+}
+
+// secondsLeft rounds the remaining validity up to whole seconds.
+func secondsLeft(t time.Time) int {
+	return int(math.Ceil(time.Until(t).Seconds()))
+}
+
+// safeRedirect lets only http(s) URLs through to the page's link back to YClients.
+func safeRedirect(u string) string {
+	l := strings.ToLower(u)
+	if strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") {
+		return u
+	}
+	return yclientsURL
+}
+
+// queryState asks the salon's workflow for its State. The latest run is queried, so a page
+// keeps working across continue-as-new.
+func (s *wsSession) queryState(ctx context.Context) (workflows.State, error) {
+	var st workflows.State
+	v, err := s.h.temporal.QueryWorkflow(ctx, workflows.InstallationID(s.salonID), "", workflows.QueryStatus)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
+
+// statusBox holds the last status the feed saw, for the command runner's error texts.
+type statusBox struct {
+	mu     sync.Mutex
+	status workflows.Status
+}
+
+func (s *wsSession) setStatus(st workflows.Status) {
+	s.status.mu.Lock()
+	s.status.status = st
+	s.status.mu.Unlock()
+}
+
+func (s *wsSession) lastStatus() workflows.Status {
+	s.status.mu.Lock()
+	defer s.status.mu.Unlock()
+	return s.status.status
+}
+
+// runCommands runs the page's commands one at a time, off the read pump so that pongs keep
+// being read while an update waits for the workflow.
+func (s *wsSession) runCommands() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case cmd := <-s.cmds:
+			s.runCommand(cmd)
+		}
+	}
+}
+
+func (s *wsSession) runCommand(cmd pageCommand) {
+	var req workflows.PairingRequest
+	switch cmd.Type {
+	case "request-qr":
+		req = workflows.PairingRequest{Method: workflows.PairByQR}
+	case "request-pairing-code":
+		phone, err := whatsapp.NormalizePhone(cmd.Phone)
+		if err != nil {
+			s.sendFrame(errorFrame(textBadPhone))
+			return
+		}
+		req = workflows.PairingRequest{Method: workflows.PairByPhone, Phone: phone}
+	default:
+		s.sendFrame(errorFrame(textBadCommand))
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, updateTimeout)
+	defer cancel()
+	handle, err := s.h.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   workflows.InstallationID(s.salonID),
+		UpdateName:   workflows.UpdateRequestPairing,
+		Args:         []any{req},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var started workflows.PairingStarted
+	if err == nil {
+		err = handle.Get(ctx, &started)
+	}
+	if err != nil {
+		if s.ctx.Err() != nil {
+			return
+		}
+		s.log.Info("pairing request failed", slog.String("method", req.Method), slog.String("error", err.Error()))
+		s.sendFrame(errorFrame(s.pairingFailureText(err)))
+		return
+	}
+	s.log.Info("pairing requested", slog.String("method", req.Method), slog.Int("attempt", started.Attempt))
+	select {
+	case s.kick <- started.Attempt:
+	default:
+	}
+}
+
+// pairingFailureText explains a failed request-pairing update to the owner. A rejection by the
+// workflow's validator is explained from the status the page is in.
+func (s *wsSession) pairingFailureText(err error) string {
+	var appErr *temporal.ApplicationError
+	switch {
+	case temporalUnavailable(err):
+		return textNoServer
+	case workflowNotFound(err):
+		return textGone
+	case errors.As(err, &appErr):
+		switch s.lastStatus() {
+		case workflows.StatusRegistering:
+			return textRegistering
+		case workflows.StatusPendingWhatsApp, "":
+			return textTryAgain
+		default:
+			return textNotPending
+		}
+	}
+	return textTryAgain
+}
