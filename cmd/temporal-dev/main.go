@@ -19,8 +19,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiserver "github.com/temporalio/ui-server/v2/server"
+	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -31,8 +31,8 @@ import (
 	"go.temporal.io/server/common/dynamicconfig"
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/membership/static"
-	"go.temporal.io/server/common/primitives"
 	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
 	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 	"go.uber.org/zap"
@@ -279,11 +279,11 @@ func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, error) {
 
 	dc := dynamicconfig.StaticClient{
 		dynamicconfig.MakeKey("system.forceSearchAttributesCacheRefreshOnRead"): true,
-		dynamicconfig.MakeKey("frontend.enableUpdateWorkflowExecution"):          true,
-		dynamicconfig.MakeKey("frontend.enableExecuteMultiOperation"):            true,
-		dynamicconfig.MakeKey("frontend.persistenceMaxQPS"):                      10000,
-		dynamicconfig.MakeKey("history.persistenceMaxQPS"):                       45000,
-		dynamicconfig.MakeKey("frontend.workerVersioningDataAPIs"):               true,
+		dynamicconfig.MakeKey("frontend.enableUpdateWorkflowExecution"):         true,
+		dynamicconfig.MakeKey("frontend.enableExecuteMultiOperation"):           true,
+		dynamicconfig.MakeKey("frontend.persistenceMaxQPS"):                     10000,
+		dynamicconfig.MakeKey("history.persistenceMaxQPS"):                      45000,
+		dynamicconfig.MakeKey("frontend.workerVersioningDataAPIs"):              true,
 	}
 	for k, v := range cfg.Server.DynamicConfig {
 		dc[dynamicconfig.MakeKey(k)] = v

@@ -1,0 +1,104 @@
+package httpapi
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+)
+
+func TestMain(m *testing.M) {
+	gin.SetMode(gin.TestMode)
+	os.Exit(m.Run())
+}
+
+// testPartnerToken is the key of the reference doc's user_data test vector (§1.3).
+const testPartnerToken = "test_partner_token"
+
+var testSecret = []byte("test-session-secret-0123456789abcdef")
+
+func testConfig() Config {
+	return Config{
+		PartnerToken:          testPartnerToken,
+		ApplicationID:         777,
+		RequireSignedUserData: true,
+		SessionSecret:         testSecret,
+		PublicURL:             "http://127.0.0.1:8080",
+		AdminToken:            "admin-secret",
+		TaskQueue:             "httpapi-test",
+	}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// closedTemporal is a lazy Temporal client aimed at a port nobody listens on: requests reach the
+// Temporal step and fail there quickly, which is how tests prove what happened before it.
+func closedTemporal(t *testing.T) client.Client {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	c, err := client.NewLazyClient(client.Options{
+		HostPort:          addr,
+		Logger:            sdklog.NewStructuredLogger(quietLogger()),
+		ConnectionOptions: client.ConnectionOptions{GetSystemInfoTimeout: 300 * time.Millisecond},
+	})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
+}
+
+// realTemporal dials the Temporal server at TEMPORAL_ADDRESS, or skips the test.
+func realTemporal(t *testing.T) client.Client {
+	t.Helper()
+	addr := os.Getenv("TEMPORAL_ADDRESS")
+	if addr == "" {
+		t.Skip("TEMPORAL_ADDRESS is not set")
+	}
+	c, err := client.Dial(client.Options{HostPort: addr, Logger: sdklog.NewStructuredLogger(quietLogger())})
+	require.NoError(t, err, "dial Temporal at %s", addr)
+	t.Cleanup(c.Close)
+	return c
+}
+
+// startServer runs the router on a real HTTP server.
+func startServer(t *testing.T, cfg Config, deps Deps) *httptest.Server {
+	t.Helper()
+	if deps.Logger == nil {
+		deps.Logger = quietLogger()
+	}
+	srv := httptest.NewServer(New(cfg, deps))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// get performs a GET and returns the status, headers and body.
+func get(t *testing.T, url string, header http.Header) (int, http.Header, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) (int, http.Header, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, resp.Header, string(body)
+}

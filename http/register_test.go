@@ -1,0 +1,147 @@
+package httpapi
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+// The reference doc's test vector (yclients-api.md §1.3).
+const (
+	vectorUserData = "eyJpZCI6MTIzLCJuYW1lIjoiQWxleCBTbWl0aCIsInBob25lIjoiNzk5OTAwMDk5MDAiLCJlbWFpbCI6Im93bmVyQGV4YW1wbGUuY29tIiwiaXNfYXBwcm92ZWQiOnRydWUsImF2YXRhciI6IiIsInNhbG9uX25hbWUiOiJUZXN0IFNhbG9uIn0="
+	vectorSign     = "32a3c88581d1d382cc5af617aa4e75d1b07569887d79c3753837ecd56bb1f1d7"
+)
+
+func sign(key string, msg []byte) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(msg)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+func TestVerifyUserData(t *testing.T) {
+	// JSON whose base64 contains the characters that differ between the alphabets.
+	odd := []byte(`{"id":1,"salon_name":"Салон ~~~ ??? >>>"}`)
+	oddSign := sign(testPartnerToken, odd)
+	url64 := base64.URLEncoding.EncodeToString(odd)
+	std64 := base64.StdEncoding.EncodeToString(odd)
+	require.True(t, strings.ContainsAny(url64, "-_"), "test payload must exercise the URL alphabet: got %s", url64)
+	require.True(t, strings.ContainsAny(std64, "+/"), "test payload must exercise the std alphabet: got %s", std64)
+
+	cases := []struct {
+		name, data, sign string
+		required         bool
+		wantErr          bool
+		wantName         string
+	}{
+		{"doc vector", vectorUserData, vectorSign, true, false, "Test Salon"},
+		{"doc vector unpadded", strings.TrimRight(vectorUserData, "="), vectorSign, true, false, "Test Salon"},
+		{"doc vector uppercase hex", vectorUserData, strings.ToUpper(vectorSign), true, false, "Test Salon"},
+		{"url alphabet padded", url64, oddSign, true, false, "Салон ~~~ ??? >>>"},
+		{"url alphabet unpadded", strings.TrimRight(url64, "="), oddSign, true, false, "Салон ~~~ ??? >>>"},
+		{"std alphabet", std64, oddSign, true, false, "Салон ~~~ ??? >>>"},
+		{"std alphabet, + became space", strings.ReplaceAll(std64, "+", " "), oddSign, true, false, "Салон ~~~ ??? >>>"},
+		{"hmac over the base64 string is wrong", vectorUserData, sign(testPartnerToken, []byte(vectorUserData)), true, true, ""},
+		{"wrong sign", vectorUserData, strings.Repeat("0", 64), true, true, ""},
+		{"sign not hex", vectorUserData, "zz", true, true, ""},
+		{"missing sign", vectorUserData, "", false, true, ""},
+		{"not base64", "%%%", vectorSign, true, true, ""},
+		{"missing user_data, required", "", "", true, true, ""},
+		{"missing user_data, optional", "", "", false, false, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			ud, err := verifyUserData(tc.data, tc.sign, testPartnerToken, tc.required)
+			if tc.wantErr {
+				require.Error(t, err, "got no error, want one")
+				require.Equal(t, kindForbidden, classify(err).kind, "got kind %v, want forbidden", classify(err).kind)
+				return
+			}
+			require.NoError(t, err, "got error, want none")
+			require.Equal(t, tc.wantName, ud.SalonName, "salon_name: got %q want %q", ud.SalonName, tc.wantName)
+		})
+	}
+}
+
+func TestRegisterRejectsBadSalonID(t *testing.T) {
+	cfg := testConfig()
+	cfg.RequireSignedUserData = false
+	srv := startServer(t, cfg, Deps{Temporal: closedTemporal(t)})
+	for _, q := range []string{"", "salon_id=", "salon_id=abc", "salon_id=0", "salon_id=-5", "salon_id=1.5",
+		"salon_id=99999999999999999999", "salon_ids[0]=abc", "salon_ids[]=0"} {
+		t.Run(q, func(t *testing.T) {
+			status, h, body := get(t, srv.URL+"/marketplace/register?"+q, nil)
+			require.Equal(t, http.StatusBadRequest, status, "status: got %d want 400; body %s", status, body)
+			require.Contains(t, h.Get("Content-Type"), "text/html", "content type: got %q want text/html", h.Get("Content-Type"))
+			require.Contains(t, body, "Неверная ссылка", "body: got %s, want the Russian error page", body)
+		})
+	}
+}
+
+// The salon ID forms are accepted: the request gets as far as Temporal, which is down (503).
+func TestRegisterAcceptsSalonIDForms(t *testing.T) {
+	cfg := testConfig()
+	cfg.RequireSignedUserData = false
+	srv := startServer(t, cfg, Deps{Temporal: closedTemporal(t)})
+	for _, q := range []string{"salon_id=123", "salon_ids[0]=123", "salon_ids%5B0%5D=123", "salon_ids[]=123", "salon_ids%5B%5D=123&salon_ids%5B%5D=456"} {
+		t.Run(q, func(t *testing.T) {
+			start := time.Now()
+			status, h, body := get(t, srv.URL+"/marketplace/register?"+q, nil)
+			require.Equal(t, http.StatusServiceUnavailable, status, "status: got %d want 503; body %s", status, body)
+			require.Contains(t, body, "Сервис временно недоступен", "body: got %s, want the Russian unavailable page", body)
+			require.Contains(t, h.Get("Content-Security-Policy"), frameAncestors, "CSP: got %q", h.Get("Content-Security-Policy"))
+			require.Less(t, time.Since(start), 10*time.Second, "took %s, want a quick 503", time.Since(start))
+		})
+	}
+}
+
+func TestRegisterSignature(t *testing.T) {
+	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t)})
+	odd := []byte(`{"id":1,"salon_name":"Салон ~~~ ??? >>>"}`)
+	oddSign := sign(testPartnerToken, odd)
+	q := func(data, sig string) string {
+		v := url.Values{"salon_id": {"123"}}
+		if data != "" {
+			v.Set("user_data", data)
+		}
+		if sig != "" {
+			v.Set("user_data_sign", sig)
+		}
+		return v.Encode()
+	}
+	cases := []struct {
+		name  string
+		query string
+		want  int
+	}{
+		{"wrong signature", q(vectorUserData, strings.Repeat("a", 64)), http.StatusForbidden},
+		{"signature over the base64 string", q(vectorUserData, sign(testPartnerToken, []byte(vectorUserData))), http.StatusForbidden},
+		{"user_data without signature", q(vectorUserData, ""), http.StatusForbidden},
+		{"no user_data while required", q("", ""), http.StatusForbidden},
+		{"signature without user_data", q("", vectorSign), http.StatusForbidden},
+		// Correct signatures pass the check and reach Temporal, which is down.
+		{"doc vector", q(vectorUserData, vectorSign), http.StatusServiceUnavailable},
+		{"doc vector unpadded", q(strings.TrimRight(vectorUserData, "="), vectorSign), http.StatusServiceUnavailable},
+		{"base64url", q(base64.URLEncoding.EncodeToString(odd), oddSign), http.StatusServiceUnavailable},
+		{"base64url unpadded", q(base64.RawURLEncoding.EncodeToString(odd), oddSign), http.StatusServiceUnavailable},
+		{"std base64", q(base64.StdEncoding.EncodeToString(odd), oddSign), http.StatusServiceUnavailable},
+		// A '+' sent unescaped arrives as a space.
+		{"std base64 with raw +", "salon_id=123&user_data=" + base64.StdEncoding.EncodeToString(odd) + "&user_data_sign=" + oddSign, http.StatusServiceUnavailable},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := get(t, srv.URL+"/marketplace/register?"+tc.query, nil)
+			require.Equal(t, tc.want, status, "status: got %d want %d; body %s", status, tc.want, body)
+			if tc.want == http.StatusForbidden {
+				require.Contains(t, body, "Не удалось проверить ссылку", "body: got %s, want the Russian 403 page", body)
+			}
+		})
+	}
+}
