@@ -85,6 +85,7 @@ func (p *pages) renderConnect(c *gin.Context, d connectData) {
 		return
 	}
 	c.Header("Content-Security-Policy", pageCSP(c, d.Nonce, true))
+	c.Header("Cache-Control", "no-store") // the page carries a session token
 	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
 }
 
