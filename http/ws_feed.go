@@ -62,8 +62,12 @@ type feed struct {
 	cursor    int64 // last pairing item seen
 	attempt   int   // newest pairing attempt known; items of older attempts are stale
 
-	endedAttempt int    // newest attempt whose terminal item arrived before the workflow caught up
-	endedPhase   string // its phase: timeout or error
+	// The feed's own view of the newest attempt, which is ahead of the workflow's state: an
+	// attempt is running once the update that started it returned or one of its codes arrived,
+	// and has ended once its terminal item arrived.
+	startedAttempt int
+	endedAttempt   int
+	endedPhase     string // timeout or error
 
 	last          statusFrame
 	connectedSent bool
@@ -87,6 +91,7 @@ func (s *wsSession) runFeed() {
 			return
 		case attempt := <-s.kick:
 			f.attempt = max(f.attempt, attempt)
+			f.startedAttempt = max(f.startedAttempt, attempt)
 			f.pollStatus()
 		case <-statusTick.C:
 			if !f.haveState || !f.st.Status.Closed() {
@@ -137,16 +142,30 @@ func (f *feed) pollStatus() {
 	}
 }
 
-// sendStatus sends the status frame when it differs from the last one sent. A terminal pairing
-// item that arrived before the workflow recorded it takes precedence over "running".
+// phase is the pairing phase the page shows: the feed's own knowledge of the newest attempt
+// first, then the workflow's pairing state.
+func (f *feed) phase() string {
+	st := f.st.Pairing
+	current := max(st.Attempt, f.attempt)
+	switch {
+	case current > 0 && f.endedAttempt >= current:
+		return f.endedPhase
+	case st.Running, current > 0 && f.startedAttempt >= current:
+		return phaseRunning
+	}
+	return pairingPhase(st)
+}
+
+// sendStatus sends the status frame when it differs from the last one sent.
 func (f *feed) sendStatus() {
 	st := f.st
 	phase := pairingPhase(st.Pairing)
+	if st.Status == workflows.StatusPendingWhatsApp {
+		phase = f.phase()
+	}
 	lastError := st.Pairing.LastError
-	if st.Status == workflows.StatusPendingWhatsApp && f.endedAttempt > 0 && f.endedAttempt >= st.Pairing.Attempt &&
-		phase == phaseRunning {
-		phase = f.endedPhase
-		lastError = ""
+	if f.endedAttempt > 0 && phase == f.endedPhase {
+		lastError = "" // the item's own message went out as an error frame
 	}
 	frame := statusFrame{
 		Type:    "status",
@@ -192,32 +211,42 @@ func (f *feed) pollPairing() {
 	}
 }
 
-// resumable keeps, of the items present when the page connects, what a reloaded page still
-// needs: the newest code of the running attempt, and that attempt's end if the workflow has
-// not recorded it yet. The cursor moves past everything.
+// resumable picks, of the items present when the page connects, what a reloaded page still
+// needs: the newest attempt's unexpired code, unless that attempt has ended (then its end is
+// recorded without repeating its frames). The cursor moves past everything.
 func (f *feed) resumable(items []PairingItem) []PairingItem {
-	var code, end *PairingItem
+	latest := f.attempt
+	for _, it := range items {
+		f.cursor = max(f.cursor, it.ID)
+		latest = max(latest, it.Attempt)
+	}
+	var code *PairingItem
+	ended := false
 	for i := range items {
 		it := &items[i]
-		f.cursor = max(f.cursor, it.ID)
-		if !f.st.Pairing.Running || it.Attempt != f.st.Pairing.Attempt {
+		if it.Attempt != latest {
 			continue
 		}
 		switch it.Kind {
 		case whatsapp.PairQR, whatsapp.PairCode:
 			code = it
-		case whatsapp.PairTimeout, whatsapp.PairError, whatsapp.PairSuccess:
-			end = it
+		case whatsapp.PairTimeout:
+			ended, f.endedAttempt, f.endedPhase = true, it.Attempt, phaseTimeout
+		case whatsapp.PairError:
+			ended, f.endedAttempt, f.endedPhase = true, it.Attempt, phaseError
+		case whatsapp.PairSuccess:
+			ended = true
 		}
 	}
-	var out []PairingItem
-	if code != nil && end == nil {
-		out = append(out, *code)
+	f.attempt = latest
+	if ended {
+		f.sendStatus()
+		return nil
 	}
-	if end != nil {
-		out = append(out, *end)
+	if code != nil {
+		return []PairingItem{*code}
 	}
-	return out
+	return nil
 }
 
 // handleItem turns one pairing item into frames. Codes are secrets: they go to the page only.
@@ -228,6 +257,7 @@ func (f *feed) handleItem(it PairingItem) {
 		if left <= 0 {
 			return
 		}
+		f.started(it.Attempt)
 		img, err := whatsapp.QRDataURL(it.Code)
 		if err != nil {
 			f.s.log.Error("render QR", slog.Int64("itemID", it.ID), slog.String("error", err.Error()))
@@ -237,6 +267,7 @@ func (f *feed) handleItem(it PairingItem) {
 		f.s.sendFrame(qrFrame{Type: "qr", Image: img, ExpiresIn: left})
 	case whatsapp.PairCode:
 		if left := secondsLeft(it.ExpiresAt); left > 0 {
+			f.started(it.Attempt)
 			f.s.sendFrame(codeFrame{Type: "pairing-code", Code: it.Code, ExpiresIn: left})
 		}
 	case whatsapp.PairTimeout:
@@ -252,6 +283,14 @@ func (f *feed) handleItem(it PairingItem) {
 		f.s.sendFrame(errorFrame(msg))
 	case whatsapp.PairSuccess:
 		f.pollStatus() // the workflow records the phone; show it as soon as it does
+	}
+}
+
+// started records that an attempt is showing codes, and tells the page if that is news.
+func (f *feed) started(attempt int) {
+	if attempt > f.startedAttempt {
+		f.startedAttempt = attempt
+		f.sendStatus()
 	}
 }
 

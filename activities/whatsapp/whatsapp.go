@@ -93,7 +93,24 @@ type Client interface {
 	Reconnect(ctx context.Context, salonID int64) error
 	// Unlink logs the device out and deletes its credentials (uninstall, expiry).
 	Unlink(ctx context.Context, salonID int64) error
+	// SetIncomingHandler registers the function that receives every text message a client
+	// sends to any linked salon number (one handler per Client; nil removes it). The handler
+	// runs on the client's goroutine and must return quickly.
+	SetIncomingHandler(h IncomingHandler)
 }
+
+// Incoming is a text message a client sent to a salon's linked number.
+type Incoming struct {
+	SalonID int64
+	ID      string // WhatsApp message ID
+	From    string // sender's phone, digits only, e.g. 79990001122
+	Name    string // sender's push name, may be empty
+	Text    string
+	At      time.Time
+}
+
+// IncomingHandler receives incoming messages.
+type IncomingHandler func(ctx context.Context, m Incoming)
 
 // Errors returned by Client implementations. ErrNotConnected and ErrUnreachable are
 // temporary; the rest are final for that message.

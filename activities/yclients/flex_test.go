@@ -140,10 +140,10 @@ func TestFlexTime(t *testing.T) {
 func TestFlexPosition(t *testing.T) {
 	cases := map[string]string{
 		`{"id":1,"title":"Администратор"}`: "Администратор",
-		`{}`:                               "",
-		`[]`:                               "",
-		`null`:                             "",
-		`"Мастер"`:                         "Мастер",
+		`{}`:       "",
+		`[]`:       "",
+		`null`:     "",
+		`"Мастер"`: "Мастер",
 	}
 	for in, want := range cases {
 		t.Run(in, func(t *testing.T) {

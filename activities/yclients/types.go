@@ -175,6 +175,7 @@ func (w wireStaff) toStaff() Staff {
 // flexPosition is a staff position: {"id":1,"title":"…"}, {}, [], null or a plain string.
 type flexPosition string
 
+// UnmarshalJSON implements json.Unmarshaler.
 func (p *flexPosition) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	*p = ""

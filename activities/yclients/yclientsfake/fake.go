@@ -7,6 +7,18 @@
 //
 // Paths under /_fake/ are the control API (seeding, inspection, fault injection, lifecycle
 // events); they are never rate limited or faulted and never return secrets.
+//
+// Demo mode serves it like this:
+//
+//	f := yclientsfake.New(yclientsfake.Options{
+//		PartnerToken: token, ApplicationID: appID,
+//		RegisterURL:  "http://127.0.0.1:8080/marketplace/register",
+//		LifecycleURL: "http://127.0.0.1:8080/marketplace/webhook",
+//	})
+//	f.SeedDemo()
+//	srv := &http.Server{Addr: "127.0.0.1:8090", Handler: f, ReadHeaderTimeout: 5 * time.Second}
+//
+// and the owner's "Подключить" click is http://127.0.0.1:8090/_fake/marketplace/redirect?salon_id=100001.
 package yclientsfake
 
 import (
