@@ -33,6 +33,9 @@ type Notifier interface {
 type Activities struct {
 	Store    *db.Store
 	YClients YClients
+	// Records re-reads a record before a booking message goes out (usually the same
+	// *yclients.Client as YClients); nil skips the check.
+	Records  RecordReader
 	WhatsApp whatsapp.Client
 	Box      *secretbox.Box
 	Notifier Notifier
@@ -64,6 +67,9 @@ func (a *Activities) Register(r Registry) {
 		ActUnlink:            a.Unlink,
 		ActDeleteSecrets:     a.DeleteSecrets,
 		ActNotifyOps:         a.NotifyOps,
+		ActPlanReminders:     a.PlanReminders,
+		ActPlanSend:          a.PlanSend,
+		ActDeliver:           a.Deliver,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

@@ -277,10 +277,7 @@ func TestSendWelcomeExactlyOnce(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, partnerToken)
 	f.register(t)
-	go func() {
-		time.Sleep(50 * time.Millisecond)
-		_ = f.phone.Scan(salonID, "79990001122", "Бархат")
-	}()
+	go scanSoon(f.phone)
 	_, err := f.env.ExecuteActivity(activities.ActPair, activities.PairInput{SalonID: salonID, Attempt: 1, Method: "qr"})
 	require.NoError(t, err)
 	in := activities.WelcomeInput{SalonID: salonID, Phone: "79990001122", SalonName: "Бархат"}

@@ -109,3 +109,75 @@ type NotifyInput struct {
 	Kind    string
 	Message string
 }
+
+// Booking activity names.
+const (
+	ActPlanReminders = "plan-reminders"
+	ActPlanSend      = "plan-send"
+	ActDeliver       = "deliver-message"
+)
+
+// PlanRemindersInput asks when a visit's reminders are due.
+type PlanRemindersInput struct {
+	SalonID int64
+	Start   time.Time
+	Now     time.Time // when the booking became known (creation or reschedule)
+}
+
+// ReminderPlan is one reminder: due At (quiet hours applied), dropped after Deadline.
+type ReminderPlan struct {
+	Kind     string
+	At       time.Time
+	Deadline time.Time
+}
+
+// PlanRemindersOutput lists the reminders to arm (none for a visit booked < 2 h ahead).
+type PlanRemindersOutput struct {
+	Reminders []ReminderPlan
+}
+
+// PlanSendInput reserves a paced send slot for a salon.
+type PlanSendInput struct {
+	SalonID  int64
+	Earliest time.Time
+}
+
+// PlanSendOutput is the reserved slot.
+type PlanSendOutput struct {
+	SendAt time.Time
+}
+
+// DeliverInput sends one message of the ledger.
+type DeliverInput struct {
+	SalonID   int64
+	RecordID  int64
+	Kind      string
+	Visit     DeliverVisit
+	PrevStart time.Time // change notice: the previous time (zero when it did not change)
+	Deadline  time.Time // after it the message is dropped, never sent late
+}
+
+// DeliverVisit mirrors workflows.Visit (activities do not import workflows).
+type DeliverVisit struct {
+	Start       time.Time
+	StaffID     int64
+	StaffName   string
+	ServiceIDs  []int64
+	Services    []string
+	ClientName  string
+	ClientPhone string
+}
+
+// Deliver outcomes.
+const (
+	OutcomeSent    = "sent"
+	OutcomeSkipped = "skipped"
+	OutcomeFailed  = "failed"
+	OutcomePaused  = "paused" // the salon cannot send now (frozen, unlinked, banned): try again later
+)
+
+// DeliverOutput is what happened to the message.
+type DeliverOutput struct {
+	Outcome string
+	Reason  string
+}

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/aiadmin/aiadmin/activities/texts"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/sqlc"
@@ -100,4 +102,47 @@ func (a *Activities) Unlink(ctx context.Context, in SalonRef) error {
 		return nil
 	}
 	return classify(err)
+}
+
+// KindOptOutAck is the ledger kind of the one acknowledgement of an opt-out.
+const KindOptOutAck = "opt_out_ack"
+
+// IsOptOut reports whether a client's message asks to stop messages («стоп», «отписаться»,
+// "STOP"), ignoring case, spaces and punctuation around the word.
+func IsOptOut(text string) bool {
+	w := strings.ToLower(strings.Trim(strings.TrimSpace(text), ".!,;:-—«»\"' \n\t"))
+	switch w {
+	case "стоп", "отписаться", "stop", "отписка", "unsubscribe":
+		return true
+	}
+	return false
+}
+
+// HandleIncoming processes a message a client wrote to a salon's number: an opt-out word
+// marks the client opted out for that salon and is answered by one short acknowledgement.
+func (a *Activities) HandleIncoming(ctx context.Context, m whatsapp.Incoming) error {
+	if !IsOptOut(m.Text) {
+		return nil
+	}
+	phone, err := whatsapp.NormalizePhone(m.From)
+	if err != nil {
+		return err
+	}
+	if _, err := a.Store.InsertOptOut(ctx, sqlc.InsertOptOutParams{SalonID: m.SalonID, Phone: phone, Text: m.Text}); err != nil &&
+		!errors.Is(db.NotFound(err), db.ErrNotFound) {
+		return fmt.Errorf("store opt-out: %w", err)
+	}
+	a.log().InfoContext(ctx, "client opted out", "salonID", m.SalonID)
+	recordKey, _ := strconv.ParseInt(phone, 10, 64) // one acknowledgement per client and salon
+	text, _ := texts.Render(texts.OptOutAck, texts.Salon{}, texts.Visit{}, nil)
+	row, err := a.ledger(ctx, sqlc.GetMessageByKeyParams{SalonID: m.SalonID, RecordID: recordKey, Kind: KindOptOutAck, VisitTime: epoch}, phone, text)
+	if err != nil || row.Status != "queued" {
+		return err
+	}
+	if _, err := a.WhatsApp.Send(ctx, m.SalonID, whatsapp.Message{ID: row.WAMessageID, Phone: phone, Text: row.Body}); err != nil {
+		_, _ = a.Store.MarkMessageFailed(ctx, sqlc.MarkMessageFailedParams{ID: row.ID, Reason: err.Error()})
+		return err
+	}
+	now := a.now()
+	return a.Store.MarkMessageSent(ctx, sqlc.MarkMessageSentParams{ID: row.ID, SentAt: &now})
 }

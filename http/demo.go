@@ -13,8 +13,9 @@ import (
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
 )
 
-// demoHandler lets a demo play the salon owner's phone: scan the code on the connect page and
-// read what AI Admin sent. The routes exist only with Config.Demo.
+// demoHandler lets a demo play the salon owner's phone and its clients: scan the code on the
+// connect page, read what AI Admin sent, and write to the salon as a client. The routes exist
+// only with Config.Demo.
 type demoHandler struct {
 	phone DemoPhone
 }
@@ -92,4 +93,46 @@ func (h *demoHandler) messages(c *gin.Context) {
 		out = append(out, demoMessage{ID: m.ID, Phone: m.Phone, Text: m.Text, At: m.At})
 	}
 	c.JSON(http.StatusOK, out)
+}
+
+// incomingRequest is the body of the incoming endpoint: a client's message to the salon.
+type incomingRequest struct {
+	From string `json:"from"`
+	Text string `json:"text"`
+}
+
+// maxDemoText bounds a simulated client message (WhatsApp allows far more; a demo needs less).
+const maxDemoText = 4096
+
+// incoming plays a client writing to the salon's linked number, e.g. «стоп» to opt out.
+func (h *demoHandler) incoming(c *gin.Context) {
+	if h.phone == nil {
+		abort(c, fail(kindUnavailable, "demo phone not configured"))
+		return
+	}
+	salonID, err := parseSalonID(c.Param("salon_id"))
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var req incomingRequest
+	if err := c.ShouldBindJSON(&req); err != nil {
+		abort(c, fail(kindBadRequest, "body must be JSON {\"from\":\"79990001122\",\"text\":\"…\"}").because(err))
+		return
+	}
+	if strings.TrimSpace(req.Text) == "" || utf8.RuneCountInString(req.Text) > maxDemoText {
+		abort(c, fail(kindBadRequest, "text must be 1 to 4096 characters"))
+		return
+	}
+	err = h.phone.Receive(salonID, req.From, req.Text)
+	switch {
+	case err == nil:
+		c.JSON(http.StatusOK, gin.H{"ok": true})
+	case errors.Is(err, whatsapp.ErrInvalidPhone):
+		abort(c, fail(kindBadRequest, "from is not a valid phone number"))
+	case errors.Is(err, whatsapp.ErrNotLinked):
+		abort(c, fail(kindConflict, "the salon has no linked WhatsApp device: link the phone first"))
+	default:
+		abort(c, fail(kindInternal, "receive failed").because(err))
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -17,6 +18,8 @@ func TestDemoRoutesAbsentWhenOff(t *testing.T) {
 	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t), Demo: simphone.New(simphone.Options{})})
 	status, _ := postJSON(t, srv.URL+"/demo/whatsapp/42/scan", `{"phone":"79990001122","name":"Салон"}`, nil)
 	require.Equal(t, http.StatusNotFound, status, "scan: got %d want 404", status)
+	status, _ = postJSON(t, srv.URL+"/demo/whatsapp/42/incoming", `{"from":"79990001122","text":"стоп"}`, nil)
+	require.Equal(t, http.StatusNotFound, status, "incoming: got %d want 404", status)
 	status, _, body := get(t, srv.URL+"/demo/whatsapp/42/messages", nil)
 	require.Equal(t, http.StatusNotFound, status, "messages: got %d want 404; body %s", status, body)
 	require.JSONEq(t, `{"error":"not found"}`, body, "body: got %s", body)
@@ -67,4 +70,60 @@ func TestDemoRoutes(t *testing.T) {
 	require.Equal(t, http.StatusOK, status, "scan: got %d want 200; body %v", status, body)
 	status, body = postJSON(t, srv.URL+"/demo/whatsapp/42/scan", `{"phone":"79990001122","name":"Салон"}`, nil)
 	require.Equal(t, http.StatusConflict, status, "second scan: got %d want 409; body %v", status, body)
+}
+
+func TestDemoIncoming(t *testing.T) {
+	cfg := testConfig()
+	cfg.Demo = true
+	phone := simphone.New(simphone.Options{ConnectDelay: time.Millisecond})
+	var mu sync.Mutex
+	var handled []whatsapp.Incoming
+	phone.SetIncomingHandler(func(_ context.Context, m whatsapp.Incoming) {
+		mu.Lock()
+		defer mu.Unlock()
+		handled = append(handled, m)
+	})
+	srv := startServer(t, cfg, Deps{Temporal: closedTemporal(t), Demo: phone})
+	url := srv.URL + "/demo/whatsapp/42/incoming"
+
+	cases := []struct {
+		name, url, body string
+		want            int
+	}{
+		{"bad JSON", url, `{"from":`, http.StatusBadRequest},
+		{"bad phone", url, `{"from":"call me","text":"стоп"}`, http.StatusBadRequest},
+		{"no text", url, `{"from":"79990001122","text":"  "}`, http.StatusBadRequest},
+		{"bad salon", srv.URL + "/demo/whatsapp/x/incoming", `{"from":"79990001122","text":"стоп"}`, http.StatusBadRequest},
+		{"no linked device", url, `{"from":"79990001122","text":"стоп"}`, http.StatusConflict},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, body := postJSON(t, tc.url, tc.body, nil)
+			require.Equal(t, tc.want, status, "status: got %d want %d; body %v", status, tc.want, body)
+			require.NotEmpty(t, body["error"], "body: got %v want an error field", body)
+		})
+	}
+
+	// Link salon 42, then a client writes to it.
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	items, err := phone.PairQR(ctx, 42)
+	require.NoError(t, err)
+	<-items
+	require.NoError(t, phone.Scan(42, "79161234567", "Салон"))
+	require.Eventually(t, func() bool {
+		st, err := phone.Status(t.Context(), 42)
+		return err == nil && st.State == whatsapp.StateLinked
+	}, 5*time.Second, 10*time.Millisecond, "the salon did not link")
+
+	status, body := postJSON(t, url, `{"from":"+7 999 000-11-22","text":"стоп"}`, nil)
+	require.Equal(t, http.StatusOK, status, "incoming: got %d want 200; body %v", status, body)
+	require.Equal(t, map[string]any{"ok": true}, body, "body: got %v want {ok: true}", body)
+	got := phone.Incoming(42)
+	require.Len(t, got, 1, "incoming: got %v want one message", got)
+	require.Equal(t, "79990001122", got[0].From, "from: got %s want the normalised number", got[0].From)
+	require.Equal(t, "стоп", got[0].Text, "text: got %q want «стоп»", got[0].Text)
+	mu.Lock()
+	defer mu.Unlock()
+	require.Equal(t, got, handled, "handler: got %v want the same message", handled)
 }

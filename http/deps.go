@@ -65,6 +65,10 @@ type DemoPhone interface {
 	Scan(salonID int64, phone, name string) error
 	// Messages lists what the simulated phone delivered for the salon.
 	Messages(salonID int64) []simphone.Sent
+	// Receive plays a client writing text from the phone number from to the salon's linked
+	// number. It fails with whatsapp.ErrInvalidPhone for a bad number and whatsapp.ErrNotLinked
+	// when the salon has no linked device.
+	Receive(salonID int64, from, text string) error
 }
 
 // ReadyCheck is one dependency /readyz checks, e.g. PostgreSQL or Temporal.

@@ -176,7 +176,7 @@ func renderErrors(log *slog.Logger, pages *pages) gin.HandlerFunc {
 			level = slog.LevelError
 		}
 		log.LogAttrs(c.Request.Context(), level, "request failed",
-			slog.String("method", c.Request.Method), slog.String("path", c.Request.URL.Path),
+			slog.String("method", c.Request.Method), slog.String("path", logPath(c)),
 			slog.Int("status", info.status), slog.String("error", ae.Error()))
 		if c.Writer.Written() {
 			return // e.g. the websocket was already upgraded

@@ -85,16 +85,16 @@ type installationHealth struct {
 type workflowView struct {
 	Status       string    `json:"status"`
 	Reason       string    `json:"reason,omitempty"`
-	Since        time.Time `json:"since"`
+	Since        time.Time `json:"since,omitzero"`
 	SalonName    string    `json:"salon_name,omitempty"`
 	Timezone     string    `json:"timezone,omitempty"`
-	RegisteredAt time.Time `json:"registered_at"`
-	ActivatedAt  time.Time `json:"activated_at"`
-	FrozenAt     time.Time `json:"frozen_at"`
+	RegisteredAt time.Time `json:"registered_at,omitzero"`
+	ActivatedAt  time.Time `json:"activated_at,omitzero"`
+	FrozenAt     time.Time `json:"frozen_at,omitzero"`
 	WhatsApp     struct {
 		Phone       string    `json:"phone,omitempty"`
 		Name        string    `json:"name,omitempty"`
-		ConnectedAt time.Time `json:"connected_at"`
+		ConnectedAt time.Time `json:"connected_at,omitzero"`
 	} `json:"whatsapp"`
 	Pairing struct {
 		Attempt     int    `json:"attempt"`
@@ -104,7 +104,7 @@ type workflowView struct {
 		LastError   string `json:"last_error,omitempty"`
 	} `json:"pairing"`
 	LastSync struct {
-		At          time.Time `json:"at"`
+		At          time.Time `json:"at,omitzero"`
 		Services    int       `json:"services"`
 		Staff       int       `json:"staff"`
 		Schedules   int       `json:"schedules"`

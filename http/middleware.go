@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -24,13 +25,30 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 		}
 		log.LogAttrs(c.Request.Context(), level, "http request",
 			slog.String("method", c.Request.Method),
-			slog.String("path", c.Request.URL.Path),
-			slog.String("route", c.FullPath()),
+			slog.String("path", logPath(c)),
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("clientIP", c.ClientIP()),
 		)
 	}
+}
+
+// secretParams are route parameters that carry secrets (e.g. the entity webhook's URL secret).
+var secretParams = map[string]bool{"secret": true, "token": true}
+
+// logPath is the request path for logs: the matched route with its parameters filled in, except
+// secret ones, which stay as ":name". Unmatched requests log the raw path.
+func logPath(c *gin.Context) string {
+	route := c.FullPath()
+	if route == "" {
+		return c.Request.URL.Path
+	}
+	for _, p := range c.Params {
+		if !secretParams[p.Key] {
+			route = strings.Replace(route, ":"+p.Key, p.Value, 1)
+		}
+	}
+	return route
 }
 
 // recovery turns a panic into a 500 answered by renderErrors. Unlike gin.Recovery it never dumps
@@ -45,7 +63,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 			if err, ok := rec.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				panic(rec) // the client went away; net/http handles this one quietly
 			}
-			log.Error("panic in handler", slog.String("path", c.Request.URL.Path),
+			log.Error("panic in handler", slog.String("path", logPath(c)),
 				slog.String("panic", fmt.Sprint(rec)), slog.String("stack", string(debug.Stack())))
 			abort(c, fmt.Errorf("panic: %v", rec))
 		}()

@@ -56,8 +56,8 @@ type errorData struct {
 // newNonce returns a fresh CSP nonce.
 func newNonce() string {
 	b := make([]byte, 16)
-	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
-	return base64.StdEncoding.EncodeToString(b)
+	_, _ = rand.Read(b)                            // crypto/rand never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(b) // no characters that HTML would escape
 }
 
 // pageCSP allows only our own inline code (by nonce), data: images (the QR code), the websocket

@@ -93,6 +93,7 @@ func New(cfg Config, deps Deps) *gin.Engine {
 		dh := &demoHandler{phone: deps.Demo}
 		e.POST("/demo/whatsapp/:salon_id/scan", dh.scan)
 		e.GET("/demo/whatsapp/:salon_id/messages", noStore, dh.messages)
+		e.POST("/demo/whatsapp/:salon_id/incoming", dh.incoming)
 	}
 	return e
 }

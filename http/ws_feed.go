@@ -2,15 +2,10 @@ package httpapi
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"math"
 	"strings"
-	"sync"
 	"time"
-
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/workflows"
@@ -79,8 +74,7 @@ type feed struct {
 // runFeed sends the current state on connect, then polls the pairing table and the workflow.
 func (s *wsSession) runFeed() {
 	f := &feed{s: s}
-	f.pollStatus()
-	f.pollPairing()
+	f.connect()
 	feedTick := time.NewTicker(s.h.feedEvery)
 	statusTick := time.NewTicker(s.h.statusEvery)
 	defer feedTick.Stop()
@@ -103,15 +97,40 @@ func (s *wsSession) runFeed() {
 	}
 }
 
-// pollStatus queries the workflow and sends what changed: a status frame, then connected and
-// active once each.
+// connect tells a newly connected page where things stand: the status, then the running
+// attempt's current code. The pairing table is read before the status goes out, so that the
+// status already reflects the attempt the code belongs to.
+func (f *feed) connect() {
+	if !f.refresh() {
+		return
+	}
+	// Read even when not pairing (yet): the cursor must move past items of earlier runs.
+	var resume []PairingItem
+	if items, ok := f.readPairing(); ok {
+		f.primed = true
+		resume = f.resumable(items)
+	}
+	f.publish()
+	for _, it := range resume {
+		f.handleItem(it)
+	}
+}
+
+// pollStatus queries the workflow and sends what changed.
 func (f *feed) pollStatus() {
+	if f.refresh() {
+		f.publish()
+	}
+}
+
+// refresh queries the workflow's state. On failure it tells the page once, and reports false.
+func (f *feed) refresh() bool {
 	ctx, cancel := context.WithTimeout(f.s.ctx, queryTimeout)
 	defer cancel()
 	st, err := f.s.queryState(ctx)
 	if err != nil {
 		if f.s.ctx.Err() != nil {
-			return
+			return false
 		}
 		if !f.queryFailing {
 			f.queryFailing = true
@@ -122,7 +141,7 @@ func (f *feed) pollStatus() {
 			f.s.log.Warn("status query failed", slog.String("error", err.Error()))
 			f.s.sendFrame(errorFrame(msg))
 		}
-		return
+		return false
 	}
 	if f.queryFailing {
 		f.queryFailing = false
@@ -131,6 +150,12 @@ func (f *feed) pollStatus() {
 	f.st, f.haveState = st, true
 	f.attempt = max(f.attempt, st.Pairing.Attempt)
 	f.s.setStatus(st.Status)
+	return true
+}
+
+// publish sends what changed: a status frame, then connected and active once each.
+func (f *feed) publish() {
+	st := f.st
 	f.sendStatus()
 	if st.WhatsApp.Phone != "" && !f.connectedSent {
 		f.connectedSent = true
@@ -186,20 +211,14 @@ func (f *feed) pollPairing() {
 	if !f.haveState || (f.primed && f.st.Status != workflows.StatusPendingWhatsApp) {
 		return
 	}
-	ctx, cancel := context.WithTimeout(f.s.ctx, queryTimeout)
-	defer cancel()
-	items, err := f.s.h.feed.Since(ctx, f.s.salonID, f.cursor)
-	if err != nil {
-		if f.s.ctx.Err() == nil && !f.feedFailing {
-			f.feedFailing = true
-			f.s.log.Warn("pairing feed failed", slog.String("error", err.Error()))
-		}
+	items, ok := f.readPairing()
+	if !ok {
 		return
 	}
-	f.feedFailing = false
 	if !f.primed {
 		f.primed = true
 		items = f.resumable(items)
+		f.sendStatus()
 	}
 	for _, it := range items {
 		f.cursor = max(f.cursor, it.ID)
@@ -211,42 +230,57 @@ func (f *feed) pollPairing() {
 	}
 }
 
-// resumable picks, of the items present when the page connects, what a reloaded page still
-// needs: the newest attempt's unexpired code, unless that attempt has ended (then its end is
-// recorded without repeating its frames). The cursor moves past everything.
-func (f *feed) resumable(items []PairingItem) []PairingItem {
-	latest := f.attempt
-	for _, it := range items {
-		f.cursor = max(f.cursor, it.ID)
-		latest = max(latest, it.Attempt)
+// readPairing reads the items after the cursor; a failure is logged once until it recovers.
+func (f *feed) readPairing() ([]PairingItem, bool) {
+	ctx, cancel := context.WithTimeout(f.s.ctx, queryTimeout)
+	defer cancel()
+	items, err := f.s.h.feed.Since(ctx, f.s.salonID, f.cursor)
+	if err != nil {
+		if f.s.ctx.Err() == nil && !f.feedFailing {
+			f.feedFailing = true
+			f.s.log.Warn("pairing feed failed", slog.String("error", err.Error()))
+		}
+		return nil, false
 	}
+	f.feedFailing = false
+	return items, true
+}
+
+// resumable picks, of the items present when the page connects, what a reloaded page still
+// needs: the current attempt's unexpired code, unless that attempt has ended (then its end is
+// recorded without repeating its frames). The cursor moves past everything. The current attempt
+// is the workflow's: its items exist only after the update that numbered it, so items with other
+// numbers are stale (an earlier attempt, or an earlier run of the workflow). Within the attempt
+// the items are taken in order, so a code after an end belongs to a newer run.
+func (f *feed) resumable(items []PairingItem) []PairingItem {
+	current := f.st.Pairing.Attempt
 	var code *PairingItem
 	ended := false
 	for i := range items {
 		it := &items[i]
-		if it.Attempt != latest {
+		f.cursor = max(f.cursor, it.ID)
+		if current == 0 || it.Attempt != current {
 			continue
 		}
 		switch it.Kind {
 		case whatsapp.PairQR, whatsapp.PairCode:
-			code = it
+			code, ended = it, false
+			f.endedAttempt, f.endedPhase = 0, ""
 		case whatsapp.PairTimeout:
-			ended, f.endedAttempt, f.endedPhase = true, it.Attempt, phaseTimeout
+			code, ended = nil, true
+			f.endedAttempt, f.endedPhase = it.Attempt, phaseTimeout
 		case whatsapp.PairError:
-			ended, f.endedAttempt, f.endedPhase = true, it.Attempt, phaseError
+			code, ended = nil, true
+			f.endedAttempt, f.endedPhase = it.Attempt, phaseError
 		case whatsapp.PairSuccess:
-			ended = true
+			code, ended = nil, true
 		}
 	}
-	f.attempt = latest
-	if ended {
-		f.sendStatus()
+	if ended || code == nil {
 		return nil
 	}
-	if code != nil {
-		return []PairingItem{*code}
-	}
-	return nil
+	f.startedAttempt = max(f.startedAttempt, current)
+	return []PairingItem{*code}
 }
 
 // handleItem turns one pairing item into frames. Codes are secrets: they go to the page only.
@@ -317,100 +351,4 @@ func (s *wsSession) queryState(ctx context.Context) (workflows.State, error) {
 		return st, err
 	}
 	return st, v.Get(&st)
-}
-
-// statusBox holds the last status the feed saw, for the command runner's error texts.
-type statusBox struct {
-	mu     sync.Mutex
-	status workflows.Status
-}
-
-func (s *wsSession) setStatus(st workflows.Status) {
-	s.status.mu.Lock()
-	s.status.status = st
-	s.status.mu.Unlock()
-}
-
-func (s *wsSession) lastStatus() workflows.Status {
-	s.status.mu.Lock()
-	defer s.status.mu.Unlock()
-	return s.status.status
-}
-
-// runCommands runs the page's commands one at a time, off the read pump so that pongs keep
-// being read while an update waits for the workflow.
-func (s *wsSession) runCommands() {
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case cmd := <-s.cmds:
-			s.runCommand(cmd)
-		}
-	}
-}
-
-func (s *wsSession) runCommand(cmd pageCommand) {
-	var req workflows.PairingRequest
-	switch cmd.Type {
-	case "request-qr":
-		req = workflows.PairingRequest{Method: workflows.PairByQR}
-	case "request-pairing-code":
-		phone, err := whatsapp.NormalizePhone(cmd.Phone)
-		if err != nil {
-			s.sendFrame(errorFrame(textBadPhone))
-			return
-		}
-		req = workflows.PairingRequest{Method: workflows.PairByPhone, Phone: phone}
-	default:
-		s.sendFrame(errorFrame(textBadCommand))
-		return
-	}
-	ctx, cancel := context.WithTimeout(s.ctx, updateTimeout)
-	defer cancel()
-	handle, err := s.h.temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.InstallationID(s.salonID),
-		UpdateName:   workflows.UpdateRequestPairing,
-		Args:         []any{req},
-		WaitForStage: client.WorkflowUpdateStageCompleted,
-	})
-	var started workflows.PairingStarted
-	if err == nil {
-		err = handle.Get(ctx, &started)
-	}
-	if err != nil {
-		if s.ctx.Err() != nil {
-			return
-		}
-		s.log.Info("pairing request failed", slog.String("method", req.Method), slog.String("error", err.Error()))
-		s.sendFrame(errorFrame(s.pairingFailureText(err)))
-		return
-	}
-	s.log.Info("pairing requested", slog.String("method", req.Method), slog.Int("attempt", started.Attempt))
-	select {
-	case s.kick <- started.Attempt:
-	default:
-	}
-}
-
-// pairingFailureText explains a failed request-pairing update to the owner. A rejection by the
-// workflow's validator is explained from the status the page is in.
-func (s *wsSession) pairingFailureText(err error) string {
-	var appErr *temporal.ApplicationError
-	switch {
-	case temporalUnavailable(err):
-		return textNoServer
-	case workflowNotFound(err):
-		return textGone
-	case errors.As(err, &appErr):
-		switch s.lastStatus() {
-		case workflows.StatusRegistering:
-			return textRegistering
-		case workflows.StatusPendingWhatsApp, "":
-			return textTryAgain
-		default:
-			return textNotPending
-		}
-	}
-	return textTryAgain
 }

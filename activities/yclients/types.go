@@ -304,3 +304,13 @@ func (w wireRecord) toRecord() (Record, error) {
 	}
 	return r, nil
 }
+
+// DecodeRecord decodes a record object as GET /record/{company_id}/{record_id} returns it
+// inside `data`, which is also the `data` of a record webhook.
+func DecodeRecord(data []byte) (Record, error) {
+	var w wireRecord
+	if err := json.Unmarshal(data, &w); err != nil {
+		return Record{}, fmt.Errorf("decode record: %w", err)
+	}
+	return w.toRecord()
+}

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/inbox"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
 	"github.com/aiadmin/aiadmin/activities/yclients"
@@ -119,8 +120,9 @@ func (a *app) serve(ctx context.Context, r role) error {
 		}
 		w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Options{})
 		w.RegisterWorkflowWithOptions(workflows.Installation, workflow.RegisterOptions{Name: workflows.InstallationWorkflowName})
+		w.RegisterWorkflowWithOptions(workflows.Booking, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
 		acts := &activities.Activities{
-			Store: a.store, YClients: a.yclients, WhatsApp: a.whatsapp, Box: a.box,
+			Store: a.store, YClients: a.yclients, Records: a.yclients, WhatsApp: a.whatsapp, Box: a.box,
 			Notifier:  &activities.OpsNotifier{Store: a.store, Logger: a.logger, WebhookURL: a.cfg.OpsWebhookURL},
 			PublicURL: a.cfg.PublicURL, Logger: a.logger,
 		}
@@ -129,6 +131,19 @@ func (a *app) serve(ctx context.Context, r role) error {
 			return fmt.Errorf("temporal worker: %w", err)
 		}
 		defer w.Stop()
+		a.whatsapp.SetIncomingHandler(func(ctx context.Context, m whatsapp.Incoming) {
+			if err := acts.HandleIncoming(ctx, m); err != nil {
+				a.logger.Warn("incoming message", "salonID", m.SalonID, "err", err)
+			}
+		})
+		dispatcher := &inbox.Dispatcher{Store: a.store, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Logger: a.logger}
+		dctx, stopDispatcher := context.WithCancel(ctx)
+		dispatched := make(chan struct{})
+		go func() {
+			defer close(dispatched)
+			_ = dispatcher.Run(dctx)
+		}()
+		defer func() { stopDispatcher(); <-dispatched }()
 		a.logger.Info("worker started", "taskQueue", a.cfg.TaskQueue, "temporal", a.cfg.TemporalAddress)
 	}
 	if r&roleAPI != 0 {

@@ -11,7 +11,7 @@ import (
 )
 
 const getMessageByKey = `-- name: GetMessageByKey :one
-SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at FROM messages
+SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at FROM messages
 WHERE salon_id = $1 AND record_id = $2
   AND kind = $3 AND visit_time = $4
 `
@@ -45,6 +45,7 @@ func (q *Queries) GetMessageByKey(ctx context.Context, arg GetMessageByKeyParams
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SentAt,
+		&i.ScheduledAt,
 	)
 	return i, err
 }
@@ -53,7 +54,7 @@ const insertMessage = `-- name: InsertMessage :one
 INSERT INTO messages (salon_id, record_id, kind, visit_time, phone, wa_message_id, body)
 VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (salon_id, record_id, kind, visit_time) DO NOTHING
-RETURNING id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at
+RETURNING id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at
 `
 
 type InsertMessageParams struct {
@@ -93,12 +94,13 @@ func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (M
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SentAt,
+		&i.ScheduledAt,
 	)
 	return i, err
 }
 
 const lastSentMessage = `-- name: LastSentMessage :one
-SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at FROM messages
+SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at FROM messages
 WHERE salon_id = $1 AND status = 'sent'
 ORDER BY sent_at DESC, id DESC
 LIMIT 1
@@ -121,6 +123,7 @@ func (q *Queries) LastSentMessage(ctx context.Context, salonID int64) (Message, 
 		&i.CreatedAt,
 		&i.UpdatedAt,
 		&i.SentAt,
+		&i.ScheduledAt,
 	)
 	return i, err
 }

@@ -8,6 +8,15 @@ import (
 	"time"
 )
 
+type Client struct {
+	SalonID    int64
+	YClientsID int64
+	Name       string
+	Phone      string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+}
+
 type Company struct {
 	ID                  int64
 	SalonID             int64
@@ -42,6 +51,7 @@ type Message struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	SentAt      *time.Time
+	ScheduledAt *time.Time
 }
 
 type OpsAlert struct {
@@ -50,6 +60,13 @@ type OpsAlert struct {
 	Level     string
 	Kind      string
 	Message   string
+	CreatedAt time.Time
+}
+
+type OptOut struct {
+	SalonID   int64
+	Phone     string
+	Text      string
 	CreatedAt time.Time
 }
 
@@ -71,6 +88,18 @@ type SalonSecret struct {
 	UpdatedAt         time.Time
 }
 
+type SalonSetting struct {
+	SalonID         int64
+	ReminderDayHour int32
+	QuietFromMinute int32
+	QuietToMinute   int32
+	PerMinute       int32
+	DailyCap        int32
+	ClientWelcome   bool
+	Templates       []byte
+	UpdatedAt       time.Time
+}
+
 type Schedule struct {
 	ID              int64
 	SalonID         int64
@@ -81,6 +110,11 @@ type Schedule struct {
 	Active          bool
 	SyncedAt        time.Time
 	UpdatedAt       time.Time
+}
+
+type SendBudget struct {
+	SalonID    int64
+	NextSlotAt time.Time
 }
 
 type Service struct {
@@ -136,4 +170,16 @@ type WebhookInbox struct {
 	Attempts    int32
 	LastError   string
 	ProcessedAt *time.Time
+}
+
+type WhatsappDevice struct {
+	SalonID     int64
+	DeviceJid   string
+	Phone       string
+	PushName    string
+	State       string
+	StateReason string
+	StateUntil  *time.Time
+	LinkedAt    time.Time
+	UpdatedAt   time.Time
 }

@@ -2,8 +2,8 @@
 // that behaves like the real whatsmeow adapter as measured in the probe report: one batch of QR
 // codes (60 s, then 20 s each) ending in exactly one terminal item, pairing codes valid inside the
 // same window, a reconnect delay after the scan, silent close on cancel, and the send and link
-// errors of each connection state. Test hooks (Scan, Emit, SetSendError, SetUnreachable) play
-// the salon owner's phone and WhatsApp's servers.
+// errors of each connection state. Test hooks (Scan, Emit, SetSendError, SetUnreachable, Receive)
+// play the salon owner's phone, the salon's clients and WhatsApp's servers.
 package simphone
 
 import (
@@ -61,6 +61,7 @@ type Phone struct {
 	unreachable bool
 	devices     map[string]int // account digits -> last companion device number
 	subs        map[chan StatusChange]struct{}
+	onIncoming  whatsapp.IncomingHandler
 
 	wg sync.WaitGroup // pairing goroutines, so tests can prove none leak
 }
@@ -94,6 +95,7 @@ type salon struct {
 	attempt  *attempt
 	sent     []Sent
 	sentIDs  map[string]struct{}
+	incoming []whatsapp.Incoming
 	last     whatsapp.Status // last status pushed to subscribers
 }
 

@@ -1,12 +1,14 @@
 // Package yclientsfake is a faithful fake of the YClients REST API and marketplace partner API,
 // following shared/reference/yclients-api.md: {success,data,meta} envelopes with YClients' type
 // sloppiness, its error bodies and status codes (401, 403 "already installed", 404, 422, 429),
-// the 301 activation callback, the integration state machine, the signed marketplace redirect
-// and lifecycle webhooks. Tests use it through httptest; demo mode serves it on
+// the 301 activation callback, the integration state machine, the signed marketplace redirect,
+// lifecycle webhooks, and entity webhooks (record and client create/update/delete, with
+// duplicates and retries) to the webhook_urls of the activation callback. Tests use it through httptest; demo mode serves it on
 // http://127.0.0.1:8090.
 //
 // Paths under /_fake/ are the control API (seeding, inspection, fault injection, lifecycle
-// events); they are never rate limited or faulted and never return secrets.
+// events, record changes); they are never rate limited or faulted and never return secrets.
+// Close stops the entity webhooks still waiting to be sent.
 //
 // Demo mode serves it like this:
 //
@@ -19,6 +21,12 @@
 //	srv := &http.Server{Addr: "127.0.0.1:8090", Handler: f, ReadHeaderTimeout: 5 * time.Second}
 //
 // and the owner's "Подключить" click is http://127.0.0.1:8090/_fake/marketplace/redirect?salon_id=100001.
+//
+// Once the salon is activated, a salon administrator's work in YClients is played through
+// POST /_fake/salons/{salon_id}/records, PUT and DELETE /_fake/salons/{salon_id}/records/{id}
+// and POST /_fake/salons/{salon_id}/clients (or CreateRecord, UpdateRecord, DeleteRecord and
+// CreateClient); each change is POSTed as an entity webhook about 5 s later, as often as its
+// "duplicates" asks, and GET /_fake/webhooks lists the attempts.
 package yclientsfake
 
 import (
@@ -53,12 +61,22 @@ type Options struct {
 	RPS int
 	// Now is the clock for statuses, logs and the pending TTL (default time.Now).
 	Now func() time.Time
-	// HTTPClient sends the outbound lifecycle webhooks (default: 10 s timeout).
+	// HTTPClient sends the outbound lifecycle and entity webhooks (default: 10 s timeout).
 	HTTPClient *http.Client
 	// Seed seeds the random source that decides which requests a fault hits.
 	Seed int64
 	// AllowAnyAccept turns off the Accept header check (YClients wants a v2 media type).
 	AllowAnyAccept bool
+	// EntityDelay is how long after a change its entity webhooks are sent: YClients delivers
+	// "about 5 s after the change". 0 means that 5 s default; a negative value means at once
+	// (for tests). It runs on the wall clock, not on Now.
+	EntityDelay time.Duration
+	// EntityRetries chooses between the two delivery contracts of the sources (reference §4).
+	// nil or true: Altegio's internal behaviour, two retries 1.5 s apart after a transport
+	// failure, 429 or 5xx (other answers are final). false: the public docs' "failed deliveries
+	// are not retried". A pointer, so that the zero Options get the default: new(false) turns
+	// retries off.
+	EntityRetries *bool
 }
 
 // Fake is an in-memory YClients. It is an http.Handler and safe for concurrent use.
@@ -73,6 +91,11 @@ type Fake struct {
 	requests  []RequestLog
 	faults    []*faultState
 	rnd       *rand.Rand
+
+	// Entity records and webhooks (entity.go, webhooks.go).
+	nextRecordID int64
+	nextClientID int64
+	hooks        outbox
 }
 
 // RequestLog is one API request the fake answered. Query strings are left out: they could
@@ -100,12 +123,23 @@ func New(opts Options) *Fake {
 	if opts.HTTPClient == nil {
 		opts.HTTPClient = &http.Client{Timeout: 10 * time.Second}
 	}
-	f := &Fake{
-		opts:    opts,
-		limiter: rate.NewLimiter(rate.Limit(opts.RPS), opts.RPS),
-		salons:  map[int64]*salonState{},
-		rnd:     rand.New(rand.NewSource(opts.Seed)),
+	switch {
+	case opts.EntityDelay == 0:
+		opts.EntityDelay = defaultEntityDelay
+	case opts.EntityDelay < 0:
+		opts.EntityDelay = 0
 	}
+	retries := opts.EntityRetries == nil || *opts.EntityRetries
+	opts.EntityRetries = &retries // a copy: the caller's variable cannot change it later
+	f := &Fake{
+		opts:         opts,
+		limiter:      rate.NewLimiter(rate.Limit(opts.RPS), opts.RPS),
+		salons:       map[int64]*salonState{},
+		rnd:          rand.New(rand.NewSource(opts.Seed)),
+		nextRecordID: firstRecordID,
+		nextClientID: firstClientID,
+	}
+	f.hooks.init()
 	f.mux = f.routes()
 	return f
 }
@@ -129,6 +163,11 @@ func (f *Fake) routes() *http.ServeMux {
 	m.HandleFunc("POST /_fake/salons", f.handleAddSalon)
 	m.HandleFunc("POST /_fake/salons/{salon_id}/status", f.handleSetStatus)
 	m.HandleFunc("POST /_fake/salons/{salon_id}/lifecycle", f.handleLifecycle)
+	m.HandleFunc("POST /_fake/salons/{salon_id}/records", f.handleCreateRecord)
+	m.HandleFunc("PUT /_fake/salons/{salon_id}/records/{record_id}", f.handleUpdateRecord)
+	m.HandleFunc("DELETE /_fake/salons/{salon_id}/records/{record_id}", f.handleDeleteRecord)
+	m.HandleFunc("POST /_fake/salons/{salon_id}/clients", f.handleCreateClient)
+	m.HandleFunc("GET /_fake/webhooks", f.handleWebhooks)
 	m.HandleFunc("GET /_fake/callbacks", f.handleCallbacks)
 	m.HandleFunc("GET /_fake/requests", f.handleRequests)
 	m.HandleFunc("POST /_fake/faults", f.handleAddFault)

@@ -32,6 +32,7 @@ func start(t *testing.T, opts yclientsfake.Options) (*yclientsfake.Fake, *httpte
 		opts.RPS = 10_000
 	}
 	f := yclientsfake.New(opts)
+	t.Cleanup(f.Close) // runs after srv.Close: webhooks still queued are dropped
 	f.SeedDemo()
 	srv := httptest.NewServer(f)
 	t.Cleanup(srv.Close)

@@ -2,6 +2,7 @@ package yclientsfake
 
 import (
 	"encoding/json"
+	"maps"
 	"slices"
 	"time"
 )
@@ -124,8 +125,21 @@ type Record struct {
 	Attendance   int       `json:"attendance,omitempty"`
 	Deleted      bool      `json:"deleted,omitempty"`
 	Comment      string    `json:"comment,omitempty"`
-	CreatedAt    time.Time `json:"created_at"`
-	ChangedAt    time.Time `json:"changed_at"`
+	// Costs are prices set on this record by service ID (a manual price or discount); services
+	// not in it cost their PriceMin.
+	Costs     map[int64]float64 `json:"costs,omitempty"`
+	CreatedAt time.Time         `json:"created_at"`
+	ChangedAt time.Time         `json:"changed_at"`
+}
+
+// Client is one client (customer) in a salon's client base. Phone is digits only, e.g.
+// 79990001122.
+type Client struct {
+	ID        int64     `json:"id"`
+	Name      string    `json:"name"`
+	Phone     string    `json:"phone"`
+	Email     string    `json:"email,omitempty"`
+	ChangedAt time.Time `json:"changed_at"`
 }
 
 // StatusLog is one transition of the application-salon link.
@@ -144,6 +158,7 @@ type salonState struct {
 	createdAt    time.Time // when the link was created (last uninstalled → pending)
 	pendingSince time.Time
 	logs         []StatusLog
+	clients      []Client // the client base: the seeded records' clients plus those created since
 }
 
 // AddSalon adds or replaces a salon. A salon whose Status is empty starts pending, as if the
@@ -165,12 +180,23 @@ func (f *Fake) addSalonLocked(s Salon) {
 	s.Services = slices.Clone(s.Services)
 	s.Staff = slices.Clone(s.Staff)
 	s.Records = slices.Clone(s.Records)
+	var clients []Client
+	for i, rec := range s.Records {
+		s.Records[i].ServiceIDs = slices.Clone(rec.ServiceIDs)
+		s.Records[i].Costs = maps.Clone(rec.Costs)
+		f.nextRecordID = max(f.nextRecordID, rec.ID+1)
+		if rec.ClientID > 0 && !slices.ContainsFunc(clients, func(c Client) bool { return c.ID == rec.ClientID }) {
+			clients = append(clients, Client{ID: rec.ClientID, Name: rec.ClientName, Phone: rec.ClientPhone,
+				Email: rec.ClientEmail, ChangedAt: rec.CreatedAt})
+			f.nextClientID = max(f.nextClientID, rec.ClientID+1)
+		}
+	}
 	status := s.Status
 	if status == "" {
 		status = StatusPending
 	}
 	now := f.now()
-	st := &salonState{salon: s, loc: loc, status: StatusUninstalled, createdAt: now}
+	st := &salonState{salon: s, loc: loc, status: StatusUninstalled, createdAt: now, clients: clients}
 	f.salons[s.ID] = st
 	f.setStatusLocked(st, status, sourceMarketplace)
 }

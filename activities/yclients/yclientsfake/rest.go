@@ -2,6 +2,7 @@ package yclientsfake
 
 import (
 	"fmt"
+	"math"
 	"net/http"
 	"slices"
 	"strconv"
@@ -230,18 +231,28 @@ func (f *Fake) handleRecord(w http.ResponseWriter, r *http.Request) {
 		writeLegacyError(w, http.StatusNotFound, "Запись не найдена")
 		return
 	}
-	writeData(w, http.StatusOK, renderRecord(s, loc, s.Records[i]), map[string]any{})
+	writeData(w, http.StatusOK, renderRecord(s, loc, s.Records[i], phoneJSON), map[string]any{})
 }
 
-func renderRecord(s Salon, loc *time.Location, rec Record) map[string]any {
+// renderRecord is the record object of GET /record/{company_id}/{record_id}, which entity
+// webhooks also carry as data. phone renders the client's phone: a JSON number in the REST
+// answer (phoneJSON), a "+7…" string in webhooks (phoneText).
+func renderRecord(s Salon, loc *time.Location, rec Record, phone func(string) any) map[string]any {
 	start := rec.Datetime.In(loc)
 	services := []map[string]any{}
 	for _, id := range rec.ServiceIDs {
 		if i := slices.IndexFunc(s.Services, func(svc Service) bool { return svc.ID == id }); i >= 0 {
 			svc := s.Services[i]
+			cost, discount := svc.PriceMin, 0
+			if c, ok := rec.Costs[id]; ok {
+				cost = c
+				if c < svc.PriceMin && svc.PriceMin > 0 {
+					discount = int(math.Round((svc.PriceMin - c) / svc.PriceMin * 100))
+				}
+			}
 			services = append(services, map[string]any{
-				"id": svc.ID, "title": svc.Title, "cost": svc.PriceMin, "cost_to_pay": svc.PriceMin,
-				"manual_cost": svc.PriceMin, "cost_per_unit": svc.PriceMin, "discount": 0,
+				"id": svc.ID, "title": svc.Title, "cost": cost, "cost_to_pay": cost,
+				"manual_cost": cost, "cost_per_unit": cost, "discount": discount,
 				"first_cost": svc.PriceMin, "amount": 1,
 			})
 		}
@@ -256,7 +267,7 @@ func renderRecord(s Salon, loc *time.Location, rec Record) map[string]any {
 	if rec.ClientName != "" {
 		client = map[string]any{
 			"id": rec.ClientID, "name": rec.ClientName, "surname": "", "patronymic": "",
-			"display_name": rec.ClientName, "phone": phoneJSON(rec.ClientPhone), "card": "",
+			"display_name": rec.ClientName, "phone": phone(rec.ClientPhone), "card": "",
 			"email": rec.ClientEmail, "success_visits_count": 3, "fail_visits_count": 0,
 			"discount": 0, "is_new": false, "custom_fields": []any{},
 		}
@@ -287,6 +298,14 @@ func phoneJSON(p string) any {
 		return n
 	}
 	return p
+}
+
+// phoneText renders a phone as "+" and its digits, as entity webhooks carry it.
+func phoneText(p string) any {
+	if p == "" {
+		return ""
+	}
+	return "+" + strings.TrimPrefix(p, "+")
 }
 
 func boolInt(b bool) int {

@@ -1,0 +1,217 @@
+package inbox
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/activities/yclients"
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/sqlc"
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+func bytesReader(b []byte) *bytes.Reader { return bytes.NewReader(b) }
+
+// dispatcherLock is the PostgreSQL advisory lock key held by the one active dispatcher:
+// a single reader of the inbox keeps each record's events in order.
+const dispatcherLock = 0x41494144_494e4258 // "AIADINBX"
+
+// Signaler is the part of the Temporal client the dispatcher uses.
+type Signaler interface {
+	SignalWithStartWorkflow(ctx context.Context, workflowID, signalName string, signalArg any,
+		options client.StartWorkflowOptions, workflow any, workflowArgs ...any) (client.WorkflowRun, error)
+}
+
+// Dispatcher moves inbox rows into Temporal, oldest first, retrying until Temporal accepts
+// them, and marks them processed. It survives restarts of either side: the inbox is the
+// queue.
+type Dispatcher struct {
+	Store     *db.Store
+	Temporal  Signaler
+	TaskQueue string
+	Logger    *slog.Logger
+	Interval  time.Duration // poll interval when idle (default 200 ms)
+	BatchSize int           // rows per transaction (default 100)
+}
+
+// Run dispatches until ctx ends. Several processes may run it; one holds the lock and
+// works, the others stand by.
+func (d *Dispatcher) Run(ctx context.Context) error {
+	if d.Interval <= 0 {
+		d.Interval = 200 * time.Millisecond
+	}
+	if d.BatchSize <= 0 {
+		d.BatchSize = 100
+	}
+	log := d.logger()
+	for ctx.Err() == nil {
+		err := d.withLock(ctx, func(conn *pgxpool.Conn) error { return d.loop(ctx) })
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			log.Warn("inbox dispatcher", "err", err)
+		}
+		sleep(ctx, 2*time.Second)
+	}
+	return nil
+}
+
+func (d *Dispatcher) loop(ctx context.Context) error {
+	backoff := time.Second
+	for ctx.Err() == nil {
+		n, err := d.DispatchOnce(ctx)
+		if err != nil {
+			d.logger().Warn("inbox: Temporal did not accept an event; will retry", "err", err, "retryIn", backoff)
+			sleep(ctx, backoff)
+			backoff = min(backoff*2, 30*time.Second)
+			continue
+		}
+		backoff = time.Second
+		if n < d.BatchSize {
+			sleep(ctx, d.Interval)
+		}
+	}
+	return nil
+}
+
+// withLock runs fn while holding the dispatcher's session advisory lock; it returns nil at
+// once when another process holds it.
+func (d *Dispatcher) withLock(ctx context.Context, fn func(*pgxpool.Conn) error) error {
+	conn, err := d.Store.Pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	var ok bool
+	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(dispatcherLock)).Scan(&ok); err != nil {
+		return err
+	}
+	if !ok {
+		return nil
+	}
+	defer func() {
+		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(dispatcherLock))
+	}()
+	return fn(conn)
+}
+
+// DispatchOnce hands one batch of pending rows to Temporal, in order, and reports how many
+// it finished. It stops at the first row Temporal does not accept, so later events of the
+// same record never overtake it.
+func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
+	done := 0
+	var stop error
+	err := d.Store.InTx(ctx, func(q *sqlc.Queries) error {
+		rows, err := q.ClaimPendingInbox(ctx, int32(d.BatchSize))
+		if err != nil {
+			return err
+		}
+		for _, row := range rows {
+			if err := d.dispatch(ctx, q, row); err != nil {
+				stop = err
+				return q.RecordInboxAttempt(ctx, sqlc.RecordInboxAttemptParams{ID: row.ID, LastError: err.Error()})
+			}
+			done++
+		}
+		return nil
+	})
+	if err != nil {
+		return done, err
+	}
+	return done, stop
+}
+
+func (d *Dispatcher) dispatch(ctx context.Context, q *sqlc.Queries, row sqlc.WebhookInbox) error {
+	env, _, err := ParseEnvelope(row.Body)
+	if err != nil {
+		return q.MarkInboxFailed(ctx, sqlc.MarkInboxFailedParams{ID: row.ID, LastError: err.Error()})
+	}
+	switch env.Resource {
+	case "record":
+		ev, err := recordEvent(row, env)
+		if err != nil {
+			return q.MarkInboxFailed(ctx, sqlc.MarkInboxFailedParams{ID: row.ID, LastError: err.Error()})
+		}
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_, err = d.Temporal.SignalWithStartWorkflow(sctx, workflows.BookingID(row.SalonID, row.ResourceID),
+			workflows.SignalRecordEvent, ev, client.StartWorkflowOptions{
+				ID: workflows.BookingID(row.SalonID, row.ResourceID), TaskQueue: d.TaskQueue,
+				WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+				WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+			}, workflows.BookingWorkflowName, workflows.BookingInput{SalonID: row.SalonID, RecordID: row.ResourceID})
+		if err != nil {
+			return fmt.Errorf("signal %s: %w", workflows.BookingID(row.SalonID, row.ResourceID), err)
+		}
+		return q.MarkInboxProcessed(ctx, row.ID)
+	case "client":
+		if env.Status != "delete" {
+			if c, err := decodeClient(env.Data); err == nil && c.ID != 0 {
+				phone, _ := whatsapp.NormalizePhone(c.Phone)
+				if err := q.UpsertClient(ctx, sqlc.UpsertClientParams{SalonID: row.SalonID, YClientsID: c.ID, Name: c.Name, Phone: phone}); err != nil {
+					return err
+				}
+			}
+		}
+		return q.MarkInboxProcessed(ctx, row.ID)
+	default:
+		return q.MarkInboxIgnored(ctx, sqlc.MarkInboxIgnoredParams{ID: row.ID, Reason: "resource " + env.Resource + " not handled"})
+	}
+}
+
+// recordEvent turns a record webhook into the booking workflow's signal.
+func recordEvent(row sqlc.WebhookInbox, env Envelope) (workflows.RecordEvent, error) {
+	ev := workflows.RecordEvent{InboxID: row.ID, Status: env.Status, ReceivedAt: row.ReceivedAt}
+	rec, err := yclients.DecodeRecord(env.Data)
+	if err != nil {
+		if env.Status == "delete" {
+			ev.Deleted = true
+			return ev, nil
+		}
+		return ev, err
+	}
+	ev.Attendance, ev.Deleted = rec.Attendance, rec.Deleted
+	ev.Visit = workflows.Visit{Start: rec.Datetime, StaffID: rec.StaffID, StaffName: rec.Staff.Name}
+	if ev.Visit.StaffID == 0 {
+		ev.Visit.StaffID = rec.Staff.ID
+	}
+	services := slices.Clone(rec.Services)
+	slices.SortFunc(services, func(a, b yclients.RecordService) int { return int(a.ID - b.ID) })
+	for _, s := range services {
+		ev.Visit.ServiceIDs = append(ev.Visit.ServiceIDs, s.ID)
+		ev.Visit.Services = append(ev.Visit.Services, s.Title)
+	}
+	if rec.Client != nil {
+		ev.Visit.ClientName, ev.Visit.ClientPhone = rec.Client.Name, rec.Client.Phone
+	}
+	return ev, nil
+}
+
+func (d *Dispatcher) logger() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.Default()
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+var errNoClient = errors.New("no client in webhook")

@@ -1,0 +1,56 @@
+package httpapi
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+
+	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/require"
+)
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// The logs carry neither query strings (tokens travel in ?token=) nor secret route parameters,
+// also when a handler panics.
+func TestLogsHideSecrets(t *testing.T) {
+	var buf lockedBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	e := gin.New()
+	e.Use(requestLog(log), renderErrors(log, mustPages()), recovery(log))
+	e.GET("/hook/:salon_id/:secret", func(c *gin.Context) { c.Status(http.StatusNoContent) })
+	e.GET("/boom", func(*gin.Context) { panic("kaboom") })
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	status, _, _ := get(t, srv.URL+"/hook/42/s3cr3t-url-part?token=tok-value", nil)
+	require.Equal(t, http.StatusNoContent, status, "status: got %d want 204", status)
+	status, _, body := get(t, srv.URL+"/boom?token=tok-value", nil)
+	require.Equal(t, http.StatusInternalServerError, status, "panic: got %d want 500", status)
+	require.JSONEq(t, `{"error":"internal error"}`, body, "panic body: got %s", body)
+
+	out := buf.String()
+	require.Contains(t, out, "path=/hook/42/:secret", "log: got %s, want the route with the salon filled in", out)
+	require.Contains(t, out, "kaboom", "log: got %s, want the panic", out)
+	for _, secret := range []string{"tok-value", "token=", "s3cr3t-url-part"} {
+		require.NotContains(t, out, secret, "log: got %q in %s", secret, out)
+	}
+}

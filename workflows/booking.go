@@ -1,0 +1,268 @@
+package workflows
+
+import (
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/aiadmin/aiadmin/activities"
+)
+
+// Booking timings.
+const (
+	// pauseRecheck is how often a message waiting for a paused salon (frozen, unlinked,
+	// banned) checks again until its deadline.
+	pauseRecheck = 5 * time.Minute
+	// bookingLinger keeps the workflow after the visit for late webhooks.
+	bookingLinger = 2 * time.Hour
+)
+
+var planOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 30 * time.Second,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
+		MaximumAttempts: 20, NonRetryableErrorTypes: nonRetryable,
+	},
+}
+
+var deliverOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute,
+		MaximumAttempts: 10, NonRetryableErrorTypes: nonRetryable,
+	},
+}
+
+// Booking is the workflow of one YClients record: it turns the record's webhooks into the
+// right messages (confirmation, change notice, cancellation, reminders), each at most once.
+func Booking(ctx workflow.Context, in BookingInput) (BookingState, error) {
+	b := &booking{}
+	if in.State != nil {
+		b.st = *in.State
+	} else {
+		b.st = BookingState{SalonID: in.SalonID, RecordID: in.RecordID}
+	}
+	if err := workflow.SetQueryHandler(ctx, QueryBooking, func() (BookingState, error) { return b.st, nil }); err != nil {
+		return b.st, err
+	}
+	events := workflow.GetSignalChannel(ctx, SignalRecordEvent)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		for {
+			var ev RecordEvent
+			events.Receive(gctx, &ev)
+			b.queue = append(b.queue, ev)
+		}
+	})
+	return b.run(ctx)
+}
+
+type booking struct {
+	st      BookingState
+	queue   []RecordEvent
+	pending int // message coroutines still running
+	// cancelReminders stops the armed reminders (reschedule, cancellation).
+	cancelReminders workflow.CancelFunc
+	// cancelNotices stops notices still waiting for their slot (cancellation).
+	cancelNotices workflow.CancelFunc
+	noticesCtx    workflow.Context
+}
+
+func (b *booking) run(ctx workflow.Context) (BookingState, error) {
+	b.noticesCtx, b.cancelNotices = workflow.WithCancel(ctx)
+	for {
+		var until time.Duration
+		if b.st.Visit != nil {
+			until = b.st.Visit.Start.Add(bookingLinger).Sub(workflow.Now(ctx))
+		}
+		if b.st.Cancelled || (b.st.Visit != nil && until <= 0) {
+			// Done: finish what is in flight, then end (late webhooks start a new run).
+			if err := workflow.Await(ctx, func() bool { return b.pending == 0 || len(b.queue) > 0 }); err != nil {
+				return b.st, err
+			}
+			if len(b.queue) == 0 {
+				return b.st, nil
+			}
+		} else if b.st.Visit == nil {
+			if err := workflow.Await(ctx, func() bool { return len(b.queue) > 0 }); err != nil {
+				return b.st, err
+			}
+		} else if _, err := workflow.AwaitWithTimeout(ctx, until, func() bool { return len(b.queue) > 0 }); err != nil {
+			return b.st, err
+		}
+		for len(b.queue) > 0 {
+			ev := b.queue[0]
+			b.queue = b.queue[1:]
+			b.handle(ctx, ev)
+		}
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && b.pending == 0 {
+			st := b.st
+			return b.st, workflow.NewContinueAsNewError(ctx, BookingWorkflowName,
+				BookingInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID, State: &st})
+		}
+	}
+}
+
+// handle applies one record event.
+func (b *booking) handle(ctx workflow.Context, ev RecordEvent) {
+	if ev.InboxID != 0 && ev.InboxID <= b.st.LastInboxID {
+		return // delivered again by the dispatcher
+	}
+	b.st.LastInboxID = ev.InboxID
+	if b.st.Cancelled {
+		return
+	}
+	prev := b.st.Visit
+	switch {
+	case ev.Cancelled():
+		b.st.Cancelled = true
+		b.stopReminders()
+		b.cancelNotices() // a notice still waiting for its slot is pointless now
+		visit := ev.Visit
+		if prev != nil {
+			visit = *prev // the visit as the client knows it
+		}
+		if visit.Start.IsZero() {
+			return
+		}
+		b.notice(ctx, ctx, KindCancellation, visit, time.Time{})
+	case prev == nil:
+		v := ev.Visit
+		b.st.Visit = &v
+		if ev.Status == "create" {
+			b.notice(ctx, b.noticesCtx, KindConfirmation, v, time.Time{})
+		}
+		b.armReminders(ctx, v, ev.ReceivedAt)
+	case ev.Visit.Significant(*prev):
+		v := ev.Visit
+		b.st.Visit = &v
+		prevStart := time.Time{}
+		if !v.Start.Equal(prev.Start) {
+			prevStart = prev.Start
+		}
+		b.notice(ctx, b.noticesCtx, KindChange, v, prevStart)
+		b.stopReminders()
+		b.armReminders(ctx, v, ev.ReceivedAt)
+	default:
+		// A duplicate delivery, a reordered services array or a price-only edit: keep the
+		// freshest details (names) without telling the client anything.
+		v := ev.Visit
+		b.st.Visit = &v
+	}
+}
+
+func (b *booking) stopReminders() {
+	if b.cancelReminders != nil {
+		b.cancelReminders()
+		b.cancelReminders = nil
+	}
+}
+
+// notice sends a transactional message (confirmation, change, cancellation) as soon as the
+// salon's pacing allows, until the visit starts.
+func (b *booking) notice(ctx, parent workflow.Context, kind string, v Visit, prevStart time.Time) {
+	deadline := v.Start
+	if kind == KindCancellation && prevStart.IsZero() {
+		deadline = v.Start
+	}
+	b.spawn(parent, func(gctx workflow.Context) {
+		b.deliver(gctx, kind, v, prevStart, workflow.Now(gctx), deadline)
+	})
+}
+
+// armReminders plans the visit's reminders in the salon's time zone and waits for each.
+func (b *booking) armReminders(ctx workflow.Context, v Visit, knownAt time.Time) {
+	if knownAt.IsZero() {
+		knownAt = workflow.Now(ctx)
+	}
+	rctx, cancel := workflow.WithCancel(ctx)
+	b.cancelReminders = cancel
+	b.spawn(rctx, func(gctx workflow.Context) {
+		var plan activities.PlanRemindersOutput
+		actx := workflow.WithActivityOptions(gctx, planOptions)
+		if err := workflow.ExecuteActivity(actx, activities.ActPlanReminders,
+			activities.PlanRemindersInput{SalonID: b.st.SalonID, Start: v.Start, Now: knownAt}).Get(actx, &plan); err != nil {
+			b.log(gctx, KindReminderDay, v.Start, "failed", "plan: "+rootMessage(err))
+			return
+		}
+		for _, r := range plan.Reminders {
+			r := r
+			b.spawn(gctx, func(rc workflow.Context) {
+				if d := r.At.Sub(workflow.Now(rc)); d > 0 {
+					if err := workflow.Sleep(rc, d); err != nil {
+						return // re-armed or cancelled
+					}
+				}
+				b.deliver(rc, r.Kind, v, time.Time{}, r.At, r.Deadline)
+			})
+		}
+	})
+}
+
+// spawn runs fn in a coroutine and tracks it so the workflow does not end under it.
+func (b *booking) spawn(ctx workflow.Context, fn func(workflow.Context)) {
+	b.pending++
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		defer func() { b.pending-- }()
+		fn(gctx)
+	})
+}
+
+// deliver reserves a paced slot, waits for it and sends; a paused salon is re-checked
+// until the deadline; past the deadline the message is dropped.
+func (b *booking) deliver(ctx workflow.Context, kind string, v Visit, prevStart, earliest, deadline time.Time) {
+	in := activities.DeliverInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID, Kind: kind,
+		Visit: activities.DeliverVisit{Start: v.Start, StaffID: v.StaffID, StaffName: v.StaffName,
+			ServiceIDs: v.ServiceIDs, Services: v.Services, ClientName: v.ClientName, ClientPhone: v.ClientPhone},
+		PrevStart: prevStart, Deadline: deadline}
+	for {
+		if ctx.Err() != nil {
+			b.log(ctx, kind, v.Start, "superseded", "")
+			return
+		}
+		now := workflow.Now(ctx)
+		if earliest.Before(now) {
+			earliest = now
+		}
+		if !earliest.Before(deadline) {
+			b.log(ctx, kind, v.Start, activities.OutcomeSkipped, "expired")
+			return
+		}
+		var slot activities.PlanSendOutput
+		pctx := workflow.WithActivityOptions(ctx, planOptions)
+		if err := workflow.ExecuteActivity(pctx, activities.ActPlanSend,
+			activities.PlanSendInput{SalonID: b.st.SalonID, Earliest: earliest}).Get(pctx, &slot); err != nil {
+			if ctx.Err() == nil {
+				b.log(ctx, kind, v.Start, activities.OutcomeFailed, "plan: "+rootMessage(err))
+			}
+			return
+		}
+		if d := slot.SendAt.Sub(workflow.Now(ctx)); d > 0 {
+			if err := workflow.Sleep(ctx, d); err != nil {
+				b.log(ctx, kind, v.Start, "superseded", "")
+				return
+			}
+		}
+		var out activities.DeliverOutput
+		dctx := workflow.WithActivityOptions(ctx, deliverOptions)
+		if err := workflow.ExecuteActivity(dctx, activities.ActDeliver, in).Get(dctx, &out); err != nil {
+			if ctx.Err() == nil {
+				b.log(ctx, kind, v.Start, activities.OutcomeFailed, rootMessage(err))
+			}
+			return
+		}
+		if out.Outcome != activities.OutcomePaused {
+			b.log(ctx, kind, v.Start, out.Outcome, out.Reason)
+			return
+		}
+		if err := workflow.Sleep(ctx, pauseRecheck); err != nil {
+			return
+		}
+		earliest = workflow.Now(ctx)
+	}
+}
+
+func (b *booking) log(ctx workflow.Context, kind string, start time.Time, outcome, reason string) {
+	b.st.Messages = append(b.st.Messages, MessageLog{Kind: kind, VisitStart: start, Outcome: outcome,
+		Reason: reason, At: workflow.Now(ctx)})
+}

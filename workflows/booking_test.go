@@ -1,0 +1,241 @@
+package workflows
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/aiadmin/aiadmin/activities"
+)
+
+// bookingHarness runs the booking workflow with time skipping; deliveries are recorded
+// with the workflow time they happened at.
+type bookingHarness struct {
+	t   *testing.T
+	env *testsuite.TestWorkflowEnvironment
+	loc *time.Location
+
+	mu        sync.Mutex
+	delivered []delivery
+	paused    func(in activities.DeliverInput) bool
+}
+
+type delivery struct {
+	Kind  string
+	Start time.Time
+	Prev  time.Time
+	At    time.Time
+}
+
+func newBookingHarness(t *testing.T, zone string) *bookingHarness {
+	t.Helper()
+	loc, err := time.LoadLocation(zone)
+	require.NoError(t, err)
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	h := &bookingHarness{t: t, env: suite.NewTestWorkflowEnvironment(), loc: loc,
+		paused: func(activities.DeliverInput) bool { return false }}
+	h.env.SetTestTimeout(30 * time.Second)
+	h.env.RegisterWorkflowWithOptions(Booking, workflow.RegisterOptions{Name: BookingWorkflowName})
+	h.env.RegisterActivityWithOptions(func(_ context.Context, in activities.PlanRemindersInput) (activities.PlanRemindersOutput, error) {
+		return activities.PlanRemindersOutput{Reminders: activities.ReminderTimes(in.Start, in.Now, loc, 18,
+			activities.QuietHours{From: 21 * 60, To: 9 * 60})}, nil
+	}, activity.RegisterOptions{Name: activities.ActPlanReminders})
+	h.env.RegisterActivityWithOptions(func(_ context.Context, in activities.PlanSendInput) (activities.PlanSendOutput, error) {
+		return activities.PlanSendOutput{SendAt: in.Earliest}, nil
+	}, activity.RegisterOptions{Name: activities.ActPlanSend})
+	h.env.RegisterActivityWithOptions(func(_ context.Context, in activities.DeliverInput) (activities.DeliverOutput, error) {
+		if h.paused(in) {
+			return activities.DeliverOutput{Outcome: activities.OutcomePaused}, nil
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.delivered = append(h.delivered, delivery{Kind: in.Kind, Start: in.Visit.Start, Prev: in.PrevStart,
+			At: h.env.Now()})
+		return activities.DeliverOutput{Outcome: activities.OutcomeSent}, nil
+	}, activity.RegisterOptions{Name: activities.ActDeliver})
+	return h
+}
+
+func (h *bookingHarness) local(s string) time.Time {
+	t, err := time.ParseInLocation("2006-01-02 15:04", s, h.loc)
+	require.NoError(h.t, err)
+	return t
+}
+
+func (h *bookingHarness) visit(start time.Time, staff int64, services ...int64) Visit {
+	return Visit{Start: start, StaffID: staff, StaffName: "Оксана", ServiceIDs: services,
+		Services: []string{"Стрижка"}, ClientName: "Анна", ClientPhone: "79990001122"}
+}
+
+var inboxSeq int64
+
+func (h *bookingHarness) event(at time.Duration, status string, v Visit) {
+	inboxSeq++
+	id := inboxSeq
+	h.env.RegisterDelayedCallback(func() {
+		h.env.SignalWorkflow(SignalRecordEvent, RecordEvent{InboxID: id, Status: status, Visit: v,
+			ReceivedAt: h.env.Now()})
+	}, at)
+}
+
+func (h *bookingHarness) run(startedAt time.Time) BookingState {
+	h.env.SetStartTime(startedAt)
+	h.env.ExecuteWorkflow(BookingWorkflowName, BookingInput{SalonID: 100001, RecordID: 555})
+	require.True(h.t, h.env.IsWorkflowCompleted())
+	require.NoError(h.t, h.env.GetWorkflowError())
+	var st BookingState
+	require.NoError(h.t, h.env.GetWorkflowResult(&st))
+	return st
+}
+
+func (h *bookingHarness) kinds() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for _, d := range h.delivered {
+		out = append(out, d.Kind)
+	}
+	return out
+}
+
+func (h *bookingHarness) at(kind string) time.Time {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, d := range h.delivered {
+		if d.Kind == kind {
+			return d.At.In(h.loc)
+		}
+	}
+	h.t.Fatalf("no %s delivered; got %v", kind, h.delivered)
+	return time.Time{}
+}
+
+func TestBookingConfirmationAndRemindersAtSalonTime(t *testing.T) {
+	for _, zone := range []string{"Europe/Moscow", "Asia/Vladivostok", "Europe/Kaliningrad"} {
+		t.Run(zone, func(t *testing.T) {
+			h := newBookingHarness(t, zone)
+			created := h.local("2026-12-10 10:00")
+			h.event(time.Second, "create", h.visit(h.local("2026-12-12 14:30"), 7, 1, 2))
+			st := h.run(created)
+			require.Equal(t, []string{KindConfirmation, KindReminderDay, KindReminder2h}, h.kinds())
+			require.Equal(t, h.local("2026-12-10 10:00").Add(time.Second), h.at(KindConfirmation))
+			require.Equal(t, h.local("2026-12-11 18:00"), h.at(KindReminderDay), "day before at 18:00 salon time")
+			require.Equal(t, h.local("2026-12-12 12:30"), h.at(KindReminder2h), "2 h before, salon time")
+			require.False(t, st.Cancelled)
+		})
+	}
+}
+
+func TestBookingDuplicateAndPriceOnlyUpdatesSendNothing(t *testing.T) {
+	h := newBookingHarness(t, "Europe/Moscow")
+	v := h.visit(h.local("2026-12-12 14:30"), 7, 1, 2)
+	h.event(time.Second, "create", v)
+	for i := 0; i < 4; i++ { // YClients has sent one change as 4 updates
+		h.event(time.Minute+time.Duration(i)*time.Second, "update", v)
+	}
+	renamed := v
+	renamed.Services = []string{"Стрижка (новая цена)"}
+	h.event(2*time.Minute, "update", renamed) // price-only edit: same services, same time
+	h.run(h.local("2026-12-10 10:00"))
+	require.Equal(t, []string{KindConfirmation, KindReminderDay, KindReminder2h}, h.kinds())
+}
+
+func TestBookingRescheduleSendsOneChangeAndReArmsReminders(t *testing.T) {
+	h := newBookingHarness(t, "Europe/Moscow")
+	oldStart, newStart := h.local("2026-12-12 14:30"), h.local("2026-12-15 11:00")
+	h.event(time.Second, "create", h.visit(oldStart, 7, 1))
+	moved := h.visit(newStart, 7, 1)
+	for i := 0; i < 4; i++ {
+		h.event(time.Hour+time.Duration(i)*time.Second, "update", moved)
+	}
+	h.run(h.local("2026-12-10 10:00"))
+	require.Equal(t, []string{KindConfirmation, KindChange, KindReminderDay, KindReminder2h}, h.kinds())
+	require.Equal(t, h.local("2026-12-14 18:00"), h.at(KindReminderDay), "re-armed for the new date")
+	require.Equal(t, h.local("2026-12-15 09:00"), h.at(KindReminder2h))
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, d := range h.delivered {
+		if d.Kind == KindChange {
+			require.True(t, d.Prev.Equal(oldStart), "change notice names the old time")
+		}
+		require.False(t, d.Start.Equal(oldStart) && (d.Kind == KindReminderDay || d.Kind == KindReminder2h),
+			"no reminder for the old time")
+	}
+}
+
+func TestBookingStaffChangeIsAChange(t *testing.T) {
+	h := newBookingHarness(t, "Europe/Moscow")
+	start := h.local("2026-12-12 14:30")
+	h.event(time.Second, "create", h.visit(start, 7, 1))
+	h.event(time.Hour, "update", h.visit(start, 8, 1))
+	h.event(2*time.Hour, "update", h.visit(start, 8, 1, 3))
+	h.run(h.local("2026-12-10 10:00"))
+	require.Equal(t, []string{KindConfirmation, KindChange, KindChange, KindReminderDay, KindReminder2h}, h.kinds())
+}
+
+func TestBookingCancellationStopsReminders(t *testing.T) {
+	for _, how := range []string{"delete", "attendance -1"} {
+		t.Run(how, func(t *testing.T) {
+			h := newBookingHarness(t, "Europe/Moscow")
+			v := h.visit(h.local("2026-12-12 14:30"), 7, 1)
+			h.event(time.Second, "create", v)
+			if how == "delete" {
+				h.event(time.Hour, "delete", Visit{})
+			} else {
+				inboxSeq++
+				id := inboxSeq
+				h.env.RegisterDelayedCallback(func() {
+					h.env.SignalWorkflow(SignalRecordEvent, RecordEvent{InboxID: id, Status: "update", Visit: v, Attendance: -1})
+				}, time.Hour)
+			}
+			st := h.run(h.local("2026-12-10 10:00"))
+			require.Equal(t, []string{KindConfirmation, KindCancellation}, h.kinds())
+			require.True(t, st.Cancelled)
+		})
+	}
+}
+
+func TestBookingLessThanTwoHoursAheadHasNoReminders(t *testing.T) {
+	h := newBookingHarness(t, "Europe/Moscow")
+	h.event(time.Second, "create", h.visit(h.local("2026-12-10 11:30"), 7, 1))
+	h.run(h.local("2026-12-10 10:00"))
+	require.Equal(t, []string{KindConfirmation}, h.kinds())
+}
+
+func TestBookingReminderInQuietHoursMovesToWindowEdge(t *testing.T) {
+	h := newBookingHarness(t, "Europe/Moscow")
+	// 2 h before a 10:00 visit is 08:00, inside 21:00–09:00: it moves to 09:00.
+	h.event(time.Second, "create", h.visit(h.local("2026-12-12 10:00"), 7, 1))
+	h.run(h.local("2026-12-10 10:00"))
+	require.Equal(t, h.local("2026-12-12 09:00"), h.at(KindReminder2h))
+}
+
+func TestBookingPausedSalonDropsMessagesWhoseMomentPassed(t *testing.T) {
+	h := newBookingHarness(t, "Europe/Moscow")
+	created := h.local("2026-12-10 10:00")
+	frozenUntil := h.local("2026-12-12 13:00") // the salon is frozen until after the 2 h reminder's deadline
+	h.paused = func(in activities.DeliverInput) bool { return h.env.Now().Before(frozenUntil) }
+	h.event(time.Second, "create", h.visit(h.local("2026-12-12 14:30"), 7, 1))
+	st := h.run(created)
+	// Confirmation (relevant until the visit) goes out, paced, on resume; both reminders'
+	// moments passed while frozen: dropped, never sent late.
+	require.Equal(t, []string{KindConfirmation}, h.kinds())
+	require.False(t, h.at(KindConfirmation).Before(frozenUntil))
+	skipped := 0
+	for _, m := range st.Messages {
+		if m.Outcome == activities.OutcomeSkipped && m.Reason == "expired" {
+			skipped++
+		}
+	}
+	require.Equal(t, 2, skipped)
+}
