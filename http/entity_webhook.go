@@ -97,11 +97,3 @@ func (h *entityHandler) signed(hdr http.Header, body []byte) bool {
 	mac.Write(body)
 	return hmac.Equal(mac.Sum(nil), want)
 }
-
-// safePath is the request path for logs, with the entity webhook's secret segment masked.
-func safePath(c *gin.Context) string {
-	if secret := c.Param("secret"); secret != "" {
-		return strings.Replace(c.Request.URL.Path, secret, "***", 1)
-	}
-	return c.Request.URL.Path
-}

@@ -29,6 +29,9 @@ type Config struct {
 	TaskQueue             string   // task queue of new installation workflows
 	Timings               workflows.Timings
 	Demo                  bool // serve the demo phone endpoints
+	// WebhookHMACSecret, when set, requires X-Webhook-Signature (hex HMAC-SHA256 of the raw
+	// body) on entity webhooks. YClients documents no signature, so it is off by default.
+	WebhookHMACSecret string
 }
 
 // Deps are the HTTP layer's collaborators.
@@ -37,6 +40,7 @@ type Deps struct {
 	Pairing  PairingFeed   // required for the connect page
 	Health   HealthSource  // optional: admin health then shows the workflow only
 	Demo     DemoPhone     // required when Config.Demo
+	Entity   EntityInbox   // the entity webhook inbox; nil: the route is not served
 	Ready    []ReadyCheck
 	Logger   *slog.Logger // nil: discard
 }
@@ -80,6 +84,11 @@ func New(cfg Config, deps Deps) *gin.Engine {
 
 	wh := &webhookHandler{partnerToken: cfg.PartnerToken, applicationID: cfg.ApplicationID, temporal: tc, log: log}
 	e.POST("/marketplace/webhook", wh.lifecycle)
+
+	if deps.Entity != nil {
+		eh := &entityHandler{inbox: deps.Entity, hmacSecret: []byte(cfg.WebhookHMACSecret), log: log}
+		e.POST("/webhook/yclients/:salon_id/:secret", eh.receive)
+	}
 
 	ws := newWSHandler(tc, deps.Pairing, sess, newOriginPolicy(cfg.PublicURL, cfg.AllowedOrigins), log)
 	e.GET("/ws/connect", ws.connect)

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"context"
 	"errors"
 	"testing"
 	"time"
@@ -53,7 +54,16 @@ func TestQRBatchTimesOutThenNewBatchSucceeds(t *testing.T) {
 		}
 		return activities.PairOutput{Outcome: PairOutcomeSuccess, Phone: "79990001122", Name: "Бархат"}, nil
 	}
+	h.pair = func(in activities.PairInput) (activities.PairOutput, error) {
+		if in.Attempt == 1 {
+			return activities.PairOutput{Outcome: PairOutcomeTimeout}, nil
+		}
+		return activities.PairOutput{Outcome: PairOutcomeSuccess, Phone: "79990001122", Name: "Бархат"}, nil
+	}
+	h.env.OnActivity(activities.ActPair, mock.Anything, mock.Anything).After(2*time.Minute).Return(
+		func(_ context.Context, in activities.PairInput) (activities.PairOutput, error) { return h.pair(in) })
 	h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+	h.at(2*time.Minute, func() { require.True(t, h.query().Pairing.Running, "attempt running") })
 	h.at(5*time.Minute, func() {
 		st := h.query()
 		require.Equal(t, StatusPendingWhatsApp, st.Status)
@@ -68,7 +78,7 @@ func TestQRBatchTimesOutThenNewBatchSucceeds(t *testing.T) {
 	})
 	st := h.run(Timings{})
 	require.Equal(t, StatusUninstalled, st.Status)
-	require.Equal(t, 2, h.callCount(activities.ActPair))
+	h.env.AssertNumberOfCalls(t, activities.ActPair, 2)
 }
 
 func TestPairingRejectedOutsidePending(t *testing.T) {

@@ -68,6 +68,7 @@ func (w *installation) pairing(ctx workflow.Context) error {
 
 func (w *installation) startPairing(ctx workflow.Context, req PairingRequest) {
 	w.cancelPairing()
+	w.st.Pairing.Running = true
 	attempt := w.st.Pairing.Attempt
 	actx, cancel := workflow.WithCancel(ctx)
 	w.pairCancel = cancel

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/inbox"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/sqlc"
@@ -85,4 +86,19 @@ func (h healthSource) Health(ctx context.Context, salonID int64) (httpapi.Health
 
 func listAlerts(salonID int64) sqlc.ListOpsAlertsParams {
 	return sqlc.ListOpsAlertsParams{SalonID: &salonID, MaxRows: 10}
+}
+
+// entityInbox adapts the inbox intake to the HTTP layer.
+type entityInbox struct{ intake *inbox.Intake }
+
+func (e entityInbox) VerifySecret(ctx context.Context, salonID int64, secret string) (bool, error) {
+	return e.intake.VerifySecret(ctx, salonID, secret)
+}
+
+func (e entityInbox) Save(ctx context.Context, salonID int64, headers map[string]string, body []byte) (int64, error) {
+	id, err := e.intake.Save(ctx, salonID, headers, body)
+	if errors.Is(err, inbox.ErrMalformed) {
+		return 0, fmt.Errorf("%w: %v", httpapi.ErrMalformedWebhook, err)
+	}
+	return id, err
 }

@@ -151,6 +151,7 @@ func (a *app) serve(ctx context.Context, r role) error {
 			Temporal: a.temporal,
 			Pairing:  pairingFeed{feed: &activities.PairingFeed{Store: a.store, Box: a.box}},
 			Health:   healthSource{store: a.store, yclients: a.yclients, whatsapp: a.whatsapp},
+			Entity:   entityInbox{intake: &inbox.Intake{Store: a.store}},
 			Ready: []httpapi.ReadyCheck{
 				{Name: "postgresql", Check: func(ctx context.Context) error { return a.store.Pool.Ping(ctx) }},
 				{Name: "temporal", Check: func(ctx context.Context) error {
@@ -167,7 +168,7 @@ func (a *app) serve(ctx context.Context, r role) error {
 			PartnerToken: a.cfg.YClientsPartnerToken, ApplicationID: a.cfg.YClientsApplicationID,
 			RequireSignedUserData: a.cfg.RequireSignedUserData, SessionSecret: a.cfg.SessionSecret,
 			PublicURL: a.cfg.PublicURL, AdminToken: a.cfg.AdminToken, TaskQueue: a.cfg.TaskQueue,
-			Timings: a.cfg.Timings, Demo: deps.Demo != nil,
+			Timings: a.cfg.Timings, Demo: deps.Demo != nil, WebhookHMACSecret: a.cfg.WebhookHMACSecret,
 		}, deps)
 		srv := httpapi.NewServer(a.cfg.HTTPAddr, h)
 		ln, err := net.Listen("tcp", a.cfg.HTTPAddr)
