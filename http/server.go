@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -74,6 +75,9 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	tc := temporalAPI(deps.Temporal)
 	sess := sessions{key: cfg.SessionSecret, now: time.Now}
 
+	if os.Getenv(gin.EnvGinMode) == "" {
+		gin.SetMode(gin.ReleaseMode) // no debug route dump in logs
+	}
 	e := gin.New()
 	_ = e.SetTrustedProxies(nil) // ClientIP is used for logs only; never trust X-Forwarded-For blindly
 	e.Use(requestLog(log), renderErrors(log, pg), recovery(log), securityHeaders)

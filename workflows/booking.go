@@ -152,6 +152,7 @@ func (b *booking) handle(ctx workflow.Context, ev RecordEvent) {
 }
 
 func (b *booking) stopReminders() {
+	b.st.Reminders = nil
 	if b.cancelReminders != nil {
 		b.cancelReminders()
 		b.cancelReminders = nil
@@ -184,6 +185,10 @@ func (b *booking) armReminders(ctx workflow.Context, v Visit, knownAt time.Time)
 			activities.PlanRemindersInput{SalonID: b.st.SalonID, Start: v.Start, Now: knownAt}).Get(actx, &plan); err != nil {
 			b.log(gctx, KindReminderDay, v.Start, "failed", "plan: "+rootMessage(err))
 			return
+		}
+		b.st.Reminders = nil
+		for _, r := range plan.Reminders {
+			b.st.Reminders = append(b.st.Reminders, ReminderInfo{Kind: r.Kind, At: r.At, Deadline: r.Deadline, VisitStart: v.Start})
 		}
 		for _, r := range plan.Reminders {
 			r := r

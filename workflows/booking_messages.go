@@ -80,6 +80,14 @@ type MessageLog struct {
 	At         time.Time
 }
 
+// ReminderInfo is an armed reminder, for operators.
+type ReminderInfo struct {
+	Kind       string
+	At         time.Time
+	Deadline   time.Time
+	VisitStart time.Time
+}
+
 // BookingState is the booking workflow's state.
 type BookingState struct {
 	SalonID     int64
@@ -87,5 +95,6 @@ type BookingState struct {
 	LastInboxID int64
 	Visit       *Visit
 	Cancelled   bool
+	Reminders   []ReminderInfo // armed for the current visit time
 	Messages    []MessageLog
 }

@@ -60,7 +60,7 @@ func TestQRBatchTimesOutThenNewBatchSucceeds(t *testing.T) {
 		}
 		return activities.PairOutput{Outcome: PairOutcomeSuccess, Phone: "79990001122", Name: "Бархат"}, nil
 	}
-	h.env.OnActivity(activities.ActPair, mock.Anything, mock.Anything).After(2*time.Minute).Return(
+	h.env.OnActivity(activities.ActPair, mock.Anything, mock.Anything).After(2 * time.Minute).Return(
 		func(_ context.Context, in activities.PairInput) (activities.PairOutput, error) { return h.pair(in) })
 	h.at(time.Minute, func() { h.requestPairing(PairByQR) })
 	h.at(2*time.Minute, func() { require.True(t, h.query().Pairing.Running, "attempt running") })

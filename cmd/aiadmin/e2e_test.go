@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -32,15 +33,16 @@ import (
 // TEMPORAL_ADDRESS, real HTTP and websockets; only YClients (the fake) and WhatsApp (the
 // simulated phone) are stand-ins.
 type stack struct {
-	t     *testing.T
-	cfg   *Config
-	app   *app
-	fake  *yclientsfake.Fake
-	phone *simphone.Phone
-	http  *http.Client
+	t *testing.T
+	// moscow, vladivostok and kaliningrad are this test's copies of the fake's demo salons,
+	// under IDs no other test uses (the Temporal server and its workflow IDs are shared).
+	moscow, vladivostok, kaliningrad int64
+	cfg                              *Config
+	app                              *app
+	fake                             *yclientsfake.Fake
+	phone                            *simphone.Phone
+	http                             *http.Client
 }
-
-const e2eSalon = int64(100001)
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -67,12 +69,20 @@ func newStack(t *testing.T) *stack {
 		AdminToken: "e2e-admin", WhatsAppMode: "sim", Demo: true,
 	}
 	fake := yclientsfake.New(yclientsfake.Options{
-		PartnerToken: cfg.YClientsPartnerToken, ApplicationID: 1, RPS: 1000,
+		PartnerToken: cfg.YClientsPartnerToken, ApplicationID: 1, RPS: 1000, EntityDelay: -1,
 		RegisterURL: cfg.PublicURL + "/marketplace/register", LifecycleURL: cfg.PublicURL + "/marketplace/webhook",
 	})
 	fake.SeedDemo()
+	ids := make([]int64, 3)
+	for i, demo := range []int64{yclientsfake.DemoSalonMoscow, yclientsfake.DemoSalonVladivostok, yclientsfake.DemoSalonKaliningrad} {
+		sl, ok := fake.Salon(demo)
+		require.True(t, ok)
+		sl.ID = 1_000_000 + rand.Int64N(1_000_000_000)
+		fake.AddSalon(sl)
+		ids[i] = sl.ID
+	}
 	fakeSrv := httptest.NewServer(fake)
-	t.Cleanup(fakeSrv.Close)
+	t.Cleanup(func() { fakeSrv.Close(); fake.Close() })
 	cfg.YClientsBaseURL = fakeSrv.URL
 	// Real pairing timings scaled down: 6 codes, the first 60 s → 600 ms, the rest 20 s → 200 ms.
 	phone := simphone.New(simphone.Options{FirstQR: 600 * time.Millisecond, NextQR: 200 * time.Millisecond,
@@ -92,7 +102,7 @@ func newStack(t *testing.T) *stack {
 		<-done
 		a.close()
 	})
-	s := &stack{t: t, cfg: cfg, app: a, fake: fake, phone: phone,
+	s := &stack{t: t, cfg: cfg, app: a, fake: fake, phone: phone, moscow: ids[0], vladivostok: ids[1], kaliningrad: ids[2],
 		http: &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}}
@@ -111,9 +121,11 @@ var tokenRE = regexp.MustCompile(`data-token="([^"]+)"`)
 
 // install follows the marketplace redirect the fake YClients issues and returns the connect
 // page's session token.
-func (s *stack) install(fakeURL string) string {
+func (s *stack) install(fakeURL string) string { return s.installSalon(fakeURL, s.moscow) }
+
+func (s *stack) installSalon(fakeURL string, salon int64) string {
 	s.t.Helper()
-	resp, err := s.http.Get(fakeURL + fmt.Sprintf("/_fake/marketplace/redirect?salon_id=%d", e2eSalon))
+	resp, err := s.http.Get(fakeURL + fmt.Sprintf("/_fake/marketplace/redirect?salon_id=%d", salon))
 	require.NoError(s.t, err)
 	resp.Body.Close()
 	require.Equal(s.t, http.StatusFound, resp.StatusCode)
@@ -124,7 +136,6 @@ func (s *stack) install(fakeURL string) string {
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
 	require.Equal(s.t, http.StatusOK, resp.StatusCode, string(body))
-	require.Contains(s.t, string(body), "Салон красоты")
 	m := tokenRE.FindStringSubmatch(string(body))
 	require.Len(s.t, m, 2, "session token on the page")
 	return m[1]
@@ -169,9 +180,11 @@ func next(t *testing.T, conn *websocket.Conn, want string, seen *[]frame) frame 
 	}
 }
 
-func (s *stack) scan() {
+func (s *stack) scan() { s.scanSalon(s.moscow) }
+
+func (s *stack) scanSalon(salon int64) {
 	s.t.Helper()
-	resp, err := s.http.Post(s.cfg.PublicURL+fmt.Sprintf("/demo/whatsapp/%d/scan", e2eSalon), "application/json",
+	resp, err := s.http.Post(s.cfg.PublicURL+fmt.Sprintf("/demo/whatsapp/%d/scan", salon), "application/json",
 		strings.NewReader(`{"phone":"79990001122","name":"Бархат"}`))
 	require.NoError(s.t, err)
 	resp.Body.Close()
@@ -180,17 +193,19 @@ func (s *stack) scan() {
 
 func (s *stack) state() workflows.State {
 	s.t.Helper()
-	v, err := s.app.temporal.QueryWorkflow(context.Background(), workflows.InstallationID(e2eSalon), "", workflows.QueryStatus)
+	v, err := s.app.temporal.QueryWorkflow(context.Background(), workflows.InstallationID(s.moscow), "", workflows.QueryStatus)
 	require.NoError(s.t, err)
 	var st workflows.State
 	require.NoError(s.t, v.Get(&st))
 	return st
 }
 
-func (s *stack) waitStatus(want workflows.Status) {
+func (s *stack) waitStatus(want workflows.Status) { s.waitSalonStatus(s.moscow, want) }
+
+func (s *stack) waitSalonStatus(salon int64, want workflows.Status) {
 	s.t.Helper()
 	require.Eventually(s.t, func() bool {
-		v, err := s.app.temporal.QueryWorkflow(context.Background(), workflows.InstallationID(e2eSalon), "", workflows.QueryStatus)
+		v, err := s.app.temporal.QueryWorkflow(context.Background(), workflows.InstallationID(salon), "", workflows.QueryStatus)
 		if err != nil {
 			return false
 		}
@@ -201,7 +216,7 @@ func (s *stack) waitStatus(want workflows.Status) {
 
 func (s *stack) lifecycle(fakeURL, event string) {
 	s.t.Helper()
-	resp, err := s.http.Post(fakeURL+fmt.Sprintf("/_fake/salons/%d/lifecycle", e2eSalon), "application/json",
+	resp, err := s.http.Post(fakeURL+fmt.Sprintf("/_fake/salons/%d/lifecycle", s.moscow), "application/json",
 		strings.NewReader(`{"event":"`+event+`"}`))
 	require.NoError(s.t, err)
 	body, _ := io.ReadAll(resp.Body)
@@ -212,11 +227,11 @@ func (s *stack) lifecycle(fakeURL, event string) {
 // searchable waits until visibility lists the installation with the given status.
 func (s *stack) searchable(status workflows.Status) {
 	s.t.Helper()
-	query := fmt.Sprintf(`SalonID = "%d" AND InstallStatus = "%s"`, e2eSalon, status)
+	query := fmt.Sprintf(`SalonID = "%d" AND InstallStatus = "%s"`, s.moscow, status)
 	require.Eventually(s.t, func() bool {
 		resp, err := s.app.temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
 		return err == nil && len(resp.Executions) > 0 &&
-			resp.Executions[0].Execution.WorkflowId == workflows.InstallationID(e2eSalon)
+			resp.Executions[0].Execution.WorkflowId == workflows.InstallationID(s.moscow)
 	}, 15*time.Second, 100*time.Millisecond, "visibility query %s", query)
 }
 
@@ -229,10 +244,10 @@ func TestEndToEndInstallation(t *testing.T) {
 	firstRun := s.state()
 	token2 := s.install(fakeURL)
 	require.NotEmpty(t, token2)
-	desc, err := s.app.temporal.DescribeWorkflowExecution(context.Background(), workflows.InstallationID(e2eSalon), "")
+	desc, err := s.app.temporal.DescribeWorkflowExecution(context.Background(), workflows.InstallationID(s.moscow), "")
 	require.NoError(t, err)
 	runID := desc.WorkflowExecutionInfo.Execution.RunId
-	require.Equal(t, firstRun.SalonID, e2eSalon)
+	require.Equal(t, firstRun.SalonID, s.moscow)
 	require.Equal(t, workflows.StatusPendingWhatsApp, s.state().Status)
 
 	conn := s.dial(token)
@@ -269,16 +284,16 @@ func TestEndToEndInstallation(t *testing.T) {
 	cbs := s.fake.Callbacks()
 	require.Len(t, cbs, 1, "exactly one activation callback")
 	require.Len(t, cbs[0].WebhookURLs, 1)
-	require.True(t, strings.HasPrefix(cbs[0].WebhookURLs[0], s.cfg.PublicURL+"/webhook/yclients/100001/"))
-	require.Equal(t, "active", s.fake.Status(e2eSalon))
+	require.True(t, strings.HasPrefix(cbs[0].WebhookURLs[0], s.cfg.PublicURL+fmt.Sprintf("/webhook/yclients/%d/", s.moscow)))
+	require.Equal(t, "active", s.fake.Status(s.moscow))
 	st := s.state()
 	require.Positive(t, st.LastSync.Services)
 	require.True(t, st.WelcomeSent)
-	require.Eventually(t, func() bool { return len(s.phone.Messages(e2eSalon)) == 1 }, 5*time.Second, 20*time.Millisecond)
-	require.Contains(t, s.phone.Messages(e2eSalon)[0].Text, "AI Admin")
+	require.Eventually(t, func() bool { return len(s.phone.Messages(s.moscow)) == 1 }, 5*time.Second, 20*time.Millisecond)
+	require.Contains(t, s.phone.Messages(s.moscow)[0].Text, "AI Admin")
 
 	// Operators' health view.
-	req, _ := http.NewRequest(http.MethodGet, s.cfg.PublicURL+"/api/installations/100001/health", nil)
+	req, _ := http.NewRequest(http.MethodGet, s.cfg.PublicURL+fmt.Sprintf("/api/installations/%d/health", s.moscow), nil)
 	req.Header.Set("Authorization", "Bearer e2e-admin")
 	resp, err := s.http.Do(req)
 	require.NoError(t, err)
@@ -298,33 +313,33 @@ func TestEndToEndInstallation(t *testing.T) {
 	require.Equal(t, 2, s.state().Pairing.Attempt, "two attempts: the timed-out batch and the scanned one")
 	s.lifecycle(fakeURL, "uninstall")
 	s.searchable(workflows.StatusUninstalled)
-	we := s.app.temporal.GetWorkflow(context.Background(), workflows.InstallationID(e2eSalon), runID)
+	we := s.app.temporal.GetWorkflow(context.Background(), workflows.InstallationID(s.moscow), runID)
 	var final workflows.State
 	require.NoError(t, we.Get(context.Background(), &final))
 	require.Equal(t, workflows.StatusUninstalled, final.Status)
-	_, err = s.app.store.GetSalonSecrets(context.Background(), e2eSalon)
+	_, err = s.app.store.GetSalonSecrets(context.Background(), s.moscow)
 	require.Error(t, err, "per-salon secrets deleted")
 	require.Len(t, s.fake.Callbacks(), 1, "still exactly one activation callback")
-	recordHistory(t, s.app.temporal, runID)
+	recordHistory(t, s.app.temporal, s.moscow, runID)
 
 	// Reinstall: a new run of the same workflow ID.
 	s.install(fakeURL)
-	desc, err = s.app.temporal.DescribeWorkflowExecution(context.Background(), workflows.InstallationID(e2eSalon), "")
+	desc, err = s.app.temporal.DescribeWorkflowExecution(context.Background(), workflows.InstallationID(s.moscow), "")
 	require.NoError(t, err)
 	require.NotEqual(t, runID, desc.WorkflowExecutionInfo.Execution.RunId)
 	require.Equal(t, enums.WORKFLOW_EXECUTION_STATUS_RUNNING, desc.WorkflowExecutionInfo.Status)
 	require.Equal(t, workflows.StatusPendingWhatsApp, s.state().Status)
-	require.NoError(t, s.app.temporal.SignalWorkflow(context.Background(), workflows.InstallationID(e2eSalon), "", workflows.SignalUninstall, struct{}{}))
+	require.NoError(t, s.app.temporal.SignalWorkflow(context.Background(), workflows.InstallationID(s.moscow), "", workflows.SignalUninstall, struct{}{}))
 }
 
 // recordHistory writes the run's history for the replay tests when AIADMIN_RECORD_HISTORY
 // names a folder (see workflows/testdata).
-func recordHistory(t *testing.T, c client.Client, runID string) {
+func recordHistory(t *testing.T, c client.Client, salon int64, runID string) {
 	dir := os.Getenv("AIADMIN_RECORD_HISTORY")
 	if dir == "" {
 		return
 	}
-	iter := c.GetWorkflowHistory(context.Background(), workflows.InstallationID(e2eSalon), runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	iter := c.GetWorkflowHistory(context.Background(), workflows.InstallationID(salon), runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var events []json.RawMessage
 	for iter.HasNext() {
 		ev, err := iter.Next()

@@ -246,3 +246,18 @@ func validStatus(s string) bool {
 	}
 	return false
 }
+
+// Salon returns a copy of a salon as the fake now holds it.
+func (f *Fake) Salon(salonID int64) (Salon, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.salons[salonID]
+	if !ok {
+		return Salon{}, false
+	}
+	s := st.salon
+	s.Services = append([]Service(nil), s.Services...)
+	s.Staff = append([]Staff(nil), s.Staff...)
+	s.Records = append([]Record(nil), s.Records...)
+	return s, true
+}
