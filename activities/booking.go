@@ -170,10 +170,10 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverOutpu
 		return a.skip(ctx, in, key, "expired")
 	}
 	if p.row.InstallStatus != "active" {
-		return DeliverOutput{Outcome: OutcomePaused, Reason: "salon " + p.row.InstallStatus}, nil
+		return a.paused(ctx, in, "salon "+p.row.InstallStatus), nil
 	}
 	if st, err := a.WhatsApp.Status(ctx, in.SalonID); err != nil || st.State != whatsapp.StateLinked {
-		return DeliverOutput{Outcome: OutcomePaused, Reason: "whatsapp " + string(st.State)}, nil
+		return a.paused(ctx, in, "whatsapp "+string(st.State)), nil
 	}
 	phone, err := whatsapp.NormalizePhone(in.Visit.ClientPhone)
 	if err != nil {
@@ -216,7 +216,7 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverOutpu
 	if _, err := a.WhatsApp.Send(ctx, in.SalonID, whatsapp.Message{ID: row.WAMessageID, Phone: row.Phone, Text: row.Body}); err != nil {
 		switch {
 		case errors.Is(err, whatsapp.ErrNotConnected), errors.Is(err, whatsapp.ErrNotLinked), errors.Is(err, whatsapp.ErrUnreachable):
-			return DeliverOutput{Outcome: OutcomePaused, Reason: err.Error()}, nil
+			return a.paused(ctx, in, err.Error()), nil
 		case errors.Is(err, whatsapp.ErrNotOnWhatsApp), errors.Is(err, whatsapp.ErrInvalidPhone), errors.Is(err, whatsapp.ErrReachoutLimited):
 			_, _ = a.Store.MarkMessageFailed(ctx, sqlc.MarkMessageFailedParams{ID: row.ID, Reason: err.Error()})
 			return DeliverOutput{Outcome: OutcomeFailed, Reason: err.Error()}, nil
@@ -295,4 +295,10 @@ func (a *Activities) skip(ctx context.Context, in DeliverInput, key sqlc.GetMess
 		}
 	}
 	return DeliverOutput{Outcome: OutcomeSkipped, Reason: reason}, nil
+}
+
+func (a *Activities) paused(ctx context.Context, in DeliverInput, reason string) DeliverOutput {
+	a.log().InfoContext(ctx, "message waits: salon cannot send now", "salonID", in.SalonID, "recordID", in.RecordID,
+		"kind", in.Kind, "reason", reason)
+	return DeliverOutput{Outcome: OutcomePaused, Reason: reason}
 }

@@ -66,6 +66,10 @@ type booking struct {
 	// cancelNotices stops notices still waiting for their slot (cancellation).
 	cancelNotices workflow.CancelFunc
 	noticesCtx    workflow.Context
+	// confirmation tracks the confirmation until it is sent: a change before then is told as
+	// a confirmation of the new visit, not as a change the client never heard of.
+	confirmCancel workflow.CancelFunc
+	confirmSent   bool
 }
 
 func (b *booking) run(ctx workflow.Context) (BookingState, error) {
@@ -122,25 +126,32 @@ func (b *booking) handle(ctx workflow.Context, ev RecordEvent) {
 		if prev != nil {
 			visit = *prev // the visit as the client knows it
 		}
-		if visit.Start.IsZero() {
-			return
+		if visit.Start.IsZero() || !b.confirmSent {
+			return // the client was never told of this visit: nothing to cancel for them
 		}
 		b.notice(ctx, ctx, KindCancellation, visit, time.Time{})
 	case prev == nil:
 		v := ev.Visit
 		b.st.Visit = &v
 		if ev.Status == "create" {
-			b.notice(ctx, b.noticesCtx, KindConfirmation, v, time.Time{})
+			b.confirm(ctx, v)
+		} else {
+			b.confirmSent = true // known from before we saw it: nothing to confirm
 		}
 		b.armReminders(ctx, v, ev.ReceivedAt)
 	case ev.Visit.Significant(*prev):
 		v := ev.Visit
 		b.st.Visit = &v
-		prevStart := time.Time{}
-		if !v.Start.Equal(prev.Start) {
-			prevStart = prev.Start
+		if b.confirmCancel != nil && !b.confirmSent {
+			b.confirmCancel()
+			b.confirm(ctx, v)
+		} else {
+			prevStart := time.Time{}
+			if !v.Start.Equal(prev.Start) {
+				prevStart = prev.Start
+			}
+			b.notice(ctx, b.noticesCtx, KindChange, v, prevStart)
 		}
-		b.notice(ctx, b.noticesCtx, KindChange, v, prevStart)
 		b.stopReminders()
 		b.armReminders(ctx, v, ev.ReceivedAt)
 	default:
@@ -159,15 +170,22 @@ func (b *booking) stopReminders() {
 	}
 }
 
+// confirm sends the confirmation of v; it can be replaced by a newer one until it is sent.
+func (b *booking) confirm(ctx workflow.Context, v Visit) {
+	cctx, cancel := workflow.WithCancel(b.noticesCtx)
+	b.confirmCancel = cancel
+	b.spawn(cctx, func(gctx workflow.Context) {
+		if b.deliver(gctx, KindConfirmation, v, time.Time{}, workflow.Now(gctx), v.Start) == activities.OutcomeSent {
+			b.confirmSent = true
+		}
+	})
+}
+
 // notice sends a transactional message (confirmation, change, cancellation) as soon as the
 // salon's pacing allows, until the visit starts.
 func (b *booking) notice(ctx, parent workflow.Context, kind string, v Visit, prevStart time.Time) {
-	deadline := v.Start
-	if kind == KindCancellation && prevStart.IsZero() {
-		deadline = v.Start
-	}
 	b.spawn(parent, func(gctx workflow.Context) {
-		b.deliver(gctx, kind, v, prevStart, workflow.Now(gctx), deadline)
+		b.deliver(gctx, kind, v, prevStart, workflow.Now(gctx), v.Start)
 	})
 }
 
@@ -183,7 +201,9 @@ func (b *booking) armReminders(ctx workflow.Context, v Visit, knownAt time.Time)
 		actx := workflow.WithActivityOptions(gctx, planOptions)
 		if err := workflow.ExecuteActivity(actx, activities.ActPlanReminders,
 			activities.PlanRemindersInput{SalonID: b.st.SalonID, Start: v.Start, Now: knownAt}).Get(actx, &plan); err != nil {
-			b.log(gctx, KindReminderDay, v.Start, "failed", "plan: "+rootMessage(err))
+			if gctx.Err() == nil {
+				b.log(gctx, KindReminderDay, v.Start, activities.OutcomeFailed, "plan: "+rootMessage(err))
+			}
 			return
 		}
 		b.st.Reminders = nil
@@ -215,7 +235,7 @@ func (b *booking) spawn(ctx workflow.Context, fn func(workflow.Context)) {
 
 // deliver reserves a paced slot, waits for it and sends; a paused salon is re-checked
 // until the deadline; past the deadline the message is dropped.
-func (b *booking) deliver(ctx workflow.Context, kind string, v Visit, prevStart, earliest, deadline time.Time) {
+func (b *booking) deliver(ctx workflow.Context, kind string, v Visit, prevStart, earliest, deadline time.Time) string {
 	in := activities.DeliverInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID, Kind: kind,
 		Visit: activities.DeliverVisit{Start: v.Start, StaffID: v.StaffID, StaffName: v.StaffName,
 			ServiceIDs: v.ServiceIDs, Services: v.Services, ClientName: v.ClientName, ClientPhone: v.ClientPhone},
@@ -223,7 +243,7 @@ func (b *booking) deliver(ctx workflow.Context, kind string, v Visit, prevStart,
 	for {
 		if ctx.Err() != nil {
 			b.log(ctx, kind, v.Start, "superseded", "")
-			return
+			return "superseded"
 		}
 		now := workflow.Now(ctx)
 		if earliest.Before(now) {
@@ -231,7 +251,7 @@ func (b *booking) deliver(ctx workflow.Context, kind string, v Visit, prevStart,
 		}
 		if !earliest.Before(deadline) {
 			b.log(ctx, kind, v.Start, activities.OutcomeSkipped, "expired")
-			return
+			return activities.OutcomeSkipped
 		}
 		var slot activities.PlanSendOutput
 		pctx := workflow.WithActivityOptions(ctx, planOptions)
@@ -240,12 +260,12 @@ func (b *booking) deliver(ctx workflow.Context, kind string, v Visit, prevStart,
 			if ctx.Err() == nil {
 				b.log(ctx, kind, v.Start, activities.OutcomeFailed, "plan: "+rootMessage(err))
 			}
-			return
+			return activities.OutcomeFailed
 		}
 		if d := slot.SendAt.Sub(workflow.Now(ctx)); d > 0 {
 			if err := workflow.Sleep(ctx, d); err != nil {
 				b.log(ctx, kind, v.Start, "superseded", "")
-				return
+				return "superseded"
 			}
 		}
 		var out activities.DeliverOutput
@@ -254,14 +274,14 @@ func (b *booking) deliver(ctx workflow.Context, kind string, v Visit, prevStart,
 			if ctx.Err() == nil {
 				b.log(ctx, kind, v.Start, activities.OutcomeFailed, rootMessage(err))
 			}
-			return
+			return activities.OutcomeFailed
 		}
 		if out.Outcome != activities.OutcomePaused {
 			b.log(ctx, kind, v.Start, out.Outcome, out.Reason)
-			return
+			return out.Outcome
 		}
 		if err := workflow.Sleep(ctx, pauseRecheck); err != nil {
-			return
+			return "superseded"
 		}
 		earliest = workflow.Now(ctx)
 	}

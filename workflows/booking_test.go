@@ -239,3 +239,29 @@ func TestBookingPausedSalonDropsMessagesWhoseMomentPassed(t *testing.T) {
 	}
 	require.Equal(t, 2, skipped)
 }
+
+func TestBookingChangedBeforeConfirmationIsConfirmedOnce(t *testing.T) {
+	h := newBookingHarness(t, "Europe/Moscow")
+	created := h.local("2026-12-10 10:00")
+	h.paused = func(activities.DeliverInput) bool { return h.env.Now().Before(created.Add(10 * time.Minute)) }
+	oldStart, newStart := h.local("2026-12-12 14:30"), h.local("2026-12-13 16:00")
+	h.event(time.Second, "create", h.visit(oldStart, 7, 1))
+	h.event(5*time.Minute, "update", h.visit(newStart, 7, 1))
+	h.run(created)
+	require.Equal(t, []string{KindConfirmation, KindReminderDay, KindReminder2h}, h.kinds(),
+		"the client hears of the new time only, as a confirmation")
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	require.True(t, h.delivered[0].Start.Equal(newStart))
+}
+
+func TestBookingCancelledBeforeConfirmationSendsNothing(t *testing.T) {
+	h := newBookingHarness(t, "Europe/Moscow")
+	created := h.local("2026-12-10 10:00")
+	h.paused = func(activities.DeliverInput) bool { return h.env.Now().Before(created.Add(10 * time.Minute)) }
+	h.event(time.Second, "create", h.visit(h.local("2026-12-12 14:30"), 7, 1))
+	h.event(5*time.Minute, "delete", Visit{})
+	st := h.run(created)
+	require.Empty(t, h.kinds())
+	require.True(t, st.Cancelled)
+}

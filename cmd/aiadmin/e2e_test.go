@@ -58,6 +58,11 @@ func newStack(t *testing.T) *stack {
 	if addr == "" {
 		t.Skip("TEMPORAL_ADDRESS is not set: run through `make test`, which starts a Temporal dev server")
 	}
+	return newStackAt(t, addr)
+}
+
+func newStackAt(t *testing.T, addr string) *stack {
+	t.Helper()
 	_, dsn := dbtest.New(t)
 	httpAddr := freeAddr(t)
 	cfg := &Config{

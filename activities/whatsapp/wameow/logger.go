@@ -1,0 +1,35 @@
+package wameow
+
+import (
+	"fmt"
+	"log/slog"
+
+	waLog "go.mau.fi/whatsmeow/util/log"
+)
+
+// waLogger bridges whatsmeow's printf logger to slog. Debug output is dropped on purpose: it
+// carries QR payloads ("Emitting QR code …"), raw protocol nodes and message contents.
+type waLogger struct {
+	log    *slog.Logger
+	module string
+}
+
+var _ waLog.Logger = waLogger{}
+
+func (l waLogger) Errorf(msg string, args ...any) {
+	l.log.Error(fmt.Sprintf(msg, args...), "module", l.module)
+}
+
+func (l waLogger) Warnf(msg string, args ...any) {
+	l.log.Warn(fmt.Sprintf(msg, args...), "module", l.module)
+}
+
+func (l waLogger) Infof(msg string, args ...any) {
+	l.log.Info(fmt.Sprintf(msg, args...), "module", l.module)
+}
+
+func (waLogger) Debugf(string, ...any) {}
+
+func (l waLogger) Sub(module string) waLog.Logger {
+	return waLogger{log: l.log, module: l.module + "/" + module}
+}
