@@ -293,7 +293,7 @@ func TestEndToEndInstallation(t *testing.T) {
 	require.Equal(t, "active", s.fake.Status(s.moscow))
 	st := s.state()
 	require.Positive(t, st.LastSync.Services)
-	require.True(t, st.WelcomeSent)
+	require.Eventually(t, func() bool { return s.state().WelcomeSent }, 10*time.Second, 20*time.Millisecond)
 	require.Eventually(t, func() bool { return len(s.phone.Messages(s.moscow)) == 1 }, 5*time.Second, 20*time.Millisecond)
 	require.Contains(t, s.phone.Messages(s.moscow)[0].Text, "AI Admin")
 
