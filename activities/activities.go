@@ -23,9 +23,10 @@ type YClients interface {
 	ActivationCallback(ctx context.Context, req yclients.CallbackRequest) (yclients.CallbackResult, error)
 }
 
-// Notifier delivers operator alerts.
+// Notifier delivers operator alerts and owner notices.
 type Notifier interface {
 	Notify(ctx context.Context, in NotifyInput) error
+	NotifyOwner(ctx context.Context, in OwnerNotice) error
 }
 
 // Activities holds the dependencies of every installation activity. Build it once per worker
@@ -45,7 +46,15 @@ type Activities struct {
 	Logger    *slog.Logger
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Temporal lists and signals workflows (resume after unfreeze or re-link).
+	Temporal WorkflowSignaler
+	// RelinkURL returns a signed connect-page URL, valid RelinkTTL, from which the owner
+	// re-pairs the salon's phone without a new marketplace install.
+	RelinkURL func(salonID int64) (string, error)
 }
+
+// RelinkTTL is how long a re-link link works.
+const RelinkTTL = 24 * time.Hour
 
 // Registry is the part of a Temporal worker that registers activities.
 type Registry interface {
@@ -67,6 +76,8 @@ func (a *Activities) Register(r Registry) {
 		ActUnlink:            a.Unlink,
 		ActDeleteSecrets:     a.DeleteSecrets,
 		ActNotifyOps:         a.NotifyOps,
+		ActNotifyRelink:      a.NotifyRelink,
+		ActResumeBookings:    a.ResumeBookings,
 		ActPlanReminders:     a.PlanReminders,
 		ActPlanSend:          a.PlanSend,
 		ActDeliver:           a.Deliver,

@@ -19,7 +19,16 @@ const (
 	ActUnlink            = "whatsapp-unlink"
 	ActDeleteSecrets     = "delete-salon-secrets"
 	ActNotifyOps         = "notify-ops"
+	ActNotifyRelink      = "notify-relink"
+	ActResumeBookings    = "resume-bookings"
 )
+
+// ResumeInput asks every running workflow of a type for a salon to resume sending.
+type ResumeInput struct {
+	SalonID      int64
+	WorkflowType string
+	Signal       string
+}
 
 // Application error types raised by activities (see errors.go).
 const (

@@ -148,3 +148,19 @@ func (a *Activities) DeleteSecrets(ctx context.Context, in SalonRef) error {
 func (a *Activities) NotifyOps(ctx context.Context, in NotifyInput) error {
 	return a.Notifier.Notify(ctx, in)
 }
+
+// NotifyRelink sends the owner a signed re-link link (valid RelinkTTL) through the owner
+// channel. The link is made here, never in workflow history.
+func (a *Activities) NotifyRelink(ctx context.Context, in SalonRef) error {
+	if a.RelinkURL == nil {
+		return errors.New("no re-link link signer configured")
+	}
+	url, err := a.RelinkURL(in.SalonID)
+	if err != nil {
+		return err
+	}
+	return a.Notifier.NotifyOwner(ctx, OwnerNotice{SalonID: in.SalonID, Kind: "relink",
+		Message: "WhatsApp салона отвязан от AI Admin, и клиенты сейчас не получают сообщений. " +
+			"Откройте ссылку в течение 24 часов и отсканируйте QR-код телефоном салона.",
+		URL: url})
+}

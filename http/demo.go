@@ -136,3 +136,42 @@ func (h *demoHandler) incoming(c *gin.Context) {
 		abort(c, fail(kindInternal, "receive failed").because(err))
 	}
 }
+
+// demoEvents are the link events the demo may play.
+var demoEvents = map[string]whatsapp.LinkState{
+	"logged_out": whatsapp.StateLoggedOut, "temp_banned": whatsapp.StateTempBanned,
+	"restricted": whatsapp.StateRestricted, "replaced": whatsapp.StateReplaced,
+	"degraded": whatsapp.StateDegraded, "linked": whatsapp.StateLinked,
+}
+
+type eventRequest struct {
+	State   string `json:"state"`
+	Reason  string `json:"reason"`
+	Minutes int    `json:"minutes"` // temp_banned / restricted: how long
+}
+
+// event plays a WhatsApp link event on the simulated phone, e.g. {"state":"logged_out"}: the
+// owner removed the device on the phone.
+func (h *demoHandler) event(c *gin.Context) {
+	salonID, err := parseSalonID(c.Param("salon_id"))
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	var req eventRequest
+	if err := c.ShouldBindJSON(&req); err != nil {
+		abort(c, fail(kindBadRequest, "body must be JSON {\"state\":\"logged_out\"}").because(err))
+		return
+	}
+	state, ok := demoEvents[req.State]
+	if !ok {
+		abort(c, fail(kindBadRequest, "state must be one of logged_out, temp_banned, restricted, replaced, degraded, linked"))
+		return
+	}
+	st := whatsapp.Status{State: state, Reason: req.Reason}
+	if req.Minutes > 0 {
+		st.Until = time.Now().Add(time.Duration(req.Minutes) * time.Minute)
+	}
+	h.phone.Emit(salonID, st)
+	c.JSON(http.StatusOK, gin.H{"ok": true})
+}

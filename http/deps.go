@@ -69,6 +69,9 @@ type DemoPhone interface {
 	// number. It fails with whatsapp.ErrInvalidPhone for a bad number and whatsapp.ErrNotLinked
 	// when the salon has no linked device.
 	Receive(salonID int64, from, text string) error
+	// Emit plays a link event from WhatsApp: the phone unlinked the device (logged_out), a
+	// temporary ban, a restriction, a replaced stream, a degraded or restored connection.
+	Emit(salonID int64, st whatsapp.Status)
 }
 
 // ReadyCheck is one dependency /readyz checks, e.g. PostgreSQL or Temporal.

@@ -94,6 +94,10 @@ func New(cfg Config, deps Deps) *gin.Engine {
 		e.POST("/webhook/yclients/:salon_id/:secret", eh.receive)
 	}
 
+	rl := &relinkHandler{relink: sessions{key: relinkKey(cfg.SessionSecret), now: time.Now}, sessions: sess,
+		temporal: tc, pages: pg, log: log}
+	e.GET("/connect/relink", htmlErrors, noStore, rl.open)
+
 	ws := newWSHandler(tc, deps.Pairing, sess, newOriginPolicy(cfg.PublicURL, cfg.AllowedOrigins), log)
 	e.GET("/ws/connect", ws.connect)
 
@@ -107,6 +111,7 @@ func New(cfg Config, deps Deps) *gin.Engine {
 		e.POST("/demo/whatsapp/:salon_id/scan", dh.scan)
 		e.GET("/demo/whatsapp/:salon_id/messages", noStore, dh.messages)
 		e.POST("/demo/whatsapp/:salon_id/incoming", dh.incoming)
+		e.POST("/demo/whatsapp/:salon_id/event", dh.event)
 	}
 	return e
 }

@@ -53,7 +53,7 @@ func statusText(status workflows.Status, phase, method, lastError, reason string
 	switch status {
 	case workflows.StatusRegistering:
 		return "Регистрируем салон в AI Admin…"
-	case workflows.StatusPendingWhatsApp:
+	case workflows.StatusPendingWhatsApp, workflows.StatusNeedsRelink:
 		switch phase {
 		case phaseRunning:
 			if method == workflows.PairByPhone {
@@ -67,6 +67,9 @@ func statusText(status workflows.Status, phase, method, lastError, reason string
 				return lastError
 			}
 			return textPairFailed
+		}
+		if status == workflows.StatusNeedsRelink {
+			return "WhatsApp отвязан от телефона салона, и клиенты сейчас не получают сообщений. Отсканируйте QR-код, чтобы привязать его снова."
 		}
 		return "Подключите WhatsApp салона: это займёт минуту."
 	case workflows.StatusWhatsAppConnected:

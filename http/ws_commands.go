@@ -100,7 +100,7 @@ func (s *wsSession) pairingFailureText(err error) string {
 		switch s.lastStatus() {
 		case workflows.StatusRegistering:
 			return textRegistering
-		case workflows.StatusPendingWhatsApp, "":
+		case workflows.StatusPendingWhatsApp, workflows.StatusNeedsRelink, "":
 			return textTryAgain
 		default:
 			return textNotPending

@@ -185,7 +185,7 @@ func (f *feed) phase() string {
 func (f *feed) sendStatus() {
 	st := f.st
 	phase := pairingPhase(st.Pairing)
-	if st.Status == workflows.StatusPendingWhatsApp {
+	if pairingStatus(st.Status) {
 		phase = f.phase()
 	}
 	lastError := st.Pairing.LastError
@@ -208,7 +208,7 @@ func (f *feed) sendStatus() {
 // pollPairing reads new pairing items while the owner is pairing. The first read also sets the
 // cursor past older items, and resends the newest unexpired code of a running attempt.
 func (f *feed) pollPairing() {
-	if !f.haveState || (f.primed && f.st.Status != workflows.StatusPendingWhatsApp) {
+	if !f.haveState || (f.primed && !pairingStatus(f.st.Status)) {
 		return
 	}
 	items, ok := f.readPairing()
@@ -351,4 +351,10 @@ func (s *wsSession) queryState(ctx context.Context) (workflows.State, error) {
 		return st, err
 	}
 	return st, v.Get(&st)
+}
+
+// pairingStatus reports whether the owner pairs WhatsApp in this status: the first time, or
+// again after the phone unlinked the device.
+func pairingStatus(s workflows.Status) bool {
+	return s == workflows.StatusPendingWhatsApp || s == workflows.StatusNeedsRelink
 }

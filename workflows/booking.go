@@ -46,6 +46,13 @@ func Booking(ctx workflow.Context, in BookingInput) (BookingState, error) {
 	if err := workflow.SetQueryHandler(ctx, QueryBooking, func() (BookingState, error) { return b.st, nil }); err != nil {
 		return b.st, err
 	}
+	resume := workflow.GetSignalChannel(ctx, SignalResume)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		for {
+			resume.Receive(gctx, nil)
+			b.resumes++
+		}
+	})
 	events := workflow.GetSignalChannel(ctx, SignalRecordEvent)
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		for {
@@ -70,6 +77,7 @@ type booking struct {
 	// a confirmation of the new visit, not as a change the client never heard of.
 	confirmCancel workflow.CancelFunc
 	confirmSent   bool
+	resumes       int // resume signals received
 }
 
 func (b *booking) run(ctx workflow.Context) (BookingState, error) {
@@ -280,7 +288,8 @@ func (b *booking) deliver(ctx workflow.Context, kind string, v Visit, prevStart,
 			b.log(ctx, kind, v.Start, out.Outcome, out.Reason)
 			return out.Outcome
 		}
-		if err := workflow.Sleep(ctx, pauseRecheck); err != nil {
+		seen := b.resumes
+		if _, err := workflow.AwaitWithTimeout(ctx, pauseRecheck, func() bool { return b.resumes > seen }); err != nil {
 			return "superseded"
 		}
 		earliest = workflow.Now(ctx)

@@ -13,6 +13,9 @@ const BookingWorkflowName = "booking"
 const (
 	// SignalRecordEvent carries one record webhook, in inbox order.
 	SignalRecordEvent = "record-event"
+	// SignalResume tells a booking that its salon can send again (unfrozen, re-linked):
+	// messages waiting for the salon are re-checked now instead of at their next recheck.
+	SignalResume = "resume"
 	// QueryBooking returns the BookingState.
 	QueryBooking = "booking-state"
 )

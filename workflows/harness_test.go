@@ -99,10 +99,14 @@ func newHarness(t *testing.T) *harness {
 		h.count(activities.ActReconnect)
 		return h.reconnect(in)
 	})
-	for _, name := range []string{activities.ActDisconnect, activities.ActUnlink, activities.ActDeleteSecrets} {
+	for _, name := range []string{activities.ActDisconnect, activities.ActUnlink, activities.ActDeleteSecrets, activities.ActNotifyRelink} {
 		name := name
 		reg(name, func(context.Context, activities.SalonRef) error { h.count(name); return nil })
 	}
+	reg(activities.ActResumeBookings, func(_ context.Context, in activities.ResumeInput) (int, error) {
+		h.count(activities.ActResumeBookings)
+		return 0, nil
+	})
 	reg(activities.ActNotifyOps, func(_ context.Context, in activities.NotifyInput) error {
 		h.count(activities.ActNotifyOps + ":" + in.Kind)
 		return nil

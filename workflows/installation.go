@@ -13,9 +13,14 @@ import (
 
 // Search attributes every installation keeps up to date for operators.
 var (
-	SearchAttrSalonID       = temporal.NewSearchAttributeKeyKeyword("SalonID")
-	SearchAttrInstallStatus = temporal.NewSearchAttributeKeyKeyword("InstallStatus")
+	SearchAttrSalonID       = SearchAttrKeyword("SalonID")
+	SearchAttrInstallStatus = SearchAttrKeyword("InstallStatus")
 )
+
+// SearchAttrKeyword names a Keyword search attribute.
+func SearchAttrKeyword(name string) temporal.SearchAttributeKeyKeyword {
+	return temporal.NewSearchAttributeKeyKeyword(name)
+}
 
 // Reasons recorded with closed statuses.
 const (
@@ -56,6 +61,9 @@ type installation struct {
 
 	// Requests raised by signals and updates, consumed by the main loop.
 	uninstall, freeze, unfreeze, resync, check bool
+	linkEvents                                 []LinkEvent
+	recordPhone                                bool // the next setStatus writes the linked number
+	unlinkedWhileFrozen                        bool
 	pairReq                                    *PairingRequest
 	pairResults                                []pairResult
 	pairCancel                                 workflow.CancelFunc
@@ -90,6 +98,14 @@ func (w *installation) setup(ctx workflow.Context) error {
 		{SignalFreeze, &w.freeze}, {SignalUnfreeze, &w.unfreeze}, {SignalUninstall, &w.uninstall},
 		{SignalResync, &w.resync}, {SignalCheckStatus, &w.check},
 	}
+	linkCh := workflow.GetSignalChannel(ctx, SignalLinkState)
+	workflow.Go(ctx, func(ctx workflow.Context) {
+		for {
+			var ev LinkEvent
+			linkCh.Receive(ctx, &ev)
+			w.linkEvents = append(w.linkEvents, ev)
+		}
+	})
 	for _, sig := range signals {
 		ch := workflow.GetSignalChannel(ctx, sig.name)
 		flag := sig.flag
@@ -107,7 +123,7 @@ func (w *installation) validatePairing(req PairingRequest) error {
 	switch {
 	case w.st.Status == StatusRegistering:
 		return errors.New("installation is still registering")
-	case w.st.Status != StatusPendingWhatsApp:
+	case w.st.Status != StatusPendingWhatsApp && w.st.Status != StatusNeedsRelink:
 		return fmt.Errorf("whatsapp pairing is not possible in status %s", w.st.Status)
 	case req.Method != PairByQR && req.Method != PairByPhone:
 		return fmt.Errorf("unknown pairing method %q", req.Method)
@@ -124,6 +140,8 @@ func (w *installation) run(ctx workflow.Context) (State, error) {
 		return w.active(ctx)
 	case StatusFrozen:
 		return w.frozen(ctx)
+	case StatusNeedsRelink:
+		return w.relinkWait(ctx)
 	case StatusRegistering:
 		if err = w.register(ctx); err != nil {
 			return w.closeOnError(ctx, err)
@@ -180,11 +198,12 @@ func (w *installation) setStatus(ctx workflow.Context, status Status, reason str
 	}
 	workflow.SetCurrentDetails(ctx, w.summary())
 	in := activities.SetStatusInput{SalonID: w.st.SalonID, Status: string(status), Reason: reason}
-	if status == StatusWhatsAppConnected || status.Closed() {
+	if status == StatusWhatsAppConnected || status.Closed() || w.recordPhone {
 		in.WhatsAppSet = true
-		if status == StatusWhatsAppConnected {
+		if !status.Closed() {
 			in.WhatsAppPhone, in.WhatsAppName = w.st.WhatsApp.Phone, w.st.WhatsApp.Name
 		}
+		w.recordPhone = false
 	}
 	actx := workflow.WithActivityOptions(newDisconnected(ctx), localOptions)
 	return workflow.ExecuteActivity(actx, activities.ActSetStatus, in).Get(actx, nil)

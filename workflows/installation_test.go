@@ -181,6 +181,7 @@ func TestFreezeThenUnfreezeBySignal(t *testing.T) {
 		func() {
 			require.Equal(t, StatusActive, h.query().Status)
 			require.Equal(t, 1, h.callCount(activities.ActReconnect))
+			require.Equal(t, 1, h.callCount(activities.ActResumeBookings), "waiting messages re-checked now")
 			h.signal(SignalUninstall)
 		})
 	st := h.run(Timings{})

@@ -30,11 +30,21 @@ func (w *installation) active(ctx workflow.Context) (State, error) {
 			wait = time.Second
 		}
 		timedOut, err := w.awaitOr(ctx, wait, func() bool {
-			return w.uninstall || w.freeze || w.resync || w.unfreeze || w.check ||
+			return w.uninstall || w.freeze || w.resync || w.unfreeze || w.check || len(w.linkEvents) > 0 ||
 				workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 		})
 		if err != nil {
 			return w.st, err
+		}
+		if len(w.linkEvents) > 0 && !w.uninstall {
+			relink, err := w.handleLinkEvents(ctx)
+			if err != nil {
+				return w.st, err
+			}
+			if relink {
+				return w.doRelink(ctx)
+			}
+			continue
 		}
 		switch {
 		case w.uninstall:
@@ -91,10 +101,18 @@ func (w *installation) frozen(ctx workflow.Context) (State, error) {
 		}
 		w.freeze, w.resync = false, false
 		timedOut, err := w.awaitOr(ctx, w.timings.FrozenPollEvery, func() bool {
-			return w.uninstall || w.unfreeze || w.check || w.freeze || w.resync
+			return w.uninstall || w.unfreeze || w.check || w.freeze || w.resync || len(w.linkEvents) > 0
 		})
 		if err != nil {
 			return w.st, err
+		}
+		if len(w.linkEvents) > 0 && !w.uninstall {
+			relink, err := w.handleLinkEvents(ctx)
+			if err != nil {
+				return w.st, err
+			}
+			w.unlinkedWhileFrozen = w.unlinkedWhileFrozen || relink
+			continue
 		}
 		switch {
 		case w.uninstall:
@@ -128,6 +146,11 @@ func (w *installation) doUnfreeze(ctx workflow.Context) (State, error) {
 		return w.doUninstall(ctx)
 	}
 	reason := ""
+	if w.unlinkedWhileFrozen || errType(err) == activities.ErrTypeNotLinked {
+		w.unlinkedWhileFrozen = false
+		w.st.FrozenAt = time.Time{}
+		return w.doRelink(ctx)
+	}
 	if err != nil {
 		reason = "whatsapp_reconnect_failed"
 		w.notify(ctx, "error", "reconnect_failed", "WhatsApp не переподключился после разморозки: "+rootMessage(err))
@@ -136,6 +159,7 @@ func (w *installation) doUnfreeze(ctx workflow.Context) (State, error) {
 	if err := w.setStatus(ctx, StatusActive, reason); err != nil {
 		return w.st, err
 	}
+	w.resumeBookings(ctx)
 	w.resync = true // the catalogue may have changed while frozen
 	return w.active(ctx)
 }

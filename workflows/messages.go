@@ -28,6 +28,9 @@ const (
 	// SignalCheckStatus asks the workflow to read the YClients integration status now (for
 	// example after a `payment` lifecycle event, since YClients sends no unfreeze event).
 	SignalCheckStatus = "check-status"
+	// SignalLinkState carries a change of the salon's WhatsApp link reported by the worker
+	// that owns the connection (logged out on the phone, banned, restricted, degraded, ...).
+	SignalLinkState = "link-state"
 	// QueryStatus returns the State.
 	QueryStatus = "status"
 )
@@ -43,6 +46,7 @@ const (
 	StatusConfiguring       Status = "configuring"
 	StatusActive            Status = "active"
 	StatusFrozen            Status = "frozen"
+	StatusNeedsRelink       Status = "needs_relink" // the phone unlinked the device: the owner re-pairs
 	StatusUninstalled       Status = "uninstalled"
 	StatusExpired           Status = "expired"
 	StatusFailed            Status = "failed"
@@ -116,6 +120,21 @@ type PairingState struct {
 	LastError   string // human-readable (Russian) reason of the last error outcome
 }
 
+// LinkEvent is a change of the WhatsApp link (whatsapp.LinkState values).
+type LinkEvent struct {
+	State  string
+	Reason string
+	Until  time.Time // end of a temporary ban or restriction, when known
+}
+
+// LinkInfo is the last known WhatsApp link state.
+type LinkInfo struct {
+	State  string
+	Reason string
+	Until  time.Time
+	Since  time.Time
+}
+
 // SyncSummary describes the last catalogue sync.
 type SyncSummary struct {
 	At          time.Time
@@ -137,6 +156,7 @@ type State struct {
 	Since        time.Time
 	RegisteredAt time.Time
 	WhatsApp     WhatsAppInfo
+	Link         LinkInfo
 	Pairing      PairingState
 	RedirectURL  string // where the owner returns to YClients (the activation callback's Location)
 	ActivatedAt  time.Time

@@ -13,19 +13,34 @@ func (w *installation) deadline() time.Time {
 	return w.st.RegisteredAt.Add(w.timings.ActivationDeadline)
 }
 
-// pairing waits for the owner to link WhatsApp from the connect page. Each request starts a
-// pairing attempt (an activity on the worker that owns the live connection); a newer request
-// supersedes a running one.
+// pairing waits for the owner to link WhatsApp from the connect page, until the activation
+// deadline. Each request starts a pairing attempt (an activity on the worker that owns the
+// live connection); a newer request supersedes a running one.
 func (w *installation) pairing(ctx workflow.Context) error {
+	if err := w.awaitPairing(ctx, w.deadline()); err != nil {
+		return err
+	}
+	return w.setStatus(ctx, StatusWhatsAppConnected, "")
+}
+
+// awaitPairing runs pairing attempts as the connect page asks for them until one succeeds
+// (w.st.WhatsApp is then set), an uninstall arrives (errInterrupted) or the deadline passes
+// (expiredError; a zero deadline never passes).
+func (w *installation) awaitPairing(ctx workflow.Context, deadline time.Time) error {
 	for {
-		left := w.deadline().Sub(workflow.Now(ctx))
-		if left <= 0 {
-			w.cancelPairing()
-			return &expiredError{}
+		cond := func() bool { return w.uninstall || w.pairReq != nil || len(w.pairResults) > 0 }
+		ok := true
+		var err error
+		if deadline.IsZero() {
+			err = workflow.Await(ctx, cond)
+		} else {
+			left := deadline.Sub(workflow.Now(ctx))
+			if left <= 0 {
+				w.cancelPairing()
+				return &expiredError{}
+			}
+			ok, err = workflow.AwaitWithTimeout(ctx, left, cond)
 		}
-		ok, err := workflow.AwaitWithTimeout(ctx, left, func() bool {
-			return w.uninstall || w.pairReq != nil || len(w.pairResults) > 0
-		})
 		if err != nil {
 			return err
 		}
@@ -57,7 +72,8 @@ func (w *installation) pairing(ctx workflow.Context) error {
 				w.st.Pairing.LastOutcome = PairOutcomeSuccess
 				w.st.Pairing.LastError = ""
 				w.st.WhatsApp = WhatsAppInfo{Phone: r.out.Phone, Name: r.out.Name, ConnectedAt: workflow.Now(ctx)}
-				return w.setStatus(ctx, StatusWhatsAppConnected, "")
+				w.linkEvents = nil // events of the old device or of the pairing itself
+				return nil
 			default:
 				w.st.Pairing.LastOutcome = r.out.Outcome
 				w.st.Pairing.LastError = r.out.Error

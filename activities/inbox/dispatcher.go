@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/yclients"
@@ -150,6 +152,8 @@ func (d *Dispatcher) dispatch(ctx context.Context, q *sqlc.Queries, row sqlc.Web
 				ID: workflows.BookingID(row.SalonID, row.ResourceID), TaskQueue: d.TaskQueue,
 				WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 				WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+				TypedSearchAttributes: temporal.NewSearchAttributes(
+					workflows.SearchAttrSalonID.ValueSet(strconv.FormatInt(row.SalonID, 10))),
 			}, workflows.BookingWorkflowName, workflows.BookingInput{SalonID: row.SalonID, RecordID: row.ResourceID})
 		if err != nil {
 			return fmt.Errorf("signal %s: %w", workflows.BookingID(row.SalonID, row.ResourceID), err)

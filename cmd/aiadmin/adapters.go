@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
+
+	"go.temporal.io/sdk/client"
 
 	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/inbox"
@@ -12,6 +15,7 @@ import (
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/sqlc"
 	httpapi "github.com/aiadmin/aiadmin/http"
+	"github.com/aiadmin/aiadmin/workflows"
 )
 
 // pairingFeed adapts the activities' PairingFeed to the HTTP layer's interface.
@@ -101,4 +105,25 @@ func (e entityInbox) Save(ctx context.Context, salonID int64, headers map[string
 		return 0, fmt.Errorf("%w: %v", httpapi.ErrMalformedWebhook, err)
 	}
 	return id, err
+}
+
+// linkForwarder tells installation workflows about WhatsApp link changes reported by the
+// connections this process owns (logged out on the phone, bans, restrictions, ...).
+type linkForwarder struct {
+	temporal client.Client
+	logger   *slog.Logger
+}
+
+func (f linkForwarder) forward(salonID int64, st whatsapp.Status) {
+	switch st.State {
+	case whatsapp.StatePairing, whatsapp.StateUnlinked, whatsapp.StateConnecting:
+		return // the installation workflow drives these itself
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := f.temporal.SignalWorkflow(ctx, workflows.InstallationID(salonID), "", workflows.SignalLinkState,
+		workflows.LinkEvent{State: string(st.State), Reason: st.Reason, Until: st.Until})
+	if err != nil {
+		f.logger.Warn("link state not delivered to the installation", "salonID", salonID, "state", st.State, "err", err)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -18,6 +19,7 @@ import (
 	"github.com/aiadmin/aiadmin/activities/inbox"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
+	"github.com/aiadmin/aiadmin/activities/whatsapp/wameow"
 	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/secretbox"
@@ -42,6 +44,9 @@ type app struct {
 	yclients *yclients.Client
 	whatsapp whatsapp.Client // nil in an api-only process
 	phone    *simphone.Phone // demo only
+	wa       *wameow.Adapter // WHATSAPP_MODE=whatsmeow
+	// linkEvents receives the real adapter's link events once the worker runs.
+	linkEvents atomic.Pointer[linkForwarder]
 }
 
 func migrate(ctx context.Context, cfg *Config) error {
@@ -101,12 +106,25 @@ func build(ctx context.Context, cfg *Config, logger *slog.Logger, phone *simphon
 	case phone != nil:
 		a.whatsapp = phone
 	case cfg.WhatsAppMode == "whatsmeow":
-		a.whatsapp = nil // the real adapter is not built yet: the worker refuses to start below
+		wa, err := wameow.New(ctx, wameow.Options{DSN: cfg.DatabaseURL, Store: store, Logger: logger,
+			Events: func(salonID int64, st whatsapp.Status) {
+				if f := a.linkEvents.Load(); f != nil {
+					f.forward(salonID, st)
+				}
+			}})
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("whatsapp session store: %w", err)
+		}
+		a.wa, a.whatsapp = wa, wa
 	}
 	return a, nil
 }
 
 func (a *app) close() {
+	if a.wa != nil {
+		a.wa.Close()
+	}
 	a.temporal.Close()
 	a.store.Close()
 }
@@ -116,15 +134,19 @@ func (a *app) serve(ctx context.Context, r role) error {
 	errc := make(chan error, 2)
 	if r&roleWorker != 0 {
 		if a.whatsapp == nil {
-			return errors.New("WHATSAPP_MODE=whatsmeow: the real WhatsApp adapter is not available in this build; use WHATSAPP_MODE=sim")
+			return fmt.Errorf("WHATSAPP_MODE=%q: unknown mode (sim or whatsmeow)", a.cfg.WhatsAppMode)
 		}
 		w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Options{})
 		w.RegisterWorkflowWithOptions(workflows.Installation, workflow.RegisterOptions{Name: workflows.InstallationWorkflowName})
 		w.RegisterWorkflowWithOptions(workflows.Booking, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
 		acts := &activities.Activities{
 			Store: a.store, YClients: a.yclients, Records: a.yclients, WhatsApp: a.whatsapp, Box: a.box,
-			Notifier:  &activities.OpsNotifier{Store: a.store, Logger: a.logger, WebhookURL: a.cfg.OpsWebhookURL},
-			PublicURL: a.cfg.PublicURL, Logger: a.logger,
+			Notifier: &activities.OpsNotifier{Store: a.store, Logger: a.logger, WebhookURL: a.cfg.OpsWebhookURL,
+				OwnerWebhookURL: a.cfg.OwnerWebhookURL},
+			PublicURL: a.cfg.PublicURL, Logger: a.logger, Temporal: a.temporal,
+			RelinkURL: func(salonID int64) (string, error) {
+				return httpapi.RelinkURL(a.cfg.PublicURL, a.cfg.SessionSecret, salonID, activities.RelinkTTL, time.Now())
+			},
 		}
 		acts.Register(w)
 		if err := w.Start(); err != nil {
@@ -136,6 +158,29 @@ func (a *app) serve(ctx context.Context, r role) error {
 				a.logger.Warn("incoming message", "salonID", m.SalonID, "err", err)
 			}
 		})
+		links := linkForwarder{temporal: a.temporal, logger: a.logger}
+		if a.phone != nil {
+			changes := a.phone.Subscribe(ctx)
+			go func() {
+				for ch := range changes {
+					links.forward(ch.SalonID, ch.Status)
+				}
+			}()
+		}
+		if a.wa != nil {
+			a.linkEvents.Store(&links)
+			salons, err := a.store.ListWhatsAppDevices(ctx)
+			if err != nil {
+				return fmt.Errorf("linked salons: %w", err)
+			}
+			ids := make([]int64, 0, len(salons))
+			for _, d := range salons {
+				ids = append(ids, d.SalonID)
+			}
+			if err := a.wa.Start(ctx, ids); err != nil {
+				return fmt.Errorf("whatsapp: %w", err)
+			}
+		}
 		dispatcher := &inbox.Dispatcher{Store: a.store, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Logger: a.logger}
 		dctx, stopDispatcher := context.WithCancel(ctx)
 		dispatched := make(chan struct{})

@@ -36,6 +36,8 @@ type Config struct {
 	SessionSecret []byte // HS256 key for connect-page session tokens
 	AdminToken    string
 	OpsWebhookURL string
+	// OwnerWebhookURL receives owner notices (the re-link link).
+	OwnerWebhookURL string
 	// WebhookHMACSecret optionally requires a signature header on entity webhooks.
 	WebhookHMACSecret string
 
@@ -71,6 +73,7 @@ func loadConfig(dev bool) (*Config, error) {
 		YClientsUserToken:    os.Getenv("YCLIENTS_USER_TOKEN"),
 		AdminToken:           os.Getenv("ADMIN_TOKEN"),
 		OpsWebhookURL:        os.Getenv("OPS_WEBHOOK_URL"),
+		OwnerWebhookURL:      os.Getenv("OWNER_WEBHOOK_URL"),
 		WebhookHMACSecret:    os.Getenv("WEBHOOK_HMAC_SECRET"),
 		FakeAddr:             env("FAKE_YCLIENTS_ADDR", "127.0.0.1:8090"),
 		DataDir:              env("DATA_DIR", ".data"),

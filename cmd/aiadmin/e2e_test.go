@@ -61,7 +61,17 @@ func newStack(t *testing.T) *stack {
 	return newStackAt(t, addr)
 }
 
-func newStackAt(t *testing.T, addr string) *stack {
+// newStackWith is newStack with a configuration tweak.
+func newStackWith(t *testing.T, tweak func(*Config)) *stack {
+	t.Helper()
+	addr := os.Getenv("TEMPORAL_ADDRESS")
+	if addr == "" {
+		t.Skip("TEMPORAL_ADDRESS is not set: run through `make test`, which starts a Temporal dev server")
+	}
+	return newStackAt(t, addr, tweak)
+}
+
+func newStackAt(t *testing.T, addr string, tweaks ...func(*Config)) *stack {
 	t.Helper()
 	_, dsn := dbtest.New(t)
 	httpAddr := freeAddr(t)
@@ -72,6 +82,9 @@ func newStackAt(t *testing.T, addr string) *stack {
 		YClientsPartnerToken: "e2e-partner-token", YClientsApplicationID: 1, RequireSignedUserData: true,
 		SecretKey: make([]byte, 32), SessionSecret: []byte("e2e-session-secret-0123456789abcd"),
 		AdminToken: "e2e-admin", WhatsAppMode: "sim", Demo: true,
+	}
+	for _, tweak := range tweaks {
+		tweak(cfg)
 	}
 	fake := yclientsfake.New(yclientsfake.Options{
 		PartnerToken: cfg.YClientsPartnerToken, ApplicationID: 1, RPS: 1000, EntityDelay: -1,

@@ -1,0 +1,103 @@
+package httpapi
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"github.com/gin-gonic/gin"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+// relinkKey derives the re-link tokens' key from the session secret, so that a re-link token
+// is never accepted as a websocket session token, nor the other way round.
+func relinkKey(sessionSecret []byte) []byte {
+	mac := hmac.New(sha256.New, sessionSecret)
+	mac.Write([]byte("aiadmin relink v1"))
+	return mac.Sum(nil)
+}
+
+// RelinkURL returns the signed connect-page link a salon owner gets when the phone unlinked
+// WhatsApp: it opens the connect page for re-pairing, without a new marketplace install, for
+// ttl. The token is a secret: deliver the link to the owner, never log it.
+func RelinkURL(publicURL string, sessionSecret []byte, salonID int64, ttl time.Duration, now time.Time) (string, error) {
+	s := sessions{key: relinkKey(sessionSecret), now: func() time.Time { return now }}
+	token, err := s.issueTTL(salonID, "", ttl)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(publicURL, "/") + "/connect/relink?token=" + url.QueryEscape(token), nil
+}
+
+// relinkHandler serves GET /connect/relink?token=…: the re-link link's landing page.
+type relinkHandler struct {
+	relink   sessions // verifies re-link tokens
+	sessions sessions // issues the page's websocket session
+	temporal temporalAPI
+	pages    *pages
+	log      *slog.Logger
+}
+
+func (h *relinkHandler) open(c *gin.Context) {
+	claims, err := h.relink.verify(c.Query("token"))
+	if err != nil {
+		abort(c, fail(kindForbidden, "invalid re-link link").because(err).withPage("Ссылка недействительна",
+			"Ссылка для повторной привязки WhatsApp устарела или повреждена.",
+			"Ссылка действует 24 часа. Откройте AI Admin из маркетплейса YClients, чтобы привязать WhatsApp заново."))
+		return
+	}
+	ctx, cancel := context.WithTimeout(c.Request.Context(), queryTimeout)
+	defer cancel()
+	v, err := h.temporal.QueryWorkflow(ctx, workflows.InstallationID(claims.SalonID), "", workflows.QueryStatus)
+	if err != nil {
+		if workflowNotFound(err) {
+			abort(c, fail(kindNotFound, "installation not running").withPage("Установка не найдена",
+				"AI Admin для этого салона сейчас не установлен.",
+				"Подключите AI Admin из маркетплейса YClients."))
+			return
+		}
+		abort(c, classify(err))
+		return
+	}
+	var st workflows.State
+	if err := v.Get(&st); err != nil {
+		abort(c, err)
+		return
+	}
+	token, err := h.sessions.issue(claims.SalonID, "")
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	h.log.Info("re-link page opened", slog.Int64("salonID", claims.SalonID), slog.String("status", string(st.Status)))
+	h.pages.renderConnect(c, connectData{
+		SalonID:   claims.SalonID,
+		SalonName: st.SalonName,
+		Token:     token,
+		Status:    string(st.Status),
+		Message:   statusMessage(st),
+	})
+}
+
+// issueTTL is issue with another lifetime (re-link links live 24 h).
+func (s sessions) issueTTL(salonID int64, runID string, ttl time.Duration) (string, error) {
+	tok, err := s.issueAt(salonID, runID, s.now(), ttl)
+	if err != nil {
+		return "", fmt.Errorf("re-link token: %w", err)
+	}
+	return tok, nil
+}
+
+func (s sessions) issueAt(salonID int64, runID string, now time.Time, ttl time.Duration) (string, error) {
+	claims := sessionClaims{SalonID: salonID, RunID: runID, RegisteredClaims: jwt.RegisteredClaims{
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	}}
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.key)
+}

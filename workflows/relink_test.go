@@ -1,0 +1,76 @@
+package workflows
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiadmin/aiadmin/activities"
+)
+
+func (h *harness) link(state string) {
+	h.env.SignalWorkflow(SignalLinkState, LinkEvent{State: state, Reason: "test"})
+}
+
+func TestPhoneUnlinkedNeedsRelinkThenActiveAgain(t *testing.T) {
+	h := newHarness(t)
+	activeThen(h,
+		func() { h.link("logged_out") },
+		func() {
+			st := h.query()
+			require.Equal(t, StatusNeedsRelink, st.Status)
+			require.Equal(t, "logged_out", st.Link.State)
+			require.Empty(t, st.WhatsApp.Phone)
+			require.Equal(t, 1, h.callCount(activities.ActNotifyRelink), "owner gets a re-link link")
+			require.Equal(t, 1, h.callCount(activities.ActNotifyOps+":needs_relink"), "ops alerted")
+			h.requestPairing(PairByQR) // the owner opens the re-link page
+		},
+		func() {
+			st := h.query()
+			require.Equal(t, StatusActive, st.Status)
+			require.Equal(t, "linked", st.Link.State)
+			require.Equal(t, "79990001122", st.WhatsApp.Phone)
+			require.Equal(t, 1, h.callCount(activities.ActActivate), "no new YClients activation")
+			h.signal(SignalUninstall)
+		})
+	st := h.run(Timings{})
+	require.Equal(t, StatusUninstalled, st.Status)
+	require.Equal(t, []string{"pending_whatsapp", "whatsapp_connected", "configuring", "active", "needs_relink", "active", "uninstalled"}, h.statusTrail())
+}
+
+func TestLinkEventsOtherThanUnlinkKeepTheInstallationActive(t *testing.T) {
+	h := newHarness(t)
+	activeThen(h,
+		func() { h.link("restricted") },
+		func() {
+			st := h.query()
+			require.Equal(t, StatusActive, st.Status)
+			require.Equal(t, "restricted", st.Link.State)
+			require.Equal(t, 1, h.callCount(activities.ActNotifyOps+":restricted"))
+			h.link("replaced")
+		},
+		func() {
+			require.Equal(t, 1, h.callCount(activities.ActNotifyOps+":stream_replaced"))
+			h.signal(SignalUninstall)
+		})
+	require.Equal(t, StatusUninstalled, h.run(Timings{}).Status)
+}
+
+func TestUnlinkedWhileFrozenRelinksOnUnfreeze(t *testing.T) {
+	h := newHarness(t)
+	activeThen(h,
+		func() { h.signal(SignalFreeze) },
+		func() { h.link("logged_out") },
+		func() {
+			require.Equal(t, StatusFrozen, h.query().Status, "stays frozen until YClients unfreezes")
+			h.signal(SignalUnfreeze)
+		},
+		func() {
+			require.Equal(t, StatusNeedsRelink, h.query().Status)
+			h.signal(SignalUninstall)
+		})
+	require.Equal(t, StatusUninstalled, h.run(Timings{}).Status)
+	require.Equal(t, 1, h.callCount(activities.ActNotifyRelink))
+	_ = time.Second
+}
