@@ -111,7 +111,11 @@ func newStackAt(t *testing.T, addr string, tweaks ...func(*Config)) *stack {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, migrate(ctx, cfg))
-	a, err := build(ctx, cfg, logger, phone)
+	simulated := phone
+	if cfg.WhatsAppMode != "sim" {
+		simulated = nil // the real adapter
+	}
+	a, err := build(ctx, cfg, logger, simulated)
 	require.NoError(t, err)
 	done := make(chan error, 1)
 	go func() { done <- a.serve(ctx, roleAPI|roleWorker) }()
