@@ -47,6 +47,17 @@ type Health struct {
 	LastSyncAt        *time.Time    `json:"last_sync_at,omitempty"`    // last finished catalogue sync
 	LastMessageAt     *time.Time    `json:"last_message_at,omitempty"` // last message sent to a client
 	RecentErrors      []HealthError `json:"recent_errors"`
+	Budget            *SendBudget   `json:"send_budget,omitempty"` // the salon's sending budget now
+}
+
+// SendBudget is a salon's sending policy and how much of it is used.
+type SendBudget struct {
+	PerMinute  int        `json:"per_minute"` // 0: no pacing
+	DailyCap   int        `json:"daily_cap"`  // 0: no cap
+	SentToday  int64      `json:"sent_today"` // in the salon's time zone
+	NextSlotAt *time.Time `json:"next_slot_at,omitempty"`
+	Quiet      string     `json:"quiet_hours"` // e.g. "21:00-09:00" (salon time)
+	Timezone   string     `json:"timezone"`
 }
 
 // ErrUnknownSalon is returned (possibly wrapped) by a HealthSource that knows nothing of the salon.

@@ -76,6 +76,7 @@ func (h healthSource) Health(ctx context.Context, salonID int64) (httpapi.Health
 	if m, err := h.store.LastSentMessage(ctx, salonID); err == nil {
 		out.LastMessageAt = m.SentAt
 	}
+	out.Budget = h.budget(ctx, salonID)
 	alerts, err := h.store.ListOpsAlerts(ctx, listAlerts(salonID))
 	if err == nil {
 		for _, a := range alerts {
@@ -126,4 +127,27 @@ func (f linkForwarder) forward(salonID int64, st whatsapp.Status) {
 	if err != nil {
 		f.logger.Warn("link state not delivered to the installation", "salonID", salonID, "state", st.State, "err", err)
 	}
+}
+
+// budget reports the salon's sending policy and today's use of it.
+func (h healthSource) budget(ctx context.Context, salonID int64) *httpapi.SendBudget {
+	p, err := h.store.GetSalonSettings(ctx, salonID)
+	if err != nil {
+		return nil
+	}
+	loc, err := time.LoadLocation(p.Timezone)
+	if err != nil {
+		loc = time.UTC
+	}
+	now := time.Now().In(loc)
+	dayStart := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, loc)
+	b := &httpapi.SendBudget{PerMinute: int(p.PerMinute), DailyCap: int(p.DailyCap), Timezone: p.Timezone,
+		Quiet: fmt.Sprintf("%02d:%02d-%02d:%02d", p.QuietFromMinute/60, p.QuietFromMinute%60, p.QuietToMinute/60, p.QuietToMinute%60)}
+	if n, err := h.store.CountSentSince(ctx, sqlc.CountSentSinceParams{SalonID: salonID, Since: &dayStart}); err == nil {
+		b.SentToday = n
+	}
+	if next, err := h.store.GetSendBudget(ctx, salonID); err == nil && next.After(time.Now()) {
+		b.NextSlotAt = &next
+	}
+	return b
 }

@@ -325,6 +325,10 @@ func TestEndToEndInstallation(t *testing.T) {
 	require.Equal(t, http.StatusOK, resp.StatusCode)
 	require.Equal(t, true, health["phone_linked"], "%v", health)
 	require.Equal(t, true, health["yclients_reachable"], "%v", health)
+	budget, ok := health["send_budget"].(map[string]any)
+	require.True(t, ok, "the send budget is visible: %v", health)
+	require.EqualValues(t, 6, budget["per_minute"])
+	require.EqualValues(t, 1, budget["sent_today"], "the welcome message")
 
 	// Lifecycle: freeze, unfreeze (YClients sends `payment`; we re-check the status), uninstall.
 	s.lifecycle(fakeURL, "freeze")

@@ -68,3 +68,6 @@ SELECT count(*) FROM webhook_inbox WHERE salon_id = @salon_id AND state = @state
 
 -- name: ListMessages :many
 SELECT * FROM messages WHERE salon_id = @salon_id ORDER BY id;
+
+-- name: GetSendBudget :one
+SELECT next_slot_at FROM send_budget WHERE salon_id = @salon_id;

@@ -100,6 +100,17 @@ func (q *Queries) GetSalonSettings(ctx context.Context, salonID int64) (GetSalon
 	return i, err
 }
 
+const getSendBudget = `-- name: GetSendBudget :one
+SELECT next_slot_at FROM send_budget WHERE salon_id = $1
+`
+
+func (q *Queries) GetSendBudget(ctx context.Context, salonID int64) (time.Time, error) {
+	row := q.db.QueryRow(ctx, getSendBudget, salonID)
+	var next_slot_at time.Time
+	err := row.Scan(&next_slot_at)
+	return next_slot_at, err
+}
+
 const insertOptOut = `-- name: InsertOptOut :one
 INSERT INTO opt_outs (salon_id, phone, text) VALUES ($1, $2, $3)
 ON CONFLICT (salon_id, phone) DO NOTHING

@@ -1,0 +1,214 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+)
+
+const (
+	intakeClients  = 32   // concurrent HTTP clients, and concurrent bare inserters
+	intakeRequests = 4000 // measured requests per side per iteration
+	intakeWarmup   = 256  // unmeasured requests per side first (connections, caches, plans)
+	// intakeResource is the envelope's resource. The intake path (secret check, envelope
+	// parse, INSERT, 2xx) does not look at it, so its cost is that of a record webhook; but
+	// the dispatcher, which keeps running as in production, marks such rows ignored instead
+	// of signalling thousands of booking workflows into Temporal during the measurement.
+	// The dispatcher → Temporal → phone path is BenchmarkWebhookToSend's.
+	intakeResource = "goods_operations_sale"
+)
+
+// BenchmarkWebhookIntake compares, in one run and on one database, the entity-webhook intake
+// of the real stack (POST /webhook/yclients/{salon_id}/{secret} over loopback with keep-alive:
+// secret check against PostgreSQL, raw body stored in webhook_inbox, then 2xx) at 32
+// concurrent clients with the floor under it: 32 goroutines each inserting one row of the
+// same size into a scratch table and committing (an autocommit INSERT … RETURNING id over
+// pgx: one round trip, one WAL flush, as the handler's own insert). Each side makes a fixed
+// number of requests per iteration, so b.N does not change the workload; the metrics are
+// throughput, p50 and p99 of both and their ratios (intake/bare).
+func BenchmarkWebhookIntake(b *testing.B) {
+	s := newBenchStack(b, nil)
+	body := realisticWebhook(b, s)
+	bodies := make([][]byte, intakeRequests)
+	for i := range bodies {
+		bodies[i] = withResource(b, body, intakeResource, int64(900_000_000+i))
+	}
+	ctx := context.Background()
+
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxIdleConns: intakeClients * 2, MaxIdleConnsPerHost: intakeClients * 2, IdleConnTimeout: time.Minute,
+	}}
+	b.Cleanup(hc.CloseIdleConnections)
+	intake := func(i int) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.webhookURL, bytes.NewReader(bodies[i%len(bodies)]))
+		if err != nil {
+			return err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := hc.Do(req)
+		if err != nil {
+			return err
+		}
+		answer, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("webhook answered %d: %s", resp.StatusCode, answer)
+		}
+		return nil
+	}
+
+	pcfg, err := pgxpool.ParseConfig(s.dsn)
+	require.NoError(b, err)
+	pcfg.MaxConns, pcfg.MinConns = intakeClients, intakeClients
+	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
+	require.NoError(b, err)
+	b.Cleanup(pool.Close)
+	_, err = pool.Exec(ctx, `CREATE TABLE bench_bare_insert (
+		id bigserial PRIMARY KEY, salon_id bigint NOT NULL, received_at timestamptz NOT NULL DEFAULT now(), body bytea NOT NULL)`)
+	require.NoError(b, err)
+	bare := func(i int) error {
+		var id int64
+		return pool.QueryRow(ctx, `INSERT INTO bench_bare_insert (salon_id, body) VALUES ($1, $2) RETURNING id`,
+			s.salon, bodies[i%len(bodies)]).Scan(&id)
+	}
+
+	_, _, err = closedLoop(intakeClients, intakeWarmup, intake)
+	require.NoError(b, err, "intake warm-up")
+	_, _, err = closedLoop(intakeClients, intakeWarmup, bare)
+	require.NoError(b, err, "bare warm-up")
+	s.waitInboxDrained()
+
+	var intakeLat, bareLat []time.Duration
+	var intakeWall, bareWall, drainWall time.Duration
+	for b.Loop() {
+		lat, wall, err := closedLoop(intakeClients, intakeRequests, intake)
+		require.NoError(b, err, "intake")
+		intakeLat, intakeWall = append(intakeLat, lat...), intakeWall+wall
+		// Let the dispatcher catch up before the bare run, so it does not share the two
+		// cores with it (it ran alongside the intake, as in production).
+		drainWall += s.waitInboxDrained()
+		lat, wall, err = closedLoop(intakeClients, intakeRequests, bare)
+		require.NoError(b, err, "bare insert")
+		bareLat, bareWall = append(bareLat, lat...), bareWall+wall
+	}
+	b.StopTimer()
+
+	in, br := benchSummarise(intakeLat, intakeWall), benchSummarise(bareLat, bareWall)
+	b.ReportMetric(in.rps(), "intake_req/s")
+	b.ReportMetric(benchMS(in.p50), "intake_p50_ms")
+	b.ReportMetric(benchMS(in.p99), "intake_p99_ms")
+	b.ReportMetric(br.rps(), "bare_req/s")
+	b.ReportMetric(benchMS(br.p50), "bare_p50_ms")
+	b.ReportMetric(benchMS(br.p99), "bare_p99_ms")
+	b.ReportMetric(in.rps()/br.rps(), "ratio")
+	b.ReportMetric(benchMS(in.p50)/benchMS(br.p50), "p50_ratio")
+	b.ReportMetric(benchMS(in.p99)/benchMS(br.p99), "p99_ratio")
+	fmt.Printf("webhook intake, %d clients, %d requests/side, body %d B: intake %.0f req/s p50 %.2f ms p99 %.2f ms | "+
+		"bare INSERT+COMMIT %.0f req/s p50 %.2f ms p99 %.2f ms | intake/bare: throughput %.2f, p50 %.2fx, p99 %.2fx "+
+		"(dispatcher caught up %.1f s after the intake run)\n",
+		intakeClients, in.n, len(bodies[0]), in.rps(), benchMS(in.p50), benchMS(in.p99),
+		br.rps(), benchMS(br.p50), benchMS(br.p99), in.rps()/br.rps(), benchMS(in.p50)/benchMS(br.p50),
+		benchMS(in.p99)/benchMS(br.p99), drainWall.Seconds())
+}
+
+// closedLoop runs n operations on workers goroutines, each starting its next operation as
+// soon as the last one returns, and returns each operation's latency and the run's wall time.
+func closedLoop(workers, n int, op func(i int) error) ([]time.Duration, time.Duration, error) {
+	lat := make([]time.Duration, n)
+	var next atomic.Int64
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range workers {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				t0 := time.Now()
+				err := op(i)
+				lat[i] = time.Since(t0)
+				if err != nil {
+					once.Do(func() { first = err })
+					next.Store(int64(n)) // stop the others
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return lat, time.Since(start), first
+}
+
+// realisticWebhook is the body of a real record webhook as the fake YClients sends it: one
+// booking is made in the fake and its "create" delivery is taken.
+func realisticWebhook(b *testing.B, s *benchStack) []byte {
+	b.Helper()
+	sl, ok := s.fake.Salon(s.salon)
+	require.True(b, ok)
+	var staff, service int64
+	for _, r := range sl.Staff {
+		if !r.Fired {
+			staff = r.ID
+			break
+		}
+	}
+	for _, sv := range sl.Services {
+		if sv.Active {
+			service = sv.ID
+			break
+		}
+	}
+	day := time.Now().AddDate(0, 0, 3).Format("2006-01-02")
+	rec, err := s.fake.CreateRecord(s.salon, yclientsfake.RecordInput{StaffID: staff, ServiceIDs: []int64{service},
+		Client: &yclientsfake.ClientInput{Name: "Анна Смирнова", Phone: "+79160000001"}, Datetime: day + " 14:30:00",
+		Comment: "Постоянный клиент, просит мастера Ольгу"})
+	require.NoError(b, err)
+	var body []byte
+	require.Eventually(b, func() bool {
+		for _, d := range s.fake.Deliveries() {
+			if d.Resource == "record" && d.ResourceID == rec.ID && d.HTTPStatus == http.StatusOK {
+				body = d.Body
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 10*time.Millisecond, "the fake's record webhook accepted")
+	return body
+}
+
+// withResource rewrites a webhook body's resource, resource_id and status (as an update).
+func withResource(b *testing.B, body []byte, resource string, id int64) []byte {
+	var env map[string]json.RawMessage
+	require.NoError(b, json.Unmarshal(body, &env))
+	env["resource"], _ = json.Marshal(resource)
+	env["resource_id"], _ = json.Marshal(id)
+	env["status"], _ = json.Marshal("update")
+	out, err := json.Marshal(env)
+	require.NoError(b, err)
+	return out
+}
+
+// waitInboxDrained waits until the dispatcher has handled every stored webhook and returns
+// how long that took.
+func (s *benchStack) waitInboxDrained() time.Duration {
+	s.b.Helper()
+	start := time.Now()
+	require.Eventually(s.b, func() bool { return s.inboxPending() == 0 }, 2*time.Minute, 20*time.Millisecond,
+		"dispatcher drains the inbox")
+	return time.Since(start)
+}
