@@ -177,5 +177,11 @@ func salonName(s string) string {
 	if strings.Count(s, `"`)%2 != 0 {
 		s = strings.ReplaceAll(s, `"`, "")
 	}
+	// Quotes inside the name (Салон красоты "Бархат") become the inner Russian quotes „…“, as
+	// typography wants them inside our «…».
+	for strings.Count(s, `"`) >= 2 {
+		s = strings.Replace(s, `"`, "„", 1)
+		s = strings.Replace(s, `"`, "“", 1)
+	}
 	return truncate(clean(s), maxSalonLen)
 }

@@ -392,3 +392,13 @@ func countEmoji(s string) int {
 
 // errorsIsBad is a readability helper for the override tests.
 func errorsIsBad(err error) bool { return errors.Is(err, ErrBadOverride) }
+
+func TestSalonNameWithInnerQuotes(t *testing.T) {
+	got, err := Render(Confirmation, Salon{Name: `Салон красоты "Бархат"`}, Visit{Start: time.Date(2026, 12, 12, 11, 30, 0, 0, time.UTC)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(got, "в салон «Салон красоты „Бархат“»") {
+		t.Fatalf("got %q, want inner „…“ quotes", got)
+	}
+}

@@ -41,6 +41,28 @@ func runDev(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 			LifecycleURL:  cfg.PublicURL + "/marketplace/webhook",
 		})
 		fake.SeedDemo()
+		// The fake keeps its state across `make dev` runs, as YClients would.
+		stateFile := filepath.Join(cfg.DataDir, "fake-yclients.json")
+		if _, err := fake.Load(stateFile); err != nil {
+			logger.Warn("fake YClients state not restored", "err", err)
+		}
+		saveCtx, stopSaving := context.WithCancel(context.Background())
+		saved := make(chan struct{})
+		go func() {
+			defer close(saved)
+			tick := time.NewTicker(2 * time.Second)
+			defer tick.Stop()
+			for {
+				select {
+				case <-saveCtx.Done():
+					_ = fake.Save(stateFile)
+					return
+				case <-tick.C:
+					_ = fake.Save(stateFile)
+				}
+			}
+		}()
+		defer func() { stopSaving(); <-saved; fake.Close() }()
 		fakeSrv := &http.Server{Addr: cfg.FakeAddr, Handler: fake, ReadHeaderTimeout: 5 * time.Second}
 		ln, err := net.Listen("tcp", cfg.FakeAddr)
 		if err != nil {
@@ -61,6 +83,21 @@ func runDev(ctx context.Context, cfg *Config, logger *slog.Logger) error {
 		return err
 	}
 	defer a.close()
+	if phone != nil {
+		// The simulated phone lives in memory: give back the devices paired in an earlier
+		// `make dev`, as the real adapter does from its session store.
+		linked, err := a.store.ListLinkedCompanies(ctx)
+		if err != nil {
+			return fmt.Errorf("linked salons: %w", err)
+		}
+		for _, c := range linked {
+			name := ""
+			if c.WhatsappName != nil {
+				name = *c.WhatsappName
+			}
+			phone.Restore(c.SalonID, *c.WhatsappPhone, name, c.InstallStatus == "frozen")
+		}
+	}
 	printDevBanner(cfg)
 	return a.serve(ctx, roleAPI|roleWorker)
 }

@@ -46,3 +46,9 @@ UPDATE companies SET
     updated_at            = now()
 WHERE salon_id = @salon_id
 RETURNING *;
+
+-- name: ListLinkedCompanies :many
+-- ListLinkedCompanies lists the salons whose WhatsApp number is linked (for reconnecting
+-- devices at start).
+SELECT * FROM companies WHERE whatsapp_phone IS NOT NULL AND whatsapp_phone <> ''
+  AND install_status IN ('active', 'frozen', 'configuring', 'whatsapp_connected') ORDER BY salon_id;

@@ -40,6 +40,51 @@ func (q *Queries) GetCompany(ctx context.Context, salonID int64) (Company, error
 	return i, err
 }
 
+const listLinkedCompanies = `-- name: ListLinkedCompanies :many
+SELECT id, salon_id, title, phone, email, address, timezone, install_status, install_reason, whatsapp_phone, whatsapp_name, whatsapp_connected_at, activated_at, frozen_at, uninstalled_at, created_at, updated_at FROM companies WHERE whatsapp_phone IS NOT NULL AND whatsapp_phone <> ''
+  AND install_status IN ('active', 'frozen', 'configuring', 'whatsapp_connected') ORDER BY salon_id
+`
+
+// ListLinkedCompanies lists the salons whose WhatsApp number is linked (for reconnecting
+// devices at start).
+func (q *Queries) ListLinkedCompanies(ctx context.Context) ([]Company, error) {
+	rows, err := q.db.Query(ctx, listLinkedCompanies)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Company{}
+	for rows.Next() {
+		var i Company
+		if err := rows.Scan(
+			&i.ID,
+			&i.SalonID,
+			&i.Title,
+			&i.Phone,
+			&i.Email,
+			&i.Address,
+			&i.Timezone,
+			&i.InstallStatus,
+			&i.InstallReason,
+			&i.WhatsappPhone,
+			&i.WhatsappName,
+			&i.WhatsappConnectedAt,
+			&i.ActivatedAt,
+			&i.FrozenAt,
+			&i.UninstalledAt,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const setCompanyWhatsApp = `-- name: SetCompanyWhatsApp :one
 UPDATE companies SET
     whatsapp_phone        = $1::text,

@@ -346,3 +346,21 @@ func (p *Phone) Messages(salonID int64) []Sent {
 	}
 	return append([]Sent(nil), s.sent...)
 }
+
+// Restore links a device the salon paired in an earlier run of the process, as the real
+// adapter reconnects devices from its session store at start. frozen keeps it disconnected.
+func (p *Phone) Restore(salonID int64, phone, name string, frozen bool) {
+	digits, err := whatsapp.NormalizePhone(phone)
+	if err != nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := p.salonLocked(salonID)
+	s.dev = &device{jid: p.nextJIDLocked(digits), phone: digits, name: name}
+	s.conn = whatsapp.StateLinked
+	if frozen {
+		s.conn = whatsapp.StateDisconnected
+	}
+	p.publishLocked(salonID, s)
+}

@@ -141,6 +141,24 @@ func (f *Fake) CreateRecord(salonID int64, in RecordInput) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
+	// A demo convenience (YClients' own form preselects them too): without staff or services
+	// the record goes to the first bookable staff member and the first active service.
+	if in.StaffID == 0 {
+		for _, m := range s.Staff {
+			if m.Bookable && !m.Fired {
+				in.StaffID = m.ID
+				break
+			}
+		}
+	}
+	if len(in.ServiceIDs) == 0 {
+		for _, sv := range s.Services {
+			if sv.Active {
+				in.ServiceIDs = []int64{sv.ID}
+				break
+			}
+		}
+	}
 	if err := checkStaff(s, in.StaffID); err != nil {
 		return Record{}, err
 	}
