@@ -101,6 +101,7 @@ func TestReplayRecordedHistoriesWithWhatsAppRouting(t *testing.T) {
 			})
 			require.NoError(t, err)
 			r.RegisterWorkflowWithOptions(Installation, workflow.RegisterOptions{Name: InstallationWorkflowName})
+			r.RegisterWorkflowWithOptions(Booking, workflow.RegisterOptions{Name: BookingWorkflowName})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}

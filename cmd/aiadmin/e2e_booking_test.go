@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -137,6 +138,11 @@ func TestEndToEndBookingMessages(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string]int{"confirmation": 1, "change": 1, "cancellation": 1}, sent)
+	if os.Getenv("AIADMIN_RECORD_HISTORY") != "" {
+		run := s.app.temporal.GetWorkflow(context.Background(), workflows.BookingID(salon, rec.ID), "")
+		require.NoError(t, run.Get(context.Background(), nil), "the cancelled booking completes")
+		recordWorkflowHistory(t, s.app.temporal, workflows.BookingID(salon, rec.ID), run.GetRunID(), "booking-"+t.Name())
+	}
 
 	// Opt-out: the client writes «стоп», gets one acknowledgement, and no more messages.
 	resp, err := s.http.Post(s.cfg.PublicURL+fmt.Sprintf("/demo/whatsapp/%d/incoming", salon), "application/json",

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -103,6 +104,13 @@ func TestEndToEndRelink(t *testing.T) {
 	require.Contains(t, texts[0], "Вы записаны")
 	time.Sleep(300 * time.Millisecond)
 	require.Len(t, s.clientTexts(salon), 1)
+
+	if os.Getenv("AIADMIN_RECORD_HISTORY") != "" {
+		require.NoError(t, s.app.temporal.SignalWorkflow(context.Background(), workflows.InstallationID(salon), "", workflows.SignalUninstall, struct{}{}))
+		run := s.app.temporal.GetWorkflow(context.Background(), workflows.InstallationID(salon), "")
+		require.NoError(t, run.Get(context.Background(), nil))
+		recordWorkflowHistory(t, s.app.temporal, workflows.InstallationID(salon), run.GetRunID(), "installation-"+t.Name())
+	}
 
 	forged, err := s.http.Get(s.cfg.PublicURL + "/connect/relink?token=" + m[1])
 	require.NoError(t, err)

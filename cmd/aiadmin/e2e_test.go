@@ -361,11 +361,15 @@ func TestEndToEndInstallation(t *testing.T) {
 // recordHistory writes the run's history for the replay tests when AIADMIN_RECORD_HISTORY
 // names a folder (see workflows/testdata).
 func recordHistory(t *testing.T, c client.Client, salon int64, runID string) {
+	recordWorkflowHistory(t, c, workflows.InstallationID(salon), runID, "installation-"+t.Name())
+}
+
+func recordWorkflowHistory(t *testing.T, c client.Client, workflowID, runID, name string) {
 	dir := os.Getenv("AIADMIN_RECORD_HISTORY")
 	if dir == "" {
 		return
 	}
-	iter := c.GetWorkflowHistory(context.Background(), workflows.InstallationID(salon), runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	iter := c.GetWorkflowHistory(context.Background(), workflowID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	var events []json.RawMessage
 	for iter.HasNext() {
 		ev, err := iter.Next()
@@ -376,5 +380,5 @@ func recordHistory(t *testing.T, c client.Client, salon int64, runID string) {
 	}
 	out, err := json.MarshalIndent(map[string]any{"events": events}, "", "  ")
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "installation-"+t.Name()+".json"), out, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, name+".json"), out, 0o644))
 }
