@@ -12,6 +12,7 @@ import (
 
 	"github.com/aiadmin/aiadmin/activities/texts"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/activities/whatsapp/wameow"
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/sqlc"
 )
@@ -98,7 +99,16 @@ func (a *Activities) Unlink(ctx context.Context, in SalonRef) error {
 		return err
 	}
 	err := a.WhatsApp.Unlink(ctx, in.SalonID)
-	if errors.Is(err, whatsapp.ErrNotLinked) {
+	switch {
+	case errors.Is(err, whatsapp.ErrNotLinked):
+		return nil
+	case errors.Is(err, wameow.ErrLocalOnly):
+		// WhatsApp could not be told: our copy of the device is deleted, but the phone keeps
+		// listing it until the owner removes it there.
+		_ = a.Notifier.NotifyOwner(ctx, OwnerNotice{SalonID: in.SalonID, Kind: "remove_device",
+			Message: "AI Admin отключён от WhatsApp салона. Удалите устройство «AI Admin» на телефоне: " +
+				"WhatsApp → Настройки → Связанные устройства."})
+		a.log().WarnContext(ctx, "device deleted locally only; owner asked to remove it on the phone", "salonID", in.SalonID)
 		return nil
 	}
 	return classify(err)
