@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
@@ -23,12 +25,51 @@ func (s *stack) activate(salon int64) {
 	s.t.Helper()
 	token := s.installSalon(s.cfg.YClientsBaseURL, salon)
 	conn := s.dial(token)
-	require.NoError(s.t, conn.WriteJSON(map[string]string{"type": "request-qr"}))
-	next(s.t, conn, "qr", nil)
+	defer conn.Close()
+	requestQR := func() { require.NoError(s.t, conn.WriteJSON(map[string]string{"type": "request-qr"})) }
+	requestQR()
+	awaitFrame(s.t, conn, "qr", requestQR)
 	s.scanSalon(salon)
-	next(s.t, conn, "active", nil)
+	awaitFrame(s.t, conn, "active", nil)
 	s.waitSalonStatus(salon, workflows.StatusActive)
-	_ = conn.Close()
+}
+
+// awaitFrame reads connect-page frames until one of the wanted type arrives. An error frame
+// (on a loaded machine a query or update of a brand-new workflow can time out: the page says
+// "server unavailable" and recovers) is logged and, when retry is set, the request repeated;
+// the fifth one fails the test.
+func awaitFrame(t testing.TB, conn *websocket.Conn, want string, retry func()) {
+	t.Helper()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
+	for errors := 0; ; {
+		var f frame
+		require.NoError(t, conn.ReadJSON(&f), "waiting for a %q frame", want)
+		if f.Type == want {
+			return
+		}
+		if f.Type == "error" {
+			errors++
+			require.Less(t, errors, 5, "error frames while waiting for %q; last: %s", want, f.Message)
+			t.Logf("error frame while waiting for %q (retrying): %s", want, f.Message)
+			if retry != nil {
+				time.Sleep(500 * time.Millisecond)
+				retry()
+			}
+		}
+	}
+}
+
+// webhookURL is the entity webhook URL the salon's activation gave YClients (it carries the
+// salon's secret).
+func (s *stack) webhookURL(salon int64) string {
+	s.t.Helper()
+	for _, cb := range slices.Backward(s.fake.Callbacks()) {
+		if cb.SalonID == salon && len(cb.WebhookURLs) > 0 {
+			return cb.WebhookURLs[0]
+		}
+	}
+	s.t.Fatalf("no activation callback for salon %d", salon)
+	return ""
 }
 
 // noPacing turns pacing off for a salon (the benchmark and these tests measure the pipeline,
@@ -68,7 +109,7 @@ func (s *stack) booking(salon, record int64) workflows.BookingState {
 }
 
 // localTime parses a salon-local wall time "2006-01-02 15:04" some days from now.
-func localIn(t *testing.T, zone string, days int, hhmm string) (time.Time, string) {
+func localIn(t testing.TB, zone string, days int, hhmm string) (time.Time, string) {
 	loc, err := time.LoadLocation(zone)
 	require.NoError(t, err)
 	d := time.Now().In(loc).AddDate(0, 0, days)
@@ -206,7 +247,7 @@ func (s *stack) inboxDone(salon int64) bool {
 	return err == nil && n == 0
 }
 
-func staffOf(t *testing.T, f *yclientsfake.Fake, salon int64) int64 {
+func staffOf(t testing.TB, f *yclientsfake.Fake, salon int64) int64 {
 	t.Helper()
 	for _, r := range seeded(t, f, salon).Staff {
 		if !r.Fired {
@@ -217,7 +258,7 @@ func staffOf(t *testing.T, f *yclientsfake.Fake, salon int64) int64 {
 	return 0
 }
 
-func serviceOf(t *testing.T, f *yclientsfake.Fake, salon int64) int64 {
+func serviceOf(t testing.TB, f *yclientsfake.Fake, salon int64) int64 {
 	t.Helper()
 	for _, sv := range seeded(t, f, salon).Services {
 		if sv.Active {
@@ -228,7 +269,7 @@ func serviceOf(t *testing.T, f *yclientsfake.Fake, salon int64) int64 {
 	return 0
 }
 
-func seeded(t *testing.T, f *yclientsfake.Fake, salon int64) yclientsfake.Salon {
+func seeded(t testing.TB, f *yclientsfake.Fake, salon int64) yclientsfake.Salon {
 	t.Helper()
 	s, ok := f.Salon(salon)
 	require.True(t, ok, "salon %d seeded", salon)

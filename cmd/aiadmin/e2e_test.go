@@ -22,8 +22,10 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"golang.org/x/time/rate"
 
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
+	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 	"github.com/aiadmin/aiadmin/db/dbtest"
 	"github.com/aiadmin/aiadmin/workflows"
@@ -33,7 +35,8 @@ import (
 // TEMPORAL_ADDRESS, real HTTP and websockets; only YClients (the fake) and WhatsApp (the
 // simulated phone) are stand-ins.
 type stack struct {
-	t *testing.T
+	t   testing.TB
+	dsn string
 	// moscow, vladivostok and kaliningrad are this test's copies of the fake's demo salons,
 	// under IDs no other test uses (the Temporal server and its workflow IDs are shared).
 	moscow, vladivostok, kaliningrad int64
@@ -44,7 +47,7 @@ type stack struct {
 	http                             *http.Client
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -68,10 +71,20 @@ func newStackWith(t *testing.T, tweak func(*Config)) *stack {
 	if addr == "" {
 		t.Skip("TEMPORAL_ADDRESS is not set: run through `make test`, which starts a Temporal dev server")
 	}
-	return newStackAt(t, addr, tweak)
+	return newStackAt(t, addr, func(s *stackSetup) { tweak(s.cfg) })
 }
 
-func newStackAt(t *testing.T, addr string, tweaks ...func(*Config)) *stack {
+// stackSetup is what a test may change before its stack starts.
+type stackSetup struct {
+	cfg *Config
+	// fakeHooks is the HTTP client the fake YClients sends entity webhooks with.
+	fakeHooks *http.Client
+	// unlimitedYClients gives the product's YClients client no rate limiter instead of the
+	// process-wide 5 requests/s one (benchmarks measure the pipeline, not that bucket).
+	unlimitedYClients bool
+}
+
+func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 	t.Helper()
 	_, dsn := dbtest.New(t)
 	httpAddr := freeAddr(t)
@@ -83,11 +96,12 @@ func newStackAt(t *testing.T, addr string, tweaks ...func(*Config)) *stack {
 		SecretKey: make([]byte, 32), SessionSecret: []byte("e2e-session-secret-0123456789abcd"),
 		AdminToken: "e2e-admin", WhatsAppMode: "sim", Demo: true,
 	}
+	setup := stackSetup{cfg: cfg}
 	for _, tweak := range tweaks {
-		tweak(cfg)
+		tweak(&setup)
 	}
 	fake := yclientsfake.New(yclientsfake.Options{
-		PartnerToken: cfg.YClientsPartnerToken, ApplicationID: 1, RPS: 1000, EntityDelay: -1,
+		PartnerToken: cfg.YClientsPartnerToken, ApplicationID: 1, RPS: 1000, EntityDelay: -1, HTTPClient: setup.fakeHooks,
 		RegisterURL: cfg.PublicURL + "/marketplace/register", LifecycleURL: cfg.PublicURL + "/marketplace/webhook",
 	})
 	fake.SeedDemo()
@@ -117,6 +131,12 @@ func newStackAt(t *testing.T, addr string, tweaks ...func(*Config)) *stack {
 	}
 	a, err := build(ctx, cfg, logger, simulated)
 	require.NoError(t, err)
+	if setup.unlimitedYClients {
+		a.yclients = yclients.New(yclients.Config{
+			BaseURL: cfg.YClientsBaseURL, PartnerToken: cfg.YClientsPartnerToken, UserToken: cfg.YClientsUserToken,
+			ApplicationID: cfg.YClientsApplicationID, Logger: logger, Limiter: rate.NewLimiter(rate.Inf, 1),
+		})
+	}
 	done := make(chan error, 1)
 	go func() { done <- a.serve(ctx, roleAPI|roleWorker) }()
 	t.Cleanup(func() {
@@ -124,7 +144,7 @@ func newStackAt(t *testing.T, addr string, tweaks ...func(*Config)) *stack {
 		<-done
 		a.close()
 	})
-	s := &stack{t: t, cfg: cfg, app: a, fake: fake, phone: phone, moscow: ids[0], vladivostok: ids[1], kaliningrad: ids[2],
+	s := &stack{t: t, dsn: dsn, cfg: cfg, app: a, fake: fake, phone: phone, moscow: ids[0], vladivostok: ids[1], kaliningrad: ids[2],
 		http: &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}}
@@ -186,7 +206,7 @@ func (s *stack) dial(token string) *websocket.Conn {
 }
 
 // next reads frames until one of the wanted type arrives.
-func next(t *testing.T, conn *websocket.Conn, want string, seen *[]frame) frame {
+func next(t testing.TB, conn *websocket.Conn, want string, seen *[]frame) frame {
 	t.Helper()
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(30*time.Second)))
 	for {
