@@ -112,6 +112,9 @@ func (d *Dispatcher) withLock(ctx context.Context, fn func(*pgxpool.Conn) error)
 // it finished. It stops at the first row Temporal does not accept, so later events of the
 // same record never overtake it.
 func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
+	if d.BatchSize <= 0 {
+		d.BatchSize = 100
+	}
 	done := 0
 	var stop error
 	err := d.Store.InTx(ctx, func(q *sqlc.Queries) error {
