@@ -78,6 +78,7 @@ func (a *Activities) Register(r Registry) {
 		ActNotifyOps:         a.NotifyOps,
 		ActNotifyRelink:      a.NotifyRelink,
 		ActResumeBookings:    a.ResumeBookings,
+		ActSendClientWelcome: a.SendClientWelcome,
 		ActPlanReminders:     a.PlanReminders,
 		ActPlanSend:          a.PlanSend,
 		ActDeliver:           a.Deliver,

@@ -21,7 +21,17 @@ const (
 	ActNotifyOps         = "notify-ops"
 	ActNotifyRelink      = "notify-relink"
 	ActResumeBookings    = "resume-bookings"
+	ActSendClientWelcome = "send-client-welcome"
 )
+
+// ClientWelcomeInput greets one new client.
+type ClientWelcomeInput struct {
+	SalonID  int64
+	ClientID int64
+	Name     string
+	Phone    string
+	Deadline time.Time
+}
 
 // ResumeInput asks every running workflow of a type for a salon to resume sending.
 type ResumeInput struct {

@@ -261,10 +261,7 @@ func (a *Activities) stillRelevant(ctx context.Context, in DeliverInput) (string
 }
 
 func (a *Activities) render(p salonPolicy, in DeliverInput) (string, error) {
-	var overrides texts.Overrides
-	if len(p.row.Templates) > 2 {
-		_ = json.Unmarshal(p.row.Templates, &overrides)
-	}
+	overrides := overridesOf(p)
 	v := texts.Visit{ClientName: in.Visit.ClientName, Start: in.Visit.Start, Services: in.Visit.Services,
 		StaffName: in.Visit.StaffName, PreviousStart: in.PrevStart, Now: a.now()}
 	salon := texts.Salon{Name: p.row.Title, Address: p.row.Address, Phone: p.row.Phone, Location: p.loc}
@@ -301,4 +298,64 @@ func (a *Activities) paused(ctx context.Context, in DeliverInput, reason string)
 	a.log().InfoContext(ctx, "message waits: salon cannot send now", "salonID", in.SalonID, "recordID", in.RecordID,
 		"kind", in.Kind, "reason", reason)
 	return DeliverOutput{Outcome: OutcomePaused, Reason: reason}
+}
+
+// KindClientWelcome is the ledger kind of a new client's welcome.
+const KindClientWelcome = "client_welcome"
+
+// SendClientWelcome greets a new client once (ledger key: salon, client, client_welcome),
+// unless the salon turned the welcome off meanwhile, the client opted out, or the salon
+// cannot send now (paused).
+func (a *Activities) SendClientWelcome(ctx context.Context, in ClientWelcomeInput) (DeliverOutput, error) {
+	p, err := a.policy(ctx, in.SalonID)
+	if err != nil {
+		return DeliverOutput{}, err
+	}
+	key := sqlc.GetMessageByKeyParams{SalonID: in.SalonID, RecordID: in.ClientID, Kind: KindClientWelcome, VisitTime: epoch}
+	if row, err := a.Store.GetMessageByKey(ctx, key); err == nil && row.Status != "queued" {
+		return DeliverOutput{Outcome: row.Status, Reason: "already " + row.Status}, nil
+	}
+	phone, perr := whatsapp.NormalizePhone(in.Phone)
+	din := DeliverInput{SalonID: in.SalonID, RecordID: in.ClientID, Kind: KindClientWelcome, Visit: DeliverVisit{ClientPhone: phone}}
+	switch {
+	case !p.row.ClientWelcome:
+		return a.skip(ctx, din, key, "welcome turned off")
+	case !a.now().Before(in.Deadline):
+		return a.skip(ctx, din, key, "expired")
+	case perr != nil:
+		return a.skip(ctx, din, key, "no valid client phone")
+	case p.row.InstallStatus != "active":
+		return a.paused(ctx, din, "salon "+p.row.InstallStatus), nil
+	}
+	if st, err := a.WhatsApp.Status(ctx, in.SalonID); err != nil || st.State != whatsapp.StateLinked {
+		return a.paused(ctx, din, "whatsapp "+string(st.State)), nil
+	}
+	if out, err := a.Store.IsOptedOut(ctx, sqlc.IsOptedOutParams{SalonID: in.SalonID, Phone: phone}); err != nil {
+		return DeliverOutput{}, err
+	} else if out {
+		return a.skip(ctx, din, key, "opted_out")
+	}
+	text, _ := texts.Render(texts.ClientWelcome, texts.Salon{Name: p.row.Title, Address: p.row.Address, Phone: p.row.Phone, Location: p.loc},
+		texts.Visit{ClientName: in.Name}, overridesOf(p))
+	row, err := a.ledger(ctx, key, phone, text)
+	if err != nil || row.Status != "queued" {
+		return DeliverOutput{Outcome: row.Status}, err
+	}
+	if _, err := a.WhatsApp.Send(ctx, in.SalonID, whatsapp.Message{ID: row.WAMessageID, Phone: row.Phone, Text: row.Body}); err != nil {
+		if errors.Is(err, whatsapp.ErrNotConnected) || errors.Is(err, whatsapp.ErrNotLinked) {
+			return a.paused(ctx, din, err.Error()), nil
+		}
+		_, _ = a.Store.MarkMessageFailed(ctx, sqlc.MarkMessageFailedParams{ID: row.ID, Reason: err.Error()})
+		return DeliverOutput{Outcome: OutcomeFailed, Reason: err.Error()}, nil
+	}
+	sent := a.now()
+	return DeliverOutput{Outcome: OutcomeSent}, a.Store.MarkMessageSent(context.WithoutCancel(ctx), sqlc.MarkMessageSentParams{ID: row.ID, SentAt: &sent})
+}
+
+func overridesOf(p salonPolicy) texts.Overrides {
+	var o texts.Overrides
+	if len(p.row.Templates) > 2 {
+		_ = json.Unmarshal(p.row.Templates, &o)
+	}
+	return o
 }

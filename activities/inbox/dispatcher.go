@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -169,6 +170,11 @@ func (d *Dispatcher) dispatch(ctx context.Context, q *sqlc.Queries, row sqlc.Web
 				if err := q.UpsertClient(ctx, sqlc.UpsertClientParams{SalonID: row.SalonID, YClientsID: c.ID, Name: c.Name, Phone: phone}); err != nil {
 					return err
 				}
+				if env.Status == "create" {
+					if err := d.welcome(ctx, q, row.SalonID, c, phone); err != nil {
+						return err
+					}
+				}
 			}
 		}
 		return q.MarkInboxProcessed(ctx, row.ID)
@@ -222,3 +228,39 @@ func sleep(ctx context.Context, d time.Duration) {
 }
 
 var errNoClient = errors.New("no client in webhook")
+
+// welcome starts the new client's welcome when the salon enabled it (off by default): one
+// workflow per client, whatever the number of duplicate webhooks.
+func (d *Dispatcher) welcome(ctx context.Context, q *sqlc.Queries, salonID int64, c clientData, phone string) error {
+	settings, err := q.GetSalonSettings(ctx, salonID)
+	if err != nil || !settings.ClientWelcome || phone == "" {
+		return nil // unknown salon, welcome off, or nobody to write to
+	}
+	starter, ok := d.Temporal.(Starter)
+	if !ok {
+		return nil
+	}
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	id := workflows.ClientWelcomeID(salonID, c.ID)
+	_, err = starter.ExecuteWorkflow(sctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: d.TaskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SearchAttrSalonID.ValueSet(strconv.FormatInt(salonID, 10))),
+	}, workflows.ClientWelcomeWorkflowName, workflows.ClientWelcomeInput{SalonID: salonID, ClientID: c.ID, Name: c.Name, Phone: phone})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil // welcomed before
+	}
+	if err != nil {
+		return fmt.Errorf("start %s: %w", id, err)
+	}
+	return nil
+}
+
+// Starter is the part of the Temporal client that starts workflows.
+type Starter interface {
+	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/aiadmin/aiadmin/activities/inbox"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
+	"github.com/aiadmin/aiadmin/activities/whatsapp/simserver"
 	"github.com/aiadmin/aiadmin/activities/whatsapp/wameow"
 	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/db"
@@ -42,9 +43,10 @@ type app struct {
 	temporal client.Client
 	box      *secretbox.Box
 	yclients *yclients.Client
-	whatsapp whatsapp.Client // nil in an api-only process
-	phone    *simphone.Phone // demo only
-	wa       *wameow.Adapter // WHATSAPP_MODE=whatsmeow
+	whatsapp whatsapp.Client   // nil in an api-only process
+	phone    *simphone.Phone   // demo only
+	wa       *wameow.Adapter   // WHATSAPP_MODE=whatsmeow
+	sim      *simserver.Client // WHATSAPP_MODE=simserver
 	// linkEvents receives the real adapter's link events once the worker runs.
 	linkEvents atomic.Pointer[linkForwarder]
 }
@@ -117,6 +119,18 @@ func build(ctx context.Context, cfg *Config, logger *slog.Logger, phone *simphon
 			return nil, fmt.Errorf("whatsapp session store: %w", err)
 		}
 		a.wa, a.whatsapp = wa, wa
+	case cfg.WhatsAppMode == "simserver":
+		sc, err := simserver.NewClient(simserver.ClientOptions{URL: cfg.WhatsAppSimURL, Logger: logger,
+			Events: func(salonID int64, st whatsapp.Status) {
+				if f := a.linkEvents.Load(); f != nil {
+					f.forward(salonID, st)
+				}
+			}})
+		if err != nil {
+			store.Close()
+			return nil, fmt.Errorf("WHATSAPP_SIM_URL: %w", err)
+		}
+		a.sim, a.whatsapp = sc, sc
 	}
 	return a, nil
 }
@@ -124,6 +138,9 @@ func build(ctx context.Context, cfg *Config, logger *slog.Logger, phone *simphon
 func (a *app) close() {
 	if a.wa != nil {
 		a.wa.Close()
+	}
+	if a.sim != nil {
+		a.sim.Close()
 	}
 	a.temporal.Close()
 	a.store.Close()
@@ -134,11 +151,12 @@ func (a *app) serve(ctx context.Context, r role) error {
 	errc := make(chan error, 2)
 	if r&roleWorker != 0 {
 		if a.whatsapp == nil {
-			return fmt.Errorf("WHATSAPP_MODE=%q: unknown mode (sim or whatsmeow)", a.cfg.WhatsAppMode)
+			return fmt.Errorf("WHATSAPP_MODE=%q: unknown mode (sim, simserver or whatsmeow)", a.cfg.WhatsAppMode)
 		}
-		w := worker.New(a.temporal, a.cfg.TaskQueue, worker.Options{})
+		w := worker.New(a.temporal, a.cfg.TaskQueue, a.baseWorkerOptions())
 		w.RegisterWorkflowWithOptions(workflows.Installation, workflow.RegisterOptions{Name: workflows.InstallationWorkflowName})
 		w.RegisterWorkflowWithOptions(workflows.Booking, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
+		w.RegisterWorkflowWithOptions(workflows.ClientWelcome, workflow.RegisterOptions{Name: workflows.ClientWelcomeWorkflowName})
 		acts := &activities.Activities{
 			Store: a.store, YClients: a.yclients, Records: a.yclients, WhatsApp: a.whatsapp, Box: a.box,
 			Notifier: &activities.OpsNotifier{Store: a.store, Logger: a.logger, WebhookURL: a.cfg.OpsWebhookURL,
@@ -148,6 +166,11 @@ func (a *app) serve(ctx context.Context, r role) error {
 				return httpapi.RelinkURL(a.cfg.PublicURL, a.cfg.SessionSecret, salonID, activities.RelinkTTL, time.Now())
 			},
 		}
+		stopShards, err := a.startShards(ctx, acts)
+		if err != nil {
+			return err
+		}
+		defer stopShards()
 		acts.Register(w)
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("temporal worker: %w", err)
@@ -167,19 +190,9 @@ func (a *app) serve(ctx context.Context, r role) error {
 				}
 			}()
 		}
-		if a.wa != nil {
+		if a.wa != nil || a.sim != nil {
+			// The shard manager (shards.go) connects the salons of the shards this process owns.
 			a.linkEvents.Store(&links)
-			salons, err := a.store.ListWhatsAppDevices(ctx)
-			if err != nil {
-				return fmt.Errorf("linked salons: %w", err)
-			}
-			ids := make([]int64, 0, len(salons))
-			for _, d := range salons {
-				ids = append(ids, d.SalonID)
-			}
-			if err := a.wa.Start(ctx, ids); err != nil {
-				return fmt.Errorf("whatsapp: %w", err)
-			}
 		}
 		dispatcher := &inbox.Dispatcher{Store: a.store, Temporal: a.temporal, TaskQueue: a.cfg.TaskQueue, Logger: a.logger}
 		dctx, stopDispatcher := context.WithCancel(ctx)

@@ -275,3 +275,43 @@ func seeded(t testing.TB, f *yclientsfake.Fake, salon int64) yclientsfake.Salon 
 	require.True(t, ok, "salon %d seeded", salon)
 	return s
 }
+
+// TestEndToEndClientWelcome: a new YClients client gets no message by default, and one
+// welcome (whatever the duplicate webhooks) when the salon enabled it.
+func TestEndToEndClientWelcome(t *testing.T) {
+	s := newStack(t)
+	salon := s.moscow
+	s.activate(salon)
+	_, err := s.fake.CreateClient(salon, yclientsfake.ClientInput{Name: "Мария", Phone: "79995556677"}, 2)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool { return s.inboxDone(salon) }, 10*time.Second, 20*time.Millisecond)
+	time.Sleep(300 * time.Millisecond)
+	for _, m := range s.phone.Messages(salon) {
+		require.NotEqual(t, "79995556677", m.Phone, "no message unless the salon enables one")
+	}
+
+	require.NoError(t, s.app.store.UpsertSalonSettings(context.Background(), sqlc.UpsertSalonSettingsParams{
+		SalonID: salon, ReminderDayHour: 18, QuietFromMinute: 21 * 60, QuietToMinute: 9 * 60,
+		PerMinute: 0, DailyCap: 300, ClientWelcome: true, Templates: []byte("{}")}))
+	_, err = s.fake.CreateClient(salon, yclientsfake.ClientInput{Name: "Светлана", Phone: "79994443322"}, 3)
+	require.NoError(t, err)
+	var got []string
+	require.Eventually(t, func() bool {
+		got = nil
+		for _, m := range s.phone.Messages(salon) {
+			if m.Phone == "79994443322" {
+				got = append(got, m.Text)
+			}
+		}
+		return len(got) > 0
+	}, 15*time.Second, 20*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	got = nil
+	for _, m := range s.phone.Messages(salon) {
+		if m.Phone == "79994443322" {
+			got = append(got, m.Text)
+		}
+	}
+	require.Len(t, got, 1, "one welcome across 3 duplicate webhooks")
+	require.Contains(t, got[0], "Светлана")
+}
