@@ -293,7 +293,7 @@ func TestEndToEndClientWelcome(t *testing.T) {
 	require.NoError(t, s.app.store.UpsertSalonSettings(context.Background(), sqlc.UpsertSalonSettingsParams{
 		SalonID: salon, ReminderDayHour: 18, QuietFromMinute: 21 * 60, QuietToMinute: 9 * 60,
 		PerMinute: 0, DailyCap: 300, ClientWelcome: true, Templates: []byte("{}")}))
-	_, err = s.fake.CreateClient(salon, yclientsfake.ClientInput{Name: "Светлана", Phone: "79994443322"}, 3)
+	cl, err := s.fake.CreateClient(salon, yclientsfake.ClientInput{Name: "Светлана", Phone: "79994443322"}, 3)
 	require.NoError(t, err)
 	var got []string
 	require.Eventually(t, func() bool {
@@ -314,4 +314,9 @@ func TestEndToEndClientWelcome(t *testing.T) {
 	}
 	require.Len(t, got, 1, "one welcome across 3 duplicate webhooks")
 	require.Contains(t, got[0], "Светлана")
+	if os.Getenv("AIADMIN_RECORD_HISTORY") != "" {
+		run := s.app.temporal.GetWorkflow(context.Background(), workflows.ClientWelcomeID(salon, cl.ID), "")
+		require.NoError(t, run.Get(context.Background(), nil))
+		recordWorkflowHistory(t, s.app.temporal, workflows.ClientWelcomeID(salon, cl.ID), run.GetRunID(), "client-welcome-"+t.Name())
+	}
 }
