@@ -2,7 +2,6 @@ package workflows
 
 import (
 	"fmt"
-	"reflect"
 	"slices"
 
 	"go.temporal.io/sdk/interceptor"
@@ -29,7 +28,7 @@ const ChangeWhatsAppShardQueues = "2026-11-29-whatsapp-shard-queues"
 // connectionBoundNames lists the activities that use a salon's live WhatsApp connection.
 var connectionBoundNames = []string{
 	activities.ActPair, activities.ActDisconnect, activities.ActReconnect,
-	activities.ActUnlink, activities.ActSendWelcome, activities.ActDeliver,
+	activities.ActUnlink, activities.ActSendWelcome, activities.ActDeliver, activities.ActSendClientWelcome,
 }
 
 var connectionBound = func() map[string]bool {
@@ -132,8 +131,8 @@ func (o *routingOutbound) ExecuteActivity(ctx workflow.Context, activityType str
 	return o.Next.ExecuteActivity(ctx, activityType, args...)
 }
 
-// salonOf finds the salon of an activity input: the known input types, else any struct (or
-// pointer to one) with an int64 field SalonID.
+// salonOf finds the salon of a connection-bound activity's input. A new connection-bound
+// activity with a new input type is added here (the routing panics on an unknown one).
 func salonOf(args []any) (int64, bool) {
 	if len(args) == 0 {
 		return 0, false
@@ -147,20 +146,25 @@ func salonOf(args []any) (int64, bool) {
 		return in.SalonID, true
 	case activities.DeliverInput:
 		return in.SalonID, true
+	case activities.ClientWelcomeInput:
+		return in.SalonID, true
+	case *activities.SalonRef:
+		return derefSalon(in, func() int64 { return in.SalonID })
+	case *activities.PairInput:
+		return derefSalon(in, func() int64 { return in.SalonID })
+	case *activities.WelcomeInput:
+		return derefSalon(in, func() int64 { return in.SalonID })
+	case *activities.DeliverInput:
+		return derefSalon(in, func() int64 { return in.SalonID })
+	case *activities.ClientWelcomeInput:
+		return derefSalon(in, func() int64 { return in.SalonID })
 	}
-	v := reflect.ValueOf(args[0])
-	if v.Kind() == reflect.Pointer {
-		if v.IsNil() {
-			return 0, false
-		}
-		v = v.Elem()
-	}
-	if v.Kind() != reflect.Struct {
+	return 0, false
+}
+
+func derefSalon[T any](p *T, id func() int64) (int64, bool) {
+	if p == nil {
 		return 0, false
 	}
-	f := v.FieldByName("SalonID")
-	if !f.IsValid() || f.Kind() != reflect.Int64 {
-		return 0, false
-	}
-	return f.Int(), true
+	return id(), true
 }

@@ -28,8 +28,8 @@ func TestWhatsAppShard(t *testing.T) {
 	}
 	require.Equal(t, "aiadmin-wa-3", WhatsAppQueue("aiadmin", 4, 7))
 	require.Equal(t, "q-wa-0", WhatsAppShardQueue("q", 0))
-	require.Equal(t, []string{"deliver-message", "pair-whatsapp", "send-welcome", "whatsapp-disconnect",
-		"whatsapp-reconnect", "whatsapp-unlink"}, ConnectionBoundActivities())
+	require.Equal(t, []string{"deliver-message", "pair-whatsapp", "send-client-welcome", "send-welcome",
+		"whatsapp-disconnect", "whatsapp-reconnect", "whatsapp-unlink"}, ConnectionBoundActivities())
 	require.True(t, ConnectionBound(activities.ActDeliver))
 	require.False(t, ConnectionBound(activities.ActSync))
 }
@@ -105,5 +105,26 @@ func TestReplayRecordedHistoriesWithWhatsAppRouting(t *testing.T) {
 			r.RegisterWorkflowWithOptions(ClientWelcome, workflow.RegisterOptions{Name: ClientWelcomeWorkflowName})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
+	}
+}
+
+func TestSalonOfActivityInputs(t *testing.T) {
+	for _, c := range []struct {
+		in   []any
+		want int64
+		ok   bool
+	}{
+		{[]any{activities.SalonRef{SalonID: 1}}, 1, true},
+		{[]any{&activities.PairInput{SalonID: 2}}, 2, true},
+		{[]any{activities.WelcomeInput{SalonID: 3}}, 3, true},
+		{[]any{activities.DeliverInput{SalonID: 4}}, 4, true},
+		{[]any{activities.ClientWelcomeInput{SalonID: 6}}, 6, true},
+		{[]any{(*activities.DeliverInput)(nil)}, 0, false},
+		{[]any{activities.NotifyInput{SalonID: 5}}, 0, false},
+		{nil, 0, false},
+	} {
+		got, ok := salonOf(c.in)
+		require.Equal(t, c.want, got, "%#v", c.in)
+		require.Equal(t, c.ok, ok, "%#v", c.in)
 	}
 }

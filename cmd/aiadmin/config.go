@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aiadmin/aiadmin/activities/whatsapp/shard"
 	"github.com/aiadmin/aiadmin/db/secretbox"
 	"github.com/aiadmin/aiadmin/workflows"
 )
@@ -41,10 +42,16 @@ type Config struct {
 	// WebhookHMACSecret optionally requires a signature header on entity webhooks.
 	WebhookHMACSecret string
 
-	WhatsAppMode string // sim or whatsmeow
+	WhatsAppMode string // sim, simserver or whatsmeow
 	Demo         bool
 	FakeAddr     string
 	DataDir      string
+
+	// WhatsAppShards is the number of WhatsApp shards (WHATSAPP_SHARDS, the same on every
+	// worker); ShardRetry how often a worker retries the shards it does not own.
+	WhatsAppShards int
+	ShardRetry     time.Duration
+	WhatsAppSimURL string // WHATSAPP_MODE=simserver: the fake WhatsApp server
 
 	Timings  workflows.Timings
 	LogLevel string
@@ -103,6 +110,14 @@ func loadConfig(dev bool) (*Config, error) {
 		c.YClientsBaseURL = "http://" + c.FakeAddr
 	}
 	c.WhatsAppMode = env("WHATSAPP_MODE", map[bool]string{true: "sim", false: "whatsmeow"}[c.Demo])
+	if c.WhatsAppShards, err = strconv.Atoi(env("WHATSAPP_SHARDS", strconv.Itoa(workflows.DefaultWhatsAppShards))); err != nil ||
+		c.WhatsAppShards < 1 || c.WhatsAppShards > shard.MaxShards {
+		return nil, fmt.Errorf("WHATSAPP_SHARDS: want 1..%d, got %q", shard.MaxShards, os.Getenv("WHATSAPP_SHARDS"))
+	}
+	c.WhatsAppSimURL = os.Getenv("WHATSAPP_SIM_URL")
+	if c.WhatsAppMode == "simserver" && c.WhatsAppSimURL == "" {
+		return nil, errors.New("WHATSAPP_MODE=simserver needs WHATSAPP_SIM_URL")
+	}
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
@@ -110,6 +125,7 @@ func loadConfig(dev bool) (*Config, error) {
 		{"ACTIVATION_DEADLINE", &c.Timings.ActivationDeadline},
 		{"RESYNC_EVERY", &c.Timings.ResyncEvery},
 		{"FROZEN_POLL_EVERY", &c.Timings.FrozenPollEvery},
+		{"WHATSAPP_SHARD_RETRY", &c.ShardRetry},
 	} {
 		if v := os.Getenv(d.name); v != "" {
 			if *d.dst, err = time.ParseDuration(v); err != nil {

@@ -118,7 +118,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Phone() *simphone.Phone { return s.phone }
 
 // Scan plays the owner scanning the salon's QR code (or entering its pairing code).
-func (s *Server) Scan(salonID int64, phone, name string) error { return s.phone.Scan(salonID, phone, name) }
+func (s *Server) Scan(salonID int64, phone, name string) error {
+	return s.phone.Scan(salonID, phone, name)
+}
 
 // Messages returns what was sent for the salon, in order, each message ID once.
 func (s *Server) Messages(salonID int64) []Message {
@@ -304,16 +306,17 @@ func (s *Server) handleConnect(w http.ResponseWriter, r *http.Request) {
 			writeError(w, err)
 			return
 		}
-		if prev := l.live; prev != "" {
+		prev := l.live
+		l.live, l.since = req.Client, time.Now()
+		delete(l.kicked, req.Client)
+		l.seen[req.Client] = true
+		if prev != "" {
 			s.stats.Replaced++
 			l.kicked[prev] = whatsapp.StateReplaced
 			s.pushStatusLocked(prev, req.SalonID, s.statusLocked(prev, req.SalonID))
 			s.log.Warn("simserver: stream replaced: another client connected the same device",
 				"salonID", req.SalonID, "kicked", prev, "by", req.Client)
 		}
-		l.live, l.since = req.Client, time.Now()
-		delete(l.kicked, req.Client)
-		l.seen[req.Client] = true
 	}
 	l.frozen = false
 	writeJSON(w, http.StatusOK, toWireStatus(s.statusLocked(req.Client, req.SalonID)))
