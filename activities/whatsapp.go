@@ -62,7 +62,7 @@ func (a *Activities) SendWelcome(ctx context.Context, in WelcomeInput) (WelcomeO
 
 // WelcomeText is the message the salon's own number receives after activation.
 func WelcomeText(salonName string) string {
-	name := strings.TrimSpace(salonName)
+	name := texts.SalonName(salonName)
 	if name == "" {
 		return "Здравствуйте! AI Admin подключён. С этого номера клиенты салона будут получать " +
 			"подтверждения записей, напоминания и уведомления об изменениях. Отвечать на это сообщение не нужно."

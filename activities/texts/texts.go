@@ -116,3 +116,7 @@ func Render(kind Kind, salon Salon, v Visit, o Overrides) (string, error) {
 	}
 	return out, nil
 }
+
+// SalonName cleans a salon's name for use inside «…» (outer quotes dropped, inner quotes made
+// „…“), as every default text does.
+func SalonName(name string) string { return salonName(name) }
