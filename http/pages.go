@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
+	"github.com/aiadmin/aiadmin/activities/texts"
 	"html/template"
 	"net/http"
 
@@ -76,6 +77,9 @@ func pageCSP(c *gin.Context, nonce string, websocket bool) string {
 func (p *pages) renderConnect(c *gin.Context, d connectData) {
 	d.Nonce = newNonce()
 	d.WSPath = "/ws/connect"
+	if d.SalonName != "" {
+		d.SalonName = "«" + texts.SalonName(d.SalonName) + "»"
+	}
 	if d.BackURL == "" {
 		d.BackURL = yclientsURL
 	}
