@@ -206,6 +206,14 @@ func (a *Activities) Deliver(ctx context.Context, in DeliverInput) (DeliverOutpu
 	if rerr != nil {
 		a.log().WarnContext(ctx, "template override failed, default text used", "salonID", in.SalonID, "kind", in.Kind, "err", rerr)
 	}
+	return a.sendLedgered(ctx, in, key, phone, text)
+}
+
+// sendLedgered creates (or finds) the message's ledger row and sends it under the row's
+// pre-generated WhatsApp ID, so a retry can never deliver twice. A salon that cannot send now
+// answers paused; an error final for this message (not on WhatsApp, invalid number,
+// reach-out limit) marks the row failed; other errors are returned for Temporal to retry.
+func (a *Activities) sendLedgered(ctx context.Context, in DeliverInput, key sqlc.GetMessageByKeyParams, phone, text string) (DeliverOutput, error) {
 	row, err := a.ledger(ctx, key, phone, text)
 	if err != nil {
 		return DeliverOutput{}, err
@@ -337,19 +345,7 @@ func (a *Activities) SendClientWelcome(ctx context.Context, in ClientWelcomeInpu
 	}
 	text, _ := texts.Render(texts.ClientWelcome, texts.Salon{Name: p.row.Title, Address: p.row.Address, Phone: p.row.Phone, Location: p.loc},
 		texts.Visit{ClientName: in.Name}, overridesOf(p))
-	row, err := a.ledger(ctx, key, phone, text)
-	if err != nil || row.Status != "queued" {
-		return DeliverOutput{Outcome: row.Status}, err
-	}
-	if _, err := a.WhatsApp.Send(ctx, in.SalonID, whatsapp.Message{ID: row.WAMessageID, Phone: row.Phone, Text: row.Body}); err != nil {
-		if errors.Is(err, whatsapp.ErrNotConnected) || errors.Is(err, whatsapp.ErrNotLinked) {
-			return a.paused(ctx, din, err.Error()), nil
-		}
-		_, _ = a.Store.MarkMessageFailed(ctx, sqlc.MarkMessageFailedParams{ID: row.ID, Reason: err.Error()})
-		return DeliverOutput{Outcome: OutcomeFailed, Reason: err.Error()}, nil
-	}
-	sent := a.now()
-	return DeliverOutput{Outcome: OutcomeSent}, a.Store.MarkMessageSent(context.WithoutCancel(ctx), sqlc.MarkMessageSentParams{ID: row.ID, SentAt: &sent})
+	return a.sendLedgered(ctx, din, key, phone, text)
 }
 
 func overridesOf(p salonPolicy) texts.Overrides {
