@@ -29,18 +29,9 @@ type scanRequest struct {
 const maxDemoName = 100
 
 func (h *demoHandler) scan(c *gin.Context) {
-	if h.phone == nil {
-		abort(c, fail(kindUnavailable, "demo phone not configured"))
-		return
-	}
-	salonID, err := parseSalonID(c.Param("salon_id"))
-	if err != nil {
-		abort(c, err)
-		return
-	}
 	var req scanRequest
-	if err := c.ShouldBindJSON(&req); err != nil {
-		abort(c, fail(kindBadRequest, "body must be JSON {\"phone\":\"79990001122\",\"name\":\"…\"}").because(err))
+	salonID, ok := h.demoRequest(c, &req, `{"phone":"79990001122","name":"…"}`)
+	if !ok {
 		return
 	}
 	req.Name = strings.TrimSpace(req.Name)
@@ -52,7 +43,7 @@ func (h *demoHandler) scan(c *gin.Context) {
 		abort(c, fail(kindBadRequest, "name is too long"))
 		return
 	}
-	err = h.phone.Scan(salonID, req.Phone, req.Name)
+	err := h.phone.Scan(salonID, req.Phone, req.Name)
 	switch {
 	case err == nil:
 		c.JSON(http.StatusOK, gin.H{"success": true})
@@ -106,25 +97,16 @@ const maxDemoText = 4096
 
 // incoming plays a client writing to the salon's linked number, e.g. «стоп» to opt out.
 func (h *demoHandler) incoming(c *gin.Context) {
-	if h.phone == nil {
-		abort(c, fail(kindUnavailable, "demo phone not configured"))
-		return
-	}
-	salonID, err := parseSalonID(c.Param("salon_id"))
-	if err != nil {
-		abort(c, err)
-		return
-	}
 	var req incomingRequest
-	if err := c.ShouldBindJSON(&req); err != nil {
-		abort(c, fail(kindBadRequest, "body must be JSON {\"from\":\"79990001122\",\"text\":\"…\"}").because(err))
+	salonID, ok := h.demoRequest(c, &req, `{"from":"79990001122","text":"…"}`)
+	if !ok {
 		return
 	}
 	if strings.TrimSpace(req.Text) == "" || utf8.RuneCountInString(req.Text) > maxDemoText {
 		abort(c, fail(kindBadRequest, "text must be 1 to 4096 characters"))
 		return
 	}
-	err = h.phone.Receive(salonID, req.From, req.Text)
+	err := h.phone.Receive(salonID, req.From, req.Text)
 	switch {
 	case err == nil:
 		c.JSON(http.StatusOK, gin.H{"ok": true})
@@ -153,14 +135,9 @@ type eventRequest struct {
 // event plays a WhatsApp link event on the simulated phone, e.g. {"state":"logged_out"}: the
 // owner removed the device on the phone.
 func (h *demoHandler) event(c *gin.Context) {
-	salonID, err := parseSalonID(c.Param("salon_id"))
-	if err != nil {
-		abort(c, err)
-		return
-	}
 	var req eventRequest
-	if err := c.ShouldBindJSON(&req); err != nil {
-		abort(c, fail(kindBadRequest, "body must be JSON {\"state\":\"logged_out\"}").because(err))
+	salonID, ok := h.demoRequest(c, &req, `{"state":"logged_out"}`)
+	if !ok {
 		return
 	}
 	state, ok := demoEvents[req.State]
@@ -174,4 +151,23 @@ func (h *demoHandler) event(c *gin.Context) {
 	}
 	h.phone.Emit(salonID, st)
 	c.JSON(http.StatusOK, gin.H{"ok": true})
+}
+
+// demoRequest reads a demo call's salon and JSON body; it answers the error itself and
+// reports false when the call cannot go on.
+func (h *demoHandler) demoRequest(c *gin.Context, body any, usage string) (int64, bool) {
+	if h.phone == nil {
+		abort(c, fail(kindUnavailable, "demo phone not configured"))
+		return 0, false
+	}
+	salonID, err := parseSalonID(c.Param("salon_id"))
+	if err != nil {
+		abort(c, err)
+		return 0, false
+	}
+	if err := c.ShouldBindJSON(body); err != nil {
+		abort(c, fail(kindBadRequest, "body must be JSON "+usage).because(err))
+		return 0, false
+	}
+	return salonID, true
 }
