@@ -193,6 +193,8 @@ type frame struct {
 	Phone       string `json:"phone"`
 	Name        string `json:"name"`
 	RedirectURL string `json:"redirect_url"`
+	Pairing     string `json:"pairing"`
+	Attempt     int    `json:"attempt"`
 }
 
 func (s *stack) dial(token string) *websocket.Conn {
