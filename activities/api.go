@@ -200,3 +200,10 @@ type DeliverOutput struct {
 	Outcome string
 	Reason  string
 }
+
+// SensitivePayload marks payloads with clients' personal data: encrypted in Temporal
+// (activities/pii).
+func (DeliverInput) SensitivePayload() {}
+
+// SensitivePayload: see DeliverInput.
+func (ClientWelcomeInput) SensitivePayload() {}

@@ -101,3 +101,13 @@ type BookingState struct {
 	Reminders   []ReminderInfo // armed for the current visit time
 	Messages    []MessageLog
 }
+
+// SensitivePayload marks payloads with clients' personal data: encrypted in Temporal
+// (activities/pii).
+func (RecordEvent) SensitivePayload() {}
+
+// SensitivePayload: see RecordEvent.
+func (BookingInput) SensitivePayload() {}
+
+// SensitivePayload: see RecordEvent.
+func (BookingState) SensitivePayload() {}

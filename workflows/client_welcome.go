@@ -63,3 +63,6 @@ func ClientWelcome(ctx workflow.Context, in ClientWelcomeInput) (string, error) 
 		}
 	}
 }
+
+// SensitivePayload marks the client's name and phone for encryption (activities/pii).
+func (ClientWelcomeInput) SensitivePayload() {}

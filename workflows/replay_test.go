@@ -5,8 +5,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/aiadmin/aiadmin/activities/pii"
+	"github.com/aiadmin/aiadmin/db/secretbox"
 )
 
 // TestReplayRecordedHistories replays histories recorded from real runs (the end-to-end test
@@ -19,11 +23,20 @@ func TestReplayRecordedHistories(t *testing.T) {
 	require.NotEmpty(t, files, "no recorded histories in testdata/")
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			r := worker.NewWorkflowReplayer()
+			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: testDataConverter(t)})
+			require.NoError(t, err)
 			r.RegisterWorkflowWithOptions(Installation, workflow.RegisterOptions{Name: InstallationWorkflowName})
 			r.RegisterWorkflowWithOptions(Booking, workflow.RegisterOptions{Name: BookingWorkflowName})
 			r.RegisterWorkflowWithOptions(ClientWelcome, workflow.RegisterOptions{Name: ClientWelcomeWorkflowName})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
+}
+
+// testDataConverter decodes recorded histories: payloads with personal data are encrypted
+// with the end-to-end tests' SECRET_KEY (32 zero bytes); older recordings are plain JSON.
+func testDataConverter(t *testing.T) converter.DataConverter {
+	box, err := secretbox.New(make([]byte, 32))
+	require.NoError(t, err)
+	return pii.DataConverter(box)
 }

@@ -97,7 +97,8 @@ func TestReplayRecordedHistoriesWithWhatsAppRouting(t *testing.T) {
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{
-				Interceptors: []interceptor.WorkerInterceptor{NewWhatsAppRouting(4)},
+				Interceptors:  []interceptor.WorkerInterceptor{NewWhatsAppRouting(4)},
+				DataConverter: testDataConverter(t),
 			})
 			require.NoError(t, err)
 			r.RegisterWorkflowWithOptions(Installation, workflow.RegisterOptions{Name: InstallationWorkflowName})

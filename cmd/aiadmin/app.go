@@ -17,6 +17,7 @@ import (
 
 	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/inbox"
+	"github.com/aiadmin/aiadmin/activities/pii"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simserver"
@@ -93,7 +94,9 @@ func build(ctx context.Context, cfg *Config, logger *slog.Logger, phone *simphon
 	}
 	tc, err := client.NewLazyClient(client.Options{
 		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(logger.With("component", "temporal")),
+		// Clients' names and phones are encrypted in Temporal; the rest stays readable.
+		DataConverter: pii.DataConverter(box),
+		Logger:        tlog.NewStructuredLogger(logger.With("component", "temporal")),
 	})
 	if err != nil {
 		store.Close()

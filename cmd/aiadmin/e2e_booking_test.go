@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"slices"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 	"github.com/aiadmin/aiadmin/db/sqlc"
@@ -179,6 +181,25 @@ func TestEndToEndBookingMessages(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string]int{"confirmation": 1, "change": 1, "cancellation": 1}, sent)
+	// The client's name and phone are in the booking's history only encrypted.
+	hist := s.app.temporal.GetWorkflowHistory(context.Background(), workflows.BookingID(salon, rec.ID), "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	signals := 0
+	for hist.HasNext() {
+		ev, err := hist.Next()
+		require.NoError(t, err)
+		raw, err := protoJSON(ev)
+		require.NoError(t, err)
+		require.NotContains(t, string(raw), base64.StdEncoding.EncodeToString([]byte(clientPhone))[:8])
+		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+			signals++
+			for _, p := range a.GetInput().GetPayloads() {
+				require.Equal(t, "binary/encrypted", string(p.GetMetadata()["encoding"]))
+				require.NotContains(t, string(p.GetData()), clientPhone)
+				require.NotContains(t, string(p.GetData()), "Анна")
+			}
+		}
+	}
+	require.Positive(t, signals)
 	if os.Getenv("AIADMIN_RECORD_HISTORY") != "" {
 		run := s.app.temporal.GetWorkflow(context.Background(), workflows.BookingID(salon, rec.ID), "")
 		require.NoError(t, run.Get(context.Background(), nil), "the cancelled booking completes")
