@@ -71,6 +71,12 @@ func (h *registerHandler) register(c *gin.Context) {
 			"Проверьте, что вы вошли в YClients под владельцем салона, и подключите приложение из маркетплейса ещё раз."))
 		return
 	}
+	if st.Status == workflows.StatusFailed && strings.HasPrefix(st.Reason, "yclients") {
+		abort(c, fail(kindUnavailable, "yclients unavailable: "+st.Reason).withPage("YClients не отвечает",
+			"Мы не смогли получить данные салона из YClients.",
+			"Подождите минуту и нажмите «Подключить» в маркетплейсе YClients ещё раз."))
+		return
+	}
 	if st.Status.Closed() {
 		abort(c, fail(kindConflict, "installation closed: "+string(st.Status)).withPage("Подключение ещё не готово",
 			"Предыдущая установка AI Admin для этого салона ещё закрывается.",
