@@ -11,8 +11,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/aiadmin/aiadmin/workflows"
 )
 
@@ -31,7 +29,7 @@ func RelinkURL(publicURL string, sessionSecret []byte, salonID int64, ttl time.D
 	s := sessions{key: relinkKey(sessionSecret), now: func() time.Time { return now }}
 	token, err := s.issueTTL(salonID, "", ttl)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("re-link token: %w", err)
 	}
 	return strings.TrimRight(publicURL, "/") + "/connect/relink?token=" + url.QueryEscape(token), nil
 }
@@ -84,20 +82,4 @@ func (h *relinkHandler) open(c *gin.Context) {
 		Status:    string(st.Status),
 		Message:   statusMessage(st),
 	})
-}
-
-// issueTTL is issue with another lifetime (re-link links live 24 h).
-func (s sessions) issueTTL(salonID int64, runID string, ttl time.Duration) (string, error) {
-	tok, err := s.issueAt(salonID, runID, s.now(), ttl)
-	if err != nil {
-		return "", fmt.Errorf("re-link token: %w", err)
-	}
-	return tok, nil
-}
-
-func (s sessions) issueAt(salonID int64, runID string, now time.Time, ttl time.Duration) (string, error) {
-	claims := sessionClaims{SalonID: salonID, RunID: runID, RegisteredClaims: jwt.RegisteredClaims{
-		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-	}}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.key)
 }

@@ -28,6 +28,11 @@ type sessions struct {
 }
 
 func (s sessions) issue(salonID int64, runID string) (string, error) {
+	return s.issueTTL(salonID, runID, sessionTTL)
+}
+
+// issueTTL issues a token that lives ttl (re-link links live 24 h).
+func (s sessions) issueTTL(salonID int64, runID string, ttl time.Duration) (string, error) {
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
 		return "", fmt.Errorf("session id: %w", err)
@@ -39,7 +44,7 @@ func (s sessions) issue(salonID int64, runID string) (string, error) {
 		RegisteredClaims: jwt.RegisteredClaims{
 			ID:        hex.EncodeToString(jti),
 			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(sessionTTL)),
+			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 		},
 	}
 	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.key)

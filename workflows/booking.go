@@ -137,7 +137,7 @@ func (b *booking) handle(ctx workflow.Context, ev RecordEvent) {
 		if visit.Start.IsZero() || !b.confirmSent {
 			return // the client was never told of this visit: nothing to cancel for them
 		}
-		b.notice(ctx, ctx, KindCancellation, visit, time.Time{})
+		b.notice(ctx, KindCancellation, visit, time.Time{})
 	case prev == nil:
 		v := ev.Visit
 		b.st.Visit = &v
@@ -158,7 +158,7 @@ func (b *booking) handle(ctx workflow.Context, ev RecordEvent) {
 			if !v.Start.Equal(prev.Start) {
 				prevStart = prev.Start
 			}
-			b.notice(ctx, b.noticesCtx, KindChange, v, prevStart)
+			b.notice(b.noticesCtx, KindChange, v, prevStart)
 		}
 		b.stopReminders()
 		b.armReminders(ctx, v, ev.ReceivedAt)
@@ -191,7 +191,7 @@ func (b *booking) confirm(ctx workflow.Context, v Visit) {
 
 // notice sends a transactional message (confirmation, change, cancellation) as soon as the
 // salon's pacing allows, until the visit starts.
-func (b *booking) notice(ctx, parent workflow.Context, kind string, v Visit, prevStart time.Time) {
+func (b *booking) notice(parent workflow.Context, kind string, v Visit, prevStart time.Time) {
 	b.spawn(parent, func(gctx workflow.Context) {
 		b.deliver(gctx, kind, v, prevStart, workflow.Now(gctx), v.Start)
 	})

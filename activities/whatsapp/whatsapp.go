@@ -124,3 +124,15 @@ var (
 	ErrPairingBusy     = errors.New("whatsapp: a pairing attempt is already running")
 	ErrAlreadyLinked   = errors.New("whatsapp: salon already has a linked device")
 )
+
+// BanText describes a temporary ban for error messages: until is zero when unknown.
+func BanText(until time.Time, reason string) string {
+	text := "temporarily banned"
+	if !until.IsZero() {
+		text += " until " + until.UTC().Format(time.RFC3339)
+	}
+	if reason != "" {
+		text += " (" + reason + ")"
+	}
+	return text
+}

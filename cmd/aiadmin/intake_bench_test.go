@@ -158,21 +158,7 @@ func closedLoop(workers, n int, op func(i int) error) ([]time.Duration, time.Dur
 // booking is made in the fake and its "create" delivery is taken.
 func realisticWebhook(b *testing.B, s *benchStack) []byte {
 	b.Helper()
-	sl, ok := s.fake.Salon(s.salon)
-	require.True(b, ok)
-	var staff, service int64
-	for _, r := range sl.Staff {
-		if !r.Fired {
-			staff = r.ID
-			break
-		}
-	}
-	for _, sv := range sl.Services {
-		if sv.Active {
-			service = sv.ID
-			break
-		}
-	}
+	staff, service := staffOf(b, s.fake, s.salon), serviceOf(b, s.fake, s.salon)
 	day := time.Now().AddDate(0, 0, 3).Format("2006-01-02")
 	rec, err := s.fake.CreateRecord(s.salon, yclientsfake.RecordInput{StaffID: staff, ServiceIDs: []int64{service},
 		Client: &yclientsfake.ClientInput{Name: "Анна Смирнова", Phone: "+79160000001"}, Datetime: day + " 14:30:00",

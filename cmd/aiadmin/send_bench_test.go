@@ -32,21 +32,7 @@ func BenchmarkWebhookToSend(b *testing.B) {
 	obs := &hookObserver{base: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}, acked: map[int64]time.Time{}}
 	s := newBenchStack(b, &http.Client{Timeout: 10 * time.Second, Transport: obs})
 	s.noPacingNoCap()
-	sl, ok := s.fake.Salon(s.salon)
-	require.True(b, ok)
-	var staff, service int64
-	for _, r := range sl.Staff {
-		if !r.Fired {
-			staff = r.ID
-			break
-		}
-	}
-	for _, sv := range sl.Services {
-		if sv.Active {
-			service = sv.ID
-			break
-		}
-	}
+	staff, service := staffOf(b, s.fake, s.salon), serviceOf(b, s.fake, s.salon)
 	day := time.Now().AddDate(0, 0, 3).Format("2006-01-02")
 
 	var lat []time.Duration

@@ -66,15 +66,8 @@ func (p *Phone) sendableLocked(s *salon) error {
 
 // banText describes a temporary ban for an error message.
 func banText(h *hold) string {
-	text := "temporarily banned"
 	if h == nil {
-		return text
+		return whatsapp.BanText(time.Time{}, "")
 	}
-	if !h.until.IsZero() {
-		text += " until " + h.until.UTC().Format(time.RFC3339)
-	}
-	if h.reason != "" {
-		text += " (" + h.reason + ")"
-	}
-	return text
+	return whatsapp.BanText(h.until, h.reason)
 }

@@ -85,17 +85,10 @@ func (h *hold) active(now time.Time) bool {
 	return h != nil && (h.until.IsZero() || now.Before(h.until))
 }
 
-// banText describes a temporary ban for an error message, like simphone's.
+// banText describes a temporary ban for an error message.
 func banText(h *hold) string {
-	text := "temporarily banned"
 	if h == nil {
-		return text
+		return whatsapp.BanText(time.Time{}, "")
 	}
-	if !h.until.IsZero() {
-		text += " until " + h.until.UTC().Format(time.RFC3339)
-	}
-	if h.reason != "" {
-		text += " (" + h.reason + ")"
-	}
-	return text
+	return whatsapp.BanText(h.until, h.reason)
 }
