@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -50,6 +51,8 @@ type app struct {
 	sim      *simserver.Client // WHATSAPP_MODE=simserver
 	// linkEvents receives the real adapter's link events once the worker runs.
 	linkEvents atomic.Pointer[linkForwarder]
+	// testInterceptors are added to the workflow worker's interceptors (tests only).
+	testInterceptors []interceptor.WorkerInterceptor
 }
 
 func migrate(ctx context.Context, cfg *Config) error {

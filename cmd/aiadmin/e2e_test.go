@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"golang.org/x/time/rate"
 
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
@@ -82,6 +83,8 @@ type stackSetup struct {
 	// unlimitedYClients gives the product's YClients client no rate limiter instead of the
 	// process-wide 5 requests/s one (benchmarks measure the pipeline, not that bucket).
 	unlimitedYClients bool
+	// interceptors are added to the workflow worker's.
+	interceptors []interceptor.WorkerInterceptor
 }
 
 func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
@@ -137,6 +140,7 @@ func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 			ApplicationID: cfg.YClientsApplicationID, Logger: logger, Limiter: rate.NewLimiter(rate.Inf, 1),
 		})
 	}
+	a.testInterceptors = setup.interceptors
 	done := make(chan error, 1)
 	go func() { done <- a.serve(ctx, roleAPI|roleWorker) }()
 	t.Cleanup(func() {

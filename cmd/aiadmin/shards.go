@@ -34,7 +34,8 @@ func (c *Config) shardCount() int {
 // baseWorkerOptions are the options of the worker on TEMPORAL_TASK_QUEUE, which runs the
 // workflows: its interceptor sends the connection-bound activities to the shard queues.
 func (a *app) baseWorkerOptions() worker.Options {
-	return worker.Options{Interceptors: []interceptor.WorkerInterceptor{workflows.NewWhatsAppRouting(a.cfg.shardCount())}}
+	icpts := []interceptor.WorkerInterceptor{workflows.NewWhatsAppRouting(a.cfg.shardCount())}
+	return worker.Options{Interceptors: append(icpts, a.testInterceptors...)}
 }
 
 // startShards puts the ownership guard in front of the activities' WhatsApp client and runs
