@@ -7,15 +7,19 @@ WORKFLOWCHECK_VERSION := v0.6.0
 TEST_FLAGS ?= -count=1 -timeout 15m
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aiadmin?sslmode=disable
 
-.PHONY: dev test bench lint generate build temporal-dev postgres clean
+.PHONY: dev test bench lint generate build build-dev temporal-dev postgres clean
 
 ## dev: the whole product locally (demo mode without YClients credentials)
-dev: postgres build temporal-dev
-	$(BIN)/aiadmin dev
+dev: postgres build-dev temporal-dev
+	$(BIN)/aiadmin-dev dev
 
-## build: the production binary
+## build: the production binary (links no fake)
 build:
 	$(GO) build -o $(BIN)/aiadmin ./cmd/aiadmin
+
+## build-dev: the development binary (`dev`, and the simulated WhatsApp for multi-process tests)
+build-dev:
+	$(GO) build -o $(BIN)/aiadmin-dev ./cmd/aiadmin-dev
 
 ## temporal-dev: the embedded Temporal server + Web UI (its own Go module, dev and tests only)
 temporal-dev:

@@ -13,6 +13,8 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/notify"
+	"github.com/aiadmin/aiadmin/activities/pairing"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
 	"github.com/aiadmin/aiadmin/activities/yclients"
@@ -30,7 +32,8 @@ const (
 )
 
 type fixture struct {
-	acts  *activities.Activities
+	set   activities.Set
+	yc    *yclients.Client
 	store *db.Store
 	fake  *yclientsfake.Fake
 	phone *simphone.Phone
@@ -55,17 +58,19 @@ func newFixture(t *testing.T, token string) *fixture {
 		PairCodeTTL: 300 * time.Millisecond, ConnectDelay: 10 * time.Millisecond})
 	yc := yclients.New(yclients.Config{BaseURL: srv.URL, PartnerToken: token, ApplicationID: appID,
 		Limiter: rate.NewLimiter(rate.Inf, 1)})
-	acts := &activities.Activities{Store: store, YClients: yc, WhatsApp: phone, Box: box,
-		Notifier: &activities.OpsNotifier{Store: store}, PublicURL: "https://aiadmin.example"}
+	set, err := activities.NewSet(activities.Deps{Store: store, YClients: yc, WhatsApp: phone, Box: box,
+		Notifier: notify.New(notify.Config{Store: store}), Temporal: noTemporal{}, PublicURL: "https://aiadmin.example",
+		RelinkURL: func(int64) (string, error) { return "https://aiadmin.example/connect/relink?token=t", nil }})
+	require.NoError(t, err)
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
-	acts.Register(env)
-	return &fixture{acts: acts, store: store, fake: fake, phone: phone, box: box, env: env}
+	set.Register(env)
+	return &fixture{set: set, yc: yc, store: store, fake: fake, phone: phone, box: box, env: env}
 }
 
 func (f *fixture) register(t *testing.T) {
 	t.Helper()
-	_, err := f.acts.RegisterSalon(context.Background(), activities.SalonRef{SalonID: salonID})
+	_, err := f.set.Install.RegisterSalon(context.Background(), activities.SalonRef{SalonID: salonID})
 	require.NoError(t, err)
 }
 
@@ -79,7 +84,7 @@ func appErrType(err error) string {
 
 func TestRegisterSalonUpsertsCompany(t *testing.T) {
 	f := newFixture(t, partnerToken)
-	out, err := f.acts.RegisterSalon(context.Background(), activities.SalonRef{SalonID: salonID})
+	out, err := f.set.Install.RegisterSalon(context.Background(), activities.SalonRef{SalonID: salonID})
 	require.NoError(t, err)
 	require.Equal(t, "Europe/Moscow", out.Timezone)
 	c, err := f.store.GetCompany(context.Background(), salonID)
@@ -87,7 +92,7 @@ func TestRegisterSalonUpsertsCompany(t *testing.T) {
 	require.Equal(t, out.Title, c.Title)
 	require.NotEmpty(t, c.Address)
 
-	_, err = f.acts.RegisterSalon(context.Background(), activities.SalonRef{SalonID: 999999})
+	_, err = f.set.Install.RegisterSalon(context.Background(), activities.SalonRef{SalonID: 999999})
 	require.Equal(t, activities.ErrTypeNotFound, appErrType(err), "got %v", err)
 }
 
@@ -95,7 +100,7 @@ func TestActivateCallsBackOnceAndStoresSecrets(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, partnerToken)
 	f.register(t)
-	out, err := f.acts.Activate(ctx, activities.SalonRef{SalonID: salonID})
+	out, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
 	require.NoError(t, err)
 	require.False(t, out.AlreadyActive)
 	require.NotEmpty(t, out.RedirectURL, "the 301's Location is kept")
@@ -119,7 +124,7 @@ func TestActivateCallsBackOnceAndStoresSecrets(t *testing.T) {
 	require.Equal(t, cb.APIKey, string(plain))
 
 	// A retry after success (the answer was lost) sees the active status: no second callback.
-	out, err = f.acts.Activate(ctx, activities.SalonRef{SalonID: salonID})
+	out, err = f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
 	require.NoError(t, err)
 	require.True(t, out.AlreadyActive)
 	require.Len(t, f.fake.Callbacks(), 1)
@@ -133,15 +138,15 @@ func TestActivateAlreadyInstalledIsConfirmedByStatus(t *testing.T) {
 	// (YClients activated it meanwhile): the activity confirms by status.
 	require.NoError(t, f.fake.AddFault(yclientsfake.Fault{PathPrefix: "/marketplace/partner/callback", Status: 403, Rate: 1, Count: 1}))
 	f.fake.SetStatus(salonID, "pending")
-	_, err := f.acts.Activate(ctx, activities.SalonRef{SalonID: salonID})
+	_, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
 	require.Error(t, err, "a bare 403 without active status is not success")
 
 	f.fake.ClearFaults()
-	_, err = f.acts.Activate(ctx, activities.SalonRef{SalonID: salonID})
+	_, err = f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
 	require.NoError(t, err)
 	// Now active: a repeat is answered 403 by the fake, but the activity checks status first.
 	f.fake.SetStatus(salonID, "active")
-	out, err := f.acts.Activate(ctx, activities.SalonRef{SalonID: salonID})
+	out, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
 	require.NoError(t, err)
 	require.True(t, out.AlreadyActive)
 }
@@ -150,14 +155,14 @@ func TestActivateErrorsAreTyped(t *testing.T) {
 	ctx := context.Background()
 	t.Run("401 wrong partner token", func(t *testing.T) {
 		f := newFixture(t, "wrong-token")
-		_, err := f.acts.Activate(ctx, activities.SalonRef{SalonID: salonID})
+		_, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
 		require.Equal(t, activities.ErrTypeUnauthorized, appErrType(err), "got %v", err)
 		require.NotContains(t, err.Error(), "wrong-token", "tokens never appear in errors")
 	})
 	t.Run("429 honours Retry-After", func(t *testing.T) {
 		f := newFixture(t, partnerToken)
 		require.NoError(t, f.fake.AddFault(yclientsfake.Fault{PathPrefix: "/marketplace/", Status: 429, Rate: 1, RetryAfter: 7}))
-		_, err := f.acts.Activate(ctx, activities.SalonRef{SalonID: salonID})
+		_, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
 		var appErr *temporal.ApplicationError
 		require.True(t, errorsAs(err, &appErr), "got %v", err)
 		require.Equal(t, activities.ErrTypeRateLimited, appErr.Type())
@@ -167,7 +172,7 @@ func TestActivateErrorsAreTyped(t *testing.T) {
 	t.Run("5xx is retryable", func(t *testing.T) {
 		f := newFixture(t, partnerToken)
 		require.NoError(t, f.fake.AddFault(yclientsfake.Fault{PathPrefix: "/marketplace/", Status: 503, Rate: 1}))
-		_, err := f.acts.Activate(ctx, activities.SalonRef{SalonID: salonID})
+		_, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
 		require.Error(t, err)
 		var appErr *temporal.ApplicationError
 		require.True(t, errorsAs(err, &appErr))
@@ -198,7 +203,7 @@ func TestSyncIsIdempotentAndDeactivatesRowsGoneUpstream(t *testing.T) {
 	require.EqualValues(t, first.Services, n, "upserts do not duplicate")
 
 	// The salon drops all but two services upstream.
-	services, err := f.acts.YClients.Services(ctx, salonID)
+	services, err := f.yc.Services(ctx, salonID)
 	require.NoError(t, err)
 	seed := yclientsfake.Salon{ID: salonID, Title: "Бархат", Timezone: "Europe/Moscow"}
 	for _, s := range services[:2] {
@@ -225,7 +230,7 @@ func TestSyncIsIdempotentAndDeactivatesRowsGoneUpstream(t *testing.T) {
 func TestPairStoresCodesEncryptedAndReportsSuccess(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, partnerToken)
-	feed := &activities.PairingFeed{Store: f.store, Box: f.box}
+	feed := pairing.New(f.store, f.box, nil)
 	go func() {
 		// The owner scans once the first QR is on the page.
 		for i := 0; i < 200; i++ {
@@ -241,7 +246,7 @@ func TestPairStoresCodesEncryptedAndReportsSuccess(t *testing.T) {
 	require.NoError(t, err)
 	var out activities.PairOutput
 	require.NoError(t, v.Get(&out))
-	require.Equal(t, "success", out.Outcome)
+	require.Equal(t, activities.PairSucceeded, out.Outcome)
 	require.Equal(t, "79990001122", out.Phone)
 
 	rows, err := f.store.ListPairingEvents(ctx, dbListParams(salonID))
@@ -261,14 +266,14 @@ func TestPairTimeoutAndUnreachable(t *testing.T) {
 	require.NoError(t, err)
 	var out activities.PairOutput
 	require.NoError(t, v.Get(&out))
-	require.Equal(t, "timeout", out.Outcome)
+	require.Equal(t, activities.PairTimedOut, out.Outcome)
 
 	f.phone.SetUnreachable(true)
 	start := time.Now()
 	v, err = f.env.ExecuteActivity(activities.ActPair, activities.PairInput{SalonID: salonID, Attempt: 2, Method: "qr"})
 	require.NoError(t, err)
 	require.NoError(t, v.Get(&out))
-	require.Equal(t, "error", out.Outcome)
+	require.Equal(t, activities.PairFailed, out.Outcome)
 	require.Contains(t, out.Error, "WhatsApp")
 	require.Less(t, time.Since(start), 5*time.Second, "fails fast, never hangs")
 }
@@ -281,10 +286,10 @@ func TestSendWelcomeExactlyOnce(t *testing.T) {
 	_, err := f.env.ExecuteActivity(activities.ActPair, activities.PairInput{SalonID: salonID, Attempt: 1, Method: "qr"})
 	require.NoError(t, err)
 	in := activities.WelcomeInput{SalonID: salonID, Phone: "79990001122", SalonName: "Бархат"}
-	out, err := f.acts.SendWelcome(ctx, in)
+	out, err := f.set.WhatsApp.SendWelcome(ctx, in)
 	require.NoError(t, err)
 	require.True(t, out.Sent)
-	out, err = f.acts.SendWelcome(ctx, in)
+	out, err = f.set.WhatsApp.SendWelcome(ctx, in)
 	require.NoError(t, err)
 	require.True(t, out.Already)
 	msgs := f.phone.Messages(salonID)
@@ -297,6 +302,6 @@ func TestSendWelcomeExactlyOnce(t *testing.T) {
 
 func TestSendWelcomeNotConnectedIsRetryable(t *testing.T) {
 	f := newFixture(t, partnerToken)
-	_, err := f.acts.SendWelcome(context.Background(), activities.WelcomeInput{SalonID: salonID, Phone: "79990001122"})
+	_, err := f.set.WhatsApp.SendWelcome(context.Background(), activities.WelcomeInput{SalonID: salonID, Phone: "79990001122"})
 	require.Equal(t, activities.ErrTypeNotLinked, appErrType(err), "got %v", err)
 }

@@ -1,11 +1,21 @@
-// Package activities holds every side effect of AI Admin's workflows: YClients calls, the
-// database, WhatsApp and operator notifications. Workflows refer to activities by the pinned
-// names below; inputs and outputs never carry secrets.
+// Package activities holds every side effect of AI Admin's workflows, one struct per domain:
+// Install (the marketplace and the salon's secrets), Catalog (the YClients catalogue sync),
+// WhatsApp (pairing and the salon's connection), Messaging (planning and sending client
+// messages) and Ops (alerts, owner notices, resuming bookings). NewSet builds them; Register
+// registers every activity under its pinned name. This file is the contract with the
+// workflows: the names and the input and output types, which never carry secrets.
 package activities
 
-import "time"
+import (
+	"slices"
+	"time"
 
-// Activity names, pinned at registration.
+	"github.com/aiadmin/aiadmin/activities/ledger"
+	"github.com/aiadmin/aiadmin/activities/notify"
+	"github.com/aiadmin/aiadmin/activities/texts"
+)
+
+// Activity names, pinned at registration. Workflow histories hold them: never rename one.
 const (
 	ActRegister          = "register-salon"
 	ActSetStatus         = "set-install-status"
@@ -22,32 +32,9 @@ const (
 	ActNotifyRelink      = "notify-relink"
 	ActResumeBookings    = "resume-bookings"
 	ActSendClientWelcome = "send-client-welcome"
-)
-
-// ClientWelcomeInput greets one new client.
-type ClientWelcomeInput struct {
-	SalonID  int64
-	ClientID int64
-	Name     string
-	Phone    string
-	Deadline time.Time
-}
-
-// ResumeInput asks every running workflow of a type for a salon to resume sending.
-type ResumeInput struct {
-	SalonID      int64
-	WorkflowType string
-	Signal       string
-}
-
-// Application error types raised by activities (see errors.go).
-const (
-	ErrTypeNotFound     = "NotFound"
-	ErrTypeUnauthorized = "Unauthorized"
-	ErrTypeInvalid      = "Invalid"
-	ErrTypeForbidden    = "Forbidden"
-	ErrTypeRateLimited  = "RateLimited"
-	ErrTypeNotLinked    = "NotLinked"
+	ActPlanReminders     = "plan-reminders"
+	ActPlanSend          = "plan-send"
+	ActDeliver           = "deliver-message"
 )
 
 // SalonRef names a salon.
@@ -72,17 +59,33 @@ type SetStatusInput struct {
 	WhatsAppName  string
 }
 
+// Pairing methods.
+const (
+	PairByQR    = "qr"
+	PairByPhone = "phone"
+)
+
 // PairInput starts one pairing attempt.
 type PairInput struct {
 	SalonID int64
 	Attempt int
-	Method  string // "qr" or "phone"
+	Method  string // PairByQR or PairByPhone
 	Phone   string
 }
 
+// PairOutcome is how a pairing attempt ended.
+type PairOutcome string
+
+// Pairing outcomes.
+const (
+	PairSucceeded PairOutcome = "success"
+	PairTimedOut  PairOutcome = "timeout"
+	PairFailed    PairOutcome = "error"
+)
+
 // PairOutput is the attempt's terminal outcome.
 type PairOutput struct {
-	Outcome string // success, timeout, error
+	Outcome PairOutcome
 	Phone   string
 	Name    string
 	Error   string // Russian, for the owner
@@ -122,19 +125,33 @@ type IntegrationStatusOutput struct {
 }
 
 // NotifyInput is an operator alert.
-type NotifyInput struct {
-	SalonID int64
-	Level   string // info, warn, error
-	Kind    string
-	Message string
+type NotifyInput = notify.Alert
+
+// ResumeInput asks every running workflow of a type for a salon to resume sending.
+type ResumeInput struct {
+	SalonID      int64
+	WorkflowType string
+	Signal       string
 }
 
-// Booking activity names.
-const (
-	ActPlanReminders = "plan-reminders"
-	ActPlanSend      = "plan-send"
-	ActDeliver       = "deliver-message"
-)
+// Visit is what matters of a YClients record for the messages about it: the booking workflow
+// keeps it, the deliver activity renders and re-checks it. Personal data (the client's name and
+// phone) is encrypted in Temporal (activities/pii).
+type Visit struct {
+	Start       time.Time
+	StaffID     int64
+	StaffName   string
+	ServiceIDs  []int64 // sorted
+	Services    []string
+	ClientName  string
+	ClientPhone string
+}
+
+// Significant reports whether two visits differ in what the client must be told about: the
+// time, the staff or the set of services (not the order of services, not prices).
+func (v Visit) Significant(o Visit) bool {
+	return !v.Start.Equal(o.Start) || v.StaffID != o.StaffID || !slices.Equal(v.ServiceIDs, o.ServiceIDs)
+}
 
 // PlanRemindersInput asks when a visit's reminders are due.
 type PlanRemindersInput struct {
@@ -145,7 +162,7 @@ type PlanRemindersInput struct {
 
 // ReminderPlan is one reminder: due At (quiet hours applied), dropped after Deadline.
 type ReminderPlan struct {
-	Kind     string
+	Kind     texts.Kind
 	At       time.Time
 	Deadline time.Time
 }
@@ -166,39 +183,34 @@ type PlanSendOutput struct {
 	SendAt time.Time
 }
 
-// DeliverInput sends one message of the ledger.
+// DeliverInput sends one booking message of the ledger.
 type DeliverInput struct {
 	SalonID   int64
 	RecordID  int64
-	Kind      string
-	Visit     DeliverVisit
+	Kind      texts.Kind
+	Visit     Visit
 	PrevStart time.Time // change notice: the previous time (zero when it did not change)
 	Deadline  time.Time // after it the message is dropped, never sent late
 }
 
-// DeliverVisit mirrors workflows.Visit (activities do not import workflows).
-type DeliverVisit struct {
-	Start       time.Time
-	StaffID     int64
-	StaffName   string
-	ServiceIDs  []int64
-	Services    []string
-	ClientName  string
-	ClientPhone string
-}
-
-// Deliver outcomes.
-const (
-	OutcomeSent    = "sent"
-	OutcomeSkipped = "skipped"
-	OutcomeFailed  = "failed"
-	OutcomePaused  = "paused" // the salon cannot send now (frozen, unlinked, banned): try again later
-)
-
 // DeliverOutput is what happened to the message.
 type DeliverOutput struct {
-	Outcome string
+	Outcome ledger.Outcome
 	Reason  string
+}
+
+// NewClient is a client YClients reported as new: the client-welcome workflow's input.
+type NewClient struct {
+	SalonID  int64
+	ClientID int64
+	Name     string
+	Phone    string
+}
+
+// ClientWelcomeInput greets one new client, until Deadline.
+type ClientWelcomeInput struct {
+	NewClient
+	Deadline time.Time
 }
 
 // SensitivePayload marks payloads with clients' personal data: encrypted in Temporal
@@ -207,3 +219,6 @@ func (DeliverInput) SensitivePayload() {}
 
 // SensitivePayload: see DeliverInput.
 func (ClientWelcomeInput) SensitivePayload() {}
+
+// SensitivePayload: see DeliverInput.
+func (NewClient) SensitivePayload() {}

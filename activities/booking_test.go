@@ -8,6 +8,8 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/ledger"
+	"github.com/aiadmin/aiadmin/activities/texts"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 	"github.com/aiadmin/aiadmin/db/sqlc"
@@ -31,12 +33,11 @@ func activeSalon(t *testing.T, f *fixture, start time.Time) {
 		Records: []yclientsfake.Record{{ID: recordID, StaffID: 7, ServiceIDs: []int64{1}, ClientName: "Анна",
 			ClientPhone: "79161234567", Datetime: start, SeanceLength: 3600}},
 		Status: "active"})
-	f.acts.Records = f.acts.YClients.(activities.RecordReader)
 }
 
-func deliverIn(kind string, start time.Time) activities.DeliverInput {
+func deliverIn(kind texts.Kind, start time.Time) activities.DeliverInput {
 	return activities.DeliverInput{SalonID: salonID, RecordID: recordID, Kind: kind, Deadline: start,
-		Visit: activities.DeliverVisit{Start: start, StaffID: 7, StaffName: "Оксана", ServiceIDs: []int64{1},
+		Visit: activities.Visit{Start: start, StaffID: 7, StaffName: "Оксана", ServiceIDs: []int64{1},
 			Services: []string{"Стрижка"}, ClientName: "Анна", ClientPhone: "+7 916 123-45-67"}}
 }
 
@@ -55,12 +56,12 @@ func TestDeliverSendsOnceWithTheLedger(t *testing.T) {
 	f := newFixture(t, partnerToken)
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
 	activeSalon(t, f, start)
-	out, err := f.acts.Deliver(ctx, deliverIn("confirmation", start))
+	out, err := f.set.Messaging.Deliver(ctx, deliverIn(texts.Confirmation, start))
 	require.NoError(t, err)
-	require.Equal(t, activities.OutcomeSent, out.Outcome, out.Reason)
-	out, err = f.acts.Deliver(ctx, deliverIn("confirmation", start))
+	require.Equal(t, ledger.Sent, out.Outcome, out.Reason)
+	out, err = f.set.Messaging.Deliver(ctx, deliverIn(texts.Confirmation, start))
 	require.NoError(t, err)
-	require.Equal(t, "sent", out.Outcome)
+	require.Equal(t, ledger.Sent, out.Outcome)
 	require.Equal(t, "already sent", out.Reason)
 	msgs := clientMessages(f)
 	require.Len(t, msgs, 1)
@@ -74,13 +75,13 @@ func TestDeliverSkipsWhenRecordNoLongerMatches(t *testing.T) {
 	f := newFixture(t, partnerToken)
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
 	activeSalon(t, f, start.Add(time.Hour)) // YClients says the visit moved
-	out, err := f.acts.Deliver(ctx, deliverIn("reminder_day", start))
+	out, err := f.set.Messaging.Deliver(ctx, deliverIn(texts.ReminderDay, start))
 	require.NoError(t, err)
-	require.Equal(t, activities.OutcomeSkipped, out.Outcome)
+	require.Equal(t, ledger.Skipped, out.Outcome)
 	require.Equal(t, "record rescheduled", out.Reason)
 	require.Empty(t, clientMessages(f))
 
-	out, err = f.acts.Deliver(ctx, deliverIn("cancellation", start.Add(time.Hour)))
+	out, err = f.set.Messaging.Deliver(ctx, deliverIn(texts.Cancellation, start.Add(time.Hour)))
 	require.NoError(t, err)
 	require.Equal(t, "record is not cancelled", out.Reason, "no false cancel notices")
 }
@@ -90,43 +91,39 @@ func TestDeliverDropsExpiredAndPausesInactiveSalon(t *testing.T) {
 	f := newFixture(t, partnerToken)
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
 	activeSalon(t, f, start)
-	in := deliverIn("reminder_2h", start)
+	in := deliverIn(texts.Reminder2h, start)
 	in.Deadline = time.Now().Add(-time.Minute)
-	out, err := f.acts.Deliver(ctx, in)
+	out, err := f.set.Messaging.Deliver(ctx, in)
 	require.NoError(t, err)
 	require.Equal(t, "expired", out.Reason, "never sent late")
 
 	_, err = f.store.SetInstallStatus(ctx, sqlc.SetInstallStatusParams{SalonID: salonID, InstallStatus: "frozen"})
 	require.NoError(t, err)
-	out, err = f.acts.Deliver(ctx, deliverIn("confirmation", start))
+	out, err = f.set.Messaging.Deliver(ctx, deliverIn(texts.Confirmation, start))
 	require.NoError(t, err)
-	require.Equal(t, activities.OutcomePaused, out.Outcome)
+	require.Equal(t, ledger.Paused, out.Outcome)
 
 	_, err = f.store.SetInstallStatus(ctx, sqlc.SetInstallStatusParams{SalonID: salonID, InstallStatus: "active"})
 	require.NoError(t, err)
 	f.phone.Emit(salonID, whatsapp.Status{State: whatsapp.StateTempBanned, Until: time.Now().Add(time.Hour)})
-	out, err = f.acts.Deliver(ctx, deliverIn("confirmation", start))
+	out, err = f.set.Messaging.Deliver(ctx, deliverIn(texts.Confirmation, start))
 	require.NoError(t, err)
-	require.Equal(t, activities.OutcomePaused, out.Outcome, "nothing is sent while banned")
+	require.Equal(t, ledger.Paused, out.Outcome, "nothing is sent while banned")
 	require.Empty(t, clientMessages(f))
 }
 
-func TestOptOutIsHonouredAndAcknowledgedOnce(t *testing.T) {
+func TestDeliverSkipsAClientWhoOptedOut(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, partnerToken)
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
 	activeSalon(t, f, start)
-	for _, text := range []string{" Стоп! ", "стоп", "STOP"} {
-		require.NoError(t, f.acts.HandleIncoming(ctx, whatsapp.Incoming{SalonID: salonID, From: "+79161234567", Text: text}))
-	}
-	msgs := clientMessages(f)
-	require.Len(t, msgs, 1, "one short acknowledgement")
-	out, err := f.acts.Deliver(ctx, deliverIn("confirmation", start))
+	_, err := f.store.InsertOptOut(ctx, sqlc.InsertOptOutParams{SalonID: salonID, Phone: "79161234567", Text: "стоп"})
 	require.NoError(t, err)
+	out, err := f.set.Messaging.Deliver(ctx, deliverIn(texts.Confirmation, start))
+	require.NoError(t, err)
+	require.Equal(t, ledger.Skipped, out.Outcome)
 	require.Equal(t, "opted_out", out.Reason)
-	require.Len(t, clientMessages(f), 1)
-	require.False(t, activities.IsOptOut("стоп-кран сломался"))
-	require.True(t, activities.IsOptOut("Отписаться."))
+	require.Empty(t, clientMessages(f))
 }
 
 func TestPlanSendPacesPerSalon(t *testing.T) {
@@ -136,7 +133,7 @@ func TestPlanSendPacesPerSalon(t *testing.T) {
 	now := time.Now()
 	var slots []time.Time
 	for i := 0; i < 4; i++ {
-		out, err := f.acts.PlanSend(ctx, activities.PlanSendInput{SalonID: salonID, Earliest: now})
+		out, err := f.set.Messaging.PlanSend(ctx, activities.PlanSendInput{SalonID: salonID, Earliest: now})
 		require.NoError(t, err)
 		slots = append(slots, out.SendAt)
 	}
@@ -166,13 +163,13 @@ func TestReminderTimes(t *testing.T) {
 				"booked less than 2 h ahead")
 			rs = activities.ReminderTimes(at("2026-12-12 14:30"), at("2026-12-11 19:00"), loc, 18, quiet)
 			require.Len(t, rs, 1, "the day-before moment already passed")
-			require.Equal(t, "reminder_2h", rs[0].Kind)
+			require.Equal(t, texts.Reminder2h, rs[0].Kind)
 			rs = activities.ReminderTimes(at("2026-12-12 09:40"), at("2026-12-01 10:00"), loc, 18, quiet)
 			require.Len(t, rs, 2)
 			require.True(t, rs[1].At.Equal(at("2026-12-12 09:00")), "07:40 is in quiet hours: moved to 09:00, got %v", rs[1].At.In(loc))
 			rs = activities.ReminderTimes(at("2026-12-12 09:20"), at("2026-12-01 10:00"), loc, 18, quiet)
 			require.Len(t, rs, 1, "09:00 would be too late for a 09:20 visit: the 2 h reminder is dropped")
-			require.Equal(t, "reminder_day", rs[0].Kind)
+			require.Equal(t, texts.ReminderDay, rs[0].Kind)
 			rs = activities.ReminderTimes(at("2026-12-12 14:30"), at("2026-12-01 10:00"), loc, 22, quiet)
 			require.True(t, rs[0].At.Equal(at("2026-12-12 09:00")), "a 22:00 day-before reminder moves to 09:00, got %v", rs[0].At.In(loc))
 		})

@@ -1,15 +1,26 @@
 package activities_test
 
 import (
+	"context"
 	"errors"
 	"time"
 
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/aiadmin/aiadmin/db/sqlc"
 )
 
 func errorsAs(err error, target any) bool { return errors.As(err, target) }
+
+// noTemporal stands in for the Temporal client: these tests never resume bookings.
+type noTemporal struct{}
+
+func (noTemporal) ListWorkflow(context.Context, *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error) {
+	return &workflowservice.ListWorkflowExecutionsResponse{}, nil
+}
+
+func (noTemporal) SignalWorkflow(context.Context, string, string, string, any) error { return nil }
 
 func dbListParams(salonID int64) sqlc.ListPairingEventsParams {
 	return sqlc.ListPairingEventsParams{SalonID: salonID, MaxRows: 100}

@@ -2,86 +2,126 @@ package activities
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
+	"log/slog"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
+	"github.com/aiadmin/aiadmin/activities/ledger"
+	"github.com/aiadmin/aiadmin/activities/notify"
+	"github.com/aiadmin/aiadmin/activities/pairing"
 	"github.com/aiadmin/aiadmin/activities/texts"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/whatsapp/wameow"
 	"github.com/aiadmin/aiadmin/db"
-	"github.com/aiadmin/aiadmin/db/sqlc"
 )
 
-// Ledger kinds.
+// WhatsApp is the salon's WhatsApp link: pairing, the connection on freeze and unfreeze, the
+// unlink on uninstall, and the one welcome to the linked number. These activities run on the
+// worker that owns the salon's live connection (see workflows.WhatsAppRouting).
+type WhatsApp struct {
+	store    *db.Store
+	wa       whatsapp.Client
+	pairing  *pairing.Events
+	ledger   *ledger.Ledger
+	notifier Notifier
+	log      *slog.Logger
+}
+
+// Messages shown to the owner when a pairing attempt fails.
 const (
-	KindWelcome = "welcome"
+	msgUnreachable  = "Не удаётся связаться с серверами WhatsApp. Проверьте интернет и нажмите «Показать новый код»."
+	msgInvalidPhone = "Номер телефона указан неверно. Введите номер в формате +7 999 000-11-22."
+	msgPairFailed   = "Не удалось привязать WhatsApp. Попробуйте ещё раз."
 )
 
-// epoch is the ledger's visit_time for messages that belong to no visit.
-var epoch = time.Unix(0, 0).UTC()
+// pairHeartbeat is how often a running pairing attempt reports liveness (and learns of its
+// cancellation).
+const pairHeartbeat = 2 * time.Second
 
-// SendWelcome sends the welcome message to the salon's linked number exactly once: the
-// ledger row (salon, 0, welcome, epoch) is created with its WhatsApp message ID before the
-// send, so a retry reuses the ID and a finished row is never sent again.
-func (a *Activities) SendWelcome(ctx context.Context, in WelcomeInput) (WelcomeOutput, error) {
-	text := WelcomeText(in.SalonName)
-	row, err := a.Store.InsertMessage(ctx, sqlc.InsertMessageParams{
-		SalonID: in.SalonID, Kind: KindWelcome, VisitTime: epoch, Phone: in.Phone,
-		WAMessageID: NewMessageID(), Body: text,
-	})
-	if errors.Is(db.NotFound(err), db.ErrNotFound) {
-		row, err = a.Store.GetMessageByKey(ctx, sqlc.GetMessageByKeyParams{
-			SalonID: in.SalonID, Kind: KindWelcome, VisitTime: epoch,
-		})
+// Pair runs one pairing attempt. The QR and pairing codes are secrets: they go, encrypted and
+// short-lived, to the connect page through the pairing events, never into workflow history.
+// It returns the terminal outcome.
+func (a *WhatsApp) Pair(ctx context.Context, in PairInput) (PairOutput, error) {
+	if err := a.pairing.Clear(ctx, in.SalonID); err != nil {
+		return PairOutput{}, err
+	}
+	var (
+		ch  <-chan whatsapp.PairEvent
+		err error
+	)
+	if in.Method == PairByPhone {
+		ch, err = a.wa.PairPhone(ctx, in.SalonID, in.Phone)
+	} else {
+		ch, err = a.wa.PairQR(ctx, in.SalonID)
 	}
 	if err != nil {
-		return WelcomeOutput{}, fmt.Errorf("welcome ledger: %w", err)
+		out := PairOutput{Outcome: PairFailed, Error: pairErrorMessage(err)}
+		_ = a.pairing.Record(ctx, in.SalonID, in.Attempt, whatsapp.PairEvent{Kind: whatsapp.PairError}, out.Error)
+		return out, nil
 	}
-	if row.Status == "sent" || row.Status == "failed" || row.Status == "skipped" {
-		return WelcomeOutput{Already: true}, nil
-	}
-	if _, err := a.WhatsApp.Send(ctx, in.SalonID, whatsapp.Message{ID: row.WAMessageID, Phone: row.Phone, Text: row.Body}); err != nil {
-		cerr := classify(err)
-		if errors.Is(err, whatsapp.ErrInvalidPhone) || errors.Is(err, whatsapp.ErrNotOnWhatsApp) ||
-			errors.Is(err, whatsapp.ErrReachoutLimited) || errors.Is(err, whatsapp.ErrNotLinked) {
-			_, _ = a.Store.MarkMessageFailed(ctx, sqlc.MarkMessageFailedParams{ID: row.ID, Reason: err.Error()})
+	tick := time.NewTicker(pairHeartbeat)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return PairOutput{}, ctx.Err()
+		case <-tick.C:
+			activity.RecordHeartbeat(ctx)
+		case ev, ok := <-ch:
+			if !ok {
+				if ctx.Err() != nil {
+					return PairOutput{}, ctx.Err()
+				}
+				return PairOutput{Outcome: PairFailed, Error: msgPairFailed}, nil
+			}
+			if out, done, err := a.pairEvent(ctx, in, ev); done || err != nil {
+				return out, err
+			}
 		}
-		return WelcomeOutput{}, cerr
 	}
-	now := a.now()
-	if err := a.Store.MarkMessageSent(context.WithoutCancel(ctx), sqlc.MarkMessageSentParams{ID: row.ID, SentAt: &now}); err != nil {
-		return WelcomeOutput{}, fmt.Errorf("mark welcome sent: %w", err)
-	}
-	return WelcomeOutput{Sent: true}, nil
 }
 
-// WelcomeText is the message the salon's own number receives after activation.
-func WelcomeText(salonName string) string {
-	name := texts.SalonName(salonName)
-	if name == "" {
-		return "Здравствуйте! AI Admin подключён. С этого номера клиенты салона будут получать " +
-			"подтверждения записей, напоминания и уведомления об изменениях. Отвечать на это сообщение не нужно."
+// pairEvent records one item of the attempt; done reports a terminal one.
+func (a *WhatsApp) pairEvent(ctx context.Context, in PairInput, ev whatsapp.PairEvent) (out PairOutput, done bool, err error) {
+	switch ev.Kind {
+	case whatsapp.PairQR, whatsapp.PairCode:
+		if err := a.pairing.Record(ctx, in.SalonID, in.Attempt, ev, ""); err != nil {
+			return PairOutput{}, true, err
+		}
+		activity.RecordHeartbeat(ctx)
+		return PairOutput{}, false, nil
+	case whatsapp.PairSuccess:
+		_ = a.pairing.Record(ctx, in.SalonID, in.Attempt, ev, "")
+		a.log.InfoContext(ctx, "whatsapp paired", "salonID", in.SalonID, "attempt", in.Attempt)
+		return PairOutput{Outcome: PairSucceeded, Phone: ev.Phone, Name: ev.Name}, true, nil
+	case whatsapp.PairTimeout:
+		_ = a.pairing.Record(ctx, in.SalonID, in.Attempt, ev, "")
+		return PairOutput{Outcome: PairTimedOut}, true, nil
+	case whatsapp.PairError:
+		msg := pairErrorMessage(ev.Err)
+		_ = a.pairing.Record(ctx, in.SalonID, in.Attempt, ev, msg)
+		a.log.WarnContext(ctx, "whatsapp pairing failed", "salonID", in.SalonID, "err", ev.Err)
+		return PairOutput{Outcome: PairFailed, Error: msg}, true, nil
 	}
-	return fmt.Sprintf("Здравствуйте! AI Admin подключён к салону «%s». С этого номера клиенты будут получать "+
-		"подтверждения записей, напоминания и уведомления об изменениях. Отвечать на это сообщение не нужно.", name)
+	return PairOutput{}, false, nil
 }
 
-// NewMessageID generates a WhatsApp message ID in the format WhatsApp Web uses (hex, 3EB0
-// prefix), stored in the ledger before sending.
-func NewMessageID() string {
-	b := make([]byte, 9)
-	_, _ = rand.Read(b)
-	return "3EB0" + strings.ToUpper(hex.EncodeToString(b))
+func pairErrorMessage(err error) string {
+	switch {
+	case errors.Is(err, whatsapp.ErrUnreachable):
+		return msgUnreachable
+	case errors.Is(err, whatsapp.ErrInvalidPhone):
+		return msgInvalidPhone
+	}
+	return msgPairFailed
 }
 
 // Disconnect closes the salon's live WhatsApp connection and keeps its credentials (freeze).
-func (a *Activities) Disconnect(ctx context.Context, in SalonRef) error {
-	err := a.WhatsApp.Disconnect(ctx, in.SalonID)
+func (a *WhatsApp) Disconnect(ctx context.Context, in SalonRef) error {
+	err := a.wa.Disconnect(ctx, in.SalonID)
 	if errors.Is(err, whatsapp.ErrNotLinked) {
 		return nil
 	}
@@ -89,70 +129,52 @@ func (a *Activities) Disconnect(ctx context.Context, in SalonRef) error {
 }
 
 // Reconnect connects again with the kept credentials, without a new scan (unfreeze).
-func (a *Activities) Reconnect(ctx context.Context, in SalonRef) error {
-	return classify(a.WhatsApp.Reconnect(ctx, in.SalonID))
+func (a *WhatsApp) Reconnect(ctx context.Context, in SalonRef) error {
+	return classify(a.wa.Reconnect(ctx, in.SalonID))
 }
 
 // Unlink logs the salon's device out and forgets its pairing events (uninstall, expiry).
-func (a *Activities) Unlink(ctx context.Context, in SalonRef) error {
-	if _, err := a.Store.DeletePairingEvents(ctx, in.SalonID); err != nil {
+func (a *WhatsApp) Unlink(ctx context.Context, in SalonRef) error {
+	if err := a.pairing.Clear(ctx, in.SalonID); err != nil {
 		return err
 	}
-	err := a.WhatsApp.Unlink(ctx, in.SalonID)
+	err := a.wa.Unlink(ctx, in.SalonID)
 	switch {
 	case errors.Is(err, whatsapp.ErrNotLinked):
 		return nil
 	case errors.Is(err, wameow.ErrLocalOnly):
 		// WhatsApp could not be told: our copy of the device is deleted, but the phone keeps
 		// listing it until the owner removes it there.
-		_ = a.Notifier.NotifyOwner(ctx, OwnerNotice{SalonID: in.SalonID, Kind: "remove_device",
+		_ = a.notifier.NotifyOwner(ctx, notify.OwnerNotice{SalonID: in.SalonID, Kind: "remove_device",
 			Message: "AI Admin отключён от WhatsApp салона. Удалите устройство «AI Admin» на телефоне: " +
 				"WhatsApp → Настройки → Связанные устройства."})
-		a.log().WarnContext(ctx, "device deleted locally only; owner asked to remove it on the phone", "salonID", in.SalonID)
+		a.log.WarnContext(ctx, "device deleted locally only; owner asked to remove it on the phone", "salonID", in.SalonID)
 		return nil
 	}
 	return classify(err)
 }
 
-// KindOptOutAck is the ledger kind of the one acknowledgement of an opt-out.
-const KindOptOutAck = "opt_out_ack"
-
-// IsOptOut reports whether a client's message asks to stop messages («стоп», «отписаться»,
-// "STOP"), ignoring case, spaces and punctuation around the word.
-func IsOptOut(text string) bool {
-	w := strings.ToLower(strings.Trim(strings.TrimSpace(text), ".!,;:-—«»\"' \n\t"))
-	switch w {
-	case "стоп", "отписаться", "stop", "отписка", "unsubscribe":
-		return true
-	}
-	return false
-}
-
-// HandleIncoming processes a message a client wrote to a salon's number: an opt-out word
-// marks the client opted out for that salon and is answered by one short acknowledgement.
-func (a *Activities) HandleIncoming(ctx context.Context, m whatsapp.Incoming) error {
-	if !IsOptOut(m.Text) {
-		return nil
-	}
-	phone, err := whatsapp.NormalizePhone(m.From)
+// SendWelcome sends the welcome message to the salon's linked number exactly once (ledger
+// key: salon, 0, welcome, epoch). A salon that cannot send now is retried; one that has no
+// linked device will never get it.
+func (a *WhatsApp) SendWelcome(ctx context.Context, in WelcomeInput) (WelcomeOutput, error) {
+	key := ledger.Key{SalonID: in.SalonID, Kind: texts.Welcome, VisitTime: ledger.Epoch}
+	text, err := texts.Render(texts.Welcome, texts.Salon{Name: in.SalonName}, texts.Visit{}, nil)
 	if err != nil {
-		return err
+		return WelcomeOutput{}, err
 	}
-	if _, err := a.Store.InsertOptOut(ctx, sqlc.InsertOptOutParams{SalonID: m.SalonID, Phone: phone, Text: m.Text}); err != nil &&
-		!errors.Is(db.NotFound(err), db.ErrNotFound) {
-		return fmt.Errorf("store opt-out: %w", err)
+	res, err := a.ledger.Send(ctx, key, in.Phone, text)
+	switch {
+	case err != nil:
+		return WelcomeOutput{}, fmt.Errorf("welcome: %w", classify(err))
+	case res.Already:
+		return WelcomeOutput{Already: true}, nil
+	case res.Outcome == ledger.Sent:
+		return WelcomeOutput{Sent: true}, nil
+	case res.Outcome == ledger.Paused && errors.Is(res.Cause, whatsapp.ErrNotLinked):
+		if _, err := a.ledger.Fail(ctx, key, in.Phone, res.Cause); err != nil {
+			return WelcomeOutput{}, err
+		}
 	}
-	a.log().InfoContext(ctx, "client opted out", "salonID", m.SalonID)
-	recordKey, _ := strconv.ParseInt(phone, 10, 64) // one acknowledgement per client and salon
-	text, _ := texts.Render(texts.OptOutAck, texts.Salon{}, texts.Visit{}, nil)
-	row, err := a.ledger(ctx, sqlc.GetMessageByKeyParams{SalonID: m.SalonID, RecordID: recordKey, Kind: KindOptOutAck, VisitTime: epoch}, phone, text)
-	if err != nil || row.Status != "queued" {
-		return err
-	}
-	if _, err := a.WhatsApp.Send(ctx, m.SalonID, whatsapp.Message{ID: row.WAMessageID, Phone: phone, Text: row.Body}); err != nil {
-		_, _ = a.Store.MarkMessageFailed(ctx, sqlc.MarkMessageFailedParams{ID: row.ID, Reason: err.Error()})
-		return err
-	}
-	now := a.now()
-	return a.Store.MarkMessageSent(ctx, sqlc.MarkMessageSentParams{ID: row.ID, SentAt: &now})
+	return WelcomeOutput{}, classify(res.Cause)
 }

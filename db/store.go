@@ -90,13 +90,30 @@ func (s *Store) InTx(ctx context.Context, fn func(q *sqlc.Queries) error) error 
 }
 
 // NotFound maps pgx.ErrNoRows (from a :one query) to ErrNotFound and returns
-// any other error, including nil, unchanged. Callers wrap :one calls with it:
-//
-//	c, err := store.GetCompany(ctx, salonID)
-//	if err := db.NotFound(err); errors.Is(err, db.ErrNotFound) { ... }
+// any other error, including nil, unchanged, for callers that pass the error on.
 func NotFound(err error) error {
 	if errors.Is(err, pgx.ErrNoRows) {
 		return ErrNotFound
 	}
 	return err
+}
+
+// IsNotFound reports whether a :one query found no row.
+//
+//	c, err := store.GetCompany(ctx, salonID)
+//	if db.IsNotFound(err) { ... }
+func IsNotFound(err error) bool {
+	return errors.Is(err, pgx.ErrNoRows) || errors.Is(err, ErrNotFound)
+}
+
+// Inserted reads the error of an INSERT … ON CONFLICT DO NOTHING RETURNING … query: the row
+// was inserted (true, nil), it existed already (false, nil), or the query failed (false, err).
+func Inserted(err error) (bool, error) {
+	switch {
+	case err == nil:
+		return true, nil
+	case IsNotFound(err):
+		return false, nil
+	}
+	return false, err
 }

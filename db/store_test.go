@@ -24,6 +24,27 @@ func TestNotFound(t *testing.T) {
 	store, _ := dbtest.New(t)
 	_, err := store.GetCompany(context.Background(), 404)
 	require.ErrorIs(t, db.NotFound(err), db.ErrNotFound)
+	require.True(t, db.IsNotFound(err))
+	require.False(t, db.IsNotFound(other))
+	require.False(t, db.IsNotFound(nil))
+}
+
+func TestInserted(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	p := sqlc.InsertOptOutParams{SalonID: 1, Phone: "79990001122", Text: "стоп"}
+	_, err := store.InsertOptOut(ctx, p)
+	ok, err := db.Inserted(err)
+	require.NoError(t, err)
+	require.True(t, ok, "first insert")
+	_, err = store.InsertOptOut(ctx, p)
+	ok, err = db.Inserted(err)
+	require.NoError(t, err)
+	require.False(t, ok, "ON CONFLICT DO NOTHING matched")
+	boom := errors.New("boom")
+	ok, err = db.Inserted(boom)
+	require.ErrorIs(t, err, boom)
+	require.False(t, ok)
 }
 
 func TestInTx(t *testing.T) {

@@ -5,27 +5,14 @@ import (
 	"errors"
 	"time"
 
-	"github.com/aiadmin/aiadmin/activities/whatsapp"
-	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
+	"github.com/aiadmin/aiadmin/activities/pairing"
 )
-
-// PairingItem is one item of a salon's pairing stream as the connect page needs it, read back
-// from the encrypted, short-lived table the pairing activity writes. Code is a secret (a QR
-// payload or a pairing code): never log it.
-type PairingItem struct {
-	ID        int64             // increasing; the websocket keeps the last one it sent as its cursor
-	Attempt   int               // the workflow's pairing attempt number (State.Pairing.Attempt)
-	Kind      whatsapp.PairKind // qr, code, success, timeout or error
-	Code      string            // the QR payload or the pairing code "ABCD-EFGH"; secret
-	ExpiresAt time.Time         // when Code stops working; zero for terminal items
-	Message   string            // for an error item: a Russian text for the owner
-}
 
 // PairingFeed reads the pairing stream of a salon.
 type PairingFeed interface {
 	// Since returns the salon's decrypted items with ID > afterID, oldest first. Items whose code
 	// has expired are left out.
-	Since(ctx context.Context, salonID, afterID int64) ([]PairingItem, error)
+	Since(ctx context.Context, salonID, afterID int64) ([]pairing.Item, error)
 }
 
 // HealthError is one recent error of an installation.
@@ -67,22 +54,6 @@ var ErrUnknownSalon = errors.New("unknown salon")
 type HealthSource interface {
 	// Health returns the salon's health, or an error wrapping ErrUnknownSalon.
 	Health(ctx context.Context, salonID int64) (Health, error)
-}
-
-// DemoPhone is the part of the simulated phone (*simphone.Phone) the demo endpoints use.
-type DemoPhone interface {
-	// Scan plays the owner scanning the current QR code (or entering the pairing code) with the
-	// phone number and push name given. It fails when no pairing attempt is running.
-	Scan(salonID int64, phone, name string) error
-	// Messages lists what the simulated phone delivered for the salon.
-	Messages(salonID int64) []simphone.Sent
-	// Receive plays a client writing text from the phone number from to the salon's linked
-	// number. It fails with whatsapp.ErrInvalidPhone for a bad number and whatsapp.ErrNotLinked
-	// when the salon has no linked device.
-	Receive(salonID int64, from, text string) error
-	// Emit plays a link event from WhatsApp: the phone unlinked the device (logged_out), a
-	// temporary ban, a restriction, a replaced stream, a degraded or restored connection.
-	Emit(salonID int64, st whatsapp.Status)
 }
 
 // ReadyCheck is one dependency /readyz checks, e.g. PostgreSQL or Temporal.

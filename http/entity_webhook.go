@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -12,6 +13,10 @@ import (
 	"strings"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/aiadmin/aiadmin/activities/yclients"
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/sqlc"
 )
 
 // maxEntityBody bounds an entity webhook's body; a record with its client and services is a
@@ -20,7 +25,7 @@ const maxEntityBody = 1 << 20
 
 // ErrMalformedWebhook is returned (wrapped) by an EntityInbox for a body that is not a
 // webhook envelope: answered 400.
-var ErrMalformedWebhook = errors.New("malformed webhook")
+var ErrMalformedWebhook = yclients.ErrMalformedWebhook
 
 // EntityInbox makes YClients entity webhooks durable.
 type EntityInbox interface {
@@ -29,6 +34,28 @@ type EntityInbox interface {
 	// Save stores the raw body; once it returns nil the webhook is durable. A body that is
 	// not an envelope gives an error wrapping ErrMalformedWebhook.
 	Save(ctx context.Context, salonID int64, headers map[string]string, body []byte) (int64, error)
+}
+
+// StoreInbox is the EntityInbox on the webhook_inbox table: the raw body and the envelope's
+// routing fields are stored in one INSERT; the inbox dispatcher hands the rows to Temporal.
+type StoreInbox struct {
+	Store *db.Store
+}
+
+// VerifySecret implements EntityInbox.
+func (s StoreInbox) VerifySecret(ctx context.Context, salonID int64, secret string) (bool, error) {
+	return s.Store.VerifyWebhookSecret(ctx, salonID, secret)
+}
+
+// Save implements EntityInbox.
+func (s StoreInbox) Save(ctx context.Context, salonID int64, headers map[string]string, body []byte) (int64, error) {
+	wh, resourceID, err := yclients.ParseWebhook(body)
+	if err != nil {
+		return 0, err
+	}
+	h, _ := json.Marshal(headers)
+	return s.Store.InsertInbox(ctx, sqlc.InsertInboxParams{SalonID: salonID, Headers: h, Body: body,
+		Resource: wh.Resource, ResourceID: resourceID, EventStatus: wh.Status})
 }
 
 // entityHandler serves POST /webhook/yclients/:salon_id/:secret, the URL passed to YClients

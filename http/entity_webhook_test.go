@@ -6,7 +6,6 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -17,25 +16,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/aiadmin/aiadmin/activities/inbox"
 	"github.com/aiadmin/aiadmin/db/dbtest"
 	"github.com/aiadmin/aiadmin/db/sqlc"
 )
-
-// realInbox is the product's inbox on a real PostgreSQL database.
-type realInbox struct{ intake *inbox.Intake }
-
-func (r realInbox) VerifySecret(ctx context.Context, salonID int64, secret string) (bool, error) {
-	return r.intake.VerifySecret(ctx, salonID, secret)
-}
-
-func (r realInbox) Save(ctx context.Context, salonID int64, headers map[string]string, body []byte) (int64, error) {
-	id, err := r.intake.Save(ctx, salonID, headers, body)
-	if errors.Is(err, inbox.ErrMalformed) {
-		return 0, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
-	}
-	return id, err
-}
 
 // logSink keeps log lines to check that secrets never reach them.
 type logSink struct {
@@ -62,7 +45,7 @@ func TestEntityWebhook(t *testing.T) {
 	require.NoError(t, store.UpsertWebhookSecret(context.Background(), sqlc.UpsertWebhookSecretParams{SalonID: salon, WebhookSecretHash: sum[:]}))
 	logs := &logSink{}
 	cfg := testConfig()
-	srv := httptest.NewServer(New(cfg, Deps{Temporal: closedTemporal(t), Entity: realInbox{&inbox.Intake{Store: store}},
+	srv := httptest.NewServer(New(cfg, Deps{Temporal: closedTemporal(t), Entity: StoreInbox{Store: store},
 		Logger: slog.New(slog.NewTextHandler(logs, nil))}))
 	t.Cleanup(srv.Close)
 	body := `{"company_id":424242,"resource":"record","resource_id":77,"status":"update","data":{"id":77,"datetime":"2026-12-12T14:30:00+03:00"}}`
@@ -113,7 +96,7 @@ func TestEntityWebhook(t *testing.T) {
 	t.Run("optional HMAC signature", func(t *testing.T) {
 		hcfg := testConfig()
 		hcfg.WebhookHMACSecret = "hmac-key"
-		hsrv := httptest.NewServer(New(hcfg, Deps{Temporal: closedTemporal(t), Entity: realInbox{&inbox.Intake{Store: store}}, Logger: quietLogger()}))
+		hsrv := httptest.NewServer(New(hcfg, Deps{Temporal: closedTemporal(t), Entity: StoreInbox{Store: store}, Logger: quietLogger()}))
 		t.Cleanup(hsrv.Close)
 		mac := hmac.New(sha256.New, []byte("hmac-key"))
 		mac.Write([]byte(body))

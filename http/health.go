@@ -121,7 +121,7 @@ func viewOf(st workflows.State) *workflowView {
 	v.WhatsApp.Phone, v.WhatsApp.Name, v.WhatsApp.ConnectedAt = st.WhatsApp.Phone, st.WhatsApp.Name, st.WhatsApp.ConnectedAt
 	p := st.Pairing
 	v.Pairing.Attempt, v.Pairing.Method, v.Pairing.Running = p.Attempt, p.Method, p.Running
-	v.Pairing.LastOutcome, v.Pairing.LastError = p.LastOutcome, p.LastError
+	v.Pairing.LastOutcome, v.Pairing.LastError = string(p.LastOutcome), p.LastError
 	s := st.LastSync
 	v.LastSync.At, v.LastSync.Services, v.LastSync.Staff = s.At, s.Services, s.Staff
 	v.LastSync.Schedules, v.LastSync.Deactivated, v.LastSync.Error = s.Schedules, s.Deactivated, s.Error

@@ -71,7 +71,7 @@ func (h *registerHandler) register(c *gin.Context) {
 			"Проверьте, что вы вошли в YClients под владельцем салона, и подключите приложение из маркетплейса ещё раз."))
 		return
 	}
-	if st.Status == workflows.StatusFailed && strings.HasPrefix(st.Reason, "yclients") {
+	if st.Status == workflows.StatusFailed && st.Reason == workflows.ReasonYClientsUnavailable {
 		abort(c, fail(kindUnavailable, "yclients unavailable: "+st.Reason).withPage("YClients не отвечает",
 			"Мы не смогли получить данные салона из YClients.",
 			"Подождите минуту и нажмите «Подключить» в маркетплейсе YClients ещё раз."))

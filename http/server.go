@@ -1,7 +1,7 @@
 // Package httpapi is AI Admin's HTTP layer: the YClients marketplace redirect and lifecycle
-// webhook, the connect page with its websocket, health endpoints and the demo phone. It is thin:
-// it starts, signals, updates and queries the installation workflows and keeps no business
-// logic of its own.
+// webhook, the entity webhook inbox, the connect page with its websocket and health endpoints.
+// It is thin: it starts, signals, updates and queries the installation workflows and keeps no
+// business logic of its own.
 package httpapi
 
 import (
@@ -29,7 +29,6 @@ type Config struct {
 	AllowedOrigins        []string // more websocket origins; "https://*.example.com" matches subdomains
 	TaskQueue             string   // task queue of new installation workflows
 	Timings               workflows.Timings
-	Demo                  bool // serve the demo phone endpoints
 	// WebhookHMACSecret, when set, requires X-Webhook-Signature (hex HMAC-SHA256 of the raw
 	// body) on entity webhooks. YClients documents no signature, so it is off by default.
 	WebhookHMACSecret string
@@ -40,10 +39,12 @@ type Deps struct {
 	Temporal client.Client // required
 	Pairing  PairingFeed   // required for the connect page
 	Health   HealthSource  // optional: admin health then shows the workflow only
-	Demo     DemoPhone     // required when Config.Demo
 	Entity   EntityInbox   // the entity webhook inbox; nil: the route is not served
 	Ready    []ReadyCheck
-	Logger   *slog.Logger // nil: discard
+	// Routes, when set, adds routes of the process's own (the development binary adds the
+	// simulated phone's).
+	Routes func(*gin.Engine)
+	Logger *slog.Logger // nil: discard
 }
 
 // temporalAPI is the part of the Temporal client the handlers use.
@@ -106,12 +107,8 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	e.GET("/readyz", noStore, hh.readyz)
 	e.GET("/api/installations/:salon_id/health", noStore, bearerAuth(cfg.AdminToken), hh.installation)
 
-	if cfg.Demo {
-		dh := &demoHandler{phone: deps.Demo}
-		e.POST("/demo/whatsapp/:salon_id/scan", dh.scan)
-		e.GET("/demo/whatsapp/:salon_id/messages", noStore, dh.messages)
-		e.POST("/demo/whatsapp/:salon_id/incoming", dh.incoming)
-		e.POST("/demo/whatsapp/:salon_id/event", dh.event)
+	if deps.Routes != nil {
+		deps.Routes(e) // e.g. the demo phone's routes in development
 	}
 	return e
 }

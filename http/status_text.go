@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/workflows"
 )
 
@@ -19,11 +20,11 @@ func pairingPhase(p workflows.PairingState) string {
 		return phaseRunning
 	}
 	switch p.LastOutcome {
-	case workflows.PairOutcomeTimeout:
+	case activities.PairTimedOut:
 		return phaseTimeout
-	case workflows.PairOutcomeError:
+	case activities.PairFailed:
 		return phaseError
-	case workflows.PairOutcomeSuccess:
+	case activities.PairSucceeded:
 		return phaseSuccess
 	}
 	return phaseIdle
@@ -56,7 +57,7 @@ func statusText(status workflows.Status, phase, method, lastError, reason string
 	case workflows.StatusPendingWhatsApp, workflows.StatusNeedsRelink:
 		switch phase {
 		case phaseRunning:
-			if method == workflows.PairByPhone {
+			if method == activities.PairByPhone {
 				return "Введите код в WhatsApp на телефоне салона."
 			}
 			return "Отсканируйте QR-код в WhatsApp на телефоне салона."

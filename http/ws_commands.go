@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/workflows"
 )
@@ -48,14 +49,14 @@ func (s *wsSession) runCommand(cmd pageCommand) {
 	var req workflows.PairingRequest
 	switch cmd.Type {
 	case "request-qr":
-		req = workflows.PairingRequest{Method: workflows.PairByQR}
+		req = workflows.PairingRequest{Method: activities.PairByQR}
 	case "request-pairing-code":
 		phone, err := whatsapp.NormalizePhone(cmd.Phone)
 		if err != nil {
 			s.sendFrame(errorFrame(textBadPhone))
 			return
 		}
-		req = workflows.PairingRequest{Method: workflows.PairByPhone, Phone: phone}
+		req = workflows.PairingRequest{Method: activities.PairByPhone, Phone: phone}
 	default:
 		s.sendFrame(errorFrame(textBadCommand))
 		return

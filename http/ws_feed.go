@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aiadmin/aiadmin/activities/pairing"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/workflows"
 )
@@ -105,7 +106,7 @@ func (f *feed) connect() {
 		return
 	}
 	// Read even when not pairing (yet): the cursor must move past items of earlier runs.
-	var resume []PairingItem
+	var resume []pairing.Item
 	if items, ok := f.readPairing(); ok {
 		f.primed = true
 		resume = f.resumable(items)
@@ -231,7 +232,7 @@ func (f *feed) pollPairing() {
 }
 
 // readPairing reads the items after the cursor; a failure is logged once until it recovers.
-func (f *feed) readPairing() ([]PairingItem, bool) {
+func (f *feed) readPairing() ([]pairing.Item, bool) {
 	ctx, cancel := context.WithTimeout(f.s.ctx, queryTimeout)
 	defer cancel()
 	items, err := f.s.h.feed.Since(ctx, f.s.salonID, f.cursor)
@@ -252,9 +253,9 @@ func (f *feed) readPairing() ([]PairingItem, bool) {
 // is the workflow's: its items exist only after the update that numbered it, so items with other
 // numbers are stale (an earlier attempt, or an earlier run of the workflow). Within the attempt
 // the items are taken in order, so a code after an end belongs to a newer run.
-func (f *feed) resumable(items []PairingItem) []PairingItem {
+func (f *feed) resumable(items []pairing.Item) []pairing.Item {
 	current := f.st.Pairing.Attempt
-	var code *PairingItem
+	var code *pairing.Item
 	ended := false
 	for i := range items {
 		it := &items[i]
@@ -280,11 +281,11 @@ func (f *feed) resumable(items []PairingItem) []PairingItem {
 		return nil
 	}
 	f.startedAttempt = max(f.startedAttempt, current)
-	return []PairingItem{*code}
+	return []pairing.Item{*code}
 }
 
 // handleItem turns one pairing item into frames. Codes are secrets: they go to the page only.
-func (f *feed) handleItem(it PairingItem) {
+func (f *feed) handleItem(it pairing.Item) {
 	switch it.Kind {
 	case whatsapp.PairQR:
 		left := secondsLeft(it.ExpiresAt)

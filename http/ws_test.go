@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aiadmin/aiadmin/activities/pairing"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
@@ -19,7 +20,7 @@ import (
 // noFeed is a pairing feed with nothing in it.
 type noFeed struct{}
 
-func (noFeed) Since(context.Context, int64, int64) ([]PairingItem, error) { return nil, nil }
+func (noFeed) Since(context.Context, int64, int64) ([]pairing.Item, error) { return nil, nil }
 
 func wsURL(srv string, token string, extra url.Values) string {
 	v := url.Values{}

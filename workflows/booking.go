@@ -1,38 +1,18 @@
 package workflows
 
 import (
+	"errors"
 	"time"
 
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/ledger"
+	"github.com/aiadmin/aiadmin/activities/texts"
 )
 
-// Booking timings.
-const (
-	// pauseRecheck is how often a message waiting for a paused salon (frozen, unlinked,
-	// banned) checks again until its deadline.
-	pauseRecheck = 5 * time.Minute
-	// bookingLinger keeps the workflow after the visit for late webhooks.
-	bookingLinger = 2 * time.Hour
-)
-
-var planOptions = workflow.ActivityOptions{
-	StartToCloseTimeout: 30 * time.Second,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
-		MaximumAttempts: 20, NonRetryableErrorTypes: nonRetryable,
-	},
-}
-
-var deliverOptions = workflow.ActivityOptions{
-	StartToCloseTimeout: time.Minute,
-	RetryPolicy: &temporal.RetryPolicy{
-		InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute,
-		MaximumAttempts: 10, NonRetryableErrorTypes: nonRetryable,
-	},
-}
+// bookingLinger keeps the workflow after the visit for late webhooks.
+const bookingLinger = 2 * time.Hour
 
 // Booking is the workflow of one YClients record: it turns the record's webhooks into the
 // right messages (confirmation, change notice, cancellation, reminders), each at most once.
@@ -137,7 +117,7 @@ func (b *booking) handle(ctx workflow.Context, ev RecordEvent) {
 		if visit.Start.IsZero() || !b.confirmSent {
 			return // the client was never told of this visit: nothing to cancel for them
 		}
-		b.notice(ctx, KindCancellation, visit, time.Time{})
+		b.notice(ctx, texts.Cancellation, visit, time.Time{})
 	case prev == nil:
 		v := ev.Visit
 		b.st.Visit = &v
@@ -158,7 +138,7 @@ func (b *booking) handle(ctx workflow.Context, ev RecordEvent) {
 			if !v.Start.Equal(prev.Start) {
 				prevStart = prev.Start
 			}
-			b.notice(b.noticesCtx, KindChange, v, prevStart)
+			b.notice(b.noticesCtx, texts.Change, v, prevStart)
 		}
 		b.stopReminders()
 		b.armReminders(ctx, v, ev.ReceivedAt)
@@ -179,11 +159,11 @@ func (b *booking) stopReminders() {
 }
 
 // confirm sends the confirmation of v; it can be replaced by a newer one until it is sent.
-func (b *booking) confirm(ctx workflow.Context, v Visit) {
+func (b *booking) confirm(ctx workflow.Context, v activities.Visit) {
 	cctx, cancel := workflow.WithCancel(b.noticesCtx)
 	b.confirmCancel = cancel
 	b.spawn(cctx, func(gctx workflow.Context) {
-		if b.deliver(gctx, KindConfirmation, v, time.Time{}, workflow.Now(gctx), v.Start) == activities.OutcomeSent {
+		if b.deliver(gctx, texts.Confirmation, v, time.Time{}, workflow.Now(gctx), v.Start) == ledger.Sent {
 			b.confirmSent = true
 		}
 	})
@@ -191,14 +171,14 @@ func (b *booking) confirm(ctx workflow.Context, v Visit) {
 
 // notice sends a transactional message (confirmation, change, cancellation) as soon as the
 // salon's pacing allows, until the visit starts.
-func (b *booking) notice(parent workflow.Context, kind string, v Visit, prevStart time.Time) {
+func (b *booking) notice(parent workflow.Context, kind texts.Kind, v activities.Visit, prevStart time.Time) {
 	b.spawn(parent, func(gctx workflow.Context) {
 		b.deliver(gctx, kind, v, prevStart, workflow.Now(gctx), v.Start)
 	})
 }
 
 // armReminders plans the visit's reminders in the salon's time zone and waits for each.
-func (b *booking) armReminders(ctx workflow.Context, v Visit, knownAt time.Time) {
+func (b *booking) armReminders(ctx workflow.Context, v activities.Visit, knownAt time.Time) {
 	if knownAt.IsZero() {
 		knownAt = workflow.Now(ctx)
 	}
@@ -210,7 +190,7 @@ func (b *booking) armReminders(ctx workflow.Context, v Visit, knownAt time.Time)
 		if err := workflow.ExecuteActivity(actx, activities.ActPlanReminders,
 			activities.PlanRemindersInput{SalonID: b.st.SalonID, Start: v.Start, Now: knownAt}).Get(actx, &plan); err != nil {
 			if gctx.Err() == nil {
-				b.log(gctx, KindReminderDay, v.Start, activities.OutcomeFailed, "plan: "+rootMessage(err))
+				b.log(gctx, texts.ReminderDay, v.Start, ledger.Failed, "plan: "+rootMessage(err))
 			}
 			return
 		}
@@ -219,7 +199,6 @@ func (b *booking) armReminders(ctx workflow.Context, v Visit, knownAt time.Time)
 			b.st.Reminders = append(b.st.Reminders, ReminderInfo{Kind: r.Kind, At: r.At, Deadline: r.Deadline, VisitStart: v.Start})
 		}
 		for _, r := range plan.Reminders {
-			r := r
 			b.spawn(gctx, func(rc workflow.Context) {
 				if d := r.At.Sub(workflow.Now(rc)); d > 0 {
 					if err := workflow.Sleep(rc, d); err != nil {
@@ -241,62 +220,29 @@ func (b *booking) spawn(ctx workflow.Context, fn func(workflow.Context)) {
 	})
 }
 
-// deliver reserves a paced slot, waits for it and sends; a paused salon is re-checked
-// until the deadline; past the deadline the message is dropped.
-func (b *booking) deliver(ctx workflow.Context, kind string, v Visit, prevStart, earliest, deadline time.Time) string {
-	in := activities.DeliverInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID, Kind: kind,
-		Visit: activities.DeliverVisit{Start: v.Start, StaffID: v.StaffID, StaffName: v.StaffName,
-			ServiceIDs: v.ServiceIDs, Services: v.Services, ClientName: v.ClientName, ClientPhone: v.ClientPhone},
+// deliver sends one message of the record through the salon's paced-send loop and logs what
+// became of it.
+func (b *booking) deliver(ctx workflow.Context, kind texts.Kind, v activities.Visit, prevStart, earliest, deadline time.Time) ledger.Outcome {
+	in := activities.DeliverInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID, Kind: kind, Visit: v,
 		PrevStart: prevStart, Deadline: deadline}
-	for {
-		if ctx.Err() != nil {
-			b.log(ctx, kind, v.Start, "superseded", "")
-			return "superseded"
-		}
-		now := workflow.Now(ctx)
-		if earliest.Before(now) {
-			earliest = now
-		}
-		if !earliest.Before(deadline) {
-			b.log(ctx, kind, v.Start, activities.OutcomeSkipped, "expired")
-			return activities.OutcomeSkipped
-		}
-		var slot activities.PlanSendOutput
-		pctx := workflow.WithActivityOptions(ctx, planOptions)
-		if err := workflow.ExecuteActivity(pctx, activities.ActPlanSend,
-			activities.PlanSendInput{SalonID: b.st.SalonID, Earliest: earliest}).Get(pctx, &slot); err != nil {
-			if ctx.Err() == nil {
-				b.log(ctx, kind, v.Start, activities.OutcomeFailed, "plan: "+rootMessage(err))
-			}
-			return activities.OutcomeFailed
-		}
-		if d := slot.SendAt.Sub(workflow.Now(ctx)); d > 0 {
-			if err := workflow.Sleep(ctx, d); err != nil {
-				b.log(ctx, kind, v.Start, "superseded", "")
-				return "superseded"
-			}
-		}
-		var out activities.DeliverOutput
-		dctx := workflow.WithActivityOptions(ctx, deliverOptions)
-		if err := workflow.ExecuteActivity(dctx, activities.ActDeliver, in).Get(dctx, &out); err != nil {
-			if ctx.Err() == nil {
-				b.log(ctx, kind, v.Start, activities.OutcomeFailed, rootMessage(err))
-			}
-			return activities.OutcomeFailed
-		}
-		if out.Outcome != activities.OutcomePaused {
-			b.log(ctx, kind, v.Start, out.Outcome, out.Reason)
-			return out.Outcome
-		}
-		seen := b.resumes
-		if _, err := workflow.AwaitWithTimeout(ctx, pauseRecheck, func() bool { return b.resumes > seen }); err != nil {
-			return "superseded"
-		}
-		earliest = workflow.Now(ctx)
+	out, err := sendPaced(ctx, pacedSend{salonID: b.st.SalonID, earliest: earliest, deadline: deadline,
+		activity: activities.ActDeliver, input: in, resumes: func() int { return b.resumes }})
+	switch {
+	case err == nil:
+		b.log(ctx, kind, v.Start, out.Outcome, out.Reason)
+		return out.Outcome
+	case ctx.Err() != nil:
+		b.log(ctx, kind, v.Start, OutcomeSuperseded, "")
+		return OutcomeSuperseded
+	case errors.Is(err, errPlan):
+		b.log(ctx, kind, v.Start, ledger.Failed, "plan: "+rootMessage(err))
+	default:
+		b.log(ctx, kind, v.Start, ledger.Failed, rootMessage(err))
 	}
+	return ledger.Failed
 }
 
-func (b *booking) log(ctx workflow.Context, kind string, start time.Time, outcome, reason string) {
+func (b *booking) log(ctx workflow.Context, kind texts.Kind, start time.Time, outcome ledger.Outcome, reason string) {
 	b.st.Messages = append(b.st.Messages, MessageLog{Kind: kind, VisitStart: start, Outcome: outcome,
 		Reason: reason, At: workflow.Now(ctx)})
 }

@@ -2,8 +2,11 @@ package workflows
 
 import (
 	"fmt"
-	"slices"
 	"time"
+
+	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/ledger"
+	"github.com/aiadmin/aiadmin/activities/texts"
 )
 
 // BookingWorkflowName is the per-record workflow: one per YClients record (booking).
@@ -25,15 +28,6 @@ func BookingID(salonID, recordID int64) string {
 	return fmt.Sprintf("booking-%d-%d", salonID, recordID)
 }
 
-// Message kinds (the ledger's kind column; texts.Kind values).
-const (
-	KindConfirmation = "confirmation"
-	KindChange       = "change"
-	KindCancellation = "cancellation"
-	KindReminderDay  = "reminder_day"
-	KindReminder2h   = "reminder_2h"
-)
-
 // BookingInput starts (or continues) a booking workflow.
 type BookingInput struct {
 	SalonID  int64
@@ -41,29 +35,11 @@ type BookingInput struct {
 	State    *BookingState
 }
 
-// Visit is what matters of a record for messages. Personal data (client name and phone)
-// travels in workflow history; see README (payload encryption).
-type Visit struct {
-	Start       time.Time
-	StaffID     int64
-	StaffName   string
-	ServiceIDs  []int64 // sorted
-	Services    []string
-	ClientName  string
-	ClientPhone string
-}
-
-// Significant reports whether two visits differ in what the client must be told about: the
-// time, the staff or the set of services (not the order of services, not prices).
-func (v Visit) Significant(o Visit) bool {
-	return !v.Start.Equal(o.Start) || v.StaffID != o.StaffID || !slices.Equal(v.ServiceIDs, o.ServiceIDs)
-}
-
 // RecordEvent is one record webhook as the dispatcher hands it over.
 type RecordEvent struct {
 	InboxID    int64
 	Status     string // create, update, delete
-	Visit      Visit
+	Visit      activities.Visit
 	Attendance int // -1: the client will not come (a cancellation)
 	Deleted    bool
 	ReceivedAt time.Time
@@ -74,18 +50,22 @@ func (e RecordEvent) Cancelled() bool {
 	return e.Status == "delete" || e.Deleted || e.Attendance == -1
 }
 
+// OutcomeSuperseded is logged for a message that a newer event made pointless before it went
+// out (a reschedule re-arms reminders; a cancellation drops waiting notices).
+const OutcomeSuperseded ledger.Outcome = "superseded"
+
 // MessageLog is one message decision, for operators.
 type MessageLog struct {
-	Kind       string
+	Kind       texts.Kind
 	VisitStart time.Time
-	Outcome    string // sent, skipped, failed, superseded
+	Outcome    ledger.Outcome // sent, skipped, failed, superseded
 	Reason     string
 	At         time.Time
 }
 
 // ReminderInfo is an armed reminder, for operators.
 type ReminderInfo struct {
-	Kind       string
+	Kind       texts.Kind
 	At         time.Time
 	Deadline   time.Time
 	VisitStart time.Time
@@ -96,7 +76,7 @@ type BookingState struct {
 	SalonID     int64
 	RecordID    int64
 	LastInboxID int64
-	Visit       *Visit
+	Visit       *activities.Visit
 	Cancelled   bool
 	Reminders   []ReminderInfo // armed for the current visit time
 	Messages    []MessageLog

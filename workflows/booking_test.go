@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/ledger"
+	"github.com/aiadmin/aiadmin/activities/texts"
 )
 
 // bookingHarness runs the booking workflow with time skipping; deliveries are recorded
@@ -30,7 +32,7 @@ type bookingHarness struct {
 }
 
 type delivery struct {
-	Kind  string
+	Kind  texts.Kind
 	Start time.Time
 	Prev  time.Time
 	At    time.Time
@@ -55,13 +57,13 @@ func newBookingHarness(t *testing.T, zone string) *bookingHarness {
 	}, activity.RegisterOptions{Name: activities.ActPlanSend})
 	h.env.RegisterActivityWithOptions(func(_ context.Context, in activities.DeliverInput) (activities.DeliverOutput, error) {
 		if h.paused(in) {
-			return activities.DeliverOutput{Outcome: activities.OutcomePaused}, nil
+			return activities.DeliverOutput{Outcome: ledger.Paused}, nil
 		}
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		h.delivered = append(h.delivered, delivery{Kind: in.Kind, Start: in.Visit.Start, Prev: in.PrevStart,
 			At: h.env.Now()})
-		return activities.DeliverOutput{Outcome: activities.OutcomeSent}, nil
+		return activities.DeliverOutput{Outcome: ledger.Sent}, nil
 	}, activity.RegisterOptions{Name: activities.ActDeliver})
 	return h
 }
@@ -72,14 +74,14 @@ func (h *bookingHarness) local(s string) time.Time {
 	return t
 }
 
-func (h *bookingHarness) visit(start time.Time, staff int64, services ...int64) Visit {
-	return Visit{Start: start, StaffID: staff, StaffName: "Оксана", ServiceIDs: services,
+func (h *bookingHarness) visit(start time.Time, staff int64, services ...int64) activities.Visit {
+	return activities.Visit{Start: start, StaffID: staff, StaffName: "Оксана", ServiceIDs: services,
 		Services: []string{"Стрижка"}, ClientName: "Анна", ClientPhone: "79990001122"}
 }
 
 var inboxSeq int64
 
-func (h *bookingHarness) event(at time.Duration, status string, v Visit) {
+func (h *bookingHarness) event(at time.Duration, status string, v activities.Visit) {
 	inboxSeq++
 	id := inboxSeq
 	h.env.RegisterDelayedCallback(func() {
@@ -98,17 +100,17 @@ func (h *bookingHarness) run(startedAt time.Time) BookingState {
 	return st
 }
 
-func (h *bookingHarness) kinds() []string {
+func (h *bookingHarness) kinds() []texts.Kind {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	var out []string
+	var out []texts.Kind
 	for _, d := range h.delivered {
 		out = append(out, d.Kind)
 	}
 	return out
 }
 
-func (h *bookingHarness) at(kind string) time.Time {
+func (h *bookingHarness) at(kind texts.Kind) time.Time {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, d := range h.delivered {
@@ -127,10 +129,10 @@ func TestBookingConfirmationAndRemindersAtSalonTime(t *testing.T) {
 			created := h.local("2026-12-10 10:00")
 			h.event(time.Second, "create", h.visit(h.local("2026-12-12 14:30"), 7, 1, 2))
 			st := h.run(created)
-			require.Equal(t, []string{KindConfirmation, KindReminderDay, KindReminder2h}, h.kinds())
-			require.Equal(t, h.local("2026-12-10 10:00").Add(time.Second), h.at(KindConfirmation))
-			require.Equal(t, h.local("2026-12-11 18:00"), h.at(KindReminderDay), "day before at 18:00 salon time")
-			require.Equal(t, h.local("2026-12-12 12:30"), h.at(KindReminder2h), "2 h before, salon time")
+			require.Equal(t, []texts.Kind{texts.Confirmation, texts.ReminderDay, texts.Reminder2h}, h.kinds())
+			require.Equal(t, h.local("2026-12-10 10:00").Add(time.Second), h.at(texts.Confirmation))
+			require.Equal(t, h.local("2026-12-11 18:00"), h.at(texts.ReminderDay), "day before at 18:00 salon time")
+			require.Equal(t, h.local("2026-12-12 12:30"), h.at(texts.Reminder2h), "2 h before, salon time")
 			require.False(t, st.Cancelled)
 		})
 	}
@@ -147,7 +149,7 @@ func TestBookingDuplicateAndPriceOnlyUpdatesSendNothing(t *testing.T) {
 	renamed.Services = []string{"Стрижка (новая цена)"}
 	h.event(2*time.Minute, "update", renamed) // price-only edit: same services, same time
 	h.run(h.local("2026-12-10 10:00"))
-	require.Equal(t, []string{KindConfirmation, KindReminderDay, KindReminder2h}, h.kinds())
+	require.Equal(t, []texts.Kind{texts.Confirmation, texts.ReminderDay, texts.Reminder2h}, h.kinds())
 }
 
 func TestBookingRescheduleSendsOneChangeAndReArmsReminders(t *testing.T) {
@@ -159,16 +161,16 @@ func TestBookingRescheduleSendsOneChangeAndReArmsReminders(t *testing.T) {
 		h.event(time.Hour+time.Duration(i)*time.Second, "update", moved)
 	}
 	h.run(h.local("2026-12-10 10:00"))
-	require.Equal(t, []string{KindConfirmation, KindChange, KindReminderDay, KindReminder2h}, h.kinds())
-	require.Equal(t, h.local("2026-12-14 18:00"), h.at(KindReminderDay), "re-armed for the new date")
-	require.Equal(t, h.local("2026-12-15 09:00"), h.at(KindReminder2h))
+	require.Equal(t, []texts.Kind{texts.Confirmation, texts.Change, texts.ReminderDay, texts.Reminder2h}, h.kinds())
+	require.Equal(t, h.local("2026-12-14 18:00"), h.at(texts.ReminderDay), "re-armed for the new date")
+	require.Equal(t, h.local("2026-12-15 09:00"), h.at(texts.Reminder2h))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, d := range h.delivered {
-		if d.Kind == KindChange {
+		if d.Kind == texts.Change {
 			require.True(t, d.Prev.Equal(oldStart), "change notice names the old time")
 		}
-		require.False(t, d.Start.Equal(oldStart) && (d.Kind == KindReminderDay || d.Kind == KindReminder2h),
+		require.False(t, d.Start.Equal(oldStart) && (d.Kind == texts.ReminderDay || d.Kind == texts.Reminder2h),
 			"no reminder for the old time")
 	}
 }
@@ -180,7 +182,7 @@ func TestBookingStaffChangeIsAChange(t *testing.T) {
 	h.event(time.Hour, "update", h.visit(start, 8, 1))
 	h.event(2*time.Hour, "update", h.visit(start, 8, 1, 3))
 	h.run(h.local("2026-12-10 10:00"))
-	require.Equal(t, []string{KindConfirmation, KindChange, KindChange, KindReminderDay, KindReminder2h}, h.kinds())
+	require.Equal(t, []texts.Kind{texts.Confirmation, texts.Change, texts.Change, texts.ReminderDay, texts.Reminder2h}, h.kinds())
 }
 
 func TestBookingCancellationStopsReminders(t *testing.T) {
@@ -190,7 +192,7 @@ func TestBookingCancellationStopsReminders(t *testing.T) {
 			v := h.visit(h.local("2026-12-12 14:30"), 7, 1)
 			h.event(time.Second, "create", v)
 			if how == "delete" {
-				h.event(time.Hour, "delete", Visit{})
+				h.event(time.Hour, "delete", activities.Visit{})
 			} else {
 				inboxSeq++
 				id := inboxSeq
@@ -199,7 +201,7 @@ func TestBookingCancellationStopsReminders(t *testing.T) {
 				}, time.Hour)
 			}
 			st := h.run(h.local("2026-12-10 10:00"))
-			require.Equal(t, []string{KindConfirmation, KindCancellation}, h.kinds())
+			require.Equal(t, []texts.Kind{texts.Confirmation, texts.Cancellation}, h.kinds())
 			require.True(t, st.Cancelled)
 		})
 	}
@@ -209,7 +211,7 @@ func TestBookingLessThanTwoHoursAheadHasNoReminders(t *testing.T) {
 	h := newBookingHarness(t, "Europe/Moscow")
 	h.event(time.Second, "create", h.visit(h.local("2026-12-10 11:30"), 7, 1))
 	h.run(h.local("2026-12-10 10:00"))
-	require.Equal(t, []string{KindConfirmation}, h.kinds())
+	require.Equal(t, []texts.Kind{texts.Confirmation}, h.kinds())
 }
 
 func TestBookingReminderInQuietHoursMovesToWindowEdge(t *testing.T) {
@@ -217,7 +219,7 @@ func TestBookingReminderInQuietHoursMovesToWindowEdge(t *testing.T) {
 	// 2 h before a 10:00 visit is 08:00, inside 21:00–09:00: it moves to 09:00.
 	h.event(time.Second, "create", h.visit(h.local("2026-12-12 10:00"), 7, 1))
 	h.run(h.local("2026-12-10 10:00"))
-	require.Equal(t, h.local("2026-12-12 09:00"), h.at(KindReminder2h))
+	require.Equal(t, h.local("2026-12-12 09:00"), h.at(texts.Reminder2h))
 }
 
 func TestBookingPausedSalonDropsMessagesWhoseMomentPassed(t *testing.T) {
@@ -229,11 +231,11 @@ func TestBookingPausedSalonDropsMessagesWhoseMomentPassed(t *testing.T) {
 	st := h.run(created)
 	// Confirmation (relevant until the visit) goes out, paced, on resume; both reminders'
 	// moments passed while frozen: dropped, never sent late.
-	require.Equal(t, []string{KindConfirmation}, h.kinds())
-	require.False(t, h.at(KindConfirmation).Before(frozenUntil))
+	require.Equal(t, []texts.Kind{texts.Confirmation}, h.kinds())
+	require.False(t, h.at(texts.Confirmation).Before(frozenUntil))
 	skipped := 0
 	for _, m := range st.Messages {
-		if m.Outcome == activities.OutcomeSkipped && m.Reason == "expired" {
+		if m.Outcome == ledger.Skipped && m.Reason == "expired" {
 			skipped++
 		}
 	}
@@ -248,7 +250,7 @@ func TestBookingChangedBeforeConfirmationIsConfirmedOnce(t *testing.T) {
 	h.event(time.Second, "create", h.visit(oldStart, 7, 1))
 	h.event(5*time.Minute, "update", h.visit(newStart, 7, 1))
 	h.run(created)
-	require.Equal(t, []string{KindConfirmation, KindReminderDay, KindReminder2h}, h.kinds(),
+	require.Equal(t, []texts.Kind{texts.Confirmation, texts.ReminderDay, texts.Reminder2h}, h.kinds(),
 		"the client hears of the new time only, as a confirmation")
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -260,7 +262,7 @@ func TestBookingCancelledBeforeConfirmationSendsNothing(t *testing.T) {
 	created := h.local("2026-12-10 10:00")
 	h.paused = func(activities.DeliverInput) bool { return h.env.Now().Before(created.Add(10 * time.Minute)) }
 	h.event(time.Second, "create", h.visit(h.local("2026-12-12 14:30"), 7, 1))
-	h.event(5*time.Minute, "delete", Visit{})
+	h.event(5*time.Minute, "delete", activities.Visit{})
 	st := h.run(created)
 	require.Empty(t, h.kinds())
 	require.True(t, st.Cancelled)

@@ -26,6 +26,7 @@ type harness struct {
 	mu       sync.Mutex
 	calls    map[string]int
 	statuses []string
+	alerts   []activities.NotifyInput
 
 	register    func(activities.SalonRef) (activities.RegisterOutput, error)
 	pair        func(activities.PairInput) (activities.PairOutput, error)
@@ -47,7 +48,7 @@ func newHarness(t *testing.T) *harness {
 		return activities.RegisterOutput{Title: "Салон «Бархат»", Timezone: "Europe/Moscow"}, nil
 	}
 	h.pair = func(in activities.PairInput) (activities.PairOutput, error) {
-		return activities.PairOutput{Outcome: PairOutcomeSuccess, Phone: "79990001122", Name: "Бархат"}, nil
+		return activities.PairOutput{Outcome: activities.PairSucceeded, Phone: "79990001122", Name: "Бархат"}, nil
 	}
 	h.activate = func(activities.SalonRef) (activities.ActivateOutput, error) {
 		return activities.ActivateOutput{RedirectURL: "https://yclients.com/done"}, nil
@@ -109,6 +110,9 @@ func newHarness(t *testing.T) *harness {
 	})
 	reg(activities.ActNotifyOps, func(_ context.Context, in activities.NotifyInput) error {
 		h.count(activities.ActNotifyOps + ":" + in.Kind)
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.alerts = append(h.alerts, in)
 		return nil
 	})
 	return h

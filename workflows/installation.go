@@ -15,6 +15,7 @@ import (
 var (
 	SearchAttrSalonID       = SearchAttrKeyword("SalonID")
 	SearchAttrInstallStatus = SearchAttrKeyword("InstallStatus")
+	SearchAttrWhatsAppState = SearchAttrKeyword("WhatsAppState")
 )
 
 // SearchAttrKeyword names a Keyword search attribute.
@@ -22,18 +23,8 @@ func SearchAttrKeyword(name string) temporal.SearchAttributeKeyKeyword {
 	return temporal.NewSearchAttributeKeyKeyword(name)
 }
 
-// Reasons recorded with closed statuses.
-const (
-	ReasonSalonNotFound      = "salon_not_found"
-	ReasonActivationDeadline = "activation_deadline"
-	ReasonUninstalled        = "uninstalled_in_yclients"
-)
-
-// errInterrupted tells a phase that an uninstall arrived while it waited.
-var errInterrupted = errors.New("interrupted by uninstall")
-
 // Installation is the long-lived workflow of one salon's installation: register → WhatsApp
-// pairing → YClients activation → catalogue sync → active, with freeze, unfreeze and
+// pairing → YClients activation → catalogue sync → active, with freeze, unfreeze, re-link and
 // uninstall. It completes when the installation is uninstalled, expired or failed.
 func Installation(ctx workflow.Context, in InstallationInput) (State, error) {
 	w := &installation{timings: in.Timings.withDefaults()}
@@ -59,7 +50,7 @@ type installation struct {
 	st      State
 	timings Timings
 
-	// Requests raised by signals and updates, consumed by the main loop.
+	// Requests raised by signals and updates, consumed by the status loops.
 	uninstall, freeze, unfreeze, resync, check bool
 	linkEvents                                 []LinkEvent
 	recordPhone                                bool // the next setStatus writes the linked number
@@ -69,120 +60,79 @@ type installation struct {
 	pairCancel                                 workflow.CancelFunc
 }
 
-func (w *installation) setup(ctx workflow.Context) error {
-	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (State, error) { return w.st, nil }); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandler(ctx, UpdateRegister, func(ctx workflow.Context, _ RegisterRequest) (State, error) {
-		err := workflow.Await(ctx, func() bool { return w.st.Status != StatusRegistering })
-		return w.st, err
-	}); err != nil {
-		return err
-	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRequestPairing,
-		func(_ workflow.Context, req PairingRequest) (PairingStarted, error) {
-			w.st.Pairing.Attempt++
-			w.st.Pairing.Method = req.Method
-			w.st.Pairing.Running = true
-			w.pairReq = &req
-			return PairingStarted{Attempt: w.st.Pairing.Attempt}, nil
-		},
-		workflow.UpdateHandlerOptions{Validator: w.validatePairing},
-	); err != nil {
-		return err
-	}
-	signals := []struct {
-		name string
-		flag *bool
-	}{
-		{SignalFreeze, &w.freeze}, {SignalUnfreeze, &w.unfreeze}, {SignalUninstall, &w.uninstall},
-		{SignalResync, &w.resync}, {SignalCheckStatus, &w.check},
-	}
-	linkCh := workflow.GetSignalChannel(ctx, SignalLinkState)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var ev LinkEvent
-			linkCh.Receive(ctx, &ev)
-			w.linkEvents = append(w.linkEvents, ev)
-		}
-	})
-	for _, sig := range signals {
-		ch := workflow.GetSignalChannel(ctx, sig.name)
-		flag := sig.flag
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			for {
-				ch.Receive(ctx, nil)
-				*flag = true
-			}
-		})
-	}
-	return nil
-}
+// errContinueAsNew is returned by a waiting status when the history has grown large: the run
+// loop continues as new, in this one place.
+var errContinueAsNew = errors.New("continue as new")
 
-func (w *installation) validatePairing(req PairingRequest) error {
-	switch {
-	case w.st.Status == StatusRegistering:
-		return errors.New("installation is still registering")
-	case w.st.Status != StatusPendingWhatsApp && w.st.Status != StatusNeedsRelink:
-		return fmt.Errorf("whatsapp pairing is not possible in status %s", w.st.Status)
-	case req.Method != PairByQR && req.Method != PairByPhone:
-		return fmt.Errorf("unknown pairing method %q", req.Method)
-	case req.Method == PairByPhone && req.Phone == "":
-		return errors.New("phone is required for a pairing code")
-	}
-	return nil
-}
-
+// run is the state diagram. Each status's method waits for what that status honours, does the
+// work of leaving it and returns the next status:
+//
+//	registering        → pending_whatsapp, failed; uninstall
+//	pending_whatsapp   → whatsapp_connected, expired; request-pairing, uninstall
+//	whatsapp_connected → configuring, failed, expired; uninstall
+//	configuring        → active; uninstall
+//	active             → frozen, needs_relink, uninstalled; freeze, resync, link-state, uninstall
+//	frozen             → active, needs_relink, uninstalled; unfreeze, check-status, link-state, uninstall
+//	needs_relink       → active, uninstalled; request-pairing, uninstall
+//
+// uninstalled, expired and failed end the run. The register update and the status query are
+// answered in every status.
 func (w *installation) run(ctx workflow.Context) (State, error) {
-	var err error
-	switch w.st.Status {
-	case StatusActive:
-		return w.active(ctx)
-	case StatusFrozen:
-		return w.frozen(ctx)
-	case StatusNeedsRelink:
-		return w.relinkWait(ctx)
-	case StatusRegistering:
-		if err = w.register(ctx); err != nil {
-			return w.closeOnError(ctx, err)
+	for !w.st.Status.Closed() {
+		var next Status
+		var err error
+		switch w.st.Status {
+		case StatusRegistering:
+			next, err = w.registering(ctx)
+		case StatusPendingWhatsApp:
+			next, err = w.pendingWhatsApp(ctx)
+		case StatusWhatsAppConnected:
+			next, err = w.whatsAppConnected(ctx)
+		case StatusConfiguring:
+			next, err = w.configuring(ctx)
+		case StatusActive:
+			next, err = w.active(ctx)
+		case StatusFrozen:
+			next, err = w.frozen(ctx)
+		case StatusNeedsRelink:
+			next, err = w.needsRelink(ctx)
+		default:
+			return w.st, fmt.Errorf("installation in unknown status %q", w.st.Status)
+		}
+		if errors.Is(err, errContinueAsNew) {
+			return w.continueAsNew(ctx)
+		}
+		if err != nil {
+			// Cancellation of the workflow itself, or a bug: surface it to Temporal.
+			return w.st, err
+		}
+		if next != w.st.Status {
+			return w.st, fmt.Errorf("status %s returned %s without entering it", w.st.Status, next)
 		}
 	}
-	if err = w.pairing(ctx); err != nil {
-		return w.closeOnError(ctx, err)
-	}
-	if err = w.activate(ctx); err != nil {
-		return w.closeOnError(ctx, err)
-	}
-	if err = w.configure(ctx); err != nil {
-		return w.closeOnError(ctx, err)
-	}
-	return w.active(ctx)
+	return w.finish(ctx)
 }
 
-// closeOnError ends the run after a phase gave up: uninstall, expiry or failure.
-func (w *installation) closeOnError(ctx workflow.Context, err error) (State, error) {
-	var exp *expiredError
-	var fail *failedError
-	switch {
-	case errors.Is(err, errInterrupted):
-		return w.doUninstall(ctx)
-	case errors.As(err, &exp):
-		return w.doExpire(ctx)
-	case errors.As(err, &fail):
-		return w.doFail(ctx, fail.reason)
-	default:
-		// Cancellation of the workflow itself, or a bug: surface it to Temporal.
+// continueAsNewSuggested reports whether the run should continue as new now.
+func continueAsNewSuggested(ctx workflow.Context) bool {
+	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+}
+
+// continueAsNew waits for running handlers, then continues as new with the state.
+func (w *installation) continueAsNew(ctx workflow.Context) (State, error) {
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return w.st, err
 	}
+	st := w.st
+	return w.st, workflow.NewContinueAsNewError(ctx, InstallationWorkflowName,
+		InstallationInput{SalonID: w.st.SalonID, Timings: w.timings, State: &st})
 }
 
-type expiredError struct{}
-
-func (*expiredError) Error() string { return "activation deadline passed" }
-
-type failedError struct{ reason string }
-
-func (e *failedError) Error() string { return "installation failed: " + e.reason }
+// finish waits for running update handlers (e.g. the register update) before the run ends.
+func (w *installation) finish(ctx workflow.Context) (State, error) {
+	err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
+	return w.st, err
+}
 
 // setStatus records a status change everywhere operators look: the workflow state, search
 // attributes, the Web UI's current details and the companies table.
@@ -209,6 +159,11 @@ func (w *installation) setStatus(ctx workflow.Context, status Status, reason str
 	return workflow.ExecuteActivity(actx, activities.ActSetStatus, in).Get(actx, nil)
 }
 
+// enter sets the status and returns it, for the status methods' last step.
+func (w *installation) enter(ctx workflow.Context, status Status, reason string) (Status, error) {
+	return status, w.setStatus(ctx, status, reason)
+}
+
 // summary is the one-line text the Web UI shows for the workflow.
 func (w *installation) summary() string {
 	name := w.st.SalonName
@@ -223,8 +178,14 @@ func (w *installation) summary() string {
 	return s
 }
 
+// errInterrupted tells a status that an uninstall arrived while it waited.
+var errInterrupted = errors.New("interrupted by uninstall")
+
+// errExpired tells a status that the activation deadline passed while it waited.
+var errExpired = errors.New("activation deadline passed")
+
 // exec runs one activity and waits for it, unless an uninstall arrives (errInterrupted) or
-// the deadline passes (expiredError); a zero deadline means none.
+// the deadline passes (errExpired); a zero deadline means none.
 func (w *installation) exec(ctx workflow.Context, opts workflow.ActivityOptions, deadline time.Time,
 	name string, in, out any) error {
 	actx, cancel := workflow.WithCancel(ctx)
@@ -244,14 +205,14 @@ func (w *installation) exec(ctx workflow.Context, opts workflow.ActivityOptions,
 	} else {
 		left := deadline.Sub(workflow.Now(ctx))
 		if left <= 0 {
-			return &expiredError{}
+			return errExpired
 		}
 		ok, werr := workflow.AwaitWithTimeout(ctx, left, cond)
 		if werr != nil {
 			return werr
 		}
 		if !ok {
-			return &expiredError{}
+			return errExpired
 		}
 	}
 	if !done {
@@ -260,6 +221,7 @@ func (w *installation) exec(ctx workflow.Context, opts workflow.ActivityOptions,
 	return err
 }
 
+// errType is the application error type of an activity failure, or "".
 func errType(err error) string {
 	var appErr *temporal.ApplicationError
 	if errors.As(err, &appErr) {
@@ -268,17 +230,19 @@ func errType(err error) string {
 	return ""
 }
 
-func (w *installation) register(ctx workflow.Context) error {
-	var out activities.RegisterOutput
-	err := w.exec(ctx, registerOptions, time.Time{}, activities.ActRegister, activities.SalonRef{SalonID: w.st.SalonID}, &out)
-	switch {
-	case errors.Is(err, errInterrupted):
-		return err
-	case errType(err) == activities.ErrTypeNotFound:
-		return &failedError{reason: ReasonSalonNotFound}
-	case err != nil:
-		return &failedError{reason: "yclients: " + err.Error()}
+// rootMessage is the innermost error message, without Temporal's wrapping.
+func rootMessage(err error) string {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err.Error()
+		}
+		err = next
 	}
-	w.st.SalonName, w.st.Timezone = out.Title, out.Timezone
-	return w.setStatus(ctx, StatusPendingWhatsApp, "")
+}
+
+// newDisconnected returns a context that is not cancelled with ctx, for work that must finish.
+func newDisconnected(ctx workflow.Context) workflow.Context {
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	return dctx
 }

@@ -18,7 +18,7 @@ func TestHappyPath(t *testing.T) {
 	h := newHarness(t)
 	h.at(time.Minute, func() {
 		require.Equal(t, StatusPendingWhatsApp, h.query().Status)
-		h.requestPairing(PairByQR)
+		h.requestPairing(activities.PairByQR)
 	})
 	h.at(10*time.Minute, func() {
 		st := h.query()
@@ -50,26 +50,26 @@ func TestQRBatchTimesOutThenNewBatchSucceeds(t *testing.T) {
 	h := newHarness(t)
 	h.pair = func(in activities.PairInput) (activities.PairOutput, error) {
 		if in.Attempt == 1 {
-			return activities.PairOutput{Outcome: PairOutcomeTimeout}, nil
+			return activities.PairOutput{Outcome: activities.PairTimedOut}, nil
 		}
-		return activities.PairOutput{Outcome: PairOutcomeSuccess, Phone: "79990001122", Name: "Бархат"}, nil
+		return activities.PairOutput{Outcome: activities.PairSucceeded, Phone: "79990001122", Name: "Бархат"}, nil
 	}
 	h.pair = func(in activities.PairInput) (activities.PairOutput, error) {
 		if in.Attempt == 1 {
-			return activities.PairOutput{Outcome: PairOutcomeTimeout}, nil
+			return activities.PairOutput{Outcome: activities.PairTimedOut}, nil
 		}
-		return activities.PairOutput{Outcome: PairOutcomeSuccess, Phone: "79990001122", Name: "Бархат"}, nil
+		return activities.PairOutput{Outcome: activities.PairSucceeded, Phone: "79990001122", Name: "Бархат"}, nil
 	}
 	h.env.OnActivity(activities.ActPair, mock.Anything, mock.Anything).After(2 * time.Minute).Return(
 		func(_ context.Context, in activities.PairInput) (activities.PairOutput, error) { return h.pair(in) })
-	h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+	h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 	h.at(2*time.Minute, func() { require.True(t, h.query().Pairing.Running, "attempt running") })
 	h.at(5*time.Minute, func() {
 		st := h.query()
 		require.Equal(t, StatusPendingWhatsApp, st.Status)
-		require.Equal(t, PairOutcomeTimeout, st.Pairing.LastOutcome)
+		require.Equal(t, activities.PairTimedOut, st.Pairing.LastOutcome)
 		require.False(t, st.Pairing.Running)
-		h.requestPairing(PairByQR)
+		h.requestPairing(activities.PairByQR)
 	})
 	h.at(10*time.Minute, func() {
 		require.Equal(t, StatusActive, h.query().Status)
@@ -83,11 +83,11 @@ func TestQRBatchTimesOutThenNewBatchSucceeds(t *testing.T) {
 
 func TestPairingRejectedOutsidePending(t *testing.T) {
 	h := newHarness(t)
-	h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+	h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 	rejected := false
 	h.at(10*time.Minute, func() {
 		h.env.UpdateWorkflow(UpdateRequestPairing, "", &testUpdate{onReject: func(error) { rejected = true }},
-			PairingRequest{Method: PairByQR})
+			PairingRequest{Method: activities.PairByQR})
 	})
 	h.at(11*time.Minute, func() {
 		require.True(t, rejected, "pairing must be refused once active")
@@ -110,7 +110,7 @@ func TestExpiresWithoutActivationWithinAnHour(t *testing.T) {
 		h.activate = func(activities.SalonRef) (activities.ActivateOutput, error) {
 			return activities.ActivateOutput{}, errors.New("yclients: 503 service unavailable")
 		}
-		h.at(50*time.Minute, func() { h.requestPairing(PairByQR) })
+		h.at(50*time.Minute, func() { h.requestPairing(activities.PairByQR) })
 		st := h.run(Timings{})
 		require.Equal(t, StatusExpired, st.Status)
 		require.Equal(t, 1, h.callCount(activities.ActUnlink), "the phone session is unlinked")
@@ -125,12 +125,13 @@ func TestActivationUnauthorizedFails(t *testing.T) {
 		return activities.ActivateOutput{}, temporal.NewNonRetryableApplicationError(
 			"yclients 401: Необходима авторизация", activities.ErrTypeUnauthorized, nil)
 	}
-	h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+	h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 	st := h.run(Timings{})
 	require.Equal(t, StatusFailed, st.Status)
-	require.Contains(t, st.Reason, "401")
+	require.Equal(t, ReasonActivationRefused, st.Reason)
 	require.Equal(t, 1, h.callCount(activities.ActActivate), "401 is not retried")
 	require.Equal(t, 1, h.callCount(activities.ActNotifyOps+":failed"), "ops alerted")
+	require.Contains(t, h.alerts[len(h.alerts)-1].Message, "401", "the cause reaches operators")
 	require.Equal(t, 1, h.callCount(activities.ActUnlink))
 }
 
@@ -143,7 +144,7 @@ func TestActivationRateLimitedIsRetried(t *testing.T) {
 		}
 		return activities.ActivateOutput{RedirectURL: "https://yclients.com/done"}, nil
 	}
-	h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+	h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 	h.at(20*time.Minute, func() { h.signal(SignalUninstall) })
 	st := h.run(Timings{})
 	require.Equal(t, StatusUninstalled, st.Status)
@@ -162,8 +163,19 @@ func TestRegisterSalonNotFoundFails(t *testing.T) {
 	require.Zero(t, h.callCount(activities.ActUnlink), "nothing was linked")
 }
 
+func TestRegisterYClientsDownFails(t *testing.T) {
+	h := newHarness(t)
+	h.register = func(activities.SalonRef) (activities.RegisterOutput, error) {
+		return activities.RegisterOutput{}, temporal.NewApplicationError("yclients 503", activities.ErrTypeYClientsUnavailable)
+	}
+	st := h.run(Timings{})
+	require.Equal(t, StatusFailed, st.Status)
+	require.Equal(t, ReasonYClientsUnavailable, st.Reason, "a typed reason the register page can tell apart")
+	require.Equal(t, 5, h.callCount(activities.ActRegister), "retried while the owner waits, then given up")
+}
+
 func activeThen(h *harness, fns ...func()) {
-	h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+	h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 	for i, fn := range fns {
 		h.at(time.Duration(i+1)*time.Hour, fn)
 	}
@@ -240,22 +252,22 @@ func TestUninstallInEachState(t *testing.T) {
 		}, 5 * time.Minute},
 		{"pending_whatsapp", func(h *harness) {}, 5 * time.Minute},
 		{"mid-pairing", func(h *harness) {
-			slow(h, activities.ActPair, activities.PairOutput{Outcome: PairOutcomeSuccess, Phone: "79990001122"})
-			h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+			slow(h, activities.ActPair, activities.PairOutput{Outcome: activities.PairSucceeded, Phone: "79990001122"})
+			h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 		}, 2 * time.Minute},
 		{"whatsapp_connected (activating)", func(h *harness) {
 			slow(h, activities.ActActivate, activities.ActivateOutput{})
-			h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+			h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 		}, 5 * time.Minute},
 		{"configuring (mid-sync)", func(h *harness) {
 			slow(h, activities.ActSync, activities.SyncOutput{})
-			h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+			h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 		}, 5 * time.Minute},
 		{"active", func(h *harness) {
-			h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+			h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 		}, 2 * time.Hour},
 		{"frozen", func(h *harness) {
-			h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+			h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 			h.at(time.Hour, func() { h.signal(SignalFreeze) })
 		}, 2 * time.Hour},
 	}
@@ -276,7 +288,7 @@ func TestUninstallInEachState(t *testing.T) {
 
 func TestContinuesAsNewWhenSuggested(t *testing.T) {
 	h := newHarness(t)
-	h.at(time.Minute, func() { h.requestPairing(PairByQR) })
+	h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 	h.at(time.Hour, func() { h.env.SetContinueAsNewSuggested(true) })
 	h.at(time.Hour+time.Second, func() { h.signal(SignalResync) })
 	h.env.ExecuteWorkflow(InstallationWorkflowName, InstallationInput{SalonID: testSalon})

@@ -10,52 +10,46 @@ import (
 	"github.com/aiadmin/aiadmin/activities"
 )
 
-// active is the steady state: resync every ResyncEvery and on request; freeze and uninstall
-// end it. The run continues as new when the history grows large.
-func (w *installation) active(ctx workflow.Context) (State, error) {
+// active is the steady state: it resyncs every ResyncEvery and on request, and leaves on
+// freeze, uninstall or the phone unlinking the device.
+func (w *installation) active(ctx workflow.Context) (Status, error) {
 	if err := w.welcome(ctx); err != nil {
-		return w.closeOnError(ctx, err)
+		return w.toUninstalled(ctx)
 	}
 	for {
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-				return w.st, err
-			}
-			return w.continueAsNew(ctx)
+		if continueAsNewSuggested(ctx) {
+			return w.st.Status, errContinueAsNew
 		}
 		w.unfreeze, w.check = false, false // nothing to do while active
 		next := w.st.LastSync.At.Add(w.timings.ResyncEvery)
-		wait := next.Sub(workflow.Now(ctx))
-		if wait < time.Second {
-			wait = time.Second
-		}
+		wait := max(next.Sub(workflow.Now(ctx)), time.Second)
 		timedOut, err := w.awaitOr(ctx, wait, func() bool {
 			return w.uninstall || w.freeze || w.resync || w.unfreeze || w.check || len(w.linkEvents) > 0 ||
-				workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+				continueAsNewSuggested(ctx)
 		})
 		if err != nil {
-			return w.st, err
+			return w.st.Status, err
 		}
 		if len(w.linkEvents) > 0 && !w.uninstall {
 			relink, err := w.handleLinkEvents(ctx)
 			if err != nil {
-				return w.st, err
+				return w.st.Status, err
 			}
 			if relink {
-				return w.doRelink(ctx)
+				return w.toNeedsRelink(ctx)
 			}
 			continue
 		}
 		switch {
 		case w.uninstall:
-			return w.doUninstall(ctx)
+			return w.toUninstalled(ctx)
 		case w.freeze:
 			w.freeze = false
-			return w.doFreeze(ctx)
+			return w.toFrozen(ctx)
 		case w.resync || timedOut:
 			w.resync = false
 			if err := w.sync(ctx); err != nil {
-				return w.closeOnError(ctx, err)
+				return w.toUninstalled(ctx)
 			}
 		}
 	}
@@ -67,59 +61,48 @@ func (w *installation) awaitOr(ctx workflow.Context, d time.Duration, cond func(
 	return !ok, err
 }
 
-func (w *installation) continueAsNew(ctx workflow.Context) (State, error) {
-	st := w.st
-	return w.st, workflow.NewContinueAsNewError(ctx, InstallationWorkflowName,
-		InstallationInput{SalonID: w.st.SalonID, Timings: w.timings, State: &st})
-}
-
-// doFreeze stops sending: the phone is disconnected but keeps its credentials.
-func (w *installation) doFreeze(ctx workflow.Context) (State, error) {
+// toFrozen stops sending: the phone is disconnected but keeps its credentials.
+func (w *installation) toFrozen(ctx workflow.Context) (Status, error) {
 	err := w.exec(ctx, cleanupOptions, time.Time{}, activities.ActDisconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
 	if errors.Is(err, errInterrupted) {
-		return w.doUninstall(ctx)
+		return w.toUninstalled(ctx)
 	}
 	if err != nil {
 		w.notify(ctx, "warn", "disconnect_failed", "Не удалось отключить WhatsApp при заморозке: "+rootMessage(err))
 	}
 	w.st.FrozenAt = workflow.Now(ctx)
-	if err := w.setStatus(ctx, StatusFrozen, ""); err != nil {
-		return w.st, err
-	}
-	return w.frozen(ctx)
+	return w.enter(ctx, StatusFrozen, "")
 }
 
 // frozen waits for an unfreeze: a signal, or the YClients integration status back to active
-// (YClients sends no unfreeze event), polled every FrozenPollEvery and on request.
-func (w *installation) frozen(ctx workflow.Context) (State, error) {
+// (YClients sends no unfreeze event), polled every FrozenPollEvery and on request. The phone
+// unlinking the device meanwhile is remembered for the unfreeze.
+func (w *installation) frozen(ctx workflow.Context) (Status, error) {
 	for {
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
-			if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-				return w.st, err
-			}
-			return w.continueAsNew(ctx)
+		if continueAsNewSuggested(ctx) {
+			return w.st.Status, errContinueAsNew
 		}
 		w.freeze, w.resync = false, false
 		timedOut, err := w.awaitOr(ctx, w.timings.FrozenPollEvery, func() bool {
 			return w.uninstall || w.unfreeze || w.check || w.freeze || w.resync || len(w.linkEvents) > 0
 		})
 		if err != nil {
-			return w.st, err
+			return w.st.Status, err
 		}
 		if len(w.linkEvents) > 0 && !w.uninstall {
 			relink, err := w.handleLinkEvents(ctx)
 			if err != nil {
-				return w.st, err
+				return w.st.Status, err
 			}
 			w.unlinkedWhileFrozen = w.unlinkedWhileFrozen || relink
 			continue
 		}
 		switch {
 		case w.uninstall:
-			return w.doUninstall(ctx)
+			return w.toUninstalled(ctx)
 		case w.unfreeze:
 			w.unfreeze = false
-			return w.doUnfreeze(ctx)
+			return w.unfreezeToActive(ctx)
 		case w.check || timedOut:
 			w.check = false
 			var out activities.IntegrationStatusOutput
@@ -127,41 +110,78 @@ func (w *installation) frozen(ctx workflow.Context) (State, error) {
 				activities.SalonRef{SalonID: w.st.SalonID}, &out)
 			switch {
 			case errors.Is(err, errInterrupted):
-				return w.doUninstall(ctx)
+				return w.toUninstalled(ctx)
 			case err != nil:
 				w.notify(ctx, "warn", "status_check_failed", "Не удалось проверить статус интеграции: "+rootMessage(err))
 			case out.Status == "active":
-				return w.doUnfreeze(ctx)
+				return w.unfreezeToActive(ctx)
 			case out.Status == "uninstalled":
-				return w.doUninstall(ctx)
+				return w.toUninstalled(ctx)
 			}
 		}
 	}
 }
 
-// doUnfreeze reconnects with the kept credentials, without a new scan.
-func (w *installation) doUnfreeze(ctx workflow.Context) (State, error) {
+// unfreezeToActive reconnects with the kept credentials, without a new scan; a phone that
+// unlinked the device meanwhile needs a re-link instead.
+func (w *installation) unfreezeToActive(ctx workflow.Context) (Status, error) {
 	err := w.exec(ctx, cleanupOptions, time.Time{}, activities.ActReconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
 	if errors.Is(err, errInterrupted) {
-		return w.doUninstall(ctx)
+		return w.toUninstalled(ctx)
 	}
-	reason := ""
 	if w.unlinkedWhileFrozen || errType(err) == activities.ErrTypeNotLinked {
 		w.unlinkedWhileFrozen = false
 		w.st.FrozenAt = time.Time{}
-		return w.doRelink(ctx)
+		return w.toNeedsRelink(ctx)
 	}
+	reason := ""
 	if err != nil {
-		reason = "whatsapp_reconnect_failed"
+		reason = ReasonReconnectFailed
 		w.notify(ctx, "error", "reconnect_failed", "WhatsApp не переподключился после разморозки: "+rootMessage(err))
 	}
 	w.st.FrozenAt = time.Time{}
 	if err := w.setStatus(ctx, StatusActive, reason); err != nil {
-		return w.st, err
+		return w.st.Status, err
 	}
 	w.resumeBookings(ctx)
 	w.resync = true // the catalogue may have changed while frozen
-	return w.active(ctx)
+	return w.st.Status, nil
+}
+
+// toUninstalled unlinks the phone, deletes the salon's secrets and ends the installation.
+func (w *installation) toUninstalled(ctx workflow.Context) (Status, error) {
+	w.cleanup(ctx)
+	if err := w.setStatus(ctx, StatusUninstalled, ReasonUninstalled); err != nil {
+		return w.st.Status, err
+	}
+	w.notify(ctx, "info", "uninstalled", "Приложение удалено из YClients")
+	return w.st.Status, nil
+}
+
+// toExpired ends an installation not activated within the deadline.
+func (w *installation) toExpired(ctx workflow.Context) (Status, error) {
+	w.cleanup(ctx)
+	if err := w.setStatus(ctx, StatusExpired, ReasonActivationDeadline); err != nil {
+		return w.st.Status, err
+	}
+	w.notify(ctx, "warn", "expired", "Установка не завершена за отведённое время")
+	return w.st.Status, nil
+}
+
+// toFailed ends the installation for reason; detail, when known, goes to operators.
+func (w *installation) toFailed(ctx workflow.Context, reason, detail string) (Status, error) {
+	if w.st.Status != StatusRegistering && w.st.Status != StatusPendingWhatsApp {
+		w.cleanup(ctx)
+	}
+	if err := w.setStatus(ctx, StatusFailed, reason); err != nil {
+		return w.st.Status, err
+	}
+	msg := "Установка не удалась: " + reason
+	if detail != "" {
+		msg += ": " + detail
+	}
+	w.notify(ctx, "error", "failed", msg)
+	return w.st.Status, nil
 }
 
 // cleanup unlinks the phone and deletes the salon's secrets. It runs on a disconnected
@@ -179,41 +199,6 @@ func (w *installation) cleanup(ctx workflow.Context) {
 	w.st.WhatsApp = WhatsAppInfo{}
 }
 
-func (w *installation) doUninstall(ctx workflow.Context) (State, error) {
-	w.cleanup(ctx)
-	if err := w.setStatus(ctx, StatusUninstalled, ReasonUninstalled); err != nil {
-		return w.st, err
-	}
-	w.notify(ctx, "info", "uninstalled", "Приложение удалено из YClients")
-	return w.finish(ctx)
-}
-
-func (w *installation) doExpire(ctx workflow.Context) (State, error) {
-	w.cleanup(ctx)
-	if err := w.setStatus(ctx, StatusExpired, ReasonActivationDeadline); err != nil {
-		return w.st, err
-	}
-	w.notify(ctx, "warn", "expired", "Установка не завершена за отведённое время")
-	return w.finish(ctx)
-}
-
-func (w *installation) doFail(ctx workflow.Context, reason string) (State, error) {
-	if w.st.Status != StatusRegistering && w.st.Status != StatusPendingWhatsApp {
-		w.cleanup(ctx)
-	}
-	if err := w.setStatus(ctx, StatusFailed, reason); err != nil {
-		return w.st, err
-	}
-	w.notify(ctx, "error", "failed", "Установка не удалась: "+reason)
-	return w.finish(ctx)
-}
-
-// finish waits for running update handlers (e.g. the register update) before the run ends.
-func (w *installation) finish(ctx workflow.Context) (State, error) {
-	err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
-	return w.st, err
-}
-
 // notify raises an operator alert; failures to alert never break the installation.
 func (w *installation) notify(ctx workflow.Context, level, kind, msg string) {
 	dctx := workflow.WithActivityOptions(newDisconnected(ctx), localOptions)
@@ -223,21 +208,4 @@ func (w *installation) notify(ctx workflow.Context, level, kind, msg string) {
 	})
 	_ = workflow.ExecuteActivity(dctx, activities.ActNotifyOps,
 		activities.NotifyInput{SalonID: w.st.SalonID, Level: level, Kind: kind, Message: msg}).Get(dctx, nil)
-}
-
-// rootMessage is the innermost error message, without Temporal's wrapping.
-func rootMessage(err error) string {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			return err.Error()
-		}
-		err = next
-	}
-}
-
-// newDisconnected returns a context that is not cancelled with ctx, for work that must finish.
-func newDisconnected(ctx workflow.Context) workflow.Context {
-	dctx, _ := workflow.NewDisconnectedContext(ctx)
-	return dctx
 }

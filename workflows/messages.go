@@ -1,6 +1,17 @@
+// Package workflows is AI Admin's deterministic code: the installation workflow (one per
+// salon), the booking workflow (one per YClients record) and the client-welcome workflow. This
+// file is their contract with the HTTP layer and the worker runtime: workflow names, message
+// names and payloads. ids.go makes workflow IDs from business keys; options.go holds the
+// activity options. Workflow code never touches the outside world: every side effect is an
+// activity (package activities).
 package workflows
 
-import "time"
+import (
+	"time"
+
+	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
+)
 
 // Workflow type names, pinned at registration and always referred to by these strings.
 const (
@@ -58,17 +69,15 @@ func (s Status) Closed() bool {
 	return s == StatusUninstalled || s == StatusExpired || s == StatusFailed
 }
 
-// Pairing methods.
+// Reasons recorded with a status (State.Reason).
 const (
-	PairByQR    = "qr"
-	PairByPhone = "phone"
-)
-
-// Pairing outcomes reported by the pairing activity.
-const (
-	PairOutcomeSuccess = "success"
-	PairOutcomeTimeout = "timeout"
-	PairOutcomeError   = "error"
+	ReasonSalonNotFound       = "salon_not_found"         // failed: YClients does not know the salon
+	ReasonYClientsUnavailable = "yclients_unavailable"    // failed: YClients did not answer the register step
+	ReasonActivationRefused   = "activation_refused"      // failed: YClients refused the activation callback
+	ReasonActivationDeadline  = "activation_deadline"     // expired: not activated within the deadline
+	ReasonUninstalled         = "uninstalled_in_yclients" // uninstalled
+	ReasonPhoneUnlinked       = "phone_unlinked"          // needs_relink
+	ReasonReconnectFailed     = "whatsapp_reconnect_failed"
 )
 
 // InstallationInput starts (or continues as new) an installation workflow.
@@ -95,7 +104,7 @@ type RegisterRequest struct {
 
 // PairingRequest is the request-pairing update's input.
 type PairingRequest struct {
-	Method string // PairByQR or PairByPhone
+	Method string // activities.PairByQR or activities.PairByPhone
 	Phone  string // for PairByPhone: the owner's number (normalised digits)
 }
 
@@ -116,20 +125,20 @@ type PairingState struct {
 	Attempt     int    // increases with every attempt
 	Method      string // of the current or last attempt
 	Running     bool
-	LastOutcome string // PairOutcome* of the last finished attempt
-	LastError   string // human-readable (Russian) reason of the last error outcome
+	LastOutcome activities.PairOutcome // of the last finished attempt
+	LastError   string                 // human-readable (Russian) reason of the last error outcome
 }
 
-// LinkEvent is a change of the WhatsApp link (whatsapp.LinkState values).
+// LinkEvent is a change of the WhatsApp link.
 type LinkEvent struct {
-	State  string
+	State  whatsapp.LinkState
 	Reason string
 	Until  time.Time // end of a temporary ban or restriction, when known
 }
 
 // LinkInfo is the last known WhatsApp link state.
 type LinkInfo struct {
-	State  string
+	State  whatsapp.LinkState
 	Reason string
 	Until  time.Time
 	Since  time.Time

@@ -14,8 +14,6 @@ const (
 	DefaultActivationDeadline = time.Hour
 	DefaultResyncEvery        = 24 * time.Hour
 	DefaultFrozenPollEvery    = 6 * time.Hour
-	// SyncDays is how many days of schedules a sync reads.
-	SyncDays = 14
 )
 
 func (t Timings) withDefaults() Timings {
@@ -32,10 +30,7 @@ func (t Timings) withDefaults() Timings {
 }
 
 // nonRetryable lists the activity error types that retrying cannot fix.
-var nonRetryable = []string{
-	activities.ErrTypeNotFound, activities.ErrTypeUnauthorized, activities.ErrTypeInvalid,
-	activities.ErrTypeForbidden, activities.ErrTypeNotLinked,
-}
+var nonRetryable = activities.NonRetryable
 
 // yclientsRetry retries YClients calls with backoff; 429 waits for Retry-After through the
 // activity's NextRetryDelay.

@@ -9,79 +9,146 @@ import (
 	"github.com/aiadmin/aiadmin/activities"
 )
 
+// The statuses of a new installation, in order: registering → pending_whatsapp →
+// whatsapp_connected → configuring → active.
+
 func (w *installation) deadline() time.Time {
 	return w.st.RegisteredAt.Add(w.timings.ActivationDeadline)
 }
 
-// pairing waits for the owner to link WhatsApp from the connect page, until the activation
-// deadline. Each request starts a pairing attempt (an activity on the worker that owns the
-// live connection); a newer request supersedes a running one.
-func (w *installation) pairing(ctx workflow.Context) error {
-	if err := w.awaitPairing(ctx, w.deadline()); err != nil {
-		return err
+// registering reads the salon from YClients. A salon YClients does not know, or a YClients
+// that does not answer, fails the installation: the owner is waiting on the page.
+func (w *installation) registering(ctx workflow.Context) (Status, error) {
+	var out activities.RegisterOutput
+	err := w.exec(ctx, registerOptions, time.Time{}, activities.ActRegister, activities.SalonRef{SalonID: w.st.SalonID}, &out)
+	switch {
+	case errors.Is(err, errInterrupted):
+		return w.toUninstalled(ctx)
+	case errType(err) == activities.ErrTypeNotFound:
+		return w.toFailed(ctx, ReasonSalonNotFound, "")
+	case err != nil:
+		return w.toFailed(ctx, ReasonYClientsUnavailable, rootMessage(err))
 	}
-	return w.setStatus(ctx, StatusWhatsAppConnected, "")
+	w.st.SalonName, w.st.Timezone = out.Title, out.Timezone
+	return w.enter(ctx, StatusPendingWhatsApp, "")
+}
+
+// pendingWhatsApp waits for the owner to link WhatsApp from the connect page, until the
+// activation deadline.
+func (w *installation) pendingWhatsApp(ctx workflow.Context) (Status, error) {
+	err := w.awaitPairing(ctx, w.deadline())
+	switch {
+	case errors.Is(err, errInterrupted):
+		return w.toUninstalled(ctx)
+	case errors.Is(err, errExpired):
+		return w.toExpired(ctx)
+	case err != nil:
+		return w.st.Status, err
+	}
+	return w.enter(ctx, StatusWhatsAppConnected, "")
+}
+
+// whatsAppConnected tells YClients the integration is installed, within the activation
+// deadline. YClients refusing the activation fails the installation.
+func (w *installation) whatsAppConnected(ctx workflow.Context) (Status, error) {
+	var out activities.ActivateOutput
+	err := w.exec(ctx, yclientsOptions, w.deadline(), activities.ActActivate, activities.SalonRef{SalonID: w.st.SalonID}, &out)
+	switch {
+	case errors.Is(err, errInterrupted):
+		return w.toUninstalled(ctx)
+	case errors.Is(err, errExpired):
+		return w.toExpired(ctx)
+	case err != nil:
+		return w.toFailed(ctx, ReasonActivationRefused, rootMessage(err))
+	}
+	w.st.RedirectURL = out.RedirectURL
+	w.st.ActivatedAt = workflow.Now(ctx)
+	return w.enter(ctx, StatusConfiguring, "")
+}
+
+// configuring runs the first catalogue sync, then the installation is active.
+func (w *installation) configuring(ctx workflow.Context) (Status, error) {
+	if err := w.sync(ctx); err != nil {
+		return w.toUninstalled(ctx)
+	}
+	return w.enter(ctx, StatusActive, "")
 }
 
 // awaitPairing runs pairing attempts as the connect page asks for them until one succeeds
 // (w.st.WhatsApp is then set), an uninstall arrives (errInterrupted) or the deadline passes
-// (expiredError; a zero deadline never passes).
+// (errExpired; a zero deadline never passes). A newer request supersedes a running attempt.
 func (w *installation) awaitPairing(ctx workflow.Context, deadline time.Time) error {
 	for {
-		cond := func() bool { return w.uninstall || w.pairReq != nil || len(w.pairResults) > 0 }
-		ok := true
-		var err error
-		if deadline.IsZero() {
-			err = workflow.Await(ctx, cond)
-		} else {
-			left := deadline.Sub(workflow.Now(ctx))
-			if left <= 0 {
+		if err := w.awaitPairingEvent(ctx, deadline); err != nil {
+			if errors.Is(err, errInterrupted) || errors.Is(err, errExpired) {
 				w.cancelPairing()
-				return &expiredError{}
 			}
-			ok, err = workflow.AwaitWithTimeout(ctx, left, cond)
-		}
-		if err != nil {
 			return err
-		}
-		if w.uninstall {
-			w.cancelPairing()
-			return errInterrupted
-		}
-		if !ok {
-			w.cancelPairing()
-			return &expiredError{}
 		}
 		if w.pairReq != nil {
 			w.startPairing(ctx, *w.pairReq)
 			w.pairReq = nil
 		}
-		for len(w.pairResults) > 0 {
-			r := w.pairResults[0]
-			w.pairResults = w.pairResults[1:]
-			if r.attempt != w.st.Pairing.Attempt {
-				continue // superseded by a newer attempt
-			}
-			w.st.Pairing.Running = false
-			w.pairCancel = nil
-			switch {
-			case r.err != nil:
-				w.st.Pairing.LastOutcome = PairOutcomeError
-				w.st.Pairing.LastError = "Не удалось начать привязку WhatsApp. Попробуйте ещё раз."
-			case r.out.Outcome == PairOutcomeSuccess:
-				w.st.Pairing.LastOutcome = PairOutcomeSuccess
-				w.st.Pairing.LastError = ""
-				w.st.WhatsApp = WhatsAppInfo{Phone: r.out.Phone, Name: r.out.Name, ConnectedAt: workflow.Now(ctx)}
-				w.linkEvents = nil // events of the old device or of the pairing itself
-				return nil
-			default:
-				w.st.Pairing.LastOutcome = r.out.Outcome
-				w.st.Pairing.LastError = r.out.Error
-			}
+		if w.takePairResults(ctx) {
+			return nil
 		}
 	}
 }
 
+// awaitPairingEvent waits for a pairing request or result, an uninstall or the deadline.
+func (w *installation) awaitPairingEvent(ctx workflow.Context, deadline time.Time) error {
+	cond := func() bool { return w.uninstall || w.pairReq != nil || len(w.pairResults) > 0 }
+	ok := true
+	var err error
+	if deadline.IsZero() {
+		err = workflow.Await(ctx, cond)
+	} else {
+		left := deadline.Sub(workflow.Now(ctx))
+		if left <= 0 {
+			return errExpired
+		}
+		ok, err = workflow.AwaitWithTimeout(ctx, left, cond)
+	}
+	switch {
+	case err != nil:
+		return err
+	case w.uninstall:
+		return errInterrupted
+	case !ok:
+		return errExpired
+	}
+	return nil
+}
+
+// takePairResults applies the finished attempts; it reports whether the current one paired.
+func (w *installation) takePairResults(ctx workflow.Context) bool {
+	for len(w.pairResults) > 0 {
+		r := w.pairResults[0]
+		w.pairResults = w.pairResults[1:]
+		if r.attempt != w.st.Pairing.Attempt {
+			continue // superseded by a newer attempt
+		}
+		w.st.Pairing.Running = false
+		w.pairCancel = nil
+		switch {
+		case r.err != nil:
+			w.st.Pairing.LastOutcome = activities.PairFailed
+			w.st.Pairing.LastError = "Не удалось начать привязку WhatsApp. Попробуйте ещё раз."
+		case r.out.Outcome == activities.PairSucceeded:
+			w.st.Pairing.LastOutcome = activities.PairSucceeded
+			w.st.Pairing.LastError = ""
+			w.st.WhatsApp = WhatsAppInfo{Phone: r.out.Phone, Name: r.out.Name, ConnectedAt: workflow.Now(ctx)}
+			w.linkEvents = nil // events of the old device or of the pairing itself
+			return true
+		default:
+			w.st.Pairing.LastOutcome = r.out.Outcome
+			w.st.Pairing.LastError = r.out.Error
+		}
+	}
+	return false
+}
+
+// startPairing runs one attempt on the worker that owns the salon's live connection.
 func (w *installation) startPairing(ctx workflow.Context, req PairingRequest) {
 	w.cancelPairing()
 	w.st.Pairing.Running = true
@@ -105,35 +172,9 @@ func (w *installation) cancelPairing() {
 	w.st.Pairing.Running = false
 }
 
-// activate tells YClients the integration is installed, within the activation deadline.
-func (w *installation) activate(ctx workflow.Context) error {
-	if w.st.Status != StatusWhatsAppConnected {
-		return nil
-	}
-	var out activities.ActivateOutput
-	err := w.exec(ctx, yclientsOptions, w.deadline(), activities.ActActivate, activities.SalonRef{SalonID: w.st.SalonID}, &out)
-	var exp *expiredError
-	switch {
-	case errors.Is(err, errInterrupted), errors.As(err, &exp):
-		return err
-	case err != nil:
-		return &failedError{reason: "activation: " + rootMessage(err)}
-	}
-	w.st.RedirectURL = out.RedirectURL
-	w.st.ActivatedAt = workflow.Now(ctx)
-	return w.setStatus(ctx, StatusConfiguring, "")
-}
-
-// configure runs the first catalogue sync, then the installation is active.
-func (w *installation) configure(ctx workflow.Context) error {
-	if err := w.sync(ctx); err != nil {
-		return err
-	}
-	return w.setStatus(ctx, StatusActive, "")
-}
-
 // sync reads services, staff and schedules from YClients into PostgreSQL. A sync that gives
-// up is recorded and reported to operators; the installation keeps working.
+// up is recorded and reported to operators; the installation keeps working. Only an uninstall
+// (errInterrupted) ends it with an error.
 func (w *installation) sync(ctx workflow.Context) error {
 	var out activities.SyncOutput
 	err := w.exec(ctx, syncOptions, time.Time{}, activities.ActSync, activities.SalonRef{SalonID: w.st.SalonID}, &out)

@@ -7,17 +7,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
 )
-
-// SearchAttrWhatsAppState shows the salon's WhatsApp link state to operators.
-var SearchAttrWhatsAppState = SearchAttrKeyword("WhatsAppState")
 
 // linkEventsChange guards the handling of link-state signals, added after installations were
 // running: runs that started before it ignore those signals on replay.
 const linkEventsChange = "2026-11-29-link-events"
-
-// ReasonPhoneUnlinked is recorded with needs_relink.
-const ReasonPhoneUnlinked = "phone_unlinked"
 
 // handleLinkEvents applies the queued link events; it reports whether the phone unlinked the
 // device, so that the installation must be re-linked.
@@ -29,69 +24,76 @@ func (w *installation) handleLinkEvents(ctx workflow.Context) (relink bool, err 
 			continue
 		}
 		w.st.Link = LinkInfo{State: ev.State, Reason: ev.Reason, Until: ev.Until, Since: workflow.Now(ctx)}
-		if err := workflow.UpsertTypedSearchAttributes(ctx, SearchAttrWhatsAppState.ValueSet(ev.State)); err != nil {
+		if err := workflow.UpsertTypedSearchAttributes(ctx, SearchAttrWhatsAppState.ValueSet(string(ev.State))); err != nil {
 			return false, err
 		}
 		workflow.SetCurrentDetails(ctx, w.summary())
-		switch ev.State {
-		case "logged_out":
+		if ev.State == whatsapp.StateLoggedOut {
 			relink = true
-		case "replaced":
-			w.notify(ctx, "error", "stream_replaced",
-				"Сессию WhatsApp открыл другой процесс (stream replaced): переподключения не будет, проверьте воркеры")
-		case "temp_banned":
-			w.notify(ctx, "error", "temp_banned", "WhatsApp временно заблокировал номер; отправка приостановлена до "+
-				ev.Until.UTC().Format("2006-01-02 15:04")+" UTC")
-		case "restricted":
-			w.notify(ctx, "warn", "restricted", "WhatsApp ограничил отправку новым контактам (463)")
-		case "disconnected", "degraded":
-			if ev.Reason != "" {
-				w.notify(ctx, "warn", "link_"+ev.State, "WhatsApp: "+ev.Reason)
-			}
+			continue
 		}
+		w.alertLinkEvent(ctx, ev)
 	}
 	return relink, nil
 }
 
-// doRelink is entered when the phone unlinked the device: the owner gets a re-link link and
-// ops an alert; sending pauses until the owner pairs again.
-func (w *installation) doRelink(ctx workflow.Context) (State, error) {
+// alertLinkEvent tells operators about a link problem that needs no re-link.
+func (w *installation) alertLinkEvent(ctx workflow.Context, ev LinkEvent) {
+	switch ev.State {
+	case whatsapp.StateReplaced:
+		w.notify(ctx, "error", "stream_replaced",
+			"Сессию WhatsApp открыл другой процесс (stream replaced): переподключения не будет, проверьте воркеры")
+	case whatsapp.StateTempBanned:
+		w.notify(ctx, "error", "temp_banned", "WhatsApp временно заблокировал номер; отправка приостановлена до "+
+			ev.Until.UTC().Format("2006-01-02 15:04")+" UTC")
+	case whatsapp.StateRestricted:
+		w.notify(ctx, "warn", "restricted", "WhatsApp ограничил отправку новым контактам (463)")
+	case whatsapp.StateDisconnected, whatsapp.StateDegraded:
+		if ev.Reason != "" {
+			w.notify(ctx, "warn", "link_"+string(ev.State), "WhatsApp: "+ev.Reason)
+		}
+	}
+}
+
+// toNeedsRelink is entered when the phone unlinked the device: the owner gets a re-link link
+// and ops an alert; sending pauses until the owner pairs again.
+func (w *installation) toNeedsRelink(ctx workflow.Context) (Status, error) {
 	w.st.WhatsApp = WhatsAppInfo{}
 	w.st.Pairing = PairingState{Attempt: w.st.Pairing.Attempt} // a fresh start for the connect page
 	w.recordPhone = true
 	if err := w.setStatus(ctx, StatusNeedsRelink, ReasonPhoneUnlinked); err != nil {
-		return w.st, err
+		return w.st.Status, err
 	}
 	w.notify(ctx, "error", "needs_relink", "Телефон салона отвязал WhatsApp: владельцу отправлена ссылка для повторной привязки")
 	dctx := workflow.WithActivityOptions(newDisconnected(ctx), cleanupOptions)
 	if err := workflow.ExecuteActivity(dctx, activities.ActNotifyRelink, activities.SalonRef{SalonID: w.st.SalonID}).Get(dctx, nil); err != nil {
 		w.notify(ctx, "error", "relink_notice_failed", "Не удалось отправить владельцу ссылку для привязки: "+rootMessage(err))
 	}
-	return w.relinkWait(ctx)
+	return w.st.Status, nil
 }
 
-// relinkWait waits, without a deadline, for the owner to pair again from the re-link page;
+// needsRelink waits, without a deadline, for the owner to pair again from the re-link page;
 // then the installation is active again and paused messages go out (paced, only those still
-// relevant: the booking workflows re-check every few minutes until each message's deadline).
-func (w *installation) relinkWait(ctx workflow.Context) (State, error) {
+// relevant).
+func (w *installation) needsRelink(ctx workflow.Context) (Status, error) {
 	err := w.awaitPairing(ctx, time.Time{})
 	if errors.Is(err, errInterrupted) {
-		return w.doUninstall(ctx)
+		return w.toUninstalled(ctx)
 	}
 	if err != nil {
-		return w.st, err
+		return w.st.Status, err
 	}
-	w.st.Link = LinkInfo{State: "linked", Since: workflow.Now(ctx)}
-	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchAttrWhatsAppState.ValueSet("linked")); err != nil {
-		return w.st, err
+	w.st.Link = LinkInfo{State: whatsapp.StateLinked, Since: workflow.Now(ctx)}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, SearchAttrWhatsAppState.ValueSet(string(whatsapp.StateLinked))); err != nil {
+		return w.st.Status, err
 	}
 	w.recordPhone = true
 	if err := w.setStatus(ctx, StatusActive, ""); err != nil {
-		return w.st, err
+		return w.st.Status, err
 	}
 	w.notify(ctx, "info", "relinked", "WhatsApp снова привязан")
 	w.resumeBookings(ctx)
-	return w.active(ctx)
+	return w.st.Status, nil
 }
 
 // resumeChange guards telling booking workflows to resume after an unfreeze or a re-link.

@@ -7,29 +7,30 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
 )
 
-func (h *harness) link(state string) {
+func (h *harness) link(state whatsapp.LinkState) {
 	h.env.SignalWorkflow(SignalLinkState, LinkEvent{State: state, Reason: "test"})
 }
 
 func TestPhoneUnlinkedNeedsRelinkThenActiveAgain(t *testing.T) {
 	h := newHarness(t)
 	activeThen(h,
-		func() { h.link("logged_out") },
+		func() { h.link(whatsapp.StateLoggedOut) },
 		func() {
 			st := h.query()
 			require.Equal(t, StatusNeedsRelink, st.Status)
-			require.Equal(t, "logged_out", st.Link.State)
+			require.Equal(t, whatsapp.StateLoggedOut, st.Link.State)
 			require.Empty(t, st.WhatsApp.Phone)
 			require.Equal(t, 1, h.callCount(activities.ActNotifyRelink), "owner gets a re-link link")
 			require.Equal(t, 1, h.callCount(activities.ActNotifyOps+":needs_relink"), "ops alerted")
-			h.requestPairing(PairByQR) // the owner opens the re-link page
+			h.requestPairing(activities.PairByQR) // the owner opens the re-link page
 		},
 		func() {
 			st := h.query()
 			require.Equal(t, StatusActive, st.Status)
-			require.Equal(t, "linked", st.Link.State)
+			require.Equal(t, whatsapp.StateLinked, st.Link.State)
 			require.Equal(t, "79990001122", st.WhatsApp.Phone)
 			require.Equal(t, 1, h.callCount(activities.ActActivate), "no new YClients activation")
 			h.signal(SignalUninstall)
@@ -42,13 +43,13 @@ func TestPhoneUnlinkedNeedsRelinkThenActiveAgain(t *testing.T) {
 func TestLinkEventsOtherThanUnlinkKeepTheInstallationActive(t *testing.T) {
 	h := newHarness(t)
 	activeThen(h,
-		func() { h.link("restricted") },
+		func() { h.link(whatsapp.StateRestricted) },
 		func() {
 			st := h.query()
 			require.Equal(t, StatusActive, st.Status)
-			require.Equal(t, "restricted", st.Link.State)
+			require.Equal(t, whatsapp.StateRestricted, st.Link.State)
 			require.Equal(t, 1, h.callCount(activities.ActNotifyOps+":restricted"))
-			h.link("replaced")
+			h.link(whatsapp.StateReplaced)
 		},
 		func() {
 			require.Equal(t, 1, h.callCount(activities.ActNotifyOps+":stream_replaced"))
@@ -61,7 +62,7 @@ func TestUnlinkedWhileFrozenRelinksOnUnfreeze(t *testing.T) {
 	h := newHarness(t)
 	activeThen(h,
 		func() { h.signal(SignalFreeze) },
-		func() { h.link("logged_out") },
+		func() { h.link(whatsapp.StateLoggedOut) },
 		func() {
 			require.Equal(t, StatusFrozen, h.query().Status, "stays frozen until YClients unfreezes")
 			h.signal(SignalUnfreeze)

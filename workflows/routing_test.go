@@ -119,7 +119,7 @@ func TestSalonOfActivityInputs(t *testing.T) {
 		{[]any{&activities.PairInput{SalonID: 2}}, 2, true},
 		{[]any{activities.WelcomeInput{SalonID: 3}}, 3, true},
 		{[]any{activities.DeliverInput{SalonID: 4}}, 4, true},
-		{[]any{activities.ClientWelcomeInput{SalonID: 6}}, 6, true},
+		{[]any{activities.ClientWelcomeInput{NewClient: activities.NewClient{SalonID: 6}}}, 6, true},
 		{[]any{(*activities.DeliverInput)(nil)}, 0, false},
 		{[]any{activities.NotifyInput{SalonID: 5}}, 0, false},
 		{nil, 0, false},

@@ -46,6 +46,17 @@ var defaults = map[Kind]func(*message) string{
 	Reminder2h:    reminder2h,
 	OptOutAck:     optOutAck,
 	ClientWelcome: clientWelcome,
+	Welcome:       ownerWelcome,
+}
+
+// ownerWelcome goes to the salon's own number once WhatsApp is linked.
+func ownerWelcome(m *message) string {
+	if m.SalonName == "" {
+		return "Здравствуйте! AI Admin подключён. С этого номера клиенты салона будут получать " +
+			"подтверждения записей, напоминания и уведомления об изменениях. Отвечать на это сообщение не нужно."
+	}
+	return "Здравствуйте! AI Admin подключён к салону «" + m.SalonName + "». С этого номера клиенты будут получать " +
+		"подтверждения записей, напоминания и уведомления об изменениях. Отвечать на это сообщение не нужно."
 }
 
 // «Анна, здравствуйте!» or «Здравствуйте!».

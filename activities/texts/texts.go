@@ -1,7 +1,7 @@
 // Package texts renders the WhatsApp messages AI Admin sends to a salon's clients: warm, short
 // Russian defaults for every kind of message, and the salon owner's optional per-kind overrides
 // (text/template over Data). It has no side effects and no dependencies beyond the standard
-// library, so workflows, activities and the HTTP preview can all call it.
+// library; Kind names a message kind everywhere (workflows, activities, the ledger).
 package texts
 
 import (
@@ -24,7 +24,13 @@ const (
 	Reminder2h    Kind = "reminder_2h"    // about 2 hours before the visit
 	OptOutAck     Kind = "opt_out_ack"    // the client answered «стоп»
 	ClientWelcome Kind = "client_welcome" // optional first message to a new client
+	Welcome       Kind = "welcome"        // to the salon's own number once WhatsApp is linked
 )
+
+// aboutNoVisit reports whether messages of the kind are about no particular visit.
+func (k Kind) aboutNoVisit() bool {
+	return k == OptOutAck || k == ClientWelcome || k == Welcome
+}
 
 // MaxMessageLen is the longest message, in characters (runes), that Render returns. The
 // defaults stay well under it even with very long inputs; an override whose text would be
@@ -50,7 +56,7 @@ var ErrNoVisitTime = errors.New("texts: visit start time is required")
 // Visit is what a message is about. Every text field may be empty.
 type Visit struct {
 	ClientName string    // may be empty
-	Start      time.Time // any location; rendered in Salon.Location. Required except for OptOutAck and ClientWelcome.
+	Start      time.Time // any location; rendered in Salon.Location. Required except for the kinds about no visit (OptOutAck, ClientWelcome, Welcome).
 	Services   []string  // titles as in YClients; may be empty
 	StaffName  string    // may be empty
 	// PreviousStart is, for Change, the old visit time; zero when only the staff or the
@@ -101,7 +107,7 @@ func Render(kind Kind, salon Salon, v Visit, o Overrides) (string, error) {
 	if !ok {
 		return "", fmt.Errorf("%w: %q", ErrUnknownKind, string(kind))
 	}
-	if v.Start.IsZero() && kind != OptOutAck && kind != ClientWelcome {
+	if v.Start.IsZero() && !kind.aboutNoVisit() {
 		return "", fmt.Errorf("%w: %s", ErrNoVisitTime, kind)
 	}
 	m := newMessage(salon, v)

@@ -1,6 +1,7 @@
-// Command aiadmin is AI Admin's one binary: `api` serves HTTP, `worker` runs the Temporal
-// worker (and owns the live WhatsApp connections), `migrate` applies the database migrations,
-// and `dev` runs the whole product in one process for local development and demos.
+// Command aiadmin is AI Admin's production binary: `api` serves HTTP, `worker` runs the
+// Temporal worker (and owns the live WhatsApp connections), `migrate` applies the database
+// migrations. It links no fake: the simulated phone and the fake YClients live in the
+// development binary (cmd/aiadmin-dev).
 package main
 
 import (
@@ -11,14 +12,14 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/aiadmin/aiadmin/cmd/internal/app"
+	"github.com/aiadmin/aiadmin/cmd/internal/config"
 )
 
 const usage = `usage: aiadmin <command>
 
 commands:
-  dev      everything in one process: migrations, worker, API; demo mode (fake YClients on
-           FAKE_YCLIENTS_ADDR and a simulated phone) when no YClients credentials are set;
-           starts the local Temporal dev server (bin/temporal-dev) when none is reachable
   api      the HTTP API (marketplace pages, connect page, webhooks, health)
   worker   the Temporal worker (workflows, activities, live WhatsApp connections)
   migrate  apply database migrations and exit
@@ -42,37 +43,24 @@ func run(args []string) error {
 		fmt.Println(usage)
 		return nil
 	}
-	cfg, err := loadConfig(cmd == "dev")
+	cfg, err := config.Load(false)
 	if err != nil {
 		return err
 	}
-	logger := newLogger(cfg)
+	logger := app.NewLogger(cfg)
 	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	opts := app.Options{WhatsApp: app.WhatsMeow}
 	switch cmd {
 	case "migrate":
-		return migrate(ctx, cfg)
+		return app.Migrate(ctx, cfg)
 	case "api":
-		return runApp(ctx, cfg, logger, roleAPI)
+		return app.Run(ctx, cfg, logger, app.API, opts)
 	case "worker":
-		return runApp(ctx, cfg, logger, roleWorker)
-	case "dev":
-		return runDev(ctx, cfg, logger)
+		return app.Run(ctx, cfg, logger, app.Worker, opts)
 	default:
 		fmt.Fprintln(os.Stderr, usage)
 		return fmt.Errorf("unknown command %q", cmd)
 	}
-}
-
-func newLogger(cfg *Config) *slog.Logger {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
-		level = slog.LevelInfo
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if cfg.LogJSON {
-		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
-	}
-	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }

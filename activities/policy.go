@@ -1,0 +1,114 @@
+package activities
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/aiadmin/aiadmin/activities/texts"
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/sqlc"
+)
+
+// salonPolicy is a salon's sending policy (salon_settings, or the defaults) in its own zone.
+type salonPolicy struct {
+	row sqlc.GetSalonSettingsRow
+	loc *time.Location
+}
+
+func (p salonPolicy) quiet() QuietHours {
+	return QuietHours{From: int(p.row.QuietFromMinute), To: int(p.row.QuietToMinute)}
+}
+
+func (p salonPolicy) salon() texts.Salon {
+	return texts.Salon{Name: p.row.Title, Address: p.row.Address, Phone: p.row.Phone, Location: p.loc}
+}
+
+func (p salonPolicy) overrides() texts.Overrides {
+	var o texts.Overrides
+	if len(p.row.Templates) > 2 {
+		_ = json.Unmarshal(p.row.Templates, &o)
+	}
+	return o
+}
+
+func (a *Messaging) policy(ctx context.Context, salonID int64) (salonPolicy, error) {
+	row, err := a.store.GetSalonSettings(ctx, salonID)
+	if err != nil {
+		return salonPolicy{}, fmt.Errorf("salon settings: %w", db.NotFound(err))
+	}
+	return salonPolicy{row: row, loc: a.zones.location(ctx, salonID, row.Timezone)}, nil
+}
+
+// QuietHours is a daily quiet window in minutes after local midnight; From == To means none.
+// The window may wrap midnight (21:00–09:00).
+type QuietHours struct {
+	From, To int
+}
+
+// end reports whether t (in loc) falls in the window, and when the window ends.
+func (q QuietHours) end(t time.Time, loc *time.Location) (bool, time.Time) {
+	if q.From == q.To {
+		return false, time.Time{}
+	}
+	lt := t.In(loc)
+	m := lt.Hour()*60 + lt.Minute()
+	day := time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)
+	at := func(d time.Time) time.Time { return d.Add(time.Duration(q.To) * time.Minute) }
+	if q.From < q.To { // e.g. 13:00-15:00
+		if m >= q.From && m < q.To {
+			return true, at(day)
+		}
+		return false, time.Time{}
+	}
+	switch { // wraps midnight
+	case m >= q.From:
+		return true, at(day.AddDate(0, 0, 1))
+	case m < q.To:
+		return true, at(day)
+	}
+	return false, time.Time{}
+}
+
+// ReminderTimes computes a visit's reminders in the salon's zone loc: the day before at
+// dayHour, and 2 h before. None for a visit known less than 2 h ahead; a reminder whose
+// moment has passed is not armed; one inside quiet hours moves to their end, or is dropped
+// when that is past its deadline.
+func ReminderTimes(start, now time.Time, loc *time.Location, dayHour int, quiet QuietHours) []ReminderPlan {
+	if start.Sub(now) < 2*time.Hour {
+		return nil
+	}
+	ls := start.In(loc)
+	dayBefore := time.Date(ls.Year(), ls.Month(), ls.Day()-1, dayHour, 0, 0, 0, loc)
+	// latest is the last useful moment of each reminder; grace is how late a paused salon may
+	// still send it.
+	candidates := []struct {
+		kind   texts.Kind
+		at     time.Time
+		latest time.Time
+		grace  time.Duration
+	}{
+		{texts.ReminderDay, dayBefore, start.Add(-2 * time.Hour), 3 * time.Hour},
+		{texts.Reminder2h, start.Add(-2 * time.Hour), start.Add(-30 * time.Minute), 30 * time.Minute},
+	}
+	var out []ReminderPlan
+	for _, c := range candidates {
+		at := c.at
+		if in, end := quiet.end(at, loc); in {
+			at = end // quiet hours: move to their end …
+		}
+		if !at.After(now) || !at.Before(c.latest) {
+			continue // … or drop when that is too late
+		}
+		out = append(out, ReminderPlan{Kind: c.kind, At: at.UTC(), Deadline: minTime(at.Add(c.grace), c.latest).UTC()})
+	}
+	return out
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}

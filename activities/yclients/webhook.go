@@ -1,0 +1,75 @@
+package yclients
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// Webhook is an entity webhook as YClients posts it to the webhook_urls given at activation:
+// {"company_id":…,"resource":"record","resource_id":…,"status":"create","data":{…}}.
+type Webhook struct {
+	CompanyID  json.Number     `json:"company_id"`
+	Resource   string          `json:"resource"` // record, client, …
+	ResourceID json.Number     `json:"resource_id"`
+	Status     string          `json:"status"` // create, update, delete
+	Data       json.RawMessage `json:"data"`
+}
+
+// ErrMalformedWebhook marks a body that is not an entity webhook.
+var ErrMalformedWebhook = errors.New("malformed webhook")
+
+// ParseWebhook validates an entity webhook's envelope and returns it with its resource ID (0
+// when absent). IDs may be numbers or strings, as YClients sends both.
+func ParseWebhook(body []byte) (Webhook, int64, error) {
+	var wh Webhook
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&wh); err != nil {
+		return wh, 0, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
+	}
+	if wh.Resource == "" {
+		return wh, 0, fmt.Errorf("%w: no resource", ErrMalformedWebhook)
+	}
+	var id int64
+	if wh.ResourceID != "" {
+		v, err := wh.ResourceID.Int64()
+		if err != nil {
+			return wh, 0, fmt.Errorf("%w: resource_id %q", ErrMalformedWebhook, wh.ResourceID)
+		}
+		id = v
+	}
+	switch wh.Status {
+	case "create", "update", "delete":
+	default:
+		return wh, 0, fmt.Errorf("%w: status %q", ErrMalformedWebhook, wh.Status)
+	}
+	return wh, id, nil
+}
+
+// WebhookClient is the part of a client webhook's data that AI Admin keeps.
+type WebhookClient struct {
+	ID    int64
+	Name  string
+	Phone string
+}
+
+// ErrNoClient is returned by DecodeClient for data without a client ID.
+var ErrNoClient = errors.New("no client in webhook")
+
+// DecodeClient decodes the data of a client webhook.
+func DecodeClient(data []byte) (WebhookClient, error) {
+	var w struct {
+		ID    FlexInt    `json:"id"`
+		Name  FlexString `json:"name"`
+		Phone FlexString `json:"phone"`
+	}
+	if err := json.Unmarshal(data, &w); err != nil {
+		return WebhookClient{}, err
+	}
+	if w.ID == 0 {
+		return WebhookClient{}, ErrNoClient
+	}
+	return WebhookClient{ID: int64(w.ID), Name: string(w.Name), Phone: string(w.Phone)}, nil
+}

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiadmin/aiadmin/activities/texts"
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+// temporalProcess is a Temporal dev server this test can stop and start again, on the same
+// port and SQLite file.
+type temporalProcess struct {
+	t    *testing.T
+	bin  string
+	conf string
+	db   string
+	addr string
+	cmd  *exec.Cmd
+}
+
+func (p *temporalProcess) start() {
+	p.t.Helper()
+	ready := filepath.Join(p.t.TempDir(), "ready")
+	_, port, _ := strings.Cut(p.addr, ":")
+	p.cmd = exec.Command(p.bin, "-config", p.conf, "-db", p.db, "-port", port, "-headless", "-ready-file", ready)
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	require.NoError(p.t, p.cmd.Start())
+	require.Eventually(p.t, func() bool { _, err := os.Stat(ready); return err == nil }, 60*time.Second, 50*time.Millisecond,
+		"temporal dev server started")
+}
+
+func (p *temporalProcess) stop() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _ = p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-done
+	}
+	p.cmd = nil
+}
+
+// TestWebhooksSurviveTemporalRestart: webhooks that arrive while Temporal is down are
+// answered 2xx from the inbox and become messages once it is back, each exactly once.
+func TestWebhooksSurviveTemporalRestart(t *testing.T) {
+	if os.Getenv("TEMPORAL_ADDRESS") == "" {
+		t.Skip("run through `make test`")
+	}
+	root, err := filepath.Abs("../..")
+	require.NoError(t, err)
+	p := &temporalProcess{t: t, bin: filepath.Join(root, "bin", "temporal-dev"), conf: filepath.Join(root, "temporal-dev.yaml"),
+		db: filepath.Join(t.TempDir(), "temporal.db"), addr: freeAddr(t)}
+	if _, err := os.Stat(p.bin); err != nil {
+		t.Skip("bin/temporal-dev not built (make test builds it)")
+	}
+	p.start()
+	t.Cleanup(p.stop)
+
+	s := newStackAt(t, p.addr)
+	salon := s.moscow
+	s.activate(salon)
+	s.noPacing(salon)
+
+	p.stop()
+	_, local := localIn(t, "Europe/Moscow", 3, "15:00")
+	rec, err := s.fake.CreateRecord(salon, yclientsfake.RecordInput{StaffID: staffOf(t, s.fake, salon), ServiceIDs: []int64{serviceOf(t, s.fake, salon)},
+		Client: &yclientsfake.ClientInput{Name: "Анна", Phone: clientPhone}, Datetime: local, Duplicates: 2})
+	require.NoError(t, err)
+	moved, movedLocal := localIn(t, "Europe/Moscow", 4, "16:00")
+	_, err = s.fake.UpdateRecord(salon, rec.ID, yclientsfake.RecordChange{Datetime: &movedLocal, Duplicates: 4})
+	require.NoError(t, err)
+	require.NoError(t, s.fake.WaitDeliveries(context.Background(), 6))
+	for _, d := range s.fake.Deliveries() {
+		require.Equal(t, 200, d.HTTPStatus, "answered 2xx while Temporal is down: %+v", d)
+	}
+	require.Empty(t, s.clientTexts(salon), "nothing can be sent while Temporal is down")
+
+	p.start()
+	defer func() {
+		if t.Failed() {
+			v, err := s.app.Temporal.QueryWorkflow(context.Background(), workflows.BookingID(salon, rec.ID), "", workflows.QueryBooking)
+			if err == nil {
+				var st workflows.BookingState
+				_ = v.Get(&st)
+				t.Logf("booking messages: %+v", st.Messages)
+			}
+		}
+	}()
+	s.waitClientTexts(salon, 1)
+	require.Eventually(t, func() bool { return s.inboxDone(salon) }, 30*time.Second, 50*time.Millisecond)
+	time.Sleep(500 * time.Millisecond)
+	// Created and moved while Temporal was down: the client hears of the visit once, at its
+	// new time (a confirmation, not a change they never saw the start of).
+	got := s.clientTexts(salon)
+	require.Len(t, got, 1, "nothing lost, nothing doubled: %q", got)
+	require.Contains(t, got[0], "Вы записаны")
+	require.Contains(t, got[0], "16:00")
+	rows, err := s.app.Store.ListMessages(context.Background(), salon)
+	require.NoError(t, err)
+	for _, r := range rows {
+		if r.RecordID == rec.ID && r.Kind == string(texts.Confirmation) && r.Status == "sent" {
+			require.True(t, r.VisitTime.Equal(moved), "the confirmation is keyed on the new visit time")
+		}
+	}
+}

@@ -1,0 +1,107 @@
+// Command aiadmin-dev is AI Admin's development binary: `dev` runs the whole product in one
+// process for local development and demos (the fake YClients and the simulated phone when no
+// YClients credentials are set); `api`, `worker` and `migrate` are the production commands,
+// with the simulated WhatsApp clients available too (WHATSAPP_MODE=sim or simserver), for tests
+// that run several processes. Production runs bin/aiadmin, which links none of the fakes.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
+	"github.com/aiadmin/aiadmin/activities/whatsapp/simserver"
+	"github.com/aiadmin/aiadmin/cmd/internal/app"
+	"github.com/aiadmin/aiadmin/cmd/internal/config"
+)
+
+const usage = `usage: aiadmin-dev [command]
+
+commands:
+  dev      (default) everything in one process: migrations, worker, API; demo mode (fake YClients
+           on FAKE_YCLIENTS_ADDR and a simulated phone) when no YClients credentials are set;
+           starts the local Temporal dev server (bin/temporal-dev) when none is reachable
+  api      the HTTP API
+  worker   the Temporal worker; WHATSAPP_MODE may also be sim or simserver
+  migrate  apply database migrations and exit
+
+configuration comes from environment variables; see README.md`
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "aiadmin-dev:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	cmd := "dev"
+	switch len(args) {
+	case 0:
+	case 1:
+		cmd = args[0]
+	default:
+		fmt.Fprintln(os.Stderr, usage)
+		return errors.New("at most one command expected")
+	}
+	if cmd == "-h" || cmd == "--help" || cmd == "help" {
+		fmt.Println(usage)
+		return nil
+	}
+	cfg, err := config.Load(cmd == "dev")
+	if err != nil {
+		return err
+	}
+	logger := app.NewLogger(cfg)
+	slog.SetDefault(logger)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := app.Options{WhatsApp: whatsAppFor(nil)}
+	switch cmd {
+	case "migrate":
+		return app.Migrate(ctx, cfg)
+	case "api":
+		return app.Run(ctx, cfg, logger, app.API, opts)
+	case "worker":
+		return app.Run(ctx, cfg, logger, app.Worker, opts)
+	case "dev":
+		return runDev(ctx, cfg, logger)
+	default:
+		fmt.Fprintln(os.Stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// whatsAppFor builds the WhatsApp client WHATSAPP_MODE names: phone (or a new simulated
+// phone) for sim, a client of the fake WhatsApp server for simserver, the real one otherwise.
+func whatsAppFor(phone *simphone.Phone) app.WhatsAppFunc {
+	return func(ctx context.Context, a *app.App, events app.LinkEvents) (app.WhatsApp, error) {
+		switch a.Cfg.WhatsAppMode {
+		case "sim":
+			if phone == nil {
+				phone = simphone.New(simphone.Options{})
+			}
+			changes := phone.Subscribe(ctx)
+			go func() {
+				for ch := range changes {
+					events(ch.SalonID, ch.Status)
+				}
+			}()
+			return app.WhatsApp{Client: phone}, nil
+		case "simserver":
+			sc, err := simserver.NewClient(simserver.ClientOptions{URL: a.Cfg.WhatsAppSimURL, Logger: a.Logger, Events: events})
+			if err != nil {
+				return app.WhatsApp{}, fmt.Errorf("WHATSAPP_SIM_URL: %w", err)
+			}
+			return app.WhatsApp{Client: sc, Sessions: sc, Close: sc.Close}, nil
+		case "whatsmeow":
+			return app.WhatsMeow(ctx, a, events)
+		}
+		return app.WhatsApp{}, fmt.Errorf("WHATSAPP_MODE=%q: unknown mode (sim, simserver or whatsmeow)", a.Cfg.WhatsAppMode)
+	}
+}

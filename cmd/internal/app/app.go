@@ -1,0 +1,193 @@
+// Package app assembles an AI Admin process from its configuration: it connects PostgreSQL
+// and Temporal, builds the YClients and WhatsApp clients, and serves the roles the process
+// has (the HTTP API, the Temporal worker, or both). The production main and the development
+// main share it; they differ only in the WhatsApp clients they can build (Options.WhatsApp)
+// and the development main's extra routes.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"github.com/gin-gonic/gin"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/aiadmin/aiadmin/activities/pii"
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/activities/yclients"
+	"github.com/aiadmin/aiadmin/cmd/internal/config"
+	"github.com/aiadmin/aiadmin/cmd/internal/shard"
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/secretbox"
+)
+
+// Role is what a process serves.
+type Role int
+
+// Roles; `dev` serves both.
+const (
+	API Role = 1 << iota
+	Worker
+)
+
+// WhatsApp is a worker's WhatsApp client and how the shard manager opens and closes its
+// salons' sessions.
+type WhatsApp struct {
+	Client whatsapp.Client
+	// Sessions is nil for a client that keeps everything in this process (the simulated
+	// phone): nothing to open or close.
+	Sessions shard.Sessions
+	Close    func()
+}
+
+// LinkEvents receives the changes of salons' WhatsApp links (logged out on the phone, bans,
+// restrictions, …) that a WhatsApp client reports.
+type LinkEvents func(salonID int64, st whatsapp.Status)
+
+// WhatsAppFunc builds a worker's WhatsApp client for cfg.WhatsAppMode; it reports the link
+// events to events for as long as ctx lives.
+type WhatsAppFunc func(ctx context.Context, a *App, events LinkEvents) (WhatsApp, error)
+
+// Options are what a main adds to the configuration.
+type Options struct {
+	// WhatsApp builds the worker's WhatsApp client (required for Worker).
+	WhatsApp WhatsAppFunc
+	// Routes adds routes to the HTTP API (the development main's simulated phone).
+	Routes func(*gin.Engine)
+	// YClients replaces the YClients client built from the configuration (tests).
+	YClients *yclients.Client
+	// Interceptors are added to the workflow worker's (tests).
+	Interceptors []interceptor.WorkerInterceptor
+}
+
+// App is one process's long-lived components.
+type App struct {
+	Cfg      *config.Config
+	Logger   *slog.Logger
+	Store    *db.Store
+	Temporal client.Client
+	Box      *secretbox.Box
+	YClients *yclients.Client
+	// WhatsApp is the worker's WhatsApp client; zero in an API-only process.
+	WhatsApp WhatsApp
+
+	opts  Options
+	links linkForwarder
+}
+
+// New connects PostgreSQL and Temporal and builds the clients the roles need. The database
+// must be migrated (Migrate).
+func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, roles Role, opts Options) (*App, error) {
+	store, err := db.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	box, err := secretbox.New(cfg.SecretKey)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("SECRET_KEY: %w", err)
+	}
+	tc, err := client.NewLazyClient(client.Options{
+		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		// Clients' names and phones are encrypted in Temporal; the rest stays readable.
+		DataConverter: pii.DataConverter(box),
+		Logger:        tlog.NewStructuredLogger(logger.With("component", "temporal")),
+	})
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("temporal client: %w", err)
+	}
+	a := &App{Cfg: cfg, Logger: logger, Store: store, Temporal: tc, Box: box, YClients: opts.YClients, opts: opts,
+		links: linkForwarder{temporal: tc, logger: logger}}
+	if a.YClients == nil {
+		a.YClients = yclients.New(yclients.Config{
+			BaseURL: cfg.YClientsBaseURL, PartnerToken: cfg.YClientsPartnerToken, UserToken: cfg.YClientsUserToken,
+			ApplicationID: cfg.YClientsApplicationID, Logger: logger,
+		})
+	}
+	if roles&Worker != 0 {
+		if opts.WhatsApp == nil {
+			a.Close()
+			return nil, errors.New("a worker needs a WhatsApp client")
+		}
+		if a.WhatsApp, err = opts.WhatsApp(ctx, a, a.links.forward); err != nil {
+			a.Close()
+			return nil, err
+		}
+	}
+	return a, nil
+}
+
+// Close releases the clients.
+func (a *App) Close() {
+	if a.WhatsApp.Close != nil {
+		a.WhatsApp.Close()
+	}
+	a.Temporal.Close()
+	a.Store.Close()
+}
+
+// Migrate applies the database migrations.
+func Migrate(ctx context.Context, cfg *config.Config) error {
+	if err := db.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// Serve runs the roles until ctx ends, then stops them gracefully.
+func (a *App) Serve(ctx context.Context, roles Role) error {
+	errc := make(chan error, 1)
+	if roles&Worker != 0 {
+		stop, err := a.startWorker(ctx)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	if roles&API != 0 {
+		stop, err := a.startAPI(errc)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
+	select {
+	case <-ctx.Done():
+		a.Logger.Info("stopping")
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
+
+// Run is a main's `api` or `worker` command: migrate, build, serve until ctx ends.
+func Run(ctx context.Context, cfg *config.Config, logger *slog.Logger, roles Role, opts Options) error {
+	if err := Migrate(ctx, cfg); err != nil {
+		return err
+	}
+	a, err := New(ctx, cfg, logger, roles, opts)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return a.Serve(ctx, roles)
+}
+
+// NewLogger is the process's slog logger: LOG_LEVEL, and LOG_FORMAT json or text, on stderr.
+func NewLogger(cfg *config.Config) *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(cfg.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogJSON {
+		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}

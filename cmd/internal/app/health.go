@@ -1,0 +1,89 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/salontime"
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/sqlc"
+	httpapi "github.com/aiadmin/aiadmin/http"
+)
+
+// healthSource reads an installation's health from the database, YClients and, in a process
+// that owns WhatsApp connections, the live link.
+type healthSource struct {
+	store    *db.Store
+	yclients activities.YClients
+	whatsapp whatsapp.Client // nil in an api-only process
+}
+
+// Health implements httpapi.HealthSource.
+func (h healthSource) Health(ctx context.Context, salonID int64) (httpapi.Health, error) {
+	c, err := h.store.GetCompany(ctx, salonID)
+	if db.IsNotFound(err) {
+		return httpapi.Health{}, fmt.Errorf("salon %d: %w", salonID, httpapi.ErrUnknownSalon)
+	}
+	if err != nil {
+		return httpapi.Health{}, err
+	}
+	out := httpapi.Health{SalonID: salonID, Status: c.InstallStatus, RecentErrors: []httpapi.HealthError{}}
+	if c.WhatsappPhone != nil && *c.WhatsappPhone != "" {
+		out.PhoneLinked, out.Phone = true, *c.WhatsappPhone
+	}
+	if h.whatsapp != nil {
+		if st, err := h.whatsapp.Status(ctx, salonID); err == nil {
+			out.WhatsAppState = string(st.State)
+			out.PhoneLinked = st.State != whatsapp.StateUnlinked && st.State != whatsapp.StateLoggedOut
+		}
+	}
+	yctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if _, err := h.yclients.IntegrationStatus(yctx, salonID); err == nil {
+		out.YClientsReachable = true
+	} else {
+		out.RecentErrors = append(out.RecentErrors, httpapi.HealthError{At: time.Now().UTC(), Kind: "yclients", Message: err.Error()})
+	}
+	if run, err := h.store.LastSyncRun(ctx, salonID); err == nil {
+		out.LastSyncAt = run.FinishedAt
+		if run.Error != "" {
+			out.RecentErrors = append(out.RecentErrors, httpapi.HealthError{At: run.StartedAt, Kind: "sync", Message: run.Error})
+		}
+	}
+	if m, err := h.store.LastSentMessage(ctx, salonID); err == nil {
+		out.LastMessageAt = m.SentAt
+	}
+	out.Budget = h.budget(ctx, salonID)
+	alerts, err := h.store.ListOpsAlerts(ctx, sqlc.ListOpsAlertsParams{SalonID: &salonID, MaxRows: 10})
+	if err == nil {
+		for _, a := range alerts {
+			if a.Level == "info" {
+				continue
+			}
+			out.RecentErrors = append(out.RecentErrors, httpapi.HealthError{At: a.CreatedAt, Kind: a.Kind, Message: a.Message})
+		}
+	}
+	return out, nil
+}
+
+// budget reports the salon's sending policy and today's use of it.
+func (h healthSource) budget(ctx context.Context, salonID int64) *httpapi.SendBudget {
+	p, err := h.store.GetSalonSettings(ctx, salonID)
+	if err != nil {
+		return nil
+	}
+	loc, _ := salontime.Location(p.Timezone) // an unknown zone is reported by the activities
+	dayStart := salontime.DayStart(time.Now(), loc)
+	b := &httpapi.SendBudget{PerMinute: int(p.PerMinute), DailyCap: int(p.DailyCap), Timezone: p.Timezone,
+		Quiet: fmt.Sprintf("%02d:%02d-%02d:%02d", p.QuietFromMinute/60, p.QuietFromMinute%60, p.QuietToMinute/60, p.QuietToMinute%60)}
+	if n, err := h.store.CountSentSince(ctx, sqlc.CountSentSinceParams{SalonID: salonID, Since: &dayStart}); err == nil {
+		b.SentToday = n
+	}
+	if next, err := h.store.GetSendBudget(ctx, salonID); err == nil && next.After(time.Now()) {
+		b.NextSlotAt = &next
+	}
+	return b
+}

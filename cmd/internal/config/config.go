@@ -1,0 +1,196 @@
+// Package config reads AI Admin's configuration from the environment, once, into one struct;
+// only the mains call it. README.md lists every variable.
+package config
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aiadmin/aiadmin/cmd/internal/shard"
+	"github.com/aiadmin/aiadmin/db/secretbox"
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+// Config is every setting of the process, read from the environment once in main. The README
+// lists each variable.
+type Config struct {
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalNamespace string
+	TaskQueue         string
+
+	HTTPAddr  string
+	PublicURL string
+
+	YClientsBaseURL       string
+	YClientsPartnerToken  string
+	YClientsUserToken     string
+	YClientsApplicationID int64
+	RequireSignedUserData bool
+
+	SecretKey     []byte // AES-256 key for api keys and pairing codes at rest
+	SessionSecret []byte // HS256 key for connect-page session tokens
+	AdminToken    string
+	OpsWebhookURL string
+	// OwnerWebhookURL receives owner notices (the re-link link).
+	OwnerWebhookURL string
+	// WebhookHMACSecret optionally requires a signature header on entity webhooks.
+	WebhookHMACSecret string
+
+	WhatsAppMode string // sim, simserver or whatsmeow
+	Demo         bool
+	FakeAddr     string
+	DataDir      string
+
+	// WhatsAppShards is the number of WhatsApp shards (WHATSAPP_SHARDS, the same on every
+	// worker); ShardRetry how often a worker retries the shards it does not own.
+	WhatsAppShards int
+	ShardRetry     time.Duration
+	WhatsAppSimURL string // WHATSAPP_MODE=simserver: the fake WhatsApp server
+
+	Timings  workflows.Timings
+	LogLevel string
+	LogJSON  bool
+
+	TemporalDevBin    string
+	TemporalDevConfig string
+}
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok && v != "" {
+		return v
+	}
+	return def
+}
+
+// Load reads the configuration; dev is true for the development binary's `dev` command, whose
+// defaults are demo mode without YClients credentials.
+func Load(dev bool) (*Config, error) {
+	c := &Config{
+		DatabaseURL:          env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiadmin?sslmode=disable"),
+		TemporalAddress:      env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
+		TemporalNamespace:    env("TEMPORAL_NAMESPACE", "default"),
+		TaskQueue:            env("TEMPORAL_TASK_QUEUE", workflows.TaskQueue),
+		HTTPAddr:             env("HTTP_ADDR", "127.0.0.1:8080"),
+		YClientsBaseURL:      env("YCLIENTS_BASE_URL", "https://api.yclients.com"),
+		YClientsPartnerToken: os.Getenv("YCLIENTS_PARTNER_TOKEN"),
+		YClientsUserToken:    os.Getenv("YCLIENTS_USER_TOKEN"),
+		AdminToken:           os.Getenv("ADMIN_TOKEN"),
+		OpsWebhookURL:        os.Getenv("OPS_WEBHOOK_URL"),
+		OwnerWebhookURL:      os.Getenv("OWNER_WEBHOOK_URL"),
+		WebhookHMACSecret:    os.Getenv("WEBHOOK_HMAC_SECRET"),
+		FakeAddr:             env("FAKE_YCLIENTS_ADDR", "127.0.0.1:8090"),
+		DataDir:              env("DATA_DIR", ".data"),
+		LogLevel:             env("LOG_LEVEL", "info"),
+		LogJSON:              env("LOG_FORMAT", "text") == "json",
+		TemporalDevBin:       env("TEMPORAL_DEV_BIN", "bin/temporal-dev"),
+		TemporalDevConfig:    env("TEMPORAL_DEV_CONFIG", "temporal-dev.yaml"),
+	}
+	c.PublicURL = strings.TrimRight(env("PUBLIC_URL", "http://"+c.HTTPAddr), "/")
+	var err error
+	if c.YClientsApplicationID, err = strconv.ParseInt(env("YCLIENTS_APPLICATION_ID", "0"), 10, 64); err != nil {
+		return nil, fmt.Errorf("YCLIENTS_APPLICATION_ID: %w", err)
+	}
+	if c.RequireSignedUserData, err = strconv.ParseBool(env("REQUIRE_SIGNED_USER_DATA", "true")); err != nil {
+		return nil, fmt.Errorf("REQUIRE_SIGNED_USER_DATA: %w", err)
+	}
+	// Demo mode: no YClients credentials → the fake YClients and the simulated phone.
+	c.Demo, err = strconv.ParseBool(env("DEMO", strconv.FormatBool(dev && c.YClientsPartnerToken == "")))
+	if err != nil {
+		return nil, fmt.Errorf("DEMO: %w", err)
+	}
+	if c.Demo {
+		c.YClientsPartnerToken = env("YCLIENTS_PARTNER_TOKEN", "demo-partner-token")
+		if c.YClientsApplicationID == 0 {
+			c.YClientsApplicationID = 1
+		}
+		c.YClientsBaseURL = "http://" + c.FakeAddr
+	}
+	c.WhatsAppMode = env("WHATSAPP_MODE", map[bool]string{true: "sim", false: "whatsmeow"}[c.Demo])
+	if c.WhatsAppShards, err = strconv.Atoi(env("WHATSAPP_SHARDS", strconv.Itoa(workflows.DefaultWhatsAppShards))); err != nil ||
+		c.WhatsAppShards < 1 || c.WhatsAppShards > shard.MaxShards {
+		return nil, fmt.Errorf("WHATSAPP_SHARDS: want 1..%d, got %q", shard.MaxShards, os.Getenv("WHATSAPP_SHARDS"))
+	}
+	c.WhatsAppSimURL = os.Getenv("WHATSAPP_SIM_URL")
+	if c.WhatsAppMode == "simserver" && c.WhatsAppSimURL == "" {
+		return nil, errors.New("WHATSAPP_MODE=simserver needs WHATSAPP_SIM_URL")
+	}
+	for _, d := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"ACTIVATION_DEADLINE", &c.Timings.ActivationDeadline},
+		{"RESYNC_EVERY", &c.Timings.ResyncEvery},
+		{"FROZEN_POLL_EVERY", &c.Timings.FrozenPollEvery},
+		{"WHATSAPP_SHARD_RETRY", &c.ShardRetry},
+	} {
+		if v := os.Getenv(d.name); v != "" {
+			if *d.dst, err = time.ParseDuration(v); err != nil {
+				return nil, fmt.Errorf("%s: %w", d.name, err)
+			}
+		}
+	}
+	if c.SecretKey, err = c.key("SECRET_KEY", "secret.key"); err != nil {
+		return nil, err
+	}
+	if c.SessionSecret, err = c.key("SESSION_SECRET", "session.key"); err != nil {
+		return nil, err
+	}
+	if c.AdminToken == "" && c.Demo {
+		c.AdminToken = "demo-admin-token"
+	}
+	if !c.Demo {
+		if c.YClientsPartnerToken == "" || c.YClientsApplicationID == 0 {
+			return nil, errors.New("YCLIENTS_PARTNER_TOKEN and YCLIENTS_APPLICATION_ID are required outside demo mode")
+		}
+		if c.AdminToken == "" {
+			return nil, errors.New("ADMIN_TOKEN is required outside demo mode")
+		}
+	}
+	return c, nil
+}
+
+// key reads a base64 32-byte key from the environment; in demo mode a missing key is created
+// once in the data folder so that a second `make dev` can still read what the first stored.
+func (c *Config) key(name, file string) ([]byte, error) {
+	if v := os.Getenv(name); v != "" {
+		k, err := secretbox.KeyFromBase64(v)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		return k, nil
+	}
+	if !c.Demo {
+		return nil, fmt.Errorf("%s is required outside demo mode (32 random bytes, base64)", name)
+	}
+	path := filepath.Join(c.DataDir, file)
+	if b, err := os.ReadFile(path); err == nil {
+		return secretbox.KeyFromBase64(strings.TrimSpace(string(b)))
+	}
+	k := make([]byte, 32)
+	if _, err := rand.Read(k); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)), 0o600); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// ShardCount is WHATSAPP_SHARDS, or the default for a Config built without it.
+func (c *Config) ShardCount() int {
+	if c.WhatsAppShards > 0 {
+		return c.WhatsAppShards
+	}
+	return workflows.DefaultWhatsAppShards
+}
