@@ -65,22 +65,8 @@ func (h *registerHandler) register(c *gin.Context) {
 		abort(c, registerFailure(err))
 		return
 	}
-	if st.Status == workflows.StatusFailed && st.Reason == workflows.ReasonSalonNotFound {
-		abort(c, fail(kindNotFound, "salon not found").withPage("Салон не найден",
-			"YClients не нашёл салон, для которого вы подключаете AI Admin, или не дал к нему доступ.",
-			"Проверьте, что вы вошли в YClients под владельцем салона, и подключите приложение из маркетплейса ещё раз."))
-		return
-	}
-	if st.Status == workflows.StatusFailed && st.Reason == workflows.ReasonYClientsUnavailable {
-		abort(c, fail(kindUnavailable, "yclients unavailable: "+st.Reason).withPage("YClients не отвечает",
-			"Мы не смогли получить данные салона из YClients.",
-			"Подождите минуту и нажмите «Подключить» в маркетплейсе YClients ещё раз."))
-		return
-	}
-	if st.Status.Closed() {
-		abort(c, fail(kindConflict, "installation closed: "+string(st.Status)).withPage("Подключение ещё не готово",
-			"Предыдущая установка AI Admin для этого салона ещё закрывается.",
-			"Подождите минуту и откройте AI Admin из маркетплейса YClients ещё раз."))
+	if err := closedInstallation(st); err != nil {
+		abort(c, err)
 		return
 	}
 
@@ -102,6 +88,26 @@ func (h *registerHandler) register(c *gin.Context) {
 		Status:    string(st.Status),
 		Message:   statusMessage(st),
 	})
+}
+
+// closedInstallation explains an installation that ended before the owner could pair: the
+// salon unknown to YClients, YClients not answering, or a previous installation closing.
+func closedInstallation(st workflows.State) error {
+	switch {
+	case st.Status == workflows.StatusFailed && st.Reason == workflows.ReasonSalonNotFound:
+		return fail(kindNotFound, "salon not found").withPage("Салон не найден",
+			"YClients не нашёл салон, для которого вы подключаете AI Admin, или не дал к нему доступ.",
+			"Проверьте, что вы вошли в YClients под владельцем салона, и подключите приложение из маркетплейса ещё раз.")
+	case st.Status == workflows.StatusFailed && st.Reason == workflows.ReasonYClientsUnavailable:
+		return fail(kindUnavailable, "yclients unavailable").withPage("YClients не отвечает",
+			"Мы не смогли получить данные салона из YClients.",
+			"Подождите минуту и нажмите «Подключить» в маркетплейсе YClients ещё раз.")
+	case st.Status.Closed():
+		return fail(kindConflict, "installation closed: "+string(st.Status)).withPage("Подключение ещё не готово",
+			"Предыдущая установка AI Admin для этого салона ещё закрывается.",
+			"Подождите минуту и откройте AI Admin из маркетплейса YClients ещё раз.")
+	}
+	return nil
 }
 
 // retryAfterClose is the pause before registering again on a run that was just closing.

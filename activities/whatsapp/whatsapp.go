@@ -1,7 +1,8 @@
 // Package whatsapp defines the small interface through which the rest of AI Admin talks to a
 // salon's linked WhatsApp number. Live connections belong to the worker process; the interface
-// has two implementations: the simulated phone (package simphone, demo mode and tests) and the
-// real whatsmeow adapter.
+// has three implementations: the real adapter over go.mau.fi/whatsmeow (package wameow), and,
+// for development and tests only, the in-process simulated phone (package simphone) and the
+// client of the fake WhatsApp server that several processes share (package simserver).
 package whatsapp
 
 import (

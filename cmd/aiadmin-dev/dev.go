@@ -37,55 +37,18 @@ func runDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 	defer stopTemporal()
 
 	var phone *simphone.Phone
+	opts := app.Options{WhatsApp: whatsAppFor(nil)}
 	if cfg.Demo {
-		phone = simphone.New(simphone.Options{})
-		fake := yclientsfake.New(yclientsfake.Options{
-			PartnerToken:  cfg.YClientsPartnerToken,
-			ApplicationID: cfg.YClientsApplicationID,
-			RegisterURL:   cfg.PublicURL + "/marketplace/register",
-			LifecycleURL:  cfg.PublicURL + "/marketplace/webhook",
-		})
-		fake.SeedDemo()
-		// The fake keeps its state across `make dev` runs, as YClients would.
-		stateFile := filepath.Join(cfg.DataDir, "fake-yclients.json")
-		if _, err := fake.Load(stateFile); err != nil {
-			logger.Warn("fake YClients state not restored", "err", err)
-		}
-		saveCtx, stopSaving := context.WithCancel(context.Background())
-		saved := make(chan struct{})
-		go func() {
-			defer close(saved)
-			tick := time.NewTicker(2 * time.Second)
-			defer tick.Stop()
-			for {
-				select {
-				case <-saveCtx.Done():
-					_ = fake.Save(stateFile)
-					return
-				case <-tick.C:
-					_ = fake.Save(stateFile)
-				}
-			}
-		}()
-		defer func() { stopSaving(); <-saved; fake.Close() }()
-		fakeSrv := &http.Server{Addr: cfg.FakeAddr, Handler: fake, ReadHeaderTimeout: 5 * time.Second}
-		ln, err := net.Listen("tcp", cfg.FakeAddr)
+		stopFake, err := startFakeYClients(cfg, logger)
 		if err != nil {
-			return fmt.Errorf("fake YClients: %w", err)
+			return err
 		}
-		go func() { _ = fakeSrv.Serve(ln) }()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			defer cancel()
-			_ = fakeSrv.Shutdown(sctx)
-		}()
+		defer stopFake()
+		phone = simphone.New(simphone.Options{})
+		opts = app.Options{WhatsApp: whatsAppFor(phone), Routes: func(e *gin.Engine) { demo.Routes(e, phone) }}
 	}
 	if err := app.Migrate(ctx, cfg); err != nil {
 		return err
-	}
-	opts := app.Options{WhatsApp: whatsAppFor(phone)}
-	if phone != nil {
-		opts.Routes = func(e *gin.Engine) { demo.Routes(e, phone) }
 	}
 	a, err := app.New(ctx, cfg, logger, app.API|app.Worker, opts)
 	if err != nil {
@@ -93,22 +56,76 @@ func runDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 	}
 	defer a.Close()
 	if phone != nil {
-		// The simulated phone lives in memory: give back the devices paired in an earlier
-		// `make dev`, as the real adapter does from its session store.
-		linked, err := a.Store.ListLinkedCompanies(ctx)
-		if err != nil {
-			return fmt.Errorf("linked salons: %w", err)
-		}
-		for _, c := range linked {
-			name := ""
-			if c.WhatsappName != nil {
-				name = *c.WhatsappName
-			}
-			phone.Restore(c.SalonID, *c.WhatsappPhone, name, c.InstallStatus == "frozen")
+		if err := restorePhone(ctx, a, phone); err != nil {
+			return err
 		}
 	}
 	printDevBanner(cfg)
 	return a.Serve(ctx, app.API|app.Worker)
+}
+
+// startFakeYClients serves the fake YClients on FAKE_YCLIENTS_ADDR with the demo salons. It
+// keeps its state across `make dev` runs, as YClients would, in the data folder.
+func startFakeYClients(cfg *config.Config, logger *slog.Logger) (stop func(), err error) {
+	fake := yclientsfake.New(yclientsfake.Options{
+		PartnerToken:  cfg.YClientsPartnerToken,
+		ApplicationID: cfg.YClientsApplicationID,
+		RegisterURL:   cfg.PublicURL + "/marketplace/register",
+		LifecycleURL:  cfg.PublicURL + "/marketplace/webhook",
+	})
+	fake.SeedDemo()
+	stateFile := filepath.Join(cfg.DataDir, "fake-yclients.json")
+	if _, err := fake.Load(stateFile); err != nil {
+		logger.Warn("fake YClients state not restored", "err", err)
+	}
+	ln, err := net.Listen("tcp", cfg.FakeAddr)
+	if err != nil {
+		fake.Close()
+		return nil, fmt.Errorf("fake YClients: %w", err)
+	}
+	fakeSrv := &http.Server{Addr: cfg.FakeAddr, Handler: fake, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = fakeSrv.Serve(ln) }()
+	saveCtx, stopSaving := context.WithCancel(context.Background())
+	saved := make(chan struct{})
+	go func() {
+		defer close(saved)
+		tick := time.NewTicker(2 * time.Second)
+		defer tick.Stop()
+		for {
+			select {
+			case <-saveCtx.Done():
+				_ = fake.Save(stateFile)
+				return
+			case <-tick.C:
+				_ = fake.Save(stateFile)
+			}
+		}
+	}()
+	return func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		_ = fakeSrv.Shutdown(sctx)
+		stopSaving()
+		<-saved
+		fake.Close()
+	}, nil
+}
+
+// restorePhone gives the simulated phone, which lives in memory, back the devices paired in an
+// earlier `make dev`, as the real adapter does from its session store.
+func restorePhone(ctx context.Context, a *app.App, phone *simphone.Phone) error {
+	linked, err := a.Store.ListLinkedCompanies(ctx)
+	if err != nil {
+		return fmt.Errorf("linked salons: %w", err)
+	}
+	for _, c := range linked {
+		name := ""
+		if c.WhatsappName != nil {
+			name = *c.WhatsappName
+		}
+		phone.Restore(c.SalonID, *c.WhatsappPhone, name, c.InstallStatus == "frozen")
+	}
+	return nil
 }
 
 func printDevBanner(cfg *config.Config) {

@@ -66,16 +66,64 @@ func main() {
 }
 
 func run() error {
+	cfg, readyFile, err := parseFlags()
+	if err != nil {
+		return err
+	}
+	level := zap.NewAtomicLevelAt(parseLevel(cfg.Server.LogLevel))
+	zl := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.Lock(os.Stderr), level))
+
+	srv, hostPort, err := startServer(cfg, zl)
+	if err != nil {
+		return err
+	}
+	var ui *uiserver.Server
+	stop := func() {
+		if ui != nil {
+			ui.Stop()
+		}
+		level.SetLevel(zapcore.FatalLevel) // shutdown is noisy and harmless
+		_ = srv.Stop()
+	}
+	if err := ensureSearchAttributes(hostPort, cfg); err != nil {
+		stop()
+		return err
+	}
+	uiURL := ""
+	if cfg.UI.Enabled {
+		if ui, uiURL, err = startUI(cfg, hostPort); err != nil {
+			stop()
+			return err
+		}
+	}
+	fmt.Printf("Temporal server: %s (namespace default)\n", hostPort)
+	if uiURL != "" {
+		fmt.Printf("Temporal Web UI: %s\n", uiURL)
+	}
+	if readyFile != "" {
+		if err := os.WriteFile(readyFile, []byte(hostPort), 0o644); err != nil {
+			stop()
+			return err
+		}
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	<-sig
+	fmt.Println("temporal-dev: stopping")
+	stop()
+	return nil
+}
+
+// parseFlags reads the flags and the configuration file they name, with the flags' overrides.
+func parseFlags() (cfg *Config, readyFile string, err error) {
 	cfgPath := flag.String("config", "temporal-dev.yaml", "path to temporal-dev.yaml")
 	port := flag.Int("port", 0, "override server.port (gRPC frontend)")
 	dbFile := flag.String("db", "", "override server.dbFile; ':memory:' for an in-memory store")
 	headless := flag.Bool("headless", false, "do not start the Web UI")
-	readyFile := flag.String("ready-file", "", "write host:port to this file once the server is ready")
+	ready := flag.String("ready-file", "", "write host:port to this file once the server is ready")
 	flag.Parse()
-
-	cfg, err := loadConfig(*cfgPath)
-	if err != nil {
-		return err
+	if cfg, err = loadConfig(*cfgPath); err != nil {
+		return nil, "", err
 	}
 	if *port != 0 {
 		cfg.Server.Port = *port
@@ -90,52 +138,7 @@ func run() error {
 	if *headless {
 		cfg.UI.Enabled = false
 	}
-
-	level := zap.NewAtomicLevelAt(parseLevel(cfg.Server.LogLevel))
-	zl := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.Lock(os.Stderr), level))
-
-	srv, hostPort, err := startServer(cfg, zl)
-	if err != nil {
-		return err
-	}
-	stop := func() {
-		level.SetLevel(zapcore.FatalLevel) // shutdown is noisy and harmless
-		_ = srv.Stop()
-	}
-	if err := ensureSearchAttributes(hostPort, cfg); err != nil {
-		stop()
-		return err
-	}
-
-	var ui *uiserver.Server
-	uiURL := ""
-	if cfg.UI.Enabled {
-		ui, uiURL, err = startUI(cfg, hostPort)
-		if err != nil {
-			stop()
-			return err
-		}
-	}
-	fmt.Printf("Temporal server: %s (namespace default)\n", hostPort)
-	if uiURL != "" {
-		fmt.Printf("Temporal Web UI: %s\n", uiURL)
-	}
-	if *readyFile != "" {
-		if err := os.WriteFile(*readyFile, []byte(hostPort), 0o644); err != nil {
-			stop()
-			return err
-		}
-	}
-
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	<-sig
-	fmt.Println("temporal-dev: stopping")
-	if ui != nil {
-		ui.Stop()
-	}
-	stop()
-	return nil
+	return cfg, *ready, nil
 }
 
 func loadConfig(path string) (*Config, error) {
@@ -199,6 +202,42 @@ func freePort() int {
 }
 
 func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, error) {
+	sqlConf, err := sqliteStore(cfg)
+	if err != nil {
+		return nil, "", err
+	}
+	conf, hosts := serverConfig(cfg, sqlConf)
+	logger := log.NewZapLogger(zl)
+	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
+	if err != nil {
+		return nil, "", err
+	}
+	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
+	if err != nil {
+		return nil, "", err
+	}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(hosts),
+		temporal.WithLogger(logger),
+		temporal.WithAuthorizer(authorizer),
+		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
+		temporal.WithDynamicConfigClient(dynamicConfig(cfg)),
+	)
+	if err != nil {
+		return nil, "", fmt.Errorf("new server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, "", fmt.Errorf("start server: %w", err)
+	}
+	return srv, conf.PublicClient.HostPort, nil
+}
+
+// sqliteStore is the SQLite persistence: in memory (a unique database per server) or a file,
+// whose schema is set up on first use; the namespaces are created with their search
+// attributes (a no-op for existing ones).
+func sqliteStore(cfg *Config) (*config.SQL, error) {
 	sqlConf := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
 	if cfg.Server.DBFile == "" {
 		sqlConf.ConnectAttributes["mode"] = "memory"
@@ -208,30 +247,35 @@ func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, error) {
 		sqlConf.ConnectAttributes["mode"] = "rwc"
 		sqlConf.DatabaseName = cfg.Server.DBFile
 		if err := os.MkdirAll(filepath.Dir(cfg.Server.DBFile), 0o755); err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		if _, err := os.Stat(cfg.Server.DBFile); errors.Is(err, os.ErrNotExist) {
 			if err := sqliteschema.SetupSchema(sqlConf); err != nil {
-				return nil, "", fmt.Errorf("setup sqlite schema: %w", err)
+				return nil, fmt.Errorf("setup sqlite schema: %w", err)
 			}
 		}
 	}
 	sas, err := searchAttributeTypes(cfg)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
 	var nss []*sqliteschema.NamespaceConfig
 	for _, name := range cfg.Server.Namespaces {
 		ns, err := sqliteschema.NewNamespaceConfig("active", name, false, sas)
 		if err != nil {
-			return nil, "", err
+			return nil, err
 		}
 		nss = append(nss, ns)
 	}
 	if err := sqliteschema.CreateNamespaces(sqlConf, nss...); err != nil {
-		return nil, "", fmt.Errorf("create namespaces: %w", err)
+		return nil, fmt.Errorf("create namespaces: %w", err)
 	}
+	return sqlConf, nil
+}
 
+// serverConfig is one server of every service in this process on local ports, with static
+// hosts (no membership ring: faster start) and archival off.
+func serverConfig(cfg *Config, sqlConf *config.SQL) (*config.Config, map[primitives.ServiceName]static.Hosts) {
 	ip := cfg.Server.IP
 	hostPort := net.JoinHostPort(ip, strconv.Itoa(cfg.Server.Port))
 	httpPort := freePort()
@@ -244,7 +288,6 @@ func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, error) {
 		primitives.MatchingService: freePort(),
 		primitives.WorkerService:   freePort(),
 	}
-
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = ip
@@ -271,12 +314,15 @@ func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, error) {
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = hostPort
-
 	hosts := map[primitives.ServiceName]static.Hosts{}
 	for name, p := range ports {
 		hosts[name] = static.SingleLocalHost(net.JoinHostPort(ip, strconv.Itoa(p)))
 	}
+	return &conf, hosts
+}
 
+// dynamicConfig is the Temporal CLI's dev-server defaults plus temporal-dev.yaml's overrides.
+func dynamicConfig(cfg *Config) dynamicconfig.StaticClient {
 	dc := dynamicconfig.StaticClient{
 		dynamicconfig.MakeKey("system.forceSearchAttributesCacheRefreshOnRead"): true,
 		dynamicconfig.MakeKey("frontend.enableUpdateWorkflowExecution"):         true,
@@ -288,32 +334,7 @@ func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, error) {
 	for k, v := range cfg.Server.DynamicConfig {
 		dc[dynamicconfig.MakeKey(k)] = v
 	}
-
-	logger := log.NewZapLogger(zl)
-	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
-	if err != nil {
-		return nil, "", err
-	}
-	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
-	if err != nil {
-		return nil, "", err
-	}
-	srv, err := temporal.NewServer(
-		temporal.WithConfig(&conf),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithStaticHosts(hosts),
-		temporal.WithLogger(logger),
-		temporal.WithAuthorizer(authorizer),
-		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
-		temporal.WithDynamicConfigClient(dc),
-	)
-	if err != nil {
-		return nil, "", fmt.Errorf("new server: %w", err)
-	}
-	if err := srv.Start(); err != nil {
-		return nil, "", fmt.Errorf("start server: %w", err)
-	}
-	return srv, hostPort, nil
+	return dc
 }
 
 // ensureSearchAttributes adds configured search attributes that an existing DB file lacks.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -66,30 +67,36 @@ func (c *Client) pair(ctx context.Context, salonID int64, q url.Values) (<-chan 
 		defer cancel()
 		defer stop()
 		defer resp.Body.Close()
-		sc := bufio.NewScanner(resp.Body)
-		sc.Buffer(make([]byte, 64<<10), maxLine)
-		for sc.Scan() {
-			var ev event
-			if json.Unmarshal(sc.Bytes(), &ev) != nil {
-				return
-			}
-			item := whatsapp.PairEvent{Kind: whatsapp.PairKind(ev.Type), Code: ev.Code,
-				ExpiresIn: time.Duration(ev.ExpiresMs) * time.Millisecond, Phone: ev.Phone, Name: ev.Name, JID: ev.JID}
-			if ev.Err != nil {
-				item.Err = errorOf(*ev.Err)
-			}
-			if item.Kind == whatsapp.PairSuccess {
-				c.hold(salonID, true)
-			}
-			select {
-			case out <- item:
-			case <-actx.Done():
-				return
-			}
-			if item.Terminal() {
-				return
-			}
-		}
+		c.readPairStream(actx, salonID, resp.Body, out)
 	}()
 	return out, nil
+}
+
+// readPairStream passes the attempt's items, one JSON object a line, on to out until the
+// terminal one, a malformed line, or the attempt's end.
+func (c *Client) readPairStream(ctx context.Context, salonID int64, body io.Reader, out chan<- whatsapp.PairEvent) {
+	sc := bufio.NewScanner(body)
+	sc.Buffer(make([]byte, 64<<10), maxLine)
+	for sc.Scan() {
+		var ev event
+		if json.Unmarshal(sc.Bytes(), &ev) != nil {
+			return
+		}
+		item := whatsapp.PairEvent{Kind: whatsapp.PairKind(ev.Type), Code: ev.Code,
+			ExpiresIn: time.Duration(ev.ExpiresMs) * time.Millisecond, Phone: ev.Phone, Name: ev.Name, JID: ev.JID}
+		if ev.Err != nil {
+			item.Err = errorOf(*ev.Err)
+		}
+		if item.Kind == whatsapp.PairSuccess {
+			c.hold(salonID, true)
+		}
+		select {
+		case out <- item:
+		case <-ctx.Done():
+			return
+		}
+		if item.Terminal() {
+			return
+		}
+	}
 }

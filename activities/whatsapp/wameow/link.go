@@ -155,6 +155,12 @@ func (a *Adapter) Reconnect(ctx context.Context, salonID int64) error {
 		}
 	}
 
+	return a.reconnectDevice(ctx, s, jid, prev, prevReason)
+}
+
+// reconnectDevice loads the salon's kept device and connects it; a failed connect leaves the
+// link state it had (or "disconnected").
+func (a *Adapter) reconnectDevice(ctx context.Context, s *salon, jid types.JID, prev whatsapp.LinkState, prevReason string) error {
 	d, err := a.sessions.container.GetDevice(ctx, jid)
 	if err != nil {
 		return fmt.Errorf("wameow: reconnect: load device: %w", err)

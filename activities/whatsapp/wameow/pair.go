@@ -124,47 +124,32 @@ func pairError(err error) (whatsapp.PairEvent, bool) {
 // pair runs the attempt on a throwaway client whose connection lives as long as ctx. It returns
 // the terminal item, or ok=false when ctx ended first.
 func (a *Adapter) pair(ctx context.Context, s *salon, att *attempt, phone string, send func(whatsapp.PairEvent) bool) (ev whatsapp.PairEvent, ok bool) {
-	dev := a.sessions.container.NewDevice()
-	cli := a.newWAClient(dev)
-	cli.EnableAutoReconnect = false
-	cli.DisableLoginAutoReconnect = true // we hand the device to a long-lived client ourselves
-	success := make(chan events.PairSuccess, 1)
-	relogin := make(chan struct{}, 1)
+	r := &pairRun{a: a, s: s, att: att, phone: phone, send: send, first: true,
+		success: make(chan events.PairSuccess, 1), relogin: make(chan struct{}, 1)}
+	r.cli = a.newWAClient(a.sessions.container.NewDevice())
+	r.cli.EnableAutoReconnect = false
+	r.cli.DisableLoginAutoReconnect = true // we hand the device to a long-lived client ourselves
 	// Registered before GetQRChannel's handler, so PairSuccess is captured before "success".
-	hid := cli.AddEventHandler(func(evt any) {
-		switch e := evt.(type) {
-		case *events.PairSuccess:
-			select {
-			case success <- *e:
-			default:
-			}
-		case *events.ManualLoginReconnect:
-			select {
-			case relogin <- struct{}{}:
-			default:
-			}
-		}
-	})
-	qr, err := cli.GetQRChannel(ctx)
+	hid := r.cli.AddEventHandler(r.event)
+	qr, err := r.cli.GetQRChannel(ctx)
 	if err != nil {
-		cli.RemoveEventHandler(hid)
+		r.cli.RemoveEventHandler(hid)
 		return pairError(fmt.Errorf("wameow: qr channel: %w", err))
 	}
 	connDone := make(chan error, 1)
-	a.spawn(func() { connDone <- cli.ConnectContext(ctx) })
+	a.spawn(func() { connDone <- r.cli.ConnectContext(ctx) })
 	defer a.spawn(func() {
 		// Disconnect waits for a running connect; the pairing client is never reused.
 		<-connDone
-		cli.Disconnect()
-		cli.RemoveEventHandler(hid)
+		r.cli.Disconnect()
+		r.cli.RemoveEventHandler(hid)
 	})
 
-	firstCode := time.NewTimer(a.opts.ConnectTimeout) // the connect and the first code
-	defer firstCode.Stop()
+	r.firstCode = time.NewTimer(a.opts.ConnectTimeout) // the connect and the first code
+	defer r.firstCode.Stop()
 	safety := time.NewTimer(pairSafetyLimit)
 	defer safety.Stop()
 	connResult := (<-chan error)(connDone)
-	first := true
 	for {
 		select {
 		case <-ctx.Done():
@@ -176,7 +161,7 @@ func (a *Adapter) pair(ctx context.Context, s *salon, att *attempt, phone string
 				// No event follows a failed connect and the QR channel is never closed.
 				return pairError(unreachable("connect", err))
 			}
-		case <-firstCode.C:
+		case <-r.firstCode.C:
 			return pairError(unreachable("connect", fmt.Errorf("no QR code within %s", a.opts.ConnectTimeout)))
 		case <-safety.C:
 			return whatsapp.PairEvent{Kind: whatsapp.PairTimeout}, true
@@ -187,48 +172,105 @@ func (a *Adapter) pair(ctx context.Context, s *salon, att *attempt, phone string
 				}
 				return whatsapp.PairEvent{Kind: whatsapp.PairTimeout}, true
 			}
-			switch item.Event {
-			case whatsmeow.QRChannelEventCode:
-				if first {
-					first = false
-					firstCode.Stop()
-					a.countBatch(s)
-					if phone != "" {
-						code, err := cli.PairPhone(ctx, "+"+phone, true, whatsmeow.PairClientChrome, pairClientName)
-						if err != nil {
-							return pairError(pairPhoneError(err))
-						}
-						if !send(whatsapp.PairEvent{Kind: whatsapp.PairCode, Code: code, ExpiresIn: pairWindow}) {
-							return whatsapp.PairEvent{}, false
-						}
-					}
-				}
-				if phone == "" && !send(whatsapp.PairEvent{Kind: whatsapp.PairQR, Code: item.Code, ExpiresIn: item.Timeout}) {
-					return whatsapp.PairEvent{}, false
-				}
-			case whatsmeow.QRChannelSuccess.Event:
-				var ps events.PairSuccess
-				select {
-				case ps = <-success:
-				default:
-					ps.ID = cli.Store.GetJID()
-				}
-				return a.finishPairing(ctx, s, att, cli, ps, relogin)
-			case whatsmeow.QRChannelTimeout.Event:
-				return whatsapp.PairEvent{Kind: whatsapp.PairTimeout}, true
-			case whatsmeow.QRChannelScannedWithoutMultidevice.Event:
-				a.log.Info("wameow: QR scanned by a phone without multi-device; it can scan again", "salonID", s.id)
-			case whatsmeow.QRChannelEventPasskeyRequest, whatsmeow.QRChannelEventPasskeyResponse:
-				return pairError(ErrPasskeyUnsupported)
-			case whatsmeow.QRChannelClientOutdated.Event:
-				return pairError(ErrClientOutdated)
-			case whatsmeow.QRChannelEventError:
-				return pairError(fmt.Errorf("wameow: pairing failed: %w", item.Error))
-			default:
-				return pairError(fmt.Errorf("wameow: pairing ended unexpectedly (%s)", item.Event))
+			if ev, done, ok := r.item(ctx, item); done {
+				return ev, ok
 			}
 		}
 	}
+}
+
+// pairRun is one pairing attempt's client and progress.
+type pairRun struct {
+	a         *Adapter
+	s         *salon
+	att       *attempt
+	cli       *whatsmeow.Client
+	phone     string // pairing by code for this number; "" pairs by QR
+	send      func(whatsapp.PairEvent) bool
+	success   chan events.PairSuccess
+	relogin   chan struct{}
+	firstCode *time.Timer
+	first     bool
+	err       error // why the pairing code could not be had
+}
+
+// event captures the events the attempt's end needs.
+func (r *pairRun) event(evt any) {
+	switch e := evt.(type) {
+	case *events.PairSuccess:
+		select {
+		case r.success <- *e:
+		default:
+		}
+	case *events.ManualLoginReconnect:
+		select {
+		case r.relogin <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// item handles one item of the QR channel; done reports the attempt's end with (ev, ok).
+func (r *pairRun) item(ctx context.Context, item whatsmeow.QRChannelItem) (ev whatsapp.PairEvent, done, ok bool) {
+	end := func(ev whatsapp.PairEvent, ok bool) (whatsapp.PairEvent, bool, bool) { return ev, true, ok }
+	switch item.Event {
+	case whatsmeow.QRChannelEventCode:
+		if !r.code(ctx, item) {
+			return end(r.lastErr())
+		}
+		return whatsapp.PairEvent{}, false, false
+	case whatsmeow.QRChannelSuccess.Event:
+		var ps events.PairSuccess
+		select {
+		case ps = <-r.success:
+		default:
+			ps.ID = r.cli.Store.GetJID()
+		}
+		return end(r.a.finishPairing(ctx, r.s, r.att, r.cli, ps, r.relogin))
+	case whatsmeow.QRChannelTimeout.Event:
+		return end(whatsapp.PairEvent{Kind: whatsapp.PairTimeout}, true)
+	case whatsmeow.QRChannelScannedWithoutMultidevice.Event:
+		r.a.log.Info("wameow: QR scanned by a phone without multi-device; it can scan again", "salonID", r.s.id)
+		return whatsapp.PairEvent{}, false, false
+	case whatsmeow.QRChannelEventPasskeyRequest, whatsmeow.QRChannelEventPasskeyResponse:
+		return end(pairError(ErrPasskeyUnsupported))
+	case whatsmeow.QRChannelClientOutdated.Event:
+		return end(pairError(ErrClientOutdated))
+	case whatsmeow.QRChannelEventError:
+		return end(pairError(fmt.Errorf("wameow: pairing failed: %w", item.Error)))
+	}
+	return end(pairError(fmt.Errorf("wameow: pairing ended unexpectedly (%s)", item.Event)))
+}
+
+// code passes a new QR code on (or, with the first one, asks for the pairing code); false
+// ends the attempt with lastErr.
+func (r *pairRun) code(ctx context.Context, item whatsmeow.QRChannelItem) bool {
+	r.err = nil
+	if r.first {
+		r.first = false
+		r.firstCode.Stop()
+		r.a.countBatch(r.s)
+		if r.phone != "" {
+			code, err := r.cli.PairPhone(ctx, "+"+r.phone, true, whatsmeow.PairClientChrome, pairClientName)
+			if err != nil {
+				r.err = pairPhoneError(err)
+				return false
+			}
+			if !r.send(whatsapp.PairEvent{Kind: whatsapp.PairCode, Code: code, ExpiresIn: pairWindow}) {
+				return false
+			}
+		}
+	}
+	return r.phone != "" || r.send(whatsapp.PairEvent{Kind: whatsapp.PairQR, Code: item.Code, ExpiresIn: item.Timeout})
+}
+
+// lastErr is how an attempt that code ended ends: with the pairing code's error, or quietly
+// (the receiver went away).
+func (r *pairRun) lastErr() (whatsapp.PairEvent, bool) {
+	if r.err != nil {
+		return pairError(r.err)
+	}
+	return whatsapp.PairEvent{}, false
 }
 
 // countBatch records that the salon got a batch of codes.

@@ -141,24 +141,7 @@ func (f *Fake) CreateRecord(salonID int64, in RecordInput) (Record, error) {
 	if err != nil {
 		return Record{}, err
 	}
-	// A demo convenience (YClients' own form preselects them too): without staff or services
-	// the record goes to the first bookable staff member and the first active service.
-	if in.StaffID == 0 {
-		for _, m := range s.Staff {
-			if m.Bookable && !m.Fired {
-				in.StaffID = m.ID
-				break
-			}
-		}
-	}
-	if len(in.ServiceIDs) == 0 {
-		for _, sv := range s.Services {
-			if sv.Active {
-				in.ServiceIDs = []int64{sv.ID}
-				break
-			}
-		}
-	}
+	in = withDefaultBooking(s, in)
 	if err := checkStaff(s, in.StaffID); err != nil {
 		return Record{}, err
 	}
@@ -191,6 +174,29 @@ func (f *Fake) CreateRecord(salonID int64, in RecordInput) (Record, error) {
 	return cloneRecord(rec), nil
 }
 
+// withDefaultBooking is a demo convenience (YClients' own form preselects them too): without
+// staff or services the record goes to the first bookable staff member and the first active
+// service.
+func withDefaultBooking(s Salon, in RecordInput) RecordInput {
+	if in.StaffID == 0 {
+		for _, m := range s.Staff {
+			if m.Bookable && !m.Fired {
+				in.StaffID = m.ID
+				break
+			}
+		}
+	}
+	if len(in.ServiceIDs) == 0 {
+		for _, sv := range s.Services {
+			if sv.Active {
+				in.ServiceIDs = []int64{sv.ID}
+				break
+			}
+		}
+	}
+	return in
+}
+
 // UpdateRecord edits a record and sends the "update" webhook ch.Duplicates times. A deleted
 // record cannot be edited (ErrRecordDeleted).
 func (f *Fake) UpdateRecord(salonID, recordID int64, ch RecordChange) (Record, error) {
@@ -206,32 +212,8 @@ func (f *Fake) UpdateRecord(salonID, recordID int64, ch RecordChange) (Record, e
 	}
 	s := st.salon
 	rec := cloneRecord(s.Records[i])
-	if ch.Datetime != nil {
-		if rec.Datetime, err = parseDatetime(*ch.Datetime, st.loc); err != nil {
-			return Record{}, err
-		}
-	}
-	if ch.StaffID != nil {
-		if err := checkStaff(s, *ch.StaffID); err != nil {
-			return Record{}, err
-		}
-		rec.StaffID = *ch.StaffID
-	}
-	switch {
-	case ch.ServiceIDs != nil:
-		length := 0
-		if ch.SeanceLength != nil {
-			length = *ch.SeanceLength
-		}
-		if rec.SeanceLength, err = checkServices(s, ch.ServiceIDs, length); err != nil {
-			return Record{}, err
-		}
-		rec.ServiceIDs = slices.Clone(ch.ServiceIDs)
-	case ch.SeanceLength != nil:
-		if *ch.SeanceLength <= 0 || *ch.SeanceLength > maxSeanceLength {
-			return Record{}, fmt.Errorf("%w: seance_length: от 1 до %d секунд", ErrInvalidInput, maxSeanceLength)
-		}
-		rec.SeanceLength = *ch.SeanceLength
+	if err := applyVisitChange(s, st.loc, &rec, ch); err != nil {
+		return Record{}, err
 	}
 	if ch.Attendance != nil {
 		if err := checkAttendance(*ch.Attendance); err != nil {
@@ -258,6 +240,39 @@ func (f *Fake) UpdateRecord(salonID, recordID int64, ch RecordChange) (Record, e
 	st.salon.Records[i] = rec
 	f.emitRecordLocked(st, rec, "update", dups)
 	return cloneRecord(rec), nil
+}
+
+// applyVisitChange applies a change of the visit's time, staff, services or length.
+func applyVisitChange(s Salon, loc *time.Location, rec *Record, ch RecordChange) error {
+	var err error
+	if ch.Datetime != nil {
+		if rec.Datetime, err = parseDatetime(*ch.Datetime, loc); err != nil {
+			return err
+		}
+	}
+	if ch.StaffID != nil {
+		if err := checkStaff(s, *ch.StaffID); err != nil {
+			return err
+		}
+		rec.StaffID = *ch.StaffID
+	}
+	switch {
+	case ch.ServiceIDs != nil:
+		length := 0
+		if ch.SeanceLength != nil {
+			length = *ch.SeanceLength
+		}
+		if rec.SeanceLength, err = checkServices(s, ch.ServiceIDs, length); err != nil {
+			return err
+		}
+		rec.ServiceIDs = slices.Clone(ch.ServiceIDs)
+	case ch.SeanceLength != nil:
+		if *ch.SeanceLength <= 0 || *ch.SeanceLength > maxSeanceLength {
+			return fmt.Errorf("%w: seance_length: от 1 до %d секунд", ErrInvalidInput, maxSeanceLength)
+		}
+		rec.SeanceLength = *ch.SeanceLength
+	}
+	return nil
 }
 
 // DeleteRecord marks a record deleted (GET then answers it with "deleted": true) and sends the

@@ -86,6 +86,7 @@ func Load(dev bool) (*Config, error) {
 		OpsWebhookURL:        os.Getenv("OPS_WEBHOOK_URL"),
 		OwnerWebhookURL:      os.Getenv("OWNER_WEBHOOK_URL"),
 		WebhookHMACSecret:    os.Getenv("WEBHOOK_HMAC_SECRET"),
+		WhatsAppSimURL:       os.Getenv("WHATSAPP_SIM_URL"),
 		FakeAddr:             env("FAKE_YCLIENTS_ADDR", "127.0.0.1:8090"),
 		DataDir:              env("DATA_DIR", ".data"),
 		LogLevel:             env("LOG_LEVEL", "info"),
@@ -94,33 +95,39 @@ func Load(dev bool) (*Config, error) {
 		TemporalDevConfig:    env("TEMPORAL_DEV_CONFIG", "temporal-dev.yaml"),
 	}
 	c.PublicURL = strings.TrimRight(env("PUBLIC_URL", "http://"+c.HTTPAddr), "/")
-	var err error
-	if c.YClientsApplicationID, err = strconv.ParseInt(env("YCLIENTS_APPLICATION_ID", "0"), 10, 64); err != nil {
-		return nil, fmt.Errorf("YCLIENTS_APPLICATION_ID: %w", err)
-	}
-	if c.RequireSignedUserData, err = strconv.ParseBool(env("REQUIRE_SIGNED_USER_DATA", "true")); err != nil {
-		return nil, fmt.Errorf("REQUIRE_SIGNED_USER_DATA: %w", err)
-	}
-	// Demo mode: no YClients credentials → the fake YClients and the simulated phone.
-	c.Demo, err = strconv.ParseBool(env("DEMO", strconv.FormatBool(dev && c.YClientsPartnerToken == "")))
-	if err != nil {
-		return nil, fmt.Errorf("DEMO: %w", err)
+	if err := c.parse(dev); err != nil {
+		return nil, err
 	}
 	if c.Demo {
-		c.YClientsPartnerToken = env("YCLIENTS_PARTNER_TOKEN", "demo-partner-token")
-		if c.YClientsApplicationID == 0 {
-			c.YClientsApplicationID = 1
-		}
-		c.YClientsBaseURL = "http://" + c.FakeAddr
+		c.demoDefaults()
 	}
 	c.WhatsAppMode = env("WHATSAPP_MODE", map[bool]string{true: "sim", false: "whatsmeow"}[c.Demo])
+	var err error
+	if c.SecretKey, err = c.key("SECRET_KEY", "secret.key"); err != nil {
+		return nil, err
+	}
+	if c.SessionSecret, err = c.key("SESSION_SECRET", "session.key"); err != nil {
+		return nil, err
+	}
+	return c, c.check()
+}
+
+// parse reads the numbers, switches and durations.
+func (c *Config) parse(dev bool) error {
+	var err error
+	if c.YClientsApplicationID, err = strconv.ParseInt(env("YCLIENTS_APPLICATION_ID", "0"), 10, 64); err != nil {
+		return fmt.Errorf("YCLIENTS_APPLICATION_ID: %w", err)
+	}
+	if c.RequireSignedUserData, err = strconv.ParseBool(env("REQUIRE_SIGNED_USER_DATA", "true")); err != nil {
+		return fmt.Errorf("REQUIRE_SIGNED_USER_DATA: %w", err)
+	}
+	// Demo mode: no YClients credentials → the fake YClients and the simulated phone.
+	if c.Demo, err = strconv.ParseBool(env("DEMO", strconv.FormatBool(dev && c.YClientsPartnerToken == ""))); err != nil {
+		return fmt.Errorf("DEMO: %w", err)
+	}
 	if c.WhatsAppShards, err = strconv.Atoi(env("WHATSAPP_SHARDS", strconv.Itoa(workflows.DefaultWhatsAppShards))); err != nil ||
 		c.WhatsAppShards < 1 || c.WhatsAppShards > shard.MaxShards {
-		return nil, fmt.Errorf("WHATSAPP_SHARDS: want 1..%d, got %q", shard.MaxShards, os.Getenv("WHATSAPP_SHARDS"))
-	}
-	c.WhatsAppSimURL = os.Getenv("WHATSAPP_SIM_URL")
-	if c.WhatsAppMode == "simserver" && c.WhatsAppSimURL == "" {
-		return nil, errors.New("WHATSAPP_MODE=simserver needs WHATSAPP_SIM_URL")
+		return fmt.Errorf("WHATSAPP_SHARDS: want 1..%d, got %q", shard.MaxShards, os.Getenv("WHATSAPP_SHARDS"))
 	}
 	for _, d := range []struct {
 		name string
@@ -133,28 +140,40 @@ func Load(dev bool) (*Config, error) {
 	} {
 		if v := os.Getenv(d.name); v != "" {
 			if *d.dst, err = time.ParseDuration(v); err != nil {
-				return nil, fmt.Errorf("%s: %w", d.name, err)
+				return fmt.Errorf("%s: %w", d.name, err)
 			}
 		}
 	}
-	if c.SecretKey, err = c.key("SECRET_KEY", "secret.key"); err != nil {
-		return nil, err
+	return nil
+}
+
+// demoDefaults points YClients at the fake and fills in its credentials.
+func (c *Config) demoDefaults() {
+	c.YClientsPartnerToken = env("YCLIENTS_PARTNER_TOKEN", "demo-partner-token")
+	if c.YClientsApplicationID == 0 {
+		c.YClientsApplicationID = 1
 	}
-	if c.SessionSecret, err = c.key("SESSION_SECRET", "session.key"); err != nil {
-		return nil, err
-	}
-	if c.AdminToken == "" && c.Demo {
+	c.YClientsBaseURL = "http://" + c.FakeAddr
+	if c.AdminToken == "" {
 		c.AdminToken = "demo-admin-token"
 	}
-	if !c.Demo {
-		if c.YClientsPartnerToken == "" || c.YClientsApplicationID == 0 {
-			return nil, errors.New("YCLIENTS_PARTNER_TOKEN and YCLIENTS_APPLICATION_ID are required outside demo mode")
-		}
-		if c.AdminToken == "" {
-			return nil, errors.New("ADMIN_TOKEN is required outside demo mode")
-		}
+}
+
+// check refuses a configuration that cannot work.
+func (c *Config) check() error {
+	if c.WhatsAppMode == "simserver" && c.WhatsAppSimURL == "" {
+		return errors.New("WHATSAPP_MODE=simserver needs WHATSAPP_SIM_URL")
 	}
-	return c, nil
+	if c.Demo {
+		return nil
+	}
+	if c.YClientsPartnerToken == "" || c.YClientsApplicationID == 0 {
+		return errors.New("YCLIENTS_PARTNER_TOKEN and YCLIENTS_APPLICATION_ID are required outside demo mode")
+	}
+	if c.AdminToken == "" {
+		return errors.New("ADMIN_TOKEN is required outside demo mode")
+	}
+	return nil
 }
 
 // key reads a base64 32-byte key from the environment; in demo mode a missing key is created

@@ -86,34 +86,13 @@ func (m *Manager) acquire(ctx context.Context, conn *pgx.Conn) (acquired []int, 
 	if err != nil {
 		return nil, 0, fmt.Errorf("count members: %w", err)
 	}
-	var others []string
-	for n, c := range members {
-		if n != m.opts.Shards {
-			others = append(others, fmt.Sprintf("%d worker(s) with %d shards", c, n))
-		}
-	}
-	m.mu.Lock()
-	m.members = max(members[m.opts.Shards], 1)
-	target = (m.opts.Shards + m.members - 1) / m.members
-	slices.Sort(others)
-	mismatch := strings.Join(others, ", ")
-	changed := mismatch != m.mismatch
-	m.mismatch = mismatch
-	if mismatch != "" {
-		// Salons map to shards by the count: two counts at once would give a salon two owners.
-		// Keep what we own, take nothing new, until the others are gone.
-		m.mu.Unlock()
-		if changed {
-			m.log.Error("whatsapp shards: WHATSAPP_SHARDS differs between workers; taking no shards until it matches",
-				"shards", m.opts.Shards, "others", mismatch)
-		}
+	target, ok := m.countMembers(members)
+	if !ok {
 		return nil, m.opts.Shards, tx.Commit(ctx)
-	}
-	if changed {
-		m.log.Info("whatsapp shards: every worker has the same WHATSAPP_SHARDS again", "shards", m.opts.Shards)
 	}
 	owned := 0
 	var free []int
+	m.mu.Lock()
 	for k, s := range m.slots {
 		switch s.state {
 		case slotActive:
@@ -140,6 +119,38 @@ func (m *Manager) acquire(ctx context.Context, conn *pgx.Conn) (acquired []int, 
 		return nil, 0, fmt.Errorf("commit: %w", err)
 	}
 	return acquired, target, nil
+}
+
+// countMembers records how many managers share the shards and returns this one's share;
+// ok is false while managers with another shard count run.
+func (m *Manager) countMembers(members map[int]int) (target int, ok bool) {
+	var others []string
+	for n, c := range members {
+		if n != m.opts.Shards {
+			others = append(others, fmt.Sprintf("%d worker(s) with %d shards", c, n))
+		}
+	}
+	m.mu.Lock()
+	m.members = max(members[m.opts.Shards], 1)
+	target = (m.opts.Shards + m.members - 1) / m.members
+	slices.Sort(others)
+	mismatch := strings.Join(others, ", ")
+	changed := mismatch != m.mismatch
+	m.mismatch = mismatch
+	m.mu.Unlock()
+	if mismatch != "" {
+		// Salons map to shards by the count: two counts at once would give a salon two owners.
+		// Keep what we own, take nothing new, until the others are gone.
+		if changed {
+			m.log.Error("whatsapp shards: WHATSAPP_SHARDS differs between workers; taking no shards until it matches",
+				"shards", m.opts.Shards, "others", mismatch)
+		}
+		return target, false
+	}
+	if changed {
+		m.log.Info("whatsapp shards: every worker has the same WHATSAPP_SHARDS again", "shards", m.opts.Shards)
+	}
+	return target, true
 }
 
 // start begins a term on a shard whose lock was just taken: connect its salons, then start
