@@ -7,12 +7,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simserver"
@@ -40,41 +37,10 @@ func main() {
 }
 
 func run(args []string) error {
-	cmd := "dev"
-	switch len(args) {
-	case 0:
-	case 1:
-		cmd = args[0]
-	default:
-		fmt.Fprintln(os.Stderr, usage)
-		return errors.New("at most one command expected")
-	}
-	if cmd == "-h" || cmd == "--help" || cmd == "help" {
-		fmt.Println(usage)
-		return nil
-	}
-	cfg, err := config.Load(cmd == "dev")
-	if err != nil {
-		return err
-	}
-	logger := app.NewLogger(cfg)
-	slog.SetDefault(logger)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	opts := app.Options{WhatsApp: whatsAppFor(nil)}
-	switch cmd {
-	case "migrate":
-		return app.Migrate(ctx, cfg)
-	case "api":
-		return app.Run(ctx, cfg, logger, app.API, opts)
-	case "worker":
-		return app.Run(ctx, cfg, logger, app.Worker, opts)
-	case "dev":
-		return runDev(ctx, cfg, logger)
-	default:
-		fmt.Fprintln(os.Stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
-	}
+	return app.Main{Usage: usage, Default: "dev", WhatsApp: whatsAppFor(nil),
+		Dev: map[string]bool{"dev": true}, Commands: map[string]func(context.Context, *config.Config, *slog.Logger) error{
+			"dev": runDev,
+		}}.Run(args)
 }
 
 // whatsAppFor builds the WhatsApp client WHATSAPP_MODE names: phone (or a new simulated

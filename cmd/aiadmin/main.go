@@ -5,16 +5,10 @@
 package main
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/aiadmin/aiadmin/cmd/internal/app"
-	"github.com/aiadmin/aiadmin/cmd/internal/config"
 )
 
 const usage = `usage: aiadmin <command>
@@ -34,33 +28,5 @@ func main() {
 }
 
 func run(args []string) error {
-	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, usage)
-		return errors.New("exactly one command expected")
-	}
-	cmd := args[0]
-	if cmd == "-h" || cmd == "--help" || cmd == "help" {
-		fmt.Println(usage)
-		return nil
-	}
-	cfg, err := config.Load(false)
-	if err != nil {
-		return err
-	}
-	logger := app.NewLogger(cfg)
-	slog.SetDefault(logger)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	opts := app.Options{WhatsApp: app.WhatsMeow}
-	switch cmd {
-	case "migrate":
-		return app.Migrate(ctx, cfg)
-	case "api":
-		return app.Run(ctx, cfg, logger, app.API, opts)
-	case "worker":
-		return app.Run(ctx, cfg, logger, app.Worker, opts)
-	default:
-		fmt.Fprintln(os.Stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
-	}
+	return app.Main{Usage: usage, WhatsApp: app.WhatsMeow}.Run(args)
 }

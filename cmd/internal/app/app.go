@@ -11,6 +11,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/gin-gonic/gin"
 	"go.temporal.io/sdk/client"
@@ -190,4 +192,54 @@ func NewLogger(cfg *config.Config) *slog.Logger {
 		return slog.New(slog.NewJSONHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
+}
+
+// Main is a binary's command line: its usage text, the default command (none: one is
+// required), the WhatsApp clients it can build, and the commands it has besides api, worker
+// and migrate.
+type Main struct {
+	Usage    string
+	Default  string
+	WhatsApp WhatsAppFunc
+	// Dev marks the configuration's defaults for this command as the development ones.
+	Dev      map[string]bool
+	Commands map[string]func(ctx context.Context, cfg *config.Config, logger *slog.Logger) error
+}
+
+// Run reads the configuration and runs the command args names.
+func (m Main) Run(args []string) error {
+	cmd := m.Default
+	switch {
+	case len(args) == 1:
+		cmd = args[0]
+	case len(args) > 1 || cmd == "":
+		fmt.Fprintln(os.Stderr, m.Usage)
+		return errors.New("one command expected")
+	}
+	if cmd == "-h" || cmd == "--help" || cmd == "help" {
+		fmt.Println(m.Usage)
+		return nil
+	}
+	cfg, err := config.Load(m.Dev[cmd])
+	if err != nil {
+		return err
+	}
+	logger := NewLogger(cfg)
+	slog.SetDefault(logger)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	opts := Options{WhatsApp: m.WhatsApp}
+	switch cmd {
+	case "migrate":
+		return Migrate(ctx, cfg)
+	case "api":
+		return Run(ctx, cfg, logger, API, opts)
+	case "worker":
+		return Run(ctx, cfg, logger, Worker, opts)
+	}
+	if fn, ok := m.Commands[cmd]; ok {
+		return fn(ctx, cfg, logger)
+	}
+	fmt.Fprintln(os.Stderr, m.Usage)
+	return fmt.Errorf("unknown command %q", cmd)
 }
