@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // ReplyKind is what a client's reply means on its own. The values are stable strings, fit for
@@ -101,7 +102,7 @@ var outOfFive = regexp.MustCompile(`(\d)\s*/\s*5`)
 // word in it agrees; see Reply for numbers.
 func ParseReply(text string) Reply {
 	text = strings.TrimSpace(text)
-	if text == "" || len([]rune(text)) > maxReplyLen {
+	if text == "" || utf8.RuneCountInString(text) > maxReplyLen {
 		return Reply{Kind: ReplyOther}
 	}
 	if strings.Trim(text, "-–− ") == "" { // «-», the «+»'s opposite
