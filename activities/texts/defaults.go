@@ -1,6 +1,9 @@
 package texts
 
-import "strings"
+import (
+	"strings"
+	"time"
+)
 
 // unsubscribeLine ends every message the client did not ask for, so opting out is always one
 // word away.
@@ -9,7 +12,12 @@ const unsubscribeLine = "Чтобы не получать сообщения, о
 // message is one render's normalised input: Data for templates plus what the defaults need.
 type message struct {
 	Data
+	salon       string    // what follows «салон»: « «Бархат»», or "" (salonTail)
+	onWhen      string    // «на пятницу, 12 декабря, на 14:30»
+	start       time.Time // Visit.Start in the salon's zone
+	prevStart   time.Time // Visit.PreviousStart in the salon's zone
 	timeChanged bool
+	askConfirm  bool
 }
 
 func newMessage(salon Salon, v Visit) *message {
@@ -21,10 +29,13 @@ func newMessage(salon Salon, v Visit) *message {
 		SalonName:  salonName(salon.Name),
 		Address:    truncate(clean(salon.Address), maxAddressLen),
 		Phone:      truncate(clean(salon.Phone), maxPhoneLen),
-	}}
+		ReviewURL:  cleanURL(salon.ReviewURL),
+	}, salon: salonTail(salon.Name)}
 	if !v.Start.IsZero() {
 		start := v.Start.In(loc)
-		m.When = FormatWhen(start, loc)
+		m.start, m.prevStart = start, v.PreviousStart.In(loc)
+		m.When = at("в", start)
+		m.onWhen = at("на", start)
 		m.Date = formatDate(start)
 		m.Time = formatClock(start)
 		m.Day = relativeDay(v.Now, v.Start, loc)
@@ -45,18 +56,14 @@ var defaults = map[Kind]func(*message) string{
 	ReminderDay:   reminderDay,
 	Reminder2h:    reminder2h,
 	OptOutAck:     optOutAck,
+	StartAck:      startAck,
 	ClientWelcome: clientWelcome,
+	ConfirmThanks: confirmThanks,
+	DeclineAck:    declineAck,
+	ReviewRequest: reviewRequest,
+	ReviewThanks:  reviewThanks,
+	ReviewSorry:   reviewSorry,
 	Welcome:       ownerWelcome,
-}
-
-// ownerWelcome goes to the salon's own number once WhatsApp is linked.
-func ownerWelcome(m *message) string {
-	if m.SalonName == "" {
-		return "Здравствуйте! AI Admin подключён. С этого номера клиенты салона будут получать " +
-			"подтверждения записей, напоминания и уведомления об изменениях. Отвечать на это сообщение не нужно."
-	}
-	return "Здравствуйте! AI Admin подключён к салону «" + m.SalonName + "». С этого номера клиенты будут получать " +
-		"подтверждения записей, напоминания и уведомления об изменениях. Отвечать на это сообщение не нужно."
 }
 
 // «Анна, здравствуйте!» or «Здравствуйте!».
@@ -67,20 +74,13 @@ func (m *message) greeting() string {
 	return m.ClientName + ", здравствуйте!"
 }
 
-// « в салон «Бархат»» (where one books) or "".
-func (m *message) toSalon() string {
-	if m.SalonName == "" {
+// salonAs puts the salon after a preposition and «салон» declined for it: salonAs("в салоне")
+// gives « в салоне «Бархат»», or "" without a name.
+func (m *message) salonAs(words string) string {
+	if m.salon == "" {
 		return ""
 	}
-	return " в салон «" + m.SalonName + "»"
-}
-
-// « в салоне «Бархат»» (where one is awaited) or "".
-func (m *message) inSalon() string {
-	if m.SalonName == "" {
-		return ""
-	}
-	return " в салоне «" + m.SalonName + "»"
+	return " " + words + m.salon
 }
 
 // What the visit is, closing the sentence: «: Стрижка и Укладка, мастер Оксана.»,
@@ -116,6 +116,14 @@ func (m *message) contacts() string {
 	return lines(label("Адрес: ", m.Address), label("Телефон: ", m.Phone))
 }
 
+// ConfirmLine when the caller asked for a confirmation, else "".
+func (m *message) confirmLine() string {
+	if m.askConfirm {
+		return ConfirmLine
+	}
+	return ""
+}
+
 func label(name, value string) string {
 	if value == "" {
 		return ""
@@ -123,24 +131,30 @@ func label(name, value string) string {
 	return name + value
 }
 
-// lines joins the non-empty parts with newlines: a missing field never leaves an empty line.
-func lines(parts ...string) string {
+// join joins the non-empty parts with sep.
+func join(sep string, parts ...string) string {
 	kept := parts[:0:0]
 	for _, p := range parts {
 		if p != "" {
 			kept = append(kept, p)
 		}
 	}
+	return strings.Join(kept, sep)
+}
+
+// lines joins the non-empty parts with newlines: a missing field never leaves an empty line.
+func lines(parts ...string) string {
 	// A field cut to length ends with «…»; our sentence's full stop after it would be noise.
-	return strings.ReplaceAll(strings.Join(kept, "\n"), "….", "…")
+	return strings.ReplaceAll(join("\n", parts...), "….", "…")
 }
 
 func confirmation(m *message) string {
 	return lines(
 		m.greeting(),
-		"Вы записаны"+m.toSalon()+" на "+m.When+m.details(),
+		"Вы записаны"+m.salonAs("в салон")+" "+m.When+m.details(),
 		m.contacts(),
 		"Ждём вас!",
+		m.confirmLine(),
 		unsubscribeLine,
 	)
 }
@@ -149,12 +163,13 @@ func change(m *message) string {
 	if m.timeChanged {
 		return lines(
 			m.greeting(),
-			"Ваша запись"+m.toSalon()+" перенесена с "+m.PrevWhen+" на "+m.When+m.details(),
+			"Ваша запись"+m.salonAs("в салон")+" перенесена "+m.onWhen+m.details(),
+			"Раньше она была "+m.prevWhen()+".",
 			m.contacts(),
 			"Ждём вас!",
 		)
 	}
-	// Only the staff or the services changed: say so, and that the time stays.
+	// Only the staff or the services changed: say what, and that the time stays.
 	var now string
 	switch {
 	case m.Services != "" && m.Staff != "":
@@ -166,11 +181,19 @@ func change(m *message) string {
 	}
 	return lines(
 		m.greeting(),
-		"Ваша запись"+m.toSalon()+" на "+m.When+" изменена, время прежнее.",
+		"Мы обновили вашу запись"+m.salonAs("в салон")+".",
 		now,
+		"Время не изменилось — ждём вас "+m.When+".",
 		m.contacts(),
-		"Ждём вас!",
 	)
+}
+
+// prevWhen is the old time of a reschedule: only «в 12:00» when the day stays the same.
+func (m *message) prevWhen() string {
+	if m.prevStart.Format(time.DateOnly) == m.start.Format(time.DateOnly) {
+		return "в " + formatClock(m.prevStart)
+	}
+	return m.PrevWhen
 }
 
 func cancellation(m *message) string {
@@ -180,17 +203,20 @@ func cancellation(m *message) string {
 	}
 	return lines(
 		m.greeting(),
-		"Ваша запись"+m.toSalon()+" на "+m.When+m.detailsInParens()+" отменена.",
+		"Ваша запись"+m.salonAs("в салон")+" "+m.onWhen+m.detailsInParens()+" отменена.",
 		again,
 	)
 }
 
+// reminderDay says «завтра, в пятницу, 12 декабря, в 14:30» only when the visit is tomorrow in
+// the salon's zone; sent late, on the day itself, «сегодня в 14:30», where the date would only
+// confuse.
 func reminderDay(m *message) string {
 	when := m.When
 	switch m.Day {
 	case "завтра":
 		when = "завтра, " + m.When
-	case "сегодня": // a late day-before reminder: the date would only confuse
+	case "сегодня":
 		when = "сегодня в " + m.Time
 	}
 	return reminder(m, when)
@@ -209,29 +235,10 @@ func reminder2h(m *message) string {
 func reminder(m *message, when string) string {
 	return lines(
 		m.greeting(),
-		"Напоминаем: "+when+" ждём вас"+m.inSalon()+m.details(),
-		m.contacts(),
-		unsubscribeLine,
-	)
-}
-
-func optOutAck(m *message) string {
-	from := ""
-	if m.SalonName != "" {
-		from = " от салона «" + m.SalonName + "»"
-	}
-	return "Хорошо, больше не будем присылать вам сообщения" + from + "."
-}
-
-func clientWelcome(m *message) string {
-	thanks := "Спасибо, что выбрали нас!"
-	if m.SalonName != "" {
-		thanks = "Спасибо, что выбрали салон «" + m.SalonName + "»!"
-	}
-	return lines(
-		m.greeting(),
-		thanks+" В этом чате будем присылать подтверждения записей и напоминания о визитах.",
-		m.contacts(),
+		"Напоминаем: "+when+" ждём вас"+m.salonAs("в салоне")+m.details(),
+		label("Адрес: ", m.Address),
+		label("Если планы изменились, позвоните: ", m.Phone),
+		m.confirmLine(),
 		unsubscribeLine,
 	)
 }

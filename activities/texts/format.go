@@ -19,11 +19,16 @@ const (
 	maxPhoneLen    = 40
 	maxServiceLen  = 80
 	maxServicesLen = 200
+	maxURLLen      = 300
 )
 
 var (
-	weekdays = [...]string{"вс", "пн", "вт", "ср", "чт", "пт", "сб"} // time.Weekday order
-	months   = [...]string{"янв", "фев", "мар", "апр", "мая", "июн", "июл", "авг", "сен", "окт", "ноя", "дек"}
+	// weekdays in the accusative, after «в» or «на»: «в пятницу», «на среду» (time.Weekday order).
+	weekdaysAcc = [...]string{"воскресенье", "понедельник", "вторник", "среду", "четверг", "пятницу", "субботу"}
+	// weekdays in the nominative, for a date on its own: «пятница, 12 декабря».
+	weekdaysNom = [...]string{"воскресенье", "понедельник", "вторник", "среда", "четверг", "пятница", "суббота"}
+	// months in the genitive: «12 декабря».
+	months = [...]string{"января", "февраля", "марта", "апреля", "мая", "июня", "июля", "августа", "сентября", "октября", "ноября", "декабря"}
 )
 
 // moscow is the default salon zone. Moscow has been UTC+3 all year since 2014, so a fixed zone
@@ -43,18 +48,33 @@ func locOrDefault(loc *time.Location) *time.Location {
 }
 
 // FormatWhen renders t in the salon's zone (nil = Europe/Moscow) the way a Russian
-// administrator writes it: «пт, 12 дек в 14:30», «пн, 5 мая в 09:05». A zero t gives "".
+// administrator writes it: «в пятницу, 12 декабря, в 14:30», «во вторник, 5 мая, в 09:05».
+// A zero t gives "".
 func FormatWhen(t time.Time, loc *time.Location) string {
 	if t.IsZero() {
 		return ""
 	}
-	t = t.In(locOrDefault(loc))
-	return formatDate(t) + " в " + formatClock(t)
+	return at("в", t.In(locOrDefault(loc)))
 }
 
-// formatDate gives «пт, 12 дек» for a time already in the salon's zone.
+// at gives «в пятницу, 12 декабря, в 14:30» (prep "в") or «на пятницу, 12 декабря, на 14:30»
+// (prep "на") for a time already in the salon's zone.
+func at(prep string, t time.Time) string {
+	day := prep
+	if prep == "в" && t.Weekday() == time.Tuesday {
+		day = "во" // «во вторник»
+	}
+	return day + " " + weekdaysAcc[t.Weekday()] + ", " + dayMonth(t) + ", " + prep + " " + formatClock(t)
+}
+
+// formatDate gives «пятница, 12 декабря» for a time already in the salon's zone.
 func formatDate(t time.Time) string {
-	return weekdays[t.Weekday()] + ", " + strconv.Itoa(t.Day()) + " " + months[t.Month()-1]
+	return weekdaysNom[t.Weekday()] + ", " + dayMonth(t)
+}
+
+// dayMonth gives «12 декабря».
+func dayMonth(t time.Time) string {
+	return strconv.Itoa(t.Day()) + " " + months[t.Month()-1]
 }
 
 // formatClock gives «09:05» for a time already in the salon's zone.
@@ -136,6 +156,17 @@ func clean(s string) string {
 	return s
 }
 
+// cleanURL keeps a link as the owner set it, without stray spaces or a full stop after it. A
+// value that cannot be a link (spaces inside, no dot, too long to be real) counts as missing:
+// a cut link would lead nowhere.
+func cleanURL(s string) string {
+	s = strings.TrimRight(strings.TrimSpace(s), ".,;")
+	if !strings.Contains(s, ".") || strings.ContainsFunc(s, unicode.IsSpace) || utf8.RuneCountInString(s) > maxURLLen {
+		return ""
+	}
+	return s
+}
+
 // truncate cuts s to at most n runes, ending with «…» when cut.
 func truncate(s string, n int) string {
 	if utf8.RuneCountInString(s) <= n {
@@ -152,36 +183,4 @@ func capitalize(s string) string {
 		return s
 	}
 	return string(unicode.ToUpper(r)) + s[size:]
-}
-
-// quotePairs are the quotes owners put around a salon name; we add our own «».
-var quotePairs = [][2]string{{"«", "»"}, {`"`, `"`}, {"“", "”"}, {"„", "“"}, {"'", "'"}}
-
-// salonName cleans a salon name and drops the quotes around it, so «в салоне «Бархат»» never
-// doubles them and a name of only quotes becomes "".
-func salonName(s string) string {
-	s = clean(s)
-	for changed := true; changed; {
-		changed = false
-		for _, q := range quotePairs {
-			if len(s) >= len(q[0])+len(q[1]) && strings.HasPrefix(s, q[0]) && strings.HasSuffix(s, q[1]) {
-				s = clean(s[len(q[0]) : len(s)-len(q[1])])
-				changed = true
-			}
-		}
-	}
-	// An unbalanced quote («Бархат) would break ours: drop that kind of quote altogether.
-	if strings.Count(s, "«") != strings.Count(s, "»") {
-		s = strings.NewReplacer("«", "", "»", "").Replace(s)
-	}
-	if strings.Count(s, `"`)%2 != 0 {
-		s = strings.ReplaceAll(s, `"`, "")
-	}
-	// Quotes inside the name (Салон красоты "Бархат") become the inner Russian quotes „…“, as
-	// typography wants them inside our «…».
-	for strings.Count(s, `"`) >= 2 {
-		s = strings.Replace(s, `"`, "„", 1)
-		s = strings.Replace(s, `"`, "“", 1)
-	}
-	return truncate(clean(s), maxSalonLen)
 }

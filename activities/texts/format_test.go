@@ -23,10 +23,10 @@ func TestFormatWhenZones(t *testing.T) {
 		zone string
 		want string
 	}{
-		{"Europe/Moscow", "пт, 12 дек в 23:30"},
-		{"Asia/Vladivostok", "сб, 13 дек в 06:30"},
-		{"Europe/Kaliningrad", "пт, 12 дек в 22:30"},
-		{"UTC", "пт, 12 дек в 20:30"},
+		{"Europe/Moscow", "в пятницу, 12 декабря, в 23:30"},
+		{"Asia/Vladivostok", "в субботу, 13 декабря, в 06:30"},
+		{"Europe/Kaliningrad", "в пятницу, 12 декабря, в 22:30"},
+		{"UTC", "в пятницу, 12 декабря, в 20:30"},
 	}
 	for _, c := range cases {
 		t.Run(c.zone, func(t *testing.T) {
@@ -35,11 +35,11 @@ func TestFormatWhenZones(t *testing.T) {
 		})
 	}
 	t.Run("nil location is Moscow", func(t *testing.T) {
-		require.Equal(t, "пт, 12 дек в 23:30", FormatWhen(instant, nil))
+		require.Equal(t, "в пятницу, 12 декабря, в 23:30", FormatWhen(instant, nil))
 	})
 	t.Run("input location does not matter", func(t *testing.T) {
 		vlad := instant.In(mustLoad(t, "Asia/Vladivostok"))
-		require.Equal(t, "пт, 12 дек в 23:30", FormatWhen(vlad, mustLoad(t, "Europe/Moscow")))
+		require.Equal(t, "в пятницу, 12 декабря, в 23:30", FormatWhen(vlad, mustLoad(t, "Europe/Moscow")))
 	})
 	t.Run("zero time", func(t *testing.T) {
 		require.Equal(t, "", FormatWhen(time.Time{}, nil))
@@ -49,13 +49,35 @@ func TestFormatWhenZones(t *testing.T) {
 func TestFormatWhenMonths(t *testing.T) {
 	msk := mustLoad(t, "Europe/Moscow")
 	want := []string{
-		"пн, 5 янв в 09:05", "чт, 5 фев в 09:05", "чт, 5 мар в 09:05", "вс, 5 апр в 09:05",
-		"вт, 5 мая в 09:05", "пт, 5 июн в 09:05", "вс, 5 июл в 09:05", "ср, 5 авг в 09:05",
-		"сб, 5 сен в 09:05", "пн, 5 окт в 09:05", "чт, 5 ноя в 09:05", "сб, 5 дек в 09:05",
+		"в понедельник, 5 января, в 09:05", "в четверг, 5 февраля, в 09:05", "в четверг, 5 марта, в 09:05",
+		"в воскресенье, 5 апреля, в 09:05", "во вторник, 5 мая, в 09:05", "в пятницу, 5 июня, в 09:05",
+		"в воскресенье, 5 июля, в 09:05", "в среду, 5 августа, в 09:05", "в субботу, 5 сентября, в 09:05",
+		"в понедельник, 5 октября, в 09:05", "в четверг, 5 ноября, в 09:05", "в субботу, 5 декабря, в 09:05",
 	}
 	for i, w := range want {
 		got := FormatWhen(time.Date(2026, time.Month(i+1), 5, 9, 5, 0, 0, msk), msk)
 		require.Equal(t, w, got, "month %d: got %q want %q", i+1, got, w)
+	}
+}
+
+// Every weekday in each form the texts use: «в …» (FormatWhen), «на …» (a reschedule, a
+// cancellation) and the nominative date.
+func TestWeekdayForms(t *testing.T) {
+	msk := mustLoad(t, "Europe/Moscow")
+	want := []struct{ in, on, date string }{ // Monday 8 Dec 2025 onwards
+		{"в понедельник, 8 декабря, в 10:00", "на понедельник, 8 декабря, на 10:00", "понедельник, 8 декабря"},
+		{"во вторник, 9 декабря, в 10:00", "на вторник, 9 декабря, на 10:00", "вторник, 9 декабря"},
+		{"в среду, 10 декабря, в 10:00", "на среду, 10 декабря, на 10:00", "среда, 10 декабря"},
+		{"в четверг, 11 декабря, в 10:00", "на четверг, 11 декабря, на 10:00", "четверг, 11 декабря"},
+		{"в пятницу, 12 декабря, в 10:00", "на пятницу, 12 декабря, на 10:00", "пятница, 12 декабря"},
+		{"в субботу, 13 декабря, в 10:00", "на субботу, 13 декабря, на 10:00", "суббота, 13 декабря"},
+		{"в воскресенье, 14 декабря, в 10:00", "на воскресенье, 14 декабря, на 10:00", "воскресенье, 14 декабря"},
+	}
+	for i, w := range want {
+		d := time.Date(2025, 12, 8+i, 10, 0, 0, 0, msk)
+		require.Equal(t, w.in, FormatWhen(d, msk))
+		require.Equal(t, w.on, at("на", d))
+		require.Equal(t, w.date, formatDate(d))
 	}
 }
 
@@ -66,12 +88,12 @@ func TestFormatWhenClock(t *testing.T) {
 		in   time.Time
 		want string
 	}{
-		{"midnight", time.Date(2026, 1, 1, 0, 0, 0, 0, msk), "чт, 1 янв в 00:00"},
-		{"one past midnight", time.Date(2025, 12, 31, 0, 1, 0, 0, msk), "ср, 31 дек в 00:01"},
-		{"early hours", time.Date(2026, 3, 29, 3, 7, 0, 0, msk), "вс, 29 мар в 03:07"},
-		{"seconds are dropped", time.Date(2025, 12, 12, 14, 30, 59, 0, msk), "пт, 12 дек в 14:30"},
-		{"last minute", time.Date(2024, 2, 29, 23, 59, 0, 0, msk), "чт, 29 фев в 23:59"},
-		{"two-digit day", time.Date(2025, 12, 13, 10, 0, 0, 0, msk), "сб, 13 дек в 10:00"},
+		{"midnight", time.Date(2026, 1, 1, 0, 0, 0, 0, msk), "в четверг, 1 января, в 00:00"},
+		{"one past midnight", time.Date(2025, 12, 31, 0, 1, 0, 0, msk), "в среду, 31 декабря, в 00:01"},
+		{"early hours", time.Date(2026, 3, 29, 3, 7, 0, 0, msk), "в воскресенье, 29 марта, в 03:07"},
+		{"seconds are dropped", time.Date(2025, 12, 12, 14, 30, 59, 0, msk), "в пятницу, 12 декабря, в 14:30"},
+		{"last minute", time.Date(2024, 2, 29, 23, 59, 0, 0, msk), "в четверг, 29 февраля, в 23:59"},
+		{"two-digit day", time.Date(2025, 12, 13, 10, 0, 0, 0, msk), "в субботу, 13 декабря, в 10:00"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -147,7 +169,7 @@ func TestRelativeDay(t *testing.T) {
 	}
 }
 
-func TestCleanAndSalonName(t *testing.T) {
+func TestClean(t *testing.T) {
 	for in, want := range map[string]string{
 		"  Анна  ":          "Анна",
 		"Анна.":             "Анна",
@@ -158,20 +180,5 @@ func TestCleanAndSalonName(t *testing.T) {
 		"Анна\u00a0Иванова": "Анна Иванова",
 	} {
 		require.Equal(t, want, clean(in), "clean(%q)", in)
-	}
-	for in, want := range map[string]string{
-		"Бархат":         "Бархат",
-		"«Бархат»":       "Бархат",
-		`"Бархат"`:       "Бархат",
-		"“Бархат”":       "Бархат",
-		`«"Бархат"»`:     "Бархат",
-		`""`:             "",
-		`"`:              "",
-		`Салон "Бархат"`: "Салон „Бархат“", // inner quotes become „…“
-		" «Бархат» ":     "Бархат",
-		"«Бархат":        "Бархат",
-		`Бархат"`:        "Бархат",
-	} {
-		require.Equal(t, want, salonName(in), "salonName(%q)", in)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"text/template"
 	"text/template/parse"
+	"time"
 	"unicode/utf8"
 )
 
@@ -86,20 +87,11 @@ func ValidateTemplate(text string) error {
 	return nil
 }
 
-// sampleData is a full visit, as a client would see it.
-var sampleData = Data{
-	ClientName: "Анна",
-	When:       "пт, 12 дек в 14:30",
-	PrevWhen:   "вт, 9 дек в 12:00",
-	Date:       "пт, 12 дек",
-	Time:       "14:30",
-	Services:   "Стрижка и Укладка",
-	Staff:      "Оксана",
-	SalonName:  "Бархат",
-	Address:    "ул. Тверская, 12",
-	Phone:      "+7 495 123-45-67",
-	Day:        "завтра",
-}
+// sampleData is a full visit, as a client would see it the day before: Sample's.
+var sampleData = func() Data {
+	salon, v := Sample(time.Date(2025, 12, 11, 10, 0, 0, 0, time.UTC))
+	return newMessage(salon, v).Data
+}()
 
 // sparseSampleData has only what every visit message has.
 var sparseSampleData = Data{When: sampleData.When, Date: sampleData.Date, Time: sampleData.Time}

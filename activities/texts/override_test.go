@@ -27,17 +27,17 @@ func TestRenderOverride(t *testing.T) {
 	}{
 		{"good override", Confirmation, full,
 			"{{.ClientName}}, ждём вас {{.When}} в «{{.SalonName}}». {{.Services}}, мастер {{.Staff}}.",
-			"Анна, ждём вас пт, 12 дек в 14:30 в «Бархат». Стрижка и Укладка, мастер Оксана.", ""},
+			"Анна, ждём вас в пятницу, 12 декабря, в 14:30 в «Бархат». Стрижка и Укладка, мастер Оксана.", ""},
 		{"conditions and every field", Change, full,
-			"{{if .ClientName}}{{.ClientName}}, з{{else}}З{{end}}дравствуйте!\n{{with .PrevWhen}}Перенесли с {{.}} на {{$.When}}.{{else}}Запись изменена.{{end}}\n{{.Date}} / {{.Time}} / {{.Address}} / {{.Phone}}",
-			"Анна, здравствуйте!\nПеренесли с вт, 9 дек в 12:00 на пт, 12 дек в 14:30.\nпт, 12 дек / 14:30 / ул. Тверская, 12 / +7 495 123-45-67", ""},
+			"{{if .ClientName}}{{.ClientName}}, з{{else}}З{{end}}дравствуйте!\n{{with .PrevWhen}}Было: {{.}}. Стало: {{$.When}}.{{else}}Запись изменена.{{end}}\n{{.Date}} / {{.Time}} / {{.Address}} / {{.Phone}} / {{.ReviewURL}}",
+			"Анна, здравствуйте!\nБыло: во вторник, 9 декабря, в 12:00. Стало: в пятницу, 12 декабря, в 14:30.\nпятница, 12 декабря / 14:30 / ул. Тверская, 12 / +7 495 123-45-67 / https://yandex.ru/maps/org/1234/reviews", ""},
 		{"Day says завтра only when it is", ReminderDay, full,
-			"Ждём вас {{with .Day}}{{.}}, {{end}}{{.When}}", "Ждём вас завтра, пт, 12 дек в 14:30", ""},
+			"Ждём вас {{with .Day}}{{.}}, {{end}}{{.When}}", "Ждём вас завтра, в пятницу, 12 декабря, в 14:30", ""},
 		{"Day is empty without a clock", ReminderDay, Visit{Start: full.Start},
-			"Ждём вас {{with .Day}}{{.}}, {{end}}{{.When}}", "Ждём вас пт, 12 дек в 14:30", ""},
+			"Ждём вас {{with .Day}}{{.}}, {{end}}{{.When}}", "Ждём вас в пятницу, 12 декабря, в 14:30", ""},
 		{"owner's stray whitespace is tidied", Confirmation, Visit{Start: full.Start},
 			"  Здравствуйте{{with .ClientName}}, {{.}}{{end}}!   \n\n\n\nЖдём вас {{.When}}  {{.Staff}}  \n",
-			"Здравствуйте!\n\nЖдём вас пт, 12 дек в 14:30", ""},
+			"Здравствуйте!\n\nЖдём вас в пятницу, 12 декабря, в 14:30", ""},
 		{"blank override is the default", Confirmation, full, " \n\t", "", ""},
 		{"syntax error", Confirmation, full, "Ждём вас {{.When", "", "не закрыта команда"},
 		{"unknown field", Confirmation, full, "Ждём вас {{.Time}} у {{.Master}}", "", "Неизвестное поле {{.Master}}"},
@@ -101,7 +101,7 @@ func TestRenderOverrideConcurrent(t *testing.T) {
 		wg.Go(func() {
 			for range 50 {
 				got, err := Render(Confirmation, salon, full, o)
-				if err != nil || got != "Анна: пт, 12 дек в 14:30" {
+				if err != nil || got != "Анна: в пятницу, 12 декабря, в 14:30" {
 					t.Errorf("got %q, %v", got, err)
 				}
 				if _, err := Render(ReminderDay, salon, full, o); err == nil {
@@ -114,7 +114,7 @@ func TestRenderOverrideConcurrent(t *testing.T) {
 }
 
 func TestValidateTemplate(t *testing.T) {
-	fields := "{{.ClientName}}, {{.When}}, {{.PrevWhen}}, {{.Date}}, {{.Time}}, {{.Services}}, {{.Staff}}, {{.SalonName}}, {{.Address}}, {{.Phone}}, {{.Day}}"
+	fields := "{{.ClientName}}, {{.When}}, {{.PrevWhen}}, {{.Date}}, {{.Time}}, {{.Services}}, {{.Staff}}, {{.SalonName}}, {{.Address}}, {{.Phone}}, {{.Day}}, {{.ReviewURL}}"
 	cases := []struct {
 		name, text, want string // want "" = valid
 	}{
@@ -169,5 +169,5 @@ func TestDataFieldsListed(t *testing.T) {
 	for f := range dataFields {
 		require.NoError(t, ValidateTemplate("{{."+f+"}} ok"), f)
 	}
-	require.Len(t, dataFields, 11)
+	require.Len(t, dataFields, 12)
 }

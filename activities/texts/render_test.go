@@ -1,17 +1,19 @@
 package texts
 
 import (
-	"errors"
-	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
-	"unicode/utf8"
 
 	"github.com/stretchr/testify/require"
 )
 
-var allKinds = []Kind{Confirmation, Change, Cancellation, ReminderDay, Reminder2h, OptOutAck, ClientWelcome}
+// visitKinds need Visit.Start; clientKinds are every kind a client receives.
+var (
+	visitKinds  = []Kind{Confirmation, Change, Cancellation, ReminderDay, Reminder2h}
+	clientKinds = append(slices.Clone(visitKinds), OptOutAck, StartAck, ClientWelcome, ConfirmThanks, DeclineAck, ReviewRequest, ReviewThanks, ReviewSorry)
+)
 
 // fixture: a visit on Friday 12 Dec 14:30 Moscow, moved from Tuesday 9 Dec 12:00, reminded on
 // Thursday 11 Dec.
@@ -19,10 +21,11 @@ func fixture(t *testing.T) (Salon, Visit) {
 	t.Helper()
 	msk := mustLoad(t, "Europe/Moscow")
 	return Salon{
-			Name:     "Бархат",
-			Address:  "ул. Тверская, 12",
-			Phone:    "+7 495 123-45-67",
-			Location: msk,
+			Name:      "Бархат",
+			Address:   "ул. Тверская, 12",
+			Phone:     "+7 495 123-45-67",
+			ReviewURL: "https://yandex.ru/maps/org/1234/reviews",
+			Location:  msk,
 		}, Visit{
 			ClientName:    "Анна",
 			Start:         time.Date(2025, 12, 12, 14, 30, 0, 0, msk),
@@ -46,75 +49,79 @@ func TestRenderDefaults(t *testing.T) {
 		want  string
 	}{
 		{"confirmation, all fields", Confirmation, salon, full, `Анна, здравствуйте!
-Вы записаны в салон «Бархат» на пт, 12 дек в 14:30: Стрижка и Укладка, мастер Оксана.
+Вы записаны в салон «Бархат» в пятницу, 12 декабря, в 14:30: Стрижка и Укладка, мастер Оксана.
 Адрес: ул. Тверская, 12
 Телефон: +7 495 123-45-67
 Ждём вас!
 Чтобы не получать сообщения, ответьте «стоп».`},
 		{"confirmation, nothing optional", Confirmation, Salon{}, bare(full), `Здравствуйте!
-Вы записаны на пт, 12 дек в 14:30.
+Вы записаны в пятницу, 12 декабря, в 14:30.
 Ждём вас!
 Чтобы не получать сообщения, ответьте «стоп».`},
 		{"confirmation, staff only", Confirmation, Salon{}, Visit{Start: full.Start, StaffName: "Оксана"}, `Здравствуйте!
-Вы записаны на пт, 12 дек в 14:30. Вас примет мастер Оксана.
+Вы записаны в пятницу, 12 декабря, в 14:30. Вас примет мастер Оксана.
 Ждём вас!
 Чтобы не получать сообщения, ответьте «стоп».`},
 		{"confirmation, one service", Confirmation, Salon{}, Visit{Start: full.Start, Services: []string{"Маникюр"}}, `Здравствуйте!
-Вы записаны на пт, 12 дек в 14:30: Маникюр.
+Вы записаны в пятницу, 12 декабря, в 14:30: Маникюр.
 Ждём вас!
 Чтобы не получать сообщения, ответьте «стоп».`},
 		{"change of time, all fields", Change, salon, full, `Анна, здравствуйте!
-Ваша запись в салон «Бархат» перенесена с вт, 9 дек в 12:00 на пт, 12 дек в 14:30: Стрижка и Укладка, мастер Оксана.
+Ваша запись в салон «Бархат» перенесена на пятницу, 12 декабря, на 14:30: Стрижка и Укладка, мастер Оксана.
+Раньше она была во вторник, 9 декабря, в 12:00.
 Адрес: ул. Тверская, 12
 Телефон: +7 495 123-45-67
+Ждём вас!`},
+		{"change of time, same day", Change, Salon{}, Visit{Start: full.Start, PreviousStart: full.Start.Add(-2 * time.Hour)}, `Здравствуйте!
+Ваша запись перенесена на пятницу, 12 декабря, на 14:30.
+Раньше она была в 12:30.
 Ждём вас!`},
 		{"change of time, nothing optional", Change, Salon{}, Visit{Start: full.Start, PreviousStart: full.PreviousStart}, `Здравствуйте!
-Ваша запись перенесена с вт, 9 дек в 12:00 на пт, 12 дек в 14:30.
+Ваша запись перенесена на пятницу, 12 декабря, на 14:30.
+Раньше она была во вторник, 9 декабря, в 12:00.
 Ждём вас!`},
 		{"change of staff and services", Change, salon, Visit{ClientName: "Анна", Start: full.Start, Services: full.Services, StaffName: "Оксана"}, `Анна, здравствуйте!
-Ваша запись в салон «Бархат» на пт, 12 дек в 14:30 изменена, время прежнее.
+Мы обновили вашу запись в салон «Бархат».
 Теперь в записи: Стрижка и Укладка, мастер Оксана.
+Время не изменилось — ждём вас в пятницу, 12 декабря, в 14:30.
 Адрес: ул. Тверская, 12
-Телефон: +7 495 123-45-67
-Ждём вас!`},
+Телефон: +7 495 123-45-67`},
 		{"change of staff only", Change, Salon{}, Visit{Start: full.Start, StaffName: "Оксана"}, `Здравствуйте!
-Ваша запись на пт, 12 дек в 14:30 изменена, время прежнее.
+Мы обновили вашу запись.
 Теперь вас примет мастер Оксана.
-Ждём вас!`},
+Время не изменилось — ждём вас в пятницу, 12 декабря, в 14:30.`},
 		{"change of services only", Change, Salon{}, Visit{Start: full.Start, Services: []string{"Маникюр", "Педикюр", "Брови"}}, `Здравствуйте!
-Ваша запись на пт, 12 дек в 14:30 изменена, время прежнее.
+Мы обновили вашу запись.
 Теперь в записи: Маникюр, Педикюр и Брови.
-Ждём вас!`},
+Время не изменилось — ждём вас в пятницу, 12 декабря, в 14:30.`},
 		{"change, nothing optional", Change, Salon{}, bare(full), `Здравствуйте!
-Ваша запись на пт, 12 дек в 14:30 изменена, время прежнее.
-Ждём вас!`},
+Мы обновили вашу запись.
+Время не изменилось — ждём вас в пятницу, 12 декабря, в 14:30.`},
 		{"cancellation, all fields", Cancellation, salon, full, `Анна, здравствуйте!
-Ваша запись в салон «Бархат» на пт, 12 дек в 14:30 (Стрижка и Укладка, мастер Оксана) отменена.
+Ваша запись в салон «Бархат» на пятницу, 12 декабря, на 14:30 (Стрижка и Укладка, мастер Оксана) отменена.
 Будем рады видеть вас снова — записаться можно по телефону +7 495 123-45-67.`},
 		{"cancellation, nothing optional", Cancellation, Salon{}, bare(full), `Здравствуйте!
-Ваша запись на пт, 12 дек в 14:30 отменена.
+Ваша запись на пятницу, 12 декабря, на 14:30 отменена.
 Будем рады видеть вас снова — записаться можно в любое удобное для вас время.`},
 		{"cancellation, staff only", Cancellation, Salon{}, Visit{Start: full.Start, StaffName: "Оксана"}, `Здравствуйте!
-Ваша запись на пт, 12 дек в 14:30 (мастер Оксана) отменена.
+Ваша запись на пятницу, 12 декабря, на 14:30 (мастер Оксана) отменена.
 Будем рады видеть вас снова — записаться можно в любое удобное для вас время.`},
 		{"day reminder, all fields", ReminderDay, salon, full, `Анна, здравствуйте!
-Напоминаем: завтра, пт, 12 дек в 14:30 ждём вас в салоне «Бархат»: Стрижка и Укладка, мастер Оксана.
+Напоминаем: завтра, в пятницу, 12 декабря, в 14:30 ждём вас в салоне «Бархат»: Стрижка и Укладка, мастер Оксана.
 Адрес: ул. Тверская, 12
-Телефон: +7 495 123-45-67
+Если планы изменились, позвоните: +7 495 123-45-67
 Чтобы не получать сообщения, ответьте «стоп».`},
 		{"day reminder, nothing optional", ReminderDay, Salon{}, bare(full), `Здравствуйте!
-Напоминаем: пт, 12 дек в 14:30 ждём вас.
+Напоминаем: в пятницу, 12 декабря, в 14:30 ждём вас.
 Чтобы не получать сообщения, ответьте «стоп».`},
 		{"2h reminder, all fields, same day", Reminder2h, salon, withNow(full, time.Date(2025, 12, 12, 12, 30, 0, 0, salon.Location)), `Анна, здравствуйте!
 Напоминаем: сегодня в 14:30 ждём вас в салоне «Бархат»: Стрижка и Укладка, мастер Оксана.
 Адрес: ул. Тверская, 12
-Телефон: +7 495 123-45-67
+Если планы изменились, позвоните: +7 495 123-45-67
 Чтобы не получать сообщения, ответьте «стоп».`},
 		{"2h reminder, nothing optional", Reminder2h, Salon{}, bare(full), `Здравствуйте!
-Напоминаем: пт, 12 дек в 14:30 ждём вас.
+Напоминаем: в пятницу, 12 декабря, в 14:30 ждём вас.
 Чтобы не получать сообщения, ответьте «стоп».`},
-		{"opt-out ack, all fields", OptOutAck, salon, full, `Хорошо, больше не будем присылать вам сообщения от салона «Бархат».`},
-		{"opt-out ack, nothing", OptOutAck, Salon{}, Visit{}, `Хорошо, больше не будем присылать вам сообщения.`},
 		{"welcome, all fields", ClientWelcome, salon, full, `Анна, здравствуйте!
 Спасибо, что выбрали салон «Бархат»! В этом чате будем присылать подтверждения записей и напоминания о визитах.
 Адрес: ул. Тверская, 12
@@ -123,6 +130,8 @@ func TestRenderDefaults(t *testing.T) {
 		{"welcome, nothing", ClientWelcome, Salon{}, Visit{}, `Здравствуйте!
 Спасибо, что выбрали нас! В этом чате будем присылать подтверждения записей и напоминания о визитах.
 Чтобы не получать сообщения, ответьте «стоп».`},
+		{"owner welcome", Welcome, salon, Visit{}, `Здравствуйте! AI Admin подключён к салону «Бархат». С этого номера клиенты будут получать подтверждения записей, напоминания и уведомления об изменениях. Отвечать на это сообщение не нужно.`},
+		{"owner welcome, no name", Welcome, Salon{}, Visit{}, `Здравствуйте! AI Admin подключён. С этого номера клиенты салона будут получать подтверждения записей, напоминания и уведомления об изменениях. Отвечать на это сообщение не нужно.`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -139,11 +148,35 @@ func withNow(v Visit, now time.Time) Visit {
 	return v
 }
 
+// TestRenderZones renders one booking for a salon in each demo zone: the client reads the time
+// on the salon's clock, whatever zone the instant comes in.
+func TestRenderZones(t *testing.T) {
+	instant := time.Date(2025, 12, 12, 20, 30, 0, 0, time.UTC)
+	cases := []struct{ zone, confirmation, cancellation string }{
+		{"Europe/Moscow", "Вы записаны в пятницу, 12 декабря, в 23:30.", "Ваша запись на пятницу, 12 декабря, на 23:30 отменена."},
+		{"Asia/Vladivostok", "Вы записаны в субботу, 13 декабря, в 06:30.", "Ваша запись на субботу, 13 декабря, на 06:30 отменена."},
+		{"Europe/Kaliningrad", "Вы записаны в пятницу, 12 декабря, в 22:30.", "Ваша запись на пятницу, 12 декабря, на 22:30 отменена."},
+	}
+	for _, c := range cases {
+		t.Run(c.zone, func(t *testing.T) {
+			s := Salon{Location: mustLoad(t, c.zone)}
+			got, err := Render(Confirmation, s, Visit{Start: instant}, nil)
+			require.NoError(t, err)
+			require.Equal(t, c.confirmation, strings.Split(got, "\n")[1])
+			got, err = Render(Cancellation, s, Visit{Start: instant.In(mustLoad(t, "Asia/Vladivostok"))}, nil)
+			require.NoError(t, err)
+			require.Equal(t, c.cancellation, strings.Split(got, "\n")[1])
+		})
+	}
+}
+
 func TestRenderReminderDays(t *testing.T) {
 	salon, full := fixture(t)
 	msk := salon.Location
 	vlad := mustLoad(t, "Asia/Vladivostok")
+	kgd := mustLoad(t, "Europe/Kaliningrad")
 	start := full.Start
+	utc := func(d, h, m int) time.Time { return time.Date(2025, 12, d, h, m, 0, 0, time.UTC) }
 	cases := []struct {
 		name  string
 		kind  Kind
@@ -152,19 +185,24 @@ func TestRenderReminderDays(t *testing.T) {
 		now   time.Time
 		want  string // the reminder line
 	}{
-		{"day before", ReminderDay, msk, start, time.Date(2025, 12, 11, 10, 0, 0, 0, msk), "Напоминаем: завтра, пт, 12 дек в 14:30 ждём вас."},
-		{"day before, late evening", ReminderDay, msk, start, time.Date(2025, 12, 11, 23, 59, 0, 0, msk), "Напоминаем: завтра, пт, 12 дек в 14:30 ждём вас."},
-		{"two days before", ReminderDay, msk, start, time.Date(2025, 12, 10, 18, 0, 0, 0, msk), "Напоминаем: пт, 12 дек в 14:30 ждём вас."},
-		{"no clock", ReminderDay, msk, start, time.Time{}, "Напоминаем: пт, 12 дек в 14:30 ждём вас."},
+		{"day before", ReminderDay, msk, start, time.Date(2025, 12, 11, 10, 0, 0, 0, msk), "Напоминаем: завтра, в пятницу, 12 декабря, в 14:30 ждём вас."},
+		{"day before, late evening", ReminderDay, msk, start, time.Date(2025, 12, 11, 23, 59, 0, 0, msk), "Напоминаем: завтра, в пятницу, 12 декабря, в 14:30 ждём вас."},
+		{"two days before", ReminderDay, msk, start, time.Date(2025, 12, 10, 18, 0, 0, 0, msk), "Напоминаем: в пятницу, 12 декабря, в 14:30 ждём вас."},
+		{"no clock", ReminderDay, msk, start, time.Time{}, "Напоминаем: в пятницу, 12 декабря, в 14:30 ждём вас."},
 		{"sent late, same day", ReminderDay, msk, start, time.Date(2025, 12, 12, 8, 0, 0, 0, msk), "Напоминаем: сегодня в 14:30 ждём вас."},
+		{"after the visit day", ReminderDay, msk, start, time.Date(2025, 12, 13, 8, 0, 0, 0, msk), "Напоминаем: в пятницу, 12 декабря, в 14:30 ждём вас."},
 		// 13:00 UTC on the 11th is already 23:00 in Vladivostok: the visit at 09:00 on the
-		// 12th there is tomorrow; a UTC server clock would also say so, but for 16:00 UTC
-		// (02:00 on the 12th there) it is today.
-		{"salon zone: tomorrow", ReminderDay, vlad, time.Date(2025, 12, 12, 9, 0, 0, 0, vlad), time.Date(2025, 12, 11, 13, 0, 0, 0, time.UTC), "Напоминаем: завтра, пт, 12 дек в 09:00 ждём вас."},
-		{"salon zone: today, though the server's date is the day before", Reminder2h, vlad, time.Date(2025, 12, 12, 9, 0, 0, 0, vlad), time.Date(2025, 12, 11, 21, 0, 0, 0, time.UTC), "Напоминаем: сегодня в 09:00 ждём вас."},
+		// 12th there is tomorrow; at 16:00 UTC (02:00 on the 12th there) it is today.
+		{"Vladivostok: tomorrow", ReminderDay, vlad, time.Date(2025, 12, 12, 9, 0, 0, 0, vlad), utc(11, 13, 0), "Напоминаем: завтра, в пятницу, 12 декабря, в 09:00 ждём вас."},
+		{"Vladivostok: today, though the server's date is the day before", Reminder2h, vlad, time.Date(2025, 12, 12, 9, 0, 0, 0, vlad), utc(11, 21, 0), "Напоминаем: сегодня в 09:00 ждём вас."},
+		{"Vladivostok: two days ahead there, tomorrow in UTC", ReminderDay, vlad, time.Date(2025, 12, 13, 9, 0, 0, 0, vlad), utc(11, 1, 0), "Напоминаем: в субботу, 13 декабря, в 09:00 ждём вас."},
+		// 21:30 UTC on the 11th: past midnight in Moscow, still the 11th in Kaliningrad.
+		{"Kaliningrad: still tomorrow", ReminderDay, kgd, time.Date(2025, 12, 12, 9, 0, 0, 0, kgd), utc(11, 21, 30), "Напоминаем: завтра, в пятницу, 12 декабря, в 09:00 ждём вас."},
+		{"Moscow at the same instant: today", ReminderDay, msk, time.Date(2025, 12, 12, 10, 0, 0, 0, msk), utc(11, 21, 30), "Напоминаем: сегодня в 10:00 ждём вас."},
+		{"Kaliningrad 2h, across midnight", Reminder2h, kgd, time.Date(2025, 12, 13, 0, 30, 0, 0, kgd), time.Date(2025, 12, 12, 22, 30, 0, 0, kgd), "Напоминаем: завтра в 00:30 ждём вас."},
 		{"2h, same day", Reminder2h, msk, start, time.Date(2025, 12, 12, 12, 30, 0, 0, msk), "Напоминаем: сегодня в 14:30 ждём вас."},
 		{"2h, across midnight", Reminder2h, msk, time.Date(2025, 12, 13, 0, 30, 0, 0, msk), time.Date(2025, 12, 12, 22, 30, 0, 0, msk), "Напоминаем: завтра в 00:30 ждём вас."},
-		{"2h, no clock", Reminder2h, msk, start, time.Time{}, "Напоминаем: пт, 12 дек в 14:30 ждём вас."},
+		{"2h, no clock", Reminder2h, msk, start, time.Time{}, "Напоминаем: в пятницу, 12 декабря, в 14:30 ждём вас."},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -173,14 +211,31 @@ func TestRenderReminderDays(t *testing.T) {
 			require.Equal(t, c.want, strings.Split(got, "\n")[1], "got:\n%s", got)
 		})
 	}
-	t.Run("only reminders say завтра", func(t *testing.T) {
-		for _, k := range allKinds {
+	t.Run("only reminders and the thanks for confirming say завтра", func(t *testing.T) {
+		for _, k := range clientKinds {
 			got, err := Render(k, salon, full, nil)
 			require.NoError(t, err)
-			isReminder := k == ReminderDay || k == Reminder2h // the fixture's clock is the day before
-			require.Equal(t, isReminder, strings.Contains(got, "завтра"), "%s:\n%s", k, got)
+			says := k == ReminderDay || k == Reminder2h || k == ConfirmThanks // the fixture's clock is the day before
+			require.Equal(t, says, strings.Contains(got, "завтра"), "%s:\n%s", k, got)
+			require.NotContains(t, got, "сегодня", "%s:\n%s", k, got)
 		}
 	})
+}
+
+func TestRenderReminderPhone(t *testing.T) {
+	salon, full := fixture(t)
+	for _, k := range []Kind{ReminderDay, Reminder2h} {
+		got, err := Render(k, salon, full, nil)
+		require.NoError(t, err)
+		require.Contains(t, got, "\nЕсли планы изменились, позвоните: +7 495 123-45-67\n")
+		require.NotContains(t, got, "Телефон:", "the phone is said once")
+		salon := salon
+		salon.Phone = " - "
+		got, err = Render(k, salon, full, nil)
+		require.NoError(t, err)
+		require.NotContains(t, got, "позвоните")
+		require.NotContains(t, got, "Телефон")
+	}
 }
 
 func TestRenderChangeTime(t *testing.T) {
@@ -191,7 +246,7 @@ func TestRenderChangeTime(t *testing.T) {
 		v.PreviousStart = full.Start.In(vlad)
 		got, err := Render(Change, salon, v, nil)
 		require.NoError(t, err)
-		require.Contains(t, got, "изменена, время прежнее")
+		require.Contains(t, got, "Время не изменилось — ждём вас в пятницу, 12 декабря, в 14:30.")
 		require.NotContains(t, got, "перенесена")
 	})
 	t.Run("seconds apart is no change", func(t *testing.T) {
@@ -206,7 +261,8 @@ func TestRenderChangeTime(t *testing.T) {
 		v.PreviousStart = full.Start.AddDate(0, 0, -7)
 		got, err := Render(Change, salon, v, nil)
 		require.NoError(t, err)
-		require.Contains(t, got, "перенесена с пт, 5 дек в 14:30 на пт, 12 дек в 14:30")
+		require.Contains(t, got, "перенесена на пятницу, 12 декабря, на 14:30: ")
+		require.Contains(t, got, "\nРаньше она была в пятницу, 5 декабря, в 14:30.\n")
 	})
 	t.Run("times are shown in the salon zone", func(t *testing.T) {
 		v := full
@@ -214,7 +270,16 @@ func TestRenderChangeTime(t *testing.T) {
 		v.PreviousStart = full.PreviousStart.In(vlad)
 		got, err := Render(Change, salon, v, nil)
 		require.NoError(t, err)
-		require.Contains(t, got, "перенесена с вт, 9 дек в 12:00 на пт, 12 дек в 14:30")
+		require.Contains(t, got, "перенесена на пятницу, 12 декабря, на 14:30: ")
+		require.Contains(t, got, "\nРаньше она была во вторник, 9 декабря, в 12:00.\n")
+	})
+	t.Run("the same day is the salon's day", func(t *testing.T) {
+		// 23:30 and 00:30 Moscow: one UTC date (20:30 and 21:30 UTC), two days for the client.
+		msk := salon.Location
+		v := Visit{Start: time.Date(2025, 12, 13, 0, 30, 0, 0, msk), PreviousStart: time.Date(2025, 12, 12, 23, 30, 0, 0, msk)}
+		got, err := Render(Change, salon, v, nil)
+		require.NoError(t, err)
+		require.Contains(t, got, "\nРаньше она была в пятницу, 12 декабря, в 23:30.\n")
 	})
 }
 
@@ -225,7 +290,7 @@ func TestRenderErrors(t *testing.T) {
 		require.ErrorIs(t, err, ErrUnknownKind)
 		require.Empty(t, got)
 	})
-	for _, k := range []Kind{Confirmation, Change, Cancellation, ReminderDay, Reminder2h} {
+	for _, k := range visitKinds {
 		t.Run(string(k)+" needs a time", func(t *testing.T) {
 			v := full
 			v.Start = time.Time{}
@@ -235,170 +300,12 @@ func TestRenderErrors(t *testing.T) {
 			require.Empty(t, got)
 		})
 	}
-	for _, k := range []Kind{OptOutAck, ClientWelcome} {
+	for _, k := range append(clientKinds[len(visitKinds):], Welcome) {
 		t.Run(string(k)+" needs no time", func(t *testing.T) {
 			got, err := Render(k, salon, Visit{}, nil)
 			require.NoError(t, err)
-			require.NotEmpty(t, got)
+			requireTidyf(t, got, string(k))
+			require.NotContains(t, got, "декабря")
 		})
-	}
-}
-
-// TestRenderEveryCombination renders every kind with every optional field present or missing
-// (missing as "" and as junk that must count as missing) and checks the text reads cleanly and
-// says what applies.
-func TestRenderEveryCombination(t *testing.T) {
-	salon, full := fixture(t)
-	serviceSets := [][]string{nil, {"Стрижка"}, {"Стрижка", "Укладка"}, {"Маникюр", "Педикюр", "Брови", "Ресницы"}}
-	missingAs := map[string]string{"empty": "", "junk": " \n-\t "}
-	count := 0
-	for missingName, missing := range missingAs {
-		for mask := range 1 << 7 {
-			has := func(bit int) bool { return mask&(1<<bit) != 0 }
-			pick := func(bit int, value string) string {
-				if has(bit) {
-					return value
-				}
-				return missing
-			}
-			for si, services := range serviceSets {
-				s := Salon{Location: salon.Location, Name: pick(0, salon.Name), Address: pick(1, salon.Address), Phone: pick(2, salon.Phone)}
-				if !has(0) && missingName == "junk" {
-					s.Name = "«»"
-				}
-				v := Visit{Start: full.Start, ClientName: pick(3, full.ClientName), StaffName: pick(4, full.StaffName), Services: services}
-				if missingName == "junk" && len(services) > 0 {
-					v.Services = append([]string{missing}, services...)
-				}
-				if has(5) {
-					v.PreviousStart = full.PreviousStart
-				}
-				if has(6) {
-					v.Now = full.Now
-				}
-				for _, k := range allKinds {
-					name := fmt.Sprintf("%s/%s/mask=%07b/services=%d", k, missingName, mask, si)
-					got, err := Render(k, s, v, nil)
-					require.NoError(t, err, name)
-					requireTidyf(t, got, name)
-					requireSays(t, k, s, v, got, name)
-					count++
-				}
-			}
-		}
-	}
-	require.Equal(t, 2*128*4*len(allKinds), count)
-}
-
-// requireSays checks that a message says what applies to its kind, and nothing invented.
-func requireSays(t *testing.T, k Kind, s Salon, v Visit, got, name string) {
-	t.Helper()
-	visitKind := k != OptOutAck && k != ClientWelcome
-	msg := name + ":\n" + got
-	if k != OptOutAck {
-		if clean(v.ClientName) != "" {
-			require.True(t, strings.HasPrefix(got, "Анна, здравствуйте!\n"), msg)
-		} else {
-			require.True(t, strings.HasPrefix(got, "Здравствуйте!\n"), msg)
-		}
-	}
-	require.Equal(t, salonName(s.Name) != "", strings.Contains(got, "«Бархат»"), msg)
-	if k == Reminder2h && !v.Now.IsZero() {
-		require.Contains(t, got, "Напоминаем: завтра в 14:30 ждём вас", msg)
-	} else if visitKind {
-		require.Contains(t, got, "пт, 12 дек в 14:30", msg)
-	}
-	if visitKind {
-		require.Equal(t, clean(v.StaffName) != "", strings.Contains(got, "мастер Оксана"), msg)
-		require.Equal(t, len(v.Services) > 0, strings.Contains(got, "Стрижка") || strings.Contains(got, "Маникюр"), msg)
-		if len(v.Services) == 4 {
-			require.Contains(t, got, "Маникюр, Педикюр, Брови и Ресницы", msg)
-		}
-	} else {
-		require.NotContains(t, got, "мастер", msg)
-	}
-	wantsAddress := k != OptOutAck && k != Cancellation && clean(s.Address) != ""
-	require.Equal(t, wantsAddress, strings.Contains(got, "Адрес: ул. Тверская, 12"), msg)
-	require.Equal(t, k != OptOutAck && clean(s.Phone) != "", strings.Contains(got, "+7 495 123-45-67"), msg)
-	wantsStop := k == Confirmation || k == ReminderDay || k == Reminder2h || k == ClientWelcome
-	require.Equal(t, wantsStop, strings.HasSuffix(got, "\n"+unsubscribeLine), msg)
-	if k == Change {
-		require.Equal(t, !v.PreviousStart.IsZero(), strings.Contains(got, "перенесена с вт, 9 дек в 12:00 на пт, 12 дек в 14:30"), msg)
-		require.Equal(t, v.PreviousStart.IsZero(), strings.Contains(got, "время прежнее"), msg)
-	} else {
-		require.NotContains(t, got, "9 дек", msg)
-	}
-	require.Equal(t, (k == ReminderDay || k == Reminder2h) && !v.Now.IsZero(), strings.Contains(got, "завтра"), msg)
-	require.LessOrEqual(t, utf8.RuneCountInString(got), 400, msg)
-}
-
-func TestRenderLongInputsStayShort(t *testing.T) {
-	long := strings.Repeat("Очень длинное название ", 40)
-	var services []string
-	for range 50 {
-		services = append(services, long)
-	}
-	_, full := fixture(t)
-	s := Salon{Name: long, Address: long, Phone: long}
-	v := Visit{ClientName: long, Start: full.Start, Services: services, StaffName: long, PreviousStart: full.PreviousStart, Now: full.Now}
-	for _, k := range allKinds {
-		got, err := Render(k, s, v, nil)
-		require.NoError(t, err)
-		requireTidyf(t, got, string(k))
-		require.Less(t, utf8.RuneCountInString(got), 900, "%s is %d runes:\n%s", k, utf8.RuneCountInString(got), got)
-	}
-}
-
-func requireTidy(t *testing.T, s string) {
-	t.Helper()
-	requireTidyf(t, s, "")
-}
-
-// requireTidyf fails on the marks of a text glued from missing fields.
-func requireTidyf(t *testing.T, s, name string) {
-	t.Helper()
-	msg := fmt.Sprintf("%s:\n%s", name, s)
-	require.NotEmpty(t, s, msg)
-	require.Equal(t, strings.TrimSpace(s), s, "leading or trailing whitespace: "+msg)
-	for _, bad := range []string{
-		"  ", "\t", "\n\n", "«»", "« ", " »", " ,", " .", " :", " !", " )", "( ", "()",
-		",.", ".,", "..", ",,", ":.", ": .", ", .", ",:", "::",
-		"мастер .", "мастер,", "мастер\n", "мастер )", "мастер)",
-		"на .", "на\n", "с на", "салоне .", "салон .", "салон «»",
-		"<no value>", "%!", "….",
-	} {
-		require.NotContains(t, s, bad, "found %q in %s", bad, msg)
-	}
-	require.False(t, strings.HasPrefix(s, ", "), msg)
-	require.False(t, strings.HasSuffix(s, "мастер"), msg)
-	for _, line := range strings.Split(s, "\n") {
-		require.Equal(t, strings.TrimSpace(line), line, "line %q in %s", line, msg)
-		require.NotEmpty(t, line, msg)
-		require.False(t, strings.HasSuffix(line, ":") || strings.HasSuffix(line, ",") || strings.HasSuffix(line, "—"), "dangling punctuation in %q: %s", line, msg)
-	}
-	require.LessOrEqual(t, countEmoji(s), 1, msg)
-	require.LessOrEqual(t, utf8.RuneCountInString(s), MaxMessageLen, msg)
-}
-
-func countEmoji(s string) int {
-	n := 0
-	for _, r := range s {
-		if r >= 0x1F300 && r <= 0x1FAFF || r >= 0x2600 && r <= 0x27BF {
-			n++
-		}
-	}
-	return n
-}
-
-// errorsIsBad is a readability helper for the override tests.
-func errorsIsBad(err error) bool { return errors.Is(err, ErrBadOverride) }
-
-func TestSalonNameWithInnerQuotes(t *testing.T) {
-	got, err := Render(Confirmation, Salon{Name: `Салон красоты "Бархат"`}, Visit{Start: time.Date(2026, 12, 12, 11, 30, 0, 0, time.UTC)}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.Contains(got, "в салон «Салон красоты „Бархат“»") {
-		t.Fatalf("got %q, want inner „…“ quotes", got)
 	}
 }
