@@ -60,7 +60,7 @@ func newFixture(t *testing.T, token string) *fixture {
 		Limiter: rate.NewLimiter(rate.Inf, 1)})
 	set, err := activities.NewSet(activities.Deps{Store: store, YClients: yc, WhatsApp: phone, Box: box,
 		Notifier: notify.New(notify.Config{Store: store}), Temporal: noTemporal{}, PublicURL: "https://aiadmin.example",
-		RelinkURL: func(int64) (string, error) { return "https://aiadmin.example/connect/relink?token=t", nil }})
+		RelinkURL: func(activities.RelinkInput) (string, error) { return "https://aiadmin.example/connect/relink?token=t", nil }})
 	require.NoError(t, err)
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
@@ -234,7 +234,7 @@ func TestPairStoresCodesEncryptedAndReportsSuccess(t *testing.T) {
 	go func() {
 		// The owner scans once the first QR is on the page.
 		for i := 0; i < 200; i++ {
-			items, _ := feed.Since(ctx, salonID, 0)
+			items, _ := feed.Since(ctx, salonID, "", 0)
 			if len(items) > 0 {
 				_ = f.phone.Scan(salonID, "+7 999 000-11-22", "Бархат")
 				return
@@ -254,7 +254,7 @@ func TestPairStoresCodesEncryptedAndReportsSuccess(t *testing.T) {
 	require.NotEmpty(t, rows)
 	require.Equal(t, "qr", rows[0].Kind)
 	require.NotContains(t, string(rows[0].PayloadEnc), "wa.me", "QR payloads are encrypted at rest")
-	items, err := feed.Since(ctx, salonID, 0)
+	items, err := feed.Since(ctx, salonID, "", 0)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(items[0].Code, "https://wa.me/settings/linked_devices#"), "feed decrypts")
 	require.Equal(t, whatsapp.PairSuccess, items[len(items)-1].Kind)

@@ -71,6 +71,7 @@ type PairInput struct {
 	Attempt int
 	Method  string // PairByQR or PairByPhone
 	Phone   string
+	Session string // the browser session whose page shows the codes
 }
 
 // PairOutcome is how a pairing attempt ended.
@@ -122,6 +123,14 @@ type WelcomeOutput struct {
 // IntegrationStatusOutput is the YClients integration status.
 type IntegrationStatusOutput struct {
 	Status string // pending, active, freezed, uninstalled
+}
+
+// RelinkInput asks for the owner's re-link link: for the installation InstallID, after the
+// Generation-th time the phone unlinked the device.
+type RelinkInput struct {
+	SalonID    int64
+	InstallID  string
+	Generation int
 }
 
 // NotifyInput is an operator alert.

@@ -15,7 +15,7 @@ import (
 type Ops struct {
 	notifier  Notifier
 	temporal  WorkflowSignaler
-	relinkURL func(salonID int64) (string, error)
+	relinkURL func(RelinkInput) (string, error)
 	log       *slog.Logger
 }
 
@@ -26,8 +26,8 @@ func (a *Ops) NotifyOps(ctx context.Context, in NotifyInput) error {
 
 // NotifyRelink sends the owner a signed re-link link (valid RelinkTTL) through the owner
 // channel. The link is made here, never in workflow history.
-func (a *Ops) NotifyRelink(ctx context.Context, in SalonRef) error {
-	url, err := a.relinkURL(in.SalonID)
+func (a *Ops) NotifyRelink(ctx context.Context, in RelinkInput) error {
+	url, err := a.relinkURL(in)
 	if err != nil {
 		return err
 	}

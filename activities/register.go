@@ -56,9 +56,9 @@ type Deps struct {
 	// PublicURL is where YClients reaches us, e.g. https://aiadmin.example.com; the entity
 	// webhook URL given at activation is built from it.
 	PublicURL string
-	// RelinkURL returns a signed connect-page URL, valid RelinkTTL, from which the owner
-	// re-pairs the salon's phone without a new marketplace install.
-	RelinkURL func(salonID int64) (string, error)
+	// RelinkURL returns a signed connect-page URL, valid RelinkTTL and once, from which the
+	// owner re-pairs the salon's phone without a new marketplace install.
+	RelinkURL func(RelinkInput) (string, error)
 	Logger    *slog.Logger     // nil: slog.Default()
 	Now       func() time.Time // nil: time.Now
 }

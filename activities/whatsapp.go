@@ -59,7 +59,7 @@ func (a *WhatsApp) Pair(ctx context.Context, in PairInput) (PairOutput, error) {
 	}
 	if err != nil {
 		out := PairOutput{Outcome: PairFailed, Error: pairErrorMessage(err)}
-		_ = a.pairing.Record(ctx, in.SalonID, in.Attempt, whatsapp.PairEvent{Kind: whatsapp.PairError}, out.Error)
+		_ = a.pairing.Record(ctx, attemptOf(in), whatsapp.PairEvent{Kind: whatsapp.PairError}, out.Error)
 		return out, nil
 	}
 	tick := time.NewTicker(pairHeartbeat)
@@ -88,25 +88,29 @@ func (a *WhatsApp) Pair(ctx context.Context, in PairInput) (PairOutput, error) {
 func (a *WhatsApp) pairEvent(ctx context.Context, in PairInput, ev whatsapp.PairEvent) (out PairOutput, done bool, err error) {
 	switch ev.Kind {
 	case whatsapp.PairQR, whatsapp.PairCode:
-		if err := a.pairing.Record(ctx, in.SalonID, in.Attempt, ev, ""); err != nil {
+		if err := a.pairing.Record(ctx, attemptOf(in), ev, ""); err != nil {
 			return PairOutput{}, true, err
 		}
 		activity.RecordHeartbeat(ctx)
 		return PairOutput{}, false, nil
 	case whatsapp.PairSuccess:
-		_ = a.pairing.Record(ctx, in.SalonID, in.Attempt, ev, "")
+		_ = a.pairing.Record(ctx, attemptOf(in), ev, "")
 		a.log.InfoContext(ctx, "whatsapp paired", "salonID", in.SalonID, "attempt", in.Attempt)
 		return PairOutput{Outcome: PairSucceeded, Phone: ev.Phone, Name: ev.Name}, true, nil
 	case whatsapp.PairTimeout:
-		_ = a.pairing.Record(ctx, in.SalonID, in.Attempt, ev, "")
+		_ = a.pairing.Record(ctx, attemptOf(in), ev, "")
 		return PairOutput{Outcome: PairTimedOut}, true, nil
 	case whatsapp.PairError:
 		msg := pairErrorMessage(ev.Err)
-		_ = a.pairing.Record(ctx, in.SalonID, in.Attempt, ev, msg)
+		_ = a.pairing.Record(ctx, attemptOf(in), ev, msg)
 		a.log.WarnContext(ctx, "whatsapp pairing failed", "salonID", in.SalonID, "err", ev.Err)
 		return PairOutput{Outcome: PairFailed, Error: msg}, true, nil
 	}
 	return PairOutput{}, false, nil
+}
+
+func attemptOf(in PairInput) pairing.Attempt {
+	return pairing.Attempt{SalonID: in.SalonID, Number: in.Attempt, Session: in.Session}
 }
 
 func pairErrorMessage(err error) string {

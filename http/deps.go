@@ -10,9 +10,30 @@ import (
 
 // PairingFeed reads the pairing stream of a salon.
 type PairingFeed interface {
-	// Since returns the salon's decrypted items with ID > afterID, oldest first. Items whose code
-	// has expired are left out.
-	Since(ctx context.Context, salonID, afterID int64) ([]pairing.Item, error)
+	// Since returns the decrypted items with ID > afterID of the salon's attempts for one
+	// browser session, oldest first. Items whose code has expired are left out.
+	Since(ctx context.Context, salonID int64, session string, afterID int64) ([]pairing.Item, error)
+}
+
+// SalonInfo is what YClients says of a salon when its owner opens AI Admin.
+type SalonInfo struct {
+	Title string // the company's title
+	// Integration is the status of AI Admin's integration with the salon in YClients: pending
+	// (the owner has just clicked «Подключить»), active, freezed, or "" when YClients has none.
+	Integration string
+}
+
+// pairable reports whether the salon's WhatsApp may be paired from a marketplace redirect:
+// only while YClients has not yet activated the integration.
+func (s SalonInfo) pairable() bool {
+	return s.Integration != "active" && s.Integration != "freezed"
+}
+
+// SalonDirectory reads salons from YClients.
+type SalonDirectory interface {
+	// Salon returns the salon's title and integration status, or an error wrapping
+	// ErrUnknownSalon when YClients does not know the salon.
+	Salon(ctx context.Context, salonID int64) (SalonInfo, error)
 }
 
 // HealthError is one recent error of an installation.

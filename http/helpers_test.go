@@ -14,6 +14,10 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+	"golang.org/x/time/rate"
+
+	"github.com/aiadmin/aiadmin/activities/yclients"
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 )
 
 func TestMain(m *testing.M) {
@@ -71,11 +75,39 @@ func realTemporal(t *testing.T) client.Client {
 	return c
 }
 
+// Salons of the fake YClients the tests' directory reads (see testSalons).
+const (
+	salonVector = int64(123) // "Test Salon": the reference doc's user_data test vector names it
+	salonOdd    = int64(124) // "Салон ~~~ ??? >>>": its base64 has the characters the alphabets differ in
+	salonActive = int64(125) // "Салон «Готово»": YClients reports the integration active
+)
+
+// testSalons is the salon directory over a fake YClients (through the real client and real
+// HTTP) that knows salons 42 («Бархат»), 123, 124 and 125.
+func testSalons(t *testing.T) (SalonDirectory, *yclientsfake.Fake) {
+	t.Helper()
+	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: testPartnerToken, ApplicationID: 777, RPS: 1000})
+	for _, s := range []yclientsfake.Salon{
+		{ID: 42, Title: "Салон «Бархат»"}, {ID: salonVector, Title: "Test Salon"},
+		{ID: salonOdd, Title: "Салон ~~~ ??? >>>"}, {ID: salonActive, Title: "Салон «Готово»", Status: "active"},
+	} {
+		fake.AddSalon(s)
+	}
+	srv := httptest.NewServer(fake)
+	t.Cleanup(func() { srv.Close(); fake.Close() })
+	yc := yclients.New(yclients.Config{BaseURL: srv.URL, PartnerToken: testPartnerToken, ApplicationID: 777,
+		Limiter: rate.NewLimiter(rate.Inf, 1)})
+	return NewSalonDirectory(yc), fake
+}
+
 // startServer runs the router on a real HTTP server.
 func startServer(t *testing.T, cfg Config, deps Deps) *httptest.Server {
 	t.Helper()
 	if deps.Logger == nil {
 		deps.Logger = quietLogger()
+	}
+	if deps.Salons == nil {
+		deps.Salons, _ = testSalons(t)
 	}
 	srv := httptest.NewServer(New(cfg, deps))
 	t.Cleanup(srv.Close)

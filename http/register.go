@@ -2,16 +2,9 @@ package httpapi
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -22,21 +15,22 @@ import (
 	"github.com/aiadmin/aiadmin/workflows"
 )
 
-// registerHandler serves the marketplace redirect: the owner clicked «Подключить» in YClients.
+// registerHandler serves the marketplace redirect: the owner clicked «Подключить» (or opened
+// the app) in YClients.
 type registerHandler struct {
 	cfg      Config
 	temporal temporalAPI
+	salons   SalonDirectory
 	sessions sessions
 	pages    *pages
 	log      *slog.Logger
-	now      func() time.Time
 }
 
-// userData is the part of the signed user_data we use.
-type userData struct {
-	SalonName string `json:"salon_name"`
-}
-
+// register binds the redirect to its salon before anything else happens: user_data is signed
+// by YClients but salon_id is not, so the signed salon name must name the company YClients
+// returns for salon_id. Only then is the installation started or attached to. A page may pair
+// WhatsApp only while YClients reports the integration as not yet active and, for an
+// installation already pairing, only for the YClients user who started it.
 func (h *registerHandler) register(c *gin.Context) {
 	salonID, err := marketplaceSalonID(c)
 	if err != nil {
@@ -48,10 +42,74 @@ func (h *registerHandler) register(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-
 	ctx, cancel := context.WithTimeout(c.Request.Context(), registerTimeout)
 	defer cancel()
-	st, runID, err := h.startOrAttach(ctx, salonID)
+	salon, err := h.bind(ctx, salonID, ud)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	st, err := h.installation(ctx, salonID, ud, salon)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	pair := salon.pairable() && (st.Status == workflows.StatusRegistering || st.Status == workflows.StatusPendingWhatsApp)
+	token, err := h.sessions.issue(sessionClaims{SalonID: salonID, Install: st.InstallID, UserID: ud.user(), Pair: pair}, sessionTTL)
+	if err != nil {
+		abort(c, err)
+		return
+	}
+	h.log.Info("connect page issued", slog.Int64("salonID", salonID), slog.String("status", string(st.Status)),
+		slog.Bool("pairing", pair))
+	name := st.SalonName
+	if name == "" {
+		name = salon.Title
+	}
+	h.pages.renderConnect(c, connectData{SalonID: salonID, SalonName: name, Token: token,
+		Status: string(st.Status), Message: pageMessage(st, pair)})
+}
+
+// bind reads the salon from YClients and checks that the signed redirect is for it.
+func (h *registerHandler) bind(ctx context.Context, salonID int64, ud userData) (SalonInfo, error) {
+	salon, err := h.salons.Salon(ctx, salonID)
+	switch {
+	case errors.Is(err, ErrUnknownSalon):
+		return SalonInfo{}, fail(kindNotFound, "salon not found").withPage("Салон не найден",
+			"YClients не нашёл салон, для которого вы подключаете AI Admin, или не дал к нему доступ.",
+			"Проверьте, что вы вошли в YClients под владельцем салона, и подключите приложение из маркетплейса ещё раз.")
+	case err != nil:
+		return SalonInfo{}, fail(kindUnavailable, "yclients unavailable").because(err).withPage("YClients не отвечает",
+			"Мы не смогли получить данные салона из YClients.",
+			"Подождите минуту и нажмите «Подключить» в маркетплейсе YClients ещё раз.")
+	}
+	if ud.signed && !sameSalonName(ud.SalonName, salon.Title) {
+		return SalonInfo{}, fail(kindForbidden, "user_data is signed for another salon").withPage(
+			"Ссылка не подходит к этому салону",
+			"Ссылка из YClients выписана для другого салона.",
+			"Откройте AI Admin из маркетплейса YClients в том салоне, который хотите подключить.")
+	}
+	return salon, nil
+}
+
+// installation starts the salon's installation, or attaches to the running one, and returns
+// its state. A salon whose integration YClients reports as already installed gets no new
+// installation: its page only shows the status.
+func (h *registerHandler) installation(ctx context.Context, salonID int64, ud userData, salon SalonInfo) (workflows.State, error) {
+	if !salon.pairable() {
+		st, err := h.query(ctx, salonID)
+		if workflowNotFound(err) {
+			return st, fail(kindConflict, "installed in yclients without an installation").withPage(
+				"AI Admin уже подключён",
+				"YClients считает приложение подключённым, но мы не нашли его установку у себя.",
+				"Напишите в поддержку AI Admin, мы поможем восстановить подключение.")
+		}
+		if err != nil {
+			return st, registerFailure(err)
+		}
+		return st, nil
+	}
+	st, err := h.startOrAttach(ctx, salonID, ud.user())
 	if closing(st, err) {
 		// The run we reached was ending (e.g. an uninstall was being processed): give it a
 		// moment to close, then start the next run, once.
@@ -59,35 +117,20 @@ func (h *registerHandler) register(c *gin.Context) {
 		case <-ctx.Done():
 		case <-time.After(retryAfterClose):
 		}
-		st, runID, err = h.startOrAttach(ctx, salonID)
+		st, err = h.startOrAttach(ctx, salonID, ud.user())
 	}
 	if err != nil {
-		abort(c, registerFailure(err))
-		return
+		return st, registerFailure(err)
 	}
-	if err := closedInstallation(st); err != nil {
-		abort(c, err)
-		return
-	}
+	return st, closedInstallation(st)
+}
 
-	token, err := h.sessions.issue(salonID, runID)
-	if err != nil {
-		abort(c, err)
-		return
+// pageMessage is the text the page shows first.
+func pageMessage(st workflows.State, pair bool) string {
+	if st.Status == workflows.StatusNeedsRelink && !pair {
+		return "WhatsApp салона отключён. Откройте ссылку для повторной привязки, которую мы прислали владельцу."
 	}
-	name := st.SalonName
-	if name == "" {
-		name = ud.SalonName
-	}
-	h.log.Info("connect page issued", slog.Int64("salonID", salonID), slog.String("runID", runID),
-		slog.String("status", string(st.Status)))
-	h.pages.renderConnect(c, connectData{
-		SalonID:   salonID,
-		SalonName: name,
-		Token:     token,
-		Status:    string(st.Status),
-		Message:   statusMessage(st),
-	})
+	return statusMessage(st)
 }
 
 // closedInstallation explains an installation that ended before the owner could pair: the
@@ -126,7 +169,7 @@ func closing(st workflows.State, err error) bool {
 // startOrAttach runs the register update on the salon's workflow, starting the workflow when no
 // run is open. Two clicks on «Подключить» reach the same run: the conflict policy attaches to a
 // running workflow, the reuse policy starts a new run after a closed one.
-func (h *registerHandler) startOrAttach(ctx context.Context, salonID int64) (workflows.State, string, error) {
+func (h *registerHandler) startOrAttach(ctx context.Context, salonID, userID int64) (workflows.State, error) {
 	id := workflows.InstallationID(salonID)
 	start := h.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       id,
@@ -144,24 +187,26 @@ func (h *registerHandler) startOrAttach(ctx context.Context, salonID int64) (wor
 		UpdateOptions: client.UpdateWorkflowOptions{
 			WorkflowID:   id,
 			UpdateName:   workflows.UpdateRegister,
-			Args:         []any{workflows.RegisterRequest{Source: "marketplace"}},
+			Args:         []any{workflows.RegisterRequest{Source: "marketplace", UserID: userID}},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
 	if err != nil {
-		return workflows.State{}, "", err
+		return workflows.State{}, err
 	}
 	var st workflows.State
-	if err := handle.Get(ctx, &st); err != nil {
-		return workflows.State{}, "", err
+	err = handle.Get(ctx, &st)
+	return st, err
+}
+
+// query reads the installation's state.
+func (h *registerHandler) query(ctx context.Context, salonID int64) (workflows.State, error) {
+	var st workflows.State
+	v, err := h.temporal.QueryWorkflow(ctx, workflows.InstallationID(salonID), "", workflows.QueryStatus)
+	if err == nil {
+		err = v.Get(&st)
 	}
-	runID := handle.RunID()
-	if runID == "" {
-		if run, err := start.Get(ctx); err == nil {
-			runID = run.GetRunID()
-		}
-	}
-	return st, runID, nil
+	return st, err
 }
 
 func (h *registerHandler) taskQueue() string {
@@ -177,6 +222,12 @@ func registerFailure(err error) error {
 		return &apiError{kind: kindUnavailable, err: err}
 	}
 	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) && appErr.Type() == workflows.ErrTypeOtherOwner {
+		return fail(kindForbidden, "installation started by another yclients user").because(err).withPage(
+			"Подключение уже начато",
+			"Подключение AI Admin к этому салону начал другой пользователь YClients.",
+			"Попросите его закончить подключение, или подождите час: незаконченное подключение закроется само.")
+	}
 	if errors.As(err, &appErr) || workflowNotFound(err) {
 		return fail(kindInternal, "register failed").because(err).withPage("Подключение не удалось",
 			"Мы не смогли зарегистрировать салон.",
@@ -184,78 +235,4 @@ func registerFailure(err error) error {
 	}
 	// Connection refused and the like surface as wrapped gRPC errors: Temporal is unreachable.
 	return &apiError{kind: kindUnavailable, err: err}
-}
-
-// marketplaceSalonID reads the salon from salon_id, or from the array forms salon_ids[0] and
-// salon_ids[] that YClients also sends.
-func marketplaceSalonID(c *gin.Context) (int64, error) {
-	raw, ok := c.GetQuery("salon_id")
-	if !ok {
-		raw, ok = c.GetQuery("salon_ids[0]")
-	}
-	if !ok {
-		raw, ok = c.GetQuery("salon_ids[]")
-	}
-	if !ok || strings.TrimSpace(raw) == "" {
-		return 0, fail(kindBadRequest, "salon_id is required")
-	}
-	id, err := parseSalonID(raw)
-	if err != nil {
-		return 0, err
-	}
-	return id, nil
-}
-
-// parseSalonID accepts a positive decimal ID.
-func parseSalonID(raw string) (int64, error) {
-	id, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
-	if err != nil || id <= 0 {
-		return 0, fail(kindBadRequest, "salon_id must be a positive integer")
-	}
-	return id, nil
-}
-
-// verifyUserData checks user_data_sign: lowercase hex HMAC-SHA256, keyed by the partner token,
-// over the base64-decoded user_data (YClients uses the URL-safe alphabet with padding; the
-// standard alphabet and unpadded forms are accepted too). Without user_data the redirect passes
-// only when signed data is not required.
-func verifyUserData(data, sign, partnerToken string, required bool) (userData, error) {
-	var ud userData
-	if data == "" {
-		if required {
-			return ud, fail(kindForbidden, "signed user_data is required")
-		}
-		return ud, nil
-	}
-	if sign == "" {
-		return ud, fail(kindForbidden, "user_data_sign is missing")
-	}
-	raw, err := decodeBase64Any(data)
-	if err != nil {
-		return ud, fail(kindForbidden, "user_data is not base64").because(err)
-	}
-	got, err := hex.DecodeString(sign)
-	if err != nil || partnerToken == "" {
-		return ud, fail(kindForbidden, "user_data_sign is invalid")
-	}
-	mac := hmac.New(sha256.New, []byte(partnerToken))
-	mac.Write(raw)
-	if !hmac.Equal(got, mac.Sum(nil)) {
-		return ud, fail(kindForbidden, "user_data_sign is invalid")
-	}
-	_ = json.Unmarshal(raw, &ud) // signed by YClients; fields we cannot read stay empty
-	return ud, nil
-}
-
-// decodeBase64Any decodes standard or URL-safe base64, padded or not. A '+' that arrived
-// unescaped in a query string has become a space; it is put back.
-func decodeBase64Any(s string) ([]byte, error) {
-	s = strings.ReplaceAll(strings.TrimSpace(s), " ", "+")
-	s = strings.TrimRight(s, "=")
-	s = strings.NewReplacer("-", "+", "_", "/").Replace(s)
-	b, err := base64.RawStdEncoding.DecodeString(s)
-	if err != nil {
-		return nil, fmt.Errorf("decode base64: %w", err)
-	}
-	return b, nil
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -107,7 +108,11 @@ func TestRegisterSignature(t *testing.T) {
 	odd := []byte(`{"id":1,"salon_name":"Салон ~~~ ??? >>>"}`)
 	oddSign := sign(testPartnerToken, odd)
 	q := func(data, sig string) string {
-		v := url.Values{"salon_id": {"123"}}
+		salon := salonVector
+		if data != "" && data != vectorUserData && data != strings.TrimRight(vectorUserData, "=") {
+			salon = salonOdd
+		}
+		v := url.Values{"salon_id": {fmt.Sprint(salon)}}
 		if data != "" {
 			v.Set("user_data", data)
 		}
@@ -133,7 +138,7 @@ func TestRegisterSignature(t *testing.T) {
 		{"base64url unpadded", q(base64.RawURLEncoding.EncodeToString(odd), oddSign), http.StatusServiceUnavailable},
 		{"std base64", q(base64.StdEncoding.EncodeToString(odd), oddSign), http.StatusServiceUnavailable},
 		// A '+' sent unescaped arrives as a space.
-		{"std base64 with raw +", "salon_id=123&user_data=" + base64.StdEncoding.EncodeToString(odd) + "&user_data_sign=" + oddSign, http.StatusServiceUnavailable},
+		{"std base64 with raw +", "salon_id=124&user_data=" + base64.StdEncoding.EncodeToString(odd) + "&user_data_sign=" + oddSign, http.StatusServiceUnavailable},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,5 +148,54 @@ func TestRegisterSignature(t *testing.T) {
 				require.Contains(t, body, "Не удалось проверить ссылку", "body: got %s, want the Russian 403 page", body)
 			}
 		})
+	}
+}
+
+// TestRegisterBindsTheRedirectToItsSalon: user_data is signed, salon_id is not. A redirect
+// signed for one salon with another salon's ID is refused before any workflow is touched (the
+// Temporal client here points at a port nobody listens on: reaching it would answer 503).
+func TestRegisterBindsTheRedirectToItsSalon(t *testing.T) {
+	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t)})
+	signed := func(salonID int64, data string) string {
+		return srv.URL + "/marketplace/register?" + url.Values{"salon_id": {fmt.Sprint(salonID)},
+			"user_data": {base64.URLEncoding.EncodeToString([]byte(data))}, "user_data_sign": {sign(testPartnerToken, []byte(data))}}.Encode()
+	}
+	cases := []struct {
+		name, url string
+		want      int
+		page      string
+	}{
+		{"signed for Test Salon, salon_id of another", signed(42, `{"id":7,"salon_name":"Test Salon"}`), http.StatusForbidden, "Ссылка не подходит к этому салону"},
+		{"no salon_name signed", signed(42, `{"id":7}`), http.StatusForbidden, "Ссылка не подходит к этому салону"},
+		{"unknown salon", signed(999, `{"id":7,"salon_name":"Test Salon"}`), http.StatusNotFound, "Салон не найден"},
+		{"user_data not JSON", signed(salonVector, `not json`), http.StatusForbidden, "Не удалось проверить ссылку"},
+		// The name matches once case, quotes and spaces are set aside: on to Temporal (down).
+		{"same name, other quotes and case", signed(42, `{"id":7,"salon_name":"  салон \"бархат\" "}`), http.StatusServiceUnavailable, ""},
+		{"installed salon: status only, Temporal down", signed(salonActive, `{"id":7,"salon_name":"Салон «Готово»"}`), http.StatusServiceUnavailable, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			status, _, body := get(t, tc.url, nil)
+			require.Equal(t, tc.want, status, "status: got %d want %d; body %s", status, tc.want, body)
+			if tc.page != "" {
+				require.Contains(t, body, tc.page, "body: got %s", body)
+			}
+		})
+	}
+}
+
+func TestSameSalonName(t *testing.T) {
+	for _, c := range []struct {
+		a, b string
+		want bool
+	}{
+		{"Салон «Бархат»", `салон "бархат"`, true},
+		{"Салон  красоты   Ёлка", "салон красоты елка", true},
+		{"„Бархат“", "Бархат", true},
+		{"Бархат", "Бархат 2", false},
+		{"", "", false},
+		{"Test Salon", "Test  Salon ", true},
+	} {
+		require.Equal(t, c.want, sameSalonName(c.a, c.b), "%q vs %q", c.a, c.b)
 	}
 }

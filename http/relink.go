@@ -5,29 +5,39 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"fmt"
-	"github.com/gin-gonic/gin"
 	"log/slog"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/aiadmin/aiadmin/workflows"
 )
 
 // relinkKey derives the re-link tokens' key from the session secret, so that a re-link token
-// is never accepted as a websocket session token, nor the other way round.
+// is never accepted as a websocket session token, nor the other way round (their audiences
+// differ too).
 func relinkKey(sessionSecret []byte) []byte {
 	mac := hmac.New(sha256.New, sessionSecret)
 	mac.Write([]byte("aiadmin relink v1"))
 	return mac.Sum(nil)
 }
 
+// RelinkLink names the unlink a re-link link is for.
+type RelinkLink struct {
+	SalonID    int64
+	InstallID  string // workflows.State.InstallID
+	Generation int    // workflows.State.RelinkGen
+}
+
 // RelinkURL returns the signed connect-page link a salon owner gets when the phone unlinked
 // WhatsApp: it opens the connect page for re-pairing, without a new marketplace install, for
-// ttl. The token is a secret: deliver the link to the owner, never log it.
-func RelinkURL(publicURL string, sessionSecret []byte, salonID int64, ttl time.Duration, now time.Time) (string, error) {
-	s := sessions{key: relinkKey(sessionSecret), now: func() time.Time { return now }}
-	token, err := s.issueTTL(salonID, "", ttl)
+// ttl, and only until the owner has paired again. The token is a secret: deliver the link to
+// the owner, never log it.
+func RelinkURL(publicURL string, sessionSecret []byte, l RelinkLink, ttl time.Duration, now time.Time) (string, error) {
+	s := sessions{key: relinkKey(sessionSecret), aud: audRelink, now: func() time.Time { return now }}
+	token, err := s.issue(sessionClaims{SalonID: l.SalonID, Install: l.InstallID, RelinkGen: l.Generation}, ttl)
 	if err != nil {
 		return "", fmt.Errorf("re-link token: %w", err)
 	}
@@ -69,7 +79,12 @@ func (h *relinkHandler) open(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	token, err := h.sessions.issue(claims.SalonID, "")
+	if err := relinkUsable(claims, st); err != nil {
+		abort(c, err)
+		return
+	}
+	token, err := h.sessions.issue(sessionClaims{SalonID: claims.SalonID, Install: st.InstallID, Pair: true,
+		RelinkGen: claims.RelinkGen}, sessionTTL)
 	if err != nil {
 		abort(c, err)
 		return
@@ -82,4 +97,21 @@ func (h *relinkHandler) open(c *gin.Context) {
 		Status:    string(st.Status),
 		Message:   statusMessage(st),
 	})
+}
+
+// relinkUsable checks that a re-link link is for this installation's current unlink: it is
+// spent once the owner has paired again (the installation is no longer waiting for it), and a
+// link made before an uninstall, or for an earlier unlink, opens nothing.
+func relinkUsable(claims sessionClaims, st workflows.State) error {
+	switch {
+	case claims.Install != st.InstallID:
+		return fail(kindUnauthorized, "re-link link of another installation").withPage("Ссылка устарела",
+			"Эта ссылка была для прежней установки AI Admin.",
+			"Откройте AI Admin из маркетплейса YClients, чтобы посмотреть, как дела у подключения сейчас.")
+	case st.Status != workflows.StatusNeedsRelink || claims.RelinkGen != st.RelinkGen:
+		return fail(kindForbidden, "re-link link already used").withPage("Ссылка уже использована",
+			"WhatsApp уже привязан заново по этой ссылке, или она устарела.",
+			"Если WhatsApp снова отключился, мы пришлём новую ссылку. Состояние подключения видно в AI Admin в YClients.")
+	}
+	return nil
 }

@@ -29,6 +29,9 @@ type Config struct {
 	AllowedOrigins        []string // more websocket origins; "https://*.example.com" matches subdomains
 	TaskQueue             string   // task queue of new installation workflows
 	Timings               workflows.Timings
+	// RequestQREvery bounds how often a salon's pages may ask for a new QR code (default 10 s;
+	// tests with shortened pairing timings shorten it too).
+	RequestQREvery time.Duration
 	// WebhookHMACSecret, when set, requires X-Webhook-Signature (hex HMAC-SHA256 of the raw
 	// body) on entity webhooks. YClients documents no signature, so it is off by default.
 	WebhookHMACSecret string
@@ -36,10 +39,11 @@ type Config struct {
 
 // Deps are the HTTP layer's collaborators.
 type Deps struct {
-	Temporal client.Client // required
-	Pairing  PairingFeed   // required for the connect page
-	Health   HealthSource  // optional: admin health then shows the workflow only
-	Entity   EntityInbox   // the entity webhook inbox; nil: the route is not served
+	Temporal client.Client  // required
+	Pairing  PairingFeed    // required for the connect page
+	Salons   SalonDirectory // required for the marketplace redirect
+	Health   HealthSource   // optional: admin health then shows the workflow only
+	Entity   EntityInbox    // the entity webhook inbox; nil: the route is not served
 	Ready    []ReadyCheck
 	// Routes, when set, adds routes of the process's own (the development binary adds the
 	// simulated phone's).
@@ -74,7 +78,7 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	}
 	pg := mustPages()
 	tc := temporalAPI(deps.Temporal)
-	sess := sessions{key: cfg.SessionSecret, now: time.Now}
+	sess := newSessions(cfg.SessionSecret, audSession)
 
 	if os.Getenv(gin.EnvGinMode) == "" {
 		gin.SetMode(gin.ReleaseMode) // no debug route dump in logs
@@ -84,7 +88,7 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	e.Use(requestLog(log), renderErrors(log, pg), recovery(log), securityHeaders)
 	e.NoRoute(notFoundRoute)
 
-	reg := &registerHandler{cfg: cfg, temporal: tc, sessions: sess, pages: pg, log: log, now: time.Now}
+	reg := &registerHandler{cfg: cfg, temporal: tc, salons: deps.Salons, sessions: sess, pages: pg, log: log}
 	e.GET("/marketplace/register", htmlErrors, noStore, reg.register)
 
 	wh := &webhookHandler{partnerToken: cfg.PartnerToken, applicationID: cfg.ApplicationID, temporal: tc, log: log}
@@ -95,11 +99,14 @@ func New(cfg Config, deps Deps) *gin.Engine {
 		e.POST("/webhook/yclients/:salon_id/:secret", eh.receive)
 	}
 
-	rl := &relinkHandler{relink: sessions{key: relinkKey(cfg.SessionSecret), now: time.Now}, sessions: sess,
+	rl := &relinkHandler{relink: newSessions(relinkKey(cfg.SessionSecret), audRelink), sessions: sess,
 		temporal: tc, pages: pg, log: log}
 	e.GET("/connect/relink", htmlErrors, noStore, rl.open)
 
 	ws := newWSHandler(tc, deps.Pairing, sess, newOriginPolicy(cfg.PublicURL, cfg.AllowedOrigins), log)
+	if cfg.RequestQREvery > 0 {
+		ws.hub.requestQREvery = cfg.RequestQREvery
+	}
 	e.GET("/ws/connect", ws.connect)
 
 	hh := &healthHandler{ready: deps.Ready, health: deps.Health, temporal: tc, log: log}

@@ -14,46 +14,63 @@ import (
 // YClients issues a new token.
 const sessionTTL = time.Hour
 
-// sessionClaims are the claims of the connect page's session token (JWT, HS256).
+// Token audiences: a token is accepted only where it was made for.
+const (
+	audSession = "aiadmin-connect" // the connect page's websocket session
+	audRelink  = "aiadmin-relink"  // the owner's re-link link
+)
+
+// sessionClaims are the claims of the connect page's tokens (JWT, HS256).
 type sessionClaims struct {
-	SalonID int64  `json:"salon_id"`
-	RunID   string `json:"run_id"` // the workflow run the page was issued for
+	SalonID int64 `json:"salon_id"`
+	// Install is the installation the token was issued for (workflows.State.InstallID): after
+	// an uninstall and a reinstall the salon has another one, and the token is refused.
+	Install string `json:"install"`
+	// UserID is the YClients user the marketplace redirect was signed for (0: unknown).
+	UserID int64 `json:"uid,omitempty"`
+	// Pair says the page may ask for QR and pairing codes; a page issued for an installation
+	// that is not pairing only shows its status.
+	Pair bool `json:"pair,omitempty"`
+	// RelinkGen is, on a re-link link, the unlink it was made for (workflows.State.RelinkGen).
+	RelinkGen int `json:"gen,omitempty"`
 	jwt.RegisteredClaims
 }
 
-// sessions issues and verifies session tokens.
+// session is the ID of the browser session a token was issued to: the codes of the pairing
+// attempts it asks for go to it alone.
+func (c sessionClaims) session() string { return c.ID }
+
+// sessions issues and verifies one audience's tokens.
 type sessions struct {
 	key []byte
+	aud string
 	now func() time.Time
 }
 
-func (s sessions) issue(salonID int64, runID string) (string, error) {
-	return s.issueTTL(salonID, runID, sessionTTL)
+func newSessions(key []byte, aud string) sessions {
+	return sessions{key: key, aud: aud, now: time.Now}
 }
 
-// issueTTL issues a token that lives ttl (re-link links live 24 h).
-func (s sessions) issueTTL(salonID int64, runID string, ttl time.Duration) (string, error) {
+// issue signs c for ttl with a fresh ID.
+func (s sessions) issue(c sessionClaims, ttl time.Duration) (string, error) {
 	jti := make([]byte, 16)
 	if _, err := rand.Read(jti); err != nil {
 		return "", fmt.Errorf("session id: %w", err)
 	}
 	now := s.now()
-	claims := sessionClaims{
-		SalonID: salonID,
-		RunID:   runID,
-		RegisteredClaims: jwt.RegisteredClaims{
-			ID:        hex.EncodeToString(jti),
-			IssuedAt:  jwt.NewNumericDate(now),
-			ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
-		},
+	c.RegisteredClaims = jwt.RegisteredClaims{
+		ID:        hex.EncodeToString(jti),
+		Audience:  jwt.ClaimStrings{s.aud},
+		IssuedAt:  jwt.NewNumericDate(now),
+		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
 	}
-	return jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(s.key)
+	return jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)
 }
 
 // errBadSession is returned for every invalid token; the reason is in the wrapped error.
 var errBadSession = errors.New("invalid session token")
 
-// verify checks the signature (HS256 only), the expiry and the salon ID.
+// verify checks the signature (HS256 only), the audience, the expiry and the salon ID.
 func (s sessions) verify(token string) (sessionClaims, error) {
 	var claims sessionClaims
 	if token == "" {
@@ -61,14 +78,15 @@ func (s sessions) verify(token string) (sessionClaims, error) {
 	}
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return s.key, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithAudience(s.aud),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(s.now),
 	)
 	if err != nil {
 		return sessionClaims{}, fmt.Errorf("%w: %w", errBadSession, err)
 	}
-	if claims.SalonID <= 0 {
-		return sessionClaims{}, fmt.Errorf("%w: no salon", errBadSession)
+	if claims.SalonID <= 0 || claims.Install == "" || claims.ID == "" {
+		return sessionClaims{}, fmt.Errorf("%w: incomplete", errBadSession)
 	}
 	return claims, nil
 }

@@ -12,6 +12,9 @@ const (
 	phaseTimeout = "timeout" // the batch of codes ran out: offer «Показать новый код»
 	phaseError   = "error"   // the attempt failed: offer a new one
 	phaseSuccess = "success" // the phone was linked
+	// phaseElsewhere: the running attempt belongs to another window of the salon: its codes
+	// are shown there, not here.
+	phaseElsewhere = "elsewhere"
 )
 
 // pairingPhase derives the phase from the workflow's pairing state.
@@ -43,6 +46,10 @@ const (
 	textBadCommand   = "Страница прислала непонятный запрос. Обновите страницу."
 	textQRFailed     = "Не удалось показать QR-код. Нажмите «Показать новый код»."
 	textUnknownSalon = "Установка для этого салона не найдена. Откройте AI Admin из маркетплейса YClients ещё раз."
+	textElsewhere    = "Подключение открыто в другом окне. Чтобы продолжить здесь, нажмите «Показать новый код»."
+	textTooManyPages = "Подключение открыто в другом окне, поэтому это окно закрыто. Продолжайте в новом окне или обновите эту страницу."
+	textNoPairing    = "С этой страницы подключить WhatsApp нельзя. Откройте AI Admin из маркетплейса YClients ещё раз."
+	textRequestWait  = "Новый код можно получить через несколько секунд. Подождите немного и нажмите ещё раз."
 )
 
 // statusMessage is the status line for an installation state, in the owner's words.
@@ -61,6 +68,8 @@ func statusText(status workflows.Status, phase, method, lastError, reason string
 				return "Введите код в WhatsApp на телефоне салона."
 			}
 			return "Отсканируйте QR-код в WhatsApp на телефоне салона."
+		case phaseElsewhere:
+			return textElsewhere
 		case phaseTimeout:
 			return textCodeExpired
 		case phaseError:

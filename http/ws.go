@@ -22,24 +22,27 @@ const (
 	maxMessageSize = 4 << 10           // the page sends small commands only
 	sendBuffer     = 32                // frames queued for the writer
 	feedEvery      = 300 * time.Millisecond
-	statusEvery    = time.Second
 )
+
+// closeEvicted is the close code of a page closed because newer pages of the salon opened.
+const closeEvicted = 4000
 
 // wsHandler serves the connect page's websocket.
 type wsHandler struct {
-	temporal    temporalAPI
-	feed        PairingFeed
-	sessions    sessions
-	origins     originPolicy
-	upgrader    websocket.Upgrader
-	log         *slog.Logger
-	feedEvery   time.Duration
-	statusEvery time.Duration
+	temporal  temporalAPI
+	feed      PairingFeed
+	sessions  sessions
+	origins   originPolicy
+	upgrader  websocket.Upgrader
+	hub       *hub
+	log       *slog.Logger
+	feedEvery time.Duration
+	now       func() time.Time
 }
 
 func newWSHandler(tc temporalAPI, feed PairingFeed, sess sessions, origins originPolicy, log *slog.Logger) *wsHandler {
-	h := &wsHandler{temporal: tc, feed: feed, sessions: sess, origins: origins, log: log,
-		feedEvery: feedEvery, statusEvery: statusEvery}
+	h := &wsHandler{temporal: tc, feed: feed, sessions: sess, origins: origins, hub: newHub(tc, log), log: log,
+		feedEvery: feedEvery, now: time.Now}
 	h.upgrader = websocket.Upgrader{
 		HandshakeTimeout: writeWait,
 		ReadBufferSize:   1024,
@@ -50,23 +53,14 @@ func newWSHandler(tc temporalAPI, feed PairingFeed, sess sessions, origins origi
 	return h
 }
 
-// connect authenticates the session token and the Origin before the upgrade, then runs one
-// connection: a read pump (page → server), a write pump (server → page), the feed (polling
-// the pairing table and the workflow) and the command runner (updates asked for by the page).
+// connect authenticates the session token, its installation and the Origin before the
+// upgrade, then runs one connection: a read pump (page → server), a write pump (server →
+// page), the feed (the salon's state from the hub, the session's pairing items from the
+// table) and the command runner (updates asked for by the page).
 func (h *wsHandler) connect(c *gin.Context) {
-	claims, err := h.sessions.verify(c.Query("token"))
+	claims, seed, err := h.admit(c)
 	if err != nil {
-		abort(c, fail(kindUnauthorized, "invalid or expired session token").because(err))
-		return
-	}
-	if raw, ok := c.GetQuery("salon_id"); ok {
-		if id, err := parseSalonID(raw); err != nil || id != claims.SalonID {
-			abort(c, fail(kindUnauthorized, "session token is for another salon"))
-			return
-		}
-	}
-	if !h.origins.allowed(c.GetHeader("Origin")) {
-		abort(c, fail(kindForbidden, "origin not allowed"))
+		abort(c, err)
 		return
 	}
 	conn, err := h.upgrader.Upgrade(c.Writer, c.Request, nil)
@@ -75,7 +69,7 @@ func (h *wsHandler) connect(c *gin.Context) {
 		h.log.Info("websocket upgrade failed", slog.Int64("salonID", claims.SalonID), slog.String("error", err.Error()))
 		return
 	}
-	h.log.Info("websocket connected", slog.Int64("salonID", claims.SalonID), slog.String("runID", claims.RunID))
+	h.log.Info("websocket connected", slog.Int64("salonID", claims.SalonID), slog.Bool("pairing", claims.Pair))
 
 	// Not the request context: net/http may cancel it once the connection is hijacked.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request.Context()))
@@ -83,13 +77,17 @@ func (h *wsHandler) connect(c *gin.Context) {
 		h:       h,
 		conn:    conn,
 		salonID: claims.SalonID,
+		claims:  claims,
 		send:    make(chan []byte, sendBuffer),
 		cmds:    make(chan pageCommand, 1),
 		kick:    make(chan int, 1),
+		updates: make(chan struct{}, 1),
 		ctx:     ctx,
 		cancel:  cancel,
 		log:     h.log.With(slog.Int64("salonID", claims.SalonID)),
 	}
+	h.hub.join(s, seed)
+	defer h.hub.leave(s)
 	var wg sync.WaitGroup
 	wg.Go(s.writePump)
 	wg.Go(s.runFeed)
@@ -101,11 +99,40 @@ func (h *wsHandler) connect(c *gin.Context) {
 	s.log.Info("websocket closed")
 }
 
+// admit checks the token, the salon, the installation and the Origin. The installation is
+// checked against the salon's current one: a token from before an uninstall and reinstall is
+// refused. While Temporal cannot be asked the page is admitted and checked by its feed.
+func (h *wsHandler) admit(c *gin.Context) (sessionClaims, *stateUpdate, error) {
+	claims, err := h.sessions.verify(c.Query("token"))
+	if err != nil {
+		return claims, nil, fail(kindUnauthorized, "invalid or expired session token").because(err)
+	}
+	if raw, ok := c.GetQuery("salon_id"); ok {
+		if id, err := parseSalonID(raw); err != nil || id != claims.SalonID {
+			return claims, nil, fail(kindUnauthorized, "session token is for another salon")
+		}
+	}
+	if !h.origins.allowed(c.GetHeader("Origin")) {
+		return claims, nil, fail(kindForbidden, "origin not allowed")
+	}
+	u := h.hub.current(c.Request.Context(), claims.SalonID)
+	switch {
+	case workflowNotFound(u.err):
+		return claims, nil, fail(kindUnauthorized, "no installation for this session")
+	case u.err != nil:
+		return claims, nil, nil // checked by the feed once Temporal answers
+	case u.st.InstallID != claims.Install:
+		return claims, nil, fail(kindUnauthorized, "session token of another installation")
+	}
+	return claims, &u, nil
+}
+
 // wsSession is one page's connection.
 type wsSession struct {
 	h       *wsHandler
 	conn    *websocket.Conn
 	salonID int64
+	claims  sessionClaims
 	send    chan []byte
 	cmds    chan pageCommand // from readPump to runCommands
 	kick    chan int         // from runCommands to runFeed: a pairing attempt started
@@ -113,6 +140,43 @@ type wsSession struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	log     *slog.Logger
+
+	mu      sync.Mutex
+	latest  *stateUpdate  // the hub's newest reading not yet taken by the feed
+	updates chan struct{} // signals a new reading
+	closing string        // set when the hub closes the page, with the reason shown
+}
+
+// deliver hands the hub's reading to the page's feed; a newer reading replaces an unread one.
+func (s *wsSession) deliver(u stateUpdate) {
+	s.mu.Lock()
+	s.latest = &u
+	s.mu.Unlock()
+	select {
+	case s.updates <- struct{}{}:
+	default:
+	}
+}
+
+// takeUpdate returns the newest reading, if there is one not yet taken.
+func (s *wsSession) takeUpdate() (stateUpdate, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.latest == nil {
+		return stateUpdate{}, false
+	}
+	u := *s.latest
+	s.latest = nil
+	return u, true
+}
+
+// closeWith tells the page why it is closed and closes it; the page does not reconnect.
+func (s *wsSession) closeWith(msg string) {
+	s.mu.Lock()
+	s.closing = msg
+	s.mu.Unlock()
+	s.sendFrame(closedFrame{Type: "closed", Message: msg})
+	s.cancel()
 }
 
 // pageCommand is a message from the page.
@@ -159,8 +223,15 @@ func (s *wsSession) writePump() {
 	for {
 		select {
 		case <-s.ctx.Done():
+			s.flush()
+			code := websocket.CloseNormalClosure
+			s.mu.Lock()
+			if s.closing != "" {
+				code = closeEvicted
+			}
+			s.mu.Unlock()
 			_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			_ = s.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""))
+			_ = s.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(code, "closed"))
 			return
 		case msg := <-s.send:
 			_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
@@ -172,6 +243,21 @@ func (s *wsSession) writePump() {
 			if err := s.conn.WriteMessage(websocket.PingMessage, nil); err != nil {
 				return
 			}
+		}
+	}
+}
+
+// flush writes the frames still queued (e.g. why the page is closed) before the close frame.
+func (s *wsSession) flush() {
+	for {
+		select {
+		case msg := <-s.send:
+			_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if s.conn.WriteMessage(websocket.TextMessage, msg) != nil {
+				return
+			}
+		default:
+			return
 		}
 	}
 }

@@ -46,19 +46,9 @@ func (s *wsSession) runCommands() {
 }
 
 func (s *wsSession) runCommand(cmd pageCommand) {
-	var req workflows.PairingRequest
-	switch cmd.Type {
-	case "request-qr":
-		req = workflows.PairingRequest{Method: activities.PairByQR}
-	case "request-pairing-code":
-		phone, err := whatsapp.NormalizePhone(cmd.Phone)
-		if err != nil {
-			s.sendFrame(errorFrame(textBadPhone))
-			return
-		}
-		req = workflows.PairingRequest{Method: activities.PairByPhone, Phone: phone}
-	default:
-		s.sendFrame(errorFrame(textBadCommand))
+	req, msg := s.pairingRequest(cmd)
+	if msg != "" {
+		s.sendFrame(errorFrame(msg))
 		return
 	}
 	ctx, cancel := context.WithTimeout(s.ctx, updateTimeout)
@@ -86,6 +76,29 @@ func (s *wsSession) runCommand(cmd pageCommand) {
 	case s.kick <- started.Attempt:
 	default:
 	}
+}
+
+// pairingRequest turns a page command into a pairing request for this session, or the text
+// that refuses it: the page may not pair, the command or the phone is bad, or the salon asked
+// for a new QR code moments ago.
+func (s *wsSession) pairingRequest(cmd pageCommand) (workflows.PairingRequest, string) {
+	if cmd.Type != "request-qr" && cmd.Type != "request-pairing-code" {
+		return workflows.PairingRequest{}, textBadCommand
+	}
+	if !s.claims.Pair {
+		return workflows.PairingRequest{}, textNoPairing
+	}
+	if cmd.Type == "request-pairing-code" {
+		phone, err := whatsapp.NormalizePhone(cmd.Phone)
+		if err != nil {
+			return workflows.PairingRequest{}, textBadPhone
+		}
+		return workflows.PairingRequest{Method: activities.PairByPhone, Phone: phone, Session: s.claims.session()}, ""
+	}
+	if ok, _ := s.h.hub.allowRequestQR(s.salonID, s.h.now()); !ok {
+		return workflows.PairingRequest{}, textRequestWait
+	}
+	return workflows.PairingRequest{Method: activities.PairByQR, Session: s.claims.session()}, ""
 }
 
 // pairingFailureText explains a failed request-pairing update to the owner. A rejection by the

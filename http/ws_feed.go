@@ -44,6 +44,10 @@ type (
 		Type    string `json:"type"` // "error"
 		Message string `json:"message"`
 	}
+	closedFrame struct {
+		Type    string `json:"type"` // "closed": the server closed this page; do not reconnect
+		Message string `json:"message"`
+	}
 )
 
 func errorFrame(msg string) messageFrame { return messageFrame{Type: "error", Message: msg} }
@@ -72,14 +76,12 @@ type feed struct {
 	feedFailing   bool
 }
 
-// runFeed sends the current state on connect, then polls the pairing table and the workflow.
+// runFeed sends the current state once the hub has a reading, then each new reading, and polls
+// the session's pairing items.
 func (s *wsSession) runFeed() {
 	f := &feed{s: s}
-	f.connect()
 	feedTick := time.NewTicker(s.h.feedEvery)
-	statusTick := time.NewTicker(s.h.statusEvery)
 	defer feedTick.Stop()
-	defer statusTick.Stop()
 	for {
 		select {
 		case <-s.ctx.Done():
@@ -87,10 +89,17 @@ func (s *wsSession) runFeed() {
 		case attempt := <-s.kick:
 			f.attempt = max(f.attempt, attempt)
 			f.startedAttempt = max(f.startedAttempt, attempt)
-			f.pollStatus()
-		case <-statusTick.C:
-			if !f.haveState || !f.st.Status.Closed() {
-				f.pollStatus()
+			if f.haveState {
+				f.publish()
+			}
+			s.h.hub.kickPoll(s.salonID)
+		case <-s.updates:
+			if u, ok := s.takeUpdate(); ok && f.apply(u) {
+				if !f.primed {
+					f.connect()
+				} else {
+					f.publish()
+				}
 			}
 		case <-feedTick.C:
 			f.pollPairing()
@@ -98,13 +107,10 @@ func (s *wsSession) runFeed() {
 	}
 }
 
-// connect tells a newly connected page where things stand: the status, then the running
-// attempt's current code. The pairing table is read before the status goes out, so that the
-// status already reflects the attempt the code belongs to.
+// connect tells a newly connected page where things stand, once the first reading is in: the
+// status, then the running attempt's current code. The pairing table is read before the
+// status goes out, so that the status already reflects the attempt the code belongs to.
 func (f *feed) connect() {
-	if !f.refresh() {
-		return
-	}
 	// Read even when not pairing (yet): the cursor must move past items of earlier runs.
 	var resume []pairing.Item
 	if items, ok := f.readPairing(); ok {
@@ -117,40 +123,36 @@ func (f *feed) connect() {
 	}
 }
 
-// pollStatus queries the workflow and sends what changed.
-func (f *feed) pollStatus() {
-	if f.refresh() {
-		f.publish()
-	}
-}
-
-// refresh queries the workflow's state. On failure it tells the page once, and reports false.
-func (f *feed) refresh() bool {
-	ctx, cancel := context.WithTimeout(f.s.ctx, queryTimeout)
-	defer cancel()
-	st, err := f.s.queryState(ctx)
-	if err != nil {
+// apply takes one reading of the installation's state. A failed reading tells the page once;
+// a reading of another installation than the session's closes the page. It reports whether
+// the state is usable.
+func (f *feed) apply(u stateUpdate) bool {
+	if u.err != nil {
 		if f.s.ctx.Err() != nil {
 			return false
 		}
 		if !f.queryFailing {
 			f.queryFailing = true
 			msg := textNoServer
-			if workflowNotFound(err) {
+			if workflowNotFound(u.err) {
 				msg = textUnknownSalon
 			}
-			f.s.log.Warn("status query failed", slog.String("error", err.Error()))
+			f.s.log.Warn("status query failed", slog.String("error", u.err.Error()))
 			f.s.sendFrame(errorFrame(msg))
 		}
+		return false
+	}
+	if u.st.InstallID != f.s.claims.Install {
+		f.s.closeWith(textGone)
 		return false
 	}
 	if f.queryFailing {
 		f.queryFailing = false
 		f.last = statusFrame{} // send the status again: it clears the page's error line
 	}
-	f.st, f.haveState = st, true
-	f.attempt = max(f.attempt, st.Pairing.Attempt)
-	f.s.setStatus(st.Status)
+	f.st, f.haveState = u.st, true
+	f.attempt = max(f.attempt, u.st.Pairing.Attempt)
+	f.s.setStatus(u.st.Status)
 	return true
 }
 
@@ -176,7 +178,11 @@ func (f *feed) phase() string {
 	switch {
 	case current > 0 && f.endedAttempt >= current:
 		return f.endedPhase
-	case st.Running, current > 0 && f.startedAttempt >= current:
+	case current > 0 && f.startedAttempt >= current:
+		return phaseRunning
+	case st.Session != "" && st.Session != f.s.claims.session() && st.Attempt >= current:
+		return phaseElsewhere // the codes go to the window that asked for them
+	case st.Running:
 		return phaseRunning
 	}
 	return pairingPhase(st)
@@ -235,7 +241,7 @@ func (f *feed) pollPairing() {
 func (f *feed) readPairing() ([]pairing.Item, bool) {
 	ctx, cancel := context.WithTimeout(f.s.ctx, queryTimeout)
 	defer cancel()
-	items, err := f.s.h.feed.Since(ctx, f.s.salonID, f.cursor)
+	items, err := f.s.h.feed.Since(ctx, f.s.salonID, f.s.claims.session(), f.cursor)
 	if err != nil {
 		if f.s.ctx.Err() == nil && !f.feedFailing {
 			f.feedFailing = true
@@ -317,7 +323,7 @@ func (f *feed) handleItem(it pairing.Item) {
 		}
 		f.s.sendFrame(errorFrame(msg))
 	case whatsapp.PairSuccess:
-		f.pollStatus() // the workflow records the phone; show it as soon as it does
+		f.s.h.hub.kickPoll(f.s.salonID) // the workflow records the phone; show it as soon as it may
 	}
 }
 
@@ -341,17 +347,6 @@ func safeRedirect(u string) string {
 		return u
 	}
 	return yclientsURL
-}
-
-// queryState asks the salon's workflow for its State. The latest run is queried, so a page
-// keeps working across continue-as-new.
-func (s *wsSession) queryState(ctx context.Context) (workflows.State, error) {
-	var st workflows.State
-	v, err := s.h.temporal.QueryWorkflow(ctx, workflows.InstallationID(s.salonID), "", workflows.QueryStatus)
-	if err != nil {
-		return st, err
-	}
-	return st, v.Get(&st)
 }
 
 // pairingStatus reports whether the owner pairs WhatsApp in this status: the first time, or

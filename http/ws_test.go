@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -20,7 +21,7 @@ import (
 // noFeed is a pairing feed with nothing in it.
 type noFeed struct{}
 
-func (noFeed) Since(context.Context, int64, int64) ([]pairing.Item, error) { return nil, nil }
+func (noFeed) Since(context.Context, int64, string, int64) ([]pairing.Item, error) { return nil, nil }
 
 func wsURL(srv string, token string, extra url.Values) string {
 	v := url.Values{}
@@ -35,7 +36,8 @@ func wsURL(srv string, token string, extra url.Values) string {
 
 func issue(t *testing.T, key []byte, now time.Time, salonID int64) string {
 	t.Helper()
-	tok, err := sessions{key: key, now: func() time.Time { return now }}.issue(salonID, "run-1")
+	tok, err := sessions{key: key, aud: audSession, now: func() time.Time { return now }}.issue(
+		sessionClaims{SalonID: salonID, Install: "install-1", Pair: true}, sessionTTL)
 	require.NoError(t, err)
 	return tok
 }
@@ -110,14 +112,15 @@ func base64URL(s string) string { return base64.RawURLEncoding.EncodeToString([]
 func TestWebsocketConnectsAndAnswers(t *testing.T) {
 	cfg := testConfig()
 	srv := startServer(t, cfg, Deps{Temporal: closedTemporal(t), Pairing: noFeed{}})
-	token := issue(t, testSecret, time.Now(), 42)
-	for _, origin := range []string{"", cfg.PublicURL, "https://yclients.com", "https://n123.yclients.com"} {
+	for i, origin := range []string{"", cfg.PublicURL, "https://yclients.com", "https://n123.yclients.com"} {
+		salon := int64(42 + i) // request-qr is limited per salon
+		token := issue(t, testSecret, time.Now(), salon)
 		t.Run("origin "+origin, func(t *testing.T) {
 			h := http.Header{}
 			if origin != "" {
 				h.Set("Origin", origin)
 			}
-			conn, resp, err := websocket.DefaultDialer.Dial(wsURL(srv.URL, token, url.Values{"salon_id": {"42"}}), h)
+			conn, resp, err := websocket.DefaultDialer.Dial(wsURL(srv.URL, token, url.Values{"salon_id": {fmt.Sprint(salon)}}), h)
 			require.NoError(t, err, "dial: got %v, want an open socket", err)
 			resp.Body.Close()
 			defer conn.Close()

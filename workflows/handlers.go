@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiadmin/aiadmin/activities"
@@ -15,16 +16,23 @@ func (w *installation) setup(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, QueryStatus, func() (State, error) { return w.st, nil }); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandler(ctx, UpdateRegister, func(ctx workflow.Context, _ RegisterRequest) (State, error) {
-		err := workflow.Await(ctx, func() bool { return w.st.Status != StatusRegistering })
-		return w.st, err
-	}); err != nil {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRegister,
+		func(ctx workflow.Context, req RegisterRequest) (State, error) {
+			if w.st.OwnerUserID == 0 {
+				w.st.OwnerUserID = req.UserID
+			}
+			err := workflow.Await(ctx, func() bool { return w.st.Status != StatusRegistering })
+			return w.st, err
+		},
+		workflow.UpdateHandlerOptions{Validator: w.validateRegister},
+	); err != nil {
 		return err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRequestPairing,
 		func(_ workflow.Context, req PairingRequest) (PairingStarted, error) {
 			w.st.Pairing.Attempt++
 			w.st.Pairing.Method = req.Method
+			w.st.Pairing.Session = req.Session
 			w.st.Pairing.Running = true
 			w.pairReq = &req
 			return PairingStarted{Attempt: w.st.Pairing.Attempt}, nil
@@ -57,6 +65,20 @@ func (w *installation) setup(ctx workflow.Context) error {
 				*flag = true
 			}
 		})
+	}
+	return nil
+}
+
+// ErrTypeOtherOwner is the application error type of the register update's rejection of a
+// YClients user other than the one who started an installation that is still pairing.
+const ErrTypeOtherOwner = "OtherOwner"
+
+// validateRegister admits the owner who started the installation while it is pairing, and
+// anyone of the salon afterwards (they see its status, never a QR code).
+func (w *installation) validateRegister(req RegisterRequest) error {
+	pairing := w.st.Status == StatusRegistering || w.st.Status == StatusPendingWhatsApp
+	if pairing && w.st.OwnerUserID != 0 && req.UserID != w.st.OwnerUserID {
+		return temporal.NewApplicationError("installation started by another YClients user", ErrTypeOtherOwner)
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ func Installation(ctx workflow.Context, in InstallationInput) (State, error) {
 		now := workflow.Now(ctx)
 		w.st = State{SalonID: in.SalonID, Status: StatusRegistering, Since: now, RegisteredAt: now}
 	}
+	if w.st.InstallID == "" {
+		w.st.InstallID = workflow.GetInfo(ctx).FirstRunID
+	}
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}

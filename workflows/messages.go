@@ -100,12 +100,18 @@ type Timings struct {
 type RegisterRequest struct {
 	// Source says where the registration came from (e.g. "marketplace"), for operators.
 	Source string
+	// UserID is the YClients user (the signed user_data's id) who opened AI Admin; 0 when
+	// unknown (unsigned redirects in demo mode). The first one owns the pairing.
+	UserID int64
 }
 
 // PairingRequest is the request-pairing update's input.
 type PairingRequest struct {
 	Method string // activities.PairByQR or activities.PairByPhone
 	Phone  string // for PairByPhone: the owner's number (normalised digits)
+	// Session is the browser session (its token's ID) that asked: the attempt's codes go to it
+	// alone.
+	Session string
 }
 
 // PairingStarted answers a request-pairing update.
@@ -124,6 +130,7 @@ type WhatsAppInfo struct {
 type PairingState struct {
 	Attempt     int    // increases with every attempt
 	Method      string // of the current or last attempt
+	Session     string // the browser session the current or last attempt belongs to
 	Running     bool
 	LastOutcome activities.PairOutcome // of the last finished attempt
 	LastError   string                 // human-readable (Russian) reason of the last error outcome
@@ -172,4 +179,13 @@ type State struct {
 	LastSync     SyncSummary
 	WelcomeSent  bool
 	FrozenAt     time.Time
+	// InstallID names this installation across continue-as-new (its first run's ID): a
+	// session token from before an uninstall and reinstall names another one.
+	InstallID string
+	// OwnerUserID is the YClients user who started the installation; while pairing, only
+	// they may open the connect page.
+	OwnerUserID int64
+	// RelinkGen counts the times the phone unlinked the device: a re-link link names the one
+	// it was made for and is spent once the owner pairs again.
+	RelinkGen int
 }

@@ -156,7 +156,7 @@ func (w *installation) startPairing(ctx workflow.Context, req PairingRequest) {
 	actx, cancel := workflow.WithCancel(ctx)
 	w.pairCancel = cancel
 	fut := workflow.ExecuteActivity(workflow.WithActivityOptions(actx, pairOptions), activities.ActPair,
-		activities.PairInput{SalonID: w.st.SalonID, Attempt: attempt, Method: req.Method, Phone: req.Phone})
+		activities.PairInput{SalonID: w.st.SalonID, Attempt: attempt, Method: req.Method, Phone: req.Phone, Session: req.Session})
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		var out activities.PairOutput
 		err := fut.Get(gctx, &out)

@@ -60,13 +60,15 @@ func (w *installation) alertLinkEvent(ctx workflow.Context, ev LinkEvent) {
 func (w *installation) toNeedsRelink(ctx workflow.Context) (Status, error) {
 	w.st.WhatsApp = WhatsAppInfo{}
 	w.st.Pairing = PairingState{Attempt: w.st.Pairing.Attempt} // a fresh start for the connect page
+	w.st.RelinkGen++
 	w.recordPhone = true
 	if err := w.setStatus(ctx, StatusNeedsRelink, ReasonPhoneUnlinked); err != nil {
 		return w.st.Status, err
 	}
 	w.notify(ctx, "error", "needs_relink", "Телефон салона отвязал WhatsApp: владельцу отправлена ссылка для повторной привязки")
 	dctx := workflow.WithActivityOptions(newDisconnected(ctx), cleanupOptions)
-	if err := workflow.ExecuteActivity(dctx, activities.ActNotifyRelink, activities.SalonRef{SalonID: w.st.SalonID}).Get(dctx, nil); err != nil {
+	notice := activities.RelinkInput{SalonID: w.st.SalonID, InstallID: w.st.InstallID, Generation: w.st.RelinkGen}
+	if err := workflow.ExecuteActivity(dctx, activities.ActNotifyRelink, notice).Get(dctx, nil); err != nil {
 		w.notify(ctx, "error", "relink_notice_failed", "Не удалось отправить владельцу ссылку для привязки: "+rootMessage(err))
 	}
 	return w.st.Status, nil

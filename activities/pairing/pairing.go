@@ -44,10 +44,18 @@ func New(store *db.Store, box *secretbox.Box, now func() time.Time) *Events {
 
 func aad(salonID int64) []byte { return []byte(fmt.Sprintf("pairing:%d", salonID)) }
 
+// Attempt names a pairing attempt: the salon, its number, and the browser session it is for.
+type Attempt struct {
+	SalonID int64
+	Number  int
+	Session string
+}
+
 // Record stores one item of an attempt; a code is sealed and expires with the event, a message
 // (the owner's text of an error) is sealed too.
-func (e *Events) Record(ctx context.Context, salonID int64, attempt int, ev whatsapp.PairEvent, message string) error {
-	p := sqlc.InsertPairingEventParams{SalonID: salonID, Attempt: strconv.Itoa(attempt), Kind: string(ev.Kind)}
+func (e *Events) Record(ctx context.Context, at Attempt, ev whatsapp.PairEvent, message string) error {
+	salonID := at.SalonID
+	p := sqlc.InsertPairingEventParams{SalonID: salonID, Attempt: strconv.Itoa(at.Number), Kind: string(ev.Kind), Session: at.Session}
 	payload := message
 	if ev.Kind == whatsapp.PairQR || ev.Kind == whatsapp.PairCode {
 		payload = ev.Code
@@ -75,10 +83,12 @@ func (e *Events) Clear(ctx context.Context, salonID int64) error {
 	return nil
 }
 
-// Since returns the salon's items newer than afterID, oldest first, leaving out codes that
-// have expired.
-func (e *Events) Since(ctx context.Context, salonID, afterID int64) ([]Item, error) {
-	rows, err := e.store.ListPairingEvents(ctx, sqlc.ListPairingEventsParams{SalonID: salonID, AfterID: afterID, MaxRows: 50})
+// Since returns the items of the salon's attempts for one browser session (and of attempts
+// that named none) newer than afterID, oldest first, leaving out codes that have expired.
+// Another session's codes never reach it.
+func (e *Events) Since(ctx context.Context, salonID int64, session string, afterID int64) ([]Item, error) {
+	rows, err := e.store.ListSessionPairingEvents(ctx, sqlc.ListSessionPairingEventsParams{
+		SalonID: salonID, AfterID: afterID, Session: session, MaxRows: 50})
 	if err != nil {
 		return nil, err
 	}

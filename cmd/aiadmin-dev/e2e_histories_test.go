@@ -19,6 +19,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
@@ -180,8 +181,9 @@ func (s *stack) signedRegisterURL(salonID int64, salonName string) string {
 	return s.cfg.PublicURL + "/marketplace/register?" + q.Encode()
 }
 
-// TestInstallationFailures: a salon YClients does not know fails at registration; an
-// activation YClients refuses (401) fails after pairing, and the linked phone is unlinked.
+// TestInstallationFailures: a salon YClients does not know is refused before any workflow
+// starts; an activation YClients refuses (401) fails after pairing, and the linked phone is
+// unlinked.
 func TestInstallationFailures(t *testing.T) {
 	s := newStack(t)
 	unknown := s.moscow + 7
@@ -191,9 +193,9 @@ func TestInstallationFailures(t *testing.T) {
 	resp.Body.Close()
 	require.Equal(t, http.StatusNotFound, resp.StatusCode)
 	require.Contains(t, string(body), "Салон не найден")
-	notFoundID := workflows.InstallationID(unknown)
-	runID := s.waitRun(notFoundID)
-	s.record(t, notFoundID, runID, "installation-"+t.Name()+"-not-found")
+	_, err = s.app.Temporal.DescribeWorkflowExecution(context.Background(), workflows.InstallationID(unknown), "")
+	var nf *serviceerror.NotFound
+	require.ErrorAs(t, err, &nf, "no workflow for a salon YClients does not know")
 
 	require.NoError(t, s.fake.AddFault(yclientsfake.Fault{PathPrefix: "/marketplace/partner/callback", Status: 401, Count: 1}))
 	token := s.install(s.cfg.YClientsBaseURL)
@@ -202,7 +204,7 @@ func TestInstallationFailures(t *testing.T) {
 	next(t, conn, "qr", nil)
 	s.scan()
 	installID := workflows.InstallationID(s.moscow)
-	runID = s.waitRun(installID)
+	runID := s.waitRun(installID)
 	var st workflows.State
 	require.NoError(t, s.app.Temporal.GetWorkflow(context.Background(), installID, runID).Get(context.Background(), &st))
 	require.Equal(t, workflows.StatusFailed, st.Status)

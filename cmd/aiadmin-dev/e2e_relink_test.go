@@ -114,6 +114,13 @@ func TestEndToEndRelink(t *testing.T) {
 		recordWorkflowHistory(t, s.app.Temporal, workflows.InstallationID(salon), run.GetRunID(), "installation-"+t.Name())
 	}
 
+	spent, err := s.http.Get(link)
+	require.NoError(t, err)
+	spentBody, _ := io.ReadAll(spent.Body)
+	spent.Body.Close()
+	require.Equal(t, http.StatusForbidden, spent.StatusCode, "a re-link link works once")
+	require.Contains(t, string(spentBody), "Ссылка уже использована")
+
 	forged, err := s.http.Get(s.cfg.PublicURL + "/connect/relink?token=" + m[1])
 	require.NoError(t, err)
 	forged.Body.Close()

@@ -102,7 +102,7 @@ func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 		HTTPAddr:  httpAddr, PublicURL: "http://" + httpAddr,
 		YClientsPartnerToken: "e2e-partner-token", YClientsApplicationID: 1, RequireSignedUserData: true,
 		SecretKey: make([]byte, 32), SessionSecret: []byte("e2e-session-secret-0123456789abcd"),
-		AdminToken: "e2e-admin", WhatsAppMode: "sim", Demo: true,
+		AdminToken: "e2e-admin", WhatsAppMode: "sim", Demo: true, RequestQREvery: 100 * time.Millisecond,
 	}
 	setup := stackSetup{cfg: cfg}
 	for _, tweak := range tweaks {

@@ -1,6 +1,6 @@
 -- name: InsertPairingEvent :one
-INSERT INTO pairing_events (salon_id, attempt, kind, payload_enc, expires_at)
-VALUES (@salon_id, @attempt, @kind, @payload_enc, sqlc.narg(expires_at))
+INSERT INTO pairing_events (salon_id, attempt, kind, payload_enc, expires_at, session)
+VALUES (@salon_id, @attempt, @kind, @payload_enc, sqlc.narg(expires_at), @session)
 RETURNING id;
 
 -- name: ListPairingEvents :many
@@ -9,6 +9,14 @@ RETURNING id;
 -- DeleteExpiredPairingEvents sweeps them.
 SELECT * FROM pairing_events
 WHERE salon_id = @salon_id AND id > @after_id
+ORDER BY id
+LIMIT @max_rows;
+
+-- name: ListSessionPairingEvents :many
+-- ListSessionPairingEvents is ListPairingEvents for one browser session: the events of its
+-- own attempts (and of attempts that named no session).
+SELECT * FROM pairing_events
+WHERE salon_id = @salon_id AND id > @after_id AND session IN (@session::text, '')
 ORDER BY id
 LIMIT @max_rows;
 

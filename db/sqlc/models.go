@@ -78,6 +78,7 @@ type PairingEvent struct {
 	PayloadEnc []byte
 	ExpiresAt  *time.Time
 	CreatedAt  time.Time
+	Session    string
 }
 
 type SalonSecret struct {

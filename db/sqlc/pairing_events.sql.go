@@ -37,8 +37,8 @@ func (q *Queries) DeletePairingEvents(ctx context.Context, salonID int64) (int64
 }
 
 const insertPairingEvent = `-- name: InsertPairingEvent :one
-INSERT INTO pairing_events (salon_id, attempt, kind, payload_enc, expires_at)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO pairing_events (salon_id, attempt, kind, payload_enc, expires_at, session)
+VALUES ($1, $2, $3, $4, $5, $6)
 RETURNING id
 `
 
@@ -48,6 +48,7 @@ type InsertPairingEventParams struct {
 	Kind       string
 	PayloadEnc []byte
 	ExpiresAt  *time.Time
+	Session    string
 }
 
 func (q *Queries) InsertPairingEvent(ctx context.Context, arg InsertPairingEventParams) (int64, error) {
@@ -57,6 +58,7 @@ func (q *Queries) InsertPairingEvent(ctx context.Context, arg InsertPairingEvent
 		arg.Kind,
 		arg.PayloadEnc,
 		arg.ExpiresAt,
+		arg.Session,
 	)
 	var id int64
 	err := row.Scan(&id)
@@ -64,7 +66,7 @@ func (q *Queries) InsertPairingEvent(ctx context.Context, arg InsertPairingEvent
 }
 
 const latestPairingEvent = `-- name: LatestPairingEvent :one
-SELECT id, salon_id, attempt, kind, payload_enc, expires_at, created_at FROM pairing_events
+SELECT id, salon_id, attempt, kind, payload_enc, expires_at, created_at, session FROM pairing_events
 WHERE salon_id = $1
 ORDER BY id DESC
 LIMIT 1
@@ -81,12 +83,13 @@ func (q *Queries) LatestPairingEvent(ctx context.Context, salonID int64) (Pairin
 		&i.PayloadEnc,
 		&i.ExpiresAt,
 		&i.CreatedAt,
+		&i.Session,
 	)
 	return i, err
 }
 
 const listPairingEvents = `-- name: ListPairingEvents :many
-SELECT id, salon_id, attempt, kind, payload_enc, expires_at, created_at FROM pairing_events
+SELECT id, salon_id, attempt, kind, payload_enc, expires_at, created_at, session FROM pairing_events
 WHERE salon_id = $1 AND id > $2
 ORDER BY id
 LIMIT $3
@@ -118,6 +121,57 @@ func (q *Queries) ListPairingEvents(ctx context.Context, arg ListPairingEventsPa
 			&i.PayloadEnc,
 			&i.ExpiresAt,
 			&i.CreatedAt,
+			&i.Session,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listSessionPairingEvents = `-- name: ListSessionPairingEvents :many
+SELECT id, salon_id, attempt, kind, payload_enc, expires_at, created_at, session FROM pairing_events
+WHERE salon_id = $1 AND id > $2 AND session IN ($3::text, '')
+ORDER BY id
+LIMIT $4
+`
+
+type ListSessionPairingEventsParams struct {
+	SalonID int64
+	AfterID int64
+	Session string
+	MaxRows int32
+}
+
+// ListSessionPairingEvents is ListPairingEvents for one browser session: the events of its
+// own attempts (and of attempts that named no session).
+func (q *Queries) ListSessionPairingEvents(ctx context.Context, arg ListSessionPairingEventsParams) ([]PairingEvent, error) {
+	rows, err := q.db.Query(ctx, listSessionPairingEvents,
+		arg.SalonID,
+		arg.AfterID,
+		arg.Session,
+		arg.MaxRows,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PairingEvent{}
+	for rows.Next() {
+		var i PairingEvent
+		if err := rows.Scan(
+			&i.ID,
+			&i.SalonID,
+			&i.Attempt,
+			&i.Kind,
+			&i.PayloadEnc,
+			&i.ExpiresAt,
+			&i.CreatedAt,
+			&i.Session,
 		); err != nil {
 			return nil, err
 		}

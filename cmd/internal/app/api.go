@@ -20,6 +20,7 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 	deps := httpapi.Deps{
 		Temporal: a.Temporal,
 		Pairing:  pairing.New(a.Store, a.Box, nil),
+		Salons:   httpapi.NewSalonDirectory(a.YClients),
 		Health:   healthSource{store: a.Store, yclients: a.YClients, whatsapp: a.WhatsApp.Client},
 		Entity:   httpapi.StoreInbox{Store: a.Store},
 		Ready: []httpapi.ReadyCheck{
@@ -36,7 +37,7 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 		PartnerToken: a.Cfg.YClientsPartnerToken, ApplicationID: a.Cfg.YClientsApplicationID,
 		RequireSignedUserData: a.Cfg.RequireSignedUserData, SessionSecret: a.Cfg.SessionSecret,
 		PublicURL: a.Cfg.PublicURL, AdminToken: a.Cfg.AdminToken, TaskQueue: a.Cfg.TaskQueue,
-		Timings: a.Cfg.Timings, WebhookHMACSecret: a.Cfg.WebhookHMACSecret,
+		Timings: a.Cfg.Timings, WebhookHMACSecret: a.Cfg.WebhookHMACSecret, RequestQREvery: a.Cfg.RequestQREvery,
 	}, deps)
 	srv := httpapi.NewServer(a.Cfg.HTTPAddr, h)
 	ln, err := net.Listen("tcp", a.Cfg.HTTPAddr)

@@ -47,8 +47,9 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	set, err = activities.NewSet(activities.Deps{
 		Store: a.Store, YClients: a.YClients, WhatsApp: guarded, Box: a.Box,
 		Notifier: notifier, Temporal: a.Temporal, PublicURL: a.Cfg.PublicURL, Logger: a.Logger,
-		RelinkURL: func(salonID int64) (string, error) {
-			return httpapi.RelinkURL(a.Cfg.PublicURL, a.Cfg.SessionSecret, salonID, activities.RelinkTTL, time.Now())
+		RelinkURL: func(in activities.RelinkInput) (string, error) {
+			return httpapi.RelinkURL(a.Cfg.PublicURL, a.Cfg.SessionSecret,
+				httpapi.RelinkLink{SalonID: in.SalonID, InstallID: in.InstallID, Generation: in.Generation}, activities.RelinkTTL, time.Now())
 		},
 	})
 	if err != nil {

@@ -55,9 +55,12 @@ type Config struct {
 	ShardRetry     time.Duration
 	WhatsAppSimURL string // WHATSAPP_MODE=simserver: the fake WhatsApp server
 
-	Timings  workflows.Timings
-	LogLevel string
-	LogJSON  bool
+	Timings workflows.Timings
+	// RequestQREvery is how often a salon may ask for a new QR code (zero: 10 s). Not read from
+	// the environment: tests that shorten the simulated phone's pairing timings shorten it.
+	RequestQREvery time.Duration
+	LogLevel       string
+	LogJSON        bool
 
 	TemporalDevBin    string
 	TemporalDevConfig string

@@ -1,0 +1,193 @@
+package main
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/serviceerror"
+
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+// redirectFor is the registration redirect the fake YClients issues for salon: what an owner's
+// browser follows after «Подключить».
+func (s *stack) redirectFor(salon int64) string {
+	s.t.Helper()
+	resp, err := s.http.Get(s.cfg.YClientsBaseURL + fmt.Sprintf("/_fake/marketplace/redirect?salon_id=%d", salon))
+	require.NoError(s.t, err)
+	resp.Body.Close()
+	require.Equal(s.t, http.StatusFound, resp.StatusCode)
+	return resp.Header.Get("Location")
+}
+
+// page GETs a page and returns its status, body and session token (if any).
+func (s *stack) page(u string) (int, string, string) {
+	s.t.Helper()
+	resp, err := s.http.Get(u)
+	require.NoError(s.t, err)
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	token := ""
+	if m := tokenRE.FindStringSubmatch(string(body)); m != nil {
+		token = m[1]
+	}
+	return resp.StatusCode, string(body), token
+}
+
+// userRedirect is a redirect to our registration page signed (as YClients does) for the
+// given YClients user and salon name, with salon_id as given.
+func (s *stack) userRedirect(salonID, userID int64, salonName string) string {
+	data := fmt.Sprintf(`{"id":%d,"name":"Сотрудник","salon_name":%q}`, userID, salonName)
+	mac := hmac.New(sha256.New, []byte(s.cfg.YClientsPartnerToken))
+	mac.Write([]byte(data))
+	return s.cfg.PublicURL + "/marketplace/register?" + url.Values{"salon_id": {fmt.Sprint(salonID)},
+		"user_data": {base64.URLEncoding.EncodeToString([]byte(data))}, "user_data_sign": {hex.EncodeToString(mac.Sum(nil))}}.Encode()
+}
+
+// handshake dials the websocket and returns the HTTP status of its answer.
+func (s *stack) handshake(token string) int {
+	s.t.Helper()
+	wsURL := "ws" + strings.TrimPrefix(s.cfg.PublicURL, "http") + "/ws/connect?token=" + token
+	conn, resp, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {s.cfg.PublicURL}})
+	if err == nil {
+		conn.Close()
+		return http.StatusSwitchingProtocols
+	}
+	require.ErrorIs(s.t, err, websocket.ErrBadHandshake)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestRedirectSignedForAnotherSalonIsRefused: user_data is signed, salon_id is not. The owner
+// of one salon swaps in another salon's ID: 403, and no workflow of that salon is touched.
+func TestRedirectSignedForAnotherSalonIsRefused(t *testing.T) {
+	s := newStack(t)
+	own := s.redirectFor(s.moscow)
+	swapped := strings.Replace(own, fmt.Sprintf("salon_id=%d", s.moscow), fmt.Sprintf("salon_id=%d", s.vladivostok), 1)
+	require.NotEqual(t, own, swapped)
+	status, body, token := s.page(swapped)
+	require.Equal(t, http.StatusForbidden, status, body)
+	require.Contains(t, body, "Ссылка не подходит к этому салону")
+	require.Empty(t, token, "no session for the victim's salon")
+	_, err := s.app.Temporal.DescribeWorkflowExecution(context.Background(), workflows.InstallationID(s.vladivostok), "")
+	var nf *serviceerror.NotFound
+	require.ErrorAs(t, err, &nf, "the victim's installation was never started or touched")
+
+	// The owner's own redirect works.
+	status, body, token = s.page(own)
+	require.Equal(t, http.StatusOK, status, body)
+	require.NotEmpty(t, token)
+}
+
+// TestPairingBelongsToItsOwnerAndItsWindow: while an installation pairs, another YClients user
+// of the salon gets no pairing page; the owner's QR codes go only to the window that asked for
+// them, and the other window is told «Подключение открыто в другом окне».
+func TestPairingBelongsToItsOwnerAndItsWindow(t *testing.T) {
+	s := newStack(t)
+	_, _, first := s.page(s.redirectFor(s.moscow))
+	_, _, second := s.page(s.redirectFor(s.moscow))
+	require.NotEmpty(t, first)
+	require.NotEmpty(t, second)
+	salonName := s.state().SalonName
+	status, body, token := s.page(s.userRedirect(s.moscow, 999_001, salonName))
+	require.Equal(t, http.StatusForbidden, status, body)
+	require.Contains(t, body, "Подключение уже начато")
+	require.Empty(t, token)
+
+	a, b := s.dial(first), s.dial(second)
+	require.NoError(t, a.WriteJSON(map[string]string{"type": "request-qr"}))
+	next(t, a, "qr", nil)
+	// The other window is told, and sees no code (the page learns of the attempt within a
+	// poll of the installation, 5 s at most).
+	awaitElsewhere(t, b)
+
+	// The other window takes over: now it alone gets codes. The first window may still show
+	// its own attempt's last code until it learns of the newer attempt; after that, nothing.
+	require.NoError(t, b.WriteJSON(map[string]string{"type": "request-qr"}))
+	next(t, b, "qr", nil)
+	awaitElsewhere(t, a)
+	for _, f := range framesFor(t, a, 2*time.Second) {
+		require.NotEqual(t, "qr", f.Type, "the first window still gets codes")
+	}
+}
+
+// awaitElsewhere reads a window's frames until it is told «Подключение открыто в другом
+// окне»; no code of another window's attempt may reach it meanwhile.
+func awaitElsewhere(t *testing.T, conn *websocket.Conn) {
+	t.Helper()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(15*time.Second)))
+	for {
+		var f frame
+		require.NoError(t, conn.ReadJSON(&f), "waiting for «открыто в другом окне»")
+		require.NotEqual(t, "pairing-code", f.Type)
+		if strings.Contains(f.Message, "открыто в другом окне") {
+			return
+		}
+	}
+}
+
+// TestSessionFromBeforeAReinstallIsRefused: a page token names its installation; after an
+// uninstall and a reinstall it opens nothing (401).
+func TestSessionFromBeforeAReinstallIsRefused(t *testing.T) {
+	s := newStack(t)
+	_, _, old := s.page(s.redirectFor(s.moscow))
+	require.Equal(t, http.StatusSwitchingProtocols, s.handshake(old))
+	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
+	s.waitRun(workflows.InstallationID(s.moscow))
+	status, body, fresh := s.page(s.redirectFor(s.moscow))
+	require.Equal(t, http.StatusOK, status, body)
+	require.Equal(t, http.StatusUnauthorized, s.handshake(old), "a token of the uninstalled installation")
+	require.Equal(t, http.StatusSwitchingProtocols, s.handshake(fresh))
+}
+
+// TestAtMostThreePagesPerSalon: a fourth window closes the oldest, which is told why and
+// does not come back.
+func TestAtMostThreePagesPerSalon(t *testing.T) {
+	s := newStack(t)
+	_, _, token := s.page(s.redirectFor(s.moscow))
+	oldest := s.dial(token)
+	next(t, oldest, "status", nil)
+	for range 3 {
+		c := s.dial(token)
+		next(t, c, "status", nil)
+	}
+	closed := next(t, oldest, "closed", nil)
+	require.Contains(t, closed.Message, "другом окне")
+	require.NoError(t, oldest.SetReadDeadline(time.Now().Add(5*time.Second)))
+	for {
+		_, _, err := oldest.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		require.ErrorAs(t, err, &ce, "the server closes the oldest window")
+		require.Equal(t, 4000, ce.Code)
+		return
+	}
+}
+
+// framesFor reads frames for d.
+func framesFor(t *testing.T, conn *websocket.Conn, d time.Duration) []frame {
+	t.Helper()
+	var out []frame
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(d)))
+	for {
+		var f frame
+		if err := conn.ReadJSON(&f); err != nil {
+			return out
+		}
+		out = append(out, f)
+	}
+}

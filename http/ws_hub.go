@@ -1,0 +1,204 @@
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+// Per-salon limits of the connect page in this process.
+const (
+	maxPagesPerSalon = 3                // open websockets; a fourth closes the oldest
+	statusPollEvery  = 5 * time.Second  // the installation is queried at most this often
+	requestQREvery   = 10 * time.Second // «Показать новый код» at most this often
+)
+
+// stateUpdate is one reading of an installation's state for the pages of a salon.
+type stateUpdate struct {
+	st  workflows.State
+	err error
+}
+
+// hub keeps, per salon, the open connect pages and one poller of the installation's state that
+// fans out to all of them: however many pages are open, the workflow is queried at most once
+// per pollEvery.
+type hub struct {
+	temporal       temporalAPI
+	log            *slog.Logger
+	pollEvery      time.Duration
+	maxPages       int
+	requestQREvery time.Duration
+
+	mu     sync.Mutex
+	salons map[int64]*room
+	lastQR map[int64]time.Time // the last request-qr accepted per salon, kept past its pages
+}
+
+// room is one salon's pages and poller.
+type room struct {
+	pages    []*wsSession // oldest first
+	latest   *stateUpdate
+	polledAt time.Time
+	kick     chan struct{}
+	stop     context.CancelFunc
+}
+
+func newHub(tc temporalAPI, log *slog.Logger) *hub {
+	return &hub{temporal: tc, log: log, pollEvery: statusPollEvery, maxPages: maxPagesPerSalon,
+		requestQREvery: requestQREvery, salons: map[int64]*room{}, lastQR: map[int64]time.Time{}}
+}
+
+// current returns the salon's state: the poller's latest reading while it is fresh, else a
+// query (which counts as the poll).
+func (h *hub) current(ctx context.Context, salonID int64) stateUpdate {
+	h.mu.Lock()
+	r := h.salons[salonID]
+	if r != nil && r.latest != nil && time.Since(r.polledAt) < h.pollEvery {
+		u := *r.latest
+		h.mu.Unlock()
+		return u
+	}
+	h.mu.Unlock()
+	u := h.query(ctx, salonID)
+	h.mu.Lock()
+	if r := h.salons[salonID]; r != nil {
+		r.latest, r.polledAt = &u, time.Now()
+	}
+	h.mu.Unlock()
+	return u
+}
+
+func (h *hub) query(ctx context.Context, salonID int64) stateUpdate {
+	ctx, cancel := context.WithTimeout(ctx, queryTimeout)
+	defer cancel()
+	var st workflows.State
+	v, err := h.temporal.QueryWorkflow(ctx, workflows.InstallationID(salonID), "", workflows.QueryStatus)
+	if err == nil {
+		err = v.Get(&st)
+	}
+	return stateUpdate{st: st, err: err}
+}
+
+// join adds a page to its salon; the salon's oldest page is closed when there are too many.
+// seed, when set, is the reading the page was admitted with.
+func (h *hub) join(s *wsSession, seed *stateUpdate) {
+	h.mu.Lock()
+	r := h.salons[s.salonID]
+	if r == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		r = &room{kick: make(chan struct{}, 1), stop: cancel}
+		if seed != nil {
+			r.latest, r.polledAt = seed, time.Now()
+		}
+		h.salons[s.salonID] = r
+		go h.poll(ctx, s.salonID, r)
+	}
+	r.pages = append(r.pages, s)
+	var evicted *wsSession
+	if len(r.pages) > h.maxPages {
+		evicted, r.pages = r.pages[0], r.pages[1:]
+	}
+	latest := r.latest
+	h.mu.Unlock()
+	if latest != nil {
+		s.deliver(*latest)
+	} else {
+		h.kickPoll(s.salonID)
+	}
+	if evicted != nil {
+		evicted.closeWith(textTooManyPages)
+	}
+}
+
+// leave removes a page; the salon's poller stops with its last page.
+func (h *hub) leave(s *wsSession) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	r := h.salons[s.salonID]
+	if r == nil {
+		return
+	}
+	for i, p := range r.pages {
+		if p == s {
+			r.pages = append(r.pages[:i], r.pages[i+1:]...)
+			break
+		}
+	}
+	if len(r.pages) == 0 {
+		r.stop()
+		delete(h.salons, s.salonID)
+	}
+}
+
+// kickPoll asks for a reading as soon as the limit allows (e.g. after a pairing request).
+func (h *hub) kickPoll(salonID int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if r := h.salons[salonID]; r != nil {
+		select {
+		case r.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// allowRequestQR admits one request-qr per requestQREvery per salon; it returns how long to
+// wait otherwise.
+func (h *hub) allowRequestQR(salonID int64, now time.Time) (bool, time.Duration) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if wait := h.lastQR[salonID].Add(h.requestQREvery).Sub(now); wait > 0 {
+		return false, wait
+	}
+	if len(h.lastQR) > 1000 {
+		for id, at := range h.lastQR {
+			if now.Sub(at) >= h.requestQREvery {
+				delete(h.lastQR, id)
+			}
+		}
+	}
+	h.lastQR[salonID] = now
+	return true, 0
+}
+
+// poll reads the salon's state every pollEvery, or sooner after a kick but never more often,
+// and hands each reading to the salon's pages.
+func (h *hub) poll(ctx context.Context, salonID int64, r *room) {
+	for ctx.Err() == nil {
+		h.mu.Lock()
+		wait := time.Until(r.polledAt.Add(h.pollEvery))
+		h.mu.Unlock()
+		if wait > 0 {
+			t := time.NewTimer(wait)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return
+			case <-t.C:
+			}
+		}
+		u := h.query(ctx, salonID)
+		if ctx.Err() != nil {
+			return
+		}
+		h.mu.Lock()
+		r.latest, r.polledAt = &u, time.Now()
+		pages := append([]*wsSession(nil), r.pages...)
+		h.mu.Unlock()
+		for _, p := range pages {
+			p.deliver(u)
+		}
+		t := time.NewTimer(h.pollEvery)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-r.kick:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
