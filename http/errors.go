@@ -21,6 +21,7 @@ const (
 	kindForbidden
 	kindNotFound
 	kindConflict
+	kindTooMany
 	kindUnavailable
 )
 
@@ -69,6 +70,11 @@ var kinds = map[errKind]kindInfo{
 		"Сейчас это невозможно",
 		"Действие не подходит к текущему состоянию подключения.",
 		"Обновите страницу и попробуйте ещё раз.",
+	}},
+	kindTooMany: {http.StatusTooManyRequests, "too many requests", pageText{
+		"Слишком много попыток",
+		"С вашего адреса пришло слишком много запросов подряд.",
+		"Подождите минуту и откройте AI Admin из YClients ещё раз.",
 	}},
 	kindUnavailable: {http.StatusServiceUnavailable, "service unavailable", pageText{
 		"Сервис временно недоступен",

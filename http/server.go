@@ -29,6 +29,12 @@ type Config struct {
 	AllowedOrigins        []string // more websocket origins; "https://*.example.com" matches subdomains
 	TaskQueue             string   // task queue of new installation workflows
 	Timings               workflows.Timings
+	// TrustedProxies are the load balancers whose X-Forwarded-For names the client (CIDRs or
+	// addresses); none by default.
+	TrustedProxies []string
+	// IPRequestEvery is the sustained rate per client IP of the marketplace redirect and the
+	// websocket (default one request per 2 s, bursts of ipBurst); negative turns the limit off.
+	IPRequestEvery time.Duration
 	// RequestQREvery bounds how often a salon's pages may ask for a new QR code (default 10 s;
 	// tests with shortened pairing timings shorten it too).
 	RequestQREvery time.Duration
@@ -84,12 +90,21 @@ func New(cfg Config, deps Deps) *gin.Engine {
 		gin.SetMode(gin.ReleaseMode) // no debug route dump in logs
 	}
 	e := gin.New()
-	_ = e.SetTrustedProxies(nil) // ClientIP is used for logs only; never trust X-Forwarded-For blindly
+	// ClientIP keys the per-IP limits: X-Forwarded-For is believed only from the configured
+	// proxies (the load balancer), never from anyone.
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		log.Error("TRUSTED_PROXIES ignored", slog.String("error", err.Error()))
+		_ = e.SetTrustedProxies(nil)
+	}
+	perIP := newIPLimits(cfg.limitEvery(), ipBurst)
+	if cfg.IPRequestEvery < 0 {
+		perIP = nil
+	}
 	e.Use(requestLog(log), renderErrors(log, pg), recovery(log), securityHeaders)
 	e.NoRoute(notFoundRoute)
 
 	reg := &registerHandler{cfg: cfg, temporal: tc, salons: deps.Salons, sessions: sess, pages: pg, log: log}
-	e.GET("/marketplace/register", htmlErrors, noStore, reg.register)
+	e.GET("/marketplace/register", htmlErrors, noStore, perIP.limit, reg.register)
 
 	wh := &webhookHandler{partnerToken: cfg.PartnerToken, applicationID: cfg.ApplicationID, temporal: tc, log: log}
 	e.POST("/marketplace/webhook", wh.lifecycle)
@@ -107,7 +122,7 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	if cfg.RequestQREvery > 0 {
 		ws.hub.requestQREvery = cfg.RequestQREvery
 	}
-	e.GET("/ws/connect", ws.connect)
+	e.GET("/ws/connect", perIP.limit, ws.connect)
 
 	hh := &healthHandler{ready: deps.Ready, health: deps.Health, temporal: tc, log: log}
 	e.GET("/healthz", hh.healthz)
@@ -118,6 +133,16 @@ func New(cfg Config, deps Deps) *gin.Engine {
 		deps.Routes(e) // e.g. the demo phone's routes in development
 	}
 	return e
+}
+
+// ipBurst is how many redirects or websockets one IP may open at once.
+const ipBurst = 20
+
+func (c Config) limitEvery() time.Duration {
+	if c.IPRequestEvery > 0 {
+		return c.IPRequestEvery
+	}
+	return 2 * time.Second
 }
 
 // NewServer wraps the router in an http.Server with timeouts suited to it: slow headers are cut

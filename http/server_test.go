@@ -3,6 +3,7 @@ package httpapi
 import (
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -16,4 +17,32 @@ func TestNoDemoRoutes(t *testing.T) {
 	status, _, body := get(t, srv.URL+"/demo/whatsapp/42/messages", nil)
 	require.Equal(t, http.StatusNotFound, status, "messages: got %d want 404; body %s", status, body)
 	require.JSONEq(t, `{"error":"not found"}`, body, "body: got %s", body)
+}
+
+// TestPerIPLimit: the marketplace redirect and the websocket answer 429 (a Russian page on the
+// redirect) to an IP over its budget; another IP is not affected.
+func TestPerIPLimit(t *testing.T) {
+	cfg := testConfig()
+	cfg.IPRequestEvery = time.Hour // no refill during the test: ipBurst requests, then 429
+	srv := startServer(t, cfg, Deps{Temporal: closedTemporal(t)})
+	for i := range ipBurst {
+		status, _, _ := get(t, srv.URL+"/marketplace/register?salon_id=x", nil)
+		require.Equal(t, http.StatusBadRequest, status, "request %d: got %d, want the handler's own answer", i, status)
+	}
+	status, h, body := get(t, srv.URL+"/marketplace/register?salon_id=x", nil)
+	require.Equal(t, http.StatusTooManyRequests, status, "got %d want 429", status)
+	require.Contains(t, body, "Слишком много попыток", "the Russian page: %s", body)
+	require.NotEmpty(t, h.Get("Retry-After"))
+	status, _, body = get(t, srv.URL+"/ws/connect?token=x", nil)
+	require.Equal(t, http.StatusTooManyRequests, status, "the websocket shares the budget: %s", body)
+	require.JSONEq(t, `{"error":"too many requests"}`, body)
+}
+
+func TestIPLimitsPerAddress(t *testing.T) {
+	l := newIPLimits(time.Hour, 2)
+	now := time.Now()
+	require.True(t, l.allow("10.0.0.1", now))
+	require.True(t, l.allow("10.0.0.1", now))
+	require.False(t, l.allow("10.0.0.1", now), "over the burst")
+	require.True(t, l.allow("10.0.0.2", now), "another address has its own budget")
 }

@@ -38,6 +38,7 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 		RequireSignedUserData: a.Cfg.RequireSignedUserData, SessionSecret: a.Cfg.SessionSecret,
 		PublicURL: a.Cfg.PublicURL, AdminToken: a.Cfg.AdminToken, TaskQueue: a.Cfg.TaskQueue,
 		Timings: a.Cfg.Timings, WebhookHMACSecret: a.Cfg.WebhookHMACSecret, RequestQREvery: a.Cfg.RequestQREvery,
+		TrustedProxies: a.Cfg.TrustedProxies, IPRequestEvery: a.Cfg.IPRequestEvery(),
 	}, deps)
 	srv := httpapi.NewServer(a.Cfg.HTTPAddr, h)
 	ln, err := net.Listen("tcp", a.Cfg.HTTPAddr)

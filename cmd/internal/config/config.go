@@ -56,6 +56,11 @@ type Config struct {
 	WhatsAppSimURL string // WHATSAPP_MODE=simserver: the fake WhatsApp server
 
 	Timings workflows.Timings
+	// IPRateLimit is how many marketplace redirects and websockets one client IP may open per
+	// minute (IP_RATE_LIMIT, default 30; 0 turns the limit off); TrustedProxies are the load
+	// balancers whose X-Forwarded-For names the client (TRUSTED_PROXIES, comma-separated).
+	IPRateLimit    int
+	TrustedProxies []string
 	// RequestQREvery is how often a salon may ask for a new QR code (zero: 10 s). Not read from
 	// the environment: tests that shorten the simulated phone's pairing timings shorten it.
 	RequestQREvery time.Duration
@@ -128,6 +133,14 @@ func (c *Config) parse(dev bool) error {
 	if c.Demo, err = strconv.ParseBool(env("DEMO", strconv.FormatBool(dev && c.YClientsPartnerToken == ""))); err != nil {
 		return fmt.Errorf("DEMO: %w", err)
 	}
+	if c.IPRateLimit, err = strconv.Atoi(env("IP_RATE_LIMIT", "30")); err != nil || c.IPRateLimit < 0 {
+		return fmt.Errorf("IP_RATE_LIMIT: want a number of requests per minute, 0 for none")
+	}
+	for _, p := range strings.Split(os.Getenv("TRUSTED_PROXIES"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			c.TrustedProxies = append(c.TrustedProxies, p)
+		}
+	}
 	if c.WhatsAppShards, err = strconv.Atoi(env("WHATSAPP_SHARDS", strconv.Itoa(workflows.DefaultWhatsAppShards))); err != nil ||
 		c.WhatsAppShards < 1 || c.WhatsAppShards > shard.MaxShards {
 		return fmt.Errorf("WHATSAPP_SHARDS: want 1..%d, got %q", shard.MaxShards, os.Getenv("WHATSAPP_SHARDS"))
@@ -169,6 +182,9 @@ func (c *Config) check() error {
 	}
 	if c.Demo {
 		return nil
+	}
+	if !c.RequireSignedUserData {
+		return errors.New("REQUIRE_SIGNED_USER_DATA=false is allowed in demo mode only: unsigned redirects would let anyone open any salon's connect page")
 	}
 	if c.YClientsPartnerToken == "" || c.YClientsApplicationID == 0 {
 		return errors.New("YCLIENTS_PARTNER_TOKEN and YCLIENTS_APPLICATION_ID are required outside demo mode")
@@ -215,4 +231,13 @@ func (c *Config) ShardCount() int {
 		return c.WhatsAppShards
 	}
 	return workflows.DefaultWhatsAppShards
+}
+
+// IPRequestEvery is the per-IP limit as the HTTP layer takes it: the interval between
+// requests, negative for none.
+func (c *Config) IPRequestEvery() time.Duration {
+	if c.IPRateLimit <= 0 {
+		return -1
+	}
+	return time.Minute / time.Duration(c.IPRateLimit)
 }
