@@ -16,17 +16,13 @@ import (
 // A fault with after: the request is served (the activation takes effect), then its answer is
 // replaced or delayed: "YClients did it, but our request failed".
 func TestFaultAfter(t *testing.T) {
-	callback := func(srv string, client *http.Client, salonID string) (*http.Response, error) {
-		return postCallback(t, srv, client, salonID)
-	}
-
 	t.Run("the status replaces the answer", func(t *testing.T) {
 		f, srv := start(t, yclientsfake.Options{})
 		a := do(t, srv, call{method: http.MethodPost, path: "/_fake/faults",
 			body: `{"path_prefix":"/marketplace/partner/callback","status":504,"after":true,"count":1}`})
 		require.Equal(t, http.StatusCreated, a.status, a.raw)
 
-		resp, err := callback(srv.URL, http.DefaultClient, "100001")
+		resp, err := postCallback(t, srv.URL, http.DefaultClient, "100001")
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusGatewayTimeout, resp.StatusCode, "the client sees the fault")
@@ -36,7 +32,7 @@ func TestFaultAfter(t *testing.T) {
 		require.Equal(t, yclientsfake.RequestLog{Method: http.MethodPost, Path: "/marketplace/partner/callback",
 			Status: 504, Served: 201, At: reqs[0].At}, reqs[0])
 
-		resp, err = callback(srv.URL, http.DefaultClient, "100001")
+		resp, err = postCallback(t, srv.URL, http.DefaultClient, "100001")
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusForbidden, resp.StatusCode, "a retry is told the app is already installed")
@@ -46,7 +42,7 @@ func TestFaultAfter(t *testing.T) {
 		f, srv := start(t, yclientsfake.Options{})
 		require.NoError(t, f.AddFault(yclientsfake.Fault{PathPrefix: "/marketplace/partner/callback", DelayMS: 2000, After: true}))
 		startAt := time.Now()
-		_, err := callback(srv.URL, &http.Client{Timeout: 200 * time.Millisecond}, "100002")
+		_, err := postCallback(t, srv.URL, &http.Client{Timeout: 200 * time.Millisecond}, "100002")
 		require.Error(t, err)
 		var timeout interface{ Timeout() bool }
 		require.True(t, errors.As(err, &timeout) && timeout.Timeout(), "got %v", err)
@@ -71,7 +67,7 @@ func TestFaultAfter(t *testing.T) {
 	t.Run("a fault before serving changes nothing", func(t *testing.T) {
 		f, srv := start(t, yclientsfake.Options{})
 		require.NoError(t, f.AddFault(yclientsfake.Fault{PathPrefix: "/marketplace/partner/callback", Status: 504, Count: 1}))
-		resp, err := callback(srv.URL, http.DefaultClient, "100003")
+		resp, err := postCallback(t, srv.URL, http.DefaultClient, "100003")
 		require.NoError(t, err)
 		resp.Body.Close()
 		require.Equal(t, http.StatusGatewayTimeout, resp.StatusCode)

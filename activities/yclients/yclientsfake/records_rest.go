@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
 	"net/url"
@@ -273,27 +274,31 @@ func visitAttendance(raw json.RawMessage) (int, []string) {
 	return int(n), nil
 }
 
-// setVisit applies a visit edit to the live record with the ID, whatever its salon, and answers
-// the record as GET does.
+// setVisit applies a visit edit to the live record with the ID and answers the record as GET
+// does. Record IDs are unique across salons in YClients; the salons are searched in ID order.
 func (f *Fake) setVisit(visitID, recordID int64, attendance int, comment string) (map[string]any, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	for _, st := range f.salons {
-		i := slices.IndexFunc(st.salon.Records, func(r Record) bool { return r.ID == recordID })
-		if i < 0 {
-			continue
+	err := ErrUnknownRecord
+	for _, salonID := range slices.Sorted(maps.Keys(f.salons)) {
+		st := f.salons[salonID]
+		for i := range st.salon.Records {
+			rec := &st.salon.Records[i]
+			switch {
+			case rec.ID != recordID:
+				continue
+			case rec.Deleted:
+				err = ErrRecordDeleted
+				continue
+			case cmp.Or(rec.VisitID, rec.ID+visitIDOffset) != visitID:
+				err = errUnknownVisit
+				continue
+			}
+			rec.Attendance, rec.Comment = attendance, comment
+			rec.ChangedAt = nextChange(rec.ChangedAt, f.now())
+			f.emitRecordLocked(st, *rec, "update", 1)
+			return renderRecord(st.salon, st.loc, *rec, phoneJSON), nil
 		}
-		rec := &st.salon.Records[i]
-		switch {
-		case rec.Deleted:
-			return nil, ErrRecordDeleted
-		case cmp.Or(rec.VisitID, rec.ID+visitIDOffset) != visitID:
-			return nil, errUnknownVisit
-		}
-		rec.Attendance, rec.Comment = attendance, comment
-		rec.ChangedAt = nextChange(rec.ChangedAt, f.now())
-		f.emitRecordLocked(st, *rec, "update", 1)
-		return renderRecord(st.salon, st.loc, *rec, phoneJSON), nil
 	}
-	return nil, ErrUnknownRecord
+	return nil, err
 }

@@ -31,12 +31,12 @@ func TestVisitAttendance(t *testing.T) {
 	activate(t, srv, 100001, startReceiver(t, rv))
 	before := getRecord(t, srv, "100001/500002")
 	require.Equal(t, "7500002", before["visit_id"])
-	put := func(path, body string, headers map[string]string) answer {
+	put := func(t *testing.T, path, body string, headers map[string]string) answer {
 		return do(t, srv, call{method: http.MethodPut, path: "/api/v1/visits/" + path, body: body, api: true, headers: headers})
 	}
 
 	t.Run("a confirmation", func(t *testing.T) {
-		a := put("7500002/500002", `{"attendance":2,"comment":"Нюдовый оттенок"}`, nil)
+		a := put(t, "7500002/500002", `{"attendance":2,"comment":"Нюдовый оттенок"}`, nil)
 		require.Equal(t, http.StatusOK, a.status, a.raw)
 		now := getRecord(t, srv, "100001/500002")
 		require.Equal(t, now, a.dataObject(t), "the answer is the record as GET returns it")
@@ -53,7 +53,7 @@ func TestVisitAttendance(t *testing.T) {
 		require.Equal(t, asWebhookData(now, "+79269876543"), h.data(), "the webhook YClients sends for a change")
 	})
 	t.Run("the soft cancel, with a user token", func(t *testing.T) {
-		a := put("7500002/500002", `{"attendance":-1,"comment":"Отменено клиентом"}`,
+		a := put(t, "7500002/500002", `{"attendance":-1,"comment":"Отменено клиентом"}`,
 			map[string]string{"Authorization": "Bearer " + token + ", User u-1"})
 		require.Equal(t, http.StatusOK, a.status, a.raw)
 		rec, _ := f.Record(100001, 500002)
@@ -69,7 +69,7 @@ func TestVisitAttendanceRefused(t *testing.T) {
 	rv := &receiver{}
 	f, srv := start(t, yclientsfake.Options{EntityDelay: -1})
 	activate(t, srv, 100001, startReceiver(t, rv))
-	put := func(path, body string, headers map[string]string) answer {
+	put := func(t *testing.T, path, body string, headers map[string]string) answer {
 		return do(t, srv, call{method: http.MethodPut, path: "/api/v1/visits/" + path, body: body, api: true, headers: headers})
 	}
 	unchanged, _ := f.Record(100001, 500002)
@@ -90,7 +90,7 @@ func TestVisitAttendanceRefused(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			a := put(tc.path, tc.body, tc.headers)
+			a := put(t, tc.path, tc.body, tc.headers)
 			require.Equal(t, tc.want, a.status, a.raw)
 			require.Equal(t, false, a.json["success"])
 			require.Nil(t, a.json["data"])
@@ -118,10 +118,10 @@ func TestRecordsList(t *testing.T) {
 		ids = append(ids, rec.ID)
 	}
 	require.NoError(t, f.DeleteRecord(100002, ids[4], 0))
-	list := func(query string) answer {
+	list := func(t *testing.T, query string) answer {
 		return do(t, srv, call{path: "/api/v1/records/100002?" + query, api: true})
 	}
-	idsOf := func(a answer) []int64 {
+	idsOf := func(t *testing.T, a answer) []int64 {
 		var out []int64
 		for _, r := range a.dataList(t) {
 			out = append(out, int64(r["id"].(float64)))
@@ -130,30 +130,30 @@ func TestRecordsList(t *testing.T) {
 	}
 
 	t.Run("salon-local dates, by visit time, deleted left out", func(t *testing.T) {
-		a := list("start_date=2027-03-12&end_date=2027-03-13")
+		a := list(t, "start_date=2027-03-12&end_date=2027-03-13")
 		require.Equal(t, http.StatusOK, a.status, a.raw)
-		require.Equal(t, []int64{ids[0], ids[5], ids[1], ids[3]}, idsOf(a))
+		require.Equal(t, []int64{ids[0], ids[5], ids[1], ids[3]}, idsOf(t, a))
 		require.Equal(t, map[string]any{"page": 1.0, "total_count": 4.0}, a.json["meta"])
 		require.Equal(t, getRecord(t, srv, fmt.Sprintf("100002/%d", ids[0]))["datetime"], a.dataList(t)[0]["datetime"])
 	})
 	t.Run("pages", func(t *testing.T) {
 		var got []int64
 		for page := 1; page <= 3; page++ {
-			a := list(fmt.Sprintf("start_date=2027-03-01&end_date=2027-03-31&count=2&page=%d", page))
+			a := list(t, fmt.Sprintf("start_date=2027-03-01&end_date=2027-03-31&count=2&page=%d", page))
 			require.Equal(t, map[string]any{"page": float64(page), "total_count": 6.0}, a.json["meta"])
 			require.Len(t, a.dataList(t), 2)
-			got = append(got, idsOf(a)...)
+			got = append(got, idsOf(t, a)...)
 		}
 		require.Equal(t, []int64{ids[2], ids[0], ids[5], ids[1], ids[3], ids[6]}, got)
-		require.Empty(t, list("start_date=2027-03-01&end_date=2027-03-31&count=2&page=4").dataList(t), "past the end")
+		require.Empty(t, list(t, "start_date=2027-03-01&end_date=2027-03-31&count=2&page=4").dataList(t), "past the end")
 	})
 	t.Run("with_deleted and staff_id", func(t *testing.T) {
-		require.Equal(t, []int64{ids[0], ids[4], ids[5], ids[1]}, idsOf(list("start_date=2027-03-12&end_date=2027-03-12&with_deleted=1")))
-		require.Equal(t, []int64{ids[0], ids[4], ids[6]}, idsOf(list("start_date=2027-03-12&end_date=2027-03-14&with_deleted=1&staff_id=4001")))
+		require.Equal(t, []int64{ids[0], ids[4], ids[5], ids[1]}, idsOf(t, list(t, "start_date=2027-03-12&end_date=2027-03-12&with_deleted=1")))
+		require.Equal(t, []int64{ids[0], ids[4], ids[6]}, idsOf(t, list(t, "start_date=2027-03-12&end_date=2027-03-14&with_deleted=1&staff_id=4001")))
 	})
 	t.Run("bad parameters are 422", func(t *testing.T) {
 		for _, q := range []string{"start_date=12.12.2026", "page=0", "count=-5", "staff_id=x"} {
-			a := list(q)
+			a := list(t, q)
 			require.Equal(t, http.StatusUnprocessableEntity, a.status, q)
 			require.NotEmpty(t, a.json["meta"].(map[string]any)["errors"], q)
 		}

@@ -21,7 +21,8 @@ const (
 	maxScheduleDay = 62
 )
 
-// lookupSalon returns a copy of the salon and its zone, writing the legacy 404 when unknown.
+// lookupSalon returns a copy of the salon (its records copied under the lock: edits change
+// them in place) and its zone, writing the legacy 404 when unknown.
 func (f *Fake) lookupSalon(w http.ResponseWriter, r *http.Request, param string) (Salon, *time.Location, bool) {
 	id, ok := pathID(r, param)
 	if ok {
@@ -31,6 +32,7 @@ func (f *Fake) lookupSalon(w http.ResponseWriter, r *http.Request, param string)
 		var loc *time.Location
 		if found {
 			s, loc = st.salon, st.loc
+			s.Records = slices.Clone(s.Records)
 		}
 		f.mu.Unlock()
 		if found {
