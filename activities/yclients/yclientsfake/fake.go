@@ -86,7 +86,8 @@ type Options struct {
 	// RPS is the fake's own rate limit (token bucket, burst RPS; default 5, like YClients'
 	// "5 requests per second per IP"). It runs on the wall clock, not on Now.
 	RPS int
-	// Now is the clock for statuses, logs and the pending TTL (default time.Now).
+	// Now is the clock for statuses, status logs, record and webhook times and the pending TTL
+	// (default time.Now). The request log and the rate limiter run on the wall clock.
 	Now func() time.Time
 	// HTTPClient sends the outbound lifecycle and entity webhooks (default: 10 s timeout).
 	HTTPClient *http.Client
