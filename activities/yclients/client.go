@@ -1,6 +1,7 @@
 // Package yclients is the REST client for the YClients (Altegio) API and marketplace partner
-// endpoints that AI Admin uses: salon info, services, staff, schedules, records, integration
-// status and the activation callback. It decodes YClients' type-sloppy JSON with the Flex types,
+// endpoints that AI Admin uses: salon info, services, staff, schedules, one record and the
+// records of a date range (paged), a record's attendance (a client's confirmation or soft
+// cancel), integration status and the activation callback. It decodes YClients' type-sloppy JSON with the Flex types,
 // turns error answers into *APIError / *NetworkError, and never logs or returns secrets.
 //
 // The behaviour it is written against is described in shared/reference/yclients-api.md; the
@@ -126,6 +127,12 @@ type response struct {
 
 // getData performs a GET and decodes the envelope's data into out.
 func (c *Client) getData(ctx context.Context, path string, query url.Values, out any) error {
+	return c.getPage(ctx, path, query, out, nil)
+}
+
+// getPage performs a GET and decodes the envelope's data into out and, when meta is not nil
+// and the envelope's meta is an object, its meta into meta.
+func (c *Client) getPage(ctx context.Context, path string, query url.Values, out, meta any) error {
 	resp, err := c.send(ctx, call{method: http.MethodGet, path: path, query: query})
 	if err != nil {
 		return err
@@ -133,21 +140,23 @@ func (c *Client) getData(ctx context.Context, path string, query url.Values, out
 	if resp.status < 200 || resp.status > 299 {
 		return fmt.Errorf("yclients: GET %s: %w", path, c.apiError(resp))
 	}
-	if err := c.decodeData(resp, out); err != nil {
+	if err := c.decodeData(resp, out, meta); err != nil {
 		return fmt.Errorf("yclients: GET %s: %w", path, err)
 	}
 	return nil
 }
 
-// decodeData unwraps the {success,data,meta} envelope exactly once and decodes data into out.
-// A body that is not an envelope (old v1 answers) is decoded as the data itself.
-func (c *Client) decodeData(resp *response, out any) error {
+// decodeData unwraps the {success,data,meta} envelope exactly once and decodes data into out
+// (and meta into meta, when not nil). A body that is not an envelope (old v1 answers) is decoded
+// as the data itself.
+func (c *Client) decodeData(resp *response, out, meta any) error {
 	if isHTML(resp.contentType, resp.body) {
 		return &APIError{StatusCode: resp.status, Message: describeHTML(resp.body)}
 	}
 	var env struct {
 		Success *FlexBool       `json:"success"`
 		Data    json.RawMessage `json:"data"`
+		Meta    json.RawMessage `json:"meta"`
 	}
 	trimmed := bytes.TrimSpace(resp.body)
 	data := json.RawMessage(trimmed)
@@ -167,6 +176,11 @@ func (c *Client) decodeData(resp *response, out any) error {
 	}
 	if err := json.Unmarshal(data, out); err != nil {
 		return fmt.Errorf("decode data: %w", err)
+	}
+	if meta != nil {
+		if _, err := decodeObject(env.Meta, meta); err != nil {
+			return fmt.Errorf("decode meta: %w", err)
+		}
 	}
 	return nil
 }

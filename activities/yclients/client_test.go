@@ -93,6 +93,8 @@ func TestClientHappyPaths(t *testing.T) {
 		require.Equal(t, 12, got.Datetime.Hour())
 		require.Equal(t, 3600, got.SeanceLength)
 		require.False(t, got.LastChangeDate.IsZero())
+		require.Equal(t, int64(7500001), got.VisitID)
+		require.True(t, got.CreateDate.Before(got.LastChangeDate), "created %v, changed %v", got.CreateDate, got.LastChangeDate)
 
 		noClient, err := e.client.Record(ctx, yclientsfake.DemoSalonMoscow, 500004)
 		require.NoError(t, err)
@@ -255,4 +257,7 @@ func TestDefaultLimiter(t *testing.T) {
 	}
 	// 20 requests at 5/s cannot take less than 3 s whatever the burst; a loose lower bound.
 	require.GreaterOrEqual(t, time.Since(start), 3*time.Second)
+	// Requests leave 200 ms apart; network jitter can bring a sixth into one second, not more
+	// (20 unpaced concurrent requests would arrive within milliseconds).
+	require.LessOrEqual(t, fake.MaxRate(time.Second), 6.0)
 }

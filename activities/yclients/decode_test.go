@@ -87,7 +87,8 @@ func TestDecodeSloppyPayloads(t *testing.T) {
 			"staff":{"id":9,"name":"Оксана","position":[]},
 			"client":{"id":18936825,"name":"Иванов","phone":70001234567,"email":"client@example.com"},
 			"date":"2019-01-16 16:00:00","datetime":"2019-01-16T16:00:00+09:00","create_date":"2019-01-16T20:35:11+0900",
-			"comment":"","attendance":"-1","seance_length":"3600","deleted":"0","last_change_date":"2019-01-16T20:35:15+0900"},"meta":{}}`)
+			"comment":"","attendance":"-1","seance_length":"3600","deleted":"0","visit_id":"8262996",
+			"last_change_date":"2019-01-16T20:35:15+0900"},"meta":{}}`)
 		got, err := c.Record(ctx, 4564, 2)
 		require.NoError(t, err)
 		require.Equal(t, int64(2), got.ID)
@@ -100,6 +101,8 @@ func TestDecodeSloppyPayloads(t *testing.T) {
 		require.Equal(t, -1, got.Attendance)
 		require.False(t, got.Deleted)
 		require.Equal(t, "2019-01-16T20:35:15+09:00", got.LastChangeDate.Format(time.RFC3339))
+		require.Equal(t, "2019-01-16T20:35:11+09:00", got.CreateDate.Format(time.RFC3339), "+0900 without a colon")
+		require.Equal(t, int64(8262996), got.VisitID, "visit_id sent as a string")
 	})
 
 	t.Run("record without client", func(t *testing.T) {

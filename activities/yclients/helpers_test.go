@@ -62,6 +62,7 @@ func newEnv(t *testing.T, opts yclientsfake.Options, cfg yclients.Config) *env {
 		opts.RPS = 10_000
 	}
 	fake := yclientsfake.New(opts)
+	t.Cleanup(fake.Close) // after srv.Close: webhooks still queued are dropped
 	fake.SeedDemo()
 	srv := httptest.NewServer(fake)
 	t.Cleanup(srv.Close)

@@ -70,11 +70,15 @@ type Record struct {
 	// Client is nil for records without a client (YClients sends "client": null).
 	Client *RecordClient
 	// Datetime is the start with the offset YClients sent (the salon's zone).
-	Datetime       time.Time
-	SeanceLength   int // seconds
-	Attendance     int // 2 confirmed, 1 came, 0 waiting, -1 no-show
-	Deleted        bool
-	Comment        string
+	Datetime     time.Time
+	SeanceLength int // seconds
+	Attendance   int // 2 confirmed, 1 came, 0 waiting, -1 no-show
+	Deleted      bool
+	Comment      string
+	// VisitID is the record's visit, the key of SetAttendance.
+	VisitID int64
+	// CreateDate and LastChangeDate keep the offset YClients sent ("+0900").
+	CreateDate     time.Time
 	LastChangeDate time.Time
 }
 
@@ -242,6 +246,8 @@ type wireRecord struct {
 	Attendance     FlexInt         `json:"attendance"`
 	Deleted        FlexBool        `json:"deleted"`
 	Comment        FlexString      `json:"comment"`
+	VisitID        FlexInt         `json:"visit_id"`
+	CreateDate     FlexTime        `json:"create_date"`
 	LastChangeDate FlexTime        `json:"last_change_date"`
 }
 
@@ -273,7 +279,8 @@ func (w wireRecord) toRecord() (Record, error) {
 	r := Record{
 		ID: int64(w.ID), CompanyID: int64(w.CompanyID), StaffID: int64(w.StaffID),
 		Datetime: w.Datetime.Time, SeanceLength: int(w.SeanceLength), Attendance: int(w.Attendance),
-		Deleted: bool(w.Deleted), Comment: string(w.Comment), LastChangeDate: w.LastChangeDate.Time,
+		Deleted: bool(w.Deleted), Comment: string(w.Comment), VisitID: int64(w.VisitID),
+		CreateDate: w.CreateDate.Time, LastChangeDate: w.LastChangeDate.Time,
 	}
 	if r.Datetime.IsZero() {
 		r.Datetime = w.Date.Time // "date" has no offset; better than nothing

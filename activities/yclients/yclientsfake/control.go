@@ -126,7 +126,7 @@ func (f *Fake) handleLifecycle(w http.ResponseWriter, r *http.Request) {
 		Event string `json:"event"`
 	}
 	if err := readJSON(r, &in); err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
 	res, err := f.Lifecycle(r.Context(), salonID, in.Event)
@@ -162,7 +162,7 @@ func (f *Fake) handleListSalons(w http.ResponseWriter, _ *http.Request) {
 func (f *Fake) handleAddSalon(w http.ResponseWriter, r *http.Request) {
 	var s Salon
 	if err := readJSON(r, &s); err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
 	switch {
@@ -188,7 +188,7 @@ func (f *Fake) handleSetStatus(w http.ResponseWriter, r *http.Request) {
 		Status string `json:"status"`
 	}
 	if err := readJSON(r, &in); err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
 	if !validStatus(in.Status) {
@@ -232,7 +232,7 @@ func (f *Fake) handleRequests(w http.ResponseWriter, _ *http.Request) {
 func (f *Fake) handleAddFault(w http.ResponseWriter, r *http.Request) {
 	var ft Fault
 	if err := readJSON(r, &ft); err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
 	if err := f.AddFault(ft); err != nil {

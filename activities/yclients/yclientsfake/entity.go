@@ -163,7 +163,7 @@ func (f *Fake) CreateRecord(salonID int64, in RecordInput) (Record, error) {
 		}
 	}
 	rec := Record{
-		ID: f.nextRecordID, StaffID: in.StaffID, ServiceIDs: slices.Clone(in.ServiceIDs),
+		ID: f.nextRecordID, VisitID: f.nextRecordID + visitIDOffset, StaffID: in.StaffID, ServiceIDs: slices.Clone(in.ServiceIDs),
 		ClientID: client.ID, ClientName: client.Name, ClientPhone: client.Phone, ClientEmail: client.Email,
 		Datetime: at, SeanceLength: length, Attendance: in.Attendance, Comment: in.Comment,
 		Costs: applyCosts(nil, in.Cost, in.ServiceIDs), CreatedAt: now, ChangedAt: now.Truncate(time.Second),

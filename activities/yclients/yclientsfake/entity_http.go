@@ -19,7 +19,7 @@ func (f *Fake) handleCreateRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	var in RecordInput
 	if err := readJSON(r, &in); err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
 	rec, err := f.CreateRecord(salonID, in)
@@ -28,6 +28,14 @@ func (f *Fake) handleCreateRecord(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.writeRecord(w, http.StatusCreated, salonID, rec.ID)
+}
+
+// handleGetRecord answers the record exactly as GET /api/v1/record/{company_id}/{record_id}'s
+// data, without auth, so that a test can look at what YClients now holds.
+func (f *Fake) handleGetRecord(w http.ResponseWriter, r *http.Request) {
+	salonID, _ := pathID(r, "salon_id")
+	recordID, _ := pathID(r, "record_id")
+	f.writeRecord(w, http.StatusOK, salonID, recordID)
 }
 
 func (f *Fake) handleUpdateRecord(w http.ResponseWriter, r *http.Request) {
@@ -39,7 +47,7 @@ func (f *Fake) handleUpdateRecord(w http.ResponseWriter, r *http.Request) {
 	}
 	var ch RecordChange
 	if err := readJSON(r, &ch); err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
 	if _, err := f.UpdateRecord(salonID, recordID, ch); err != nil {
@@ -68,7 +76,7 @@ func (f *Fake) handleDeleteRecord(w http.ResponseWriter, r *http.Request) {
 	if len(bytes.TrimSpace(body)) > 0 {
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		if err := readJSON(r, &in); err != nil {
-			writeControlError(w, http.StatusBadRequest, err.Error())
+			writeBodyError(w, err)
 			return
 		}
 	}
@@ -90,7 +98,7 @@ func (f *Fake) handleCreateClient(w http.ResponseWriter, r *http.Request) {
 		Duplicates int `json:"duplicates"`
 	}
 	if err := readJSON(r, &in); err != nil {
-		writeControlError(w, http.StatusBadRequest, err.Error())
+		writeBodyError(w, err)
 		return
 	}
 	c, err := f.CreateClient(salonID, in.ClientInput, in.Duplicates)

@@ -3,12 +3,21 @@
 // sloppiness, its error bodies and status codes (401, 403 "already installed", 404, 422, 429),
 // the 301 activation callback, the integration state machine, the signed marketplace redirect,
 // lifecycle webhooks, and entity webhooks (record and client create/update/delete, with
-// duplicates and retries) to the webhook_urls of the activation callback. Tests use it through httptest; demo mode serves it on
-// http://127.0.0.1:8090.
+// duplicates and retries) to the webhook_urls of the activation callback. Tests use it through
+// httptest; demo mode serves it on http://127.0.0.1:8090.
+//
+// The REST API serves the company, its services, staff and schedules, one record
+// (GET /api/v1/record/{company_id}/{record_id}), the records list with its paging
+// (GET /api/v1/records/{company_id}?start_date=&end_date=&page=&count=&with_deleted=) and the
+// attendance change a partner app makes (PUT /api/v1/visits/{visit_id}/{record_id}), which sends
+// the record's "update" webhook as a change made in YClients does.
 //
 // Paths under /_fake/ are the control API (seeding, inspection, fault injection, lifecycle
-// events, record changes); they are never rate limited or faulted and never return secrets.
-// Close stops the entity webhooks still waiting to be sent.
+// events, record changes); they are never rate limited or faulted and never return secrets. A
+// control-API body with a field that neither the fake's own shape nor YClients' shape of that
+// object has is refused with 400 naming the field ({"error":…,"fields":["record"]}), so that a
+// test cannot pass on an edit the fake ignored. Close stops the entity webhooks still waiting to
+// be sent.
 //
 // Demo mode serves it like this:
 //
@@ -22,17 +31,35 @@
 //
 // and the owner's "Подключить" click is http://127.0.0.1:8090/_fake/marketplace/redirect?salon_id=100001.
 //
-// Once the salon is activated, a salon administrator's work in YClients is played through
-// POST /_fake/salons/{salon_id}/records, PUT and DELETE /_fake/salons/{salon_id}/records/{id}
-// and POST /_fake/salons/{salon_id}/clients (or CreateRecord, UpdateRecord, DeleteRecord and
-// CreateClient); each change is POSTed as an entity webhook about 5 s later, as often as its
-// "duplicates" asks, and GET /_fake/webhooks lists the attempts.
+// The control API:
+//
+//	GET    /_fake/salons                          the salons, with status and counts
+//	POST   /_fake/salons                          add a salon: the fake's shape, or a company as
+//	                                              YClients' GET /company/{id} answers it, with
+//	                                              staff and services as YClients lists them
+//	POST   /_fake/salons/{salon_id}/status        {"status":"active"}: force the connection status
+//	POST   /_fake/salons/{salon_id}/lifecycle     {"event":"freeze"|"unfreeze"|"uninstall"}
+//	POST   /_fake/salons/{salon_id}/records       a booking made in YClients (RecordInput)
+//	GET    /_fake/salons/{salon_id}/records/{id}  the record as GET /record/{company_id}/{id}'s data
+//	PUT    /_fake/salons/{salon_id}/records/{id}  an edit (RecordChange)
+//	DELETE /_fake/salons/{salon_id}/records/{id}  a cancellation, optional {"duplicates":N}
+//	POST   /_fake/salons/{salon_id}/clients       a new client {"name","phone","email","duplicates"}
+//	GET    /_fake/webhooks                        entity webhook attempts (secrets masked)
+//	GET    /_fake/callbacks                       activation callbacks (api keys masked)
+//	GET    /_fake/requests                        API requests answered (see RequestLog, MaxRate)
+//	POST   /_fake/faults, GET, DELETE             faults (Fault), e.g. {"status":504,"after":true}
+//	GET    /_fake/marketplace/redirect?salon_id=  the owner's "Подключить" click
+//
+// Once the salon is activated, each record or client change is POSTed as an entity webhook
+// about 5 s later, as often as its "duplicates" asks (CreateRecord, UpdateRecord, DeleteRecord
+// and CreateClient do the same from Go).
 package yclientsfake
 
 import (
 	"crypto/subtle"
 	"math/rand"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,7 +86,8 @@ type Options struct {
 	// RPS is the fake's own rate limit (token bucket, burst RPS; default 5, like YClients'
 	// "5 requests per second per IP"). It runs on the wall clock, not on Now.
 	RPS int
-	// Now is the clock for statuses, logs and the pending TTL (default time.Now).
+	// Now is the clock for statuses, status logs, record and webhook times and the pending TTL
+	// (default time.Now). The request log and the rate limiter run on the wall clock.
 	Now func() time.Time
 	// HTTPClient sends the outbound lifecycle and entity webhooks (default: 10 s timeout).
 	HTTPClient *http.Client
@@ -101,10 +129,16 @@ type Fake struct {
 // RequestLog is one API request the fake answered. Query strings are left out: they could
 // carry secrets.
 type RequestLog struct {
-	Method string    `json:"method"`
-	Path   string    `json:"path"`
-	Status int       `json:"status"`
-	At     time.Time `json:"at"`
+	Method string `json:"method"`
+	Path   string `json:"path"`
+	// Status is what the client got (0 when it went away before the answer).
+	Status int `json:"status"`
+	// Served is the status the fake had answered when a fault hit after serving replaced it
+	// (the request's work was done; see Fault.After).
+	Served int `json:"served,omitempty"`
+	// At is when the request arrived, on the wall clock (like the rate limiter, not Options.Now),
+	// so that request rates can be measured; see MaxRate.
+	At time.Time `json:"at"`
 }
 
 const maxRequestLog = 1000
@@ -154,6 +188,8 @@ func (f *Fake) routes() *http.ServeMux {
 	m.HandleFunc("GET /api/v1/company/{id}/staff", f.handleStaff)
 	m.HandleFunc("GET /api/v1/company/{id}/staff/schedule", f.handleSchedules)
 	m.HandleFunc("GET /api/v1/record/{company_id}/{record_id}", f.handleRecord)
+	m.HandleFunc("GET /api/v1/records/{company_id}", f.handleRecords)
+	m.HandleFunc("PUT /api/v1/visits/{visit_id}/{record_id}", f.handleVisit)
 	// Marketplace partner API (reference §1.4, §2).
 	m.HandleFunc("POST /marketplace/partner/callback/redirect", f.handleCallback)
 	m.HandleFunc("POST /marketplace/partner/callback", f.handleCallback)
@@ -164,6 +200,7 @@ func (f *Fake) routes() *http.ServeMux {
 	m.HandleFunc("POST /_fake/salons/{salon_id}/status", f.handleSetStatus)
 	m.HandleFunc("POST /_fake/salons/{salon_id}/lifecycle", f.handleLifecycle)
 	m.HandleFunc("POST /_fake/salons/{salon_id}/records", f.handleCreateRecord)
+	m.HandleFunc("GET /_fake/salons/{salon_id}/records/{record_id}", f.handleGetRecord)
 	m.HandleFunc("PUT /_fake/salons/{salon_id}/records/{record_id}", f.handleUpdateRecord)
 	m.HandleFunc("DELETE /_fake/salons/{salon_id}/records/{record_id}", f.handleDeleteRecord)
 	m.HandleFunc("POST /_fake/salons/{salon_id}/clients", f.handleCreateClient)
@@ -179,26 +216,56 @@ func (f *Fake) routes() *http.ServeMux {
 }
 
 // ServeHTTP implements http.Handler. API requests pass, in order: the rate limiter, injected
-// faults, the Accept check and the partner-token check, then the endpoint.
+// faults, the Accept check and the partner-token check, then the endpoint, then the faults that
+// hit after serving.
 func (f *Fake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if strings.HasPrefix(r.URL.Path, "/_fake/") {
 		f.mux.ServeHTTP(w, r)
 		return
 	}
+	at := time.Now()
 	rec := &statusRecorder{ResponseWriter: w}
-	defer func() { f.logRequest(r, rec.status) }()
-	f.serveAPI(rec, r)
+	served := f.serveAPI(rec, r)
+	f.logRequest(RequestLog{Method: r.Method, Path: r.URL.Path, Status: rec.status, Served: served, At: at})
 }
 
-func (f *Fake) serveAPI(w http.ResponseWriter, r *http.Request) {
+// serveAPI answers an API request. When a fault hit after serving replaced the answer, it
+// returns the status the fake had answered.
+func (f *Fake) serveAPI(w http.ResponseWriter, r *http.Request) (served int) {
 	if !f.limiter.Allow() {
 		w.Header().Set("Retry-After", "1")
 		writeV2Error(w, http.StatusTooManyRequests, msgTooManyRequests)
-		return
+		return 0
 	}
-	if f.applyFaults(w, r) {
-		return
+	if before := f.rollFaults(r, false); before.delay > 0 || before.fault != nil {
+		if !before.wait(r) {
+			return 0 // the client is gone; nothing to answer
+		}
+		if before.fault != nil {
+			writeFault(w, *before.fault)
+			return 0
+		}
 	}
+	after := f.rollFaults(r, true)
+	if after.delay == 0 && after.fault == nil {
+		f.serveChecked(w, r)
+		return 0
+	}
+	buf := &bufferedResponse{header: http.Header{}}
+	f.serveChecked(buf, r)
+	if !after.wait(r) {
+		return buf.status
+	}
+	if after.fault != nil {
+		writeFault(w, *after.fault)
+		return buf.status
+	}
+	buf.flushTo(w)
+	return 0
+}
+
+// serveChecked checks the Accept header and the partner token, then serves the endpoint.
+func (f *Fake) serveChecked(w http.ResponseWriter, r *http.Request) {
 	if !f.opts.AllowAnyAccept && !acceptsV2(r.Header.Get("Accept")) {
 		writeV2Error(w, http.StatusNotAcceptable, msgBadAccept)
 		return
@@ -243,10 +310,10 @@ func partnerToken(h string) string {
 	return strings.TrimSpace(partner)
 }
 
-func (f *Fake) logRequest(r *http.Request, status int) {
+func (f *Fake) logRequest(l RequestLog) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.requests = append(f.requests, RequestLog{Method: r.Method, Path: r.URL.Path, Status: status, At: f.now()})
+	f.requests = append(f.requests, l)
 	if n := len(f.requests); n > maxRequestLog {
 		f.requests = append(f.requests[:0:0], f.requests[n-maxRequestLog:]...)
 	}
@@ -257,4 +324,33 @@ func (f *Fake) Requests() []RequestLog {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return append([]RequestLog(nil), f.requests...)
+}
+
+// MaxRate returns the highest request rate the fake saw, in requests per second: the most API
+// requests (of the last 1000) that arrived within one window of each other, divided by the
+// window in seconds. MaxRate(time.Second) <= 5 checks a client against YClients' 5 requests per
+// second.
+func (f *Fake) MaxRate(window time.Duration) float64 {
+	return MaxRequestRate(f.Requests(), window)
+}
+
+// MaxRequestRate is Fake.MaxRate over a request log, e.g. one read from GET /_fake/requests.
+// It is 0 for a window that is not positive.
+func MaxRequestRate(reqs []RequestLog, window time.Duration) float64 {
+	if window <= 0 {
+		return 0
+	}
+	at := make([]time.Time, len(reqs))
+	for i, r := range reqs {
+		at[i] = r.At
+	}
+	slices.SortFunc(at, time.Time.Compare)
+	most := 0
+	for i, j := 0, 0; j < len(at); j++ {
+		for at[j].Sub(at[i]) >= window {
+			i++
+		}
+		most = max(most, j-i+1)
+	}
+	return float64(most) / window.Seconds()
 }

@@ -11,14 +11,21 @@ import (
 
 // Fault makes matching API requests fail or slow down. It is the JSON body of
 // POST /_fake/faults, e.g. {"path_prefix":"/api/v1/","status":429,"rate":0.3,"delay_ms":0}.
+// By default a fault hits before the request is served: nothing changes in the fake. With After
+// it hits once the work is done: {"path_prefix":"/marketplace/partner/callback","status":504,
+// "after":true,"count":1} accepts the activation (the integration becomes active) and answers
+// 504; {"delay_ms":3000,"after":true} accepts it and answers 3 s later, after a client with a
+// shorter timeout gave up. That is "YClients did it, but our request failed".
 type Fault struct {
 	// PathPrefix selects requests by path ("" or "/" matches every API path).
 	PathPrefix string `json:"path_prefix"`
-	// Status is the answer (400-599); 0 only delays the request, which is then served normally.
+	// Status is the answer (400-599); 0 only delays the request, which is then answered
+	// normally.
 	Status int `json:"status"`
 	// Rate is the probability that a matching request is hit, in (0, 1]; 0 means 1.
 	Rate float64 `json:"rate"`
-	// DelayMS is waited before answering (or before serving, when Status is 0).
+	// DelayMS is waited before answering: before serving, or with After between serving and
+	// answering.
 	DelayMS int `json:"delay_ms"`
 	// Count limits how many requests the fault hits in total (0: unlimited), e.g. "fail the
 	// next request with 503" is {"status":503,"count":1}.
@@ -28,6 +35,9 @@ type Fault struct {
 	// HTML answers with an HTML error page instead of a JSON body, as a proxy in front of
 	// YClients would.
 	HTML bool `json:"html,omitempty"`
+	// After serves the request first (its state change happens) and only then delays and
+	// replaces the answer; RequestLog.Served keeps the status the fake had answered.
+	After bool `json:"after,omitempty"`
 }
 
 type faultState struct {
@@ -81,50 +91,63 @@ func (f *Fake) Faults() []Fault {
 	return out
 }
 
-// applyFaults rolls every matching fault. Hit delays add up; the first hit with a status
-// answers the request, and applyFaults reports true.
-func (f *Fake) applyFaults(w http.ResponseWriter, r *http.Request) bool {
-	var delay time.Duration
-	var hit *Fault
+// faultHit is what the faults rolled for one request do: wait delay, then answer with fault's
+// status (nil: serve or answer normally).
+type faultHit struct {
+	delay time.Duration
+	fault *Fault
+}
+
+// rollFaults rolls the matching faults that hit before serving (after false) or after it. Hit
+// delays add up; the first hit with a status ends the roll.
+func (f *Fake) rollFaults(r *http.Request, after bool) faultHit {
+	var hit faultHit
 	f.mu.Lock()
+	defer f.mu.Unlock()
 	for _, ft := range f.faults {
-		if !strings.HasPrefix(r.URL.Path, ft.PathPrefix) || (ft.Count > 0 && ft.hits >= ft.Count) {
+		if ft.After != after || !strings.HasPrefix(r.URL.Path, ft.PathPrefix) || (ft.Count > 0 && ft.hits >= ft.Count) {
 			continue
 		}
 		if f.rnd.Float64() >= ft.Rate {
 			continue
 		}
 		ft.hits++
-		delay += time.Duration(ft.DelayMS) * time.Millisecond
+		hit.delay += time.Duration(ft.DelayMS) * time.Millisecond
 		if ft.Status != 0 {
 			cp := ft.Fault
-			hit = &cp
+			hit.fault = &cp
 			break
 		}
 	}
-	f.mu.Unlock()
-	if delay > 0 {
-		t := time.NewTimer(delay)
-		select {
-		case <-r.Context().Done():
-			t.Stop()
-			return true // the client is gone; nothing to answer
-		case <-t.C:
-		}
-	}
-	if hit == nil {
-		return false
-	}
-	if hit.RetryAfter > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(hit.RetryAfter))
-	}
-	if hit.HTML {
-		text := fmt.Sprintf("%d %s", hit.Status, http.StatusText(hit.Status))
-		writeHTML(w, hit.Status, text, "nginx")
+	return hit
+}
+
+// wait sleeps the hit's delay; it reports false when the client went away first.
+func (h faultHit) wait(r *http.Request) bool {
+	if h.delay <= 0 {
 		return true
 	}
-	writeV2Error(w, hit.Status, faultMessage(hit.Status))
-	return true
+	t := time.NewTimer(h.delay)
+	defer t.Stop()
+	select {
+	case <-r.Context().Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// writeFault answers with the fault's status: YClients' v2 error body, or an HTML page.
+func writeFault(w http.ResponseWriter, ft Fault) {
+	if ft.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(ft.RetryAfter))
+	}
+	if ft.HTML {
+		text := fmt.Sprintf("%d %s", ft.Status, http.StatusText(ft.Status))
+		writeHTML(w, ft.Status, text, "nginx")
+		return
+	}
+	writeV2Error(w, ft.Status, faultMessage(ft.Status))
 }
 
 func faultMessage(status int) string {

@@ -22,7 +22,10 @@ const (
 )
 
 // Salon is one YClients company (marketplace "salon") held by the fake. It doubles as the JSON
-// body of POST /_fake/salons.
+// body of POST /_fake/salons, which also accepts the company as YClients' GET /company/{id}
+// answers it (IDs as strings, the phone as a number, timezone_name with the IANA zone and
+// timezone with the UTC offset), with staff and services in the shapes of YClients' lists; see
+// UnmarshalJSON.
 type Salon struct {
 	ID         int64     `json:"id"`
 	Title      string    `json:"title"`
@@ -39,6 +42,9 @@ type Salon struct {
 	// Status is the initial connection status of the application; "" means pending, as if
 	// the owner had just clicked "Подключить".
 	Status string `json:"status,omitempty"`
+	// Extra holds the fields of YClients' company object that the fake does not model (social,
+	// bookforms, the UTC offset, ...), as they were given; GET /company/{id} answers them back.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
 
 // Owner is the YClients user who connects the application; it becomes the redirect's
@@ -64,17 +70,9 @@ type Service struct {
 	Active bool `json:"active"`
 	// StaffIDs are the staff who provide it; empty means every staff member.
 	StaffIDs []int64 `json:"staff_ids,omitempty"`
-}
-
-// UnmarshalJSON decodes a Service with Active defaulting to true.
-func (s *Service) UnmarshalJSON(b []byte) error {
-	type plain Service
-	p := plain{Active: true}
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	*s = Service(p)
-	return nil
+	// Extra holds the fields of YClients' service object that the fake does not model, as they
+	// were given; the services list answers them back.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
 
 // Staff is one member of a salon's team, with a weekly working pattern that the fake turns
@@ -84,9 +82,11 @@ type Staff struct {
 	Name           string `json:"name"`
 	Specialization string `json:"specialization,omitempty"`
 	Position       string `json:"position,omitempty"` // "" is rendered as [] like YClients does
-	Fired          bool   `json:"fired,omitempty"`
-	Hidden         bool   `json:"hidden,omitempty"`
-	// Bookable defaults to true when decoded from JSON.
+	// PositionID is the position's ID in YClients' {"id","title"}; 0 numbers positions in order.
+	PositionID int64 `json:"position_id,omitempty"`
+	Fired      bool  `json:"fired,omitempty"`
+	Hidden     bool  `json:"hidden,omitempty"`
+	// Bookable defaults to !Fired && !Hidden when decoded from JSON.
 	Bookable bool `json:"bookable"`
 	// WorkDays are the weekdays worked (0 = Sunday); empty means Monday to Friday.
 	WorkDays []time.Weekday `json:"work_days,omitempty"`
@@ -98,22 +98,17 @@ type Staff struct {
 	// BreakFrom and BreakTo, when set, split the day into two slots.
 	BreakFrom string `json:"break_from,omitempty"`
 	BreakTo   string `json:"break_to,omitempty"`
-}
-
-// UnmarshalJSON decodes a Staff with Bookable defaulting to true.
-func (s *Staff) UnmarshalJSON(b []byte) error {
-	type plain Staff
-	p := plain{Bookable: true}
-	if err := json.Unmarshal(b, &p); err != nil {
-		return err
-	}
-	*s = Staff(p)
-	return nil
+	// Extra holds the fields of YClients' staff object that the fake does not model, as they
+	// were given; the staff list answers them back.
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
 }
 
 // Record is one appointment in a salon.
 type Record struct {
-	ID           int64     `json:"id"`
+	ID int64 `json:"id"`
+	// VisitID is the record's visit (YClients' visit_id), the key of PUT /visits/{visit_id}/
+	// {record_id}; 0 gives ID + 7000000.
+	VisitID      int64     `json:"visit_id,omitempty"`
 	StaffID      int64     `json:"staff_id"`
 	ServiceIDs   []int64   `json:"service_ids"`
 	ClientID     int64     `json:"client_id,omitempty"`
@@ -184,6 +179,9 @@ func (f *Fake) addSalonLocked(s Salon) {
 	for i, rec := range s.Records {
 		s.Records[i].ServiceIDs = slices.Clone(rec.ServiceIDs)
 		s.Records[i].Costs = maps.Clone(rec.Costs)
+		if rec.VisitID == 0 {
+			s.Records[i].VisitID = rec.ID + visitIDOffset
+		}
 		f.nextRecordID = max(f.nextRecordID, rec.ID+1)
 		if rec.ClientID > 0 && !slices.ContainsFunc(clients, func(c Client) bool { return c.ID == rec.ClientID }) {
 			clients = append(clients, Client{ID: rec.ClientID, Name: rec.ClientName, Phone: rec.ClientPhone,

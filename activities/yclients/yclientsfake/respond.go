@@ -2,6 +2,7 @@ package yclientsfake
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -22,6 +23,7 @@ const (
 	msgTooManyRequests  = "Превышен лимит запросов, повторите попытку позже"
 	msgServerError      = "Внутренняя ошибка сервера"
 	msgBadAccept        = "Неверный заголовок Accept: ожидается application/vnd.yclients.v2+json"
+	msgVisitNotFound    = "Визит не найден"
 )
 
 // writeJSON writes v as JSON with the given status. Russian text and "<" stay unescaped, as in
@@ -75,16 +77,9 @@ func writeHTML(w http.ResponseWriter, status int, title, text string) {
 `, html.EscapeString(title), html.EscapeString(title), html.EscapeString(text))
 }
 
-// readJSON decodes a request body of at most 1 MiB into v.
-func readJSON(r *http.Request, v any) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("read body: %w", err)
-	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("decode body: %w", err)
-	}
-	return nil
+// readBody reads a request body of at most 1 MiB.
+func readBody(r *http.Request) ([]byte, error) {
+	return io.ReadAll(io.LimitReader(r.Body, 1<<20))
 }
 
 // pathID parses a positive integer path value.
@@ -117,3 +112,35 @@ func (s *statusRecorder) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the underlying writer.
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// bufferedResponse holds an answer so that a fault hit after serving can delay or replace it.
+type bufferedResponse struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+// Header implements http.ResponseWriter.
+func (b *bufferedResponse) Header() http.Header { return b.header }
+
+// WriteHeader implements http.ResponseWriter; the first status counts.
+func (b *bufferedResponse) WriteHeader(code int) {
+	if b.status == 0 {
+		b.status = code
+	}
+}
+
+// Write implements http.ResponseWriter.
+func (b *bufferedResponse) Write(p []byte) (int, error) {
+	b.WriteHeader(http.StatusOK)
+	return b.body.Write(p)
+}
+
+// flushTo sends the held answer.
+func (b *bufferedResponse) flushTo(w http.ResponseWriter) {
+	for k, v := range b.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(cmp.Or(b.status, http.StatusOK))
+	_, _ = w.Write(b.body.Bytes())
+}

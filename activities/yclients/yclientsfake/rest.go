@@ -1,12 +1,12 @@
 package yclientsfake
 
 import (
+	"cmp"
+	"encoding/json"
 	"fmt"
-	"math"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -21,7 +21,8 @@ const (
 	maxScheduleDay = 62
 )
 
-// lookupSalon returns a copy of the salon and its zone, writing the legacy 404 when unknown.
+// lookupSalon returns a copy of the salon (its records copied under the lock: edits change
+// them in place) and its zone, writing the legacy 404 when unknown.
 func (f *Fake) lookupSalon(w http.ResponseWriter, r *http.Request, param string) (Salon, *time.Location, bool) {
 	id, ok := pathID(r, param)
 	if ok {
@@ -31,6 +32,7 @@ func (f *Fake) lookupSalon(w http.ResponseWriter, r *http.Request, param string)
 		var loc *time.Location
 		if found {
 			s, loc = st.salon, st.loc
+			s.Records = slices.Clone(s.Records)
 		}
 		f.mu.Unlock()
 		if found {
@@ -42,7 +44,7 @@ func (f *Fake) lookupSalon(w http.ResponseWriter, r *http.Request, param string)
 }
 
 func (f *Fake) handleCompany(w http.ResponseWriter, r *http.Request) {
-	s, _, ok := f.lookupSalon(w, r, "id")
+	s, loc, ok := f.lookupSalon(w, r, "id")
 	if !ok {
 		return
 	}
@@ -52,17 +54,42 @@ func (f *Fake) handleCompany(w http.ResponseWriter, r *http.Request) {
 			active++
 		}
 	}
-	writeData(w, http.StatusOK, map[string]any{
-		"id": s.ID, "title": s.Title, "short_descr": s.ShortDescr, "public_title": s.Title,
-		"country_id": 1, "country": "Россия", "city_id": s.ID % 1000, "city": s.City,
-		"timezone_name": s.Timezone, "address": s.Address, "zip": 101000,
-		"phone": s.Phone, "email": s.Email, "phones": []string{s.Phone},
-		"coordinate_lat": 55.757, "coordinate_lon": "37.615",
-		"social": map[string]any{"vk": "", "whatsapp": ""}, "site": "",
-		"business_type_id": 1, "phone_confirmation": true, "active_staff_count": active,
+	placeholders := map[string]any{
+		"public_title": s.Title, "country_id": 1, "country": "Россия", "city_id": s.ID % 1000,
+		"zip": 101000, "phones": []string{s.Phone}, "coordinate_lat": 55.757, "coordinate_lon": "37.615",
+		"social": map[string]any{"vk": "", "whatsapp": ""}, "site": "", "business_type_id": 1,
+		"phone_confirmation": true, "active_staff_count": active,
 		"logo": "https://yclients.com/images/no-master.png", "currency_short_title": "р",
 		"access": map[string]any{}, "bookforms": []any{},
-	}, map[string]any{})
+		"timezone": utcHours(f.now(), loc), // a given UTC offset (checked against the zone) wins
+	}
+	writeData(w, http.StatusOK, overlay(placeholders, s.Extra, map[string]any{
+		"id": s.ID, "title": s.Title, "short_descr": s.ShortDescr, "city": s.City,
+		"timezone_name": s.Timezone, "address": s.Address,
+		"phone": s.Phone, "email": s.Email,
+	}), map[string]any{})
+}
+
+// overlay is an answer object: the fake's placeholders for fields it does not model, then the
+// fields a test gave in YClients' shape (extra, as given), then the modelled fields.
+func overlay(placeholders map[string]any, extra map[string]json.RawMessage, modelled map[string]any) map[string]any {
+	out := placeholders
+	for k, v := range extra {
+		out[k] = v
+	}
+	for k, v := range modelled {
+		out[k] = v
+	}
+	return out
+}
+
+// utcHours is the zone's UTC offset at t in hours, as YClients' company "timezone" (3, or 5.5).
+func utcHours(t time.Time, loc *time.Location) any {
+	_, off := t.In(loc).Zone()
+	if off%3600 == 0 {
+		return off / 3600
+	}
+	return float64(off) / 3600
 }
 
 func (f *Fake) handleServices(w http.ResponseWriter, r *http.Request) {
@@ -80,34 +107,43 @@ func (f *Fake) handleServices(w http.ResponseWriter, r *http.Request) {
 				}
 			}
 		}
+		weight := len(s.Services) - i
 		if i%2 == 0 {
-			// The list endpoint's documented shape: everything a string.
-			staff := make([]map[string]any, 0, len(staffIDs))
-			for _, id := range staffIDs {
-				staff = append(staff, map[string]any{"id": strconv.FormatInt(id, 10), "seance_length": strconv.Itoa(svc.DurationSeconds)})
-			}
-			items = append(items, map[string]any{
-				"id": strconv.FormatInt(svc.ID, 10), "title": svc.Title,
-				"category_id": strconv.FormatInt(svc.CategoryID, 10),
-				"price_min":   fmt.Sprintf("%.2f", svc.PriceMin), "price_max": fmt.Sprintf("%.2f", svc.PriceMax),
-				"discount": "0", "comment": "", "weight": strconv.Itoa(len(s.Services) - i),
-				"active": boolDigit(svc.Active), "api_id": "", "staff": staff,
-			})
-			continue
+			items = append(items, serviceListItem(svc, staffIDs, weight))
+		} else {
+			items = append(items, serviceBookItem(svc, staffIDs, weight))
 		}
-		// The book_services shape: numbers, plus a top-level seance_length.
-		staff := make([]map[string]any, 0, len(staffIDs))
-		for _, id := range staffIDs {
-			staff = append(staff, map[string]any{"id": id, "seance_length": svc.DurationSeconds})
-		}
-		items = append(items, map[string]any{
-			"id": svc.ID, "title": svc.Title, "category_id": svc.CategoryID,
-			"price_min": svc.PriceMin, "price_max": svc.PriceMax, "discount": 0, "comment": "",
-			"weight": len(s.Services) - i, "active": boolInt(svc.Active), "sex": 0, "image": "",
-			"prepaid": "forbidden", "seance_length": svc.DurationSeconds, "staff": staff,
-		})
 	}
 	writeData(w, http.StatusOK, items, map[string]any{"total_count": len(items)})
+}
+
+// serviceListItem is the services list's documented shape: everything a string.
+func serviceListItem(svc Service, staffIDs []int64, weight int) map[string]any {
+	staff := make([]map[string]any, 0, len(staffIDs))
+	for _, id := range staffIDs {
+		staff = append(staff, map[string]any{"id": strconv.FormatInt(id, 10), "seance_length": strconv.Itoa(svc.DurationSeconds)})
+	}
+	placeholders := map[string]any{"discount": "0", "comment": "", "weight": strconv.Itoa(weight), "api_id": ""}
+	return overlay(placeholders, svc.Extra, map[string]any{
+		"id": strconv.FormatInt(svc.ID, 10), "title": svc.Title,
+		"category_id": strconv.FormatInt(svc.CategoryID, 10),
+		"price_min":   fmt.Sprintf("%.2f", svc.PriceMin), "price_max": fmt.Sprintf("%.2f", svc.PriceMax),
+		"active": boolDigit(svc.Active), "staff": staff,
+	})
+}
+
+// serviceBookItem is the book_services shape: numbers, plus a top-level seance_length.
+func serviceBookItem(svc Service, staffIDs []int64, weight int) map[string]any {
+	staff := make([]map[string]any, 0, len(staffIDs))
+	for _, id := range staffIDs {
+		staff = append(staff, map[string]any{"id": id, "seance_length": svc.DurationSeconds})
+	}
+	placeholders := map[string]any{"discount": 0, "comment": "", "weight": weight, "sex": 0, "image": "", "prepaid": "forbidden"}
+	return overlay(placeholders, svc.Extra, map[string]any{
+		"id": svc.ID, "title": svc.Title, "category_id": svc.CategoryID,
+		"price_min": svc.PriceMin, "price_max": svc.PriceMax, "active": boolInt(svc.Active),
+		"seance_length": svc.DurationSeconds, "staff": staff,
+	})
 }
 
 func (f *Fake) handleStaff(w http.ResponseWriter, r *http.Request) {
@@ -117,29 +153,31 @@ func (f *Fake) handleStaff(w http.ResponseWriter, r *http.Request) {
 	}
 	items := make([]map[string]any, 0, len(s.Staff))
 	for i, st := range s.Staff {
-		item := map[string]any{
+		placeholders := map[string]any{
+			"avatar": "https://yclients.com/images/no-master-sm.png", "avatar_big": "https://yclients.com/images/no-master.png",
+			"status": 0, "rating": 5, "votes_count": 0, "information": "<span></span>", "weight": len(s.Staff) - i,
+		}
+		modelled := map[string]any{
 			"id": st.ID, "name": st.Name, "company_id": s.ID, "specialization": st.Specialization,
-			"position": positionJSON(i, st.Position), "avatar": "https://yclients.com/images/no-master-sm.png",
-			"avatar_big": "https://yclients.com/images/no-master.png", "fired": boolInt(st.Fired),
-			"status": 0, "hidden": boolInt(st.Hidden), "bookable": st.Bookable,
-			"rating": 5, "votes_count": 0, "information": "<span></span>", "weight": len(s.Staff) - i,
+			"position": positionJSON(i, st), "fired": boolInt(st.Fired), "hidden": boolInt(st.Hidden),
+			"bookable": st.Bookable,
 		}
 		if i%3 == 1 {
-			item["id"] = strconv.FormatInt(st.ID, 10)
-			item["hidden"] = boolDigit(st.Hidden)
-			item["rating"] = "4.9"
+			modelled["id"] = strconv.FormatInt(st.ID, 10)
+			modelled["hidden"] = boolDigit(st.Hidden)
+			placeholders["rating"] = "4.9"
 		}
-		items = append(items, item)
+		items = append(items, overlay(placeholders, st.Extra, modelled))
 	}
 	writeData(w, http.StatusOK, items, map[string]any{"total_count": len(items)})
 }
 
 // positionJSON renders a position as {"id","title"}, or [] when empty (PHP's empty array).
-func positionJSON(i int, title string) any {
-	if title == "" {
+func positionJSON(i int, st Staff) any {
+	if st.Position == "" {
 		return []any{}
 	}
-	return map[string]any{"id": i + 1, "title": title}
+	return map[string]any{"id": cmp.Or(st.PositionID, int64(i+1)), "title": st.Position}
 }
 
 func (f *Fake) handleSchedules(w http.ResponseWriter, r *http.Request) {
@@ -218,94 +256,6 @@ func busyIntervals(s Salon, loc *time.Location, staffID int64, date string) []ma
 			"from": start.Format("15:04"), "to": end.Format("15:04")})
 	}
 	return out
-}
-
-func (f *Fake) handleRecord(w http.ResponseWriter, r *http.Request) {
-	s, loc, ok := f.lookupSalon(w, r, "company_id")
-	if !ok {
-		return
-	}
-	recordID, _ := pathID(r, "record_id")
-	i := slices.IndexFunc(s.Records, func(rec Record) bool { return rec.ID == recordID })
-	if i < 0 {
-		writeLegacyError(w, http.StatusNotFound, "Запись не найдена")
-		return
-	}
-	writeData(w, http.StatusOK, renderRecord(s, loc, s.Records[i], phoneJSON), map[string]any{})
-}
-
-// renderRecord is the record object of GET /record/{company_id}/{record_id}, which entity
-// webhooks also carry as data. phone renders the client's phone: a JSON number in the REST
-// answer (phoneJSON), a "+7…" string in webhooks (phoneText).
-func renderRecord(s Salon, loc *time.Location, rec Record, phone func(string) any) map[string]any {
-	start := rec.Datetime.In(loc)
-	services := []map[string]any{}
-	for _, id := range rec.ServiceIDs {
-		if i := slices.IndexFunc(s.Services, func(svc Service) bool { return svc.ID == id }); i >= 0 {
-			svc := s.Services[i]
-			cost, discount := svc.PriceMin, 0
-			if c, ok := rec.Costs[id]; ok {
-				cost = c
-				if c < svc.PriceMin && svc.PriceMin > 0 {
-					discount = int(math.Round((svc.PriceMin - c) / svc.PriceMin * 100))
-				}
-			}
-			services = append(services, map[string]any{
-				"id": svc.ID, "title": svc.Title, "cost": cost, "cost_to_pay": cost,
-				"manual_cost": cost, "cost_per_unit": cost, "discount": discount,
-				"first_cost": svc.PriceMin, "amount": 1,
-			})
-		}
-	}
-	staff := map[string]any{}
-	if i := slices.IndexFunc(s.Staff, func(st Staff) bool { return st.ID == rec.StaffID }); i >= 0 {
-		st := s.Staff[i]
-		staff = map[string]any{"id": st.ID, "name": st.Name, "specialization": st.Specialization,
-			"position": positionJSON(i, st.Position), "avatar": "", "rating": 0, "votes_count": 0}
-	}
-	var client any // null, as YClients sends for records without a client
-	if rec.ClientName != "" {
-		client = map[string]any{
-			"id": rec.ClientID, "name": rec.ClientName, "surname": "", "patronymic": "",
-			"display_name": rec.ClientName, "phone": phone(rec.ClientPhone), "card": "",
-			"email": rec.ClientEmail, "success_visits_count": 3, "fail_visits_count": 0,
-			"discount": 0, "is_new": false, "custom_fields": []any{},
-		}
-	}
-	return map[string]any{
-		"id": rec.ID, "company_id": s.ID, "staff_id": rec.StaffID, "services": services,
-		"staff": staff, "client": client,
-		"date":             start.Format(layoutNaive),
-		"datetime":         start.Format(layoutISOColon),
-		"create_date":      rec.CreatedAt.In(loc).Format(layoutISOBare),
-		"last_change_date": rec.ChangedAt.In(loc).Format(layoutISOBare),
-		"comment":          rec.Comment, "online": true, "visit_attendance": rec.Attendance,
-		"attendance": rec.Attendance, "confirmed": 1, "seance_length": rec.SeanceLength,
-		"length": rec.SeanceLength, "sms_before": 0, "sms_now": 0, "email_now": 0, "notified": 0,
-		"master_request": 1, "api_id": "", "from_url": "", "visit_id": strconv.FormatInt(rec.ID+7000000, 10),
-		"created_user_id": 0, "deleted": rec.Deleted, "paid_full": 0, "prepaid": false,
-		"prepaid_confirmed": false, "record_labels": []any{}, "activity_id": 0,
-		"custom_fields": []any{}, "documents": []any{}, "sms_remain_hours": 5,
-		"email_remain_hours": 1, "bookform_id": 0, "record_from": "", "is_mobile": 0,
-	}
-}
-
-// phoneJSON renders a phone as a JSON number when it is all digits (as YClients does for
-// clients, e.g. 70001234567), else as the string.
-func phoneJSON(p string) any {
-	digits := strings.TrimPrefix(p, "+")
-	if n, err := strconv.ParseInt(digits, 10, 64); err == nil {
-		return n
-	}
-	return p
-}
-
-// phoneText renders a phone as "+" and its digits, as entity webhooks carry it.
-func phoneText(p string) any {
-	if p == "" {
-		return ""
-	}
-	return "+" + strings.TrimPrefix(p, "+")
 }
 
 func boolInt(b bool) int {

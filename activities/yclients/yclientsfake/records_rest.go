@@ -1,0 +1,304 @@
+package yclientsfake
+
+// The record endpoints of the REST API (reference §5.6): one record, the records list, and the
+// visit edit a partner app uses to set a record's attendance.
+
+import (
+	"cmp"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	// visitIDOffset makes a record's default visit ID: record ID + 7000000.
+	visitIDOffset = 7_000_000
+	// Records list paging: YClients' doc example is count=50 and gives no maximum; the fake
+	// caps a page at 200 (the maximum page of clients/search), answering fewer than asked.
+	defaultRecordsCount = 50
+	maxRecordsCount     = 200
+)
+
+func (f *Fake) handleRecord(w http.ResponseWriter, r *http.Request) {
+	s, loc, ok := f.lookupSalon(w, r, "company_id")
+	if !ok {
+		return
+	}
+	recordID, _ := pathID(r, "record_id")
+	i := slices.IndexFunc(s.Records, func(rec Record) bool { return rec.ID == recordID })
+	if i < 0 {
+		writeLegacyError(w, http.StatusNotFound, "Запись не найдена")
+		return
+	}
+	writeData(w, http.StatusOK, renderRecord(s, loc, s.Records[i], phoneJSON), map[string]any{})
+}
+
+// renderRecord is the record object of GET /record/{company_id}/{record_id}, which entity
+// webhooks also carry as data. phone renders the client's phone: a JSON number in the REST
+// answer (phoneJSON), a "+7…" string in webhooks (phoneText).
+func renderRecord(s Salon, loc *time.Location, rec Record, phone func(string) any) map[string]any {
+	start := rec.Datetime.In(loc)
+	services := []map[string]any{}
+	for _, id := range rec.ServiceIDs {
+		if i := slices.IndexFunc(s.Services, func(svc Service) bool { return svc.ID == id }); i >= 0 {
+			svc := s.Services[i]
+			cost, discount := svc.PriceMin, 0
+			if c, ok := rec.Costs[id]; ok {
+				cost = c
+				if c < svc.PriceMin && svc.PriceMin > 0 {
+					discount = int(math.Round((svc.PriceMin - c) / svc.PriceMin * 100))
+				}
+			}
+			services = append(services, map[string]any{
+				"id": svc.ID, "title": svc.Title, "cost": cost, "cost_to_pay": cost,
+				"manual_cost": cost, "cost_per_unit": cost, "discount": discount,
+				"first_cost": svc.PriceMin, "amount": 1,
+			})
+		}
+	}
+	staff := map[string]any{}
+	if i := slices.IndexFunc(s.Staff, func(st Staff) bool { return st.ID == rec.StaffID }); i >= 0 {
+		st := s.Staff[i]
+		staff = map[string]any{"id": st.ID, "name": st.Name, "specialization": st.Specialization,
+			"position": positionJSON(i, st), "avatar": "", "rating": 0, "votes_count": 0}
+	}
+	var client any // null, as YClients sends for records without a client
+	if rec.ClientName != "" {
+		client = map[string]any{
+			"id": rec.ClientID, "name": rec.ClientName, "surname": "", "patronymic": "",
+			"display_name": rec.ClientName, "phone": phone(rec.ClientPhone), "card": "",
+			"email": rec.ClientEmail, "success_visits_count": 3, "fail_visits_count": 0,
+			"discount": 0, "is_new": false, "custom_fields": []any{},
+		}
+	}
+	return map[string]any{
+		"id": rec.ID, "company_id": s.ID, "staff_id": rec.StaffID, "services": services,
+		"staff": staff, "client": client,
+		"date":             start.Format(layoutNaive),
+		"datetime":         start.Format(layoutISOColon),
+		"create_date":      rec.CreatedAt.In(loc).Format(layoutISOBare),
+		"last_change_date": rec.ChangedAt.In(loc).Format(layoutISOBare),
+		"comment":          rec.Comment, "online": true, "visit_attendance": rec.Attendance,
+		"attendance": rec.Attendance, "confirmed": 1, "seance_length": rec.SeanceLength,
+		"length": rec.SeanceLength, "sms_before": 0, "sms_now": 0, "email_now": 0, "notified": 0,
+		"master_request": 1, "api_id": "", "from_url": "", "visit_id": strconv.FormatInt(cmp.Or(rec.VisitID, rec.ID+visitIDOffset), 10),
+		"created_user_id": 0, "deleted": rec.Deleted, "paid_full": 0, "prepaid": false,
+		"prepaid_confirmed": false, "record_labels": []any{}, "activity_id": 0,
+		"custom_fields": []any{}, "documents": []any{}, "sms_remain_hours": 5,
+		"email_remain_hours": 1, "bookform_id": 0, "record_from": "", "is_mobile": 0,
+	}
+}
+
+// phoneJSON renders a phone as a JSON number when it is all digits (as YClients does for
+// clients, e.g. 70001234567), else as the string.
+func phoneJSON(p string) any {
+	digits := strings.TrimPrefix(p, "+")
+	if n, err := strconv.ParseInt(digits, 10, 64); err == nil {
+		return n
+	}
+	return p
+}
+
+// phoneText renders a phone as "+" and its digits, as entity webhooks carry it.
+func phoneText(p string) any {
+	if p == "" {
+		return ""
+	}
+	return "+" + strings.TrimPrefix(p, "+")
+}
+
+// recordsFilter is the query of GET /records/{company_id}. Dates are salon-local; zero values
+// do not filter.
+type recordsFilter struct {
+	from, to        string // start_date, end_date: the visit's date, "YYYY-MM-DD"
+	cFrom, cTo      string // c_start_date, c_end_date: the creation date
+	changedAfter    time.Time
+	changedBefore   time.Time
+	staffID         int64
+	clientID        int64
+	withDeleted     bool
+	page, count     int
+	invalidMessages []string
+}
+
+// parseRecordsFilter reads the documented parameters; others are ignored, as YClients ignores
+// them. Invalid values are collected in invalidMessages.
+func parseRecordsFilter(q url.Values, loc *time.Location) recordsFilter {
+	f := recordsFilter{page: 1, count: defaultRecordsCount}
+	bad := func(name, want string) { f.invalidMessages = append(f.invalidMessages, name+": "+want) }
+	date := func(name string) string {
+		v := q.Get(name)
+		if _, err := time.Parse(time.DateOnly, v); v != "" && err != nil {
+			bad(name, "дата в формате YYYY-MM-DD")
+		}
+		return v
+	}
+	f.from, f.to, f.cFrom, f.cTo = date("start_date"), date("end_date"), date("c_start_date"), date("c_end_date")
+	moment := func(name string) time.Time {
+		v := q.Get(name)
+		if v == "" {
+			return time.Time{}
+		}
+		t, err := parseDatetime(v, loc)
+		if err != nil {
+			if t, err = time.ParseInLocation(time.DateOnly, v, loc); err != nil {
+				bad(name, "дата или дата и время")
+			}
+		}
+		return t
+	}
+	f.changedAfter, f.changedBefore = moment("changed_after"), moment("changed_before")
+	number := func(name string, min int64) int64 {
+		v := q.Get(name)
+		if v == "" {
+			return 0
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < min {
+			bad(name, fmt.Sprintf("целое число не меньше %d", min))
+		}
+		return n
+	}
+	f.staffID, f.clientID = number("staff_id", 1), number("client_id", 1)
+	f.page = int(cmp.Or(number("page", 1), 1))
+	f.count = int(min(cmp.Or(number("count", 1), defaultRecordsCount), maxRecordsCount))
+	f.withDeleted = q.Get("with_deleted") == "1" || strings.EqualFold(q.Get("with_deleted"), "true")
+	return f
+}
+
+func (rf recordsFilter) match(rec Record, loc *time.Location) bool {
+	day, created := rec.Datetime.In(loc).Format(time.DateOnly), rec.CreatedAt.In(loc).Format(time.DateOnly)
+	switch {
+	case rec.Deleted && !rf.withDeleted,
+		rf.from != "" && day < rf.from, rf.to != "" && day > rf.to,
+		rf.cFrom != "" && created < rf.cFrom, rf.cTo != "" && created > rf.cTo,
+		!rf.changedAfter.IsZero() && rec.ChangedAt.Before(rf.changedAfter),
+		!rf.changedBefore.IsZero() && rec.ChangedAt.After(rf.changedBefore),
+		rf.staffID != 0 && rec.StaffID != rf.staffID,
+		rf.clientID != 0 && rec.ClientID != rf.clientID:
+		return false
+	}
+	return true
+}
+
+// handleRecords answers GET /records/{company_id}: the matching records by visit time, one page
+// of them, with meta {"page", "total_count"}.
+func (f *Fake) handleRecords(w http.ResponseWriter, r *http.Request) {
+	s, loc, ok := f.lookupSalon(w, r, "company_id")
+	if !ok {
+		return
+	}
+	rf := parseRecordsFilter(r.URL.Query(), loc)
+	if len(rf.invalidMessages) > 0 {
+		writeV2Error(w, http.StatusUnprocessableEntity, msgInvalidParams, rf.invalidMessages...)
+		return
+	}
+	var matched []Record
+	for _, rec := range s.Records {
+		if rf.match(rec, loc) {
+			matched = append(matched, rec)
+		}
+	}
+	slices.SortStableFunc(matched, func(a, b Record) int {
+		return cmp.Or(a.Datetime.Compare(b.Datetime), cmp.Compare(a.ID, b.ID))
+	})
+	items := []map[string]any{}
+	start := min((rf.page-1)*rf.count, len(matched))
+	for _, rec := range matched[start:min(start+rf.count, len(matched))] {
+		item := renderRecord(s, loc, rec, phoneJSON)
+		item["goods_transactions"] = []any{}
+		items = append(items, item)
+	}
+	writeData(w, http.StatusOK, items, map[string]any{"page": rf.page, "total_count": len(matched)})
+}
+
+// errUnknownVisit is a visit edit whose visit ID is not the record's.
+var errUnknownVisit = errors.New("yclientsfake: the record is not in this visit")
+
+// handleVisit answers PUT /visits/{visit_id}/{record_id} {"attendance": N, "comment": "…"}:
+// 2 confirmed, 1 came, 0 waiting, -1 no-show (the soft cancel). Both fields are required, as
+// YClients documents them; comment replaces the record's comment (the fake's visits hold one
+// record each). The record's last_change_date moves and the "update" webhook goes out, as for a
+// change made in YClients. Other documented fields (services, goods transactions, payment) are
+// not modelled and are ignored.
+func (f *Fake) handleVisit(w http.ResponseWriter, r *http.Request) {
+	visitID, ok1 := pathID(r, "visit_id")
+	recordID, ok2 := pathID(r, "record_id")
+	var in struct {
+		Attendance json.RawMessage `json:"attendance"`
+		Comment    json.RawMessage `json:"comment"`
+	}
+	body, _ := readBody(r)
+	if err := json.Unmarshal(body, &in); err != nil {
+		writeV2Error(w, http.StatusUnprocessableEntity, msgInvalidParams, "тело запроса должно быть JSON-объектом")
+		return
+	}
+	attendance, errs := visitAttendance(in.Attendance)
+	var comment string
+	if json.Unmarshal(in.Comment, &comment) != nil {
+		errs = append(errs, "comment: обязательное строковое поле")
+	}
+	if len(errs) > 0 {
+		writeV2Error(w, http.StatusUnprocessableEntity, msgInvalidParams, errs...)
+		return
+	}
+	if !ok1 || !ok2 {
+		writeV2Error(w, http.StatusNotFound, msgVisitNotFound)
+		return
+	}
+	data, err := f.setVisit(visitID, recordID, attendance, comment)
+	if err != nil {
+		writeV2Error(w, http.StatusNotFound, msgVisitNotFound)
+		return
+	}
+	writeData(w, http.StatusOK, data, nil)
+}
+
+// visitAttendance reads the required attendance: an integer (or numeric string) in -1..2.
+func visitAttendance(raw json.RawMessage) (int, []string) {
+	var n flexInt
+	if len(raw) == 0 || string(raw) == "null" || n.UnmarshalJSON(raw) != nil {
+		return 0, []string{"attendance: обязательное целое поле"}
+	}
+	if n < -1 || n > 2 {
+		return 0, []string{"attendance: 2, 1, 0 или -1"}
+	}
+	return int(n), nil
+}
+
+// setVisit applies a visit edit to the live record with the ID and answers the record as GET
+// does. Record IDs are unique across salons in YClients; the salons are searched in ID order.
+func (f *Fake) setVisit(visitID, recordID int64, attendance int, comment string) (map[string]any, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	err := ErrUnknownRecord
+	for _, salonID := range slices.Sorted(maps.Keys(f.salons)) {
+		st := f.salons[salonID]
+		for i := range st.salon.Records {
+			rec := &st.salon.Records[i]
+			switch {
+			case rec.ID != recordID:
+				continue
+			case rec.Deleted:
+				err = ErrRecordDeleted
+				continue
+			case cmp.Or(rec.VisitID, rec.ID+visitIDOffset) != visitID:
+				err = errUnknownVisit
+				continue
+			}
+			rec.Attendance, rec.Comment = attendance, comment
+			rec.ChangedAt = nextChange(rec.ChangedAt, f.now())
+			f.emitRecordLocked(st, *rec, "update", 1)
+			return renderRecord(st.salon, st.loc, *rec, phoneJSON), nil
+		}
+	}
+	return nil, err
+}
