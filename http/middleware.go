@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
 )
 
 // requestLog logs one line per request. It logs the path only, never the query string: session
@@ -37,11 +39,12 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 var secretParams = map[string]bool{"secret": true, "token": true}
 
 // logPath is the request path for logs: the matched route with its parameters filled in, except
-// secret ones, which stay as ":name". Unmatched requests log the raw path.
+// secret ones, which stay as ":name". An unmatched request (a GET on the webhook URL, a typo)
+// logs its path masked: see maskPath.
 func logPath(c *gin.Context) string {
 	route := c.FullPath()
 	if route == "" {
-		return c.Request.URL.Path
+		return maskPath(c.Request.URL.Path)
 	}
 	for _, p := range c.Params {
 		if !secretParams[p.Key] {
@@ -49,6 +52,26 @@ func logPath(c *gin.Context) string {
 		}
 	}
 	return route
+}
+
+// maskPath masks what an unmatched path may carry: the per-salon secret of a webhook URL
+// (/webhook/yclients/<salon>/<secret>/…), any long token-like segment, and phone numbers.
+func maskPath(path string) string {
+	if len(path) > 512 {
+		path = path[:512] + "…"
+	}
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		switch {
+		case i >= 4 && segs[1] == "webhook" && segs[2] == "yclients":
+			segs[i] = ":secret"
+		case len(seg) >= 20:
+			segs[i] = ":redacted"
+		default:
+			segs[i] = whatsapp.RedactPhones(seg)
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // recovery turns a panic into a 500 answered by renderErrors. Unlike gin.Recovery it never dumps

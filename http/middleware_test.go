@@ -54,3 +54,38 @@ func TestLogsHideSecrets(t *testing.T) {
 		require.NotContains(t, out, secret, "log: got %q in %s", secret, out)
 	}
 }
+
+// TestUnmatchedPathsAreMasked: a GET or HEAD on an entity webhook URL matches no route (it is
+// POST only) and used to log the raw path with the salon's secret.
+func TestUnmatchedPathsAreMasked(t *testing.T) {
+	var buf lockedBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t), Logger: log})
+	const secret = "Zq9xV3kLm2Np8Rt4Yw6Ab1Cd"
+	for _, method := range []string{http.MethodGet, http.MethodHead, http.MethodPut} {
+		req, err := http.NewRequest(method, srv.URL+"/webhook/yclients/42/"+secret, nil)
+		require.NoError(t, err)
+		status, _, _ := do(t, req)
+		require.Equal(t, http.StatusNotFound, status, "%s: got %d want 404", method, status)
+	}
+	status, _, _ := get(t, srv.URL+"/webhook/yclients/42/"+secret+"/extra", nil)
+	require.Equal(t, http.StatusNotFound, status)
+	status, _, _ = get(t, srv.URL+"/lookup/79161234567", nil)
+	require.Equal(t, http.StatusNotFound, status)
+	out := buf.String()
+	require.NotContains(t, out, secret, "the webhook secret in the log: %s", out)
+	require.NotContains(t, out, "79161234567", "a phone number in the log: %s", out)
+	require.Contains(t, out, "path=/webhook/yclients/42/:secret", "the masked path is logged: %s", out)
+}
+
+func TestMaskPath(t *testing.T) {
+	for in, want := range map[string]string{
+		"/webhook/yclients/42/abc":                      "/webhook/yclients/42/:secret",
+		"/webhook/yclients/42/abc/def":                  "/webhook/yclients/42/:secret/:secret",
+		"/connect/eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9": "/connect/:redacted",
+		"/healthz":            "/healthz",
+		"/x/+7 916 123-45-67": "/x/•••67",
+	} {
+		require.Equal(t, want, maskPath(in), in)
+	}
+}

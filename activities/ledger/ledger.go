@@ -108,7 +108,7 @@ func (l *Ledger) Send(ctx context.Context, k Key, phone, text string) (Result, e
 	if _, err := l.wa.Send(ctx, k.SalonID, whatsapp.Message{ID: row.WAMessageID, Phone: row.Phone, Text: row.Body}); err != nil {
 		switch {
 		case errors.Is(err, whatsapp.ErrNotConnected), errors.Is(err, whatsapp.ErrNotLinked), errors.Is(err, whatsapp.ErrUnreachable):
-			return Result{Outcome: Paused, Reason: err.Error(), Cause: err}, nil
+			return Result{Outcome: Paused, Reason: whatsapp.RedactPhones(err.Error()), Cause: err}, nil
 		case errors.Is(err, whatsapp.ErrNotOnWhatsApp), errors.Is(err, whatsapp.ErrInvalidPhone), errors.Is(err, whatsapp.ErrReachoutLimited):
 			return l.mark(ctx, row.ID, Failed, err)
 		}
@@ -142,17 +142,20 @@ func (l *Ledger) finish(ctx context.Context, k Key, phone string, outcome Outcom
 	return l.mark(ctx, row.ID, outcome, cause)
 }
 
+// mark finishes a row. Reasons go to operators and into workflow history: phone numbers and
+// JIDs in them are masked.
 func (l *Ledger) mark(ctx context.Context, id int64, outcome Outcome, cause error) (Result, error) {
+	reason := whatsapp.RedactPhones(cause.Error())
 	var err error
 	if outcome == Skipped {
-		_, err = l.store.MarkMessageSkipped(ctx, sqlc.MarkMessageSkippedParams{ID: id, Reason: cause.Error()})
+		_, err = l.store.MarkMessageSkipped(ctx, sqlc.MarkMessageSkippedParams{ID: id, Reason: reason})
 	} else {
-		_, err = l.store.MarkMessageFailed(ctx, sqlc.MarkMessageFailedParams{ID: id, Reason: cause.Error()})
+		_, err = l.store.MarkMessageFailed(ctx, sqlc.MarkMessageFailedParams{ID: id, Reason: reason})
 	}
 	if err != nil {
 		return Result{}, fmt.Errorf("ledger: mark %s: %w", outcome, err)
 	}
-	return Result{Outcome: outcome, Reason: cause.Error(), Cause: cause}, nil
+	return Result{Outcome: outcome, Reason: reason, Cause: cause}, nil
 }
 
 // row writes the message's row, or reads it when it exists: the first row, and its message

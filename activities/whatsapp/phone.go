@@ -2,6 +2,7 @@ package whatsapp
 
 import (
 	"fmt"
+	"regexp"
 	"strings"
 
 	"github.com/nyaruka/phonenumbers"
@@ -36,4 +37,54 @@ func NormalizePhone(raw string) (string, error) {
 		return "", fmt.Errorf("%w: not a valid number", ErrInvalidPhone)
 	}
 	return strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+"), nil
+}
+
+// phoneRun matches what may be a phone number in free text: 10 or more digits, possibly after
+// a '+' and split by spaces, dashes or brackets (looksLikePhone decides); jidUser matches
+// the user part of a WhatsApp JID ("79161234567:12@s.whatsapp.net").
+var (
+	phoneRun = regexp.MustCompile(`\+?\d(?:[\s()\-]{0,2}\d){9,}`)
+	jidUser  = regexp.MustCompile(`\d{5,}(?::\d+)?@(s\.whatsapp\.net|c\.us|lid|g\.us)`)
+)
+
+// RedactPhones masks phone numbers and WhatsApp JIDs in text meant for logs, errors and
+// workflow history, keeping the last two digits so operators can still tell clients apart:
+// "send to 79161234567@s.whatsapp.net" → "send to •••67@s.whatsapp.net".
+func RedactPhones(text string) string {
+	text = jidUser.ReplaceAllStringFunc(text, func(m string) string {
+		user, server, _ := strings.Cut(m, "@")
+		user, _, _ = strings.Cut(user, ":")
+		return "•••" + lastDigits(user) + "@" + server
+	})
+	return phoneRun.ReplaceAllStringFunc(text, func(m string) string {
+		if !looksLikePhone(m) {
+			return m
+		}
+		return "•••" + lastDigits(m)
+	})
+}
+
+// looksLikePhone tells a phone number (11 to 15 digits, or a Russian mobile's 10 digits
+// starting with 9) from the IDs that share its length (YClients record IDs: 10 digits).
+func looksLikePhone(m string) bool {
+	n, first := 0, byte(0)
+	for i := 0; i < len(m); i++ {
+		if m[i] >= '0' && m[i] <= '9' {
+			if n == 0 {
+				first = m[i]
+			}
+			n++
+		}
+	}
+	return (n >= 11 && n <= 15) || (n == 10 && (first == '9' || strings.HasPrefix(m, "+")))
+}
+
+func lastDigits(s string) string {
+	var d []byte
+	for i := len(s) - 1; i >= 0 && len(d) < 2; i-- {
+		if s[i] >= '0' && s[i] <= '9' {
+			d = append([]byte{s[i]}, d...)
+		}
+	}
+	return string(d)
 }

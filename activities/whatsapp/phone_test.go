@@ -55,3 +55,20 @@ func TestNormalizePhone(t *testing.T) {
 		})
 	}
 }
+
+func TestRedactPhones(t *testing.T) {
+	cases := map[string]string{
+		"send to 79161234567@s.whatsapp.net: 463":    "send to •••67@s.whatsapp.net: 463",
+		"device 79161234567:12@s.whatsapp.net gone":  "device •••67@s.whatsapp.net gone",
+		"client +7 916 123-45-67 opted out":          "client •••67 opted out",
+		"8 (916) 123-45-67":                          "•••67",
+		"salon 100001, record 1213340001, error 463": "salon 100001, record 1213340001, error 463",
+		"lid 123456789012345@lid":                    "lid •••45@lid",
+		"2026-12-02T19:31:12Z took 1500ms":           "2026-12-02T19:31:12Z took 1500ms",
+		"no phone here":                              "no phone here",
+	}
+	for in, want := range cases {
+		require.Equal(t, want, RedactPhones(in), in)
+		require.Equal(t, want, RedactPhones(want), "masking twice changes nothing: %s", in)
+	}
+}

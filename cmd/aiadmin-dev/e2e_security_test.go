@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/aiadmin/aiadmin/activities/ledger"
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/workflows"
 )
 
@@ -189,5 +191,38 @@ func framesFor(t *testing.T, conn *websocket.Conn, d time.Duration) []frame {
 			return out
 		}
 		out = append(out, f)
+	}
+}
+
+// TestNoPhoneInHistory: adapters' send errors name the recipient's JID, as whatsmeow's do. The
+// owner's welcome and a client's confirmation both fail so; neither the failures nor any plain
+// payload in the installation's or the booking's history carries a phone number.
+func TestNoPhoneInHistory(t *testing.T) {
+	s := newStack(t)
+	salon := s.moscow
+	limited := fmt.Errorf("%w: server returned error 463", whatsapp.ErrReachoutLimited)
+	s.phone.SetSendError("79990001122", limited) // the owner's number the scan links
+	s.activate(salon)
+	s.noPacing(salon)
+	require.Eventually(t, func() bool { return s.state().WelcomeSent }, 10*time.Second, 20*time.Millisecond)
+	s.phone.SetSendError(clientPhone, limited)
+	_, local := localIn(t, "Europe/Moscow", 3, "14:30")
+	rec := s.bookRecord(salon, local)
+	bookingID := workflows.BookingID(salon, rec.ID)
+	require.Eventually(t, func() bool {
+		st, err := s.app.Temporal.QueryWorkflow(context.Background(), bookingID, "", workflows.QueryBooking)
+		var b workflows.BookingState
+		return err == nil && st.Get(&b) == nil && len(b.Messages) > 0
+	}, 20*time.Second, 50*time.Millisecond)
+	b := s.booking(salon, rec.ID)
+	require.Equal(t, ledger.Failed, b.Messages[0].Outcome, "the confirmation failed for good")
+	require.Contains(t, b.Messages[0].Reason, "@s.whatsapp.net", "the reason keeps the JID's shape: %s", b.Messages[0].Reason)
+	for _, id := range []string{workflows.InstallationID(salon), bookingID} {
+		require.Empty(t, phonesInHistory(t, s.app.Temporal, id, ""), "phone numbers in the history of %s", id)
+	}
+	rows, err := s.app.Store.ListMessages(context.Background(), salon)
+	require.NoError(t, err)
+	for _, r := range rows {
+		require.Equal(t, whatsapp.RedactPhones(r.Reason), r.Reason, "ledger reason %q", r.Reason)
 	}
 }

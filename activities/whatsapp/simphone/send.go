@@ -31,7 +31,8 @@ func (p *Phone) Send(ctx context.Context, salonID int64, msg whatsapp.Message) (
 		return "", err
 	}
 	if err := p.sendErr[to]; err != nil {
-		return "", fmt.Errorf("simphone: send: %w", err)
+		// whatsmeow names the recipient's JID in its send errors; so does the simulation.
+		return "", fmt.Errorf("simphone: send to %s@s.whatsapp.net: %w", to, err)
 	}
 	id := msg.ID
 	if id == "" {

@@ -5,10 +5,13 @@ import (
 	"log/slog"
 
 	waLog "go.mau.fi/whatsmeow/util/log"
+
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
 )
 
 // waLogger bridges whatsmeow's printf logger to slog. Debug output is dropped on purpose: it
-// carries QR payloads ("Emitting QR code …"), raw protocol nodes and message contents.
+// carries QR payloads ("Emitting QR code …"), raw protocol nodes and message contents. The
+// other lines often name JIDs, i.e. clients' phone numbers: they are masked.
 type waLogger struct {
 	log    *slog.Logger
 	module string
@@ -17,15 +20,15 @@ type waLogger struct {
 var _ waLog.Logger = waLogger{}
 
 func (l waLogger) Errorf(msg string, args ...any) {
-	l.log.Error(fmt.Sprintf(msg, args...), "module", l.module)
+	l.log.Error(whatsapp.RedactPhones(fmt.Sprintf(msg, args...)), "module", l.module)
 }
 
 func (l waLogger) Warnf(msg string, args ...any) {
-	l.log.Warn(fmt.Sprintf(msg, args...), "module", l.module)
+	l.log.Warn(whatsapp.RedactPhones(fmt.Sprintf(msg, args...)), "module", l.module)
 }
 
 func (l waLogger) Infof(msg string, args ...any) {
-	l.log.Info(fmt.Sprintf(msg, args...), "module", l.module)
+	l.log.Info(whatsapp.RedactPhones(fmt.Sprintf(msg, args...)), "module", l.module)
 }
 
 func (waLogger) Debugf(string, ...any) {}

@@ -56,7 +56,7 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 		return nil, err
 	}
 	w := worker.New(a.Temporal, a.Cfg.TaskQueue, worker.Options{Interceptors: append(
-		[]interceptor.WorkerInterceptor{workflows.NewWhatsAppRouting(a.Cfg.ShardCount())}, a.opts.Interceptors...)})
+		[]interceptor.WorkerInterceptor{workflows.NewWhatsAppRouting(a.Cfg.ShardCount()), &redactFailures{}}, a.opts.Interceptors...)})
 	w.RegisterWorkflowWithOptions(workflows.Installation, workflow.RegisterOptions{Name: workflows.InstallationWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.Booking, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ClientWelcome, workflow.RegisterOptions{Name: workflows.ClientWelcomeWorkflowName})
@@ -112,7 +112,8 @@ func (a *App) newShards(register func(activities.Registry)) (*shard.Manager, err
 		DSN: a.Cfg.DatabaseURL, Scope: a.Cfg.TemporalNamespace + "/" + a.Cfg.TaskQueue, Shards: n,
 		ShardOf: func(salonID int64) int { return workflows.WhatsAppShard(salonID, n) },
 		NewWorker: func(k int) (shard.Worker, error) {
-			w := worker.New(a.Temporal, workflows.WhatsAppShardQueue(a.Cfg.TaskQueue, k), worker.Options{WorkerStopTimeout: shardDrain})
+			w := worker.New(a.Temporal, workflows.WhatsAppShardQueue(a.Cfg.TaskQueue, k), worker.Options{
+				WorkerStopTimeout: shardDrain, Interceptors: []interceptor.WorkerInterceptor{&redactFailures{}}})
 			register(w)
 			return w, nil
 		},
