@@ -87,9 +87,11 @@ func TestRegisterSalonUpsertsCompany(t *testing.T) {
 	out, err := f.set.Install.RegisterSalon(context.Background(), activities.SalonRef{SalonID: salonID})
 	require.NoError(t, err)
 	require.Equal(t, "Europe/Moscow", out.Timezone)
+	require.Equal(t, "+7 495 123-45-67", out.Phone, "phone: got %q want the company's phone from YClients", out.Phone)
 	c, err := f.store.GetCompany(context.Background(), salonID)
 	require.NoError(t, err)
 	require.Equal(t, out.Title, c.Title)
+	require.Equal(t, out.Phone, c.Phone)
 	require.NotEmpty(t, c.Address)
 
 	_, err = f.set.Install.RegisterSalon(context.Background(), activities.SalonRef{SalonID: 999999})
