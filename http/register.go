@@ -82,11 +82,12 @@ func (h *registerHandler) register(c *gin.Context) {
 	h.log.Info("connect page issued", slog.Int64("salonID", salonID), slog.String("runID", runID),
 		slog.String("status", string(st.Status)))
 	h.pages.renderConnect(c, connectData{
-		SalonID:   salonID,
-		SalonName: name,
-		Token:     token,
-		Status:    string(st.Status),
-		Message:   statusMessage(st),
+		SalonID:    salonID,
+		SalonName:  name,
+		SalonPhone: st.SalonPhone,
+		Token:      token,
+		Status:     string(st.Status),
+		Message:    statusMessage(st),
 	})
 }
 

@@ -75,7 +75,8 @@ func (h *wsHandler) connect(c *gin.Context) {
 		h.log.Info("websocket upgrade failed", slog.Int64("salonID", claims.SalonID), slog.String("error", err.Error()))
 		return
 	}
-	h.log.Info("websocket connected", slog.Int64("salonID", claims.SalonID), slog.String("runID", claims.RunID))
+	h.log.Info("websocket connected", slog.Int64("salonID", claims.SalonID), slog.String("runID", claims.RunID),
+		slog.String("requestID", RequestID(c.Request.Context())))
 
 	// Not the request context: net/http may cancel it once the connection is hijacked.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request.Context()))
@@ -88,7 +89,7 @@ func (h *wsHandler) connect(c *gin.Context) {
 		kick:    make(chan int, 1),
 		ctx:     ctx,
 		cancel:  cancel,
-		log:     h.log.With(slog.Int64("salonID", claims.SalonID)),
+		log:     h.log.With(slog.Int64("salonID", claims.SalonID), slog.String("requestID", RequestID(ctx))),
 	}
 	var wg sync.WaitGroup
 	wg.Go(s.writePump)

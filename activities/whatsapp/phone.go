@@ -37,3 +37,17 @@ func NormalizePhone(raw string) (string, error) {
 	}
 	return strings.TrimPrefix(phonenumbers.Format(num, phonenumbers.E164), "+"), nil
 }
+
+// DisplayPhone is NormalizePhone's number written for people, in the international format:
+// "8 (495) 123-45-67" → "+7 495 123-45-67". It accepts exactly what NormalizePhone accepts.
+func DisplayPhone(raw string) (string, error) {
+	digits, err := NormalizePhone(raw)
+	if err != nil {
+		return "", err
+	}
+	num, err := phonenumbers.Parse("+"+digits, defaultRegion)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidPhone, err)
+	}
+	return phonenumbers.Format(num, phonenumbers.INTERNATIONAL), nil
+}

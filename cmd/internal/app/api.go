@@ -36,7 +36,7 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 		PartnerToken: a.Cfg.YClientsPartnerToken, ApplicationID: a.Cfg.YClientsApplicationID,
 		RequireSignedUserData: a.Cfg.RequireSignedUserData, SessionSecret: a.Cfg.SessionSecret,
 		PublicURL: a.Cfg.PublicURL, AdminToken: a.Cfg.AdminToken, TaskQueue: a.Cfg.TaskQueue,
-		Timings: a.Cfg.Timings, WebhookHMACSecret: a.Cfg.WebhookHMACSecret,
+		Timings: a.Cfg.Timings, WebhookHMACSecret: a.Cfg.WebhookHMACSecret, SupportURL: a.Cfg.SupportURL,
 	}, deps)
 	srv := httpapi.NewServer(a.Cfg.HTTPAddr, h)
 	ln, err := net.Listen("tcp", a.Cfg.HTTPAddr)
