@@ -7,7 +7,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 TEST_FLAGS ?= -count=1 -timeout 15m
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aiadmin?sslmode=disable
 
-.PHONY: dev test bench lint generate build build-dev temporal-dev postgres clean
+.PHONY: dev test bench lint generate build build-dev temporal-dev postgres chromium clean
 
 ## dev: the whole product locally (demo mode without YClients credentials)
 dev: postgres build-dev temporal-dev
@@ -28,8 +28,12 @@ temporal-dev:
 postgres:
 	@db/ensure-postgres.sh
 
+## chromium: Debian's chromium for the browser tests (http/browsertest), installed when missing
+chromium:
+	@http/browsertest/install-chromium.sh
+
 ## test: every test, against a real PostgreSQL and a real Temporal server (started if needed)
-test: postgres temporal-dev
+test: postgres temporal-dev chromium
 	@cmd/temporal-dev/with-temporal.sh $(GO) test $(TEST_FLAGS) ./...
 
 ## bench: benchmarks against the real stack

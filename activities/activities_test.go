@@ -60,7 +60,9 @@ func newFixture(t *testing.T, token string) *fixture {
 		Limiter: rate.NewLimiter(rate.Inf, 1)})
 	set, err := activities.NewSet(activities.Deps{Store: store, YClients: yc, WhatsApp: phone, Box: box,
 		Notifier: notify.New(notify.Config{Store: store}), Temporal: noTemporal{}, PublicURL: "https://aiadmin.example",
-		RelinkURL: func(activities.RelinkInput) (string, error) { return "https://aiadmin.example/connect/relink?token=t", nil }})
+		RelinkURL: func(activities.RelinkInput) (string, error) {
+			return "https://aiadmin.example/connect/relink?token=t", nil
+		}})
 	require.NoError(t, err)
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()
@@ -87,9 +89,11 @@ func TestRegisterSalonUpsertsCompany(t *testing.T) {
 	out, err := f.set.Install.RegisterSalon(context.Background(), activities.SalonRef{SalonID: salonID})
 	require.NoError(t, err)
 	require.Equal(t, "Europe/Moscow", out.Timezone)
+	require.Equal(t, "+7 495 123-45-67", out.Phone, "phone: got %q want the company's phone from YClients", out.Phone)
 	c, err := f.store.GetCompany(context.Background(), salonID)
 	require.NoError(t, err)
 	require.Equal(t, out.Title, c.Title)
+	require.Equal(t, out.Phone, c.Phone)
 	require.NotEmpty(t, c.Address)
 
 	_, err = f.set.Install.RegisterSalon(context.Background(), activities.SalonRef{SalonID: 999999})

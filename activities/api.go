@@ -46,6 +46,7 @@ type SalonRef struct {
 type RegisterOutput struct {
 	Title    string
 	Timezone string
+	Phone    string // the salon's phone as YClients has it (the connect page suggests it for pairing)
 }
 
 // SetStatusInput records an installation status in the companies table.

@@ -44,7 +44,7 @@ func (a *Install) RegisterSalon(ctx context.Context, in SalonRef) (RegisterOutpu
 	}); err != nil {
 		return RegisterOutput{}, fmt.Errorf("upsert company: %w", err)
 	}
-	return RegisterOutput{Title: c.Title, Timezone: tz}, nil
+	return RegisterOutput{Title: c.Title, Timezone: tz, Phone: c.Phone}, nil
 }
 
 // SetStatus records the installation status (and the linked number) in the companies table.

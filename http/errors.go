@@ -44,7 +44,7 @@ var kinds = map[errKind]kindInfo{
 	kindInternal: {http.StatusInternalServerError, "internal error", pageText{
 		"Что-то пошло не так",
 		"На нашей стороне произошла ошибка.",
-		"Попробуйте ещё раз через минуту. Если ошибка повторяется, напишите в поддержку AI Admin.",
+		"Попробуйте ещё раз через минуту.",
 	}},
 	kindBadRequest: {http.StatusBadRequest, "bad request", pageText{
 		"Неверная ссылка",
@@ -177,13 +177,17 @@ func renderErrors(log *slog.Logger, pages *pages) gin.HandlerFunc {
 		}
 		ae := classify(c.Errors.Last().Err)
 		info := kinds[ae.kind]
+		if c.GetString(ctxRequestID) == "" { // a router without the requestID middleware
+			c.Set(ctxRequestID, newRequestID())
+		}
 		level := slog.LevelInfo
 		if info.status >= 500 {
 			level = slog.LevelError
 		}
 		log.LogAttrs(c.Request.Context(), level, "request failed",
 			slog.String("method", c.Request.Method), slog.String("path", logPath(c)),
-			slog.Int("status", info.status), slog.String("error", ae.Error()))
+			slog.Int("status", info.status), slog.String("error", ae.Error()),
+			slog.String("requestID", c.GetString(ctxRequestID)))
 		if c.Writer.Written() {
 			return // e.g. the websocket was already upgraded
 		}
@@ -199,7 +203,7 @@ func renderErrors(log *slog.Logger, pages *pages) gin.HandlerFunc {
 		if ae.msg != "" {
 			msg = ae.msg
 		}
-		c.JSON(info.status, gin.H{"error": msg})
+		c.JSON(info.status, gin.H{"error": msg, "request_id": c.GetString(ctxRequestID)})
 	}
 }
 

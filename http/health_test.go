@@ -79,9 +79,9 @@ func TestAdminHealthAuth(t *testing.T) {
 			if tc.header != "" {
 				h.Set("Authorization", tc.header)
 			}
-			status, _, body := get(t, url, h)
+			status, hdr, body := get(t, url, h)
 			require.Equal(t, tc.want, status, "status: got %d want %d; body %s", status, tc.want, body)
-			require.JSONEq(t, `{"error":"unauthorized"}`, body, "body: got %s", body)
+			requireJSONError(t, hdr, body, "unauthorized")
 		})
 	}
 

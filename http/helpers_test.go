@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"encoding/json"
 	"io"
 	"log/slog"
 	"net"
@@ -123,6 +124,17 @@ func get(t *testing.T, url string, header http.Header) (int, http.Header, string
 		req.Header[k] = v
 	}
 	return do(t, req)
+}
+
+// requireJSONError checks a JSON error answer: the error text for machines and the request's
+// reference ID, the one in its X-Request-Id header.
+func requireJSONError(t *testing.T, h http.Header, body, wantError string) {
+	t.Helper()
+	id := h.Get(RequestIDHeader)
+	require.NotEmpty(t, id, "X-Request-Id: got none")
+	want, err := json.Marshal(map[string]string{"error": wantError, "request_id": id})
+	require.NoError(t, err)
+	require.JSONEq(t, string(want), body, "body: got %s want %s", body, want)
 }
 
 func do(t *testing.T, req *http.Request) (int, http.Header, string) {

@@ -1,6 +1,9 @@
 package httpapi
 
 import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +16,65 @@ import (
 
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 )
+
+// RequestIDHeader carries a request's reference ID, in and out.
+const RequestIDHeader = "X-Request-Id"
+
+// maxRequestIDLen bounds a request ID taken from the client (or a proxy in front of us).
+const maxRequestIDLen = 64
+
+// requestIDKey is the request context's key of the request ID.
+type requestIDKey struct{}
+
+// ctxRequestID is the gin context's key of the request ID.
+const ctxRequestID = "httpapi.requestID"
+
+// requestID gives every request a reference ID: a sane X-Request-Id from a proxy in front of us,
+// or a short one made here, which a salon owner can read out to support. It is sent back in
+// the X-Request-Id header, logged on the request's log lines, shown on error pages and put in
+// JSON errors, and carried in the request's context (RequestID).
+func requestID(c *gin.Context) {
+	id := c.GetHeader(RequestIDHeader)
+	if !saneRequestID(id) {
+		id = newRequestID()
+	}
+	c.Set(ctxRequestID, id)
+	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
+	c.Writer.Header().Set(RequestIDHeader, id)
+	c.Next()
+}
+
+// RequestID returns the reference ID of the request ctx belongs to, or "".
+func RequestID(ctx context.Context) string {
+	id, _ := ctx.Value(requestIDKey{}).(string)
+	return id
+}
+
+// saneRequestID accepts IDs that are safe to log and show: 1 to 64 letters, digits, '-', '_',
+// '.' or ':'.
+func saneRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestIDLen {
+		return false
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// requestIDEncoding is base32 without padding: capitals and the digits 2-7, so no 0/O or 1/I
+// mix-up when an owner reads the ID out.
+var requestIDEncoding = base32.StdEncoding.WithPadding(base32.NoPadding)
+
+// newRequestID returns 10 random characters (50 bits).
+func newRequestID() string {
+	b := make([]byte, 7)
+	_, _ = rand.Read(b) // crypto/rand never fails on supported platforms
+	return requestIDEncoding.EncodeToString(b)[:10]
+}
 
 // requestLog logs one line per request. It logs the path only, never the query string: session
 // tokens travel in ?token= and marketplace links carry user data.
@@ -31,6 +93,7 @@ func requestLog(log *slog.Logger) gin.HandlerFunc {
 			slog.Int("status", status),
 			slog.Duration("duration", time.Since(start)),
 			slog.String("clientIP", c.ClientIP()),
+			slog.String("requestID", c.GetString(ctxRequestID)),
 		)
 	}
 }
@@ -86,7 +149,7 @@ func recovery(log *slog.Logger) gin.HandlerFunc {
 			if err, ok := rec.(error); ok && errors.Is(err, http.ErrAbortHandler) {
 				panic(rec) // the client went away; net/http handles this one quietly
 			}
-			log.Error("panic in handler", slog.String("path", logPath(c)),
+			log.Error("panic in handler", slog.String("path", logPath(c)), slog.String("requestID", c.GetString(ctxRequestID)),
 				slog.String("panic", fmt.Sprint(rec)), slog.String("stack", string(debug.Stack())))
 			abort(c, fmt.Errorf("panic: %v", rec))
 		}()

@@ -2,9 +2,12 @@ package httpapi
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strings"
 	"sync"
 	"testing"
 
@@ -35,7 +38,7 @@ func TestLogsHideSecrets(t *testing.T) {
 	var buf lockedBuffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
 	e := gin.New()
-	e.Use(requestLog(log), renderErrors(log, mustPages()), recovery(log))
+	e.Use(requestID, requestLog(log), renderErrors(log, mustPages("")), recovery(log))
 	e.GET("/hook/:salon_id/:secret", func(c *gin.Context) { c.Status(http.StatusNoContent) })
 	e.GET("/boom", func(*gin.Context) { panic("kaboom") })
 	srv := httptest.NewServer(e)
@@ -43,9 +46,9 @@ func TestLogsHideSecrets(t *testing.T) {
 
 	status, _, _ := get(t, srv.URL+"/hook/42/s3cr3t-url-part?token=tok-value", nil)
 	require.Equal(t, http.StatusNoContent, status, "status: got %d want 204", status)
-	status, _, body := get(t, srv.URL+"/boom?token=tok-value", nil)
+	status, h, body := get(t, srv.URL+"/boom?token=tok-value", nil)
 	require.Equal(t, http.StatusInternalServerError, status, "panic: got %d want 500", status)
-	require.JSONEq(t, `{"error":"internal error"}`, body, "panic body: got %s", body)
+	requireJSONError(t, h, body, "internal error")
 
 	out := buf.String()
 	require.Contains(t, out, "path=/hook/42/:secret", "log: got %s, want the route with the salon filled in", out)
@@ -88,4 +91,70 @@ func TestMaskPath(t *testing.T) {
 	} {
 		require.Equal(t, want, maskPath(in), in)
 	}
+}
+
+// Every answer carries a reference ID: a sane one from X-Request-Id, else a new short one. It is
+// on the request's log lines, in the request's context, and in JSON errors.
+func TestRequestID(t *testing.T) {
+	var buf lockedBuffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	e := gin.New()
+	e.Use(requestID, requestLog(log), renderErrors(log, mustPages("")), recovery(log))
+	e.GET("/ctx", func(c *gin.Context) { c.String(http.StatusOK, RequestID(c.Request.Context())) })
+	e.GET("/fail", func(c *gin.Context) { abort(c, fail(kindConflict, "busy")) })
+	srv := httptest.NewServer(e)
+	defer srv.Close()
+
+	generated := regexp.MustCompile(`^[A-Z2-7]{10}$`)
+	for _, tc := range []struct {
+		name, header string
+		kept         bool
+	}{
+		{"none", "", false},
+		{"from a proxy", "5f2b8c1e-7d4a-4e0b-9a51-3c6f0d2e8b17", true},
+		{"short", "abc.DEF_1:2-3", true},
+		{"too long", strings.Repeat("a", 65), false},
+		{"markup", "<b>x</b>", false},
+		{"spaces", "a b", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := http.Header{}
+			if tc.header != "" {
+				h.Set(RequestIDHeader, tc.header)
+			}
+			req, err := http.NewRequest(http.MethodGet, srv.URL+"/ctx", nil)
+			require.NoError(t, err)
+			req.Header = h
+			resp, err := http.DefaultClient.Do(req)
+			require.NoError(t, err)
+			body, err := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			require.NoError(t, err)
+			id := resp.Header.Get(RequestIDHeader)
+			if tc.kept {
+				require.Equal(t, tc.header, id, "X-Request-Id: got %q want the one sent", id)
+			} else {
+				require.Regexp(t, generated, id, "X-Request-Id: got %q want a new short ID", id)
+			}
+			require.Equal(t, id, string(body), "RequestID(ctx): got %q want %q", body, id)
+			require.Contains(t, buf.String(), "requestID="+id, "log: got %s, want requestID=%s", buf.String(), id)
+		})
+	}
+
+	status, h, body := get(t, srv.URL+"/fail", nil)
+	require.Equal(t, http.StatusConflict, status, "status: got %d want 409", status)
+	requireJSONError(t, h, body, "busy")
+	id := h.Get(RequestIDHeader)
+	lines := 0
+	for _, line := range strings.Split(buf.String(), "\n") {
+		if strings.Contains(line, "requestID="+id) {
+			require.Regexp(t, `msg="(http request|request failed)"`, line, "line with the ID: got %s", line)
+			lines++
+		}
+	}
+	require.Equal(t, 2, lines, "log lines with requestID=%s: got %d want 2 (request failed, http request)", id, lines)
+
+	_, h1, _ := get(t, srv.URL+"/ctx", nil)
+	_, h2, _ := get(t, srv.URL+"/ctx", nil)
+	require.NotEqual(t, h1.Get(RequestIDHeader), h2.Get(RequestIDHeader), "two requests: got the same ID twice")
 }

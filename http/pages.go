@@ -5,11 +5,13 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/base64"
-	"github.com/aiadmin/aiadmin/activities/texts"
 	"html/template"
 	"net/http"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/aiadmin/aiadmin/activities/texts"
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
 )
 
 //go:embed templates/*.html
@@ -23,14 +25,16 @@ const frameAncestors = "frame-ancestors 'self' https://yclients.com https://*.yc
 
 // pages renders the HTML pages a salon owner sees.
 type pages struct {
-	connect *template.Template
-	errPage *template.Template
+	connect    *template.Template
+	errPage    *template.Template
+	supportURL string // Config.SupportURL; empty: the pages point to the marketplace card
 }
 
-func mustPages() *pages {
+func mustPages(supportURL string) *pages {
 	return &pages{
-		connect: template.Must(template.ParseFS(templateFS, "templates/connect.html")),
-		errPage: template.Must(template.ParseFS(templateFS, "templates/error.html")),
+		connect:    template.Must(template.ParseFS(templateFS, "templates/connect.html")),
+		errPage:    template.Must(template.ParseFS(templateFS, "templates/error.html")),
+		supportURL: supportURL,
 	}
 }
 
@@ -38,20 +42,27 @@ func mustPages() *pages {
 type connectData struct {
 	SalonID   int64
 	SalonName string
-	Token     string // session token for the websocket
-	Status    string // the installation status when the page was made
-	Message   string // its Russian text, shown until the websocket says more
-	WSPath    string
-	BackURL   string
-	Nonce     string
+	// SalonPhone is the salon's phone from YClients, as written there; the page suggests it for
+	// a pairing code when it is a valid number.
+	SalonPhone string
+	Token      string // session token for the websocket
+	Status     string // the installation status when the page was made
+	Message    string // its Russian text, shown until the websocket says more
+	WSPath     string
+	BackURL    string
+	SupportURL string
+	Nonce      string
 }
 
 // errorData fills the error page.
 type errorData struct {
 	pageText
-	Status  int
-	BackURL string
-	Nonce   string
+	Status     int
+	Retry      bool   // a reload may help: the page offers «Обновить»
+	RequestID  string // the reference ID, also on the request's log lines
+	BackURL    string
+	SupportURL string
+	Nonce      string
 }
 
 // newNonce returns a fresh CSP nonce.
@@ -83,6 +94,8 @@ func (p *pages) renderConnect(c *gin.Context, d connectData) {
 	if d.BackURL == "" {
 		d.BackURL = yclientsURL
 	}
+	d.SalonPhone = prefillPhone(d.SalonPhone)
+	d.SupportURL = p.supportURL
 	var buf bytes.Buffer
 	if err := p.connect.Execute(&buf, d); err != nil {
 		abort(c, err)
@@ -93,12 +106,27 @@ func (p *pages) renderConnect(c *gin.Context, d connectData) {
 	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
 }
 
+// prefillPhone is the salon's phone as the page shows it in the pairing code form ("+7 495
+// 123-45-67"), or "" when it is not a number WhatsApp could have.
+func prefillPhone(raw string) string {
+	if raw == "" {
+		return ""
+	}
+	p, err := whatsapp.DisplayPhone(raw)
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
 // renderError shows the Russian error page. It is used for every HTML error (renderErrors).
 func (p *pages) renderError(c *gin.Context, status int, text pageText) {
-	d := errorData{pageText: text, Status: status, BackURL: yclientsURL, Nonce: newNonce()}
+	d := errorData{pageText: text, Status: status, BackURL: yclientsURL, Nonce: newNonce(),
+		Retry:     status >= http.StatusInternalServerError || status == http.StatusConflict,
+		RequestID: c.GetString(ctxRequestID), SupportURL: p.supportURL}
 	var buf bytes.Buffer
 	if err := p.errPage.Execute(&buf, d); err != nil {
-		c.String(status, "%s\n%s\n%s\n", text.Title, text.Message, text.Hint)
+		c.String(status, "%s\n%s\n%s\nКод обращения: %s\n", text.Title, text.Message, text.Hint, d.RequestID)
 		return
 	}
 	c.Header("Content-Security-Policy", pageCSP(c, d.Nonce, false))

@@ -66,7 +66,7 @@ func (h *registerHandler) register(c *gin.Context) {
 	if name == "" {
 		name = salon.Title
 	}
-	h.pages.renderConnect(c, connectData{SalonID: salonID, SalonName: name, Token: token,
+	h.pages.renderConnect(c, connectData{SalonID: salonID, SalonName: name, SalonPhone: st.SalonPhone, Token: token,
 		Status: string(st.Status), Message: pageMessage(st, pair)})
 }
 

@@ -91,11 +91,12 @@ func (h *relinkHandler) open(c *gin.Context) {
 	}
 	h.log.Info("re-link page opened", slog.Int64("salonID", claims.SalonID), slog.String("status", string(st.Status)))
 	h.pages.renderConnect(c, connectData{
-		SalonID:   claims.SalonID,
-		SalonName: st.SalonName,
-		Token:     token,
-		Status:    string(st.Status),
-		Message:   statusMessage(st),
+		SalonID:    claims.SalonID,
+		SalonName:  st.SalonName,
+		SalonPhone: st.SalonPhone,
+		Token:      token,
+		Status:     string(st.Status),
+		Message:    statusMessage(st),
 	})
 }
 

@@ -41,6 +41,9 @@ type Config struct {
 	// WebhookHMACSecret, when set, requires X-Webhook-Signature (hex HMAC-SHA256 of the raw
 	// body) on entity webhooks. YClients documents no signature, so it is off by default.
 	WebhookHMACSecret string
+	// SupportURL is where a salon owner writes to AI Admin support (an https: or mailto: link),
+	// shown on the connect and error pages; empty: they point to the marketplace card.
+	SupportURL string
 }
 
 // Deps are the HTTP layer's collaborators.
@@ -75,14 +78,14 @@ const (
 	readyTimeout    = 2 * time.Second
 )
 
-// New builds the router: gin.New with an explicit middleware list (request log, error
-// rendering, recovery, security headers) and the routes of the HTTP layer.
+// New builds the router: gin.New with an explicit middleware list (request ID, request log,
+// error rendering, recovery, security headers) and the routes of the HTTP layer.
 func New(cfg Config, deps Deps) *gin.Engine {
 	log := deps.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	pg := mustPages()
+	pg := mustPages(cfg.SupportURL)
 	tc := temporalAPI(deps.Temporal)
 	sess := newSessions(cfg.SessionSecret, audSession)
 
@@ -100,7 +103,7 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	if cfg.IPRequestEvery < 0 {
 		perIP = nil
 	}
-	e.Use(requestLog(log), renderErrors(log, pg), recovery(log), securityHeaders)
+	e.Use(requestID, requestLog(log), renderErrors(log, pg), recovery(log), securityHeaders)
 	e.NoRoute(notFoundRoute)
 
 	reg := &registerHandler{cfg: cfg, temporal: tc, salons: deps.Salons, sessions: sess, pages: pg, log: log}

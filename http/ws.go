@@ -69,7 +69,8 @@ func (h *wsHandler) connect(c *gin.Context) {
 		h.log.Info("websocket upgrade failed", slog.Int64("salonID", claims.SalonID), slog.String("error", err.Error()))
 		return
 	}
-	h.log.Info("websocket connected", slog.Int64("salonID", claims.SalonID), slog.Bool("pairing", claims.Pair))
+	h.log.Info("websocket connected", slog.Int64("salonID", claims.SalonID), slog.Bool("pairing", claims.Pair),
+		slog.String("requestID", RequestID(c.Request.Context())))
 
 	// Not the request context: net/http may cancel it once the connection is hijacked.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request.Context()))
@@ -84,7 +85,7 @@ func (h *wsHandler) connect(c *gin.Context) {
 		updates: make(chan struct{}, 1),
 		ctx:     ctx,
 		cancel:  cancel,
-		log:     h.log.With(slog.Int64("salonID", claims.SalonID)),
+		log:     h.log.With(slog.Int64("salonID", claims.SalonID), slog.String("requestID", RequestID(ctx))),
 	}
 	h.hub.join(s, seed)
 	defer h.hub.leave(s)

@@ -45,7 +45,7 @@ func newHarness(t *testing.T) *harness {
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), calls: map[string]int{}}
 	h.env.SetTestTimeout(30 * time.Second)
 	h.register = func(activities.SalonRef) (activities.RegisterOutput, error) {
-		return activities.RegisterOutput{Title: "Салон «Бархат»", Timezone: "Europe/Moscow"}, nil
+		return activities.RegisterOutput{Title: "Салон «Бархат»", Timezone: "Europe/Moscow", Phone: "+7 495 123-45-67"}, nil
 	}
 	h.pair = func(in activities.PairInput) (activities.PairOutput, error) {
 		return activities.PairOutput{Outcome: activities.PairSucceeded, Phone: "79990001122", Name: "Бархат"}, nil

@@ -17,7 +17,9 @@ import (
 func TestHappyPath(t *testing.T) {
 	h := newHarness(t)
 	h.at(time.Minute, func() {
-		require.Equal(t, StatusPendingWhatsApp, h.query().Status)
+		st := h.query()
+		require.Equal(t, StatusPendingWhatsApp, st.Status)
+		require.Equal(t, "+7 495 123-45-67", st.SalonPhone, "salon phone: got %q want the one YClients gave", st.SalonPhone)
 		h.requestPairing(activities.PairByQR)
 	})
 	h.at(10*time.Minute, func() {

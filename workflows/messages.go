@@ -166,6 +166,7 @@ type SyncSummary struct {
 type State struct {
 	SalonID      int64
 	SalonName    string
+	SalonPhone   string // the salon's phone in YClients, as written there (not the linked WhatsApp)
 	Timezone     string
 	Status       Status
 	Reason       string

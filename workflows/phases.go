@@ -29,7 +29,7 @@ func (w *installation) registering(ctx workflow.Context) (Status, error) {
 	case err != nil:
 		return w.toFailed(ctx, ReasonYClientsUnavailable, rootMessage(err))
 	}
-	w.st.SalonName, w.st.Timezone = out.Title, out.Timezone
+	w.st.SalonName, w.st.Timezone, w.st.SalonPhone = out.Title, out.Timezone, out.Phone
 	return w.enter(ctx, StatusPendingWhatsApp, "")
 }
 

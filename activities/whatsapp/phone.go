@@ -88,3 +88,17 @@ func lastDigits(s string) string {
 	}
 	return string(d)
 }
+
+// DisplayPhone is NormalizePhone's number written for people, in the international format:
+// "8 (495) 123-45-67" → "+7 495 123-45-67". It accepts exactly what NormalizePhone accepts.
+func DisplayPhone(raw string) (string, error) {
+	digits, err := NormalizePhone(raw)
+	if err != nil {
+		return "", err
+	}
+	num, err := phonenumbers.Parse("+"+digits, defaultRegion)
+	if err != nil {
+		return "", fmt.Errorf("%w: %w", ErrInvalidPhone, err)
+	}
+	return phonenumbers.Format(num, phonenumbers.INTERNATIONAL), nil
+}

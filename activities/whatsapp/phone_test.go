@@ -66,9 +66,27 @@ func TestRedactPhones(t *testing.T) {
 		"lid 123456789012345@lid":                    "lid •••45@lid",
 		"2026-12-02T19:31:12Z took 1500ms":           "2026-12-02T19:31:12Z took 1500ms",
 		"no phone here":                              "no phone here",
+		"at 2026-12-02T20:26:27.746193300Z":          "at 2026-12-02T20:26:27.746193300Z",
 	}
 	for in, want := range cases {
 		require.Equal(t, want, RedactPhones(in), in)
 		require.Equal(t, want, RedactPhones(want), "masking twice changes nothing: %s", in)
+	}
+}
+
+func TestDisplayPhone(t *testing.T) {
+	for raw, want := range map[string]string{
+		"+7 495 123-45-67":  "+7 495 123-45-67",
+		"8 (495) 123-45-67": "+7 495 123-45-67",
+		"79990001122":       "+7 999 000-11-22",
+		"+49 151 12345678":  "+49 1511 2345678", // as libphonenumber groups it
+	} {
+		got, err := DisplayPhone(raw)
+		require.NoError(t, err, "raw %q", raw)
+		require.Equal(t, want, got, "raw %q: got %q want %q", raw, got, want)
+	}
+	for _, raw := range []string{"", "12345", "call 89990001122", "+999 123 456 789"} {
+		_, err := DisplayPhone(raw)
+		require.ErrorIs(t, err, ErrInvalidPhone, "raw %q: got %v want an invalid phone", raw, err)
 	}
 }

@@ -90,6 +90,8 @@ type stackSetup struct {
 	unlimitedYClients bool
 	// interceptors are added to the workflow worker's.
 	interceptors []interceptor.WorkerInterceptor
+	// phone, when set, replaces the simulated phone's scaled-down timings.
+	phone *simphone.Options
 }
 
 func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
@@ -125,8 +127,12 @@ func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 	t.Cleanup(func() { fakeSrv.Close(); fake.Close() })
 	cfg.YClientsBaseURL = fakeSrv.URL
 	// Real pairing timings scaled down: 6 codes, the first 60 s → 600 ms, the rest 20 s → 200 ms.
-	phone := simphone.New(simphone.Options{FirstQR: 600 * time.Millisecond, NextQR: 200 * time.Millisecond,
-		PairCodeTTL: 600 * time.Millisecond, ConnectDelay: 20 * time.Millisecond})
+	phoneOpts := simphone.Options{FirstQR: 600 * time.Millisecond, NextQR: 200 * time.Millisecond,
+		PairCodeTTL: 600 * time.Millisecond, ConnectDelay: 20 * time.Millisecond}
+	if setup.phone != nil {
+		phoneOpts = *setup.phone
+	}
+	phone := simphone.New(phoneOpts)
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))

@@ -37,8 +37,8 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 		PartnerToken: a.Cfg.YClientsPartnerToken, ApplicationID: a.Cfg.YClientsApplicationID,
 		RequireSignedUserData: a.Cfg.RequireSignedUserData, SessionSecret: a.Cfg.SessionSecret,
 		PublicURL: a.Cfg.PublicURL, AdminToken: a.Cfg.AdminToken, TaskQueue: a.Cfg.TaskQueue,
-		Timings: a.Cfg.Timings, WebhookHMACSecret: a.Cfg.WebhookHMACSecret, RequestQREvery: a.Cfg.RequestQREvery,
-		TrustedProxies: a.Cfg.TrustedProxies, IPRequestEvery: a.Cfg.IPRequestEvery(),
+		Timings: a.Cfg.Timings, WebhookHMACSecret: a.Cfg.WebhookHMACSecret, SupportURL: a.Cfg.SupportURL,
+		RequestQREvery: a.Cfg.RequestQREvery, TrustedProxies: a.Cfg.TrustedProxies, IPRequestEvery: a.Cfg.IPRequestEvery(),
 	}, deps)
 	srv := httpapi.NewServer(a.Cfg.HTTPAddr, h)
 	ln, err := net.Listen("tcp", a.Cfg.HTTPAddr)

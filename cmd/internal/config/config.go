@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -43,6 +44,8 @@ type Config struct {
 	OwnerWebhookURL string
 	// WebhookHMACSecret optionally requires a signature header on entity webhooks.
 	WebhookHMACSecret string
+	// SupportURL is the support contact the owner's pages link to (https: or mailto:).
+	SupportURL string
 
 	WhatsAppMode string // sim, simserver or whatsmeow
 	Demo         bool
@@ -94,6 +97,7 @@ func Load(dev bool) (*Config, error) {
 		OpsWebhookURL:        os.Getenv("OPS_WEBHOOK_URL"),
 		OwnerWebhookURL:      os.Getenv("OWNER_WEBHOOK_URL"),
 		WebhookHMACSecret:    os.Getenv("WEBHOOK_HMAC_SECRET"),
+		SupportURL:           strings.TrimSpace(os.Getenv("SUPPORT_URL")),
 		WhatsAppSimURL:       os.Getenv("WHATSAPP_SIM_URL"),
 		FakeAddr:             env("FAKE_YCLIENTS_ADDR", "127.0.0.1:8090"),
 		DataDir:              env("DATA_DIR", ".data"),
@@ -180,6 +184,9 @@ func (c *Config) check() error {
 	if c.WhatsAppMode == "simserver" && c.WhatsAppSimURL == "" {
 		return errors.New("WHATSAPP_MODE=simserver needs WHATSAPP_SIM_URL")
 	}
+	if err := checkSupportURL(c.SupportURL); err != nil {
+		return err
+	}
 	if c.Demo {
 		return nil
 	}
@@ -193,6 +200,24 @@ func (c *Config) check() error {
 		return errors.New("ADMIN_TOKEN is required outside demo mode")
 	}
 	return nil
+}
+
+// checkSupportURL accepts an empty SUPPORT_URL, an absolute http(s) URL or a mailto: address:
+// the links a browser opens from the owner's pages (html/template would blank anything else).
+func checkSupportURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("SUPPORT_URL: %w", err)
+	case (u.Scheme == "https" || u.Scheme == "http") && u.Host != "":
+		return nil
+	case u.Scheme == "mailto" && strings.Contains(u.Opaque, "@"):
+		return nil
+	}
+	return fmt.Errorf("SUPPORT_URL: want an https:// link or a mailto: address, got %q", raw)
 }
 
 // key reads a base64 32-byte key from the environment; in demo mode a missing key is created

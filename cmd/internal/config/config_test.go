@@ -1,0 +1,34 @@
+package config
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestSupportURL(t *testing.T) {
+	for raw, ok := range map[string]bool{
+		"":                               true,
+		"https://t.me/aiadmin_support":   true,
+		" https://aiadmin.example/help ": true, // trimmed
+		"mailto:support@aiadmin.example": true,
+		"javascript:alert(1)":            false,
+		"t.me/aiadmin_support":           false,
+		"https://":                       false,
+		"mailto:support":                 false,
+		"ftp://aiadmin.example":          false,
+	} {
+		t.Run(raw, func(t *testing.T) {
+			t.Setenv("DATA_DIR", t.TempDir())
+			t.Setenv("SUPPORT_URL", raw)
+			c, err := Load(true) // demo mode: no credentials needed
+			if !ok {
+				require.ErrorContains(t, err, "SUPPORT_URL", "got %v, want SUPPORT_URL refused", err)
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, strings.TrimSpace(raw), c.SupportURL, "got %q", c.SupportURL)
+		})
+	}
+}
