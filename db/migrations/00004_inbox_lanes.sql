@@ -17,14 +17,19 @@ ALTER TABLE webhook_inbox DROP CONSTRAINT webhook_inbox_state_check;
 ALTER TABLE webhook_inbox ADD CONSTRAINT webhook_inbox_state_check
     CHECK (state IN ('pending', 'processed', 'ignored', 'failed', 'duplicate', 'dead'));
 
--- A lane's rows in order: the claim's "no earlier row of the lane is waiting" and the
--- lookup of the lane's previous delivery.
+-- A lane's rows in order: the lookup of the lane's previous delivery.
 CREATE INDEX webhook_inbox_lane_idx ON webhook_inbox (salon_id, resource, resource_id, id);
+-- A lane's pending rows: the claim's "no earlier row of the lane is waiting", however long
+-- the lane's history.
+CREATE INDEX webhook_inbox_lane_pending_idx ON webhook_inbox (salon_id, resource, resource_id, id)
+    WHERE state = 'pending';
 -- Finished rows whose body is still kept, by age: the retention purge.
-CREATE INDEX webhook_inbox_purge_idx ON webhook_inbox (processed_at) WHERE purged_at IS NULL;
+CREATE INDEX webhook_inbox_purge_idx ON webhook_inbox (processed_at)
+    WHERE purged_at IS NULL AND processed_at IS NOT NULL;
 
 -- +goose Down
 DROP INDEX webhook_inbox_purge_idx;
+DROP INDEX webhook_inbox_lane_pending_idx;
 DROP INDEX webhook_inbox_lane_idx;
 UPDATE webhook_inbox SET state = 'processed' WHERE state = 'duplicate';
 UPDATE webhook_inbox SET state = 'failed' WHERE state = 'dead';

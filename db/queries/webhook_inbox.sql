@@ -94,10 +94,11 @@ LIMIT 1;
 -- name: PurgeInboxBodies :execrows
 -- PurgeInboxBodies empties the bodies (clients' names and phones) of up to max_rows rows
 -- finished before before; the row itself stays.
+-- (= ANY(ARRAY(...)) keeps the update on the primary key instead of a scan of the table.)
 UPDATE webhook_inbox SET body = ''::bytea, purged_at = now()
-WHERE id IN (
+WHERE id = ANY(ARRAY(
     SELECT id FROM webhook_inbox
-    WHERE purged_at IS NULL AND processed_at < @before::timestamptz
+    WHERE purged_at IS NULL AND processed_at IS NOT NULL AND processed_at < @before::timestamptz
     ORDER BY processed_at
     LIMIT @max_rows
-);
+));

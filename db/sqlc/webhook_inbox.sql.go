@@ -225,12 +225,12 @@ func (q *Queries) PreviousLaneBody(ctx context.Context, arg PreviousLaneBodyPara
 
 const purgeInboxBodies = `-- name: PurgeInboxBodies :execrows
 UPDATE webhook_inbox SET body = ''::bytea, purged_at = now()
-WHERE id IN (
+WHERE id = ANY(ARRAY(
     SELECT id FROM webhook_inbox
-    WHERE purged_at IS NULL AND processed_at < $1::timestamptz
+    WHERE purged_at IS NULL AND processed_at IS NOT NULL AND processed_at < $1::timestamptz
     ORDER BY processed_at
     LIMIT $2
-)
+))
 `
 
 type PurgeInboxBodiesParams struct {
@@ -240,6 +240,7 @@ type PurgeInboxBodiesParams struct {
 
 // PurgeInboxBodies empties the bodies (clients' names and phones) of up to max_rows rows
 // finished before before; the row itself stays.
+// (= ANY(ARRAY(...)) keeps the update on the primary key instead of a scan of the table.)
 func (q *Queries) PurgeInboxBodies(ctx context.Context, arg PurgeInboxBodiesParams) (int64, error) {
 	result, err := q.db.Exec(ctx, purgeInboxBodies, arg.Before, arg.MaxRows)
 	if err != nil {

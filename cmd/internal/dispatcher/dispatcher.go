@@ -186,10 +186,8 @@ func (d *Dispatcher) loop(ctx context.Context) {
 			continue
 		}
 		backoff = time.Second
-		if claimed == 0 {
+		if claimed < d.batchSize { // keeping up: time to spare
 			d.tidy(ctx)
-		}
-		if claimed < d.batchSize {
 			sleep(ctx, d.interval)
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/aiadmin/aiadmin/cmd/internal/dispatcher"
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/dbtest"
 	"github.com/aiadmin/aiadmin/db/sqlc"
@@ -146,4 +147,12 @@ func inboxIDs(evs []workflows.RecordEvent) []int64 {
 		out = append(out, e.InboxID)
 	}
 	return out
+}
+
+// run runs d until the test ends.
+func run(t *testing.T, d *dispatcher.Dispatcher) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
 }

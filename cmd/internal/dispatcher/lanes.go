@@ -27,6 +27,7 @@ const (
 	lease       = time.Minute
 	leaseMargin = callTimeout + 5*time.Second
 	maxErrorLen = 500
+	dbTimeout   = 5 * time.Second // recording a row's end
 )
 
 // pass is one round: the rows claimed together, handed on lane by lane.
@@ -179,7 +180,10 @@ func (d *Dispatcher) previousBody(ctx context.Context, row sqlc.WebhookInbox) []
 
 // finish records how a leased row ended; false when it could not be recorded (the lane stops).
 func (d *Dispatcher) finish(ctx context.Context, p *pass, row sqlc.WebhookInbox, state, note string) bool {
-	n, err := d.store.FinishInbox(context.WithoutCancel(ctx), sqlc.FinishInboxParams{
+	// Not cancelled with ctx: a row handed on just before a stop is recorded as such.
+	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbTimeout)
+	defer cancel()
+	n, err := d.store.FinishInbox(fctx, sqlc.FinishInboxParams{
 		ID: row.ID, ClaimToken: d.token, State: state, LastError: errText(note)})
 	switch {
 	case err != nil:
@@ -208,7 +212,7 @@ func (d *Dispatcher) failed(ctx context.Context, p *pass, row sqlc.WebhookInbox,
 	}
 	attempts := int(row.Attempts) + 1
 	if attempts < d.maxAttempts {
-		delay := min(d.retryBase<<min(attempts-1, 30), d.retryMax)
+		delay := d.backoff(attempts)
 		d.log.Warn("inbox: row refused; its lane waits", "inboxID", row.ID, "salonID", row.SalonID,
 			"resource", row.Resource, "resourceID", row.ResourceID, "attempts", attempts, "retryIn", delay, "err", err)
 		d.retry(ctx, p, row, 1, delay, err)
@@ -219,8 +223,20 @@ func (d *Dispatcher) failed(ctx context.Context, p *pass, row sqlc.WebhookInbox,
 	}
 }
 
+// backoff is the wait after a row's attempts-th refusal: retryBase, doubled after each
+// attempt, at most retryMax.
+func (d *Dispatcher) backoff(attempts int) time.Duration {
+	delay := d.retryBase
+	for i := 1; i < attempts && delay < d.retryMax; i++ {
+		delay *= 2
+	}
+	return min(delay, d.retryMax)
+}
+
 func (d *Dispatcher) retry(ctx context.Context, p *pass, row sqlc.WebhookInbox, add int32, delay time.Duration, cause error) {
-	_, err := d.store.RetryInbox(context.WithoutCancel(ctx), sqlc.RetryInboxParams{ID: row.ID, ClaimToken: d.token,
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbTimeout)
+	defer cancel()
+	_, err := d.store.RetryInbox(rctx, sqlc.RetryInboxParams{ID: row.ID, ClaimToken: d.token,
 		AddAttempts: add, LastError: errText(cause.Error()), DelaySeconds: delay.Seconds()})
 	if err != nil {
 		p.fail(fmt.Errorf("retry inbox row %d: %w", row.ID, err))
@@ -236,7 +252,7 @@ func (d *Dispatcher) release(rows []sqlc.WebhookInbox) {
 	for i, r := range rows {
 		ids[i] = r.ID
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
 	defer cancel()
 	if err := d.store.ReleaseInbox(ctx, sqlc.ReleaseInboxParams{Ids: ids, ClaimToken: d.token}); err != nil {
 		d.log.Warn("inbox: cannot give rows back; they are free again when their lease ends", "rows", len(ids), "err", err)
@@ -259,7 +275,13 @@ func (d *Dispatcher) deadAlert(ctx context.Context, row sqlc.WebhookInbox, attem
 func unreachable(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
-		return false // PostgreSQL answered: it refused this row
+		// PostgreSQL answered: it refused this row, unless it refused everyone (connection,
+		// conflicts between transactions, resources, shutdown, system errors).
+		switch pgErr.Code[:min(2, len(pgErr.Code))] {
+		case "08", "40", "53", "57", "58":
+			return true
+		}
+		return false
 	}
 	var netErr net.Error
 	var connErr *pgconn.ConnectError
