@@ -208,12 +208,16 @@ func ensureTemplate(ctx context.Context) (retErr error) {
 	return nil
 }
 
-// sweep drops templates for other migration sets and test databases left by
-// killed test binaries. Failures are ignored: a database still in use by a
-// running binary is simply not swept this time.
+// keepTemplates is how many templates of other migration sets survive a sweep: test runs of
+// other branches (worktrees) on the same server keep theirs while they run.
+const keepTemplates = 8
+
+// sweep drops the oldest templates for other migration sets beyond keepTemplates, leftover
+// *_build databases and test databases left by killed test binaries. Failures are ignored: a
+// database still in use by a running binary is simply not swept this time.
 func sweep(ctx context.Context, conn *pgx.Conn) {
 	rows, err := conn.Query(ctx,
-		"SELECT datname FROM pg_database WHERE datname LIKE 'aiadmin\\_tmpl\\_%' OR datname LIKE 'aiadmin\\_test\\_%'")
+		"SELECT datname FROM pg_database WHERE datname LIKE 'aiadmin\\_tmpl\\_%' OR datname LIKE 'aiadmin\\_test\\_%' ORDER BY oid DESC")
 	if err != nil {
 		return
 	}
@@ -222,16 +226,18 @@ func sweep(ctx context.Context, conn *pgx.Conn) {
 		return
 	}
 	cutoff := time.Now().Add(-staleAfter).Unix()
+	others := 0
 	for _, name := range names {
 		stale := false
 		if rest, ok := strings.CutPrefix(name, testPrefix); ok {
 			created, _, _ := strings.Cut(rest, "_")
 			sec, err := strconv.ParseInt(created, 10, 64)
 			stale = err == nil && sec < cutoff
-		} else {
-			// Under the lock no build is in progress, so any other template
-			// or leftover *_build database is stale.
-			stale = name != template
+		} else if name != template {
+			// Under the lock no build is in progress: a *_build database is a leftover, and of
+			// the other templates (newest first) only the most recent few are kept.
+			others++
+			stale = strings.HasSuffix(name, "_build") || others > keepTemplates
 		}
 		if stale {
 			_ = dropDatabase(ctx, adminPool, name)
