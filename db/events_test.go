@@ -57,9 +57,16 @@ func TestPairingEvents(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n, "only event %d had expired", expired)
 
+	n, err = store.DeleteFinishedPairingEvents(ctx, time.Now().Add(-24*time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, n, "the success is not a day old")
+	n, err = store.DeleteFinishedPairingEvents(ctx, time.Now().Add(time.Minute))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n, "only the success %d has ended its attempt", done)
+
 	n, err = store.DeletePairingEvents(ctx, 1)
 	require.NoError(t, err)
-	require.EqualValues(t, 3, n)
+	require.EqualValues(t, 2, n)
 	require.Empty(t, list(0, 10))
 	_, err = store.LatestPairingEvent(ctx, 1)
 	require.ErrorIs(t, db.NotFound(err), db.ErrNotFound)
@@ -112,66 +119,4 @@ func TestSalonSecrets(t *testing.T) {
 	require.NoError(t, store.DeleteSalonSecrets(ctx, 1))
 	_, err = store.GetSalonSecrets(ctx, 1)
 	require.ErrorIs(t, db.NotFound(err), db.ErrNotFound)
-}
-
-func TestWebhookInbox(t *testing.T) {
-	ctx := context.Background()
-	store, _ := dbtest.New(t)
-
-	var ids []int64
-	for i := range 3 {
-		id, err := store.InsertInbox(ctx, sqlc.InsertInboxParams{
-			SalonID: 1, Headers: []byte(`{"Content-Type":["application/json"]}`),
-			Body: []byte(`{"resource":"record"}`), Resource: "record", ResourceID: int64(100 + i), EventStatus: "create",
-		})
-		require.NoError(t, err)
-		ids = append(ids, id)
-	}
-	// Empty deliveries are stored too: nil headers and body become '{}' and ''.
-	_, err := store.InsertInbox(ctx, sqlc.InsertInboxParams{SalonID: 1})
-	require.NoError(t, err)
-
-	err = store.InTx(ctx, func(q *sqlc.Queries) error {
-		claimed, err := q.ClaimPendingInbox(ctx, 2)
-		require.NoError(t, err)
-		require.Len(t, claimed, 2)
-		require.Equal(t, ids[0], claimed[0].ID, "oldest first")
-		require.Equal(t, ids[1], claimed[1].ID)
-
-		// A second worker skips the locked rows.
-		require.NoError(t, store.InTx(ctx, func(q2 *sqlc.Queries) error {
-			other, err := q2.ClaimPendingInbox(ctx, 1)
-			require.NoError(t, err)
-			require.Len(t, other, 1)
-			require.Equal(t, ids[2], other[0].ID, "got a locked row, want the next free one")
-			return q2.MarkInboxIgnored(ctx, sqlc.MarkInboxIgnoredParams{ID: other[0].ID, Reason: "unknown resource"})
-		}))
-
-		require.NoError(t, q.MarkInboxProcessed(ctx, claimed[0].ID))
-		return q.MarkInboxFailed(ctx, sqlc.MarkInboxFailedParams{ID: claimed[1].ID, LastError: "bad json"})
-	})
-	require.NoError(t, err)
-
-	type row struct {
-		State, LastError string
-		Attempts         int32
-		Processed        bool
-	}
-	read := func(id int64) row {
-		t.Helper()
-		var r row
-		require.NoError(t, store.Pool.QueryRow(ctx,
-			"SELECT state, last_error, attempts, processed_at IS NOT NULL FROM webhook_inbox WHERE id = $1", id,
-		).Scan(&r.State, &r.LastError, &r.Attempts, &r.Processed))
-		return r
-	}
-	require.Equal(t, row{"processed", "", 1, true}, read(ids[0]))
-	require.Equal(t, row{"failed", "bad json", 1, true}, read(ids[1]))
-	require.Equal(t, row{"ignored", "unknown resource", 1, true}, read(ids[2]))
-
-	left, err := store.ClaimPendingInbox(ctx, 10)
-	require.NoError(t, err)
-	require.Len(t, left, 1, "only the empty delivery is still pending")
-	require.Equal(t, []byte("{}"), left[0].Headers)
-	require.Empty(t, left[0].Body)
 }

@@ -56,6 +56,14 @@ type Health struct {
 	LastMessageAt     *time.Time    `json:"last_message_at,omitempty"` // last message sent to a client
 	RecentErrors      []HealthError `json:"recent_errors"`
 	Budget            *SendBudget   `json:"send_budget,omitempty"` // the salon's sending budget now
+	Inbox             *InboxHealth  `json:"inbox,omitempty"`       // the salon's webhooks not handed on
+}
+
+// InboxHealth is the salon's part of the webhook inbox that is not handed on to Temporal.
+type InboxHealth struct {
+	Pending         int64      `json:"pending"`                     // waiting (a refused one waits for its retry)
+	Dead            int64      `json:"dead"`                        // refused too often: an operator looks at them
+	OldestPendingAt *time.Time `json:"oldest_pending_at,omitempty"` // when the oldest waiting one arrived
 }
 
 // SendBudget is a salon's sending policy and how much of it is used.

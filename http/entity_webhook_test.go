@@ -80,7 +80,8 @@ func TestEntityWebhook(t *testing.T) {
 		require.Contains(t, []int{http.StatusForbidden, http.StatusNotFound}, got, "got %d", got)
 	})
 	t.Run("malformed 400", func(t *testing.T) {
-		for _, bad := range []string{`{"resource":`, `[]`, `{"resource":"record","status":"explode"}`, `{"status":"create"}`} {
+		for _, bad := range []string{`{"resource":`, `[]`, `{"resource":"record","status":"explode"}`, `{"status":"create"}`,
+			`{"resource":"rec\u0000ord","resource_id":1,"status":"create","data":{}}`} {
 			require.Equal(t, http.StatusBadRequest, post(fmt.Sprintf("/webhook/yclients/%d/%s", salon, secret), bad, nil), bad)
 		}
 		require.EqualValues(t, 1, count(), "nothing stored for bad input")

@@ -61,7 +61,9 @@ func TestReadyz(t *testing.T) {
 }
 
 func TestAdminHealthAuth(t *testing.T) {
-	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t), Health: fakeHealth{h: Health{Status: "active"}}})
+	oldest := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t), Health: fakeHealth{h: Health{Status: "active",
+		Inbox: &InboxHealth{Pending: 2, Dead: 1, OldestPendingAt: &oldest}}}})
 	url := srv.URL + "/api/installations/42/health"
 	cases := []struct {
 		name   string
@@ -97,6 +99,8 @@ func TestAdminHealthAuth(t *testing.T) {
 	require.Equal(t, "active", out["status"], "status field: got %v want active", out["status"])
 	require.Equal(t, float64(42), out["salon_id"], "salon_id: got %v want 42", out["salon_id"])
 	require.Equal(t, "temporal unavailable", out["workflow_error"], "workflow_error: got %v", out["workflow_error"])
+	require.Equal(t, map[string]any{"pending": float64(2), "dead": float64(1), "oldest_pending_at": "2026-03-01T10:00:00Z"},
+		out["inbox"], "inbox: got %v", out["inbox"])
 }
 
 func TestAdminHealthEmptyTokenAdmitsNobody(t *testing.T) {

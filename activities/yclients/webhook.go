@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Webhook is an entity webhook as YClients posts it to the webhook_urls given at activation:
@@ -21,7 +22,9 @@ type Webhook struct {
 var ErrMalformedWebhook = errors.New("malformed webhook")
 
 // ParseWebhook validates an entity webhook's envelope and returns it with its resource ID (0
-// when absent). IDs may be numbers or strings, as YClients sends both.
+// when absent). IDs may be numbers or strings, as YClients sends both. A NUL character in the
+// routing fields is refused: PostgreSQL's text columns cannot hold it, and a body that cannot
+// be stored must be answered 400, not retried forever.
 func ParseWebhook(body []byte) (Webhook, int64, error) {
 	var wh Webhook
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -31,6 +34,9 @@ func ParseWebhook(body []byte) (Webhook, int64, error) {
 	}
 	if wh.Resource == "" {
 		return wh, 0, fmt.Errorf("%w: no resource", ErrMalformedWebhook)
+	}
+	if strings.ContainsRune(wh.Resource, 0) {
+		return wh, 0, fmt.Errorf("%w: NUL in resource", ErrMalformedWebhook)
 	}
 	var id int64
 	if wh.ResourceID != "" {

@@ -16,6 +16,24 @@ func TestParseWebhook(t *testing.T) {
 	}
 }
 
+// A NUL in a routing field cannot be stored in PostgreSQL's text columns: the body is refused
+// (400, never retried) rather than failing the insert (503, retried by YClients forever).
+func TestParseWebhookRefusesNUL(t *testing.T) {
+	for _, bad := range []string{
+		`{"resource":"rec\u0000ord","resource_id":1,"status":"create","data":{}}`,
+		`{"resource":"\u0000","resource_id":1,"status":"create","data":{}}`,
+		`{"resource":"record","resource_id":1,"status":"create\u0000","data":{}}`,
+		`{"resource":"record","resource_id":"1\u0000","status":"create","data":{}}`,
+	} {
+		_, _, err := ParseWebhook([]byte(bad))
+		require.ErrorIs(t, err, ErrMalformedWebhook, bad)
+	}
+	// A NUL inside data is the dispatcher's business (it strips it before storing text).
+	_, id, err := ParseWebhook([]byte(`{"resource":"client","resource_id":5,"status":"create","data":{"id":5,"name":"Ан\u0000на"}}`))
+	require.NoError(t, err)
+	require.EqualValues(t, 5, id)
+}
+
 func TestDecodeClient(t *testing.T) {
 	c, err := DecodeClient([]byte(`{"id":"77","name":"Мария","phone":79995556677}`))
 	require.NoError(t, err)

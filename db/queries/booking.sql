@@ -59,10 +59,6 @@ SELECT EXISTS (SELECT 1 FROM opt_outs WHERE salon_id = @salon_id AND phone = @ph
 INSERT INTO clients (salon_id, yclients_id, name, phone) VALUES (@salon_id, @yclients_id, @name, @phone)
 ON CONFLICT (salon_id, yclients_id) DO UPDATE SET name = EXCLUDED.name, phone = EXCLUDED.phone, updated_at = now();
 
--- name: RecordInboxAttempt :exec
--- RecordInboxAttempt notes a failed hand-over to Temporal; the row stays pending.
-UPDATE webhook_inbox SET attempts = attempts + 1, last_error = @last_error WHERE id = @id;
-
 -- name: CountInboxByState :one
 SELECT count(*) FROM webhook_inbox WHERE salon_id = @salon_id AND state = @state;
 

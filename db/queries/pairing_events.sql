@@ -33,3 +33,9 @@ WHERE salon_id = @salon_id;
 -- name: DeleteExpiredPairingEvents :execrows
 DELETE FROM pairing_events
 WHERE expires_at < @before::timestamptz;
+
+-- name: DeleteFinishedPairingEvents :execrows
+-- DeleteFinishedPairingEvents deletes the ends of pairing attempts (success, timeout, error)
+-- created before before: the connect page read them long ago.
+DELETE FROM pairing_events
+WHERE kind IN ('success', 'timeout', 'error') AND created_at < @before::timestamptz;

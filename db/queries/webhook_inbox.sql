@@ -6,36 +6,99 @@ VALUES (
 )
 RETURNING id;
 
--- name: ClaimPendingInbox :many
--- ClaimPendingInbox locks up to max_rows pending rows, oldest first, skipping
--- rows another worker holds. Call it inside Store.InTx and mark each row
--- before the transaction commits: the row lock is the claim.
-SELECT * FROM webhook_inbox
-WHERE state = 'pending'
+-- name: LockInboxClaims :exec
+-- LockInboxClaims serialises claims: call it first in the claim's transaction, so that a
+-- claim sees every claim committed before it and two dispatchers never split a lane (not
+-- even in the moment one of them has lost its dispatcher lock without knowing it yet).
+-- The key is "AIADCLAM".
+SELECT pg_advisory_xact_lock(4704363047207846221);
+
+-- name: ClaimInboxLanes :many
+-- ClaimInboxLanes leases up to max_rows pending rows, oldest first, to one dispatcher for
+-- lease_seconds. A row is claimable when it is due and no earlier pending row of its lane
+-- (salon_id, resource, resource_id) is leased or waiting for its next attempt: a lane is
+-- handed on in inbox order, whatever happens to the other lanes. Rows come back in no
+-- particular order.
+UPDATE webhook_inbox w SET
+    claimed_until = now() + make_interval(secs => @lease_seconds::float8),
+    claim_token   = @claim_token
+FROM (
+    SELECT p.id FROM webhook_inbox p
+    WHERE p.state = 'pending'
+      AND (p.claimed_until IS NULL OR p.claimed_until < now())
+      AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
+      AND NOT EXISTS (
+          SELECT 1 FROM webhook_inbox e
+          WHERE e.salon_id = p.salon_id AND e.resource = p.resource AND e.resource_id = p.resource_id
+            AND e.id < p.id AND e.state = 'pending'
+            AND (e.claimed_until >= now() OR e.next_attempt_at > now())
+      )
+    ORDER BY p.id
+    LIMIT @max_rows
+) c
+WHERE w.id = c.id
+RETURNING w.*;
+
+-- name: PreviousLaneBody :one
+-- PreviousLaneBody is the body of the lane's last delivery before before_id that was handed
+-- on (or found to be a copy of one).
+SELECT body FROM webhook_inbox
+WHERE salon_id = @salon_id AND resource = @resource AND resource_id = @resource_id
+  AND id < @before_id AND state IN ('processed', 'duplicate')
+ORDER BY id DESC
+LIMIT 1;
+
+-- name: FinishInbox :execrows
+-- FinishInbox ends a leased row: processed, ignored, failed (cannot be decoded), duplicate
+-- or dead. No row is affected when the lease was lost.
+UPDATE webhook_inbox SET
+    state         = @state,
+    attempts      = attempts + 1,
+    last_error    = @last_error,
+    processed_at  = now(),
+    claimed_until = NULL,
+    claim_token   = ''
+WHERE id = @id AND claim_token = @claim_token AND state = 'pending';
+
+-- name: RetryInbox :execrows
+-- RetryInbox gives a leased row back after a failed attempt: counted (add_attempts = 1) when
+-- the row was refused, not counted when Temporal could not be reached at all.
+UPDATE webhook_inbox SET
+    attempts        = attempts + @add_attempts::int,
+    last_error      = @last_error,
+    next_attempt_at = now() + make_interval(secs => @delay_seconds::float8),
+    claimed_until   = NULL,
+    claim_token     = ''
+WHERE id = @id AND claim_token = @claim_token AND state = 'pending';
+
+-- name: ReleaseInbox :exec
+-- ReleaseInbox gives leased rows back untried.
+UPDATE webhook_inbox SET claimed_until = NULL, claim_token = ''
+WHERE id = ANY(@ids::bigint[]) AND claim_token = @claim_token AND state = 'pending';
+
+-- name: InboxHealth :one
+-- InboxHealth counts a salon's rows waiting and dead, for operators.
+SELECT
+    count(*) FILTER (WHERE state = 'pending')::bigint AS pending,
+    count(*) FILTER (WHERE state = 'dead')::bigint    AS dead
+FROM webhook_inbox
+WHERE salon_id = @salon_id AND state IN ('pending', 'dead');
+
+-- name: OldestPendingInbox :one
+-- OldestPendingInbox is when the salon's oldest waiting row arrived.
+SELECT received_at FROM webhook_inbox
+WHERE salon_id = @salon_id AND state = 'pending'
 ORDER BY id
-LIMIT @max_rows
-FOR UPDATE SKIP LOCKED;
+LIMIT 1;
 
--- name: MarkInboxProcessed :exec
-UPDATE webhook_inbox SET
-    state        = 'processed',
-    attempts     = attempts + 1,
-    last_error   = '',
-    processed_at = now()
-WHERE id = @id;
-
--- name: MarkInboxIgnored :exec
-UPDATE webhook_inbox SET
-    state        = 'ignored',
-    attempts     = attempts + 1,
-    last_error   = @reason,
-    processed_at = now()
-WHERE id = @id;
-
--- name: MarkInboxFailed :exec
-UPDATE webhook_inbox SET
-    state        = 'failed',
-    attempts     = attempts + 1,
-    last_error   = @last_error,
-    processed_at = now()
-WHERE id = @id;
+-- name: PurgeInboxBodies :execrows
+-- PurgeInboxBodies empties the bodies (clients' names and phones) of up to max_rows rows
+-- finished before before; the row itself stays.
+-- (= ANY(ARRAY(...)) keeps the update on the primary key instead of a scan of the table.)
+UPDATE webhook_inbox SET body = ''::bytea, purged_at = now()
+WHERE id = ANY(ARRAY(
+    SELECT id FROM webhook_inbox
+    WHERE purged_at IS NULL AND processed_at IS NOT NULL AND processed_at < @before::timestamptz
+    ORDER BY processed_at
+    LIMIT @max_rows
+));

@@ -185,21 +185,6 @@ func (q *Queries) ListMessages(ctx context.Context, salonID int64) ([]Message, e
 	return items, nil
 }
 
-const recordInboxAttempt = `-- name: RecordInboxAttempt :exec
-UPDATE webhook_inbox SET attempts = attempts + 1, last_error = $1 WHERE id = $2
-`
-
-type RecordInboxAttemptParams struct {
-	LastError string
-	ID        int64
-}
-
-// RecordInboxAttempt notes a failed hand-over to Temporal; the row stays pending.
-func (q *Queries) RecordInboxAttempt(ctx context.Context, arg RecordInboxAttemptParams) error {
-	_, err := q.db.Exec(ctx, recordInboxAttempt, arg.LastError, arg.ID)
-	return err
-}
-
 const reserveSendSlot = `-- name: ReserveSendSlot :one
 INSERT INTO send_budget (salon_id, next_slot_at)
 VALUES ($1, $2::timestamptz + $3::bigint * interval '1 millisecond')

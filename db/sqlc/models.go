@@ -159,18 +159,22 @@ type SyncRun struct {
 }
 
 type WebhookInbox struct {
-	ID          int64
-	SalonID     int64
-	ReceivedAt  time.Time
-	Headers     []byte
-	Body        []byte
-	Resource    string
-	ResourceID  int64
-	EventStatus string
-	State       string
-	Attempts    int32
-	LastError   string
-	ProcessedAt *time.Time
+	ID            int64
+	SalonID       int64
+	ReceivedAt    time.Time
+	Headers       []byte
+	Body          []byte
+	Resource      string
+	ResourceID    int64
+	EventStatus   string
+	State         string
+	Attempts      int32
+	LastError     string
+	ProcessedAt   *time.Time
+	NextAttemptAt *time.Time
+	ClaimedUntil  *time.Time
+	ClaimToken    string
+	PurgedAt      *time.Time
 }
 
 type WhatsappDevice struct {

@@ -23,6 +23,21 @@ func (q *Queries) DeleteExpiredPairingEvents(ctx context.Context, before time.Ti
 	return result.RowsAffected(), nil
 }
 
+const deleteFinishedPairingEvents = `-- name: DeleteFinishedPairingEvents :execrows
+DELETE FROM pairing_events
+WHERE kind IN ('success', 'timeout', 'error') AND created_at < $1::timestamptz
+`
+
+// DeleteFinishedPairingEvents deletes the ends of pairing attempts (success, timeout, error)
+// created before before: the connect page read them long ago.
+func (q *Queries) DeleteFinishedPairingEvents(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteFinishedPairingEvents, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deletePairingEvents = `-- name: DeletePairingEvents :execrows
 DELETE FROM pairing_events
 WHERE salon_id = $1

@@ -7,21 +7,44 @@ package sqlc
 
 import (
 	"context"
+	"time"
 )
 
-const claimPendingInbox = `-- name: ClaimPendingInbox :many
-SELECT id, salon_id, received_at, headers, body, resource, resource_id, event_status, state, attempts, last_error, processed_at FROM webhook_inbox
-WHERE state = 'pending'
-ORDER BY id
-LIMIT $1
-FOR UPDATE SKIP LOCKED
+const claimInboxLanes = `-- name: ClaimInboxLanes :many
+UPDATE webhook_inbox w SET
+    claimed_until = now() + make_interval(secs => $1::float8),
+    claim_token   = $2
+FROM (
+    SELECT p.id FROM webhook_inbox p
+    WHERE p.state = 'pending'
+      AND (p.claimed_until IS NULL OR p.claimed_until < now())
+      AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
+      AND NOT EXISTS (
+          SELECT 1 FROM webhook_inbox e
+          WHERE e.salon_id = p.salon_id AND e.resource = p.resource AND e.resource_id = p.resource_id
+            AND e.id < p.id AND e.state = 'pending'
+            AND (e.claimed_until >= now() OR e.next_attempt_at > now())
+      )
+    ORDER BY p.id
+    LIMIT $3
+) c
+WHERE w.id = c.id
+RETURNING w.id, w.salon_id, w.received_at, w.headers, w.body, w.resource, w.resource_id, w.event_status, w.state, w.attempts, w.last_error, w.processed_at, w.next_attempt_at, w.claimed_until, w.claim_token, w.purged_at
 `
 
-// ClaimPendingInbox locks up to max_rows pending rows, oldest first, skipping
-// rows another worker holds. Call it inside Store.InTx and mark each row
-// before the transaction commits: the row lock is the claim.
-func (q *Queries) ClaimPendingInbox(ctx context.Context, maxRows int32) ([]WebhookInbox, error) {
-	rows, err := q.db.Query(ctx, claimPendingInbox, maxRows)
+type ClaimInboxLanesParams struct {
+	LeaseSeconds float64
+	ClaimToken   string
+	MaxRows      int32
+}
+
+// ClaimInboxLanes leases up to max_rows pending rows, oldest first, to one dispatcher for
+// lease_seconds. A row is claimable when it is due and no earlier pending row of its lane
+// (salon_id, resource, resource_id) is leased or waiting for its next attempt: a lane is
+// handed on in inbox order, whatever happens to the other lanes. Rows come back in no
+// particular order.
+func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams) ([]WebhookInbox, error) {
+	rows, err := q.db.Query(ctx, claimInboxLanes, arg.LeaseSeconds, arg.ClaimToken, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}
@@ -42,6 +65,10 @@ func (q *Queries) ClaimPendingInbox(ctx context.Context, maxRows int32) ([]Webho
 			&i.Attempts,
 			&i.LastError,
 			&i.ProcessedAt,
+			&i.NextAttemptAt,
+			&i.ClaimedUntil,
+			&i.ClaimToken,
+			&i.PurgedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -51,6 +78,60 @@ func (q *Queries) ClaimPendingInbox(ctx context.Context, maxRows int32) ([]Webho
 		return nil, err
 	}
 	return items, nil
+}
+
+const finishInbox = `-- name: FinishInbox :execrows
+UPDATE webhook_inbox SET
+    state         = $1,
+    attempts      = attempts + 1,
+    last_error    = $2,
+    processed_at  = now(),
+    claimed_until = NULL,
+    claim_token   = ''
+WHERE id = $3 AND claim_token = $4 AND state = 'pending'
+`
+
+type FinishInboxParams struct {
+	State      string
+	LastError  string
+	ID         int64
+	ClaimToken string
+}
+
+// FinishInbox ends a leased row: processed, ignored, failed (cannot be decoded), duplicate
+// or dead. No row is affected when the lease was lost.
+func (q *Queries) FinishInbox(ctx context.Context, arg FinishInboxParams) (int64, error) {
+	result, err := q.db.Exec(ctx, finishInbox,
+		arg.State,
+		arg.LastError,
+		arg.ID,
+		arg.ClaimToken,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const inboxHealth = `-- name: InboxHealth :one
+SELECT
+    count(*) FILTER (WHERE state = 'pending')::bigint AS pending,
+    count(*) FILTER (WHERE state = 'dead')::bigint    AS dead
+FROM webhook_inbox
+WHERE salon_id = $1 AND state IN ('pending', 'dead')
+`
+
+type InboxHealthRow struct {
+	Pending int64
+	Dead    int64
+}
+
+// InboxHealth counts a salon's rows waiting and dead, for operators.
+func (q *Queries) InboxHealth(ctx context.Context, salonID int64) (InboxHealthRow, error) {
+	row := q.db.QueryRow(ctx, inboxHealth, salonID)
+	var i InboxHealthRow
+	err := row.Scan(&i.Pending, &i.Dead)
+	return i, err
 }
 
 const insertInbox = `-- name: InsertInbox :one
@@ -85,54 +166,135 @@ func (q *Queries) InsertInbox(ctx context.Context, arg InsertInboxParams) (int64
 	return id, err
 }
 
-const markInboxFailed = `-- name: MarkInboxFailed :exec
-UPDATE webhook_inbox SET
-    state        = 'failed',
-    attempts     = attempts + 1,
-    last_error   = $1,
-    processed_at = now()
-WHERE id = $2
+const lockInboxClaims = `-- name: LockInboxClaims :exec
+SELECT pg_advisory_xact_lock(4704363047207846221)
 `
 
-type MarkInboxFailedParams struct {
-	LastError string
-	ID        int64
-}
-
-func (q *Queries) MarkInboxFailed(ctx context.Context, arg MarkInboxFailedParams) error {
-	_, err := q.db.Exec(ctx, markInboxFailed, arg.LastError, arg.ID)
+// LockInboxClaims serialises claims: call it first in the claim's transaction, so that a
+// claim sees every claim committed before it and two dispatchers never split a lane (not
+// even in the moment one of them has lost its dispatcher lock without knowing it yet).
+// The key is "AIADCLAM".
+func (q *Queries) LockInboxClaims(ctx context.Context) error {
+	_, err := q.db.Exec(ctx, lockInboxClaims)
 	return err
 }
 
-const markInboxIgnored = `-- name: MarkInboxIgnored :exec
-UPDATE webhook_inbox SET
-    state        = 'ignored',
-    attempts     = attempts + 1,
-    last_error   = $1,
-    processed_at = now()
-WHERE id = $2
+const oldestPendingInbox = `-- name: OldestPendingInbox :one
+SELECT received_at FROM webhook_inbox
+WHERE salon_id = $1 AND state = 'pending'
+ORDER BY id
+LIMIT 1
 `
 
-type MarkInboxIgnoredParams struct {
-	Reason string
-	ID     int64
+// OldestPendingInbox is when the salon's oldest waiting row arrived.
+func (q *Queries) OldestPendingInbox(ctx context.Context, salonID int64) (time.Time, error) {
+	row := q.db.QueryRow(ctx, oldestPendingInbox, salonID)
+	var received_at time.Time
+	err := row.Scan(&received_at)
+	return received_at, err
 }
 
-func (q *Queries) MarkInboxIgnored(ctx context.Context, arg MarkInboxIgnoredParams) error {
-	_, err := q.db.Exec(ctx, markInboxIgnored, arg.Reason, arg.ID)
+const previousLaneBody = `-- name: PreviousLaneBody :one
+SELECT body FROM webhook_inbox
+WHERE salon_id = $1 AND resource = $2 AND resource_id = $3
+  AND id < $4 AND state IN ('processed', 'duplicate')
+ORDER BY id DESC
+LIMIT 1
+`
+
+type PreviousLaneBodyParams struct {
+	SalonID    int64
+	Resource   string
+	ResourceID int64
+	BeforeID   int64
+}
+
+// PreviousLaneBody is the body of the lane's last delivery before before_id that was handed
+// on (or found to be a copy of one).
+func (q *Queries) PreviousLaneBody(ctx context.Context, arg PreviousLaneBodyParams) ([]byte, error) {
+	row := q.db.QueryRow(ctx, previousLaneBody,
+		arg.SalonID,
+		arg.Resource,
+		arg.ResourceID,
+		arg.BeforeID,
+	)
+	var body []byte
+	err := row.Scan(&body)
+	return body, err
+}
+
+const purgeInboxBodies = `-- name: PurgeInboxBodies :execrows
+UPDATE webhook_inbox SET body = ''::bytea, purged_at = now()
+WHERE id = ANY(ARRAY(
+    SELECT id FROM webhook_inbox
+    WHERE purged_at IS NULL AND processed_at IS NOT NULL AND processed_at < $1::timestamptz
+    ORDER BY processed_at
+    LIMIT $2
+))
+`
+
+type PurgeInboxBodiesParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// PurgeInboxBodies empties the bodies (clients' names and phones) of up to max_rows rows
+// finished before before; the row itself stays.
+// (= ANY(ARRAY(...)) keeps the update on the primary key instead of a scan of the table.)
+func (q *Queries) PurgeInboxBodies(ctx context.Context, arg PurgeInboxBodiesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeInboxBodies, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const releaseInbox = `-- name: ReleaseInbox :exec
+UPDATE webhook_inbox SET claimed_until = NULL, claim_token = ''
+WHERE id = ANY($1::bigint[]) AND claim_token = $2 AND state = 'pending'
+`
+
+type ReleaseInboxParams struct {
+	Ids        []int64
+	ClaimToken string
+}
+
+// ReleaseInbox gives leased rows back untried.
+func (q *Queries) ReleaseInbox(ctx context.Context, arg ReleaseInboxParams) error {
+	_, err := q.db.Exec(ctx, releaseInbox, arg.Ids, arg.ClaimToken)
 	return err
 }
 
-const markInboxProcessed = `-- name: MarkInboxProcessed :exec
+const retryInbox = `-- name: RetryInbox :execrows
 UPDATE webhook_inbox SET
-    state        = 'processed',
-    attempts     = attempts + 1,
-    last_error   = '',
-    processed_at = now()
-WHERE id = $1
+    attempts        = attempts + $1::int,
+    last_error      = $2,
+    next_attempt_at = now() + make_interval(secs => $3::float8),
+    claimed_until   = NULL,
+    claim_token     = ''
+WHERE id = $4 AND claim_token = $5 AND state = 'pending'
 `
 
-func (q *Queries) MarkInboxProcessed(ctx context.Context, id int64) error {
-	_, err := q.db.Exec(ctx, markInboxProcessed, id)
-	return err
+type RetryInboxParams struct {
+	AddAttempts  int32
+	LastError    string
+	DelaySeconds float64
+	ID           int64
+	ClaimToken   string
+}
+
+// RetryInbox gives a leased row back after a failed attempt: counted (add_attempts = 1) when
+// the row was refused, not counted when Temporal could not be reached at all.
+func (q *Queries) RetryInbox(ctx context.Context, arg RetryInboxParams) (int64, error) {
+	result, err := q.db.Exec(ctx, retryInbox,
+		arg.AddAttempts,
+		arg.LastError,
+		arg.DelaySeconds,
+		arg.ID,
+		arg.ClaimToken,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }

@@ -57,6 +57,7 @@ func (h healthSource) Health(ctx context.Context, salonID int64) (httpapi.Health
 		out.LastMessageAt = m.SentAt
 	}
 	out.Budget = h.budget(ctx, salonID)
+	out.Inbox = inboxHealth(ctx, h.store, salonID)
 	alerts, err := h.store.ListOpsAlerts(ctx, sqlc.ListOpsAlertsParams{SalonID: &salonID, MaxRows: 10})
 	if err == nil {
 		for _, a := range alerts {
@@ -86,4 +87,19 @@ func (h healthSource) budget(ctx context.Context, salonID int64) *httpapi.SendBu
 		b.NextSlotAt = &next
 	}
 	return b
+}
+
+// inboxHealth reports the salon's webhooks that are not handed on; nil when unreadable.
+func inboxHealth(ctx context.Context, store *db.Store, salonID int64) *httpapi.InboxHealth {
+	counts, err := store.InboxHealth(ctx, salonID)
+	if err != nil {
+		return nil
+	}
+	out := &httpapi.InboxHealth{Pending: counts.Pending, Dead: counts.Dead}
+	if counts.Pending > 0 {
+		if at, err := store.OldestPendingInbox(ctx, salonID); err == nil {
+			out.OldestPendingAt = &at
+		}
+	}
+	return out
 }

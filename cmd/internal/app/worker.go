@@ -82,7 +82,8 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 			a.Logger.Warn("incoming message", "salonID", m.SalonID, "err", err)
 		}
 	})
-	d := dispatcher.New(dispatcher.Options{Store: a.Store, Temporal: a.Temporal, TaskQueue: a.Cfg.TaskQueue, Logger: a.Logger})
+	d := dispatcher.New(dispatcher.Options{Store: a.Store, Temporal: a.Temporal, TaskQueue: a.Cfg.TaskQueue, Logger: a.Logger,
+		Alerts: notifier, Name: processName(), Retention: a.Cfg.InboxRetention})
 	stops = append(stops, a.runBackground(ctx, d.Run))
 	a.Logger.Info("worker started", "taskQueue", a.Cfg.TaskQueue, "temporal", a.Cfg.TemporalAddress)
 	return stopAll, nil

@@ -58,6 +58,9 @@ type Config struct {
 	ShardRetry     time.Duration
 	WhatsAppSimURL string // WHATSAPP_MODE=simserver: the fake WhatsApp server
 
+	// InboxRetention is how long a handed-on webhook keeps its body (INBOX_RETENTION).
+	InboxRetention time.Duration
+
 	Timings workflows.Timings
 	// IPRateLimit is how many marketplace redirects and websockets one client IP may open per
 	// minute (IP_RATE_LIMIT, default 30; 0 turns the limit off); TrustedProxies are the load
@@ -105,6 +108,7 @@ func Load(dev bool) (*Config, error) {
 		LogJSON:              env("LOG_FORMAT", "text") == "json",
 		TemporalDevBin:       env("TEMPORAL_DEV_BIN", "bin/temporal-dev"),
 		TemporalDevConfig:    env("TEMPORAL_DEV_CONFIG", "temporal-dev.yaml"),
+		InboxRetention:       7 * 24 * time.Hour,
 	}
 	c.PublicURL = strings.TrimRight(env("PUBLIC_URL", "http://"+c.HTTPAddr), "/")
 	if err := c.parse(dev); err != nil {
@@ -157,12 +161,16 @@ func (c *Config) parse(dev bool) error {
 		{"RESYNC_EVERY", &c.Timings.ResyncEvery},
 		{"FROZEN_POLL_EVERY", &c.Timings.FrozenPollEvery},
 		{"WHATSAPP_SHARD_RETRY", &c.ShardRetry},
+		{"INBOX_RETENTION", &c.InboxRetention},
 	} {
 		if v := os.Getenv(d.name); v != "" {
 			if *d.dst, err = time.ParseDuration(v); err != nil {
 				return fmt.Errorf("%s: %w", d.name, err)
 			}
 		}
+	}
+	if c.InboxRetention <= 0 {
+		return fmt.Errorf("INBOX_RETENTION: want a positive duration, got %s", c.InboxRetention)
 	}
 	return nil
 }

@@ -1,45 +1,76 @@
 // Package dispatcher moves YClients entity webhooks from the durable inbox (webhook_inbox,
 // filled by the HTTP layer before it answers 2xx) into Temporal: record events become signals
 // of the per-record booking workflows, new clients start their welcome when the salon wants
-// one. One dispatcher per cluster works at a time (a PostgreSQL advisory lock); the others
-// stand by.
+// one.
+//
+// The inbox is handed on in lanes, one per (salon, resource, resource ID): within a lane in
+// inbox order, the lanes in parallel (Options.Parallel). Rows are leased for a short time
+// rather than locked in a transaction held open across Temporal calls. A row Temporal refuses
+// waits, longer after each attempt, and holds back only the later rows of its own lane; after
+// Options.MaxAttempts it goes dead, with an operator alert, and its lane goes on. A delivery
+// byte-identical to the lane's previous one costs no signal.
+//
+// One dispatcher per cluster works at a time: it holds a PostgreSQL advisory lock on a
+// connection of its own, watched continuously and verified every Options.LockCheck; when the
+// connection is gone it stops at once, and a standby (retrying every Options.LockRetry) takes
+// over. In its idle time the working dispatcher purges the bodies of rows finished more than
+// Options.Retention ago and deletes expired pairing events.
 package dispatcher
 
 import (
 	"context"
-	"errors"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strconv"
+	"os"
+	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
-	"github.com/aiadmin/aiadmin/activities"
-	"github.com/aiadmin/aiadmin/activities/whatsapp"
-	"github.com/aiadmin/aiadmin/activities/yclients"
+	"github.com/aiadmin/aiadmin/activities/notify"
 	"github.com/aiadmin/aiadmin/db"
-	"github.com/aiadmin/aiadmin/db/sqlc"
-	"github.com/aiadmin/aiadmin/workflows"
 )
 
-// dispatcherLock is the PostgreSQL advisory lock key held by the one active dispatcher:
-// a single reader of the inbox keeps each record's events in order.
-const dispatcherLock = 0x41494144_494e4258 // "AIADINBX"
+// Defaults for Options.
+const (
+	DefaultInterval    = 200 * time.Millisecond
+	DefaultBatchSize   = 100
+	DefaultParallel    = 8
+	DefaultMaxAttempts = 10
+	DefaultRetryBase   = time.Second
+	DefaultRetryMax    = 5 * time.Minute
+	DefaultRetention   = 7 * 24 * time.Hour
+	DefaultPurgeEvery  = 10 * time.Minute
+	DefaultLockRetry   = 2 * time.Second
+	DefaultLockCheck   = time.Second
+	DefaultLockTimeout = 5 * time.Second
+)
 
 // Options configure a Dispatcher.
 type Options struct {
 	Store     *db.Store
 	Temporal  Temporal
-	TaskQueue string        // of the booking and client-welcome workflows
-	Logger    *slog.Logger  // nil: slog.Default()
-	Interval  time.Duration // poll interval when idle (default 200 ms)
-	BatchSize int           // rows per transaction (default 100)
+	TaskQueue string       // of the booking and client-welcome workflows
+	Logger    *slog.Logger // nil: slog.Default()
+	// Alerts receives the alert of a dead row; nil: a notify.Notifier on Store (ops_alerts
+	// and the log).
+	Alerts Alerter
+	// Name identifies this process among the dispatchers (pg_stat_activity.application_name
+	// of the lock connection is "aiadmin-inbox <Name>"); default: host and pid.
+	Name        string
+	Interval    time.Duration // poll interval when idle (default 200 ms)
+	BatchSize   int           // rows claimed at once (default 100)
+	Parallel    int           // lanes handed on at once (default 8)
+	MaxAttempts int           // attempts before a refused row goes dead (default 10)
+	RetryBase   time.Duration // wait after a row's first refusal, doubled after each (default 1 s)
+	RetryMax    time.Duration // longest wait between a row's attempts (default 5 min)
+	Retention   time.Duration // finished rows keep their body this long (default 7 days)
+	PurgeEvery  time.Duration // how often idle time is used to purge (default 10 min)
+	LockRetry   time.Duration // how often a standby tries the dispatcher lock (default 2 s)
+	LockCheck   time.Duration // how often the lock is verified on its connection (default 1 s)
+	LockTimeout time.Duration // a verification slower than this counts as a lost lock (default 5 s)
 }
 
 // Temporal is the part of the Temporal client the dispatcher uses.
@@ -49,187 +80,117 @@ type Temporal interface {
 	ExecuteWorkflow(ctx context.Context, options client.StartWorkflowOptions, workflow any, args ...any) (client.WorkflowRun, error)
 }
 
-// Dispatcher moves inbox rows into Temporal, oldest first, retrying until Temporal accepts
-// them, and marks them processed. It survives restarts of either side: the inbox is the
-// queue.
+// Alerter raises operator alerts (notify.Notifier fits).
+type Alerter interface {
+	Notify(ctx context.Context, a notify.Alert) error
+}
+
+// Dispatcher moves inbox rows into Temporal and marks them. It survives restarts of either
+// side: the inbox is the queue.
 type Dispatcher struct {
-	store     *db.Store
-	temporal  Temporal
-	taskQueue string
-	log       *slog.Logger
-	interval  time.Duration
-	batchSize int
+	store       *db.Store
+	temporal    Temporal
+	taskQueue   string
+	log         *slog.Logger
+	alerts      Alerter
+	name        string
+	token       string // marks this dispatcher's leases
+	interval    time.Duration
+	batchSize   int
+	parallel    int
+	maxAttempts int
+	retryBase   time.Duration
+	retryMax    time.Duration
+	retention   time.Duration
+	purgeEvery  time.Duration
+	lockRetry   time.Duration
+	lockCheck   time.Duration
+	lockTimeout time.Duration
+
+	active    atomic.Bool
+	lastPurge time.Time // used by the working loop only
 }
 
 // New returns a Dispatcher.
 func New(o Options) *Dispatcher {
-	d := &Dispatcher{store: o.Store, temporal: o.Temporal, taskQueue: o.TaskQueue, log: o.Logger,
-		interval: o.Interval, batchSize: o.BatchSize}
+	d := &Dispatcher{store: o.Store, temporal: o.Temporal, taskQueue: o.TaskQueue, log: o.Logger, alerts: o.Alerts,
+		name: o.Name, interval: o.Interval, batchSize: o.BatchSize, parallel: o.Parallel, maxAttempts: o.MaxAttempts,
+		retryBase: o.RetryBase, retryMax: o.RetryMax, retention: o.Retention, purgeEvery: o.PurgeEvery,
+		lockRetry: o.LockRetry, lockCheck: o.LockCheck, lockTimeout: o.LockTimeout}
 	if d.log == nil {
 		d.log = slog.Default()
 	}
-	if d.interval <= 0 {
-		d.interval = 200 * time.Millisecond
+	if d.alerts == nil {
+		d.alerts = notify.New(notify.Config{Store: o.Store, Logger: d.log})
 	}
-	if d.batchSize <= 0 {
-		d.batchSize = 100
+	if d.name == "" {
+		host, _ := os.Hostname()
+		d.name = fmt.Sprintf("%s pid %d", host, os.Getpid())
 	}
+	d.token = d.name + " " + randomHex(6)
+	orDefault(&d.interval, DefaultInterval)
+	orDefault(&d.batchSize, DefaultBatchSize)
+	orDefault(&d.parallel, DefaultParallel)
+	orDefault(&d.maxAttempts, DefaultMaxAttempts)
+	orDefault(&d.retryBase, DefaultRetryBase)
+	orDefault(&d.retryMax, DefaultRetryMax)
+	orDefault(&d.retention, DefaultRetention)
+	orDefault(&d.purgeEvery, DefaultPurgeEvery)
+	orDefault(&d.lockRetry, DefaultLockRetry)
+	orDefault(&d.lockCheck, DefaultLockCheck)
+	orDefault(&d.lockTimeout, DefaultLockTimeout)
 	return d
+}
+
+func orDefault[T int | time.Duration](v *T, def T) {
+	if *v <= 0 {
+		*v = def
+	}
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Active reports whether this process holds the dispatcher lock and works the inbox now.
+func (d *Dispatcher) Active() bool {
+	return d.active.Load()
 }
 
 // Run dispatches until ctx ends. Several processes may run it; one holds the lock and
 // works, the others stand by.
 func (d *Dispatcher) Run(ctx context.Context) error {
-	log := d.log
 	for ctx.Err() == nil {
-		err := d.withLock(ctx, func(conn *pgxpool.Conn) error { return d.loop(ctx) })
-		if ctx.Err() != nil {
-			return nil
+		if err := d.lead(ctx); err != nil && ctx.Err() == nil {
+			d.log.Warn("inbox dispatcher", "err", err)
 		}
-		if err != nil {
-			log.Warn("inbox dispatcher", "err", err)
-		}
-		sleep(ctx, 2*time.Second)
+		sleep(ctx, d.lockRetry)
 	}
 	return nil
 }
 
-func (d *Dispatcher) loop(ctx context.Context) error {
+// loop works the inbox until ctx ends (shutdown, or the lock is lost).
+func (d *Dispatcher) loop(ctx context.Context) {
 	backoff := time.Second
 	for ctx.Err() == nil {
-		n, err := d.DispatchOnce(ctx)
+		claimed, _, err := d.pass(ctx)
 		if err != nil {
-			d.log.Warn("inbox: Temporal did not accept an event; will retry", "err", err, "retryIn", backoff)
+			if ctx.Err() != nil {
+				return
+			}
+			d.log.Warn("inbox: Temporal or PostgreSQL unreachable; will retry", "err", err, "retryIn", backoff)
 			sleep(ctx, backoff)
 			backoff = min(backoff*2, 30*time.Second)
 			continue
 		}
 		backoff = time.Second
-		if n < d.batchSize {
+		if claimed < d.batchSize { // keeping up: time to spare
+			d.tidy(ctx)
 			sleep(ctx, d.interval)
 		}
 	}
-	return nil
-}
-
-// withLock runs fn while holding the dispatcher's session advisory lock; it returns nil at
-// once when another process holds it.
-func (d *Dispatcher) withLock(ctx context.Context, fn func(*pgxpool.Conn) error) error {
-	conn, err := d.store.Pool.Acquire(ctx)
-	if err != nil {
-		return err
-	}
-	defer conn.Release()
-	var ok bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", int64(dispatcherLock)).Scan(&ok); err != nil {
-		return err
-	}
-	if !ok {
-		return nil
-	}
-	defer func() {
-		_, _ = conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", int64(dispatcherLock))
-	}()
-	return fn(conn)
-}
-
-// DispatchOnce hands one batch of pending rows to Temporal, in order, and reports how many
-// it finished. It stops at the first row Temporal does not accept, so later events of the
-// same record never overtake it.
-func (d *Dispatcher) DispatchOnce(ctx context.Context) (int, error) {
-	done := 0
-	var stop error
-	err := d.store.InTx(ctx, func(q *sqlc.Queries) error {
-		rows, err := q.ClaimPendingInbox(ctx, int32(d.batchSize))
-		if err != nil {
-			return err
-		}
-		for _, row := range rows {
-			if err := d.dispatch(ctx, q, row); err != nil {
-				stop = err
-				return q.RecordInboxAttempt(ctx, sqlc.RecordInboxAttemptParams{ID: row.ID, LastError: err.Error()})
-			}
-			done++
-		}
-		return nil
-	})
-	if err != nil {
-		return done, err
-	}
-	return done, stop
-}
-
-func (d *Dispatcher) dispatch(ctx context.Context, q *sqlc.Queries, row sqlc.WebhookInbox) error {
-	env, _, err := yclients.ParseWebhook(row.Body)
-	if err != nil {
-		return q.MarkInboxFailed(ctx, sqlc.MarkInboxFailedParams{ID: row.ID, LastError: err.Error()})
-	}
-	switch env.Resource {
-	case "record":
-		ev, err := recordEvent(row, env)
-		if err != nil {
-			return q.MarkInboxFailed(ctx, sqlc.MarkInboxFailedParams{ID: row.ID, LastError: err.Error()})
-		}
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		_, err = d.temporal.SignalWithStartWorkflow(sctx, workflows.BookingID(row.SalonID, row.ResourceID),
-			workflows.SignalRecordEvent, ev, client.StartWorkflowOptions{
-				ID: workflows.BookingID(row.SalonID, row.ResourceID), TaskQueue: d.taskQueue,
-				WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-				WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-				TypedSearchAttributes: temporal.NewSearchAttributes(
-					workflows.SearchAttrSalonID.ValueSet(strconv.FormatInt(row.SalonID, 10))),
-			}, workflows.BookingWorkflowName, workflows.BookingInput{SalonID: row.SalonID, RecordID: row.ResourceID})
-		if err != nil {
-			return fmt.Errorf("signal %s: %w", workflows.BookingID(row.SalonID, row.ResourceID), err)
-		}
-		return q.MarkInboxProcessed(ctx, row.ID)
-	case "client":
-		if env.Status != "delete" {
-			if c, err := yclients.DecodeClient(env.Data); err == nil {
-				phone, _ := whatsapp.NormalizePhone(c.Phone)
-				if err := q.UpsertClient(ctx, sqlc.UpsertClientParams{SalonID: row.SalonID, YClientsID: c.ID, Name: c.Name, Phone: phone}); err != nil {
-					return err
-				}
-				if env.Status == "create" {
-					if err := d.welcome(ctx, q, row.SalonID, c, phone); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		return q.MarkInboxProcessed(ctx, row.ID)
-	default:
-		return q.MarkInboxIgnored(ctx, sqlc.MarkInboxIgnoredParams{ID: row.ID, Reason: "resource " + env.Resource + " not handled"})
-	}
-}
-
-// recordEvent turns a record webhook into the booking workflow's signal.
-func recordEvent(row sqlc.WebhookInbox, env yclients.Webhook) (workflows.RecordEvent, error) {
-	ev := workflows.RecordEvent{InboxID: row.ID, Status: env.Status, ReceivedAt: row.ReceivedAt}
-	rec, err := yclients.DecodeRecord(env.Data)
-	if err != nil {
-		if env.Status == "delete" {
-			ev.Deleted = true
-			return ev, nil
-		}
-		return ev, err
-	}
-	ev.Attendance, ev.Deleted = rec.Attendance, rec.Deleted
-	ev.Visit = activities.Visit{Start: rec.Datetime, StaffID: rec.StaffID, StaffName: rec.Staff.Name}
-	if ev.Visit.StaffID == 0 {
-		ev.Visit.StaffID = rec.Staff.ID
-	}
-	services := slices.Clone(rec.Services)
-	slices.SortFunc(services, func(a, b yclients.RecordService) int { return int(a.ID - b.ID) })
-	for _, s := range services {
-		ev.Visit.ServiceIDs = append(ev.Visit.ServiceIDs, s.ID)
-		ev.Visit.Services = append(ev.Visit.Services, s.Title)
-	}
-	if rec.Client != nil {
-		ev.Visit.ClientName, ev.Visit.ClientPhone = rec.Client.Name, rec.Client.Phone
-	}
-	return ev, nil
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -239,31 +200,4 @@ func sleep(ctx context.Context, d time.Duration) {
 	case <-ctx.Done():
 	case <-t.C:
 	}
-}
-
-// welcome starts the new client's welcome when the salon enabled it (off by default): one
-// workflow per client, whatever the number of duplicate webhooks.
-func (d *Dispatcher) welcome(ctx context.Context, q *sqlc.Queries, salonID int64, c yclients.WebhookClient, phone string) error {
-	settings, err := q.GetSalonSettings(ctx, salonID)
-	if err != nil || !settings.ClientWelcome || phone == "" {
-		return nil // unknown salon, welcome off, or nobody to write to
-	}
-	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	id := workflows.ClientWelcomeID(salonID, c.ID)
-	_, err = d.temporal.ExecuteWorkflow(sctx, client.StartWorkflowOptions{
-		ID: id, TaskQueue: d.taskQueue,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			workflows.SearchAttrSalonID.ValueSet(strconv.FormatInt(salonID, 10))),
-	}, workflows.ClientWelcomeWorkflowName, activities.NewClient{SalonID: salonID, ClientID: c.ID, Name: c.Name, Phone: phone})
-	var started *serviceerror.WorkflowExecutionAlreadyStarted
-	if errors.As(err, &started) {
-		return nil // welcomed before
-	}
-	if err != nil {
-		return fmt.Errorf("start %s: %w", id, err)
-	}
-	return nil
 }

@@ -1,0 +1,159 @@
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/activities/yclients"
+	"github.com/aiadmin/aiadmin/db/sqlc"
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+// States of an inbox row (webhook_inbox.state).
+const (
+	statePending   = "pending"
+	stateProcessed = "processed" // handed on to Temporal (or stored, for clients)
+	stateIgnored   = "ignored"   // a resource AI Admin does not use
+	stateFailed    = "failed"    // cannot be decoded: retrying cannot help
+	stateDuplicate = "duplicate" // byte-identical to the lane's previous delivery: no signal
+	stateDead      = "dead"      // refused too many times: an operator looks at it
+)
+
+// callTimeout bounds one Temporal call.
+const callTimeout = 10 * time.Second
+
+// handle hands one row on and says how it ended (processed, ignored or failed, with a note);
+// an error means the row was not handed on and is to be tried again.
+func (d *Dispatcher) handle(ctx context.Context, row sqlc.WebhookInbox) (state, note string, err error) {
+	env, _, err := yclients.ParseWebhook(row.Body)
+	if err != nil {
+		return stateFailed, err.Error(), nil
+	}
+	switch env.Resource {
+	case "record":
+		ev, err := recordEvent(row, env)
+		if err != nil {
+			return stateFailed, err.Error(), nil
+		}
+		if err := d.signalBooking(ctx, row, ev); err != nil {
+			return "", "", err
+		}
+		return stateProcessed, "", nil
+	case "client":
+		if env.Status == "delete" {
+			return stateProcessed, "", nil
+		}
+		c, err := yclients.DecodeClient(env.Data)
+		if err != nil {
+			return stateProcessed, "", nil // nothing to keep of it
+		}
+		return stateProcessed, "", d.client(ctx, row.SalonID, env.Status, c)
+	default:
+		return stateIgnored, "resource " + env.Resource + " not handled", nil
+	}
+}
+
+// signalBooking signals the record's booking workflow, starting it if needed.
+func (d *Dispatcher) signalBooking(ctx context.Context, row sqlc.WebhookInbox, ev workflows.RecordEvent) error {
+	sctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	id := workflows.BookingID(row.SalonID, row.ResourceID)
+	_, err := d.temporal.SignalWithStartWorkflow(sctx, id, workflows.SignalRecordEvent, ev, client.StartWorkflowOptions{
+		ID: id, TaskQueue: d.taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SearchAttrSalonID.ValueSet(strconv.FormatInt(row.SalonID, 10))),
+	}, workflows.BookingWorkflowName, workflows.BookingInput{SalonID: row.SalonID, RecordID: row.ResourceID})
+	if err != nil {
+		return fmt.Errorf("signal %s: %w", id, err)
+	}
+	return nil
+}
+
+// client stores a client webhook's client and, for a new one, starts the welcome.
+func (d *Dispatcher) client(ctx context.Context, salonID int64, status string, c yclients.WebhookClient) error {
+	c.Name, c.Phone = noNUL(c.Name), noNUL(c.Phone)
+	phone, _ := whatsapp.NormalizePhone(c.Phone)
+	if err := d.store.UpsertClient(ctx, sqlc.UpsertClientParams{SalonID: salonID, YClientsID: c.ID, Name: c.Name, Phone: phone}); err != nil {
+		return fmt.Errorf("store client: %w", err)
+	}
+	if status != "create" {
+		return nil
+	}
+	return d.welcome(ctx, salonID, c, phone)
+}
+
+// recordEvent turns a record webhook into the booking workflow's signal.
+func recordEvent(row sqlc.WebhookInbox, env yclients.Webhook) (workflows.RecordEvent, error) {
+	ev := workflows.RecordEvent{InboxID: row.ID, Status: env.Status, ReceivedAt: row.ReceivedAt}
+	rec, err := yclients.DecodeRecord(env.Data)
+	if err != nil {
+		if env.Status == "delete" {
+			ev.Deleted = true
+			return ev, nil
+		}
+		return ev, err
+	}
+	ev.Attendance, ev.Deleted = rec.Attendance, rec.Deleted
+	ev.Visit = activities.Visit{Start: rec.Datetime, StaffID: rec.StaffID, StaffName: noNUL(rec.Staff.Name)}
+	if ev.Visit.StaffID == 0 {
+		ev.Visit.StaffID = rec.Staff.ID
+	}
+	services := slices.Clone(rec.Services)
+	slices.SortFunc(services, func(a, b yclients.RecordService) int { return int(a.ID - b.ID) })
+	for _, s := range services {
+		ev.Visit.ServiceIDs = append(ev.Visit.ServiceIDs, s.ID)
+		ev.Visit.Services = append(ev.Visit.Services, noNUL(s.Title))
+	}
+	if rec.Client != nil {
+		ev.Visit.ClientName, ev.Visit.ClientPhone = noNUL(rec.Client.Name), noNUL(rec.Client.Phone)
+	}
+	return ev, nil
+}
+
+// noNUL drops NUL characters, which PostgreSQL's text columns refuse: a client's name with one
+// (YClients lets it through) must not make the row, or the messages about it, impossible to
+// store.
+func noNUL(s string) string {
+	return strings.ReplaceAll(s, "\x00", "")
+}
+
+// welcome starts the new client's welcome when the salon enabled it (off by default): one
+// workflow per client, whatever the number of duplicate webhooks.
+func (d *Dispatcher) welcome(ctx context.Context, salonID int64, c yclients.WebhookClient, phone string) error {
+	settings, err := d.store.GetSalonSettings(ctx, salonID)
+	if err != nil || !settings.ClientWelcome || phone == "" {
+		return nil // unknown salon, welcome off, or nobody to write to
+	}
+	sctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	id := workflows.ClientWelcomeID(salonID, c.ID)
+	_, err = d.temporal.ExecuteWorkflow(sctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: d.taskQueue,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.SearchAttrSalonID.ValueSet(strconv.FormatInt(salonID, 10))),
+	}, workflows.ClientWelcomeWorkflowName, activities.NewClient{SalonID: salonID, ClientID: c.ID, Name: c.Name, Phone: phone})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	if errors.As(err, &started) {
+		return nil // welcomed before
+	}
+	if err != nil {
+		return fmt.Errorf("start %s: %w", id, err)
+	}
+	return nil
+}

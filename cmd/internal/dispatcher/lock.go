@@ -1,0 +1,119 @@
+package dispatcher
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// dispatcherLock is the PostgreSQL advisory lock key held by the one working dispatcher.
+const dispatcherLock int64 = 0x41494144_494e4258 // "AIADINBX"
+
+// errLockGone is returned when the lock connection answers but no longer holds the lock.
+var errLockGone = errors.New("dispatcher lock no longer held")
+
+// lead takes the dispatcher lock on a connection of its own, if it is free, and works the
+// inbox while it holds it. It returns when ctx ends or the lock is lost; a lost lock stops
+// every lane at once: calls in flight are cancelled and no row is started afterwards.
+func (d *Dispatcher) lead(ctx context.Context) error {
+	conn, err := d.dial(ctx)
+	if err != nil {
+		return fmt.Errorf("lock connection: %w", err)
+	}
+	defer closeConn(conn)
+	lctx, cancel := context.WithTimeout(ctx, d.lockTimeout)
+	var ok bool
+	err = conn.QueryRow(lctx, "SELECT pg_try_advisory_lock($1)", dispatcherLock).Scan(&ok)
+	cancel()
+	if err != nil || !ok {
+		return err // another process works the inbox
+	}
+
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	d.active.Store(true)
+	lost := make(chan error, 1)
+	go func() {
+		err := d.watch(wctx, conn)
+		stop() // first: while Active is true, the lanes' context is live
+		d.active.Store(false)
+		lost <- err
+	}()
+	d.log.Info("inbox dispatcher: working (this process holds the dispatcher lock)", "name", d.name)
+	d.loop(wctx)
+	stop()
+	err = <-lost
+	if ctx.Err() != nil {
+		d.log.Info("inbox dispatcher: stopped", "name", d.name)
+		return nil
+	}
+	return fmt.Errorf("lock connection lost, stopped at once: %w", err)
+}
+
+// watch returns when the lock connection is gone (a closed socket is seen at once), when a
+// verification fails or takes longer than lockTimeout, or (with nil) when ctx ends.
+func (d *Dispatcher) watch(ctx context.Context, conn *pgx.Conn) error {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, d.lockCheck)
+		err := conn.PgConn().WaitForNotification(wctx)
+		timedOut := wctx.Err() != nil
+		cancel()
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil && (!timedOut || conn.IsClosed()) {
+			return err
+		}
+		if err := d.verify(ctx, conn); err != nil {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// verify checks on the lock connection that it still holds the lock.
+func (d *Dispatcher) verify(ctx context.Context, conn *pgx.Conn) error {
+	vctx, cancel := context.WithTimeout(ctx, d.lockTimeout)
+	defer cancel()
+	var held bool
+	err := conn.QueryRow(vctx, `SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory'
+		AND pid = pg_backend_pid() AND granted AND objsubid = 1 AND classid::bigint = $1 AND objid::bigint = $2)`,
+		dispatcherLock>>32, dispatcherLock&0xffffffff).Scan(&held)
+	switch {
+	case err != nil:
+		return fmt.Errorf("verify the dispatcher lock: %w", err)
+	case !held:
+		return errLockGone
+	}
+	return nil
+}
+
+// dial opens the lock connection, named in pg_stat_activity after this process.
+func (d *Dispatcher) dial(ctx context.Context) (*pgx.Conn, error) {
+	cfg := d.store.Pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = truncate("aiadmin-inbox "+d.name, 63)
+	if cfg.ConnectTimeout == 0 || cfg.ConnectTimeout > d.lockTimeout {
+		cfg.ConnectTimeout = d.lockTimeout
+	}
+	cctx, cancel := context.WithTimeout(ctx, d.lockTimeout)
+	defer cancel()
+	return pgx.ConnectConfig(cctx, cfg)
+}
+
+func closeConn(conn *pgx.Conn) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	_ = conn.Close(ctx)
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,55 @@
+package dispatcher
+
+import (
+	"context"
+	"time"
+
+	"github.com/aiadmin/aiadmin/db/sqlc"
+)
+
+// Retention: rows purged per statement (short statements, the purge goes on at the next idle
+// moment), and how long the end of a pairing attempt is kept.
+const (
+	purgeBatch      = 1000
+	pairingFinished = 24 * time.Hour
+)
+
+// tidy uses idle time, at most once every purgeEvery (at once again while a purge finds a
+// full batch), to purge.
+func (d *Dispatcher) tidy(ctx context.Context) {
+	if time.Since(d.lastPurge) < d.purgeEvery {
+		return
+	}
+	n, err := d.Purge(ctx, time.Now())
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("inbox: purge", "err", err)
+		}
+		return
+	}
+	if n < purgeBatch {
+		d.lastPurge = time.Now()
+	}
+}
+
+// Purge empties the bodies (clients' names and phones) of up to one batch of inbox rows
+// finished more than the retention before now, and deletes expired pairing events and the
+// ends of pairing attempts older than a day. It returns how many bodies it purged.
+func (d *Dispatcher) Purge(ctx context.Context, now time.Time) (int64, error) {
+	n, err := d.store.PurgeInboxBodies(ctx, sqlc.PurgeInboxBodiesParams{Before: now.Add(-d.retention), MaxRows: purgeBatch})
+	if err != nil {
+		return 0, err
+	}
+	expired, err := d.store.DeleteExpiredPairingEvents(ctx, now)
+	if err != nil {
+		return n, err
+	}
+	ended, err := d.store.DeleteFinishedPairingEvents(ctx, now.Add(-pairingFinished))
+	if err != nil {
+		return n, err
+	}
+	if n+expired+ended > 0 {
+		d.log.Info("inbox: purged", "bodies", n, "pairingEvents", expired+ended)
+	}
+	return n, nil
+}

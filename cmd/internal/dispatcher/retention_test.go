@@ -1,0 +1,78 @@
+package dispatcher_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+
+	"github.com/aiadmin/aiadmin/cmd/internal/dispatcher"
+	"github.com/aiadmin/aiadmin/db/dbtest"
+	"github.com/aiadmin/aiadmin/db/sqlc"
+	httpapi "github.com/aiadmin/aiadmin/http"
+)
+
+// TestIdleTimePurges: the working dispatcher, when it has nothing to do, empties the bodies
+// of rows finished more than the retention ago (keeping the rows) and deletes expired pairing
+// events and the ends of pairing attempts older than a day.
+func TestIdleTimePurges(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	c, err := client.NewLazyClient(client.Options{HostPort: closedAddr(t)}) // client rows need no Temporal
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	save := func(body string) int64 {
+		id, err := httpapi.StoreInbox{Store: store}.Save(ctx, 7, nil, []byte(body))
+		require.NoError(t, err)
+		return id
+	}
+	old := save(`{"resource":"client","resource_id":1,"status":"create","data":{"id":1,"name":"Анна","phone":"+79990001122"}}`)
+	recent := save(`{"resource":"client","resource_id":2,"status":"create","data":{"id":2,"name":"Борис","phone":"+79990001133"}}`)
+	pairing := func(kind string, expires *time.Time, age time.Duration) int64 {
+		id, err := store.InsertPairingEvent(ctx, sqlc.InsertPairingEventParams{SalonID: 7, Kind: kind, PayloadEnc: []byte{1}, ExpiresAt: expires})
+		require.NoError(t, err)
+		_, err = store.Pool.Exec(ctx, "UPDATE pairing_events SET created_at = now() - $2::interval WHERE id = $1", id, age)
+		require.NoError(t, err)
+		return id
+	}
+	past, future := time.Now().Add(-time.Second), time.Now().Add(time.Minute)
+	pairing("qr", &past, time.Minute)
+	pairing("success", nil, 25*time.Hour)
+	liveQR := pairing("qr", &future, 0)
+	fresh := pairing("success", nil, time.Hour)
+
+	d := dispatcher.New(dispatcher.Options{Store: store, Temporal: c, TaskQueue: taskQueue, Interval: 10 * time.Millisecond,
+		Retention: time.Hour, PurgeEvery: 50 * time.Millisecond})
+	run(t, d)
+
+	state := func(id int64) (st string, body []byte, purged bool) {
+		require.NoError(t, store.Pool.QueryRow(ctx, "SELECT state, body, purged_at IS NOT NULL FROM webhook_inbox WHERE id = $1", id).
+			Scan(&st, &body, &purged))
+		return st, body, purged
+	}
+	require.Eventually(t, func() bool {
+		a, _, _ := state(old)
+		b, _, _ := state(recent)
+		return a == "processed" && b == "processed"
+	}, 10*time.Second, 10*time.Millisecond)
+	_, err = store.Pool.Exec(ctx, "UPDATE webhook_inbox SET processed_at = now() - interval '61 minutes' WHERE id = $1", old)
+	require.NoError(t, err)
+
+	require.Eventually(t, func() bool { _, _, purged := state(old); return purged }, 10*time.Second, 10*time.Millisecond)
+	st, body, _ := state(old)
+	require.Equal(t, "processed", st)
+	require.Empty(t, body, "the client's name and phone are gone")
+	var kept bool
+	require.NoError(t, store.Pool.QueryRow(ctx, "SELECT resource = 'client' AND resource_id = 1 FROM webhook_inbox WHERE id = $1", old).Scan(&kept))
+	require.True(t, kept, "the row keeps what it was about")
+	_, body, purged := state(recent)
+	require.False(t, purged, "within the retention")
+	require.Contains(t, string(body), "Борис")
+
+	evs, err := store.ListPairingEvents(ctx, sqlc.ListPairingEventsParams{SalonID: 7, MaxRows: 10})
+	require.NoError(t, err)
+	require.Len(t, evs, 2, "the expired code and the day-old success are deleted")
+	require.Equal(t, []int64{liveQR, fresh}, []int64{evs[0].ID, evs[1].ID})
+}

@@ -1,0 +1,159 @@
+package db_test
+
+import (
+	"context"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/dbtest"
+	"github.com/aiadmin/aiadmin/db/sqlc"
+)
+
+// inbox is a test's view of the webhook_inbox queries.
+type inbox struct {
+	t     *testing.T
+	ctx   context.Context
+	store *db.Store
+}
+
+func (b inbox) insert(salon int64, resource string, id int64, body string) int64 {
+	b.t.Helper()
+	row, err := b.store.InsertInbox(b.ctx, sqlc.InsertInboxParams{SalonID: salon, Headers: []byte(`{}`), Body: []byte(body),
+		Resource: resource, ResourceID: id, EventStatus: "update"})
+	require.NoError(b.t, err)
+	return row
+}
+
+// claim leases up to max rows to token and returns their IDs in order.
+func (b inbox) claim(token string, lease float64, max int32) []int64 {
+	b.t.Helper()
+	var ids []int64
+	require.NoError(b.t, b.store.InTx(b.ctx, func(q *sqlc.Queries) error {
+		if err := q.LockInboxClaims(b.ctx); err != nil {
+			return err
+		}
+		rows, err := q.ClaimInboxLanes(b.ctx, sqlc.ClaimInboxLanesParams{LeaseSeconds: lease, ClaimToken: token, MaxRows: max})
+		for _, r := range rows {
+			ids = append(ids, r.ID)
+		}
+		return err
+	}))
+	slices.Sort(ids)
+	return ids
+}
+
+func (b inbox) finish(id int64, token, state string) int64 {
+	b.t.Helper()
+	n, err := b.store.FinishInbox(b.ctx, sqlc.FinishInboxParams{ID: id, ClaimToken: token, State: state})
+	require.NoError(b.t, err)
+	return n
+}
+
+func TestInboxLanes(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	b := inbox{t: t, ctx: ctx, store: store}
+	l1 := b.insert(1, "record", 100, `{"n":1}`) // lane (1, record, 100)
+	l2 := b.insert(1, "record", 100, `{"n":2}`)
+	m1 := b.insert(1, "record", 101, `{"n":3}`) // lane (1, record, 101)
+	n1 := b.insert(2, "record", 100, `{"n":4}`) // another salon's record 100
+	c1 := b.insert(1, "client", 100, `{"n":5}`) // a client with the record's ID
+
+	require.Equal(t, []int64{l1, l2}, b.claim("a", 60, 2), "oldest first, up to max_rows")
+	require.Equal(t, []int64{m1, n1, c1}, b.claim("b", 60, 10), "leased rows are not claimed again")
+	require.Empty(t, b.claim("c", 60, 10))
+
+	require.Zero(t, b.finish(l1, "b", "processed"), "another dispatcher's lease")
+	require.EqualValues(t, 1, b.finish(l1, "a", "processed"))
+	require.Zero(t, b.finish(l1, "a", "processed"), "finished once")
+
+	// A refused row waits, and the later rows of its lane wait with it; other lanes go on.
+	n, err := store.RetryInbox(ctx, sqlc.RetryInboxParams{ID: l2, ClaimToken: "a", AddAttempts: 1, LastError: "refused", DelaySeconds: 60})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	l3 := b.insert(1, "record", 100, `{"n":2}`)
+	require.NoError(t, store.ReleaseInbox(ctx, sqlc.ReleaseInboxParams{Ids: []int64{m1, n1, c1}, ClaimToken: "b"}))
+	m2 := b.insert(1, "record", 101, `{"n":6}`)
+	require.Equal(t, []int64{m1, n1, c1, m2}, b.claim("c", 60, 10), "lane (1, record, 100) waits for its retry")
+	require.EqualValues(t, 1, b.finish(m1, "c", "processed"))
+	require.NoError(t, store.ReleaseInbox(ctx, sqlc.ReleaseInboxParams{Ids: []int64{n1, c1, m2}, ClaimToken: "c"}))
+
+	// A row due again is claimed, with the lane behind it.
+	_, err = store.Pool.Exec(ctx, "UPDATE webhook_inbox SET next_attempt_at = now() - interval '1 second' WHERE id = $1", l2)
+	require.NoError(t, err)
+	require.Equal(t, []int64{l2, n1, c1, l3, m2}, b.claim("d", -1, 10), "an expired lease")
+	require.Equal(t, []int64{l2, n1, c1, l3, m2}, b.claim("e", 60, 10), "expired leases are claimed again")
+	require.Zero(t, b.finish(l2, "d", "dead"), "a lost lease finishes nothing")
+	require.EqualValues(t, 1, b.finish(l2, "e", "dead"))
+
+	body, err := store.PreviousLaneBody(ctx, sqlc.PreviousLaneBodyParams{SalonID: 1, Resource: "record", ResourceID: 100, BeforeID: l3})
+	require.NoError(t, err)
+	require.Equal(t, `{"n":1}`, string(body), "the last row handed on, not the dead one")
+	_, err = store.PreviousLaneBody(ctx, sqlc.PreviousLaneBodyParams{SalonID: 2, Resource: "record", ResourceID: 100, BeforeID: n1})
+	require.True(t, db.IsNotFound(err), "got %v", err)
+
+	health, err := store.InboxHealth(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, sqlc.InboxHealthRow{Pending: 3, Dead: 1}, health)
+	oldest, err := store.OldestPendingInbox(ctx, 1)
+	require.NoError(t, err)
+	var want time.Time
+	require.NoError(t, store.Pool.QueryRow(ctx, "SELECT received_at FROM webhook_inbox WHERE id = $1", c1).Scan(&want))
+	require.True(t, want.Equal(oldest), "got %v want %v", oldest, want)
+}
+
+// Claims are serialised: a second claim waits for the first one's transaction.
+func TestInboxClaimsAreSerialised(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	err := store.InTx(ctx, func(q *sqlc.Queries) error {
+		require.NoError(t, q.LockInboxClaims(ctx))
+		wctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		defer cancel()
+		return store.InTx(wctx, func(q2 *sqlc.Queries) error { return q2.LockInboxClaims(wctx) })
+	})
+	require.Error(t, err, "the second claim got the lock while the first held it")
+	require.NoError(t, store.InTx(ctx, func(q *sqlc.Queries) error { return q.LockInboxClaims(ctx) }), "free again")
+}
+
+func TestInboxPurge(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	b := inbox{t: t, ctx: ctx, store: store}
+	old := b.insert(1, "record", 1, `{"client":"Анна"}`)
+	recent := b.insert(1, "record", 2, `{"client":"Борис"}`)
+	waiting := b.insert(1, "record", 3, `{"client":"Вера"}`)
+	b.claim("a", 60, 2)
+	b.finish(old, "a", "processed")
+	b.finish(recent, "a", "processed")
+	_, err := store.Pool.Exec(ctx, "UPDATE webhook_inbox SET processed_at = now() - interval '8 days', received_at = now() - interval '8 days' WHERE id = $1", old)
+	require.NoError(t, err)
+	_, err = store.Pool.Exec(ctx, "UPDATE webhook_inbox SET received_at = now() - interval '8 days' WHERE id = $1", waiting)
+	require.NoError(t, err)
+
+	n, err := store.PurgeInboxBodies(ctx, sqlc.PurgeInboxBodiesParams{Before: time.Now().Add(-7 * 24 * time.Hour), MaxRows: 100})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	type kept struct {
+		State, Resource string
+		ResourceID      int64
+		Body            string
+		Purged          bool
+	}
+	read := func(id int64) kept {
+		var k kept
+		require.NoError(t, store.Pool.QueryRow(ctx, "SELECT state, resource, resource_id, convert_from(body, 'UTF8'), purged_at IS NOT NULL FROM webhook_inbox WHERE id = $1", id).
+			Scan(&k.State, &k.Resource, &k.ResourceID, &k.Body, &k.Purged))
+		return k
+	}
+	require.Equal(t, kept{"processed", "record", 1, "", true}, read(old))
+	require.Equal(t, kept{"processed", "record", 2, `{"client":"Борис"}`, false}, read(recent), "within the retention")
+	require.Equal(t, kept{"pending", "record", 3, `{"client":"Вера"}`, false}, read(waiting), "not handed on yet")
+	n, err = store.PurgeInboxBodies(ctx, sqlc.PurgeInboxBodiesParams{Before: time.Now().Add(-7 * 24 * time.Hour), MaxRows: 100})
+	require.NoError(t, err)
+	require.Zero(t, n, "purged once")
+}
