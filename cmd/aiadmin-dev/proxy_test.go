@@ -68,7 +68,7 @@ func TestProxyRoundRobinAndWebsockets(t *testing.T) {
 		conn.Close()
 	}
 
-	b.Close() // a backend down: 502 with a JSON body
+	b.Close()                        // a backend down: 502 with a JSON body
 	_, _ = http.Get(front.URL + "/") // a's turn
 	resp, err := http.Get(front.URL + "/")
 	require.NoError(t, err)
