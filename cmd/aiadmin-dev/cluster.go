@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -140,7 +141,7 @@ func writeReadyFile(path string, addrs clusterAddrs) error {
 		return err
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+	if err := os.WriteFile(tmp, b, 0o600); err != nil { // the database URLs may carry a password
 		return fmt.Errorf("ready file: %w", err)
 	}
 	return os.Rename(tmp, path)
@@ -152,12 +153,21 @@ func printClusterBanner(a clusterAddrs) {
 	fmt.Printf("  Public URL (proxy):    %s  → api %v\n", a.PublicURL, a.APIs)
 	fmt.Printf("  Install a demo salon:  %s/_fake/marketplace/redirect?salon_id=100001\n", a.FakeYClients)
 	fmt.Printf("  Fake WhatsApp server:  %s  (scan: POST /control/scan, sent: GET /messages?salon_id=)\n", a.FakeWhatsApp)
-	fmt.Printf("  Temporal:              %s (namespace %s, PostgreSQL %s)\n", a.Temporal, a.Namespace, a.TemporalDatabase)
+	fmt.Printf("  Temporal:              %s (namespace %s, PostgreSQL %s)\n", a.Temporal, a.Namespace, redactURL(a.TemporalDatabase))
 	if a.WebUI != "" {
 		fmt.Printf("  Temporal Web UI:       %s/namespaces/%s/workflows\n", a.WebUI, a.Namespace)
 	}
-	fmt.Printf("  Application database:  %s\n", a.DatabaseURL)
+	fmt.Printf("  Application database:  %s\n", redactURL(a.DatabaseURL))
 	fmt.Printf("  Logs:                  %s/*.log\n", a.Logs)
 	fmt.Println("Press Ctrl-C to stop.")
 	fmt.Println()
+}
+
+// redactURL hides a password in a database URL.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

@@ -222,8 +222,7 @@ func (c *cluster) startServices() error {
 		env  []string
 	}{
 		{"fake-yclients", tierFakes, []string{"fake-yclients"}, fakeEnv},
-		{"fake-whatsapp", tierFakes, []string{"fake-whatsapp", "-addr", c.opts.FakeWhatsAppAddr,
-			"-restore-from", c.opts.DatabaseURL}, c.env},
+		{"fake-whatsapp", tierFakes, []string{"fake-whatsapp", "-addr", c.opts.FakeWhatsAppAddr, "-restore"}, c.env},
 		{"proxy", tierFront, []string{"proxy", "-listen", c.opts.Addr, "-backends", strings.Join(c.apiAddrs, ",")}, c.env},
 	}
 	for _, s := range starts {

@@ -55,12 +55,12 @@ func runFakeYClients(args []string) error {
 
 // runFakeWhatsApp is the `fake-whatsapp` command: the fake WhatsApp server
 // (activities/whatsapp/simserver) that workers with WHATSAPP_MODE=simserver share. With
-// -restore-from it first gets back the devices of the salons linked in that database, as
-// WhatsApp keeps a linked device across our restarts.
+// -restore it first gets back the devices of the salons linked in DATABASE_URL, as WhatsApp
+// keeps a linked device across our restarts.
 func runFakeWhatsApp(args []string) error {
 	fs := flag.NewFlagSet("fake-whatsapp", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8191", "address to listen on")
-	restoreFrom := fs.String("restore-from", "", "a DATABASE_URL whose linked salons get their devices back")
+	restore := fs.Bool("restore", false, "give the salons linked in DATABASE_URL their devices back")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -68,8 +68,8 @@ func runFakeWhatsApp(args []string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sim := simserver.New(simserver.Options{Logger: logger})
-	if *restoreFrom != "" {
-		if err := restoreSimServer(ctx, *restoreFrom, sim); err != nil {
+	if *restore {
+		if err := restoreSimServer(ctx, os.Getenv("DATABASE_URL"), sim); err != nil {
 			return err
 		}
 	}
@@ -81,7 +81,7 @@ func restoreSimServer(ctx context.Context, dsn string, sim *simserver.Server) er
 	defer cancel()
 	store, err := db.Open(ctx, dsn)
 	if err != nil {
-		return fmt.Errorf("-restore-from: %w", err)
+		return fmt.Errorf("-restore: DATABASE_URL: %w", err)
 	}
 	defer store.Close()
 	return restoreDevices(ctx, store, sim.Restore)

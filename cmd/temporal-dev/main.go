@@ -1,5 +1,6 @@
 // Command temporal-dev runs the official Temporal server (go.temporal.io/server) with a SQLite
-// store and the Temporal Web UI in one process, configured by the project's temporal-dev.yaml.
+// store, or with PostgreSQL and SQL visibility (-postgres, for `make cluster`), and the
+// Temporal Web UI in one process, configured by the project's temporal-dev.yaml.
 // It is a development and test tool only: it lives in its own Go module so that the production
 // aiadmin binary never links the server.
 package main
