@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -235,4 +237,49 @@ func dropDatabases(ctx context.Context, anyURL string, names ...string) error {
 		}
 	}
 	return nil
+}
+
+// resolveAddr gives an address with port 0 a free port below the kernel's ephemeral range.
+// A port the kernel hands out for port 0 may be handed out again (to the Temporal server's
+// internal services, to an outgoing connection) before the child given it listens.
+func resolveAddr(addr string) (string, error) {
+	if addr == "" {
+		return "", nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", fmt.Errorf("address %q: %w", addr, err)
+	}
+	if port != "0" {
+		return addr, nil
+	}
+	lo, hi := 20000, ephemeralLow()
+	for range 200 {
+		if hi <= lo {
+			break
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(lo+rand.IntN(hi-lo))))
+		if err == nil {
+			defer l.Close()
+			return l.Addr().String(), nil
+		}
+	}
+	return "", fmt.Errorf("address %q: no free port in %d-%d", addr, lo, hi)
+}
+
+// ephemeralLow is the first port of the kernel's ephemeral range (Linux default 32768).
+func ephemeralLow() int {
+	b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range")
+	if err != nil {
+		return 32768
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return 32768
+	}
+	n, err := strconv.Atoi(f[0])
+	if err != nil {
+		return 32768
+	}
+	return n
 }

@@ -254,26 +254,6 @@ func (c *cluster) startApp() error {
 	return nil
 }
 
-// resolveAddr gives an address with port 0 a free port.
-func resolveAddr(addr string) (string, error) {
-	if addr == "" {
-		return "", nil
-	}
-	host, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		return "", fmt.Errorf("address %q: %w", addr, err)
-	}
-	if port != "0" {
-		return addr, nil
-	}
-	l, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
-}
-
 // temporalDatabaseURL is the application's database URL with the database "<name>_temporal".
 func temporalDatabaseURL(appURL string) (string, error) {
 	u, err := url.Parse(appURL)
