@@ -112,8 +112,8 @@ func parseClusterFlags(args []string) (clusterOptions, string, error) {
 	fs.StringVar(&o.UIAddr, "ui", "127.0.0.1:8243", "Temporal Web UI; empty for none")
 	fs.StringVar(&o.FakeYClientsAddr, "fake-yclients", "127.0.0.1:8190", "the fake YClients")
 	fs.StringVar(&o.FakeWhatsAppAddr, "fake-whatsapp", "127.0.0.1:8191", "the fake WhatsApp server")
-	fs.IntVar(&o.APIs, "apis", 2, "number of `aiadmin api` processes")
-	fs.IntVar(&o.Workers, "workers", 3, "number of `aiadmin worker` processes")
+	fs.IntVar(&o.APIs, "apis", 2, "number of aiadmin api processes")
+	fs.IntVar(&o.Workers, "workers", 3, "number of aiadmin worker processes")
 	fs.IntVar(&o.Shards, "shards", 4, "WHATSAPP_SHARDS")
 	fs.DurationVar(&o.ShardRetry, "shard-retry", time.Second,
 		"WHATSAPP_SHARD_RETRY (production default 5s; shorter here so that the workers share the shards soon after the start)")

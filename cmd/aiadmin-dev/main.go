@@ -8,6 +8,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -46,7 +48,10 @@ func main() {
 
 func run(args []string) error {
 	if len(args) > 0 && flagCommands[args[0]] != nil {
-		return flagCommands[args[0]](args[1:])
+		if err := flagCommands[args[0]](args[1:]); !errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return nil
 	}
 	return app.Main{Usage: usage, Default: "dev", WhatsApp: whatsAppFor(nil),
 		Dev: map[string]bool{"dev": true}, Commands: map[string]func(context.Context, *config.Config, *slog.Logger) error{
