@@ -100,7 +100,7 @@ func clusterLogTails(dir string) string {
 // of its processes is left.
 func TestClusterInstallsAndConfirms(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts a cluster of processes (about 30 s)")
+		t.Skip("starts a cluster of processes (about 20 s)")
 	}
 	if os.Getenv(clusterChildEnv) != "" || os.Getenv(shardWorkerEnv) != "" {
 		t.Skip("inside a helper process")
