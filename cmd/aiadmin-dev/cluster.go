@@ -74,6 +74,9 @@ func runCluster(args []string) error {
 	if err != nil {
 		return err
 	}
+	if readyFile != "" {
+		_ = os.Remove(readyFile) // left by a cluster that was killed: it must not look ready
+	}
 	logger := toolLogger()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
