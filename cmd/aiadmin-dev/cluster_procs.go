@@ -82,7 +82,7 @@ func (c *cluster) spawn(name string, tier int, argv, env []string) (*child, erro
 		logFile.Close()
 		close(ch.done)
 		if !c.stopping.Load() {
-			c.exited <- ch // buffered for every child
+			c.exited <- ch // buffered for every child the cluster starts
 		}
 	}()
 	return ch, nil

@@ -37,7 +37,7 @@ type cluster struct {
 	opts   clusterOptions
 	logger *slog.Logger
 	Addrs  clusterAddrs
-	// env is what every api and worker process gets (besides HTTP_ADDR and the mode).
+	// env is what every api and worker process gets, besides its own HTTP_ADDR.
 	env      []string
 	apiAddrs []string
 	procs    []*child
@@ -103,7 +103,7 @@ func newCluster(opts clusterOptions, logger *slog.Logger) (*cluster, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &cluster{opts: opts, logger: logger, exited: make(chan *child, 32)}
+	c := &cluster{opts: opts, logger: logger, exited: make(chan *child, opts.APIs+opts.Workers+4)}
 	c.Addrs = clusterAddrs{
 		PublicURL: "http://" + opts.Addr, Temporal: opts.TemporalAddr, Namespace: clusterNamespace,
 		FakeYClients: "http://" + opts.FakeYClientsAddr, FakeWhatsApp: "http://" + opts.FakeWhatsAppAddr,
