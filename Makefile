@@ -7,11 +7,17 @@ WORKFLOWCHECK_VERSION := v0.6.0
 TEST_FLAGS ?= -count=1 -timeout 15m
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aiadmin?sslmode=disable
 
-.PHONY: dev test bench lint generate build build-dev temporal-dev postgres chromium clean
+.PHONY: dev cluster test bench lint generate build build-dev temporal-dev postgres chromium clean
 
 ## dev: the whole product locally (demo mode without YClients credentials)
 dev: postgres build-dev temporal-dev
 	$(BIN)/aiadmin-dev dev
+
+## cluster: a production-like cluster on this machine: Temporal on PostgreSQL, the fakes, 2 api and
+## 3 worker processes behind a proxy (CLUSTER_FLAGS, e.g. -fresh or -ready-file F); Ctrl-C stops it
+CLUSTER_FLAGS ?=
+cluster: postgres build-dev temporal-dev
+	$(BIN)/aiadmin-dev cluster $(CLUSTER_FLAGS)
 
 ## build: the production binary (links no fake)
 build:

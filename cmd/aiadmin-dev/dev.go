@@ -56,7 +56,7 @@ func runDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 	}
 	defer a.Close()
 	if phone != nil {
-		if err := restorePhone(ctx, a, phone); err != nil {
+		if err := restoreDevices(ctx, a.Store, phone.Restore); err != nil {
 			return err
 		}
 	}
@@ -65,14 +65,19 @@ func runDev(ctx context.Context, cfg *config.Config, logger *slog.Logger) error 
 }
 
 // startFakeYClients serves the fake YClients on FAKE_YCLIENTS_ADDR with the demo salons. It
-// keeps its state across `make dev` runs, as YClients would, in the data folder.
-func startFakeYClients(cfg *config.Config, logger *slog.Logger) (stop func(), err error) {
-	fake := yclientsfake.New(yclientsfake.Options{
+// keeps its state across `make dev` runs, as YClients would, in the data folder. tune may
+// change the fake's options (its rate limit, the webhook delay).
+func startFakeYClients(cfg *config.Config, logger *slog.Logger, tune ...func(*yclientsfake.Options)) (stop func(), err error) {
+	opts := yclientsfake.Options{
 		PartnerToken:  cfg.YClientsPartnerToken,
 		ApplicationID: cfg.YClientsApplicationID,
 		RegisterURL:   cfg.PublicURL + "/marketplace/register",
 		LifecycleURL:  cfg.PublicURL + "/marketplace/webhook",
-	})
+	}
+	for _, t := range tune {
+		t(&opts)
+	}
+	fake := yclientsfake.New(opts)
 	fake.SeedDemo()
 	stateFile := filepath.Join(cfg.DataDir, "fake-yclients.json")
 	if _, err := fake.Load(stateFile); err != nil {
@@ -111,10 +116,10 @@ func startFakeYClients(cfg *config.Config, logger *slog.Logger) (stop func(), er
 	}, nil
 }
 
-// restorePhone gives the simulated phone, which lives in memory, back the devices paired in an
-// earlier `make dev`, as the real adapter does from its session store.
-func restorePhone(ctx context.Context, a *app.App, phone *simphone.Phone) error {
-	linked, err := a.Store.ListLinkedCompanies(ctx)
+// restoreDevices gives a simulated WhatsApp, which lives in memory, back the devices paired in
+// an earlier run, as the real adapter does from its session store.
+func restoreDevices(ctx context.Context, store *db.Store, restore func(salonID int64, phone, name string, frozen bool)) error {
+	linked, err := store.ListLinkedCompanies(ctx)
 	if err != nil {
 		return fmt.Errorf("linked salons: %w", err)
 	}
@@ -123,7 +128,7 @@ func restorePhone(ctx context.Context, a *app.App, phone *simphone.Phone) error 
 		if c.WhatsappName != nil {
 			name = *c.WhatsappName
 		}
-		phone.Restore(c.SalonID, *c.WhatsappPhone, name, c.InstallStatus == "frozen")
+		restore(c.SalonID, *c.WhatsappPhone, name, c.InstallStatus == "frozen")
 	}
 	return nil
 }

@@ -2,11 +2,14 @@
 // process for local development and demos (the fake YClients and the simulated phone when no
 // YClients credentials are set); `api`, `worker` and `migrate` are the production commands,
 // with the simulated WhatsApp clients available too (WHATSAPP_MODE=sim or simserver), for tests
-// that run several processes. Production runs bin/aiadmin, which links none of the fakes.
+// that run several processes; `cluster` runs a production-like cluster of those processes on
+// this machine. Production runs bin/aiadmin, which links none of the fakes.
 package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
 	"log/slog"
 	"os"
@@ -27,6 +30,13 @@ commands:
   worker   the Temporal worker; WHATSAPP_MODE may also be sim or simserver
   migrate  apply database migrations and exit
 
+a production-like cluster on this machine (see README.md):
+  cluster        Temporal on PostgreSQL, the fakes, 2 api and 3 worker processes behind a proxy
+                 (-ready-file F writes the addresses as JSON; -h lists the flags)
+  fake-yclients  the fake YClients with the demo salons (FAKE_YCLIENTS_ADDR, PUBLIC_URL)
+  fake-whatsapp  the fake WhatsApp server that WHATSAPP_MODE=simserver workers share (-addr)
+  proxy          a round-robin reverse proxy, websockets included (-listen, -backends)
+
 configuration comes from environment variables; see README.md`
 
 func main() {
@@ -37,6 +47,12 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && flagCommands[args[0]] != nil {
+		if err := flagCommands[args[0]](args[1:]); !errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return nil
+	}
 	return app.Main{Usage: usage, Default: "dev", WhatsApp: whatsAppFor(nil),
 		Dev: map[string]bool{"dev": true}, Commands: map[string]func(context.Context, *config.Config, *slog.Logger) error{
 			"dev": runDev,

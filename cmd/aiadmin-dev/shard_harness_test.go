@@ -272,16 +272,24 @@ func (h *shardHarness) waitFor(cond func() bool, timeout time.Duration, what str
 // install runs the real install flow for one salon: the marketplace redirect, the register
 // page, the connect page's websocket, the owner scanning the QR, until the page says active.
 func (h *shardHarness) install(salon int64, phone string) error {
-	resp, err := h.http.Get(h.fakeURL + fmt.Sprintf("/_fake/marketplace/redirect?salon_id=%d", salon))
+	return ownerInstall(h.http, h.fakeURL, h.cfg.PublicURL, salon, func() error { return h.sim.Scan(salon, phone, "Салон") })
+}
+
+// ownerInstall installs a salon as its owner does, through real HTTP: the fake YClients'
+// marketplace redirect, our register page, the connect page's websocket (Origin: the public
+// URL) until a QR code shows, scan (the owner's phone), until the page says active. hc must
+// not follow redirects.
+func ownerInstall(hc *http.Client, fakeURL, publicURL string, salon int64, scan func() error) error {
+	resp, err := hc.Get(fakeURL + fmt.Sprintf("/_fake/marketplace/redirect?salon_id=%d", salon))
 	if err != nil {
 		return err
 	}
 	resp.Body.Close()
 	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, h.cfg.PublicURL+"/marketplace/register?") {
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, publicURL+"/marketplace/register?") {
 		return fmt.Errorf("redirect: %d %s", resp.StatusCode, loc)
 	}
-	resp, err = h.http.Get(loc)
+	resp, err = hc.Get(loc)
 	if err != nil {
 		return err
 	}
@@ -291,8 +299,8 @@ func (h *shardHarness) install(salon int64, phone string) error {
 	if resp.StatusCode != http.StatusOK || len(m) != 2 {
 		return fmt.Errorf("register page: %d", resp.StatusCode)
 	}
-	wsURL := "ws" + strings.TrimPrefix(h.cfg.PublicURL, "http") + "/ws/connect?token=" + m[1]
-	conn, wresp, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {h.cfg.PublicURL}})
+	wsURL := "ws" + strings.TrimPrefix(publicURL, "http") + "/ws/connect?token=" + m[1]
+	conn, wresp, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {publicURL}})
 	if err != nil {
 		return fmt.Errorf("websocket: %w", err)
 	}
@@ -311,7 +319,7 @@ func (h *shardHarness) install(salon int64, phone string) error {
 		switch f.Type {
 		case "qr":
 			if !scanned {
-				if err := h.sim.Scan(salon, phone, "Салон"); err != nil {
+				if err := scan(); err != nil {
 					return fmt.Errorf("scan: %w", err)
 				}
 				scanned = true

@@ -1,11 +1,11 @@
 // Command temporal-dev runs the official Temporal server (go.temporal.io/server) with a SQLite
-// store and the Temporal Web UI in one process, configured by the project's temporal-dev.yaml.
+// store, or with PostgreSQL and SQL visibility (-postgres, for `make cluster`), and the
+// Temporal Web UI in one process, configured by the project's temporal-dev.yaml.
 // It is a development and test tool only: it lives in its own Go module so that the production
 // aiadmin binary never links the server.
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,8 +23,6 @@ import (
 	uiconfig "github.com/temporalio/ui-server/v2/server/config"
 	uiserveroptions "github.com/temporalio/ui-server/v2/server/server_options"
 	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/server/common/authorization"
 	"go.temporal.io/server/common/cluster"
 	"go.temporal.io/server/common/config"
@@ -43,9 +41,12 @@ import (
 // Config mirrors temporal-dev.yaml.
 type Config struct {
 	Server struct {
-		IP               string            `yaml:"ip"`
-		Port             int               `yaml:"port"`
-		DBFile           string            `yaml:"dbFile"`
+		IP     string `yaml:"ip"`
+		Port   int    `yaml:"port"`
+		DBFile string `yaml:"dbFile"`
+		// Postgres is a postgres:// URL: PostgreSQL persistence instead of SQLite (DBFile is
+		// then unused), with SQL visibility in "<database>_visibility".
+		Postgres         string            `yaml:"postgres"`
 		Namespaces       []string          `yaml:"namespaces"`
 		SearchAttributes map[string]string `yaml:"searchAttributes"`
 		LogLevel         string            `yaml:"logLevel"`
@@ -73,7 +74,7 @@ func run() error {
 	level := zap.NewAtomicLevelAt(parseLevel(cfg.Server.LogLevel))
 	zl := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.Lock(os.Stderr), level))
 
-	srv, hostPort, err := startServer(cfg, zl)
+	srv, hostPort, st, err := startServer(cfg, zl)
 	if err != nil {
 		return err
 	}
@@ -85,7 +86,7 @@ func run() error {
 		level.SetLevel(zapcore.FatalLevel) // shutdown is noisy and harmless
 		_ = srv.Stop()
 	}
-	if err := ensureSearchAttributes(hostPort, cfg); err != nil {
+	if err := setupNamespaces(hostPort, cfg); err != nil {
 		stop()
 		return err
 	}
@@ -96,7 +97,7 @@ func run() error {
 			return err
 		}
 	}
-	fmt.Printf("Temporal server: %s (namespace default)\n", hostPort)
+	fmt.Printf("Temporal server: %s (namespace default, %s persistence)\n", hostPort, st.name)
 	if uiURL != "" {
 		fmt.Printf("Temporal Web UI: %s\n", uiURL)
 	}
@@ -119,7 +120,9 @@ func parseFlags() (cfg *Config, readyFile string, err error) {
 	cfgPath := flag.String("config", "temporal-dev.yaml", "path to temporal-dev.yaml")
 	port := flag.Int("port", 0, "override server.port (gRPC frontend)")
 	dbFile := flag.String("db", "", "override server.dbFile; ':memory:' for an in-memory store")
+	postgres := flag.String("postgres", "", "override server.postgres: a postgres:// URL for PostgreSQL persistence instead of SQLite")
 	headless := flag.Bool("headless", false, "do not start the Web UI")
+	uiPort := flag.Int("ui-port", 0, "override ui.port")
 	ready := flag.String("ready-file", "", "write host:port to this file once the server is ready")
 	flag.Parse()
 	if cfg, err = loadConfig(*cfgPath); err != nil {
@@ -135,8 +138,14 @@ func parseFlags() (cfg *Config, readyFile string, err error) {
 	default:
 		cfg.Server.DBFile = *dbFile
 	}
+	if *postgres != "" {
+		cfg.Server.Postgres = *postgres
+	}
 	if *headless {
 		cfg.UI.Enabled = false
+	}
+	if *uiPort != 0 {
+		cfg.UI.Port = *uiPort
 	}
 	return cfg, *ready, nil
 }
@@ -201,20 +210,26 @@ func freePort() int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, error) {
-	sqlConf, err := sqliteStore(cfg)
-	if err != nil {
-		return nil, "", err
-	}
-	conf, hosts := serverConfig(cfg, sqlConf)
+func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, *stores, error) {
 	logger := log.NewZapLogger(zl)
+	var st *stores
+	var err error
+	if cfg.Server.Postgres != "" {
+		st, err = postgresStores(cfg.Server.Postgres, logger)
+	} else {
+		st, err = sqliteStore(cfg)
+	}
+	if err != nil {
+		return nil, "", nil, err
+	}
+	conf, hosts := serverConfig(cfg, st)
 	authorizer, err := authorization.GetAuthorizerFromConfig(&conf.Global.Authorization)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	claimMapper, err := authorization.GetClaimMapperFromConfig(&conf.Global.Authorization, logger)
 	if err != nil {
-		return nil, "", err
+		return nil, "", nil, err
 	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
@@ -226,18 +241,18 @@ func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, error) {
 		temporal.WithDynamicConfigClient(dynamicConfig(cfg)),
 	)
 	if err != nil {
-		return nil, "", fmt.Errorf("new server: %w", err)
+		return nil, "", nil, fmt.Errorf("new server: %w", err)
 	}
 	if err := srv.Start(); err != nil {
-		return nil, "", fmt.Errorf("start server: %w", err)
+		return nil, "", nil, fmt.Errorf("start server: %w", err)
 	}
-	return srv, conf.PublicClient.HostPort, nil
+	return srv, conf.PublicClient.HostPort, st, nil
 }
 
 // sqliteStore is the SQLite persistence: in memory (a unique database per server) or a file,
 // whose schema is set up on first use; the namespaces are created with their search
 // attributes (a no-op for existing ones).
-func sqliteStore(cfg *Config) (*config.SQL, error) {
+func sqliteStore(cfg *Config) (*stores, error) {
 	sqlConf := &config.SQL{PluginName: sqliteplugin.PluginName, ConnectAttributes: map[string]string{}}
 	if cfg.Server.DBFile == "" {
 		sqlConf.ConnectAttributes["mode"] = "memory"
@@ -270,12 +285,12 @@ func sqliteStore(cfg *Config) (*config.SQL, error) {
 	if err := sqliteschema.CreateNamespaces(sqlConf, nss...); err != nil {
 		return nil, fmt.Errorf("create namespaces: %w", err)
 	}
-	return sqlConf, nil
+	return &stores{name: "sqlite", def: sqlConf, vis: sqlConf, shardCount: 1}, nil
 }
 
 // serverConfig is one server of every service in this process on local ports, with static
 // hosts (no membership ring: faster start) and archival off.
-func serverConfig(cfg *Config, sqlConf *config.SQL) (*config.Config, map[primitives.ServiceName]static.Hosts) {
+func serverConfig(cfg *Config, st *stores) (*config.Config, map[primitives.ServiceName]static.Hosts) {
 	ip := cfg.Server.IP
 	hostPort := net.JoinHostPort(ip, strconv.Itoa(cfg.Server.Port))
 	httpPort := freePort()
@@ -291,10 +306,14 @@ func serverConfig(cfg *Config, sqlConf *config.SQL) (*config.Config, map[primiti
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = ip
-	conf.Persistence.DefaultStore = "sqlite-default"
-	conf.Persistence.VisibilityStore = "sqlite-default"
-	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite-default": {SQL: sqlConf}}
+	conf.Persistence.DefaultStore = st.name + "-default"
+	conf.Persistence.VisibilityStore = st.name + "-visibility"
+	if st.vis == st.def { // SQLite: one database for both
+		conf.Persistence.VisibilityStore = conf.Persistence.DefaultStore
+	}
+	conf.Persistence.NumHistoryShards = st.shardCount
+	conf.Persistence.DataStores = map[string]config.DataStore{
+		conf.Persistence.DefaultStore: {SQL: st.def}, conf.Persistence.VisibilityStore: {SQL: st.vis}}
 	conf.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10, MasterClusterName: "active", CurrentClusterName: "active",
 		ClusterInformation: map[string]cluster.ClusterInformation{"active": {
@@ -335,42 +354,6 @@ func dynamicConfig(cfg *Config) dynamicconfig.StaticClient {
 		dc[dynamicconfig.MakeKey(k)] = v
 	}
 	return dc
-}
-
-// ensureSearchAttributes adds configured search attributes that an existing DB file lacks.
-func ensureSearchAttributes(hostPort string, cfg *Config) error {
-	want, err := searchAttributeTypes(cfg)
-	if err != nil || len(want) == 0 {
-		return err
-	}
-	c, err := client.Dial(client.Options{HostPort: hostPort, Logger: nopLogger{}})
-	if err != nil {
-		return fmt.Errorf("dial own server: %w", err)
-	}
-	defer c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, ns := range cfg.Server.Namespaces {
-		have, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
-		if err != nil {
-			return fmt.Errorf("list search attributes: %w", err)
-		}
-		missing := map[string]enumspb.IndexedValueType{}
-		for name, typ := range want {
-			if _, ok := have.GetCustomAttributes()[name]; !ok {
-				missing[name] = typ
-			}
-		}
-		if len(missing) == 0 {
-			continue
-		}
-		if _, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-			Namespace: ns, SearchAttributes: missing,
-		}); err != nil {
-			return fmt.Errorf("add search attributes: %w", err)
-		}
-	}
-	return nil
 }
 
 func startUI(cfg *Config, hostPort string) (*uiserver.Server, string, error) {

@@ -122,6 +122,16 @@ func (s *Server) Scan(salonID int64, phone, name string) error {
 	return s.phone.Scan(salonID, phone, name)
 }
 
+// Restore gives the server back a salon's device from an earlier run, as a real session
+// store outlives the process: the device is there but nobody holds its connection until a
+// worker connects it; frozen salons stay deliberately disconnected.
+func (s *Server) Restore(salonID int64, phone, name string, frozen bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.phone.Restore(salonID, phone, name, true)
+	s.linkLocked(salonID).frozen = frozen
+}
+
 // Messages returns what was sent for the salon, in order, each message ID once.
 func (s *Server) Messages(salonID int64) []Message {
 	sent := s.phone.Messages(salonID)

@@ -202,6 +202,29 @@ func TestReleaseFreezeAndLinked(t *testing.T) {
 	require.Equal(t, []int64{1}, ids)
 }
 
+// TestRestoreAfterRestart: devices restored into a new server (the session store outlived it)
+// are listed, nobody holds them until a client connects, and frozen ones are left alone.
+func TestRestoreAfterRestart(t *testing.T) {
+	s, ts := newServer(t)
+	s.Restore(1, "79990001122", "Салон", false)
+	s.Restore(2, "79990001123", "Салон 2", true)
+	c := newClient(t, ts, "a", nil)
+	ctx := context.Background()
+	ids, err := c.Linked(ctx)
+	require.NoError(t, err)
+	require.Equal(t, []int64{1}, ids, "the frozen salon is not connected by an owner")
+	require.Empty(t, s.Connections())
+	require.Equal(t, whatsapp.StateDisconnected, status(t, c, 1))
+
+	require.NoError(t, c.Connect(ctx, ids))
+	require.Equal(t, whatsapp.StateLinked, status(t, c, 1))
+	id, err := c.Send(ctx, 1, whatsapp.Message{ID: "m1", Phone: "79161234567", Text: "Здравствуйте"})
+	require.NoError(t, err)
+	require.Equal(t, "m1", id)
+	require.Len(t, s.Messages(1), 1)
+	require.Equal(t, whatsapp.StateDisconnected, status(t, c, 2))
+}
+
 func TestIncomingGoesToTheLiveConnection(t *testing.T) {
 	s, ts := newServer(t)
 	a := newClient(t, ts, "a", nil)
