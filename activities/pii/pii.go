@@ -26,7 +26,9 @@ const (
 	EncodingEncrypted = "binary/encrypted"
 	metadataEncoding  = "encoding"
 	metadataKeyID     = "encryption-key-id"
-	keyID             = "aiadmin-secret-key-v1"
+	// payloadAAD binds the sealed payloads to their use. It is also what the first payloads
+	// named as their key ID, before keys had IDs of their own.
+	payloadAAD = "aiadmin-secret-key-v1"
 )
 
 // DataConverter is the SDK's default data converter with Sensitive values encrypted by box.
@@ -85,12 +87,12 @@ func (c *Codec) Encode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 		if err != nil {
 			return nil, err
 		}
-		sealed, err := c.Box.Seal(plain, []byte(keyID))
+		sealed, err := c.Box.Seal(plain, []byte(payloadAAD))
 		if err != nil {
 			return nil, fmt.Errorf("pii: seal: %w", err)
 		}
 		out[i] = &commonpb.Payload{Metadata: map[string][]byte{
-			metadataEncoding: []byte(EncodingEncrypted), metadataKeyID: []byte(keyID)}, Data: sealed}
+			metadataEncoding: []byte(EncodingEncrypted), metadataKeyID: []byte(c.Box.SealingKeyID())}, Data: sealed}
 	}
 	return out, nil
 }
@@ -103,9 +105,10 @@ func (c *Codec) Decode(payloads []*commonpb.Payload) ([]*commonpb.Payload, error
 			out[i] = p
 			continue
 		}
-		plain, err := c.Box.Open(p.GetData(), []byte(keyID))
+		// The sealed value names its key; any key of the ring opens what it sealed.
+		plain, err := c.Box.Open(p.GetData(), []byte(payloadAAD))
 		if err != nil {
-			return nil, fmt.Errorf("pii: open (wrong SECRET_KEY?): %w", err)
+			return nil, fmt.Errorf("pii: open (key %s not in SECRET_KEYS?): %w", p.GetMetadata()[metadataKeyID], err)
 		}
 		var inner commonpb.Payload
 		if err := proto.Unmarshal(plain, &inner); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -16,10 +17,14 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 
 	"github.com/aiadmin/aiadmin/activities/ledger"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/cmd/internal/config"
+	"github.com/aiadmin/aiadmin/db/secretbox"
 	"github.com/aiadmin/aiadmin/workflows"
 )
 
@@ -225,4 +230,52 @@ func TestNoPhoneInHistory(t *testing.T) {
 	for _, r := range rows {
 		require.Equal(t, whatsapp.RedactPhones(r.Reason), r.Reason, "ledger reason %q", r.Reason)
 	}
+}
+
+// TestKeyRotationWithLiveBookings: SECRET_KEYS gets a new key in front of the old one while a
+// booking workflow runs (its history sealed with the old key). After the restart the booking
+// keeps working, new payloads are sealed with the new key, and what the old key sealed in the
+// database still opens.
+func TestKeyRotationWithLiveBookings(t *testing.T) {
+	s := newStack(t)
+	salon := s.moscow
+	s.activate(salon)
+	s.noPacing(salon)
+	_, local := localIn(t, "Europe/Moscow", 3, "14:30")
+	rec := s.bookRecord(salon, local)
+	s.waitClientTexts(salon, 1)
+
+	oldKey, newKey := s.cfg.SecretKey, bytes.Repeat([]byte{7}, 32)
+	s.restart(func(c *config.Config) { c.SecretKey, c.PreviousSecretKeys = newKey, [][]byte{oldKey} })
+	_, movedLocal := localIn(t, "Europe/Moscow", 4, "11:00")
+	_, err := s.fake.UpdateRecord(salon, rec.ID, yclientsfake.RecordChange{Datetime: &movedLocal})
+	require.NoError(t, err)
+	got := s.waitClientTexts(salon, 2)
+	require.Contains(t, got[1], "перенесена", "the running booking works on after the rotation")
+	require.Contains(t, got[1], "11:00")
+
+	newID := secretbox.KeyID(newKey)
+	var sealedWith []string
+	iter := s.app.Temporal.GetWorkflowHistory(context.Background(), workflows.BookingID(salon, rec.ID), "", false,
+		enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for iter.HasNext() {
+		ev, err := iter.Next()
+		require.NoError(t, err)
+		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
+			for _, p := range a.GetInput().GetPayloads() {
+				sealedWith = append(sealedWith, string(p.GetMetadata()["encryption-key-id"]))
+			}
+		}
+	}
+	require.Len(t, sealedWith, 2)
+	require.NotEqual(t, hex.EncodeToString(newID[:]), sealedWith[0], "the first signal was sealed before the rotation")
+	require.Equal(t, hex.EncodeToString(newID[:]), sealedWith[1], "the signal after the rotation is sealed with the new key")
+
+	sec, err := s.app.Store.GetSalonSecrets(context.Background(), salon)
+	require.NoError(t, err)
+	_, err = s.app.Box.Open(sec.APIKeyEnc, []byte(fmt.Sprintf("api_key:%d", salon)))
+	require.NoError(t, err, "the api key sealed with the old key still opens")
+	fresh, err := s.app.Box.Seal([]byte("x"), nil)
+	require.NoError(t, err)
+	require.Equal(t, newID[:], fresh[1:5], "new values are sealed with the new key")
 }

@@ -51,6 +51,9 @@ type stack struct {
 	fake                             *yclientsfake.Fake
 	phone                            *simphone.Phone
 	http                             *http.Client
+	opts                             app.Options
+	logger                           *slog.Logger
+	stop                             func()
 }
 
 func freeAddr(t testing.TB) string {
@@ -147,28 +150,49 @@ func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 			ApplicationID: cfg.YClientsApplicationID, Logger: logger, Limiter: rate.NewLimiter(rate.Inf, 1),
 		})
 	}
-	a, err := app.New(ctx, cfg, logger, app.API|app.Worker, opts)
-	require.NoError(t, err)
-	done := make(chan error, 1)
-	go func() { done <- a.Serve(ctx, app.API|app.Worker) }()
-	t.Cleanup(func() {
-		cancel()
-		<-done
-		a.Close()
-	})
-	s := &stack{t: t, dsn: dsn, cfg: cfg, app: a, fake: fake, phone: phone, moscow: ids[0], vladivostok: ids[1], kaliningrad: ids[2],
+	cancel()
+	s := &stack{t: t, dsn: dsn, cfg: cfg, fake: fake, phone: phone, moscow: ids[0], vladivostok: ids[1], kaliningrad: ids[2],
+		opts: opts, logger: logger,
 		http: &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}}}
-	require.Eventually(t, func() bool {
-		resp, err := s.http.Get(cfg.PublicURL + "/healthz")
+	s.start()
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+// start builds the app from the stack's configuration and serves it until stop.
+func (s *stack) start() {
+	s.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := app.New(ctx, s.cfg, s.logger, app.API|app.Worker, s.opts)
+	require.NoError(s.t, err)
+	done := make(chan error, 1)
+	go func() { done <- a.Serve(ctx, app.API|app.Worker) }()
+	s.app = a
+	s.stop = func() {
+		cancel()
+		<-done
+		a.Close()
+		s.stop = func() {}
+	}
+	require.Eventually(s.t, func() bool {
+		resp, err := s.http.Get(s.cfg.PublicURL + "/healthz")
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200
 	}, 10*time.Second, 50*time.Millisecond)
-	return s
+}
+
+// restart stops the app, changes its configuration and starts it again on the same database,
+// Temporal task queue, fake YClients and simulated phone: a deploy.
+func (s *stack) restart(tweak func(*config.Config)) {
+	s.t.Helper()
+	s.stop()
+	tweak(s.cfg)
+	s.start()
 }
 
 var tokenRE = regexp.MustCompile(`data-token="([^"]+)"`)

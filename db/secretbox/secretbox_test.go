@@ -2,6 +2,8 @@ package secretbox_test
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -116,4 +118,52 @@ func TestKeyFromBase64(t *testing.T) {
 		_, err := secretbox.KeyFromBase64("not base64 at all!")
 		require.Error(t, err)
 	})
+}
+
+// TestKeyRotation: the newest key seals; every key of the ring opens; values sealed before keys
+// had IDs still open; a ring without the sealing key cannot open.
+func TestKeyRotation(t *testing.T) {
+	oldKey, newKey1 := newKey(t), newKey(t)
+	old, err := secretbox.New(oldKey)
+	require.NoError(t, err)
+	sealedOld, err := old.Seal([]byte("api-key-1"), []byte("salon:1"))
+	require.NoError(t, err)
+	legacy := legacySeal(t, oldKey, []byte("pairing-code"), []byte("salon:1"))
+
+	ring, err := secretbox.NewKeyring(newKey1, oldKey)
+	require.NoError(t, err)
+	require.NotEqual(t, old.SealingKeyID(), ring.SealingKeyID(), "the newest key seals")
+	for _, c := range []struct {
+		sealed []byte
+		want   string
+	}{{sealedOld, "api-key-1"}, {legacy, "pairing-code"}} {
+		got, err := ring.Open(c.sealed, []byte("salon:1"))
+		require.NoError(t, err)
+		require.Equal(t, c.want, string(got))
+	}
+	sealedNew, err := ring.Seal([]byte("api-key-2"), []byte("salon:1"))
+	require.NoError(t, err)
+	id := secretbox.KeyID(newKey1)
+	require.Equal(t, id[:], sealedNew[1:5], "the key's ID is stored with the value")
+	_, err = old.Open(sealedNew, []byte("salon:1"))
+	require.ErrorIs(t, err, secretbox.ErrOpen, "the old ring alone cannot open the new key's values")
+	onlyNew, err := secretbox.New(newKey1)
+	require.NoError(t, err)
+	_, err = onlyNew.Open(sealedOld, []byte("salon:1"))
+	require.ErrorIs(t, err, secretbox.ErrOpen, "a removed key's values no longer open")
+	_, err = secretbox.NewKeyring()
+	require.ErrorIs(t, err, secretbox.ErrKeySize)
+}
+
+// legacySeal seals as the Box did before keys had IDs: a nonce and the GCM ciphertext.
+func legacySeal(t *testing.T, key, plaintext, aad []byte) []byte {
+	t.Helper()
+	block, err := aes.NewCipher(key)
+	require.NoError(t, err)
+	aead, err := cipher.NewGCM(block)
+	require.NoError(t, err)
+	nonce := make([]byte, aead.NonceSize())
+	_, err = rand.Read(nonce)
+	require.NoError(t, err)
+	return aead.Seal(nonce, nonce, plaintext, aad)
 }

@@ -89,7 +89,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, roles Rol
 	if err != nil {
 		return nil, fmt.Errorf("database: %w", err)
 	}
-	box, err := secretbox.New(cfg.SecretKey)
+	box, err := secretbox.NewKeyring(cfg.SecretKeys()...)
 	if err != nil {
 		store.Close()
 		return nil, fmt.Errorf("SECRET_KEY: %w", err)

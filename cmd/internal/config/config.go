@@ -3,6 +3,7 @@
 package config
 
 import (
+	"bytes"
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,10 +38,13 @@ type Config struct {
 	YClientsApplicationID int64
 	RequireSignedUserData bool
 
-	SecretKey     []byte // AES-256 key for api keys and pairing codes at rest
-	SessionSecret []byte // HS256 key for connect-page session tokens
-	AdminToken    string
-	OpsWebhookURL string
+	SecretKey []byte // AES-256 key: seals api keys and pairing codes at rest and clients' data in Temporal
+	// PreviousSecretKeys open what older keys sealed (SECRET_KEYS after the first, newest
+	// first): key rotation.
+	PreviousSecretKeys [][]byte
+	SessionSecret      []byte // HS256 key for connect-page session tokens
+	AdminToken         string
+	OpsWebhookURL      string
 	// OwnerWebhookURL receives owner notices (the re-link link).
 	OwnerWebhookURL string
 	// WebhookHMACSecret optionally requires a signature header on entity webhooks.
@@ -119,7 +124,7 @@ func Load(dev bool) (*Config, error) {
 	}
 	c.WhatsAppMode = env("WHATSAPP_MODE", map[bool]string{true: "sim", false: "whatsmeow"}[c.Demo])
 	var err error
-	if c.SecretKey, err = c.key("SECRET_KEY", "secret.key"); err != nil {
+	if err := c.secretKeys(); err != nil {
 		return nil, err
 	}
 	if c.SessionSecret, err = c.key("SESSION_SECRET", "session.key"); err != nil {
@@ -226,6 +231,41 @@ func checkSupportURL(raw string) error {
 		return nil
 	}
 	return fmt.Errorf("SUPPORT_URL: want an https:// link or a mailto: address, got %q", raw)
+}
+
+// secretKeys reads SECRET_KEYS (comma-separated, newest first: the first seals, all open) or
+// SECRET_KEY; both may be set while a rotation rolls out (SECRET_KEY then joins the list).
+func (c *Config) secretKeys() error {
+	list := os.Getenv("SECRET_KEYS")
+	if list == "" {
+		var err error
+		c.SecretKey, err = c.key("SECRET_KEY", "secret.key")
+		return err
+	}
+	var keys [][]byte
+	for i, part := range strings.Split(list, ",") {
+		k, err := secretbox.KeyFromBase64(part)
+		if err != nil {
+			return fmt.Errorf("SECRET_KEYS: key %d: %w", i+1, err)
+		}
+		keys = append(keys, k)
+	}
+	if v := os.Getenv("SECRET_KEY"); v != "" {
+		k, err := secretbox.KeyFromBase64(v)
+		if err != nil {
+			return fmt.Errorf("SECRET_KEY: %w", err)
+		}
+		if !slices.ContainsFunc(keys, func(x []byte) bool { return bytes.Equal(x, k) }) {
+			keys = append(keys, k)
+		}
+	}
+	c.SecretKey, c.PreviousSecretKeys = keys[0], keys[1:]
+	return nil
+}
+
+// SecretKeys are every key, newest first.
+func (c *Config) SecretKeys() [][]byte {
+	return append([][]byte{c.SecretKey}, c.PreviousSecretKeys...)
 }
 
 // key reads a base64 32-byte key from the environment; in demo mode a missing key is created
