@@ -7,7 +7,23 @@ WORKFLOWCHECK_VERSION := v0.6.0
 TEST_FLAGS ?= -count=1 -timeout 15m
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aiadmin?sslmode=disable
 
-.PHONY: dev cluster test bench lint generate build build-dev temporal-dev postgres chromium clean
+.PHONY: dev cluster test fuzz bench lint generate build build-dev temporal-dev postgres chromium clean
+
+## The fuzzers (Go native fuzzing: bad input never costs more than a 4xx), one per line as
+## package:FuzzName. `make test` runs each for FUZZTIME_TEST after the other tests, `make fuzz`
+## for FUZZTIME; plain `go test` runs their seed corpora as ordinary tests.
+FUZZERS := \
+	./http:FuzzRegisterQuery \
+	./http:FuzzRegisterUserData \
+	./http:FuzzLifecycleWebhook \
+	./http:FuzzEntityWebhook \
+	./http:FuzzPageCommand \
+	./activities/yclients:FuzzParseWebhook \
+	./cmd/internal/dispatcher:FuzzRecordEvent \
+	./activities/whatsapp:FuzzNormalizePhone \
+	./activities/whatsapp:FuzzRedactPhones
+FUZZTIME ?= 60s
+FUZZTIME_TEST ?= 3s
 
 ## dev: the whole product locally (demo mode without YClients credentials)
 dev: postgres build-dev temporal-dev
@@ -41,6 +57,11 @@ chromium:
 ## test: every test, against a real PostgreSQL and a real Temporal server (started if needed)
 test: postgres temporal-dev chromium
 	@cmd/temporal-dev/with-temporal.sh $(GO) test $(TEST_FLAGS) ./...
+	@GO=$(GO) cmd/aiadmin-dev/fuzz.sh $(FUZZTIME_TEST) $(FUZZERS)
+
+## fuzz: every fuzzer for FUZZTIME each (default 60s; e.g. make fuzz FUZZTIME=10m)
+fuzz: postgres
+	@GO=$(GO) cmd/aiadmin-dev/fuzz.sh $(FUZZTIME) $(FUZZERS)
 
 ## bench: benchmarks against the real stack
 bench: postgres temporal-dev

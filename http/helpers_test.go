@@ -47,7 +47,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // closedTemporal is a lazy Temporal client aimed at a port nobody listens on: requests reach the
 // Temporal step and fail there quickly, which is how tests prove what happened before it.
-func closedTemporal(t *testing.T) client.Client {
+func closedTemporal(t testing.TB) client.Client {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -83,15 +83,22 @@ const (
 	salonActive = int64(125) // "Салон «Готово»": YClients reports the integration active
 )
 
+// testSalonTitles are the salons the fake YClients of testSalons knows, by ID.
+var testSalonTitles = map[int64]string{42: "Салон «Бархат»", salonVector: "Test Salon", salonOdd: "Салон ~~~ ??? >>>",
+	salonActive: "Салон «Готово»"}
+
 // testSalons is the salon directory over a fake YClients (through the real client and real
-// HTTP) that knows salons 42 («Бархат»), 123, 124 and 125.
-func testSalons(t *testing.T) (SalonDirectory, *yclientsfake.Fake) {
+// HTTP) that knows salons 42 («Бархат»), 123, 124 and 125 (testSalonTitles); YClients reports
+// the integration of 125 active.
+func testSalons(t testing.TB) (SalonDirectory, *yclientsfake.Fake) {
 	t.Helper()
-	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: testPartnerToken, ApplicationID: 777, RPS: 1000})
-	for _, s := range []yclientsfake.Salon{
-		{ID: 42, Title: "Салон «Бархат»"}, {ID: salonVector, Title: "Test Salon"},
-		{ID: salonOdd, Title: "Салон ~~~ ??? >>>"}, {ID: salonActive, Title: "Салон «Готово»", Status: "active"},
-	} {
+	// No rate limit to speak of: the fuzzers ask for unknown salons thousands of times a second.
+	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: testPartnerToken, ApplicationID: 777, RPS: 1_000_000})
+	for id, title := range testSalonTitles {
+		s := yclientsfake.Salon{ID: id, Title: title}
+		if id == salonActive {
+			s.Status = "active"
+		}
 		fake.AddSalon(s)
 	}
 	srv := httptest.NewServer(fake)

@@ -93,9 +93,10 @@ func verifyUserData(data, sign, partnerToken string, required bool) (userData, e
 }
 
 // decodeBase64Any decodes standard or URL-safe base64, padded or not. A '+' that arrived
-// unescaped in a query string has become a space; it is put back.
+// unescaped in a query string has become a space; it is put back before other whitespace is
+// trimmed, or a '+' at either end would be lost.
 func decodeBase64Any(s string) ([]byte, error) {
-	s = strings.ReplaceAll(strings.TrimSpace(s), " ", "+")
+	s = strings.TrimSpace(strings.ReplaceAll(s, " ", "+"))
 	s = strings.TrimRight(s, "=")
 	s = strings.NewReplacer("-", "+", "_", "/").Replace(s)
 	b, err := base64.RawStdEncoding.DecodeString(s)

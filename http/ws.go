@@ -180,12 +180,6 @@ func (s *wsSession) closeWith(msg string) {
 	s.cancel()
 }
 
-// pageCommand is a message from the page.
-type pageCommand struct {
-	Type  string `json:"type"`
-	Phone string `json:"phone,omitempty"` // personal data: never logged
-}
-
 // readPump reads the page's commands until the connection fails or closes. It is the only
 // reader; pongs extend the read deadline.
 func (s *wsSession) readPump() {
@@ -200,9 +194,9 @@ func (s *wsSession) readPump() {
 			}
 			return
 		}
-		var cmd pageCommand
-		if err := json.Unmarshal(data, &cmd); err != nil {
-			s.sendFrame(errorFrame("Не удалось прочитать запрос страницы. Обновите страницу."))
+		cmd, err := parsePageCommand(data)
+		if err != nil {
+			s.sendFrame(errorFrame(pageCommandText(err)))
 			continue
 		}
 		select {

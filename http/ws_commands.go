@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"sync"
@@ -30,6 +31,57 @@ func (s *wsSession) lastStatus() workflows.Status {
 	s.status.mu.Lock()
 	defer s.status.mu.Unlock()
 	return s.status.status
+}
+
+// pageCommand is a message from the page, as parsePageCommand returns it.
+type pageCommand struct {
+	Type  string `json:"type"`            // cmdRequestQR or cmdRequestPairingCode
+	Phone string `json:"phone,omitempty"` // request-pairing-code: E.164 digits; personal data, never logged
+}
+
+// The commands a page sends.
+const (
+	cmdRequestQR          = "request-qr"
+	cmdRequestPairingCode = "request-pairing-code"
+)
+
+// Why parsePageCommand refuses a message; pageCommandText tells the owner.
+var (
+	errUnreadableCommand = errors.New("page command is not a JSON object of strings")
+	errUnknownCommand    = errors.New("unknown page command")
+	errCommandPhone      = errors.New("page command: invalid phone")
+)
+
+// parsePageCommand decodes one message from the connect page: a JSON object whose type is
+// request-qr, or request-pairing-code with the salon's phone as people write it, which is
+// normalised here (whatsapp.NormalizePhone). The phone of any other command is dropped.
+func parsePageCommand(data []byte) (pageCommand, error) {
+	var cmd pageCommand
+	if err := json.Unmarshal(data, &cmd); err != nil {
+		return pageCommand{}, errUnreadableCommand
+	}
+	switch cmd.Type {
+	case cmdRequestQR:
+		return pageCommand{Type: cmdRequestQR}, nil
+	case cmdRequestPairingCode:
+		phone, err := whatsapp.NormalizePhone(cmd.Phone)
+		if err != nil {
+			return pageCommand{}, errCommandPhone
+		}
+		return pageCommand{Type: cmdRequestPairingCode, Phone: phone}, nil
+	}
+	return pageCommand{}, errUnknownCommand
+}
+
+// pageCommandText is what the page is told about a message parsePageCommand refused.
+func pageCommandText(err error) string {
+	switch {
+	case errors.Is(err, errCommandPhone):
+		return textBadPhone
+	case errors.Is(err, errUnknownCommand):
+		return textBadCommand
+	}
+	return textUnreadable
 }
 
 // runCommands runs the page's commands one at a time, off the read pump so that pongs keep
@@ -78,22 +130,14 @@ func (s *wsSession) runCommand(cmd pageCommand) {
 	}
 }
 
-// pairingRequest turns a page command into a pairing request for this session, or the text
-// that refuses it: the page may not pair, the command or the phone is bad, or the salon asked
-// for a new QR code moments ago.
+// pairingRequest turns a parsed page command into a pairing request for this session, or the
+// text that refuses it: the page may not pair, or the salon asked for a new QR code moments ago.
 func (s *wsSession) pairingRequest(cmd pageCommand) (workflows.PairingRequest, string) {
-	if cmd.Type != "request-qr" && cmd.Type != "request-pairing-code" {
-		return workflows.PairingRequest{}, textBadCommand
-	}
 	if !s.claims.Pair {
 		return workflows.PairingRequest{}, textNoPairing
 	}
-	if cmd.Type == "request-pairing-code" {
-		phone, err := whatsapp.NormalizePhone(cmd.Phone)
-		if err != nil {
-			return workflows.PairingRequest{}, textBadPhone
-		}
-		return workflows.PairingRequest{Method: activities.PairByPhone, Phone: phone, Session: s.claims.session()}, ""
+	if cmd.Type == cmdRequestPairingCode {
+		return workflows.PairingRequest{Method: activities.PairByPhone, Phone: cmd.Phone, Session: s.claims.session()}, ""
 	}
 	if ok, _ := s.h.hub.allowRequestQR(s.salonID, s.h.now()); !ok {
 		return workflows.PairingRequest{}, textRequestWait

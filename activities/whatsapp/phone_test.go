@@ -23,12 +23,22 @@ func TestNormalizePhone(t *testing.T) {
 		{"uk mobile", "+44 7911 123456", "447911123456"},
 		{"kz mobile", "+7 701 123 4567", "77011234567"},
 		{"fr mobile", "+33 6 12 34 56 78", "33612345678"},
+		// Bare digits that are no Russian number are E.164 without the '+': this function's
+		// own output and how YClients stores foreign clients' phones.
+		{"de digits", "4915112345678", "4915112345678"},
+		{"us digits", "12125550123", "12125550123"},
+		{"uk digits", "447911123456", "447911123456"},
 	}
 	for _, tc := range valid {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := NormalizePhone(tc.raw)
 			require.NoError(t, err)
 			require.Equal(t, tc.want, got, "got %q, want %q", got, tc.want)
+			// Found by FuzzNormalizePhone: a foreign number's digits were refused when normalised
+			// again (as the WhatsApp adapters do with what the messaging activity hands them).
+			again, err := NormalizePhone(got)
+			require.NoError(t, err, "normalising %q again", got)
+			require.Equal(t, got, again, "normalising %q again", got)
 		})
 	}
 
@@ -46,6 +56,9 @@ func TestNormalizePhone(t *testing.T) {
 		{"invalid ru prefix", "8 (099) 000-11-22"},
 		{"bad country code", "+999 123 456 789"},
 		{"only punctuation", "+()-"},
+		// Found by FuzzNormalizePhone: phonenumbers takes some German numbers longer than E.164's 15 digits.
+		{"16 digits", "4990700000000000"},
+		{"17 digits", "+49 907 000000000000"},
 	}
 	for _, tc := range invalid {
 		t.Run(tc.name, func(t *testing.T) {
@@ -67,6 +80,11 @@ func TestRedactPhones(t *testing.T) {
 		"2026-12-02T19:31:12Z took 1500ms":           "2026-12-02T19:31:12Z took 1500ms",
 		"no phone here":                              "no phone here",
 		"at 2026-12-02T20:26:27.746193300Z":          "at 2026-12-02T20:26:27.746193300Z",
+		// Found by FuzzRedactPhones: a bare phone next to other numbers made a run too long to
+		// be one number, and the phone was kept.
+		"to 79990001122 2026-12-02T19:31:12Z": "to •••22T19:31:12Z",
+		"salon 100001 79161234567 gone":       "salon •••67 gone",
+		"records 1213340001 1213340002":       "records 1213340001 1213340002",
 	}
 	for in, want := range cases {
 		require.Equal(t, want, RedactPhones(in), in)

@@ -3,6 +3,7 @@ package yclients
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -39,7 +40,8 @@ func (f *FlexInt) UnmarshalJSON(b []byte) error {
 }
 
 // FlexFloat is a number that may arrive as a JSON number (1300) or a string ("1300.00").
-// A decimal comma ("1300,50") is accepted as well.
+// A decimal comma ("1300,50") is accepted as well; "NaN" and "Inf", which strconv would take,
+// are not (no price is one, and JSON, Temporal's payloads included, cannot carry them).
 type FlexFloat float64
 
 // UnmarshalJSON implements json.Unmarshaler.
@@ -50,7 +52,7 @@ func (f *FlexFloat) UnmarshalJSON(b []byte) error {
 		return nil
 	}
 	x, err := strconv.ParseFloat(strings.Replace(s, ",", ".", 1), 64)
-	if err != nil {
+	if err != nil || math.IsNaN(x) || math.IsInf(x, 0) {
 		return fmt.Errorf("yclients: %q is not a number", truncate(s, 32))
 	}
 	*f = FlexFloat(x)
@@ -138,11 +140,18 @@ func (f *FlexTime) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// maxUnixTime is 9999-12-31T23:59:59Z, the last second the layouts can express: a later time
+// is no YClients timestamp, and time.Time's JSON (Temporal payloads) cannot carry it.
+const maxUnixTime = 253402300799
+
 // ParseTime parses a YClients timestamp in any of the layouts accepted by FlexTime.
 func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if isDigits(s) {
 		secs, err := strconv.ParseInt(s, 10, 64)
+		if err == nil && secs > maxUnixTime {
+			err = errors.New("after the year 9999")
+		}
 		if err != nil {
 			return time.Time{}, fmt.Errorf("yclients: bad unix time %q: %w", truncate(s, 32), err)
 		}

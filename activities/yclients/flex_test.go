@@ -57,6 +57,12 @@ func TestFlexFloat(t *testing.T) {
 		var got FlexFloat
 		require.Error(t, json.Unmarshal([]byte(`"дорого"`), &got))
 	})
+	t.Run("rejects NaN and infinities", func(t *testing.T) {
+		for _, in := range []string{`"NaN"`, `"nan"`, `"inf"`, `"-Infinity"`, `"+Inf"`} {
+			var got FlexFloat
+			require.Error(t, json.Unmarshal([]byte(in), &got), "%s: got %v", in, got)
+		}
+	})
 }
 
 func TestFlexBool(t *testing.T) {
@@ -134,6 +140,15 @@ func TestFlexTime(t *testing.T) {
 	t.Run("rejects garbage", func(t *testing.T) {
 		var got FlexTime
 		require.Error(t, json.Unmarshal([]byte(`"16 января"`), &got))
+	})
+	// Found by FuzzParseWebhook: a unix time after the year 9999 decoded, and the record could
+	// not then be encoded into a Temporal payload (the dispatcher retried it until it went dead).
+	t.Run("the last second of 9999, and no later", func(t *testing.T) {
+		var got FlexTime
+		require.NoError(t, json.Unmarshal([]byte(`253402300799`), &got))
+		require.Equal(t, 9999, got.Year(), "got %s", got.Time)
+		require.Error(t, json.Unmarshal([]byte(`253402300800`), &got), "got %s", got.Time)
+		require.Error(t, json.Unmarshal([]byte(`"270000000000"`), &got), "got %s", got.Time)
 	})
 }
 

@@ -1,6 +1,7 @@
 package dispatcher
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -113,7 +114,7 @@ func recordEvent(row sqlc.WebhookInbox, env yclients.Webhook) (workflows.RecordE
 		ev.Visit.StaffID = rec.Staff.ID
 	}
 	services := slices.Clone(rec.Services)
-	slices.SortFunc(services, func(a, b yclients.RecordService) int { return int(a.ID - b.ID) })
+	slices.SortFunc(services, func(a, b yclients.RecordService) int { return cmp.Compare(a.ID, b.ID) })
 	for _, s := range services {
 		ev.Visit.ServiceIDs = append(ev.Visit.ServiceIDs, s.ID)
 		ev.Visit.Services = append(ev.Visit.Services, noNUL(s.Title))
