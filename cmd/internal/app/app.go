@@ -106,11 +106,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, roles Rol
 		store.Close()
 		return nil, fmt.Errorf("SECRET_KEY: %w", err)
 	}
-	pm, err := newProcessMetrics(logger)
-	if err != nil {
-		store.Close()
-		return nil, err
-	}
+	pm := newProcessMetrics(logger)
 	identity := newIdentity()
 	tc, err := client.NewLazyClient(client.Options{
 		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Identity: identity,

@@ -46,17 +46,17 @@ type processMetrics struct {
 	closer  io.Closer
 }
 
-func newProcessMetrics(logger *slog.Logger) (*processMetrics, error) {
+func newProcessMetrics(logger *slog.Logger) *processMetrics {
 	reg := metrics.NewRegistry()
-	reporter, err := tallyprom.Configuration{TimerType: "histogram"}.NewReporter(tallyprom.ConfigurationOptions{
-		Registry: reg,
-		OnError: func(err error) {
+	// tallyprom.NewReporter, not Configuration.NewReporter: that one also serves the registry
+	// on http.DefaultServeMux, once per process.
+	reporter := tallyprom.NewReporter(tallyprom.Options{
+		Registerer:       reg,
+		DefaultTimerType: tallyprom.HistogramTimerType,
+		OnRegisterError: func(err error) {
 			logger.Debug("temporal sdk metric not reported", "err", err)
 		},
 	})
-	if err != nil {
-		return nil, fmt.Errorf("temporal metrics: %w", err)
-	}
 	scope, closer := tally.NewRootScope(tally.ScopeOptions{
 		CachedReporter:         reporter,
 		Separator:              tallyprom.DefaultSeparator,
@@ -65,7 +65,7 @@ func newProcessMetrics(logger *slog.Logger) (*processMetrics, error) {
 	}, time.Second)
 	// temporal_workflow_task_execution_latency_seconds, temporal_activity_execution_failed_total, …
 	scope = sdktally.NewPrometheusNamingScope(scope)
-	return &processMetrics{reg: reg, handler: sdktally.NewMetricsHandler(scope), closer: closer}, nil
+	return &processMetrics{reg: reg, handler: sdktally.NewMetricsHandler(scope), closer: closer}
 }
 
 // Handler serves the registry in the Prometheus text format.
