@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -70,15 +72,26 @@ func TestMetricsMoveWithInstallationAndBooking(t *testing.T) {
 	s.waitClientTexts(salon, 1)
 	require.Eventually(t, func() bool { return s.inboxDone(salon) }, 10*time.Second, 20*time.Millisecond)
 
-	apiFams, apiPage := metricstest.Scrape(t, s.cfg.PublicURL+"/metrics")
-	opsFams, _ := metricstest.Scrape(t, ops+"/metrics")
-	for i, m := range moved {
-		for where, fams := range map[string]metricstest.Families{"api": apiFams, "ops": opsFams} {
-			v, ok := fams.Value(m.name, m.labels)
-			require.True(t, ok, "%s: %s %v on /metrics", where, m.name, m.labels)
-			require.GreaterOrEqual(t, v-before[i], m.min, "%s: %s %v: got %v → %v", where, m.name, m.labels, before[i], v)
+	// A message is counted just after the phone has it: scrape until everything has moved.
+	var apiFams, opsFams metricstest.Families
+	var apiPage string
+	notMoved := func() []string {
+		var out []string
+		for i, m := range moved {
+			for where, fams := range map[string]metricstest.Families{"api": apiFams, "ops": opsFams} {
+				if v, _ := fams.Value(m.name, m.labels); v-before[i] < m.min {
+					out = append(out, fmt.Sprintf("%s: %s %v: %v → %v", where, m.name, m.labels, before[i], v))
+				}
+			}
 		}
+		return out
 	}
+	retryFor(10*time.Second, func() bool {
+		apiFams, apiPage = metricstest.Scrape(t, s.cfg.PublicURL+"/metrics")
+		opsFams, _ = metricstest.Scrape(t, ops+"/metrics")
+		return len(notMoved()) == 0
+	})
+	require.Empty(t, notMoved(), "metrics that did not move")
 	// Read from the database (cached): this stack's own database.
 	for name, labels := range map[string]map[string]string{
 		"aiadmin_installations": {"status": "active"}, "aiadmin_inbox_pending": nil, "aiadmin_inbox_dead": nil,
@@ -115,16 +128,19 @@ func TestMetricsMoveWithInstallationAndBooking(t *testing.T) {
 		}
 		return out
 	}
-	require.Eventually(t, func() bool {
+	retryFor(5*time.Second, func() bool {
 		opsFams, _ = metricstest.Scrape(t, ops+"/metrics")
 		return len(missing(opsFams)) == 0
-	}, 5*time.Second, 200*time.Millisecond, "SDK metrics on the worker's /metrics")
+	})
+	require.Empty(t, missing(opsFams), "SDK metrics missing on the worker's /metrics")
 	// The webhook URL's secret never reaches a label.
 	u, err := url.Parse(s.webhookURL(salon))
 	require.NoError(t, err)
 	secret := u.Path[strings.LastIndex(u.Path, "/")+1:]
 	require.NotEmpty(t, secret)
 	require.NotContains(t, apiPage, secret)
+
+	requireDashboardMetrics(t, opsFams)
 
 	for _, path := range []string{"/healthz", "/readyz"} {
 		status, body := getJSON(t, ops+path)
@@ -135,4 +151,52 @@ func TestMetricsMoveWithInstallationAndBooking(t *testing.T) {
 	status, body := getJSON(t, ops+"/readyz")
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, map[string]any{"postgresql": "ok", "polling": "ok"}, body["checks"])
+}
+
+// onFailureOnly are the dashboard's metrics that appear only once something fails.
+var onFailureOnly = map[string]bool{
+	"temporal_activity_execution_failed_total": true, "temporal_sticky_cache_miss_total": true,
+	"temporal_request_failure_total": true,
+}
+
+var metricNameRE = regexp.MustCompile(`\b(aiadmin|temporal)_[a-z0-9_]+`)
+
+// requireDashboardMetrics checks that every metric the Grafana dashboard queries is one the
+// processes expose (fams: a worker's page after an installation and a booking).
+func requireDashboardMetrics(t *testing.T, fams metricstest.Families) {
+	t.Helper()
+	raw, err := os.ReadFile("../aiadmin/grafana-dashboard.json")
+	require.NoError(t, err)
+	var dash struct {
+		Panels []struct {
+			Title   string `json:"title"`
+			Targets []struct {
+				Expr string `json:"expr"`
+			} `json:"targets"`
+		} `json:"panels"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &dash), "the dashboard is JSON")
+	queries := 0
+	for _, p := range dash.Panels {
+		for _, target := range p.Targets {
+			queries++
+			for _, name := range metricNameRE.FindAllString(target.Expr, -1) {
+				family := name
+				for _, sfx := range []string{"_bucket", "_count", "_sum"} {
+					family = strings.TrimSuffix(family, sfx)
+				}
+				_, exposed := fams[family]
+				require.True(t, exposed || onFailureOnly[family], "panel %q queries %s, which no process exposes", p.Title, name)
+			}
+		}
+	}
+	require.Greater(t, queries, 20, "the dashboard's queries")
+}
+
+// retryFor calls done every 100 ms until it returns true or d has passed.
+func retryFor(d time.Duration, done func() bool) {
+	deadline := time.Now().Add(d)
+	for !done() && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
 }
