@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aiadmin/aiadmin/activities/ledger"
+	"github.com/aiadmin/aiadmin/activities/metrics"
 	"github.com/aiadmin/aiadmin/activities/notify"
 	"github.com/aiadmin/aiadmin/activities/salontime"
 	"github.com/aiadmin/aiadmin/activities/texts"
@@ -52,6 +53,7 @@ func (a *Messaging) PlanSend(ctx context.Context, in PlanSendInput) (PlanSendOut
 		earliest = now
 	}
 	if p.row.PerMinute <= 0 {
+		metrics.PacingDelay(0)
 		return PlanSendOutput{SendAt: earliest}, nil
 	}
 	gap := time.Minute / time.Duration(p.row.PerMinute)
@@ -60,6 +62,7 @@ func (a *Messaging) PlanSend(ctx context.Context, in PlanSendInput) (PlanSendOut
 	if err != nil {
 		return PlanSendOutput{}, fmt.Errorf("reserve send slot: %w", err)
 	}
+	metrics.PacingDelay(slot.Sub(earliest))
 	return PlanSendOutput{SendAt: slot}, nil
 }
 
@@ -233,6 +236,7 @@ func (a *Messaging) skipOrFail(ctx context.Context, key ledger.Key, phone, reaso
 func (a *Messaging) paused(ctx context.Context, key ledger.Key, reason string) DeliverOutput {
 	a.log.InfoContext(ctx, "message waits: salon cannot send now", "salonID", key.SalonID, "recordID", key.RecordID,
 		"kind", key.Kind, "reason", reason)
+	metrics.Message(string(key.Kind), string(ledger.Paused), metrics.PauseReason(reason))
 	return DeliverOutput{Outcome: ledger.Paused, Reason: reason}
 }
 

@@ -10,6 +10,7 @@ import (
 	"go.temporal.io/sdk/activity"
 
 	"github.com/aiadmin/aiadmin/activities/ledger"
+	"github.com/aiadmin/aiadmin/activities/metrics"
 	"github.com/aiadmin/aiadmin/activities/notify"
 	"github.com/aiadmin/aiadmin/activities/pairing"
 	"github.com/aiadmin/aiadmin/activities/texts"
@@ -35,6 +36,7 @@ const (
 	msgUnreachable  = "Не удаётся связаться с серверами WhatsApp. Проверьте интернет и нажмите «Показать новый код»."
 	msgInvalidPhone = "Номер телефона указан неверно. Введите номер в формате +7 999 000-11-22."
 	msgPairFailed   = "Не удалось привязать WhatsApp. Попробуйте ещё раз."
+	msgRestarting   = "Сервис перезапускается. Через несколько секунд нажмите «Показать новый код»."
 )
 
 // pairHeartbeat is how often a running pairing attempt reports liveness (and learns of its
@@ -43,42 +45,64 @@ const pairHeartbeat = 2 * time.Second
 
 // Pair runs one pairing attempt. The QR and pairing codes are secrets: they go, encrypted and
 // short-lived, to the connect page through the pairing events, never into workflow history.
-// It returns the terminal outcome.
+// It returns the terminal outcome. When its worker stops (shutdown, or the salon's shard
+// handed over) the attempt ends at once as failed, and the page offers a new code: the
+// process does not wait minutes for a batch of codes nobody may scan.
 func (a *WhatsApp) Pair(ctx context.Context, in PairInput) (PairOutput, error) {
-	if err := a.pairing.Clear(ctx, in.SalonID); err != nil {
-		return PairOutput{}, err
-	}
-	var (
-		ch  <-chan whatsapp.PairEvent
-		err error
-	)
+	out, outcome, err := a.pair(ctx, in)
+	method := PairByQR
 	if in.Method == PairByPhone {
-		ch, err = a.wa.PairPhone(ctx, in.SalonID, in.Phone)
+		method = PairByPhone
+	}
+	metrics.PairingAttempt(method, outcome)
+	return out, err
+}
+
+// pair is Pair; outcome is the attempt's metrics label.
+func (a *WhatsApp) pair(ctx context.Context, in PairInput) (out PairOutput, outcome string, err error) {
+	if err := a.pairing.Clear(ctx, in.SalonID); err != nil {
+		return PairOutput{}, "error", err
+	}
+	// Ends the attempt on the WhatsApp side too, whichever way Pair returns.
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var ch <-chan whatsapp.PairEvent
+	if in.Method == PairByPhone {
+		ch, err = a.wa.PairPhone(pctx, in.SalonID, in.Phone)
 	} else {
-		ch, err = a.wa.PairQR(ctx, in.SalonID)
+		ch, err = a.wa.PairQR(pctx, in.SalonID)
 	}
 	if err != nil {
 		out := PairOutput{Outcome: PairFailed, Error: pairErrorMessage(err)}
 		_ = a.pairing.Record(ctx, attemptOf(in), whatsapp.PairEvent{Kind: whatsapp.PairError}, out.Error)
-		return out, nil
+		return out, string(PairFailed), nil
 	}
+	stopping := activity.GetWorkerStopChannel(ctx)
 	tick := time.NewTicker(pairHeartbeat)
 	defer tick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return PairOutput{}, ctx.Err()
+			return PairOutput{}, "cancelled", ctx.Err()
+		case <-stopping:
+			out := PairOutput{Outcome: PairFailed, Error: msgRestarting}
+			_ = a.pairing.Record(ctx, attemptOf(in), whatsapp.PairEvent{Kind: whatsapp.PairError}, out.Error)
+			a.log.InfoContext(ctx, "pairing attempt ended: its worker is stopping", "salonID", in.SalonID, "attempt", in.Attempt)
+			return out, "interrupted", nil
 		case <-tick.C:
 			activity.RecordHeartbeat(ctx)
 		case ev, ok := <-ch:
 			if !ok {
 				if ctx.Err() != nil {
-					return PairOutput{}, ctx.Err()
+					return PairOutput{}, "cancelled", ctx.Err()
 				}
-				return PairOutput{Outcome: PairFailed, Error: msgPairFailed}, nil
+				return PairOutput{Outcome: PairFailed, Error: msgPairFailed}, string(PairFailed), nil
 			}
 			if out, done, err := a.pairEvent(ctx, in, ev); done || err != nil {
-				return out, err
+				if err != nil {
+					return out, "error", err
+				}
+				return out, string(out.Outcome), nil
 			}
 		}
 	}

@@ -89,4 +89,8 @@ type HealthSource interface {
 type ReadyCheck struct {
 	Name  string
 	Check func(ctx context.Context) error
+	// Optional checks are reported ("unavailable") but do not make the process unready: the
+	// API keeps taking webhooks into the inbox while Temporal is down, and pulling it from
+	// the load balancer then would lose what the inbox exists to keep.
+	Optional bool
 }

@@ -28,35 +28,47 @@ func (h *healthHandler) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// readyz runs every check in parallel, each within readyTimeout, and names the ones that failed.
-// Error texts are logged, not returned: they may describe the infrastructure.
+// readyz answers Readiness.
 func (h *healthHandler) readyz(c *gin.Context) {
-	results := make([]error, len(h.ready))
+	status, body := Readiness(c.Request.Context(), h.ready, h.log)
+	c.JSON(status, body)
+}
+
+// Readiness runs every check in parallel, each within readyTimeout: 200 with
+// {"status":"ready","checks":{name:"ok"|"unavailable"}} when every required check passed
+// (an optional one that failed is reported "unavailable"), else 503 with status
+// "unavailable" and the failed required checks named in "failed". Error texts are logged,
+// not returned: they may describe the infrastructure.
+func Readiness(ctx context.Context, ready []ReadyCheck, log *slog.Logger) (int, map[string]any) {
+	results := make([]error, len(ready))
 	var wg sync.WaitGroup
-	for i, rc := range h.ready {
+	for i, rc := range ready {
 		wg.Go(func() {
-			ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
+			cctx, cancel := context.WithTimeout(ctx, readyTimeout)
 			defer cancel()
-			results[i] = runCheck(ctx, rc)
+			results[i] = runCheck(cctx, rc)
 		})
 	}
 	wg.Wait()
-	checks := make(map[string]string, len(h.ready))
+	checks := make(map[string]string, len(ready))
 	failed := []string{}
-	for i, rc := range h.ready {
-		if results[i] != nil {
+	for i, rc := range ready {
+		switch {
+		case results[i] == nil:
+			checks[rc.Name] = "ok"
+		case rc.Optional:
+			checks[rc.Name] = "unavailable"
+			log.Debug("readiness: optional dependency unavailable", slog.String("check", rc.Name), slog.String("error", results[i].Error()))
+		default:
 			checks[rc.Name] = "failed"
 			failed = append(failed, rc.Name)
-			h.log.Warn("readiness check failed", slog.String("check", rc.Name), slog.String("error", results[i].Error()))
-			continue
+			log.Warn("readiness check failed", slog.String("check", rc.Name), slog.String("error", results[i].Error()))
 		}
-		checks[rc.Name] = "ok"
 	}
 	if len(failed) > 0 {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "unavailable", "failed": failed, "checks": checks})
-		return
+		return http.StatusServiceUnavailable, map[string]any{"status": "unavailable", "failed": failed, "checks": checks}
 	}
-	c.JSON(http.StatusOK, gin.H{"status": "ready", "checks": checks})
+	return http.StatusOK, map[string]any{"status": "ready", "checks": checks}
 }
 
 // runCheck runs one check and gives up when its context ends, even if the check does not.

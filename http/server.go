@@ -54,6 +54,11 @@ type Deps struct {
 	Health   HealthSource   // optional: admin health then shows the workflow only
 	Entity   EntityInbox    // the entity webhook inbox; nil: the route is not served
 	Ready    []ReadyCheck
+	// Metrics, when set, is served on GET /metrics (the process's Prometheus registry).
+	Metrics http.Handler
+	// Websockets, when set, is how the process closes the connect pages' websockets when it
+	// stops (see Websockets).
+	Websockets *Websockets
 	// Routes, when set, adds routes of the process's own (the development binary adds the
 	// simulated phone's).
 	Routes func(*gin.Engine)
@@ -78,8 +83,9 @@ const (
 	readyTimeout    = 2 * time.Second
 )
 
-// New builds the router: gin.New with an explicit middleware list (request ID, request log,
-// error rendering, recovery, security headers) and the routes of the HTTP layer.
+// New builds the router: gin.New with an explicit middleware list (request ID, request
+// metrics, request log, error rendering, recovery, security headers) and the routes of the
+// HTTP layer.
 func New(cfg Config, deps Deps) *gin.Engine {
 	log := deps.Logger
 	if log == nil {
@@ -103,7 +109,7 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	if cfg.IPRequestEvery < 0 {
 		perIP = nil
 	}
-	e.Use(requestID, requestLog(log), renderErrors(log, pg), recovery(log), securityHeaders)
+	e.Use(requestID, requestMetrics, requestLog(log), renderErrors(log, pg), recovery(log), securityHeaders)
 	e.NoRoute(notFoundRoute)
 
 	reg := &registerHandler{cfg: cfg, temporal: tc, salons: deps.Salons, sessions: sess, pages: pg, log: log}
@@ -126,11 +132,15 @@ func New(cfg Config, deps Deps) *gin.Engine {
 		ws.hub.requestQREvery = cfg.RequestQREvery
 	}
 	e.GET("/ws/connect", perIP.limit, ws.connect)
+	deps.Websockets.add(ws.hub)
 
 	hh := &healthHandler{ready: deps.Ready, health: deps.Health, temporal: tc, log: log}
 	e.GET("/healthz", hh.healthz)
 	e.GET("/readyz", noStore, hh.readyz)
 	e.GET("/api/installations/:salon_id/health", noStore, bearerAuth(cfg.AdminToken), hh.installation)
+	if deps.Metrics != nil {
+		e.GET("/metrics", noStore, gin.WrapH(deps.Metrics))
+	}
 
 	if deps.Routes != nil {
 		deps.Routes(e) // e.g. the demo phone's routes in development

@@ -12,6 +12,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/gorilla/websocket"
+
+	"github.com/aiadmin/aiadmin/activities/metrics"
 )
 
 // Websocket timings, as in gorilla's chat example.
@@ -24,8 +26,13 @@ const (
 	feedEvery      = 300 * time.Millisecond
 )
 
-// closeEvicted is the close code of a page closed because newer pages of the salon opened.
-const closeEvicted = 4000
+// Close codes the server sends. closeEvicted: the page was closed because newer pages of the
+// salon opened (it does not reconnect). closeRestart (1012, service restart): the process is
+// stopping; the page reconnects shortly.
+const (
+	closeEvicted = 4000
+	closeRestart = websocket.CloseServiceRestart
+)
 
 // wsHandler serves the connect page's websocket.
 type wsHandler struct {
@@ -58,6 +65,10 @@ func newWSHandler(tc temporalAPI, feed PairingFeed, sess sessions, origins origi
 // page), the feed (the salon's state from the hub, the session's pairing items from the
 // table) and the command runner (updates asked for by the page).
 func (h *wsHandler) connect(c *gin.Context) {
+	if h.hub.isStopping() {
+		abort(c, fail(kindUnavailable, "server restarting"))
+		return
+	}
 	claims, seed, err := h.admit(c)
 	if err != nil {
 		abort(c, err)
@@ -71,6 +82,8 @@ func (h *wsHandler) connect(c *gin.Context) {
 	}
 	h.log.Info("websocket connected", slog.Int64("salonID", claims.SalonID), slog.Bool("pairing", claims.Pair),
 		slog.String("requestID", RequestID(c.Request.Context())))
+	metrics.WebsocketOpened()
+	defer metrics.WebsocketClosed()
 
 	// Not the request context: net/http may cancel it once the connection is hijacked.
 	ctx, cancel := context.WithCancel(context.WithoutCancel(c.Request.Context()))
@@ -145,7 +158,7 @@ type wsSession struct {
 	mu      sync.Mutex
 	latest  *stateUpdate  // the hub's newest reading not yet taken by the feed
 	updates chan struct{} // signals a new reading
-	closing string        // set when the hub closes the page, with the reason shown
+	code    int           // the close frame's code: closeEvicted, closeRestart, 0 for a normal closure
 }
 
 // deliver hands the hub's reading to the page's feed; a newer reading replaces an unread one.
@@ -174,9 +187,20 @@ func (s *wsSession) takeUpdate() (stateUpdate, bool) {
 // closeWith tells the page why it is closed and closes it; the page does not reconnect.
 func (s *wsSession) closeWith(msg string) {
 	s.mu.Lock()
-	s.closing = msg
+	s.code = closeEvicted
 	s.mu.Unlock()
 	s.sendFrame(closedFrame{Type: "closed", Message: msg})
+	s.cancel()
+}
+
+// restart closes the page with the restart code: the process is stopping, the page
+// reconnects shortly.
+func (s *wsSession) restart() {
+	s.mu.Lock()
+	if s.code == 0 {
+		s.code = closeRestart
+	}
+	s.mu.Unlock()
 	s.cancel()
 }
 
@@ -219,14 +243,17 @@ func (s *wsSession) writePump() {
 		select {
 		case <-s.ctx.Done():
 			s.flush()
-			code := websocket.CloseNormalClosure
+			code, reason := websocket.CloseNormalClosure, "closed"
 			s.mu.Lock()
-			if s.closing != "" {
-				code = closeEvicted
+			if s.code != 0 {
+				code = s.code
 			}
 			s.mu.Unlock()
+			if code == closeRestart {
+				reason = "restarting"
+			}
 			_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			_ = s.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(code, "closed"))
+			_ = s.conn.WriteMessage(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason))
 			return
 		case msg := <-s.send:
 			_ = s.conn.SetWriteDeadline(time.Now().Add(writeWait))

@@ -35,6 +35,13 @@ type hub struct {
 	mu     sync.Mutex
 	salons map[int64]*room
 	lastQR map[int64]time.Time // the last request-qr accepted per salon, kept past its pages
+
+	// stopping is set when the process stops (closeAll): pages are closed with a restart
+	// code, new ones refused; idle is closed once the last page has gone.
+	stopping   bool
+	open       int
+	idle       chan struct{}
+	idleClosed bool
 }
 
 // room is one salon's pages and poller.
@@ -48,7 +55,49 @@ type room struct {
 
 func newHub(tc temporalAPI, log *slog.Logger) *hub {
 	return &hub{temporal: tc, log: log, pollEvery: statusPollEvery, maxPages: maxPagesPerSalon,
-		requestQREvery: requestQREvery, salons: map[int64]*room{}, lastQR: map[int64]time.Time{}}
+		requestQREvery: requestQREvery, salons: map[int64]*room{}, lastQR: map[int64]time.Time{}, idle: make(chan struct{})}
+}
+
+// isStopping reports whether the process is stopping: no new page is admitted.
+func (h *hub) isStopping() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.stopping
+}
+
+// closeAll closes every page with the restart code and refuses new ones.
+func (h *hub) closeAll() {
+	h.mu.Lock()
+	if h.stopping {
+		h.mu.Unlock()
+		return
+	}
+	h.stopping = true
+	var pages []*wsSession
+	for _, r := range h.salons {
+		pages = append(pages, r.pages...)
+	}
+	h.idleLocked()
+	h.mu.Unlock()
+	for _, p := range pages {
+		p.restart()
+	}
+}
+
+// idleLocked closes idle once the hub is stopping and no page is open.
+func (h *hub) idleLocked() {
+	if h.stopping && h.open == 0 && !h.idleClosed {
+		h.idleClosed = true
+		close(h.idle)
+	}
+}
+
+// wait returns when every page has gone after closeAll, or when ctx ends.
+func (h *hub) wait(ctx context.Context) {
+	select {
+	case <-h.idle:
+	case <-ctx.Done():
+	}
 }
 
 // current returns the salon's state: the poller's latest reading while it is fresh, else a
@@ -97,6 +146,8 @@ func (h *hub) join(s *wsSession, seed *stateUpdate) {
 		go h.poll(ctx, s.salonID, r)
 	}
 	r.pages = append(r.pages, s)
+	h.open++
+	stopping := h.stopping
 	var evicted *wsSession
 	if len(r.pages) > h.maxPages {
 		evicted, r.pages = r.pages[0], r.pages[1:]
@@ -111,12 +162,17 @@ func (h *hub) join(s *wsSession, seed *stateUpdate) {
 	if evicted != nil {
 		evicted.closeWith(textTooManyPages)
 	}
+	if stopping {
+		s.restart() // admitted while the process began to stop
+	}
 }
 
 // leave removes a page; the salon's poller stops with its last page.
 func (h *hub) leave(s *wsSession) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.open--
+	h.idleLocked()
 	r := h.salons[s.salonID]
 	if r == nil {
 		return

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aiadmin/aiadmin/activities/metrics"
 	"github.com/aiadmin/aiadmin/activities/texts"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/db"
@@ -110,7 +111,7 @@ func (l *Ledger) Send(ctx context.Context, k Key, phone, text string) (Result, e
 		case errors.Is(err, whatsapp.ErrNotConnected), errors.Is(err, whatsapp.ErrNotLinked), errors.Is(err, whatsapp.ErrUnreachable):
 			return Result{Outcome: Paused, Reason: whatsapp.RedactPhones(err.Error()), Cause: err}, nil
 		case errors.Is(err, whatsapp.ErrNotOnWhatsApp), errors.Is(err, whatsapp.ErrInvalidPhone), errors.Is(err, whatsapp.ErrReachoutLimited):
-			return l.mark(ctx, row.ID, Failed, err)
+			return l.mark(ctx, k, row.ID, Failed, err)
 		}
 		return Result{}, err
 	}
@@ -118,6 +119,7 @@ func (l *Ledger) Send(ctx context.Context, k Key, phone, text string) (Result, e
 	if err := l.store.MarkMessageSent(context.WithoutCancel(ctx), sqlc.MarkMessageSentParams{ID: row.ID, SentAt: &sent}); err != nil {
 		return Result{}, fmt.Errorf("ledger: mark sent: %w", err)
 	}
+	metrics.Message(string(k.Kind), string(Sent), "")
 	return Result{Outcome: Sent}, nil
 }
 
@@ -139,12 +141,12 @@ func (l *Ledger) finish(ctx context.Context, k Key, phone string, outcome Outcom
 	if row.Status != queued {
 		return already(row.Status), nil
 	}
-	return l.mark(ctx, row.ID, outcome, cause)
+	return l.mark(ctx, k, row.ID, outcome, cause)
 }
 
 // mark finishes a row. Reasons go to operators and into workflow history: phone numbers and
 // JIDs in them are masked.
-func (l *Ledger) mark(ctx context.Context, id int64, outcome Outcome, cause error) (Result, error) {
+func (l *Ledger) mark(ctx context.Context, k Key, id int64, outcome Outcome, cause error) (Result, error) {
 	reason := whatsapp.RedactPhones(cause.Error())
 	var err error
 	if outcome == Skipped {
@@ -155,7 +157,27 @@ func (l *Ledger) mark(ctx context.Context, id int64, outcome Outcome, cause erro
 	if err != nil {
 		return Result{}, fmt.Errorf("ledger: mark %s: %w", outcome, err)
 	}
+	label := failReason(cause)
+	if outcome == Skipped {
+		label = metrics.SkipReason(cause.Error())
+	}
+	metrics.Message(string(k.Kind), string(outcome), label)
 	return Result{Outcome: outcome, Reason: reason, Cause: cause}, nil
+}
+
+// failReason is the metrics label of why a message failed for good.
+func failReason(err error) string {
+	switch {
+	case errors.Is(err, whatsapp.ErrNotOnWhatsApp):
+		return "not_on_whatsapp"
+	case errors.Is(err, whatsapp.ErrInvalidPhone):
+		return "invalid_phone"
+	case errors.Is(err, whatsapp.ErrReachoutLimited):
+		return "reachout_limited"
+	case errors.Is(err, whatsapp.ErrNotLinked):
+		return "not_linked"
+	}
+	return "other"
 }
 
 // row writes the message's row, or reads it when it exists: the first row, and its message

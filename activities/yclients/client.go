@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/aiadmin/aiadmin/activities/metrics"
 )
 
 // AcceptV2 is the versioning media type YClients documents for the v2 response format.
@@ -273,14 +275,17 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
+	start := time.Now()
 	res, err := c.http.Do(req)
 	if err != nil {
+		metrics.YClientsCall(method, endpointOf(path), 0, time.Since(start))
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("yclients: %s: %w", op, ctx.Err())
 		}
 		return nil, &NetworkError{Op: op, Err: unwrapURLError(err)}
 	}
 	defer res.Body.Close()
+	defer func() { metrics.YClientsCall(method, endpointOf(path), res.StatusCode, time.Since(start)) }()
 	data, err := io.ReadAll(io.LimitReader(res.Body, maxResponseBytes))
 	if err != nil {
 		return nil, &NetworkError{Op: op, Err: fmt.Errorf("read body: %w", unwrapURLError(err))}
@@ -316,6 +321,18 @@ func (c *Client) redact(s string, extra ...string) string {
 		}
 	}
 	return s
+}
+
+// endpointOf is a request path as a metrics label: its numeric segments (salon, record,
+// application IDs) become {id}, e.g. /api/v1/record/{id}/{id}.
+func endpointOf(path string) string {
+	segs := strings.Split(path, "/")
+	for i, seg := range segs {
+		if seg != "" && strings.Trim(seg, "0123456789") == "" {
+			segs[i] = "{id}"
+		}
+	}
+	return strings.Join(segs, "/")
 }
 
 // unwrapURLError drops *url.Error's wrapper: its text repeats the full URL, and the Op already

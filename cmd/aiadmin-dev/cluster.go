@@ -60,6 +60,7 @@ type clusterAddrs struct {
 	FakeYClients     string         `json:"fake_yclients"`
 	FakeWhatsApp     string         `json:"fake_whatsapp"`
 	APIs             []string       `json:"apis"`
+	WorkerOps        []string       `json:"worker_ops"` // each worker's metrics and health
 	DatabaseURL      string         `json:"database_url"`
 	TemporalDatabase string         `json:"temporal_database"`
 	Logs             string         `json:"logs"`
@@ -154,6 +155,7 @@ func printClusterBanner(a clusterAddrs) {
 	fmt.Println()
 	fmt.Printf("The cluster is ready (%d ms). Open:\n", a.ReadyMillis)
 	fmt.Printf("  Public URL (proxy):    %s  → api %v\n", a.PublicURL, a.APIs)
+	fmt.Printf("  Workers' metrics:      %v  (/metrics, /readyz)\n", a.WorkerOps)
 	fmt.Printf("  Install a demo salon:  %s/_fake/marketplace/redirect?salon_id=100001\n", a.FakeYClients)
 	fmt.Printf("  Fake WhatsApp server:  %s  (scan: POST /control/scan, sent: GET /messages?salon_id=)\n", a.FakeWhatsApp)
 	fmt.Printf("  Temporal:              %s (namespace %s, PostgreSQL %s)\n", a.Temporal, a.Namespace, redactURL(a.TemporalDatabase))

@@ -233,7 +233,8 @@ func (c *cluster) startServices() error {
 	return nil
 }
 
-// startApp starts the api and worker processes of this binary, each with its own HTTP_ADDR.
+// startApp starts the api and worker processes of this binary, each with its own HTTP_ADDR
+// (and, for a worker, OPS_ADDR: its metrics and health).
 func (c *cluster) startApp() error {
 	for i, addr := range c.apiAddrs {
 		env := append(append([]string{}, c.env...), "HTTP_ADDR="+addr)
@@ -246,7 +247,12 @@ func (c *cluster) startApp() error {
 		if err != nil {
 			return err
 		}
-		env := append(append([]string{}, c.env...), "HTTP_ADDR="+addr)
+		ops, err := resolveAddr("127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		c.Addrs.WorkerOps = append(c.Addrs.WorkerOps, "http://"+ops)
+		env := append(append([]string{}, c.env...), "HTTP_ADDR="+addr, "OPS_ADDR="+ops)
 		if _, err := c.spawn(fmt.Sprintf("worker-%d", i+1), tierWorkers, append(append([]string{}, c.opts.Self...), "worker"), env); err != nil {
 			return err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -77,6 +78,15 @@ func TestWebhooksSurviveTemporalRestart(t *testing.T) {
 	s.noPacing(salon)
 
 	p.stop()
+	// The api stays ready (webhooks go into the inbox) and says Temporal is unavailable; the
+	// worker, which cannot poll, is not ready.
+	status, ready := getJSON(t, s.cfg.PublicURL+"/readyz")
+	require.Equal(t, http.StatusOK, status, "api /readyz with Temporal stopped: %v", ready)
+	require.Equal(t, map[string]any{"status": "ready", "checks": map[string]any{"postgresql": "ok", "temporal": "unavailable"}}, ready)
+	status, ready = getJSON(t, "http://"+s.cfg.OpsAddr+"/readyz")
+	require.Equal(t, http.StatusServiceUnavailable, status, "worker /readyz with Temporal stopped: %v", ready)
+	require.Equal(t, []any{"polling"}, ready["failed"], "worker /readyz: %v", ready)
+	require.Equal(t, "ok", ready["checks"].(map[string]any)["postgresql"], "worker /readyz: %v", ready)
 	_, local := localIn(t, "Europe/Moscow", 3, "15:00")
 	rec, err := s.fake.CreateRecord(salon, yclientsfake.RecordInput{StaffID: staffOf(t, s.fake, salon), ServiceIDs: []int64{serviceOf(t, s.fake, salon)},
 		Client: &yclientsfake.ClientInput{Name: "Анна", Phone: clientPhone}, Datetime: local, Duplicates: 2})
@@ -103,6 +113,10 @@ func TestWebhooksSurviveTemporalRestart(t *testing.T) {
 	}()
 	s.waitClientTexts(salon, 1)
 	require.Eventually(t, func() bool { return s.inboxDone(salon) }, 30*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		status, _ := getJSON(t, "http://"+s.cfg.OpsAddr+"/readyz")
+		return status == http.StatusOK
+	}, 30*time.Second, 200*time.Millisecond, "the worker is ready again once it polls")
 	time.Sleep(500 * time.Millisecond)
 	// Created and moved while Temporal was down: the client hears of the visit once, at its
 	// new time (a confirmation, not a change they never saw the start of).

@@ -104,7 +104,7 @@ func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 	cfg := &config.Config{
 		DatabaseURL: dsn, TemporalAddress: addr, TemporalNamespace: "default",
 		TaskQueue: "e2e-" + strings.ReplaceAll(t.Name(), "/", "-") + fmt.Sprint(time.Now().UnixNano()),
-		HTTPAddr:  httpAddr, PublicURL: "http://" + httpAddr,
+		HTTPAddr:  httpAddr, PublicURL: "http://" + httpAddr, OpsAddr: freeAddr(t),
 		YClientsPartnerToken: "e2e-partner-token", YClientsApplicationID: 1, RequireSignedUserData: true,
 		SecretKey: make([]byte, 32), SessionSecret: []byte("e2e-session-secret-0123456789abcd"),
 		AdminToken: "e2e-admin", WhatsAppMode: "sim", Demo: true, RequestQREvery: 100 * time.Millisecond,

@@ -166,6 +166,7 @@ func (h *shardHarness) startWorker(name string) *workerProc {
 		"ADMIN_TOKEN="+h.cfg.AdminToken,
 		"PUBLIC_URL="+h.cfg.PublicURL,
 		"HTTP_ADDR=127.0.0.1:0",
+		"OPS_ADDR=127.0.0.1:0",
 		"DATA_DIR="+h.t.TempDir(),
 		"LOG_LEVEL=info",
 	)

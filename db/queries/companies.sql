@@ -52,3 +52,10 @@ RETURNING *;
 -- devices at start).
 SELECT * FROM companies WHERE whatsapp_phone IS NOT NULL AND whatsapp_phone <> ''
   AND install_status IN ('active', 'frozen', 'configuring', 'whatsapp_connected') ORDER BY salon_id;
+
+-- name: CountCompaniesByStatus :many
+-- CountCompaniesByStatus counts installations by install status (metrics).
+SELECT install_status, count(*)::bigint AS installations
+FROM companies
+GROUP BY install_status
+ORDER BY install_status;

@@ -102,3 +102,14 @@ WHERE id = ANY(ARRAY(
     ORDER BY processed_at
     LIMIT @max_rows
 ));
+
+-- name: InboxBacklog :one
+-- InboxBacklog counts the rows waiting and dead, and when the oldest waiting one arrived, in
+-- Unix seconds, 0 when none waits (metrics; the (state, id) index keeps it off the finished
+-- rows).
+SELECT
+    count(*) FILTER (WHERE state = 'pending')::bigint AS pending,
+    count(*) FILTER (WHERE state = 'dead')::bigint    AS dead,
+    COALESCE(EXTRACT(EPOCH FROM min(received_at) FILTER (WHERE state = 'pending')), 0)::float8 AS oldest_pending_unix
+FROM webhook_inbox
+WHERE state IN ('pending', 'dead');

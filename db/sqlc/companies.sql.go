@@ -10,6 +10,39 @@ import (
 	"time"
 )
 
+const countCompaniesByStatus = `-- name: CountCompaniesByStatus :many
+SELECT install_status, count(*)::bigint AS installations
+FROM companies
+GROUP BY install_status
+ORDER BY install_status
+`
+
+type CountCompaniesByStatusRow struct {
+	InstallStatus string
+	Installations int64
+}
+
+// CountCompaniesByStatus counts installations by install status (metrics).
+func (q *Queries) CountCompaniesByStatus(ctx context.Context) ([]CountCompaniesByStatusRow, error) {
+	rows, err := q.db.Query(ctx, countCompaniesByStatus)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []CountCompaniesByStatusRow{}
+	for rows.Next() {
+		var i CountCompaniesByStatusRow
+		if err := rows.Scan(&i.InstallStatus, &i.Installations); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getCompany = `-- name: GetCompany :one
 SELECT id, salon_id, title, phone, email, address, timezone, install_status, install_reason, whatsapp_phone, whatsapp_name, whatsapp_connected_at, activated_at, frozen_at, uninstalled_at, created_at, updated_at FROM companies
 WHERE salon_id = $1

@@ -113,6 +113,31 @@ func (q *Queries) FinishInbox(ctx context.Context, arg FinishInboxParams) (int64
 	return result.RowsAffected(), nil
 }
 
+const inboxBacklog = `-- name: InboxBacklog :one
+SELECT
+    count(*) FILTER (WHERE state = 'pending')::bigint AS pending,
+    count(*) FILTER (WHERE state = 'dead')::bigint    AS dead,
+    COALESCE(EXTRACT(EPOCH FROM min(received_at) FILTER (WHERE state = 'pending')), 0)::float8 AS oldest_pending_unix
+FROM webhook_inbox
+WHERE state IN ('pending', 'dead')
+`
+
+type InboxBacklogRow struct {
+	Pending           int64
+	Dead              int64
+	OldestPendingUnix float64
+}
+
+// InboxBacklog counts the rows waiting and dead, and when the oldest waiting one arrived, in
+// Unix seconds, 0 when none waits (metrics; the (state, id) index keeps it off the finished
+// rows).
+func (q *Queries) InboxBacklog(ctx context.Context) (InboxBacklogRow, error) {
+	row := q.db.QueryRow(ctx, inboxBacklog)
+	var i InboxBacklogRow
+	err := row.Scan(&i.Pending, &i.Dead, &i.OldestPendingUnix)
+	return i, err
+}
+
 const inboxHealth = `-- name: InboxHealth :one
 SELECT
     count(*) FILTER (WHERE state = 'pending')::bigint AS pending,

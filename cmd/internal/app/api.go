@@ -8,30 +8,32 @@ import (
 	"net/http"
 	"time"
 
-	"go.temporal.io/sdk/client"
-
 	"github.com/aiadmin/aiadmin/activities/pairing"
 	httpapi "github.com/aiadmin/aiadmin/http"
 )
 
+// websocketsClose bounds the wait for the connect pages' websockets to close on a stop.
+const websocketsClose = 2 * time.Second
+
 // startAPI serves the HTTP API on HTTP_ADDR; a serving failure goes to errc. stop shuts the
 // server down gracefully.
 func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
+	pages := &httpapi.Websockets{}
 	deps := httpapi.Deps{
 		Temporal: a.Temporal,
 		Pairing:  pairing.New(a.Store, a.Box, nil),
 		Salons:   httpapi.NewSalonDirectory(a.YClients),
 		Health:   healthSource{store: a.Store, yclients: a.YClients, whatsapp: a.WhatsApp.Client},
 		Entity:   httpapi.StoreInbox{Store: a.Store},
+		// Ready when PostgreSQL answers: webhooks go into the inbox while Temporal is down.
 		Ready: []httpapi.ReadyCheck{
 			{Name: "postgresql", Check: func(ctx context.Context) error { return a.Store.Pool.Ping(ctx) }},
-			{Name: "temporal", Check: func(ctx context.Context) error {
-				_, err := a.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{})
-				return err
-			}},
+			{Name: "temporal", Check: a.temporalReachable, Optional: true},
 		},
-		Logger: a.Logger,
-		Routes: a.opts.Routes,
+		Metrics:    a.metrics.Handler(),
+		Websockets: pages,
+		Logger:     a.Logger,
+		Routes:     a.opts.Routes,
 	}
 	h := httpapi.New(httpapi.Config{
 		PartnerToken: a.Cfg.YClientsPartnerToken, ApplicationID: a.Cfg.YClientsApplicationID,
@@ -52,6 +54,10 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 	}()
 	a.Logger.Info("http listening", "addr", a.Cfg.HTTPAddr, "publicURL", a.Cfg.PublicURL)
 	return func() {
+		// The connect pages first: Shutdown does not see their hijacked connections.
+		wctx, wcancel := context.WithTimeout(context.Background(), websocketsClose)
+		pages.Close(wctx)
+		wcancel()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)

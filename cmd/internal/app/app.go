@@ -7,11 +7,15 @@ package app
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
+	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/gin-gonic/gin"
@@ -19,6 +23,7 @@ import (
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
 
+	"github.com/aiadmin/aiadmin/activities/metrics"
 	"github.com/aiadmin/aiadmin/activities/pii"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/yclients"
@@ -80,6 +85,13 @@ type App struct {
 
 	opts  Options
 	links linkForwarder
+
+	metrics        *processMetrics
+	collectorsOnce sync.Once
+	// identity is this process's Temporal identity: its workers poll under it (readiness).
+	identity string
+	// worker is what a running worker role reports on its ops listener; nil before it starts.
+	worker atomic.Pointer[workerRuntime]
 }
 
 // New connects PostgreSQL and Temporal and builds the clients the roles need. The database
@@ -94,18 +106,22 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, roles Rol
 		store.Close()
 		return nil, fmt.Errorf("SECRET_KEY: %w", err)
 	}
+	pm := newProcessMetrics(logger)
+	identity := newIdentity()
 	tc, err := client.NewLazyClient(client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Identity: identity,
 		// Clients' names and phones are encrypted in Temporal; the rest stays readable.
-		DataConverter: pii.DataConverter(box),
-		Logger:        tlog.NewStructuredLogger(logger.With("component", "temporal")),
+		DataConverter:  pii.DataConverter(box),
+		Logger:         tlog.NewStructuredLogger(logger.With("component", "temporal")),
+		MetricsHandler: pm.handler,
 	})
 	if err != nil {
+		_ = pm.closer.Close()
 		store.Close()
 		return nil, fmt.Errorf("temporal client: %w", err)
 	}
 	a := &App{Cfg: cfg, Logger: logger, Store: store, Temporal: tc, Box: box, YClients: opts.YClients, opts: opts,
-		links: linkForwarder{temporal: tc, logger: logger}}
+		links: linkForwarder{temporal: tc, logger: logger}, metrics: pm, identity: identity}
 	if a.YClients == nil {
 		a.YClients = yclients.New(yclients.Config{
 			BaseURL: cfg.YClientsBaseURL, PartnerToken: cfg.YClientsPartnerToken, UserToken: cfg.YClientsUserToken,
@@ -131,7 +147,17 @@ func (a *App) Close() {
 		a.WhatsApp.Close()
 	}
 	a.Temporal.Close()
+	_ = a.metrics.closer.Close()
 	a.Store.Close()
+}
+
+// newIdentity is the process's Temporal identity, as the SDK would make it (pid@host) with a
+// short random tail: several Apps in one test process poll under their own.
+func newIdentity() string {
+	host, _ := os.Hostname()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	return fmt.Sprintf("%d@%s@%s", os.Getpid(), host, hex.EncodeToString(b))
 }
 
 // Migrate applies the database migrations.
@@ -142,10 +168,19 @@ func Migrate(ctx context.Context, cfg *config.Config) error {
 	return nil
 }
 
-// Serve runs the roles until ctx ends, then stops them gracefully.
+// Serve runs the roles until ctx ends, then stops them gracefully: the API first (the
+// connect pages are told to reconnect), then the worker, then its ops listener.
 func (a *App) Serve(ctx context.Context, roles Role) error {
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
+	a.registerCollectors(roles)
 	if roles&Worker != 0 {
+		if a.Cfg.OpsAddr != "" {
+			stop, err := a.startOps(errc)
+			if err != nil {
+				return err
+			}
+			defer stop()
+		}
 		stop, err := a.startWorker(ctx)
 		if err != nil {
 			return err
@@ -166,6 +201,17 @@ func (a *App) Serve(ctx context.Context, roles Role) error {
 	case err := <-errc:
 		return err
 	}
+}
+
+// registerCollectors adds the cached product numbers to the process's registry and, for a
+// worker, its shards and dispatcher state; once per process.
+func (a *App) registerCollectors(roles Role) {
+	a.collectorsOnce.Do(func() {
+		a.metrics.reg.MustRegister(metrics.StatsCollector(a.loadStats, statsTTL, statsTimeout, a.Logger))
+		if roles&Worker != 0 {
+			a.metrics.reg.MustRegister(metrics.WorkerState(a.Cfg.ShardCount(), a.shardsOwned, a.dispatcherActive))
+		}
+	})
 }
 
 // Run is a main's `api` or `worker` command: migrate, build, serve until ctx ends.
@@ -228,6 +274,7 @@ func (m Main) Run(args []string) error {
 	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	go exitOnSecondSignal(ctx, logger)
 	opts := Options{WhatsApp: m.WhatsApp}
 	switch cmd {
 	case "migrate":
@@ -242,4 +289,46 @@ func (m Main) Run(args []string) error {
 	}
 	fmt.Fprintln(os.Stderr, m.Usage)
 	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// forcedExit holds what must happen before the process exits on a second Ctrl-C (e.g. the
+// development binary kills the Temporal dev server it started).
+var forcedExit struct {
+	mu  sync.Mutex
+	fns map[int]func()
+	n   int
+}
+
+// AtForcedExit registers fn to run when a second Ctrl-C (or SIGTERM) makes the process exit
+// at once; remove unregisters it.
+func AtForcedExit(fn func()) (remove func()) {
+	forcedExit.mu.Lock()
+	defer forcedExit.mu.Unlock()
+	if forcedExit.fns == nil {
+		forcedExit.fns = map[int]func(){}
+	}
+	forcedExit.n++
+	id := forcedExit.n
+	forcedExit.fns[id] = fn
+	return func() {
+		forcedExit.mu.Lock()
+		delete(forcedExit.fns, id)
+		forcedExit.mu.Unlock()
+	}
+}
+
+// exitOnSecondSignal waits for the first signal (ctx ends: the graceful stop begins), then
+// for a second one, on which the process exits at once.
+func exitOnSecondSignal(ctx context.Context, logger *slog.Logger) {
+	<-ctx.Done()
+	again := make(chan os.Signal, 1)
+	signal.Notify(again, os.Interrupt, syscall.SIGTERM)
+	<-again
+	logger.Warn("second signal: exiting at once")
+	forcedExit.mu.Lock()
+	for _, fn := range forcedExit.fns {
+		fn()
+	}
+	forcedExit.mu.Unlock()
+	os.Exit(130)
 }

@@ -7,6 +7,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/aiadmin/aiadmin/activities/metrics"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/workflows"
 )
@@ -23,6 +24,7 @@ func (f linkForwarder) forward(salonID int64, st whatsapp.Status) {
 	case whatsapp.StatePairing, whatsapp.StateUnlinked, whatsapp.StateConnecting:
 		return // the installation workflow drives these itself
 	}
+	metrics.LinkEvent(string(st.State))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	err := f.temporal.SignalWorkflow(ctx, workflows.InstallationID(salonID), "", workflows.SignalLinkState,

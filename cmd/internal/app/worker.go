@@ -23,10 +23,11 @@ import (
 	"github.com/aiadmin/aiadmin/workflows"
 )
 
-// shardDrain is how long a shard handed over (rebalancing, shutdown) waits for the activities
-// it is running before they are cancelled. A pairing attempt lasts up to 160 s; one cut short
-// ends with «try again» on the connect page.
-const shardDrain = 30 * time.Second
+// workerStopTimeout is how long a stopping Temporal worker (shutdown, or a shard handed
+// over) lets its running activities finish before their contexts are cancelled. A pairing
+// attempt does not wait for it: it ends as soon as its worker stops (the connect page offers
+// a new code), so a process with a pairing open stops within seconds.
+const workerStopTimeout = 10 * time.Second
 
 // startWorker runs the Temporal worker of TEMPORAL_TASK_QUEUE (the workflows and the
 // activities that need no live WhatsApp connection), the WhatsApp shard manager (the
@@ -55,7 +56,7 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	if err != nil {
 		return nil, err
 	}
-	w := worker.New(a.Temporal, a.Cfg.TaskQueue, worker.Options{Interceptors: append(
+	w := worker.New(a.Temporal, a.Cfg.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout, Interceptors: append(
 		[]interceptor.WorkerInterceptor{workflows.NewWhatsAppRouting(a.Cfg.ShardCount()), &redactFailures{}}, a.opts.Interceptors...)})
 	w.RegisterWorkflowWithOptions(workflows.Installation, workflow.RegisterOptions{Name: workflows.InstallationWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.Booking, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
@@ -64,6 +65,7 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 
 	var stops []func()
 	stopAll := func() {
+		a.worker.Store(nil) // not ready while stopping
 		for i := len(stops) - 1; i >= 0; i-- {
 			stops[i]()
 		}
@@ -85,6 +87,7 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	d := dispatcher.New(dispatcher.Options{Store: a.Store, Temporal: a.Temporal, TaskQueue: a.Cfg.TaskQueue, Logger: a.Logger,
 		Alerts: notifier, Name: processName(), Retention: a.Cfg.InboxRetention})
 	stops = append(stops, a.runBackground(ctx, d.Run))
+	a.worker.Store(&workerRuntime{shards: shards, dispatcher: d})
 	a.Logger.Info("worker started", "taskQueue", a.Cfg.TaskQueue, "temporal", a.Cfg.TemporalAddress)
 	return stopAll, nil
 }
@@ -114,7 +117,7 @@ func (a *App) newShards(register func(activities.Registry)) (*shard.Manager, err
 		ShardOf: func(salonID int64) int { return workflows.WhatsAppShard(salonID, n) },
 		NewWorker: func(k int) (shard.Worker, error) {
 			w := worker.New(a.Temporal, workflows.WhatsAppShardQueue(a.Cfg.TaskQueue, k), worker.Options{
-				WorkerStopTimeout: shardDrain, Interceptors: []interceptor.WorkerInterceptor{&redactFailures{}}})
+				WorkerStopTimeout: workerStopTimeout, Interceptors: []interceptor.WorkerInterceptor{&redactFailures{}}})
 			register(w)
 			return w, nil
 		},

@@ -31,6 +31,9 @@ type Config struct {
 
 	HTTPAddr  string
 	PublicURL string
+	// OpsAddr is the worker's ops listener (OPS_ADDR): /metrics, /healthz and /readyz;
+	// empty: none (a Config built in code).
+	OpsAddr string
 
 	YClientsBaseURL       string
 	YClientsPartnerToken  string
@@ -98,6 +101,7 @@ func Load(dev bool) (*Config, error) {
 		TemporalNamespace:    env("TEMPORAL_NAMESPACE", "default"),
 		TaskQueue:            env("TEMPORAL_TASK_QUEUE", workflows.TaskQueue),
 		HTTPAddr:             env("HTTP_ADDR", "127.0.0.1:8080"),
+		OpsAddr:              env("OPS_ADDR", "127.0.0.1:9090"),
 		YClientsBaseURL:      env("YCLIENTS_BASE_URL", "https://api.yclients.com"),
 		YClientsPartnerToken: os.Getenv("YCLIENTS_PARTNER_TOKEN"),
 		YClientsUserToken:    os.Getenv("YCLIENTS_USER_TOKEN"),

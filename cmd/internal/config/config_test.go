@@ -32,3 +32,15 @@ func TestSupportURL(t *testing.T) {
 		})
 	}
 }
+
+func TestOpsAddr(t *testing.T) {
+	t.Setenv("DATA_DIR", t.TempDir())
+	t.Setenv("OPS_ADDR", "")
+	c, err := Load(true)
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:9090", c.OpsAddr, "default: got %q", c.OpsAddr)
+	t.Setenv("OPS_ADDR", "0.0.0.0:9191")
+	c, err = Load(true)
+	require.NoError(t, err)
+	require.Equal(t, "0.0.0.0:9191", c.OpsAddr, "OPS_ADDR: got %q", c.OpsAddr)
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"go.temporal.io/api/serviceerror"
 
+	"github.com/aiadmin/aiadmin/activities/metrics"
 	"github.com/aiadmin/aiadmin/activities/notify"
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/sqlc"
@@ -194,6 +195,7 @@ func (d *Dispatcher) finish(ctx context.Context, p *pass, row sqlc.WebhookInbox,
 		return false
 	}
 	p.finished()
+	metrics.InboxRow(state, state == stateProcessed, time.Since(row.ReceivedAt))
 	return true
 }
 
@@ -216,6 +218,7 @@ func (d *Dispatcher) failed(ctx context.Context, p *pass, row sqlc.WebhookInbox,
 		d.log.Warn("inbox: row refused; its lane waits", "inboxID", row.ID, "salonID", row.SalonID,
 			"resource", row.Resource, "resourceID", row.ResourceID, "attempts", attempts, "retryIn", delay, "err", err)
 		d.retry(ctx, p, row, 1, delay, err)
+		metrics.InboxRow("refused", false, 0)
 		return
 	}
 	if d.finish(ctx, p, row, stateDead, errText(err.Error())) {

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/aiadmin/aiadmin/activities/metrics/metricstest"
 	"github.com/aiadmin/aiadmin/cmd/internal/dispatcher"
 	"github.com/aiadmin/aiadmin/db/dbtest"
 	"github.com/aiadmin/aiadmin/db/sqlc"
@@ -124,12 +125,22 @@ func TestRefusedRowGoesDead(t *testing.T) {
 	later := h.save(salon, record(salon, 1, "update", "2030-01-03T10:00:00+03:00", "Анна"))
 	d := dispatcher.New(dispatcher.Options{Store: h.store, Temporal: h.c, TaskQueue: taskQueue,
 		MaxAttempts: 3, RetryBase: 50 * time.Millisecond})
+	rows := func(state string) float64 {
+		return metricstest.Value(t, "aiadmin_inbox_rows_total", map[string]string{"state": state})
+	}
+	dead, refusals, handedOn := rows("dead"), rows("refused"), metricstest.Value(t, "aiadmin_dispatcher_lag_seconds", nil)
 
 	start := time.Now()
 	require.Eventually(t, func() bool {
 		_, _ = d.DispatchOnce(h.ctx)
 		return h.row(refused).State == "dead"
 	}, 10*time.Second, 10*time.Millisecond)
+	require.Equal(t, dead+1, rows("dead"), "the dead row counted")
+	require.Equal(t, refusals+2, rows("refused"), "two refusals before it went dead")
+	backlog, err := h.store.InboxBacklog(h.ctx)
+	require.NoError(t, err)
+	require.Equal(t, sqlc.InboxBacklogRow{Pending: 1, Dead: 1, OldestPendingUnix: backlog.OldestPendingUnix}, backlog)
+	require.InDelta(t, float64(time.Now().Unix()), backlog.OldestPendingUnix, 60, "the later row waits since it arrived")
 	require.GreaterOrEqual(t, time.Since(start), 150*time.Millisecond, "waits 50 ms, then 100 ms between the attempts")
 	got := h.row(refused)
 	require.EqualValues(t, 3, got.Attempts)
@@ -146,6 +157,10 @@ func TestRefusedRowGoesDead(t *testing.T) {
 	_, err = d.DispatchOnce(h.ctx)
 	require.NoError(t, err)
 	require.Equal(t, "processed", h.row(later).State, "the lane goes on after its dead row")
+	require.Equal(t, handedOn+1, metricstest.Value(t, "aiadmin_dispatcher_lag_seconds", nil), "its lag observed")
+	backlog, err = h.store.InboxBacklog(h.ctx)
+	require.NoError(t, err)
+	require.Equal(t, sqlc.InboxBacklogRow{Pending: 0, Dead: 1}, backlog, "nothing waits: no oldest")
 	require.Equal(t, []int64{later}, inboxIDs(h.signals(salon, 1)))
 	health, err := h.store.InboxHealth(h.ctx, salon)
 	require.NoError(t, err)
