@@ -161,6 +161,7 @@ func loopback(host string) bool {
 	h := strings.ToLower(host)
 	return h == "localhost" || strings.HasSuffix(h, ".localhost")
 }
+
 // checkSupportURL accepts an empty SUPPORT_URL, an absolute http(s) URL or a mailto: address:
 // the links a browser opens from the owner's pages (html/template would blank anything else).
 func checkSupportURL(raw string) error {
@@ -178,4 +179,3 @@ func checkSupportURL(raw string) error {
 	}
 	return fmt.Errorf("SUPPORT_URL: want an https:// link or a mailto: address, got %q", raw)
 }
-
