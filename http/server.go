@@ -44,6 +44,8 @@ type Config struct {
 	// SupportURL is where a salon owner writes to AI Admin support (an https: or mailto: link),
 	// shown on the connect and error pages; empty: they point to the marketplace card.
 	SupportURL string
+	// TemporalUIOrigin is the Temporal Web UI allowed to call the codec endpoint (CORS).
+	TemporalUIOrigin string
 }
 
 // Deps are the HTTP layer's collaborators.
@@ -54,6 +56,8 @@ type Deps struct {
 	Health   HealthSource   // optional: admin health then shows the workflow only
 	Entity   EntityInbox    // the entity webhook inbox; nil: the route is not served
 	Ready    []ReadyCheck
+	// Codec, when set, is served at /codec/decode and /codec/encode for operators (codec.go).
+	Codec converter.PayloadCodec
 	// Routes, when set, adds routes of the process's own (the development binary adds the
 	// simulated phone's).
 	Routes func(*gin.Engine)
@@ -131,6 +135,10 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	e.GET("/healthz", hh.healthz)
 	e.GET("/readyz", noStore, hh.readyz)
 	e.GET("/api/installations/:salon_id/health", noStore, bearerAuth(cfg.AdminToken), hh.installation)
+
+	if deps.Codec != nil {
+		newCodecHandler(cfg, deps.Codec).routes(e, perIP.limit)
+	}
 
 	if deps.Routes != nil {
 		deps.Routes(e) // e.g. the demo phone's routes in development
