@@ -8,6 +8,10 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/aiadmin/aiadmin/cmd/internal/shard"
+	"github.com/aiadmin/aiadmin/workflows"
 )
 
 // Setting is one effective setting, as `check-config` shows it.
@@ -46,13 +50,13 @@ func (c *Config) Settings() []Setting {
 		{"WHATSAPP_MODE", c.WhatsAppMode},
 		{"WHATSAPP_SIM_URL", c.WhatsAppSimURL},
 		{"WHATSAPP_SHARDS", strconv.Itoa(c.ShardCount())},
-		{"WHATSAPP_SHARD_RETRY", c.ShardRetry.String()},
+		{"WHATSAPP_SHARD_RETRY", orDefault(c.ShardRetry, shard.DefaultRetry)},
 		{"INBOX_RETENTION", c.InboxRetention.String()},
 		{"IP_RATE_LIMIT", strconv.Itoa(c.IPRateLimit)},
 		{"TRUSTED_PROXIES", strings.Join(c.TrustedProxies, ",")},
-		{"ACTIVATION_DEADLINE", c.Timings.ActivationDeadline.String()},
-		{"RESYNC_EVERY", c.Timings.ResyncEvery.String()},
-		{"FROZEN_POLL_EVERY", c.Timings.FrozenPollEvery.String()},
+		{"ACTIVATION_DEADLINE", orDefault(c.Timings.ActivationDeadline, workflows.DefaultActivationDeadline)},
+		{"RESYNC_EVERY", orDefault(c.Timings.ResyncEvery, workflows.DefaultResyncEvery)},
+		{"FROZEN_POLL_EVERY", orDefault(c.Timings.FrozenPollEvery, workflows.DefaultFrozenPollEvery)},
 		{"FAKE_YCLIENTS_ADDR", c.FakeAddr},
 		{"DATA_DIR", c.DataDir},
 		{"LOG_LEVEL", c.LogLevel},
@@ -63,6 +67,14 @@ func (c *Config) Settings() []Setting {
 		out[i] = Setting{Name: r.name, Value: r.value, FromEnv: os.Getenv(r.name) != ""}
 	}
 	return out
+}
+
+// orDefault is d, or def when d is zero (the component applies its default).
+func orDefault(d, def time.Duration) string {
+	if d <= 0 {
+		d = def
+	}
+	return d.String()
 }
 
 // secretWords mark a variable whose value is a secret (SECRET_KEY, SECRET_KEYS, SESSION_SECRET,
