@@ -6,6 +6,10 @@ SQLC_VERSION := v1.30.0
 WORKFLOWCHECK_VERSION := v0.6.0
 TEST_FLAGS ?= -count=1 -timeout 15m
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aiadmin?sslmode=disable
+# The build's version and commit, printed by `aiadmin version` (main.version, main.commit).
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
 .PHONY: dev cluster test fuzz bench lint generate build build-dev temporal-dev postgres chromium clean
 
@@ -37,11 +41,11 @@ cluster: postgres build-dev temporal-dev
 
 ## build: the production binary (links no fake)
 build:
-	$(GO) build -o $(BIN)/aiadmin ./cmd/aiadmin
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/aiadmin ./cmd/aiadmin
 
 ## build-dev: the development binary (`dev`, and the simulated WhatsApp for multi-process tests)
 build-dev:
-	$(GO) build -o $(BIN)/aiadmin-dev ./cmd/aiadmin-dev
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/aiadmin-dev ./cmd/aiadmin-dev
 
 ## temporal-dev: the embedded Temporal server + Web UI (its own Go module, dev and tests only)
 temporal-dev:

@@ -93,10 +93,15 @@ func (h *entityHandler) receive(c *gin.Context) {
 		return
 	}
 	headers := map[string]string{}
-	for _, k := range []string{"Content-Type", "User-Agent", "X-Request-Id"} {
+	for _, k := range []string{"Content-Type", "User-Agent"} {
 		if v := c.GetHeader(k); v != "" {
 			headers[k] = v
 		}
+	}
+	// The request's reference ID (the sender's X-Request-Id when sane, else ours): the
+	// dispatcher carries it into the booking workflow it signals.
+	if id := RequestID(ctx); id != "" {
+		headers[RequestIDHeader] = id
 	}
 	id, err := h.inbox.Save(ctx, salonID, headers, body)
 	switch {

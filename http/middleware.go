@@ -14,6 +14,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/aiadmin/aiadmin/activities/reqid"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 )
 
@@ -22,9 +23,6 @@ const RequestIDHeader = "X-Request-Id"
 
 // maxRequestIDLen bounds a request ID taken from the client (or a proxy in front of us).
 const maxRequestIDLen = 64
-
-// requestIDKey is the request context's key of the request ID.
-type requestIDKey struct{}
 
 // ctxRequestID is the gin context's key of the request ID.
 const ctxRequestID = "httpapi.requestID"
@@ -39,15 +37,15 @@ func requestID(c *gin.Context) {
 		id = newRequestID()
 	}
 	c.Set(ctxRequestID, id)
-	c.Request = c.Request.WithContext(context.WithValue(c.Request.Context(), requestIDKey{}, id))
+	// reqid carries it on into the workflows the request starts or signals, and their activities.
+	c.Request = c.Request.WithContext(reqid.With(c.Request.Context(), id))
 	c.Writer.Header().Set(RequestIDHeader, id)
 	c.Next()
 }
 
 // RequestID returns the reference ID of the request ctx belongs to, or "".
 func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
+	return reqid.From(ctx)
 }
 
 // saneRequestID accepts IDs that are safe to log and show: 1 to 64 letters, digits, '-', '_',

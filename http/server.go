@@ -44,6 +44,8 @@ type Config struct {
 	// SupportURL is where a salon owner writes to AI Admin support (an https: or mailto: link),
 	// shown on the connect and error pages; empty: they point to the marketplace card.
 	SupportURL string
+	// TemporalUIOrigin is the Temporal Web UI allowed to call the codec endpoint (CORS).
+	TemporalUIOrigin string
 }
 
 // Deps are the HTTP layer's collaborators.
@@ -59,6 +61,8 @@ type Deps struct {
 	// Websockets, when set, is how the process closes the connect pages' websockets when it
 	// stops (see Websockets).
 	Websockets *Websockets
+	// Codec, when set, is served at /codec/decode and /codec/encode for operators (codec.go).
+	Codec converter.PayloadCodec
 	// Routes, when set, adds routes of the process's own (the development binary adds the
 	// simulated phone's).
 	Routes func(*gin.Engine)
@@ -140,6 +144,10 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	e.GET("/api/installations/:salon_id/health", noStore, bearerAuth(cfg.AdminToken), hh.installation)
 	if deps.Metrics != nil {
 		e.GET("/metrics", noStore, gin.WrapH(deps.Metrics))
+	}
+
+	if deps.Codec != nil {
+		newCodecHandler(cfg, deps.Codec).routes(e, perIP.limit)
 	}
 
 	if deps.Routes != nil {

@@ -169,6 +169,7 @@ func (c *cluster) buildEnv() error {
 		"SECRET_KEY=" + secret,
 		"SESSION_SECRET=" + session,
 		"ADMIN_TOKEN=" + clusterAdminToken,
+		"TEMPORAL_UI_ORIGIN=" + c.Addrs.WebUI, // the codec endpoint's CORS (empty: headless)
 		"WHATSAPP_MODE=simserver",
 		"WHATSAPP_SIM_URL=" + c.Addrs.FakeWhatsApp,
 		"WHATSAPP_SHARDS=" + strconv.Itoa(c.opts.Shards),
@@ -209,7 +210,7 @@ func (c *cluster) startServices() error {
 		targv = append(targv, "-headless")
 	} else {
 		_, uiPort, _ := net.SplitHostPort(c.opts.UIAddr)
-		targv = append(targv, "-ui-port", uiPort)
+		targv = append(targv, "-ui-port", uiPort, "-codec-endpoint", c.Addrs.PublicURL+"/codec")
 	}
 	if _, err := c.spawn("temporal", tierLast, targv, []string{clusterMarkerEnv + "=" + c.opts.Dir}); err != nil {
 		return err

@@ -144,6 +144,8 @@ func printDevBanner(cfg *config.Config) {
 		fmt.Printf("  Lifecycle events:      curl -X POST http://%s/_fake/salons/100001/lifecycle -d '{\"event\":\"freeze\"}'\n", cfg.FakeAddr)
 	}
 	fmt.Printf("  Temporal Web UI:       http://127.0.0.1:8233/namespaces/%s/workflows\n", cfg.TemporalNamespace)
+	fmt.Printf("  Clients' data in it:   sign in once at %s/codec/login with ADMIN_TOKEN%s\n", cfg.PublicURL,
+		map[bool]string{true: " (demo: " + cfg.AdminToken + ")", false: ""}[cfg.Demo && cfg.AdminToken == "demo-admin-token"])
 	fmt.Printf("  Health:                %s/readyz, worker: http://%s/readyz\n", cfg.PublicURL, cfg.OpsAddr)
 	fmt.Printf("  Metrics:               %s/metrics, worker: http://%s/metrics\n", cfg.PublicURL, cfg.OpsAddr)
 	fmt.Println("Press Ctrl-C to stop.")

@@ -95,6 +95,8 @@ type stackSetup struct {
 	interceptors []interceptor.WorkerInterceptor
 	// phone, when set, replaces the simulated phone's scaled-down timings.
 	phone *simphone.Options
+	// logger, when set, receives the stack's logs.
+	logger *slog.Logger
 }
 
 func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
@@ -139,6 +141,9 @@ func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	}
+	if setup.logger != nil {
+		logger = setup.logger
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	require.NoError(t, app.Migrate(ctx, cfg))

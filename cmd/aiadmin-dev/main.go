@@ -18,7 +18,11 @@ import (
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simserver"
 	"github.com/aiadmin/aiadmin/cmd/internal/app"
 	"github.com/aiadmin/aiadmin/cmd/internal/config"
+	"github.com/aiadmin/aiadmin/cmd/internal/ops"
 )
+
+// version and commit are stamped by `make build-dev` (-ldflags -X).
+var version, commit string
 
 const usage = `usage: aiadmin-dev [command]
 
@@ -37,6 +41,9 @@ a production-like cluster on this machine (see README.md):
   fake-whatsapp  the fake WhatsApp server that WHATSAPP_MODE=simserver workers share (-addr)
   proxy          a round-robin reverse proxy, websockets included (-listen, -backends)
 
+` + ops.Usage + `
+(without YClients credentials these read make dev's demo configuration, keys from DATA_DIR)
+
 configuration comes from environment variables; see README.md`
 
 func main() {
@@ -53,7 +60,10 @@ func run(args []string) error {
 		}
 		return nil
 	}
-	return app.Main{Usage: usage, Default: "dev", WhatsApp: whatsAppFor(nil),
+	if len(args) > 0 && ops.Has(args[0]) {
+		return ops.Main(args, config.Options{Dev: true, Local: true}, ops.NewBuild("aiadmin-dev", version, commit), os.Stdout)
+	}
+	return app.Main{Usage: usage, Default: "dev", WhatsApp: whatsAppFor(nil), Local: true,
 		Dev: map[string]bool{"dev": true}, Commands: map[string]func(context.Context, *config.Config, *slog.Logger) error{
 			"dev": runDev,
 		}}.Run(args)

@@ -7,9 +7,16 @@ package main
 import (
 	"fmt"
 	"os"
+	_ "time/tzdata" // salons' time zones without the system's zoneinfo (a scratch container)
 
 	"github.com/aiadmin/aiadmin/cmd/internal/app"
+	"github.com/aiadmin/aiadmin/cmd/internal/config"
+	"github.com/aiadmin/aiadmin/cmd/internal/ops"
 )
+
+// version and commit are stamped by `make build` (-ldflags -X); ops.NewBuild falls back to
+// the Go toolchain's VCS stamp.
+var version, commit string
 
 const usage = `usage: aiadmin <command>
 
@@ -17,6 +24,8 @@ commands:
   api      the HTTP API (marketplace pages, connect page, webhooks, health)
   worker   the Temporal worker (workflows, activities, live WhatsApp connections)
   migrate  apply database migrations and exit
+
+` + ops.Usage + `
 
 configuration comes from environment variables; see README.md`
 
@@ -28,5 +37,8 @@ func main() {
 }
 
 func run(args []string) error {
+	if len(args) > 0 && ops.Has(args[0]) {
+		return ops.Main(args, config.Options{}, ops.NewBuild("aiadmin", version, commit), os.Stdout)
+	}
 	return app.Main{Usage: usage, WhatsApp: app.WhatsMeow}.Run(args)
 }

@@ -15,6 +15,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,6 +57,12 @@ type Config struct {
 		Enabled bool   `yaml:"enabled"`
 		IP      string `yaml:"ip"`
 		Port    int    `yaml:"port"`
+		// Codec is the payload codec endpoint the Web UI decodes payloads with (AI Admin's
+		// /codec, behind its admin token: the UI sends the sign-in cookie).
+		Codec struct {
+			Endpoint           string `yaml:"endpoint"`
+			IncludeCredentials bool   `yaml:"includeCredentials"`
+		} `yaml:"codec"`
 	} `yaml:"ui"`
 }
 
@@ -123,6 +130,7 @@ func parseFlags() (cfg *Config, readyFile string, err error) {
 	postgres := flag.String("postgres", "", "override server.postgres: a postgres:// URL for PostgreSQL persistence instead of SQLite")
 	headless := flag.Bool("headless", false, "do not start the Web UI")
 	uiPort := flag.Int("ui-port", 0, "override ui.port")
+	codec := flag.String("codec-endpoint", "", "override ui.codec.endpoint ('none': no codec endpoint)")
 	ready := flag.String("ready-file", "", "write host:port to this file once the server is ready")
 	flag.Parse()
 	if cfg, err = loadConfig(*cfgPath); err != nil {
@@ -146,6 +154,13 @@ func parseFlags() (cfg *Config, readyFile string, err error) {
 	}
 	if *uiPort != 0 {
 		cfg.UI.Port = *uiPort
+	}
+	switch *codec {
+	case "":
+	case "none":
+		cfg.UI.Codec.Endpoint = ""
+	default:
+		cfg.UI.Codec.Endpoint = *codec
 	}
 	return cfg, *ready, nil
 }
@@ -360,7 +375,7 @@ func startUI(cfg *Config, hostPort string) (*uiserver.Server, string, error) {
 	ui := uiserver.NewServer(uiserveroptions.WithConfigProvider(&uiconfig.Config{
 		Host: cfg.UI.IP, Port: cfg.UI.Port, TemporalGRPCAddress: hostPort, EnableUI: true,
 		DefaultNamespace: "default", CORS: uiconfig.CORS{CookieInsecure: true},
-		HideLogs: true, DisableNewsFetch: true,
+		HideLogs: true, DisableNewsFetch: true, Codec: uiCodec(cfg),
 	}))
 	errc := make(chan error, 1)
 	go func() { errc <- ui.Start() }()
@@ -379,6 +394,18 @@ func startUI(cfg *Config, hostPort string) (*uiserver.Server, string, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return nil, "", fmt.Errorf("web UI did not listen on %s", addr)
+}
+
+// uiCodec points the Web UI at the codec endpoint; when decoding fails (not signed in yet) the
+// UI's message links to the endpoint's sign-in page.
+func uiCodec(cfg *Config) uiconfig.Codec {
+	c := cfg.UI.Codec
+	if c.Endpoint == "" {
+		return uiconfig.Codec{}
+	}
+	return uiconfig.Codec{Endpoint: c.Endpoint, IncludeCredentials: c.IncludeCredentials,
+		DefaultErrorMessage: "Client data is encrypted: sign in with the admin token to decode it",
+		DefaultErrorLink:    strings.TrimSuffix(c.Endpoint, "/") + "/login"}
 }
 
 type nopLogger struct{}

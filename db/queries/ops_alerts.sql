@@ -9,3 +9,12 @@ SELECT * FROM ops_alerts
 WHERE sqlc.narg(salon_id)::bigint IS NULL OR salon_id = sqlc.narg(salon_id)::bigint
 ORDER BY created_at DESC, id DESC
 LIMIT @max_rows;
+
+-- name: ListOpsAlertsSince :many
+-- ListOpsAlertsSince returns the alerts raised since since, newest first; a NULL salon_id
+-- lists all salons' (`aiadmin alerts`).
+SELECT * FROM ops_alerts
+WHERE created_at >= @since::timestamptz
+  AND (sqlc.narg(salon_id)::bigint IS NULL OR salon_id = sqlc.narg(salon_id)::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT @max_rows;

@@ -113,3 +113,30 @@ SELECT
     COALESCE(EXTRACT(EPOCH FROM min(received_at) FILTER (WHERE state = 'pending')), 0)::float8 AS oldest_pending_unix
 FROM webhook_inbox
 WHERE state IN ('pending', 'dead');
+
+-- name: ListDeadInbox :many
+-- ListDeadInbox lists the dead rows, oldest first; a NULL salon_id lists all salons'
+-- (`aiadmin inbox dead-letters`).
+SELECT id, salon_id, received_at, resource, resource_id, event_status, attempts, last_error,
+       processed_at, purged_at
+FROM webhook_inbox
+WHERE state = 'dead'
+  AND (sqlc.narg(salon_id)::bigint IS NULL OR salon_id = sqlc.narg(salon_id)::bigint)
+ORDER BY id
+LIMIT @max_rows;
+
+-- name: GetInbox :one
+SELECT * FROM webhook_inbox WHERE id = @id;
+
+-- name: RetryDeadInbox :execrows
+-- RetryDeadInbox gives a dead row, whose body is still kept, back to the dispatcher as a new
+-- row of its lane would be: pending, due now, its attempts counted afresh. The last error
+-- stays until the next attempt.
+UPDATE webhook_inbox SET
+    state           = 'pending',
+    attempts        = 0,
+    next_attempt_at = NULL,
+    claimed_until   = NULL,
+    claim_token     = '',
+    processed_at    = NULL
+WHERE id = @id AND state = 'dead' AND purged_at IS NULL;

@@ -7,6 +7,7 @@ package sqlc
 
 import (
 	"context"
+	"time"
 )
 
 const insertOpsAlert = `-- name: InsertOpsAlert :one
@@ -49,6 +50,49 @@ type ListOpsAlertsParams struct {
 // ListOpsAlerts returns the newest alerts first; a NULL salon_id lists all.
 func (q *Queries) ListOpsAlerts(ctx context.Context, arg ListOpsAlertsParams) ([]OpsAlert, error) {
 	rows, err := q.db.Query(ctx, listOpsAlerts, arg.SalonID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []OpsAlert{}
+	for rows.Next() {
+		var i OpsAlert
+		if err := rows.Scan(
+			&i.ID,
+			&i.SalonID,
+			&i.Level,
+			&i.Kind,
+			&i.Message,
+			&i.CreatedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listOpsAlertsSince = `-- name: ListOpsAlertsSince :many
+SELECT id, salon_id, level, kind, message, created_at FROM ops_alerts
+WHERE created_at >= $1::timestamptz
+  AND ($2::bigint IS NULL OR salon_id = $2::bigint)
+ORDER BY created_at DESC, id DESC
+LIMIT $3
+`
+
+type ListOpsAlertsSinceParams struct {
+	Since   time.Time
+	SalonID *int64
+	MaxRows int32
+}
+
+// ListOpsAlertsSince returns the alerts raised since since, newest first; a NULL salon_id
+// lists all salons' (`aiadmin alerts`).
+func (q *Queries) ListOpsAlertsSince(ctx context.Context, arg ListOpsAlertsSinceParams) ([]OpsAlert, error) {
+	rows, err := q.db.Query(ctx, listOpsAlertsSince, arg.Since, arg.SalonID, arg.MaxRows)
 	if err != nil {
 		return nil, err
 	}

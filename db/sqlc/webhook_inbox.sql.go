@@ -113,6 +113,34 @@ func (q *Queries) FinishInbox(ctx context.Context, arg FinishInboxParams) (int64
 	return result.RowsAffected(), nil
 }
 
+const getInbox = `-- name: GetInbox :one
+SELECT id, salon_id, received_at, headers, body, resource, resource_id, event_status, state, attempts, last_error, processed_at, next_attempt_at, claimed_until, claim_token, purged_at FROM webhook_inbox WHERE id = $1
+`
+
+func (q *Queries) GetInbox(ctx context.Context, id int64) (WebhookInbox, error) {
+	row := q.db.QueryRow(ctx, getInbox, id)
+	var i WebhookInbox
+	err := row.Scan(
+		&i.ID,
+		&i.SalonID,
+		&i.ReceivedAt,
+		&i.Headers,
+		&i.Body,
+		&i.Resource,
+		&i.ResourceID,
+		&i.EventStatus,
+		&i.State,
+		&i.Attempts,
+		&i.LastError,
+		&i.ProcessedAt,
+		&i.NextAttemptAt,
+		&i.ClaimedUntil,
+		&i.ClaimToken,
+		&i.PurgedAt,
+	)
+	return i, err
+}
+
 const inboxBacklog = `-- name: InboxBacklog :one
 SELECT
     count(*) FILTER (WHERE state = 'pending')::bigint AS pending,
@@ -189,6 +217,67 @@ func (q *Queries) InsertInbox(ctx context.Context, arg InsertInboxParams) (int64
 	var id int64
 	err := row.Scan(&id)
 	return id, err
+}
+
+const listDeadInbox = `-- name: ListDeadInbox :many
+SELECT id, salon_id, received_at, resource, resource_id, event_status, attempts, last_error,
+       processed_at, purged_at
+FROM webhook_inbox
+WHERE state = 'dead'
+  AND ($1::bigint IS NULL OR salon_id = $1::bigint)
+ORDER BY id
+LIMIT $2
+`
+
+type ListDeadInboxParams struct {
+	SalonID *int64
+	MaxRows int32
+}
+
+type ListDeadInboxRow struct {
+	ID          int64
+	SalonID     int64
+	ReceivedAt  time.Time
+	Resource    string
+	ResourceID  int64
+	EventStatus string
+	Attempts    int32
+	LastError   string
+	ProcessedAt *time.Time
+	PurgedAt    *time.Time
+}
+
+// ListDeadInbox lists the dead rows, oldest first; a NULL salon_id lists all salons'
+// (`aiadmin inbox dead-letters`).
+func (q *Queries) ListDeadInbox(ctx context.Context, arg ListDeadInboxParams) ([]ListDeadInboxRow, error) {
+	rows, err := q.db.Query(ctx, listDeadInbox, arg.SalonID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListDeadInboxRow{}
+	for rows.Next() {
+		var i ListDeadInboxRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.SalonID,
+			&i.ReceivedAt,
+			&i.Resource,
+			&i.ResourceID,
+			&i.EventStatus,
+			&i.Attempts,
+			&i.LastError,
+			&i.ProcessedAt,
+			&i.PurgedAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const lockInboxClaims = `-- name: LockInboxClaims :exec
@@ -288,6 +377,28 @@ type ReleaseInboxParams struct {
 func (q *Queries) ReleaseInbox(ctx context.Context, arg ReleaseInboxParams) error {
 	_, err := q.db.Exec(ctx, releaseInbox, arg.Ids, arg.ClaimToken)
 	return err
+}
+
+const retryDeadInbox = `-- name: RetryDeadInbox :execrows
+UPDATE webhook_inbox SET
+    state           = 'pending',
+    attempts        = 0,
+    next_attempt_at = NULL,
+    claimed_until   = NULL,
+    claim_token     = '',
+    processed_at    = NULL
+WHERE id = $1 AND state = 'dead' AND purged_at IS NULL
+`
+
+// RetryDeadInbox gives a dead row, whose body is still kept, back to the dispatcher as a new
+// row of its lane would be: pending, due now, its attempts counted afresh. The last error
+// stays until the next attempt.
+func (q *Queries) RetryDeadInbox(ctx context.Context, id int64) (int64, error) {
+	result, err := q.db.Exec(ctx, retryDeadInbox, id)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const retryInbox = `-- name: RetryInbox :execrows

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aiadmin/aiadmin/activities/pairing"
+	"github.com/aiadmin/aiadmin/activities/pii"
 	httpapi "github.com/aiadmin/aiadmin/http"
 )
 
@@ -34,13 +35,15 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 		Websockets: pages,
 		Logger:     a.Logger,
 		Routes:     a.opts.Routes,
+		Codec:      &pii.Codec{Box: a.Box},
 	}
 	h := httpapi.New(httpapi.Config{
 		PartnerToken: a.Cfg.YClientsPartnerToken, ApplicationID: a.Cfg.YClientsApplicationID,
 		RequireSignedUserData: a.Cfg.RequireSignedUserData, SessionSecret: a.Cfg.SessionSecret,
 		PublicURL: a.Cfg.PublicURL, AdminToken: a.Cfg.AdminToken, TaskQueue: a.Cfg.TaskQueue,
 		Timings: a.Cfg.Timings, WebhookHMACSecret: a.Cfg.WebhookHMACSecret, SupportURL: a.Cfg.SupportURL,
-		RequestQREvery: a.Cfg.RequestQREvery, TrustedProxies: a.Cfg.TrustedProxies, IPRequestEvery: a.Cfg.IPRequestEvery(),
+		TemporalUIOrigin: a.Cfg.TemporalUIOrigin,
+		RequestQREvery:   a.Cfg.RequestQREvery, TrustedProxies: a.Cfg.TrustedProxies, IPRequestEvery: a.Cfg.IPRequestEvery(),
 	}, deps)
 	srv := httpapi.NewServer(a.Cfg.HTTPAddr, h)
 	ln, err := net.Listen("tcp", a.Cfg.HTTPAddr)

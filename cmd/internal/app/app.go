@@ -22,9 +22,11 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/interceptor"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiadmin/aiadmin/activities/metrics"
 	"github.com/aiadmin/aiadmin/activities/pii"
+	"github.com/aiadmin/aiadmin/activities/reqid"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/cmd/internal/config"
@@ -106,15 +108,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, roles Rol
 		store.Close()
 		return nil, fmt.Errorf("SECRET_KEY: %w", err)
 	}
+	logger = reqid.Logger(logger) // log lines written for a request name its ID
 	pm := newProcessMetrics(logger)
 	identity := newIdentity()
-	tc, err := client.NewLazyClient(client.Options{
-		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Identity: identity,
-		// Clients' names and phones are encrypted in Temporal; the rest stays readable.
-		DataConverter:  pii.DataConverter(box),
-		Logger:         tlog.NewStructuredLogger(logger.With("component", "temporal")),
-		MetricsHandler: pm.handler,
-	})
+	topts := TemporalOptions(cfg, box, logger)
+	topts.Identity, topts.MetricsHandler = identity, pm.handler
+	tc, err := client.NewLazyClient(topts)
 	if err != nil {
 		_ = pm.closer.Close()
 		store.Close()
@@ -139,6 +138,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, roles Rol
 		}
 	}
 	return a, nil
+}
+
+// TemporalOptions are the Temporal client's options: clients' names and phones encrypted,
+// request IDs carried into workflows and activities, the SDK logging through logger.
+func TemporalOptions(cfg *config.Config, box *secretbox.Box, logger *slog.Logger) client.Options {
+	return client.Options{
+		HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		DataConverter:      pii.DataConverter(box),
+		ContextPropagators: []workflow.ContextPropagator{reqid.Propagator{}},
+		Logger:             tlog.NewStructuredLogger(logger.With("component", "temporal")),
+	}
 }
 
 // Close releases the clients.
@@ -171,8 +181,9 @@ func Migrate(ctx context.Context, cfg *config.Config) error {
 // Serve runs the roles until ctx ends, then stops them gracefully: the API first (the
 // connect pages are told to reconnect), then the worker, then its ops listener.
 func (a *App) Serve(ctx context.Context, roles Role) error {
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
 	a.registerCollectors(roles)
+	go a.checkSearchAttributes(ctx, errc)
 	if roles&Worker != 0 {
 		if a.Cfg.OpsAddr != "" {
 			stop, err := a.startOps(errc)
@@ -250,6 +261,8 @@ type Main struct {
 	// Dev marks the configuration's defaults for this command as the development ones.
 	Dev      map[string]bool
 	Commands map[string]func(ctx context.Context, cfg *config.Config, logger *slog.Logger) error
+	// Local is the development binary's leniency (config.Options.Local).
+	Local bool
 }
 
 // Run reads the configuration and runs the command args names.
@@ -266,12 +279,15 @@ func (m Main) Run(args []string) error {
 		fmt.Println(m.Usage)
 		return nil
 	}
-	cfg, err := config.Load(m.Dev[cmd])
+	cfg, err := config.LoadWith(config.Options{Dev: m.Dev[cmd], Local: m.Local})
 	if err != nil {
 		return err
 	}
 	logger := NewLogger(cfg)
 	slog.SetDefault(logger)
+	for _, p := range cfg.Problems {
+		logger.Warn("configuration: "+p.Message, "variable", p.Var)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	go exitOnSecondSignal(ctx, logger)

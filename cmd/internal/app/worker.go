@@ -14,6 +14,7 @@ import (
 	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/ledger"
 	"github.com/aiadmin/aiadmin/activities/notify"
+	"github.com/aiadmin/aiadmin/activities/reqid"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/cmd/internal/dispatcher"
 	"github.com/aiadmin/aiadmin/cmd/internal/incoming"
@@ -57,7 +58,7 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 		return nil, err
 	}
 	w := worker.New(a.Temporal, a.Cfg.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout, Interceptors: append(
-		[]interceptor.WorkerInterceptor{workflows.NewWhatsAppRouting(a.Cfg.ShardCount()), &redactFailures{}}, a.opts.Interceptors...)})
+		[]interceptor.WorkerInterceptor{workflows.NewWhatsAppRouting(a.Cfg.ShardCount()), &redactFailures{}, &reqid.Interceptor{}}, a.opts.Interceptors...)})
 	w.RegisterWorkflowWithOptions(workflows.Installation, workflow.RegisterOptions{Name: workflows.InstallationWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.Booking, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ClientWelcome, workflow.RegisterOptions{Name: workflows.ClientWelcomeWorkflowName})
@@ -117,7 +118,7 @@ func (a *App) newShards(register func(activities.Registry)) (*shard.Manager, err
 		ShardOf: func(salonID int64) int { return workflows.WhatsAppShard(salonID, n) },
 		NewWorker: func(k int) (shard.Worker, error) {
 			w := worker.New(a.Temporal, workflows.WhatsAppShardQueue(a.Cfg.TaskQueue, k), worker.Options{
-				WorkerStopTimeout: workerStopTimeout, Interceptors: []interceptor.WorkerInterceptor{&redactFailures{}}})
+				WorkerStopTimeout: workerStopTimeout, Interceptors: []interceptor.WorkerInterceptor{&redactFailures{}, &reqid.Interceptor{}}})
 			register(w)
 			return w, nil
 		},

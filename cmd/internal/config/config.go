@@ -6,9 +6,6 @@ import (
 	"bytes"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
-	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -54,6 +51,9 @@ type Config struct {
 	WebhookHMACSecret string
 	// SupportURL is the support contact the owner's pages link to (https: or mailto:).
 	SupportURL string
+	// TemporalUIOrigin is the Temporal Web UI's origin (TEMPORAL_UI_ORIGIN), allowed by CORS
+	// to call the payload codec endpoint; empty: only callers without an Origin (the CLI).
+	TemporalUIOrigin string
 
 	WhatsAppMode string // sim, simserver or whatsmeow
 	Demo         bool
@@ -83,6 +83,21 @@ type Config struct {
 
 	TemporalDevBin    string
 	TemporalDevConfig string
+
+	// Problems are what Load found wrong: the errors (also returned by Load) and the warnings.
+	Problems []Problem
+	// publicURLSet says PUBLIC_URL was set rather than defaulted.
+	publicURLSet bool
+}
+
+// Options say how a binary reads the configuration.
+type Options struct {
+	// Dev is the development binary's `dev` command: demo mode without YClients credentials.
+	Dev bool
+	// Local is the development binary: outside demo mode it also runs production-like
+	// clusters on this machine, so a loopback http PUBLIC_URL is a warning, not an error,
+	// and WHATSAPP_MODE=simserver is allowed.
+	Local bool
 }
 
 func env(name, def string) string {
@@ -94,7 +109,12 @@ func env(name, def string) string {
 
 // Load reads the configuration; dev is true for the development binary's `dev` command, whose
 // defaults are demo mode without YClients credentials.
-func Load(dev bool) (*Config, error) {
+func Load(dev bool) (*Config, error) { return LoadWith(Options{Dev: dev}) }
+
+// LoadWith reads the configuration and checks all of it: the error, an *Error, lists every
+// problem at once. The Config is returned even then (check-config prints it), with its
+// Problems, warnings included.
+func LoadWith(o Options) (*Config, error) {
 	c := &Config{
 		DatabaseURL:          env("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/aiadmin?sslmode=disable"),
 		TemporalAddress:      env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
@@ -119,48 +139,49 @@ func Load(dev bool) (*Config, error) {
 		TemporalDevConfig:    env("TEMPORAL_DEV_CONFIG", "temporal-dev.yaml"),
 		InboxRetention:       7 * 24 * time.Hour,
 	}
+	c.publicURLSet = os.Getenv("PUBLIC_URL") != ""
 	c.PublicURL = strings.TrimRight(env("PUBLIC_URL", "http://"+c.HTTPAddr), "/")
-	if err := c.parse(dev); err != nil {
-		return nil, err
-	}
+	var p problems
+	c.parse(o.Dev, &p)
 	if c.Demo {
 		c.demoDefaults()
 	}
 	c.WhatsAppMode = env("WHATSAPP_MODE", map[bool]string{true: "sim", false: "whatsmeow"}[c.Demo])
-	var err error
-	if err := c.secretKeys(); err != nil {
-		return nil, err
+	c.secretKeys(&p)
+	c.SessionSecret = c.key("SESSION_SECRET", "session.key", &p)
+	c.check(o, &p)
+	c.Problems = p
+	if errs := p.errors(); len(errs) > 0 {
+		return c, &Error{Problems: errs}
 	}
-	if c.SessionSecret, err = c.key("SESSION_SECRET", "session.key"); err != nil {
-		return nil, err
-	}
-	return c, c.check()
+	return c, nil
 }
 
-// parse reads the numbers, switches and durations.
-func (c *Config) parse(dev bool) error {
+// parse reads the numbers, switches and durations; a value that does not parse is a problem.
+func (c *Config) parse(dev bool, p *problems) {
 	var err error
 	if c.YClientsApplicationID, err = strconv.ParseInt(env("YCLIENTS_APPLICATION_ID", "0"), 10, 64); err != nil {
-		return fmt.Errorf("YCLIENTS_APPLICATION_ID: %w", err)
+		p.errorf("YCLIENTS_APPLICATION_ID", "want a number, got %q", os.Getenv("YCLIENTS_APPLICATION_ID"))
 	}
 	if c.RequireSignedUserData, err = strconv.ParseBool(env("REQUIRE_SIGNED_USER_DATA", "true")); err != nil {
-		return fmt.Errorf("REQUIRE_SIGNED_USER_DATA: %w", err)
+		p.errorf("REQUIRE_SIGNED_USER_DATA", "want true or false, got %q", os.Getenv("REQUIRE_SIGNED_USER_DATA"))
+		c.RequireSignedUserData = true
 	}
 	// Demo mode: no YClients credentials → the fake YClients and the simulated phone.
 	if c.Demo, err = strconv.ParseBool(env("DEMO", strconv.FormatBool(dev && c.YClientsPartnerToken == ""))); err != nil {
-		return fmt.Errorf("DEMO: %w", err)
+		p.errorf("DEMO", "want true or false, got %q", os.Getenv("DEMO"))
 	}
 	if c.IPRateLimit, err = strconv.Atoi(env("IP_RATE_LIMIT", "30")); err != nil || c.IPRateLimit < 0 {
-		return fmt.Errorf("IP_RATE_LIMIT: want a number of requests per minute, 0 for none")
+		p.errorf("IP_RATE_LIMIT", "want a number of requests per minute, 0 for none")
 	}
-	for _, p := range strings.Split(os.Getenv("TRUSTED_PROXIES"), ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			c.TrustedProxies = append(c.TrustedProxies, p)
+	for _, s := range strings.Split(os.Getenv("TRUSTED_PROXIES"), ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			c.TrustedProxies = append(c.TrustedProxies, s)
 		}
 	}
 	if c.WhatsAppShards, err = strconv.Atoi(env("WHATSAPP_SHARDS", strconv.Itoa(workflows.DefaultWhatsAppShards))); err != nil ||
 		c.WhatsAppShards < 1 || c.WhatsAppShards > shard.MaxShards {
-		return fmt.Errorf("WHATSAPP_SHARDS: want 1..%d, got %q", shard.MaxShards, os.Getenv("WHATSAPP_SHARDS"))
+		p.errorf("WHATSAPP_SHARDS", "want 1..%d, got %q", shard.MaxShards, os.Getenv("WHATSAPP_SHARDS"))
 	}
 	for _, d := range []struct {
 		name string
@@ -174,14 +195,17 @@ func (c *Config) parse(dev bool) error {
 	} {
 		if v := os.Getenv(d.name); v != "" {
 			if *d.dst, err = time.ParseDuration(v); err != nil {
-				return fmt.Errorf("%s: %w", d.name, err)
+				p.errorf(d.name, "want a Go duration such as 90s or 24h, got %q", v)
 			}
 		}
 	}
-	if c.InboxRetention <= 0 {
-		return fmt.Errorf("INBOX_RETENTION: want a positive duration, got %s", c.InboxRetention)
+	if c.InboxRetention <= 0 && !p.has("INBOX_RETENTION") {
+		p.errorf("INBOX_RETENTION", "want a positive duration, got %s", c.InboxRetention)
 	}
-	return nil
+	c.TemporalUIOrigin = strings.TrimRight(os.Getenv("TEMPORAL_UI_ORIGIN"), "/")
+	if c.TemporalUIOrigin == "" && c.Demo {
+		c.TemporalUIOrigin = "http://127.0.0.1:8233" // the dev server's Web UI (temporal-dev.yaml)
+	}
 }
 
 // demoDefaults points YClients at the fake and fills in its credentials.
@@ -196,75 +220,34 @@ func (c *Config) demoDefaults() {
 	}
 }
 
-// check refuses a configuration that cannot work.
-func (c *Config) check() error {
-	if c.WhatsAppMode == "simserver" && c.WhatsAppSimURL == "" {
-		return errors.New("WHATSAPP_MODE=simserver needs WHATSAPP_SIM_URL")
-	}
-	if err := checkSupportURL(c.SupportURL); err != nil {
-		return err
-	}
-	if c.Demo {
-		return nil
-	}
-	if !c.RequireSignedUserData {
-		return errors.New("REQUIRE_SIGNED_USER_DATA=false is allowed in demo mode only: unsigned redirects would let anyone open any salon's connect page")
-	}
-	if c.YClientsPartnerToken == "" || c.YClientsApplicationID == 0 {
-		return errors.New("YCLIENTS_PARTNER_TOKEN and YCLIENTS_APPLICATION_ID are required outside demo mode")
-	}
-	if c.AdminToken == "" {
-		return errors.New("ADMIN_TOKEN is required outside demo mode")
-	}
-	return nil
-}
-
-// checkSupportURL accepts an empty SUPPORT_URL, an absolute http(s) URL or a mailto: address:
-// the links a browser opens from the owner's pages (html/template would blank anything else).
-func checkSupportURL(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil:
-		return fmt.Errorf("SUPPORT_URL: %w", err)
-	case (u.Scheme == "https" || u.Scheme == "http") && u.Host != "":
-		return nil
-	case u.Scheme == "mailto" && strings.Contains(u.Opaque, "@"):
-		return nil
-	}
-	return fmt.Errorf("SUPPORT_URL: want an https:// link or a mailto: address, got %q", raw)
-}
-
 // secretKeys reads SECRET_KEYS (comma-separated, newest first: the first seals, all open) or
 // SECRET_KEY; both may be set while a rotation rolls out (SECRET_KEY then joins the list).
-func (c *Config) secretKeys() error {
+func (c *Config) secretKeys(p *problems) {
 	list := os.Getenv("SECRET_KEYS")
 	if list == "" {
-		var err error
-		c.SecretKey, err = c.key("SECRET_KEY", "secret.key")
-		return err
+		c.SecretKey = c.key("SECRET_KEY", "secret.key", p)
+		return
 	}
 	var keys [][]byte
 	for i, part := range strings.Split(list, ",") {
 		k, err := secretbox.KeyFromBase64(part)
 		if err != nil {
-			return fmt.Errorf("SECRET_KEYS: key %d: %w", i+1, err)
+			p.errorf("SECRET_KEYS", "key %d: want 32 random bytes, base64: %v", i+1, err)
+			return
 		}
 		keys = append(keys, k)
 	}
 	if v := os.Getenv("SECRET_KEY"); v != "" {
 		k, err := secretbox.KeyFromBase64(v)
 		if err != nil {
-			return fmt.Errorf("SECRET_KEY: %w", err)
+			p.errorf("SECRET_KEY", "want 32 random bytes, base64: %v", err)
+			return
 		}
 		if !slices.ContainsFunc(keys, func(x []byte) bool { return bytes.Equal(x, k) }) {
 			keys = append(keys, k)
 		}
 	}
 	c.SecretKey, c.PreviousSecretKeys = keys[0], keys[1:]
-	return nil
 }
 
 // SecretKeys are every key, newest first.
@@ -274,18 +257,28 @@ func (c *Config) SecretKeys() [][]byte {
 
 // key reads a base64 32-byte key from the environment; in demo mode a missing key is created
 // once in the data folder so that a second `make dev` can still read what the first stored.
-func (c *Config) key(name, file string) ([]byte, error) {
+func (c *Config) key(name, file string, p *problems) []byte {
 	if v := os.Getenv(name); v != "" {
 		k, err := secretbox.KeyFromBase64(v)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
+			p.errorf(name, "want 32 random bytes, base64: %v", err)
+			return nil
 		}
-		return k, nil
+		return k
 	}
 	if !c.Demo {
-		return nil, fmt.Errorf("%s is required outside demo mode (32 random bytes, base64)", name)
+		p.errorf(name, "required outside demo mode (32 random bytes, base64: `openssl rand -base64 32`)")
+		return nil
 	}
-	path := filepath.Join(c.DataDir, file)
+	k, err := demoKey(filepath.Join(c.DataDir, file))
+	if err != nil {
+		p.errorf(name, "demo key in %s: %v", c.DataDir, err)
+	}
+	return k
+}
+
+// demoKey reads the demo key stored at path, or creates it.
+func demoKey(path string) ([]byte, error) {
 	if b, err := os.ReadFile(path); err == nil {
 		return secretbox.KeyFromBase64(strings.TrimSpace(string(b)))
 	}
@@ -293,7 +286,7 @@ func (c *Config) key(name, file string) ([]byte, error) {
 	if _, err := rand.Read(k); err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(path, []byte(base64.StdEncoding.EncodeToString(k)), 0o600); err != nil {

@@ -3,6 +3,7 @@ package dispatcher
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -16,6 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/reqid"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/db/sqlc"
@@ -38,6 +40,7 @@ const callTimeout = 10 * time.Second
 // handle hands one row on and says how it ended (processed, ignored or failed, with a note);
 // an error means the row was not handed on and is to be tried again.
 func (d *Dispatcher) handle(ctx context.Context, row sqlc.WebhookInbox) (state, note string, err error) {
+	ctx = reqid.With(ctx, requestIDOf(row))
 	env, _, err := yclients.ParseWebhook(row.Body)
 	if err != nil {
 		return stateFailed, err.Error(), nil
@@ -123,6 +126,16 @@ func recordEvent(row sqlc.WebhookInbox, env yclients.Webhook) (workflows.RecordE
 		ev.Visit.ClientName, ev.Visit.ClientPhone = noNUL(rec.Client.Name), noNUL(rec.Client.Phone)
 	}
 	return ev, nil
+}
+
+// requestIDOf is the reference ID of the webhook's request, stored with it by the HTTP layer:
+// the workflow the row is handed to, and its activities, log it.
+func requestIDOf(row sqlc.WebhookInbox) string {
+	var h map[string]string
+	if json.Unmarshal(row.Headers, &h) != nil {
+		return ""
+	}
+	return h["X-Request-Id"]
 }
 
 // noNUL drops NUL characters, which PostgreSQL's text columns refuse: a client's name with one

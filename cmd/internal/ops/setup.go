@@ -1,0 +1,125 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"slices"
+	"time"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/aiadmin/aiadmin/cmd/internal/app"
+)
+
+// setupTimeout bounds setup-temporal: registering and waiting for the frontend to see the
+// namespace and the attributes.
+const setupTimeout = 60 * time.Second
+
+// setupReport is what setup-temporal did.
+type setupReport struct {
+	Namespace        string   `json:"namespace"`
+	NamespaceCreated bool     `json:"namespace_created"`
+	Registered       []string `json:"registered"` // search attributes added now
+	Present          []string `json:"present"`    // search attributes that were there
+}
+
+// setupTemporal makes a Temporal cluster ready for AI Admin: the namespace exists and has the
+// search attributes. Running it again changes nothing.
+func setupTemporal(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("setup-temporal", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "JSON")
+	retention := fs.Duration("retention", 7*24*time.Hour, "history retention of a namespace created now")
+	if pos, err := parse(fs, args); err != nil || len(pos) > 0 {
+		return fmt.Errorf("usage: setup-temporal [--retention 168h] [--json]: %w", errUsage)
+	}
+	tc, err := e.tc()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	defer cancel()
+	ns := e.cfg.TemporalNamespace
+	rep := setupReport{Namespace: ns, Registered: []string{}, Present: []string{}}
+	_, err = tc.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+	var notFound *serviceerror.NamespaceNotFound
+	switch {
+	case errors.As(err, &notFound):
+		_, err = tc.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+			Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(*retention)})
+		var exists *serviceerror.NamespaceAlreadyExists
+		if err != nil && !errors.As(err, &exists) {
+			return fmt.Errorf("register namespace %s: %w", ns, err)
+		}
+		rep.NamespaceCreated = true
+	case err != nil:
+		return fmt.Errorf("temporal at %s: %w", e.cfg.TemporalAddress, err)
+	}
+	var missing []string
+	if err := untilKnown(ctx, func() (err error) {
+		missing, err = app.MissingSearchAttributes(ctx, tc.OperatorService(), ns)
+		return err
+	}); err != nil {
+		return fmt.Errorf("list search attributes of %s: %w", ns, err)
+	}
+	if err := untilKnown(ctx, func() error { return app.AddSearchAttributes(ctx, tc.OperatorService(), ns, missing) }); err != nil {
+		return err
+	}
+	// The frontend may take a moment to list what was just added: what the api and worker
+	// check at start is what is waited for.
+	for left := missing; len(left) > 0; {
+		if left, err = app.MissingSearchAttributes(ctx, tc.OperatorService(), ns); err != nil {
+			return err
+		}
+		if len(left) > 0 {
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("search attributes %v registered but not listed yet: %w", left, ctx.Err())
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}
+	for _, name := range app.SearchAttributes {
+		if slices.Contains(missing, name) {
+			rep.Registered = append(rep.Registered, name)
+		} else {
+			rep.Present = append(rep.Present, name)
+		}
+	}
+	if *asJSON {
+		return printJSON(e.out, rep)
+	}
+	if rep.NamespaceCreated {
+		fmt.Fprintf(e.out, "namespace %s: registered (retention %s)\n", ns, *retention)
+	} else {
+		fmt.Fprintf(e.out, "namespace %s: exists\n", ns)
+	}
+	for _, name := range app.SearchAttributes {
+		state := "already registered"
+		if slices.Contains(rep.Registered, name) {
+			state = "registered"
+		}
+		fmt.Fprintf(e.out, "search attribute %s (Keyword): %s\n", name, state)
+	}
+	return nil
+}
+
+// untilKnown calls fn until it stops failing with NamespaceNotFound (a namespace registered a
+// moment ago is unknown to the frontend's cache for a few seconds) or ctx ends.
+func untilKnown(ctx context.Context, fn func() error) error {
+	for {
+		err := fn()
+		var nf *serviceerror.NamespaceNotFound
+		if !errors.As(err, &nf) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
