@@ -53,6 +53,11 @@ type Deps struct {
 	Salons   SalonDirectory // required for the marketplace redirect
 	Health   HealthSource   // optional: admin health then shows the workflow only
 	Entity   EntityInbox    // the entity webhook inbox; nil: the route is not served
+	// Cabinet is the salon owner's cabinet's data; nil: no cabinet (an installation that
+	// works shows its status on the connect page).
+	Cabinet  CabinetStore
+	Bookings UpcomingBookings // the cabinet's previews use the nearest booking; nil: an example visit
+	Owner    OwnerChannel     // the owners' second channel (the cabinet's re-link link)
 	Ready    []ReadyCheck
 	// Routes, when set, adds routes of the process's own (the development binary adds the
 	// simulated phone's).
@@ -126,6 +131,11 @@ func New(cfg Config, deps Deps) *gin.Engine {
 		ws.hub.requestQREvery = cfg.RequestQREvery
 	}
 	e.GET("/ws/connect", perIP.limit, ws.connect)
+
+	if deps.Cabinet != nil { // the marketplace redirect opens it for an installation that works
+		reg.cabinet = newCabinet(cfg, deps, ws.hub, sess, log)
+		reg.cabinet.routes(e)
+	}
 
 	hh := &healthHandler{ready: deps.Ready, health: deps.Health, temporal: tc, log: log}
 	e.GET("/healthz", hh.healthz)

@@ -10,6 +10,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/aiadmin/aiadmin/activities/notify"
 	"github.com/aiadmin/aiadmin/activities/pairing"
 	httpapi "github.com/aiadmin/aiadmin/http"
 )
@@ -23,6 +24,9 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 		Salons:   httpapi.NewSalonDirectory(a.YClients),
 		Health:   healthSource{store: a.Store, yclients: a.YClients, whatsapp: a.WhatsApp.Client},
 		Entity:   httpapi.StoreInbox{Store: a.Store},
+		Cabinet:  httpapi.StoreCabinet{Store: a.Store},
+		Bookings: a.YClients,
+		Owner:    notify.New(notify.Config{Store: a.Store, Logger: a.Logger, OwnerWebhookURL: a.Cfg.OwnerWebhookURL}),
 		Ready: []httpapi.ReadyCheck{
 			{Name: "postgresql", Check: func(ctx context.Context) error { return a.Store.Pool.Ping(ctx) }},
 			{Name: "temporal", Check: func(ctx context.Context) error {
