@@ -132,6 +132,9 @@ func MaskPhone(raw string) string {
 	if raw == "" {
 		return ""
 	}
+	if strings.Trim(raw, "0123456789") == "" {
+		raw = "+" + raw // the ledger keeps E.164 digits without the '+'
+	}
 	display, err := whatsapp.DisplayPhone(raw)
 	if err != nil {
 		display = "+" + strings.TrimPrefix(raw, "+")

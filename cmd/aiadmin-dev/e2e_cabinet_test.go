@@ -7,12 +7,15 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/texts"
@@ -295,6 +298,17 @@ func cabinetSample(t *testing.T, s *stack, salon int64, token string) {
 		}
 	}
 	require.Equal(t, 1, samples, "one ledger row of kind sample")
+	if os.Getenv("AIADMIN_RECORD_HISTORY") != "" {
+		query := fmt.Sprintf(`WorkflowType = %q AND SalonID = "%d"`, workflows.SendSampleWorkflowName, salon)
+		var runs []*workflowpb.WorkflowExecutionInfo
+		require.Eventually(t, func() bool {
+			resp, err := s.app.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+			runs = resp.GetExecutions()
+			return err == nil && len(runs) == 1
+		}, 15*time.Second, 100*time.Millisecond, "visibility lists the example's workflow")
+		e := runs[0].GetExecution()
+		recordWorkflowHistory(t, s.app.Temporal, e.GetWorkflowId(), e.GetRunId(), "send-sample-TestEndToEndCabinetAPI")
+	}
 }
 
 func cabinetRelink(t *testing.T, s *stack, owner *ownerInbox, salon int64, token string) {
