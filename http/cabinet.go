@@ -59,7 +59,7 @@ type cabinetHandler struct {
 func newCabinet(cfg Config, deps Deps, states *hub, sess sessions, log *slog.Logger) *cabinetHandler {
 	return &cabinetHandler{cfg: cfg, store: deps.Cabinet, bookings: newNextBookings(deps.Bookings), owner: deps.Owner,
 		starter: deps.Temporal, states: states, sessions: sess,
-		page:    template.Must(template.ParseFS(templateFS, "templates/cabinet.html")),
+		page:    template.Must(template.ParseFS(templateFS, "templates/cabinet.html", "templates/cabinet_script.html")),
 		samples: newSalonLimiter(sampleEvery), relinks: newSalonLimiter(relinkEvery), log: log, now: time.Now}
 }
 

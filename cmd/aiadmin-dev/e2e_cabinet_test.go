@@ -192,6 +192,16 @@ func cabinetRoundTrip(t *testing.T, s *stack, token string) {
 	require.Equal(t, map[string]any{"from": "22:30", "to": "08:00"}, again["quiet_hours"])
 	require.Equal(t, map[string]any{"confirmation": "{{.ClientName}}, ждём вас {{.When}} в «{{.SalonName}}»!"}, again["templates"])
 
+	// Texts merge by kind; a blank one is the standard text again («Вернуть стандартный текст»).
+	status, put = s.cabinetCall(token, http.MethodPut, "/cabinet/api/settings",
+		map[string]any{"templates": map[string]string{"change": "Перенесли на {{.When}}"}})
+	require.Equal(t, http.StatusOK, status, "%v", put)
+	require.Len(t, put["templates"], 2)
+	status, put = s.cabinetCall(token, http.MethodPut, "/cabinet/api/settings",
+		map[string]any{"templates": map[string]string{"change": ""}})
+	require.Equal(t, http.StatusOK, status, "%v", put)
+	require.Equal(t, again["templates"], put["templates"])
+
 	status, texts := s.cabinetCall(token, http.MethodGet, "/cabinet/api/texts", nil)
 	require.Equal(t, http.StatusOK, status)
 	titles := map[string]string{}
