@@ -35,7 +35,31 @@ const (
 	ActPlanReminders     = "plan-reminders"
 	ActPlanSend          = "plan-send"
 	ActDeliver           = "deliver-message"
+	ActSendSample        = "send-sample"
 )
+
+// ReasonTurnedOff is the ledger's reason for a message of a kind the salon turned off in its
+// cabinet.
+const ReasonTurnedOff = "turned_off"
+
+// KindSample is the ledger kind of an example message the owner sent from the cabinet to the
+// salon's own number.
+const KindSample texts.Kind = "sample"
+
+// SampleInput asks for one example message to the salon's own linked number. Text is
+// rendered from a sample visit, never from a client's booking: it carries no client's data.
+type SampleInput struct {
+	SalonID int64
+	Key     int64      // the example's ledger record key: fresh for every request, so each goes once
+	Kind    texts.Kind // the kind it shows
+	Text    string
+}
+
+// SampleOutput is what became of the example.
+type SampleOutput struct {
+	Outcome ledger.Outcome // sent, skipped (no linked number) or failed (WhatsApp not connected)
+	Reason  string
+}
 
 // SalonRef names a salon.
 type SalonRef struct {

@@ -32,13 +32,15 @@ type Messaging struct {
 	now      func() time.Time
 }
 
-// PlanReminders computes a visit's reminders with the salon's policy (see ReminderTimes).
+// PlanReminders computes a visit's reminders with the salon's policy (see PlanReminderTimes).
+// Every reminder is planned, also a kind the salon turned off: the switch counts when it is
+// due (Deliver), so turning it back on in time still sends it.
 func (a *Messaging) PlanReminders(ctx context.Context, in PlanRemindersInput) (PlanRemindersOutput, error) {
 	p, err := a.policy(ctx, in.SalonID)
 	if err != nil {
 		return PlanRemindersOutput{}, err
 	}
-	return PlanRemindersOutput{Reminders: ReminderTimes(in.Start, in.Now, p.loc, int(p.row.ReminderDayHour), p.quiet())}, nil
+	return PlanRemindersOutput{Reminders: PlanReminderTimes(in.Start, in.Now, p.loc, p.reminders())}, nil
 }
 
 // PlanSend reserves the salon's next send slot at or after Earliest: at most per_minute
@@ -67,9 +69,10 @@ func (a *Messaging) PlanSend(ctx context.Context, in PlanSendInput) (PlanSendOut
 }
 
 // Deliver sends one booking message exactly once. The record is re-read from YClients just
-// before, and the message is skipped (with a reason) when it no longer matches, when the
-// client opted out, when the daily cap is reached, or when its moment has passed. A salon that
-// cannot send now (not active, phone not connected) answers paused and nothing is recorded.
+// before, and the message is skipped (with a reason) when the salon turned its kind off, when
+// it no longer matches, when the client opted out, when the daily cap is reached, or when its
+// moment has passed. A salon that cannot send now (not active, phone not connected) answers
+// paused and nothing is recorded.
 func (a *Messaging) Deliver(ctx context.Context, in DeliverInput) (DeliverOutput, error) {
 	p, err := a.policy(ctx, in.SalonID)
 	if err != nil {
@@ -82,6 +85,9 @@ func (a *Messaging) Deliver(ctx context.Context, in DeliverInput) (DeliverOutput
 	skip := func(reason string) (DeliverOutput, error) { return a.skip(ctx, key, in.Visit.ClientPhone, reason) }
 	if !a.now().Before(in.Deadline) {
 		return skip("expired")
+	}
+	if !p.sends(in.Kind) {
+		return skip(ReasonTurnedOff)
 	}
 	if reason := a.cannotSend(ctx, p, in.SalonID); reason != "" {
 		return a.paused(ctx, key, reason), nil
@@ -97,7 +103,7 @@ func (a *Messaging) Deliver(ctx context.Context, in DeliverInput) (DeliverOutput
 		return a.skipOrFail(ctx, key, in.Visit.ClientPhone, "daily_cap", err)
 	}
 	v := texts.Visit{ClientName: in.Visit.ClientName, Start: in.Visit.Start, Services: in.Visit.Services,
-		StaffName: in.Visit.StaffName, PreviousStart: in.PrevStart, Now: a.now()}
+		StaffName: in.Visit.StaffName, PreviousStart: in.PrevStart, Now: a.now(), AskConfirm: p.asksConfirm(in.Kind)}
 	text, rerr := texts.Render(in.Kind, p.salon(), v, p.overrides())
 	if rerr != nil {
 		a.log.WarnContext(ctx, "template override failed, default text used", "salonID", in.SalonID, "kind", in.Kind, "err", rerr)
@@ -119,8 +125,8 @@ func (a *Messaging) SendClientWelcome(ctx context.Context, in ClientWelcomeInput
 	}
 	phone, perr := whatsapp.NormalizePhone(in.Phone)
 	switch {
-	case !p.row.ClientWelcome:
-		return a.skip(ctx, key, phone, "welcome turned off")
+	case !p.sends(texts.ClientWelcome):
+		return a.skip(ctx, key, phone, ReasonTurnedOff)
 	case !a.now().Before(in.Deadline):
 		return a.skip(ctx, key, phone, "expired")
 	case perr != nil:

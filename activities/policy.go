@@ -22,7 +22,49 @@ func (p salonPolicy) quiet() QuietHours {
 }
 
 func (p salonPolicy) salon() texts.Salon {
-	return texts.Salon{Name: p.row.Title, Address: p.row.Address, Phone: p.row.Phone, Location: p.loc}
+	return texts.Salon{Name: p.row.Title, Address: p.row.Address, Phone: p.row.Phone, ReviewURL: p.row.ReviewURL,
+		Location: p.loc}
+}
+
+// sends reports whether the salon sends messages of the kind (the cabinet's switches); a kind
+// turned off is skipped when its moment comes, so the switch counts at send time.
+func (p salonPolicy) sends(k texts.Kind) bool {
+	switch k {
+	case texts.Confirmation:
+		return p.row.SendConfirmation
+	case texts.Change:
+		return p.row.SendChange
+	case texts.Cancellation:
+		return p.row.SendCancellation
+	case texts.ReminderDay:
+		return p.row.SendReminderDay
+	case texts.Reminder2h:
+		return p.row.SendReminderBefore
+	case texts.ClientWelcome:
+		return p.row.ClientWelcome
+	}
+	return true
+}
+
+func (p salonPolicy) asksConfirm(k texts.Kind) bool {
+	return AsksConfirm(k, p.row.ConfirmByReply, p.row.ConfirmOnBooking)
+}
+
+// AsksConfirm reports whether a message of the kind asks the client to confirm by replying
+// (texts.Visit.AskConfirm): the day-before reminder when the salon reads replies (byReply),
+// and the booking confirmation too when it also asked for that (onBooking).
+func AsksConfirm(k texts.Kind, byReply, onBooking bool) bool {
+	switch k {
+	case texts.ReminderDay:
+		return byReply
+	case texts.Confirmation:
+		return byReply && onBooking
+	}
+	return false
+}
+
+func (p salonPolicy) reminders() ReminderPolicy {
+	return ReminderPolicy{DayHour: int(p.row.ReminderDayHour), HoursBefore: int(p.row.ReminderHoursBefore), Quiet: p.quiet()}
 }
 
 func (p salonPolicy) overrides() texts.Overrides {
@@ -71,16 +113,46 @@ func (q QuietHours) end(t time.Time, loc *time.Location) (bool, time.Time) {
 	return false, time.Time{}
 }
 
-// ReminderTimes computes a visit's reminders in the salon's zone loc: the day before at
-// dayHour, and 2 h before. None for a visit known less than 2 h ahead; a reminder whose
+// DefaultHoursBefore is when the second reminder goes out unless the salon chose another
+// time: 2 hours before the visit. Its kind stays texts.Reminder2h whatever the hours (ledger
+// rows and workflow histories hold the kind).
+const DefaultHoursBefore = 2
+
+// Bounds of ReminderPolicy.HoursBefore.
+const (
+	MinHoursBefore = 1
+	MaxHoursBefore = 24
+)
+
+// ReminderPolicy is when a salon's reminders are due.
+type ReminderPolicy struct {
+	DayHour     int // the day-before reminder, at this hour (salon time)
+	HoursBefore int // the second reminder, this many hours before the visit (out of bounds: 2)
+	Quiet       QuietHours
+}
+
+// ReminderTimes computes a visit's reminders in the salon's zone loc with the second one 2 h
+// before the visit: see PlanReminderTimes.
+func ReminderTimes(start, now time.Time, loc *time.Location, dayHour int, quiet QuietHours) []ReminderPlan {
+	return PlanReminderTimes(start, now, loc, ReminderPolicy{DayHour: dayHour, HoursBefore: DefaultHoursBefore, Quiet: quiet})
+}
+
+// PlanReminderTimes computes a visit's reminders in the salon's zone loc: the day before at
+// p.DayHour (never later than 2 h before the visit), and p.HoursBefore hours before (never
+// later than 30 min before). None for a visit known less than 2 h ahead; a reminder whose
 // moment has passed is not armed; one inside quiet hours moves to their end, or is dropped
 // when that is past its deadline.
-func ReminderTimes(start, now time.Time, loc *time.Location, dayHour int, quiet QuietHours) []ReminderPlan {
+func PlanReminderTimes(start, now time.Time, loc *time.Location, p ReminderPolicy) []ReminderPlan {
 	if start.Sub(now) < 2*time.Hour {
 		return nil
 	}
+	hours := p.HoursBefore
+	if hours < MinHoursBefore || hours > MaxHoursBefore {
+		hours = DefaultHoursBefore
+	}
+	before := start.Add(-time.Duration(hours) * time.Hour)
 	ls := start.In(loc)
-	dayBefore := time.Date(ls.Year(), ls.Month(), ls.Day()-1, dayHour, 0, 0, 0, loc)
+	dayBefore := time.Date(ls.Year(), ls.Month(), ls.Day()-1, p.DayHour, 0, 0, 0, loc)
 	// latest is the last useful moment of each reminder; grace is how late a paused salon may
 	// still send it.
 	candidates := []struct {
@@ -90,12 +162,12 @@ func ReminderTimes(start, now time.Time, loc *time.Location, dayHour int, quiet 
 		grace  time.Duration
 	}{
 		{texts.ReminderDay, dayBefore, start.Add(-2 * time.Hour), 3 * time.Hour},
-		{texts.Reminder2h, start.Add(-2 * time.Hour), start.Add(-30 * time.Minute), 30 * time.Minute},
+		{texts.Reminder2h, before, start.Add(-30 * time.Minute), 30 * time.Minute},
 	}
 	var out []ReminderPlan
 	for _, c := range candidates {
 		at := c.at
-		if in, end := quiet.end(at, loc); in {
+		if in, end := p.Quiet.end(at, loc); in {
 			at = end // quiet hours: move to their end …
 		}
 		if !at.After(now) || !at.Before(c.latest) {

@@ -121,6 +121,7 @@ func (s Set) Register(r Registry) {
 		ActReconnect:         s.WhatsApp.Reconnect,
 		ActUnlink:            s.WhatsApp.Unlink,
 		ActSendWelcome:       s.WhatsApp.SendWelcome,
+		ActSendSample:        s.WhatsApp.SendSample,
 		ActPlanReminders:     s.Messaging.PlanReminders,
 		ActPlanSend:          s.Messaging.PlanSend,
 		ActDeliver:           s.Messaging.Deliver,

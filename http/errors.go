@@ -84,12 +84,15 @@ var kinds = map[errKind]kindInfo{
 }
 
 // apiError is a failure with its kind. msg replaces the kind's JSON error text, page its Russian
-// page; err is the cause, logged and never shown.
+// page; err is the cause, logged and never shown. A JSON answer for a page's script may carry
+// a Russian message to show and, for a form, Russian errors per field.
 type apiError struct {
-	kind errKind
-	msg  string
-	page *pageText
-	err  error
+	kind    errKind
+	msg     string
+	page    *pageText
+	err     error
+	message string            // Russian, for the person in front of the page
+	fields  map[string]string // field → Russian error
 }
 
 func (e *apiError) Error() string {
@@ -111,6 +114,18 @@ func fail(kind errKind, msg string) *apiError { return &apiError{kind: kind, msg
 // withPage sets the Russian page shown to a person.
 func (e *apiError) withPage(title, message, hint string) *apiError {
 	e.page = &pageText{Title: title, Message: message, Hint: hint}
+	return e
+}
+
+// saying sets the Russian message a page's script shows (the JSON "message").
+func (e *apiError) saying(message string) *apiError {
+	e.message = message
+	return e
+}
+
+// withFields sets the Russian errors per field of a form (the JSON "fields").
+func (e *apiError) withFields(fields map[string]string) *apiError {
+	e.fields = fields
 	return e
 }
 
@@ -203,7 +218,14 @@ func renderErrors(log *slog.Logger, pages *pages) gin.HandlerFunc {
 		if ae.msg != "" {
 			msg = ae.msg
 		}
-		c.JSON(info.status, gin.H{"error": msg, "request_id": c.GetString(ctxRequestID)})
+		body := gin.H{"error": msg, "request_id": c.GetString(ctxRequestID)}
+		if ae.message != "" {
+			body["message"] = ae.message
+		}
+		if len(ae.fields) > 0 {
+			body["fields"] = ae.fields
+		}
+		c.JSON(info.status, body)
 	}
 }
 

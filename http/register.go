@@ -23,6 +23,7 @@ type registerHandler struct {
 	salons   SalonDirectory
 	sessions sessions
 	pages    *pages
+	cabinet  *cabinetHandler // nil: no cabinet, the connect page shows every status
 	log      *slog.Logger
 }
 
@@ -58,6 +59,11 @@ func (h *registerHandler) register(c *gin.Context) {
 	token, err := h.sessions.issue(sessionClaims{SalonID: salonID, Install: st.InstallID, UserID: ud.user(), Pair: pair}, sessionTTL)
 	if err != nil {
 		abort(c, err)
+		return
+	}
+	if h.cabinet != nil && cabinetStatus(st.Status) {
+		h.log.Info("cabinet issued", slog.Int64("salonID", salonID), slog.String("status", string(st.Status)))
+		h.cabinet.show(c, st, token, h.pages.supportURL)
 		return
 	}
 	h.log.Info("connect page issued", slog.Int64("salonID", salonID), slog.String("status", string(st.Status)),

@@ -55,6 +55,11 @@ type Deps struct {
 	Salons   SalonDirectory // required for the marketplace redirect
 	Health   HealthSource   // optional: admin health then shows the workflow only
 	Entity   EntityInbox    // the entity webhook inbox; nil: the route is not served
+	// Cabinet is the salon owner's cabinet's data; nil: no cabinet (an installation that
+	// works shows its status on the connect page).
+	Cabinet  CabinetStore
+	Bookings UpcomingBookings // the cabinet's previews use the nearest booking; nil: an example visit
+	Owner    OwnerChannel     // the owners' second channel (the cabinet's re-link link)
 	Ready    []ReadyCheck
 	// Metrics, when set, is served on GET /metrics (the process's Prometheus registry).
 	Metrics http.Handler
@@ -137,6 +142,11 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	}
 	e.GET("/ws/connect", perIP.limit, ws.connect)
 	deps.Websockets.add(ws.hub)
+
+	if deps.Cabinet != nil { // the marketplace redirect opens it for an installation that works
+		reg.cabinet = newCabinet(cfg, deps, ws.hub, sess, log)
+		reg.cabinet.routes(e)
+	}
 
 	hh := &healthHandler{ready: deps.Ready, health: deps.Health, temporal: tc, log: log}
 	e.GET("/healthz", hh.healthz)

@@ -29,6 +29,7 @@ const ChangeWhatsAppShardQueues = "2026-11-29-whatsapp-shard-queues"
 var connectionBoundNames = []string{
 	activities.ActPair, activities.ActDisconnect, activities.ActReconnect,
 	activities.ActUnlink, activities.ActSendWelcome, activities.ActDeliver, activities.ActSendClientWelcome,
+	activities.ActSendSample,
 }
 
 var connectionBound = func() map[string]bool {
@@ -148,6 +149,8 @@ func salonOf(args []any) (int64, bool) {
 		return in.SalonID, true
 	case activities.ClientWelcomeInput:
 		return in.SalonID, true
+	case activities.SampleInput:
+		return in.SalonID, true
 	case *activities.SalonRef:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	case *activities.PairInput:
@@ -157,6 +160,8 @@ func salonOf(args []any) (int64, bool) {
 	case *activities.DeliverInput:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	case *activities.ClientWelcomeInput:
+		return derefSalon(in, func() int64 { return in.SalonID })
+	case *activities.SampleInput:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	}
 	return 0, false

@@ -40,3 +40,11 @@ SELECT * FROM messages
 WHERE salon_id = @salon_id AND status = 'sent'
 ORDER BY sent_at DESC, id DESC
 LIMIT 1;
+
+-- name: ListRecentMessages :many
+-- ListRecentMessages is the cabinet's message log: the salon's newest @max_rows messages.
+SELECT id, record_id, kind, visit_time, phone, status, reason, created_at, updated_at, sent_at
+FROM messages
+WHERE salon_id = @salon_id
+ORDER BY id DESC
+LIMIT sqlc.arg(max_rows)::int;

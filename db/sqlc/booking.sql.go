@@ -56,26 +56,50 @@ SELECT
     COALESCE(s.per_minute, 6)::int            AS per_minute,
     COALESCE(s.daily_cap, 300)::int           AS daily_cap,
     COALESCE(s.client_welcome, false)::bool   AS client_welcome,
-    COALESCE(s.templates, '{}'::jsonb)::jsonb AS templates
+    COALESCE(s.templates, '{}'::jsonb)::jsonb AS templates,
+    COALESCE(s.send_confirmation, true)::bool     AS send_confirmation,
+    COALESCE(s.send_change, true)::bool           AS send_change,
+    COALESCE(s.send_cancellation, true)::bool     AS send_cancellation,
+    COALESCE(s.send_reminder_day, true)::bool     AS send_reminder_day,
+    COALESCE(s.send_reminder_before, true)::bool  AS send_reminder_before,
+    COALESCE(s.reminder_hours_before, 2)::int     AS reminder_hours_before,
+    COALESCE(s.review_requests, false)::bool      AS review_requests,
+    COALESCE(s.review_delay_minutes, 180)::int    AS review_delay_minutes,
+    COALESCE(s.review_url, '')::text              AS review_url,
+    COALESCE(s.confirm_by_reply, true)::bool      AS confirm_by_reply,
+    COALESCE(s.confirm_on_booking, false)::bool   AS confirm_on_booking,
+    COALESCE(s.decline_cancels, false)::bool      AS decline_cancels
 FROM companies c
 LEFT JOIN salon_settings s ON s.salon_id = c.salon_id
 WHERE c.salon_id = $1
 `
 
 type GetSalonSettingsRow struct {
-	SalonID         int64
-	Title           string
-	Address         string
-	Phone           string
-	Timezone        string
-	InstallStatus   string
-	ReminderDayHour int32
-	QuietFromMinute int32
-	QuietToMinute   int32
-	PerMinute       int32
-	DailyCap        int32
-	ClientWelcome   bool
-	Templates       []byte
+	SalonID             int64
+	Title               string
+	Address             string
+	Phone               string
+	Timezone            string
+	InstallStatus       string
+	ReminderDayHour     int32
+	QuietFromMinute     int32
+	QuietToMinute       int32
+	PerMinute           int32
+	DailyCap            int32
+	ClientWelcome       bool
+	Templates           []byte
+	SendConfirmation    bool
+	SendChange          bool
+	SendCancellation    bool
+	SendReminderDay     bool
+	SendReminderBefore  bool
+	ReminderHoursBefore int32
+	ReviewRequests      bool
+	ReviewDelayMinutes  int32
+	ReviewURL           string
+	ConfirmByReply      bool
+	ConfirmOnBooking    bool
+	DeclineCancels      bool
 }
 
 // GetSalonSettings returns the salon's policy with defaults for a salon without a row.
@@ -96,6 +120,18 @@ func (q *Queries) GetSalonSettings(ctx context.Context, salonID int64) (GetSalon
 		&i.DailyCap,
 		&i.ClientWelcome,
 		&i.Templates,
+		&i.SendConfirmation,
+		&i.SendChange,
+		&i.SendCancellation,
+		&i.SendReminderDay,
+		&i.SendReminderBefore,
+		&i.ReminderHoursBefore,
+		&i.ReviewRequests,
+		&i.ReviewDelayMinutes,
+		&i.ReviewURL,
+		&i.ConfirmByReply,
+		&i.ConfirmOnBooking,
+		&i.DeclineCancels,
 	)
 	return i, err
 }
@@ -220,6 +256,89 @@ type SetMessageScheduledParams struct {
 
 func (q *Queries) SetMessageScheduled(ctx context.Context, arg SetMessageScheduledParams) error {
 	_, err := q.db.Exec(ctx, setMessageScheduled, arg.ScheduledAt, arg.ID)
+	return err
+}
+
+const upsertCabinetSettings = `-- name: UpsertCabinetSettings :exec
+INSERT INTO salon_settings (salon_id, reminder_day_hour, quiet_from_minute, quiet_to_minute, per_minute, daily_cap,
+    client_welcome, templates, send_confirmation, send_change, send_cancellation, send_reminder_day,
+    send_reminder_before, reminder_hours_before, review_requests, review_delay_minutes, review_url,
+    confirm_by_reply, confirm_on_booking, decline_cancels)
+VALUES ($1, $2, $3, $4, $5, $6,
+    $7, $8, $9, $10, $11, $12,
+    $13, $14, $15, $16, $17,
+    $18, $19, $20)
+ON CONFLICT (salon_id) DO UPDATE SET
+    reminder_day_hour     = EXCLUDED.reminder_day_hour,
+    quiet_from_minute     = EXCLUDED.quiet_from_minute,
+    quiet_to_minute       = EXCLUDED.quiet_to_minute,
+    per_minute            = EXCLUDED.per_minute,
+    daily_cap             = EXCLUDED.daily_cap,
+    client_welcome        = EXCLUDED.client_welcome,
+    templates             = EXCLUDED.templates,
+    send_confirmation     = EXCLUDED.send_confirmation,
+    send_change           = EXCLUDED.send_change,
+    send_cancellation     = EXCLUDED.send_cancellation,
+    send_reminder_day     = EXCLUDED.send_reminder_day,
+    send_reminder_before  = EXCLUDED.send_reminder_before,
+    reminder_hours_before = EXCLUDED.reminder_hours_before,
+    review_requests       = EXCLUDED.review_requests,
+    review_delay_minutes  = EXCLUDED.review_delay_minutes,
+    review_url            = EXCLUDED.review_url,
+    confirm_by_reply      = EXCLUDED.confirm_by_reply,
+    confirm_on_booking    = EXCLUDED.confirm_on_booking,
+    decline_cancels       = EXCLUDED.decline_cancels,
+    updated_at            = now()
+`
+
+type UpsertCabinetSettingsParams struct {
+	SalonID             int64
+	ReminderDayHour     int32
+	QuietFromMinute     int32
+	QuietToMinute       int32
+	PerMinute           int32
+	DailyCap            int32
+	ClientWelcome       bool
+	Templates           []byte
+	SendConfirmation    bool
+	SendChange          bool
+	SendCancellation    bool
+	SendReminderDay     bool
+	SendReminderBefore  bool
+	ReminderHoursBefore int32
+	ReviewRequests      bool
+	ReviewDelayMinutes  int32
+	ReviewURL           string
+	ConfirmByReply      bool
+	ConfirmOnBooking    bool
+	DeclineCancels      bool
+}
+
+// UpsertCabinetSettings writes every setting the owner's cabinet shows (UpsertSalonSettings
+// writes the sending policy only and leaves the rest as it is).
+func (q *Queries) UpsertCabinetSettings(ctx context.Context, arg UpsertCabinetSettingsParams) error {
+	_, err := q.db.Exec(ctx, upsertCabinetSettings,
+		arg.SalonID,
+		arg.ReminderDayHour,
+		arg.QuietFromMinute,
+		arg.QuietToMinute,
+		arg.PerMinute,
+		arg.DailyCap,
+		arg.ClientWelcome,
+		arg.Templates,
+		arg.SendConfirmation,
+		arg.SendChange,
+		arg.SendCancellation,
+		arg.SendReminderDay,
+		arg.SendReminderBefore,
+		arg.ReminderHoursBefore,
+		arg.ReviewRequests,
+		arg.ReviewDelayMinutes,
+		arg.ReviewURL,
+		arg.ConfirmByReply,
+		arg.ConfirmOnBooking,
+		arg.DeclineCancels,
+	)
 	return err
 }
 

@@ -128,6 +128,64 @@ func (q *Queries) LastSentMessage(ctx context.Context, salonID int64) (Message, 
 	return i, err
 }
 
+const listRecentMessages = `-- name: ListRecentMessages :many
+SELECT id, record_id, kind, visit_time, phone, status, reason, created_at, updated_at, sent_at
+FROM messages
+WHERE salon_id = $1
+ORDER BY id DESC
+LIMIT $2::int
+`
+
+type ListRecentMessagesParams struct {
+	SalonID int64
+	MaxRows int32
+}
+
+type ListRecentMessagesRow struct {
+	ID        int64
+	RecordID  int64
+	Kind      string
+	VisitTime time.Time
+	Phone     string
+	Status    string
+	Reason    string
+	CreatedAt time.Time
+	UpdatedAt time.Time
+	SentAt    *time.Time
+}
+
+// ListRecentMessages is the cabinet's message log: the salon's newest @max_rows messages.
+func (q *Queries) ListRecentMessages(ctx context.Context, arg ListRecentMessagesParams) ([]ListRecentMessagesRow, error) {
+	rows, err := q.db.Query(ctx, listRecentMessages, arg.SalonID, arg.MaxRows)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListRecentMessagesRow{}
+	for rows.Next() {
+		var i ListRecentMessagesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.RecordID,
+			&i.Kind,
+			&i.VisitTime,
+			&i.Phone,
+			&i.Status,
+			&i.Reason,
+			&i.CreatedAt,
+			&i.UpdatedAt,
+			&i.SentAt,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const markMessageFailed = `-- name: MarkMessageFailed :execrows
 UPDATE messages SET
     status     = 'failed',

@@ -90,15 +90,27 @@ type SalonSecret struct {
 }
 
 type SalonSetting struct {
-	SalonID         int64
-	ReminderDayHour int32
-	QuietFromMinute int32
-	QuietToMinute   int32
-	PerMinute       int32
-	DailyCap        int32
-	ClientWelcome   bool
-	Templates       []byte
-	UpdatedAt       time.Time
+	SalonID             int64
+	ReminderDayHour     int32
+	QuietFromMinute     int32
+	QuietToMinute       int32
+	PerMinute           int32
+	DailyCap            int32
+	ClientWelcome       bool
+	Templates           []byte
+	UpdatedAt           time.Time
+	SendConfirmation    bool
+	SendChange          bool
+	SendCancellation    bool
+	SendReminderDay     bool
+	SendReminderBefore  bool
+	ReminderHoursBefore int32
+	ReviewRequests      bool
+	ReviewDelayMinutes  int32
+	ReviewURL           string
+	ConfirmByReply      bool
+	ConfirmOnBooking    bool
+	DeclineCancels      bool
 }
 
 type Schedule struct {

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/aiadmin/aiadmin/activities/notify"
 	"github.com/aiadmin/aiadmin/activities/pairing"
 	"github.com/aiadmin/aiadmin/activities/pii"
 	httpapi "github.com/aiadmin/aiadmin/http"
@@ -26,6 +27,9 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 		Salons:   httpapi.NewSalonDirectory(a.YClients),
 		Health:   healthSource{store: a.Store, yclients: a.YClients, whatsapp: a.WhatsApp.Client},
 		Entity:   httpapi.StoreInbox{Store: a.Store},
+		Cabinet:  httpapi.StoreCabinet{Store: a.Store},
+		Bookings: a.YClients,
+		Owner:    notify.New(notify.Config{Store: a.Store, Logger: a.Logger, OwnerWebhookURL: a.Cfg.OwnerWebhookURL}),
 		// Ready when PostgreSQL answers: webhooks go into the inbox while Temporal is down.
 		Ready: []httpapi.ReadyCheck{
 			{Name: "postgresql", Check: func(ctx context.Context) error { return a.Store.Pool.Ping(ctx) }},

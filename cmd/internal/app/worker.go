@@ -62,6 +62,7 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	w.RegisterWorkflowWithOptions(workflows.Installation, workflow.RegisterOptions{Name: workflows.InstallationWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.Booking, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ClientWelcome, workflow.RegisterOptions{Name: workflows.ClientWelcomeWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.SendSample, workflow.RegisterOptions{Name: workflows.SendSampleWorkflowName})
 	set.Register(w)
 
 	var stops []func()
