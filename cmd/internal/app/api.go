@@ -11,18 +11,21 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/aiadmin/aiadmin/activities/pairing"
+	"github.com/aiadmin/aiadmin/db/inbox"
 	httpapi "github.com/aiadmin/aiadmin/http"
 )
 
 // startAPI serves the HTTP API on HTTP_ADDR; a serving failure goes to errc. stop shuts the
-// server down gracefully.
+// server down gracefully, then the entity webhooks' group commit (which the requests still
+// being answered need).
 func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
+	batch := inbox.New(a.Store, inbox.Options{})
 	deps := httpapi.Deps{
 		Temporal: a.Temporal,
 		Pairing:  pairing.New(a.Store, a.Box, nil),
 		Salons:   httpapi.NewSalonDirectory(a.YClients),
 		Health:   healthSource{store: a.Store, yclients: a.YClients, whatsapp: a.WhatsApp.Client},
-		Entity:   httpapi.StoreInbox{Store: a.Store},
+		Entity:   httpapi.StoreInbox{Store: a.Store, Batch: batch},
 		Ready: []httpapi.ReadyCheck{
 			{Name: "postgresql", Check: func(ctx context.Context) error { return a.Store.Pool.Ping(ctx) }},
 			{Name: "temporal", Check: func(ctx context.Context) error {
@@ -43,6 +46,7 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 	srv := httpapi.NewServer(a.Cfg.HTTPAddr, h)
 	ln, err := net.Listen("tcp", a.Cfg.HTTPAddr)
 	if err != nil {
+		batch.Close()
 		return nil, fmt.Errorf("http: %w", err)
 	}
 	go func() {
@@ -55,5 +59,6 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
+		batch.Close()
 	}, nil
 }
