@@ -39,9 +39,9 @@ type EntityInbox interface {
 	// ErrWrongSecret, a body that is not an envelope an error wrapping ErrMalformedWebhook
 	// (checked before anything goes to the database).
 	Receive(ctx context.Context, salonID int64, secret string, headers map[string]string, body []byte) (int64, error)
-	// VerifySecret checks the per-salon URL secret alone (a hash compared in PostgreSQL):
-	// asked only when a body is refused, so that a caller without the secret learns nothing
-	// about bodies.
+	// VerifySecret checks the per-salon URL secret alone (against its stored hash, in
+	// constant time): asked only when a body is refused, so that a caller without the secret
+	// learns nothing about bodies.
 	VerifySecret(ctx context.Context, salonID int64, secret string) (bool, error)
 }
 
