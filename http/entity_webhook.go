@@ -16,6 +16,7 @@ import (
 
 	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/inbox"
 	"github.com/aiadmin/aiadmin/db/sqlc"
 )
 
@@ -27,19 +28,47 @@ const maxEntityBody = 1 << 20
 // webhook envelope: answered 400.
 var ErrMalformedWebhook = yclients.ErrMalformedWebhook
 
+// ErrWrongSecret is returned by an EntityInbox when the URL secret is not the salon's (or the
+// salon has none: unknown, uninstalled): answered 403.
+var ErrWrongSecret = inbox.ErrWrongSecret
+
 // EntityInbox makes YClients entity webhooks durable.
 type EntityInbox interface {
-	// VerifySecret checks the per-salon URL secret (constant time).
+	// Receive checks the per-salon URL secret and stores the raw body, both in one
+	// statement; once it returns nil the webhook is durable. A wrong secret gives
+	// ErrWrongSecret, a body that is not an envelope an error wrapping ErrMalformedWebhook
+	// (checked before anything goes to the database).
+	Receive(ctx context.Context, salonID int64, secret string, headers map[string]string, body []byte) (int64, error)
+	// VerifySecret checks the per-salon URL secret alone (against its stored hash, in
+	// constant time): asked only when a body is refused, so that a caller without the secret
+	// learns nothing about bodies.
 	VerifySecret(ctx context.Context, salonID int64, secret string) (bool, error)
-	// Save stores the raw body; once it returns nil the webhook is durable. A body that is
-	// not an envelope gives an error wrapping ErrMalformedWebhook.
-	Save(ctx context.Context, salonID int64, headers map[string]string, body []byte) (int64, error)
 }
 
-// StoreInbox is the EntityInbox on the webhook_inbox table: the raw body and the envelope's
-// routing fields are stored in one INSERT; the inbox dispatcher hands the rows to Temporal.
+// StoreInbox is the EntityInbox on the webhook_inbox table: one statement checks the secret's
+// hash against salon_secrets and stores the raw body with the envelope's routing fields; the
+// inbox dispatcher hands the rows to Temporal.
 type StoreInbox struct {
 	Store *db.Store
+	// Batch, when set, puts concurrent requests into one statement and one commit (group
+	// commit); nil: each request runs the statement alone.
+	Batch *inbox.Batcher
+}
+
+// Receive implements EntityInbox.
+func (s StoreInbox) Receive(ctx context.Context, salonID int64, secret string, headers map[string]string, body []byte) (int64, error) {
+	e, err := entry(salonID, headers, body)
+	if err != nil {
+		return 0, err
+	}
+	if secret == "" {
+		return 0, ErrWrongSecret
+	}
+	e.SecretHash = inbox.SecretHash(secret)
+	if s.Batch != nil {
+		return s.Batch.Save(ctx, e)
+	}
+	return inbox.Receive(ctx, s.Store, e)
 }
 
 // VerifySecret implements EntityInbox.
@@ -47,15 +76,26 @@ func (s StoreInbox) VerifySecret(ctx context.Context, salonID int64, secret stri
 	return s.Store.VerifyWebhookSecret(ctx, salonID, secret)
 }
 
-// Save implements EntityInbox.
+// Save stores a body without any secret, for callers that have checked it themselves (tests
+// and tools feeding the inbox); once it returns nil the webhook is durable.
 func (s StoreInbox) Save(ctx context.Context, salonID int64, headers map[string]string, body []byte) (int64, error) {
-	wh, resourceID, err := yclients.ParseWebhook(body)
+	e, err := entry(salonID, headers, body)
 	if err != nil {
 		return 0, err
 	}
+	return s.Store.InsertInbox(ctx, sqlc.InsertInboxParams{SalonID: salonID, Headers: e.Headers, Body: body,
+		Resource: e.Resource, ResourceID: e.ResourceID, EventStatus: e.EventStatus})
+}
+
+// entry parses the envelope into an inbox entry (without the secret).
+func entry(salonID int64, headers map[string]string, body []byte) (inbox.Entry, error) {
+	wh, resourceID, err := yclients.ParseWebhook(body)
+	if err != nil {
+		return inbox.Entry{}, err
+	}
 	h, _ := json.Marshal(headers)
-	return s.Store.InsertInbox(ctx, sqlc.InsertInboxParams{SalonID: salonID, Headers: h, Body: body,
-		Resource: wh.Resource, ResourceID: resourceID, EventStatus: wh.Status})
+	return inbox.Entry{SalonID: salonID, Headers: h, Body: body, Resource: wh.Resource, ResourceID: resourceID,
+		EventStatus: wh.Status}, nil
 }
 
 // entityHandler serves POST /webhook/yclients/:salon_id/:secret, the URL passed to YClients
@@ -73,19 +113,10 @@ func (h *entityHandler) receive(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	ctx := c.Request.Context()
-	valid, err := h.inbox.VerifySecret(ctx, salonID, c.Param("secret"))
-	if err != nil {
-		abort(c, fail(kindUnavailable, "storage unavailable").because(err))
-		return
-	}
-	if !valid {
-		abort(c, fail(kindForbidden, "forbidden"))
-		return
-	}
+	secret := c.Param("secret")
 	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxEntityBody))
 	if err != nil {
-		abort(c, fail(kindBadRequest, "body too large or unreadable").because(err))
+		h.refuse(c, salonID, secret, fail(kindBadRequest, "body too large or unreadable").because(err))
 		return
 	}
 	if len(h.hmacSecret) > 0 && !h.signed(c.Request.Header, body) {
@@ -98,21 +129,39 @@ func (h *entityHandler) receive(c *gin.Context) {
 			headers[k] = v
 		}
 	}
+	ctx := c.Request.Context()
 	// The request's reference ID (the sender's X-Request-Id when sane, else ours): the
 	// dispatcher carries it into the booking workflow it signals.
 	if id := RequestID(ctx); id != "" {
 		headers[RequestIDHeader] = id
 	}
-	id, err := h.inbox.Save(ctx, salonID, headers, body)
+	id, err := h.inbox.Receive(ctx, salonID, secret, headers, body)
 	switch {
+	case errors.Is(err, ErrWrongSecret):
+		abort(c, fail(kindForbidden, "forbidden"))
+		return
 	case errors.Is(err, ErrMalformedWebhook):
-		abort(c, fail(kindBadRequest, "malformed webhook: "+err.Error()))
+		h.refuse(c, salonID, secret, fail(kindBadRequest, "malformed webhook: "+err.Error()))
 		return
 	case err != nil:
 		abort(c, fail(kindUnavailable, "storage unavailable").because(err))
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"success": true, "id": id})
+}
+
+// refuse answers a request whose body is refused: 403 when its URL secret is wrong as well
+// (a caller without the secret learns nothing about bodies), else the refusal.
+func (h *entityHandler) refuse(c *gin.Context, salonID int64, secret string, refusal error) {
+	valid, err := h.inbox.VerifySecret(c.Request.Context(), salonID, secret)
+	switch {
+	case err != nil:
+		abort(c, fail(kindUnavailable, "storage unavailable").because(err))
+	case !valid:
+		abort(c, fail(kindForbidden, "forbidden"))
+	default:
+		abort(c, refusal)
+	}
 }
 
 func (h *entityHandler) signed(hdr http.Header, body []byte) bool {

@@ -6,6 +6,35 @@ VALUES (
 )
 RETURNING id;
 
+-- name: ReceiveInbox :many
+-- ReceiveInbox stores a batch of webhook deliveries in one statement, each only when the
+-- SHA-256 of its URL secret equals its salon's stored hash (an unknown or uninstalled salon,
+-- or one without a webhook secret, has none to match). It returns the position (1-based) and
+-- the new row's ID of each delivery stored; a delivery missing from the result had a wrong
+-- secret. IDs are taken in input order, so a batch keeps the order it was queued in.
+-- (The secret itself never reaches the database; comparing hashes with = leaks at most how
+-- much of a hash an attacker's guess shares, which says nothing about the secret.)
+WITH input AS (
+    -- Set-returning functions in one select list run in lockstep: row n holds element n of
+    -- every array.
+    SELECT generate_subscripts(@salon_ids::bigint[], 1) AS n,
+           unnest(@salon_ids::bigint[]) AS salon_id, unnest(@secret_hashes::bytea[]) AS secret_hash,
+           unnest(@headers::jsonb[]) AS headers, unnest(@bodies::bytea[]) AS body,
+           unnest(@resources::text[]) AS resource, unnest(@resource_ids::bigint[]) AS resource_id,
+           unnest(@event_statuses::text[]) AS event_status
+), accepted AS (
+    SELECT i.n, nextval('webhook_inbox_id_seq'::regclass) AS id, i.salon_id, i.headers, i.body,
+           i.resource, i.resource_id, i.event_status
+    FROM input i
+    JOIN salon_secrets s ON s.salon_id = i.salon_id AND s.webhook_secret_hash = i.secret_hash
+    ORDER BY i.n
+), stored AS (
+    INSERT INTO webhook_inbox (id, salon_id, headers, body, resource, resource_id, event_status)
+    SELECT a.id, a.salon_id, a.headers, a.body, a.resource, a.resource_id, a.event_status FROM accepted a
+    RETURNING id
+)
+SELECT a.n::int AS position, s.id FROM accepted a JOIN stored s ON s.id = a.id;
+
 -- name: LockInboxClaims :exec
 -- LockInboxClaims serialises claims: call it first in the claim's transaction, so that a
 -- claim sees every claim committed before it and two dispatchers never split a lane (not

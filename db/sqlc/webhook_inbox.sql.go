@@ -363,6 +363,79 @@ func (q *Queries) PurgeInboxBodies(ctx context.Context, arg PurgeInboxBodiesPara
 	return result.RowsAffected(), nil
 }
 
+const receiveInbox = `-- name: ReceiveInbox :many
+WITH input AS (
+    -- Set-returning functions in one select list run in lockstep: row n holds element n of
+    -- every array.
+    SELECT generate_subscripts($1::bigint[], 1) AS n,
+           unnest($1::bigint[]) AS salon_id, unnest($2::bytea[]) AS secret_hash,
+           unnest($3::jsonb[]) AS headers, unnest($4::bytea[]) AS body,
+           unnest($5::text[]) AS resource, unnest($6::bigint[]) AS resource_id,
+           unnest($7::text[]) AS event_status
+), accepted AS (
+    SELECT i.n, nextval('webhook_inbox_id_seq'::regclass) AS id, i.salon_id, i.headers, i.body,
+           i.resource, i.resource_id, i.event_status
+    FROM input i
+    JOIN salon_secrets s ON s.salon_id = i.salon_id AND s.webhook_secret_hash = i.secret_hash
+    ORDER BY i.n
+), stored AS (
+    INSERT INTO webhook_inbox (id, salon_id, headers, body, resource, resource_id, event_status)
+    SELECT a.id, a.salon_id, a.headers, a.body, a.resource, a.resource_id, a.event_status FROM accepted a
+    RETURNING id
+)
+SELECT a.n::int AS position, s.id FROM accepted a JOIN stored s ON s.id = a.id
+`
+
+type ReceiveInboxParams struct {
+	SalonIds      []int64
+	SecretHashes  [][]byte
+	Headers       [][]byte
+	Bodies        [][]byte
+	Resources     []string
+	ResourceIds   []int64
+	EventStatuses []string
+}
+
+type ReceiveInboxRow struct {
+	Position int32
+	ID       int64
+}
+
+// ReceiveInbox stores a batch of webhook deliveries in one statement, each only when the
+// SHA-256 of its URL secret equals its salon's stored hash (an unknown or uninstalled salon,
+// or one without a webhook secret, has none to match). It returns the position (1-based) and
+// the new row's ID of each delivery stored; a delivery missing from the result had a wrong
+// secret. IDs are taken in input order, so a batch keeps the order it was queued in.
+// (The secret itself never reaches the database; comparing hashes with = leaks at most how
+// much of a hash an attacker's guess shares, which says nothing about the secret.)
+func (q *Queries) ReceiveInbox(ctx context.Context, arg ReceiveInboxParams) ([]ReceiveInboxRow, error) {
+	rows, err := q.db.Query(ctx, receiveInbox,
+		arg.SalonIds,
+		arg.SecretHashes,
+		arg.Headers,
+		arg.Bodies,
+		arg.Resources,
+		arg.ResourceIds,
+		arg.EventStatuses,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReceiveInboxRow{}
+	for rows.Next() {
+		var i ReceiveInboxRow
+		if err := rows.Scan(&i.Position, &i.ID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const releaseInbox = `-- name: ReleaseInbox :exec
 UPDATE webhook_inbox SET claimed_until = NULL, claim_token = ''
 WHERE id = ANY($1::bigint[]) AND claim_token = $2 AND state = 'pending'

@@ -11,6 +11,7 @@ import (
 	"github.com/aiadmin/aiadmin/activities/notify"
 	"github.com/aiadmin/aiadmin/activities/pairing"
 	"github.com/aiadmin/aiadmin/activities/pii"
+	"github.com/aiadmin/aiadmin/db/inbox"
 	httpapi "github.com/aiadmin/aiadmin/http"
 )
 
@@ -18,15 +19,17 @@ import (
 const websocketsClose = 2 * time.Second
 
 // startAPI serves the HTTP API on HTTP_ADDR; a serving failure goes to errc. stop shuts the
-// server down gracefully.
+// server down gracefully, then the entity webhooks' group commit (which the requests still
+// being answered need).
 func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 	pages := &httpapi.Websockets{}
+	batch := inbox.New(a.Store, inbox.Options{})
 	deps := httpapi.Deps{
 		Temporal: a.Temporal,
 		Pairing:  pairing.New(a.Store, a.Box, nil),
 		Salons:   httpapi.NewSalonDirectory(a.YClients),
 		Health:   healthSource{store: a.Store, yclients: a.YClients, whatsapp: a.WhatsApp.Client},
-		Entity:   httpapi.StoreInbox{Store: a.Store},
+		Entity:   httpapi.StoreInbox{Store: a.Store, Batch: batch},
 		Cabinet:  httpapi.StoreCabinet{Store: a.Store},
 		Bookings: a.YClients,
 		Owner:    notify.New(notify.Config{Store: a.Store, Logger: a.Logger, OwnerWebhookURL: a.Cfg.OwnerWebhookURL}),
@@ -52,6 +55,7 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 	srv := httpapi.NewServer(a.Cfg.HTTPAddr, h)
 	ln, err := net.Listen("tcp", a.Cfg.HTTPAddr)
 	if err != nil {
+		batch.Close()
 		return nil, fmt.Errorf("http: %w", err)
 	}
 	go func() {
@@ -68,5 +72,6 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(sctx)
+		batch.Close()
 	}, nil
 }
