@@ -96,10 +96,13 @@ func TestRequestIDReachesActivityLogs(t *testing.T) {
 	s.noPacing(salon)
 	_, local := localIn(t, "Europe/Moscow", 3, "15:00")
 	rec := s.bookRecord(salon, local)
-	require.Eventually(t, func() bool { return s.inboxDone(salon) }, 10*time.Second, 20*time.Millisecond)
+	// The fake posts the webhook on its own goroutine: wait for the row, then for its hand-on.
 	var headers []byte
-	require.NoError(t, s.app.Store.Pool.QueryRow(context.Background(),
-		`SELECT headers FROM webhook_inbox WHERE salon_id = $1 AND resource_id = $2 ORDER BY id LIMIT 1`, salon, rec.ID).Scan(&headers))
+	require.Eventually(t, func() bool {
+		return s.app.Store.Pool.QueryRow(context.Background(),
+			`SELECT headers FROM webhook_inbox WHERE salon_id = $1 AND resource_id = $2 ORDER BY id LIMIT 1`, salon, rec.ID).Scan(&headers) == nil
+	}, 10*time.Second, 20*time.Millisecond, "the booking's webhook is stored")
+	require.Eventually(t, func() bool { return s.inboxDone(salon) }, 10*time.Second, 20*time.Millisecond)
 	var h map[string]string
 	require.NoError(t, json.Unmarshal(headers, &h))
 	hookID := h["X-Request-Id"]

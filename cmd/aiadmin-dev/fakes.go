@@ -33,7 +33,7 @@ func runFakeYClients(args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(true)
+	cfg, err := config.LoadWith(config.Options{Dev: true, Local: true})
 	if err != nil {
 		return err
 	}
