@@ -43,6 +43,14 @@ type RecordEvent struct {
 	Attendance int // -1: the client will not come (a cancellation)
 	Deleted    bool
 	ReceivedAt time.Time
+	// ChangedAt is YClients' last_change_date of the record: events are applied in its order,
+	// not in the order they arrive (zero for events queued before it was carried).
+	ChangedAt time.Time
+	// CreatedAt is the record's create_date; ActivatedAt when the salon's installation was
+	// activated (zero: unknown). A record created before is not confirmed: the client booked
+	// before AI Admin was there.
+	CreatedAt   time.Time
+	ActivatedAt time.Time
 }
 
 // Cancelled reports whether the event cancels the visit.

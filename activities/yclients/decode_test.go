@@ -203,3 +203,27 @@ func TestRequestHeaders(t *testing.T) {
 		require.True(t, strings.HasPrefix(string(body), `{"salon_id":77`))
 	})
 }
+
+// A record whose times come without an offset ("date" only, or a zone-less "datetime") is
+// read in the salon's zone, not as UTC: 14:30 in Vladivostok is 04:30 UTC, not 14:30 UTC.
+func TestRecordTimesWithoutOffsetAreInTheSalonsZone(t *testing.T) {
+	vvo, err := time.LoadLocation("Asia/Vladivostok")
+	require.NoError(t, err)
+	for name, body := range map[string]string{
+		"date only":         `{"id":1,"date":"2026-12-05 14:30:00","create_date":"2026-12-01 09:00:00","last_change_date":"2026-12-01 09:05:00"}`,
+		"zoneless datetime": `{"id":1,"datetime":"2026-12-05T14:30:00","create_date":"2026-12-01T09:00:00","last_change_date":"2026-12-01T09:05:00"}`,
+	} {
+		t.Run(name, func(t *testing.T) {
+			rec, err := yclients.DecodeRecord([]byte(body))
+			require.NoError(t, err)
+			rec = rec.In(vvo)
+			require.True(t, rec.Datetime.Equal(time.Date(2026, 12, 5, 4, 30, 0, 0, time.UTC)), "start %s", rec.Datetime)
+			require.True(t, rec.CreateDate.Equal(time.Date(2026, 11, 30, 23, 0, 0, 0, time.UTC)), "created %s", rec.CreateDate)
+			require.True(t, rec.LastChangeDate.Equal(time.Date(2026, 11, 30, 23, 5, 0, 0, time.UTC)), "changed %s", rec.LastChangeDate)
+		})
+	}
+	// Times with an offset keep it, whatever the zone asked for.
+	rec, err := yclients.DecodeRecord([]byte(`{"id":1,"datetime":"2026-12-05T14:30:00+03:00","date":"2026-12-05 14:30:00"}`))
+	require.NoError(t, err)
+	require.True(t, rec.In(vvo).Datetime.Equal(time.Date(2026, 12, 5, 11, 30, 0, 0, time.UTC)))
+}

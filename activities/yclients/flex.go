@@ -104,14 +104,28 @@ func (f *FlexString) UnmarshalJSON(b []byte) error {
 
 // FlexTime is a timestamp in any layout YClients uses:
 //
-//	"2019-01-16 16:00:00"        (no zone: read as UTC)
+//	"2019-01-16 16:00:00"        (no zone: read as UTC, Zoneless; Record.In re-reads it)
 //	"2019-01-16T16:00:00+09:00"  (RFC 3339; the offset is kept)
 //	"2019-01-16T20:35:11+0900"   (offset without a colon; kept)
 //	"2019-01-16"                 (a date: midnight UTC)
 //	1547622000 or "1547622000"   (unix seconds, UTC)
 //
 // null, "", 0 and "0000-00-00 00:00:00" decode to the zero time.
-type FlexTime struct{ time.Time }
+type FlexTime struct {
+	time.Time
+	// Zoneless says the text carried no offset: the clock time is in some zone YClients did
+	// not name (the salon's), and Time holds it as UTC until In places it.
+	Zoneless bool
+}
+
+// In is the time with a zoneless clock time read in loc (a time with an offset is kept).
+func (f FlexTime) In(loc *time.Location) time.Time {
+	if !f.Zoneless || f.IsZero() || loc == nil {
+		return f.Time
+	}
+	t := f.Time
+	return time.Date(t.Year(), t.Month(), t.Day(), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), loc)
+}
 
 var flexTimeLayouts = []string{
 	time.RFC3339Nano,
@@ -136,13 +150,24 @@ func (f *FlexTime) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
-	f.Time = t
+	f.Time, f.Zoneless = t, zoneless(s)
 	return nil
 }
 
 // maxUnixTime is 9999-12-31T23:59:59Z, the last second the layouts can express: a later time
 // is no YClients timestamp, and time.Time's JSON (Temporal payloads) cannot carry it.
 const maxUnixTime = 253402300799
+
+// zoneless reports a timestamp text with a clock time and no offset (not a unix time, not a
+// bare date: midnight UTC stays a date's convention).
+func zoneless(s string) bool {
+	s = strings.TrimSpace(s)
+	if isDigits(s) || len(s) <= len("2006-01-02") {
+		return false
+	}
+	clock := s[len("2006-01-02")+1:]
+	return !strings.ContainsAny(clock, "+-Z")
+}
 
 // ParseTime parses a YClients timestamp in any of the layouts accepted by FlexTime.
 func ParseTime(s string) (time.Time, error) {

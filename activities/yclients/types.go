@@ -80,6 +80,23 @@ type Record struct {
 	// CreateDate and LastChangeDate keep the offset YClients sent ("+0900").
 	CreateDate     time.Time
 	LastChangeDate time.Time
+
+	// zoneless are the times that came without an offset, for In.
+	zoneless recordTimes
+}
+
+// recordTimes are a record's times as they came.
+type recordTimes struct{ start, created, changed FlexTime }
+
+// In is the record with the times that came without an offset (a "date" without "datetime",
+// a zone-less "datetime") read as clock times in loc, the salon's zone: YClients writes them
+// in the salon's zone, and reading them as UTC would be hours off. Call it on a decoded
+// record; times with an offset are kept.
+func (r Record) In(loc *time.Location) Record {
+	r.Datetime = r.zoneless.start.In(loc)
+	r.CreateDate = r.zoneless.created.In(loc)
+	r.LastChangeDate = r.zoneless.changed.In(loc)
+	return r
 }
 
 // RecordStaff is the staff member a record is booked with.
@@ -282,8 +299,10 @@ func (w wireRecord) toRecord() (Record, error) {
 		Deleted: bool(w.Deleted), Comment: string(w.Comment), VisitID: int64(w.VisitID),
 		CreateDate: w.CreateDate.Time, LastChangeDate: w.LastChangeDate.Time,
 	}
+	r.zoneless = recordTimes{start: w.Datetime, created: w.CreateDate, changed: w.LastChangeDate}
 	if r.Datetime.IsZero() {
-		r.Datetime = w.Date.Time // "date" has no offset; better than nothing
+		r.Datetime = w.Date.Time // "date" has no offset: In reads it in the salon's zone
+		r.zoneless.start = w.Date
 	}
 	if r.SeanceLength == 0 {
 		r.SeanceLength = int(w.Length)

@@ -16,7 +16,8 @@ SELECT * FROM companies
 WHERE salon_id = @salon_id;
 
 -- name: SetInstallStatus :one
--- SetInstallStatus stamps activated_at on the first activation, frozen_at on
+-- SetInstallStatus stamps activated_at on the first activation of an installation (an
+-- installation that ends clears it, so a reinstall stamps it anew), frozen_at on
 -- entering 'frozen' (cleared on leaving it) and uninstalled_at on entering
 -- 'uninstalled'; repeating the same status keeps the original timestamps.
 UPDATE companies SET
@@ -24,6 +25,7 @@ UPDATE companies SET
     install_reason = @install_reason::text,
     activated_at = CASE
         WHEN @install_status::text = 'active' AND activated_at IS NULL THEN now()
+        WHEN @install_status::text IN ('uninstalled', 'expired', 'failed') THEN NULL
         ELSE activated_at END,
     frozen_at = CASE
         WHEN @install_status::text <> 'frozen' THEN NULL
@@ -59,3 +61,9 @@ SELECT install_status, count(*)::bigint AS installations
 FROM companies
 GROUP BY install_status
 ORDER BY install_status;
+
+-- name: GetSalonClock :one
+-- GetSalonClock is what reading a salon's record webhooks needs: its zone (YClients writes
+-- some times without an offset) and when this installation was activated (a record created
+-- before is not confirmed).
+SELECT timezone, activated_at FROM companies WHERE salon_id = @salon_id;

@@ -73,6 +73,25 @@ func (q *Queries) GetCompany(ctx context.Context, salonID int64) (Company, error
 	return i, err
 }
 
+const getSalonClock = `-- name: GetSalonClock :one
+SELECT timezone, activated_at FROM companies WHERE salon_id = $1
+`
+
+type GetSalonClockRow struct {
+	Timezone    string
+	ActivatedAt *time.Time
+}
+
+// GetSalonClock is what reading a salon's record webhooks needs: its zone (YClients writes
+// some times without an offset) and when this installation was activated (a record created
+// before is not confirmed).
+func (q *Queries) GetSalonClock(ctx context.Context, salonID int64) (GetSalonClockRow, error) {
+	row := q.db.QueryRow(ctx, getSalonClock, salonID)
+	var i GetSalonClockRow
+	err := row.Scan(&i.Timezone, &i.ActivatedAt)
+	return i, err
+}
+
 const listLinkedCompanies = `-- name: ListLinkedCompanies :many
 SELECT id, salon_id, title, phone, email, address, timezone, install_status, install_reason, whatsapp_phone, whatsapp_name, whatsapp_connected_at, activated_at, frozen_at, uninstalled_at, created_at, updated_at FROM companies WHERE whatsapp_phone IS NOT NULL AND whatsapp_phone <> ''
   AND install_status IN ('active', 'frozen', 'configuring', 'whatsapp_connected') ORDER BY salon_id
@@ -172,6 +191,7 @@ UPDATE companies SET
     install_reason = $2::text,
     activated_at = CASE
         WHEN $1::text = 'active' AND activated_at IS NULL THEN now()
+        WHEN $1::text IN ('uninstalled', 'expired', 'failed') THEN NULL
         ELSE activated_at END,
     frozen_at = CASE
         WHEN $1::text <> 'frozen' THEN NULL
@@ -192,7 +212,8 @@ type SetInstallStatusParams struct {
 	SalonID       int64
 }
 
-// SetInstallStatus stamps activated_at on the first activation, frozen_at on
+// SetInstallStatus stamps activated_at on the first activation of an installation (an
+// installation that ends clears it, so a reinstall stamps it anew), frozen_at on
 // entering 'frozen' (cleared on leaving it) and uninstalled_at on entering
 // 'uninstalled'; repeating the same status keeps the original timestamps.
 func (q *Queries) SetInstallStatus(ctx context.Context, arg SetInstallStatusParams) (Company, error) {

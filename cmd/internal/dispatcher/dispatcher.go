@@ -109,11 +109,12 @@ type Dispatcher struct {
 
 	active    atomic.Bool
 	lastPurge time.Time // used by the working loop only
+	clocks    salonClocks
 }
 
 // New returns a Dispatcher.
 func New(o Options) *Dispatcher {
-	d := &Dispatcher{store: o.Store, temporal: o.Temporal, taskQueue: o.TaskQueue, log: o.Logger, alerts: o.Alerts,
+	d := &Dispatcher{clocks: salonClocks{store: o.Store}, store: o.Store, temporal: o.Temporal, taskQueue: o.TaskQueue, log: o.Logger, alerts: o.Alerts,
 		name: o.Name, interval: o.Interval, batchSize: o.BatchSize, parallel: o.Parallel, maxAttempts: o.MaxAttempts,
 		retryBase: o.RetryBase, retryMax: o.RetryMax, retention: o.Retention, purgeEvery: o.PurgeEvery,
 		lockRetry: o.LockRetry, lockCheck: o.LockCheck, lockTimeout: o.LockTimeout}

@@ -47,7 +47,11 @@ func (d *Dispatcher) handle(ctx context.Context, row sqlc.WebhookInbox) (state, 
 	}
 	switch env.Resource {
 	case "record":
-		ev, err := recordEvent(row, env)
+		sc, err := d.clocks.clock(ctx, row.SalonID)
+		if err != nil {
+			return "", "", fmt.Errorf("salon clock: %w", err)
+		}
+		ev, err := recordEvent(row, env, sc)
 		if err != nil {
 			return stateFailed, err.Error(), nil
 		}
@@ -100,9 +104,10 @@ func (d *Dispatcher) client(ctx context.Context, salonID int64, status string, c
 	return d.welcome(ctx, salonID, c, phone)
 }
 
-// recordEvent turns a record webhook into the booking workflow's signal.
-func recordEvent(row sqlc.WebhookInbox, env yclients.Webhook) (workflows.RecordEvent, error) {
-	ev := workflows.RecordEvent{InboxID: row.ID, Status: env.Status, ReceivedAt: row.ReceivedAt}
+// recordEvent turns a record webhook into the booking workflow's signal; times YClients sent
+// without an offset are read in the salon's zone.
+func recordEvent(row sqlc.WebhookInbox, env yclients.Webhook, sc salonClock) (workflows.RecordEvent, error) {
+	ev := workflows.RecordEvent{InboxID: row.ID, Status: env.Status, ReceivedAt: row.ReceivedAt, ActivatedAt: sc.activatedAt}
 	rec, err := yclients.DecodeRecord(env.Data)
 	if err != nil {
 		if env.Status == "delete" {
@@ -111,7 +116,9 @@ func recordEvent(row sqlc.WebhookInbox, env yclients.Webhook) (workflows.RecordE
 		}
 		return ev, err
 	}
+	rec = rec.In(sc.loc)
 	ev.Attendance, ev.Deleted = rec.Attendance, rec.Deleted
+	ev.CreatedAt, ev.ChangedAt = rec.CreateDate, rec.LastChangeDate
 	ev.Visit = activities.Visit{Start: rec.Datetime, StaffID: rec.StaffID, StaffName: noNUL(rec.Staff.Name)}
 	if ev.Visit.StaffID == 0 {
 		ev.Visit.StaffID = rec.Staff.ID

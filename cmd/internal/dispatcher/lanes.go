@@ -1,7 +1,6 @@
 package dispatcher
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -142,7 +141,7 @@ func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []sqlc.WebhookIn
 			d.release(rows[i:])
 			return
 		}
-		if prev != nil && bytes.Equal(prev, row.Body) {
+		if sameSignal(prev, row.Body) {
 			if !d.finish(ctx, p, row, stateDuplicate, "duplicate delivery") {
 				d.release(rows[i+1:])
 				return

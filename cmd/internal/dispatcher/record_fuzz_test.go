@@ -39,6 +39,9 @@ func FuzzRecordEvent(f *testing.F) {
 		f.Add([]byte(b))
 	}
 	received := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	vvo, err := time.LoadLocation("Asia/Vladivostok") // zone-less times are read in it
+	require.NoError(f, err)
+	clock := salonClock{loc: vvo, activatedAt: received.Add(-time.Hour)}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		env, resourceID, err := yclients.ParseWebhook(body)
 		if err != nil {
@@ -46,7 +49,7 @@ func FuzzRecordEvent(f *testing.F) {
 		}
 		row := sqlc.WebhookInbox{ID: 1, SalonID: 100001, Body: body, Resource: env.Resource, ResourceID: resourceID,
 			EventStatus: env.Status, ReceivedAt: received}
-		ev, err := recordEvent(row, env)
+		ev, err := recordEvent(row, env, clock)
 		if err != nil {
 			require.NotEqual(t, "delete", env.Status, "a delete must always cancel: %v", err)
 			return
