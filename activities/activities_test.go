@@ -43,6 +43,12 @@ type fixture struct {
 
 func newFixture(t *testing.T, token string) *fixture {
 	t.Helper()
+	return newFixtureWith(t, token, nil)
+}
+
+// newFixtureWith is newFixture with the activities' dependencies adjusted by tweak (a clock).
+func newFixtureWith(t *testing.T, token string, tweak func(*activities.Deps)) *fixture {
+	t.Helper()
 	store, _ := dbtest.New(t)
 	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: partnerToken, ApplicationID: appID, RPS: 1000})
 	fake.SeedDemo()
@@ -58,11 +64,15 @@ func newFixture(t *testing.T, token string) *fixture {
 		PairCodeTTL: 300 * time.Millisecond, ConnectDelay: 10 * time.Millisecond})
 	yc := yclients.New(yclients.Config{BaseURL: srv.URL, PartnerToken: token, ApplicationID: appID,
 		Limiter: rate.NewLimiter(rate.Inf, 1)})
-	set, err := activities.NewSet(activities.Deps{Store: store, YClients: yc, WhatsApp: phone, Box: box,
+	deps := activities.Deps{Store: store, YClients: yc, WhatsApp: phone, Box: box,
 		Notifier: notify.New(notify.Config{Store: store}), Temporal: noTemporal{}, PublicURL: "https://aiadmin.example",
 		RelinkURL: func(activities.RelinkInput) (string, error) {
 			return "https://aiadmin.example/connect/relink?token=t", nil
-		}})
+		}}
+	if tweak != nil {
+		tweak(&deps)
+	}
+	set, err := activities.NewSet(deps)
 	require.NoError(t, err)
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestActivityEnvironment()

@@ -35,6 +35,7 @@ const (
 	ActPlanReminders     = "plan-reminders"
 	ActPlanSend          = "plan-send"
 	ActDeliver           = "deliver-message"
+	ActSend              = "send-message"
 	ActSendSample        = "send-sample"
 )
 
@@ -233,6 +234,37 @@ type DeliverOutput struct {
 	Reason  string
 }
 
+// Later is the outcome of a message that must wait (send-message only): for its pacing slot,
+// or for the end of the salon's quiet hours. It is not stored.
+const Later ledger.Outcome = "later"
+
+// SendInput asks for one client message (send-message): the message of DeliverInput, named
+// in the ledger with Seq too.
+type SendInput struct {
+	DeliverInput
+	Seq int // numbers the messages of one kind about the record and visit time (ledger.Key)
+	// Slot is the pacing slot an earlier call reserved (its answer was Later with Slot): the
+	// message goes at or after it without reserving another.
+	Slot time.Time
+	// Plan asks for the visit's reminders with the answer, whatever it is (the confirmation
+	// and change notices ask: one activity instead of two).
+	Plan bool
+	// Quiet sets whether the message waits out the salon's quiet hours (by default only the
+	// kinds AI Admin sends on its own schedule: reminders, welcome, review request).
+	Quiet *bool
+}
+
+// SendOutput is what became of the message, or when to try again.
+type SendOutput struct {
+	Outcome ledger.Outcome // sent, skipped, failed, paused, or Later
+	Reason  string
+	// At is when to try again (Later): the reserved slot (Slot true), or the end of quiet hours.
+	At   time.Time
+	Slot bool
+	// Reminders is the visit's reminder plan (Plan).
+	Reminders []ReminderPlan
+}
+
 // NewClient is a client YClients reported as new: the client-welcome workflow's input.
 type NewClient struct {
 	SalonID  int64
@@ -253,6 +285,9 @@ func (DeliverInput) SensitivePayload() {}
 
 // SensitivePayload: see DeliverInput.
 func (ClientWelcomeInput) SensitivePayload() {}
+
+// SensitivePayload: see DeliverInput.
+func (SendInput) SensitivePayload() {}
 
 // SensitivePayload: see DeliverInput.
 func (NewClient) SensitivePayload() {}

@@ -33,6 +33,9 @@ func activeSalon(t *testing.T, f *fixture, start time.Time) {
 		Records: []yclientsfake.Record{{ID: recordID, StaffID: 7, ServiceIDs: []int64{1}, ClientName: "Анна",
 			ClientPhone: "79161234567", Datetime: start, SeanceLength: 3600}},
 		Status: "active"})
+	// Quiet hours off: reminders are held in them, and these tests run at any hour.
+	require.NoError(t, f.store.UpsertSalonSettings(ctx, sqlc.UpsertSalonSettingsParams{SalonID: salonID,
+		ReminderDayHour: 18, PerMinute: 6, DailyCap: 300, Templates: []byte("{}")}))
 }
 
 func deliverIn(kind texts.Kind, start time.Time) activities.DeliverInput {

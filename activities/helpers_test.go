@@ -35,3 +35,14 @@ func scanSoon(p *simphone.Phone) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// signals records the signals the activities send ("<workflow ID>/<signal>").
+type signals struct {
+	noTemporal
+	sent []string
+}
+
+func (s *signals) SignalWorkflow(_ context.Context, id, _, name string, _ any) error {
+	s.sent = append(s.sent, id+"/"+name)
+	return nil
+}

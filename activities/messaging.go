@@ -10,12 +10,12 @@ import (
 	"github.com/aiadmin/aiadmin/activities/ledger"
 	"github.com/aiadmin/aiadmin/activities/metrics"
 	"github.com/aiadmin/aiadmin/activities/notify"
-	"github.com/aiadmin/aiadmin/activities/salontime"
 	"github.com/aiadmin/aiadmin/activities/texts"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/sqlc"
+	"go.temporal.io/sdk/activity"
 )
 
 // Messaging plans and sends the messages to a salon's clients, each at most once (the
@@ -68,11 +68,13 @@ func (a *Messaging) PlanSend(ctx context.Context, in PlanSendInput) (PlanSendOut
 	return PlanSendOutput{SendAt: slot}, nil
 }
 
-// Deliver sends one booking message exactly once. The record is re-read from YClients just
-// before, and the message is skipped (with a reason) when the salon turned its kind off, when
-// it no longer matches, when the client opted out, when the daily cap is reached, or when its
-// moment has passed. A salon that cannot send now (not active, phone not connected) answers
-// paused and nothing is recorded.
+// Deliver sends one booking message exactly once (the booking workflows started before
+// send-message took over; Send is the same decision, with its waits handed to the workflow).
+// The record is re-read from YClients just before, and the message is skipped (with a reason)
+// when the salon turned its kind off, when it no longer matches, when the client opted out,
+// when the daily cap is reached, when a reminder falls in the salon's quiet hours, when the
+// installation has ended, or when its moment has passed. A salon that cannot send now (frozen,
+// phone not linked) answers paused and nothing is recorded.
 func (a *Messaging) Deliver(ctx context.Context, in DeliverInput) (DeliverOutput, error) {
 	p, err := a.policy(ctx, in.SalonID)
 	if err != nil {
@@ -82,25 +84,45 @@ func (a *Messaging) Deliver(ctx context.Context, in DeliverInput) (DeliverOutput
 	if res, done, err := a.ledger.Finished(ctx, key); err != nil || done {
 		return output(res), err
 	}
-	skip := func(reason string) (DeliverOutput, error) { return a.skip(ctx, key, in.Visit.ClientPhone, reason) }
+	if out, decided, err := a.gate(ctx, p, key, in); decided || err != nil {
+		return out, err
+	}
+	if quiet, _ := a.inQuiet(p, in.Kind); quiet {
+		return a.skip(ctx, key, in.Visit.ClientPhone, ReasonQuietHours)
+	}
+	return a.deliverNow(ctx, p, key, in)
+}
+
+// gate decides what needs no pacing slot: a message past its deadline, of a kind turned off,
+// or of an installation that has ended is skipped; one of a salon that cannot send now is
+// paused. decided is false when the message may go on.
+func (a *Messaging) gate(ctx context.Context, p salonPolicy, key ledger.Key, in DeliverInput) (DeliverOutput, bool, error) {
+	skip := func(reason string) (DeliverOutput, bool, error) {
+		out, err := a.skip(ctx, key, in.Visit.ClientPhone, reason)
+		return out, true, err
+	}
 	if !a.now().Before(in.Deadline) {
 		return skip("expired")
 	}
 	if !p.sends(in.Kind) {
 		return skip(ReasonTurnedOff)
 	}
-	if reason := a.cannotSend(ctx, p, in.SalonID); reason != "" {
-		return a.paused(ctx, key, reason), nil
+	if reason, final := a.cannotSend(ctx, p, in.SalonID); final {
+		return skip(reason)
+	} else if reason != "" && a.waits(ctx, in.SalonID, reason) {
+		return a.paused(ctx, key, reason), true, nil
 	}
+	return DeliverOutput{}, false, nil
+}
+
+// deliverNow checks the recipient and the record, then sends within the daily cap.
+func (a *Messaging) deliverNow(ctx context.Context, p salonPolicy, key ledger.Key, in DeliverInput) (DeliverOutput, error) {
 	phone, reason, err := a.recipient(ctx, in.SalonID, in.Visit.ClientPhone)
 	if err != nil || reason != "" {
 		return a.skipOrFail(ctx, key, in.Visit.ClientPhone, reason, err)
 	}
-	if reason, err := a.stillRelevant(ctx, in); err != nil || reason != "" {
+	if reason, err := a.stillRelevant(ctx, p.loc, in); err != nil || reason != "" {
 		return a.skipOrFail(ctx, key, in.Visit.ClientPhone, reason, classify(err))
-	}
-	if full, err := a.dailyCapReached(ctx, p, in.SalonID); err != nil || full {
-		return a.skipOrFail(ctx, key, in.Visit.ClientPhone, "daily_cap", err)
 	}
 	v := texts.Visit{ClientName: in.Visit.ClientName, Start: in.Visit.Start, Services: in.Visit.Services,
 		StaffName: in.Visit.StaffName, PreviousStart: in.PrevStart, Now: a.now(), AskConfirm: p.asksConfirm(in.Kind)}
@@ -108,7 +130,7 @@ func (a *Messaging) Deliver(ctx context.Context, in DeliverInput) (DeliverOutput
 	if rerr != nil {
 		a.log.WarnContext(ctx, "template override failed, default text used", "salonID", in.SalonID, "kind", in.Kind, "err", rerr)
 	}
-	return a.send(ctx, key, phone, text)
+	return a.send(ctx, key, phone, text, a.dailyCap(p))
 }
 
 // SendClientWelcome greets a new client once (ledger key: salon, client, client_welcome),
@@ -132,26 +154,55 @@ func (a *Messaging) SendClientWelcome(ctx context.Context, in ClientWelcomeInput
 	case perr != nil:
 		return a.skip(ctx, key, phone, "no valid client phone")
 	}
-	if reason := a.cannotSend(ctx, p, in.SalonID); reason != "" {
+	if reason, final := a.cannotSend(ctx, p, in.SalonID); final {
+		return a.skip(ctx, key, phone, reason)
+	} else if reason != "" && a.waits(ctx, in.SalonID, reason) {
 		return a.paused(ctx, key, reason), nil
+	}
+	if quiet, _ := a.inQuiet(p, texts.ClientWelcome); quiet {
+		return a.skip(ctx, key, phone, ReasonQuietHours)
 	}
 	if _, reason, err := a.recipient(ctx, in.SalonID, phone); err != nil || reason != "" {
 		return a.skipOrFail(ctx, key, phone, reason, err)
 	}
 	text, _ := texts.Render(texts.ClientWelcome, p.salon(), texts.Visit{ClientName: in.Name}, p.overrides())
-	return a.send(ctx, key, phone, text)
+	return a.send(ctx, key, phone, text, a.dailyCap(p))
 }
 
 // cannotSend says why the salon cannot send now ("" when it can): the installation is not
-// active, or its WhatsApp is not linked (frozen, unlinked, banned, restricted).
-func (a *Messaging) cannotSend(ctx context.Context, p salonPolicy, salonID int64) string {
-	if p.row.InstallStatus != "active" {
-		return "salon " + p.row.InstallStatus
+// active, or its WhatsApp is not linked (frozen, unlinked, banned, restricted). final says it
+// never will again: the installation has ended.
+func (a *Messaging) cannotSend(ctx context.Context, p salonPolicy, salonID int64) (reason string, final bool) {
+	switch p.row.InstallStatus {
+	case "active":
+	case "uninstalled", "expired", "failed":
+		return "salon " + p.row.InstallStatus, true
+	default:
+		return "salon " + p.row.InstallStatus, false
 	}
 	if st, err := a.wa.Status(ctx, salonID); err != nil || st.State != whatsapp.StateLinked {
-		return "whatsapp " + string(st.State)
+		return "whatsapp " + string(st.State), false
 	}
-	return ""
+	return "", false
+}
+
+// waits puts the workflow running this activity on the salon's list of paused messages
+// (paused_messages: an unfreeze or a re-link signals each workflow on it), then looks again:
+// false when the salon can send after all. Registering before the second look means a resume
+// that the first look missed still finds the workflow.
+func (a *Messaging) waits(ctx context.Context, salonID int64, reason string) bool {
+	if activity.IsActivity(ctx) {
+		id := activity.GetInfo(ctx).WorkflowExecution.ID
+		if err := a.store.AddPausedMessage(ctx, sqlc.AddPausedMessageParams{SalonID: salonID, WorkflowID: id, Reason: reason}); err != nil {
+			a.log.WarnContext(ctx, "paused message not listed: a resume will not signal it", "salonID", salonID, "err", err)
+		}
+	}
+	p, err := a.policy(ctx, salonID)
+	if err != nil {
+		return true
+	}
+	reason, _ = a.cannotSend(ctx, p, salonID)
+	return reason != ""
 }
 
 // recipient normalises the client's number; reason says why the message must be skipped (no
@@ -173,8 +224,9 @@ func (a *Messaging) recipient(ctx context.Context, salonID int64, raw string) (p
 
 // stillRelevant re-reads the record and returns a skip reason when the message no longer
 // matches it.
-func (a *Messaging) stillRelevant(ctx context.Context, in DeliverInput) (string, error) {
+func (a *Messaging) stillRelevant(ctx context.Context, loc *time.Location, in DeliverInput) (string, error) {
 	rec, err := a.records.Record(ctx, in.SalonID, in.RecordID)
+	rec = rec.In(loc)
 	gone := yclients.IsNotFound(err)
 	if err != nil && !gone {
 		return "", err
@@ -195,30 +247,24 @@ func (a *Messaging) stillRelevant(ctx context.Context, in DeliverInput) (string,
 	return "", nil
 }
 
-// dailyCapReached counts today's sent messages in the salon's zone; reaching the cap raises
-// an ops alert.
-func (a *Messaging) dailyCapReached(ctx context.Context, p salonPolicy, salonID int64) (bool, error) {
-	if p.row.DailyCap <= 0 {
-		return false, nil
-	}
-	dayStart := salontime.DayStart(a.now(), p.loc)
-	n, err := a.store.CountSentSince(ctx, sqlc.CountSentSinceParams{SalonID: salonID, Since: &dayStart})
-	if err != nil || n < int64(p.row.DailyCap) {
-		return false, err
-	}
-	_ = a.notifier.Notify(ctx, notify.Alert{SalonID: salonID, Level: notify.Warn, Kind: "daily_cap",
-		Message: fmt.Sprintf("Достигнут дневной лимит сообщений (%d)", p.row.DailyCap)})
-	return true, nil
+// dailyCap is the salon's cap for today in its zone.
+func (a *Messaging) dailyCap(p salonPolicy) ledger.DailyCap {
+	return ledger.DailyCap{Limit: int(p.row.DailyCap), Day: a.now().In(p.loc)}
 }
 
-// send is the one ledgered send of a client message.
-func (a *Messaging) send(ctx context.Context, key ledger.Key, phone, text string) (DeliverOutput, error) {
-	res, err := a.ledger.Send(ctx, key, phone, text)
+// send is the one ledgered send of a client message, within the daily cap (reaching it
+// raises an ops alert).
+func (a *Messaging) send(ctx context.Context, key ledger.Key, phone, text string, limit ledger.DailyCap) (DeliverOutput, error) {
+	res, err := a.ledger.SendCapped(ctx, key, phone, text, limit)
 	if err != nil {
 		return DeliverOutput{}, err
 	}
-	if res.Outcome == ledger.Paused {
+	switch {
+	case res.Outcome == ledger.Paused:
 		return a.paused(ctx, key, res.Reason), nil
+	case res.Outcome == ledger.Skipped && res.Reason == ledger.ReasonDailyCap && !res.Already:
+		_ = a.notifier.Notify(ctx, notify.Alert{SalonID: key.SalonID, Level: notify.Warn, Kind: "daily_cap",
+			Message: fmt.Sprintf("Достигнут дневной лимит сообщений (%d)", limit.Limit)})
 	}
 	return output(res), nil
 }

@@ -2,17 +2,20 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 
-	"go.temporal.io/api/workflowservice/v1"
-
 	"github.com/aiadmin/aiadmin/activities/notify"
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/sqlc"
+	"go.temporal.io/api/serviceerror"
 )
 
 // Ops tells people what they must know (operator alerts, the owner's re-link link) and tells
 // a salon's bookings when they can send again.
 type Ops struct {
+	store     *db.Store
 	notifier  Notifier
 	temporal  WorkflowSignaler
 	relinkURL func(RelinkInput) (string, error)
@@ -37,29 +40,30 @@ func (a *Ops) NotifyRelink(ctx context.Context, in RelinkInput) error {
 		URL: url})
 }
 
-// ResumeBookings signals every running booking workflow of the salon that it can send again,
-// so that messages waiting for an unfrozen or re-linked salon are re-checked now. Each of
-// them still goes through pacing and its own deadline: only still-relevant messages go out,
-// never in a burst.
+// ResumeBookings signals the workflows on the salon's list of paused messages (each put
+// itself there when its message found the salon unable to send) that it can send again, and
+// takes them off the list; a workflow that has ended meanwhile is just taken off. Each
+// message still goes through pacing, quiet hours and its own deadline: only still-relevant
+// messages go out, never in a burst. It answers how many workflows it signalled.
 func (a *Ops) ResumeBookings(ctx context.Context, in ResumeInput) (int, error) {
-	query := fmt.Sprintf(`WorkflowType = %q AND SalonID = "%d" AND ExecutionStatus = "Running"`, in.WorkflowType, in.SalonID)
+	ids, err := a.store.ListPausedMessages(ctx, in.SalonID)
+	if err != nil {
+		return 0, fmt.Errorf("paused messages: %w", err)
+	}
 	n := 0
-	var token []byte
-	for {
-		resp, err := a.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 200})
-		if err != nil {
-			return n, fmt.Errorf("list bookings: %w", err)
-		}
-		for _, e := range resp.GetExecutions() {
-			if err := a.temporal.SignalWorkflow(ctx, e.GetExecution().GetWorkflowId(), "", in.Signal, struct{}{}); err != nil {
-				a.log.WarnContext(ctx, "resume booking", "salonID", in.SalonID, "err", err)
-				continue
-			}
+	for _, id := range ids {
+		err := a.temporal.SignalWorkflow(ctx, id, "", in.Signal, struct{}{})
+		var gone *serviceerror.NotFound
+		switch {
+		case errors.As(err, &gone):
+		case err != nil:
+			return n, fmt.Errorf("resume %s: %w", id, err)
+		default:
 			n++
 		}
-		token = resp.GetNextPageToken()
-		if len(token) == 0 {
-			return n, nil
+		if err := a.store.RemovePausedMessage(ctx, sqlc.RemovePausedMessageParams{SalonID: in.SalonID, WorkflowID: id}); err != nil {
+			return n, fmt.Errorf("paused messages: %w", err)
 		}
 	}
+	return n, nil
 }

@@ -184,3 +184,29 @@ func minTime(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// ReasonQuietHours is the skip reason of a message whose moment fell in the salon's quiet
+// hours with no time left after them.
+const ReasonQuietHours = "quiet_hours"
+
+// heldInQuiet reports the kinds that wait for the end of the salon's quiet hours: what AI
+// Admin sends on its own schedule (reminders, the welcome, review requests). A message that
+// answers something that just happened (the booking's confirmation, a change, a
+// cancellation, a reply's acknowledgement) goes at once: the client usually just acted, and
+// needs to know before the visit.
+func heldInQuiet(k texts.Kind) bool {
+	switch k {
+	case texts.ReminderDay, texts.Reminder2h, texts.ClientWelcome, texts.ReviewRequest:
+		return true
+	}
+	return false
+}
+
+// inQuiet reports whether a message of the kind must wait now for the end of the salon's
+// quiet hours, and when they end.
+func (a *Messaging) inQuiet(p salonPolicy, k texts.Kind) (bool, time.Time) {
+	if !heldInQuiet(k) {
+		return false, time.Time{}
+	}
+	return p.quiet().end(a.now(), p.loc)
+}

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/aiadmin/aiadmin/activities/ledger"
@@ -41,7 +40,6 @@ type Notifier interface {
 
 // WorkflowSignaler is the part of the Temporal client that resuming bookings needs.
 type WorkflowSignaler interface {
-	ListWorkflow(ctx context.Context, request *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 }
 
@@ -98,7 +96,7 @@ func NewSet(d Deps) (Set, error) {
 			notifier: d.Notifier, log: d.Logger},
 		Messaging: &Messaging{store: d.Store, wa: d.WhatsApp, records: d.YClients, ledger: l, notifier: d.Notifier,
 			zones: z, log: d.Logger, now: d.Now},
-		Ops: &Ops{notifier: d.Notifier, temporal: d.Temporal, relinkURL: d.RelinkURL, log: d.Logger},
+		Ops: &Ops{store: d.Store, notifier: d.Notifier, temporal: d.Temporal, relinkURL: d.RelinkURL, log: d.Logger},
 	}, nil
 }
 
@@ -125,6 +123,7 @@ func (s Set) Register(r Registry) {
 		ActPlanReminders:     s.Messaging.PlanReminders,
 		ActPlanSend:          s.Messaging.PlanSend,
 		ActDeliver:           s.Messaging.Deliver,
+		ActSend:              s.Messaging.Send,
 		ActSendClientWelcome: s.Messaging.SendClientWelcome,
 		ActNotifyOps:         s.Ops.NotifyOps,
 		ActNotifyRelink:      s.Ops.NotifyRelink,

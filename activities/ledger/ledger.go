@@ -19,6 +19,7 @@ import (
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/sqlc"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // Outcome is what became of a message.
@@ -45,11 +46,26 @@ type Key struct {
 	RecordID  int64 // the YClients record; for messages about no record, another stable ID or 0
 	Kind      texts.Kind
 	VisitTime time.Time // Epoch for messages about no visit
+	// Seq numbers the messages of one kind about one record and visit time (0 for the first):
+	// a visit moved back to a time told before, or restored after a cancellation, is told
+	// again under a new Seq.
+	Seq int
 }
 
 func (k Key) params() sqlc.GetMessageByKeyParams {
-	return sqlc.GetMessageByKeyParams{SalonID: k.SalonID, RecordID: k.RecordID, Kind: string(k.Kind), VisitTime: k.VisitTime.UTC()}
+	return sqlc.GetMessageByKeyParams{SalonID: k.SalonID, RecordID: k.RecordID, Kind: string(k.Kind),
+		VisitTime: k.VisitTime.UTC(), Seq: int32(k.Seq)}
 }
+
+// DailyCap is a salon's cap on messages a day: Limit messages (0: none) on the salon-local
+// Day.
+type DailyCap struct {
+	Limit int
+	Day   time.Time // the salon-local date (its time of day is ignored)
+}
+
+// ReasonDailyCap is the skip reason of a message over the salon's daily cap.
+const ReasonDailyCap = "daily_cap"
 
 // Result is what became of one message. Cause is the WhatsApp error behind Paused and Failed;
 // Already says an earlier call had finished the message.
@@ -99,12 +115,24 @@ func (l *Ledger) Finished(ctx context.Context, k Key) (res Result, ok bool, err 
 // final for this message (not on WhatsApp, invalid number, reach-out limit) marks the row
 // failed; any other error is returned for the caller to retry.
 func (l *Ledger) Send(ctx context.Context, k Key, phone, text string) (Result, error) {
+	return l.SendCapped(ctx, k, phone, text, DailyCap{})
+}
+
+// SendCapped is Send within the salon's daily cap: the message counts on the cap's day once
+// (a retry does not count it again), and a message over the cap is skipped (ReasonDailyCap).
+// The count is taken and raised in one transaction, so concurrent sends cannot overrun it.
+func (l *Ledger) SendCapped(ctx context.Context, k Key, phone, text string, limit DailyCap) (Result, error) {
 	row, err := l.row(ctx, k, phone, text)
 	if err != nil {
 		return Result{}, err
 	}
 	if row.Status != queued {
 		return already(row.Status), nil
+	}
+	if ok, err := l.reserve(ctx, row.ID, k.SalonID, limit); err != nil {
+		return Result{}, err
+	} else if !ok {
+		return l.mark(ctx, k, row.ID, Skipped, errors.New(ReasonDailyCap))
 	}
 	if _, err := l.wa.Send(ctx, k.SalonID, whatsapp.Message{ID: row.WAMessageID, Phone: row.Phone, Text: row.Body}); err != nil {
 		switch {
@@ -121,6 +149,40 @@ func (l *Ledger) Send(ctx context.Context, k Key, phone, text string) (Result, e
 	}
 	metrics.Message(string(k.Kind), string(Sent), "")
 	return Result{Outcome: Sent}, nil
+}
+
+// reserve counts the message on the cap's day, unless it was counted before; false when the
+// cap is reached.
+func (l *Ledger) reserve(ctx context.Context, id, salonID int64, limit DailyCap) (bool, error) {
+	if limit.Limit <= 0 {
+		return true, nil
+	}
+	day := time.Date(limit.Day.Year(), limit.Day.Month(), limit.Day.Day(), 0, 0, 0, 0, time.UTC)
+	date := pgtype.Date{Time: day, Valid: true}
+	ok := false
+	err := l.store.InTx(ctx, func(q *sqlc.Queries) error {
+		counted, err := q.LockMessage(ctx, id)
+		if err != nil {
+			return err
+		}
+		if counted.Valid && counted.Time.Equal(day) {
+			ok = true
+			return nil
+		}
+		_, err = q.ReserveDailySend(ctx, sqlc.ReserveDailySendParams{SalonID: salonID, Day: day, DailyCap: int32(limit.Limit)})
+		if db.IsNotFound(err) {
+			return nil // the cap is reached
+		}
+		if err != nil {
+			return err
+		}
+		ok = true
+		return q.MarkMessageCapped(ctx, sqlc.MarkMessageCappedParams{ID: id, Day: date})
+	})
+	if err != nil {
+		return false, fmt.Errorf("ledger: daily cap: %w", err)
+	}
+	return ok, nil
 }
 
 // Skip records that the message will not be sent, and why. A message already sent stays sent.
@@ -185,7 +247,7 @@ func failReason(err error) string {
 func (l *Ledger) row(ctx context.Context, k Key, phone, text string) (sqlc.Message, error) {
 	p := k.params()
 	row, err := l.store.InsertMessage(ctx, sqlc.InsertMessageParams{SalonID: p.SalonID, RecordID: p.RecordID,
-		Kind: p.Kind, VisitTime: p.VisitTime, Phone: phone, WAMessageID: NewMessageID(), Body: text})
+		Kind: p.Kind, VisitTime: p.VisitTime, Seq: p.Seq, Phone: phone, WAMessageID: NewMessageID(), Body: text})
 	inserted, err := db.Inserted(err)
 	if err == nil && !inserted {
 		row, err = l.store.GetMessageByKey(ctx, p)

@@ -1,15 +1,47 @@
 -- name: InsertMessage :one
 -- InsertMessage returns no row (pgx.ErrNoRows) when the key already exists:
 -- the first row, and its wa_message_id, wins.
-INSERT INTO messages (salon_id, record_id, kind, visit_time, phone, wa_message_id, body)
-VALUES (@salon_id, @record_id, @kind, @visit_time, @phone, @wa_message_id, @body)
-ON CONFLICT (salon_id, record_id, kind, visit_time) DO NOTHING
+INSERT INTO messages (salon_id, record_id, kind, visit_time, seq, phone, wa_message_id, body)
+VALUES (@salon_id, @record_id, @kind, @visit_time, @seq, @phone, @wa_message_id, @body)
+ON CONFLICT (salon_id, record_id, kind, visit_time, seq) DO NOTHING
 RETURNING *;
 
 -- name: GetMessageByKey :one
 SELECT * FROM messages
 WHERE salon_id = @salon_id AND record_id = @record_id
-  AND kind = @kind AND visit_time = @visit_time;
+  AND kind = @kind AND visit_time = @visit_time AND seq = @seq;
+
+-- name: LockMessage :one
+-- LockMessage locks a message's row for the daily cap's count (ReserveDailySend).
+SELECT capped_on FROM messages WHERE id = @id FOR UPDATE;
+
+-- name: ReserveDailySend :one
+-- ReserveDailySend counts one more message on the salon's day when the cap allows it; no row
+-- when the cap is reached.
+INSERT INTO salon_daily_sends (salon_id, day, sends) VALUES (@salon_id, @day, 1)
+ON CONFLICT (salon_id, day) DO UPDATE SET sends = salon_daily_sends.sends + 1
+WHERE salon_daily_sends.sends < @daily_cap::int
+RETURNING sends;
+
+-- name: MarkMessageCapped :exec
+UPDATE messages SET capped_on = @day WHERE id = @id;
+
+-- name: DailySends :one
+-- DailySends is how many messages the salon's day counted against its cap.
+SELECT COALESCE((SELECT sends FROM salon_daily_sends WHERE salon_id = @salon_id AND day = @day), 0)::int;
+
+-- name: AddPausedMessage :exec
+INSERT INTO paused_messages (salon_id, workflow_id, reason) VALUES (@salon_id, @workflow_id, @reason)
+ON CONFLICT (salon_id, workflow_id) DO UPDATE SET reason = EXCLUDED.reason;
+
+-- name: RemovePausedMessage :exec
+DELETE FROM paused_messages WHERE salon_id = @salon_id AND workflow_id = @workflow_id;
+
+-- name: ListPausedMessages :many
+SELECT workflow_id FROM paused_messages WHERE salon_id = @salon_id ORDER BY since, workflow_id;
+
+-- name: CountPausedMessages :one
+SELECT count(*)::bigint AS waiting, COALESCE(EXTRACT(EPOCH FROM min(since)), 0)::float8 AS oldest_unix FROM paused_messages WHERE salon_id = @salon_id;
 
 -- name: MarkMessageSent :exec
 UPDATE messages SET

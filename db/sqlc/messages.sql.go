@@ -8,12 +8,63 @@ package sqlc
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const addPausedMessage = `-- name: AddPausedMessage :exec
+INSERT INTO paused_messages (salon_id, workflow_id, reason) VALUES ($1, $2, $3)
+ON CONFLICT (salon_id, workflow_id) DO UPDATE SET reason = EXCLUDED.reason
+`
+
+type AddPausedMessageParams struct {
+	SalonID    int64
+	WorkflowID string
+	Reason     string
+}
+
+func (q *Queries) AddPausedMessage(ctx context.Context, arg AddPausedMessageParams) error {
+	_, err := q.db.Exec(ctx, addPausedMessage, arg.SalonID, arg.WorkflowID, arg.Reason)
+	return err
+}
+
+const countPausedMessages = `-- name: CountPausedMessages :one
+SELECT count(*)::bigint AS waiting, COALESCE(EXTRACT(EPOCH FROM min(since)), 0)::float8 AS oldest_unix FROM paused_messages WHERE salon_id = $1
+`
+
+type CountPausedMessagesRow struct {
+	Waiting    int64
+	OldestUnix float64
+}
+
+func (q *Queries) CountPausedMessages(ctx context.Context, salonID int64) (CountPausedMessagesRow, error) {
+	row := q.db.QueryRow(ctx, countPausedMessages, salonID)
+	var i CountPausedMessagesRow
+	err := row.Scan(&i.Waiting, &i.OldestUnix)
+	return i, err
+}
+
+const dailySends = `-- name: DailySends :one
+SELECT COALESCE((SELECT sends FROM salon_daily_sends WHERE salon_id = $1 AND day = $2), 0)::int
+`
+
+type DailySendsParams struct {
+	SalonID int64
+	Day     time.Time
+}
+
+// DailySends is how many messages the salon's day counted against its cap.
+func (q *Queries) DailySends(ctx context.Context, arg DailySendsParams) (int32, error) {
+	row := q.db.QueryRow(ctx, dailySends, arg.SalonID, arg.Day)
+	var column_1 int32
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const getMessageByKey = `-- name: GetMessageByKey :one
-SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at FROM messages
+SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, seq, capped_on FROM messages
 WHERE salon_id = $1 AND record_id = $2
-  AND kind = $3 AND visit_time = $4
+  AND kind = $3 AND visit_time = $4 AND seq = $5
 `
 
 type GetMessageByKeyParams struct {
@@ -21,6 +72,7 @@ type GetMessageByKeyParams struct {
 	RecordID  int64
 	Kind      string
 	VisitTime time.Time
+	Seq       int32
 }
 
 func (q *Queries) GetMessageByKey(ctx context.Context, arg GetMessageByKeyParams) (Message, error) {
@@ -29,6 +81,7 @@ func (q *Queries) GetMessageByKey(ctx context.Context, arg GetMessageByKeyParams
 		arg.RecordID,
 		arg.Kind,
 		arg.VisitTime,
+		arg.Seq,
 	)
 	var i Message
 	err := row.Scan(
@@ -46,15 +99,17 @@ func (q *Queries) GetMessageByKey(ctx context.Context, arg GetMessageByKeyParams
 		&i.UpdatedAt,
 		&i.SentAt,
 		&i.ScheduledAt,
+		&i.Seq,
+		&i.CappedOn,
 	)
 	return i, err
 }
 
 const insertMessage = `-- name: InsertMessage :one
-INSERT INTO messages (salon_id, record_id, kind, visit_time, phone, wa_message_id, body)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (salon_id, record_id, kind, visit_time) DO NOTHING
-RETURNING id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at
+INSERT INTO messages (salon_id, record_id, kind, visit_time, seq, phone, wa_message_id, body)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+ON CONFLICT (salon_id, record_id, kind, visit_time, seq) DO NOTHING
+RETURNING id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, seq, capped_on
 `
 
 type InsertMessageParams struct {
@@ -62,6 +117,7 @@ type InsertMessageParams struct {
 	RecordID    int64
 	Kind        string
 	VisitTime   time.Time
+	Seq         int32
 	Phone       string
 	WAMessageID string
 	Body        string
@@ -75,6 +131,7 @@ func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (M
 		arg.RecordID,
 		arg.Kind,
 		arg.VisitTime,
+		arg.Seq,
 		arg.Phone,
 		arg.WAMessageID,
 		arg.Body,
@@ -95,12 +152,14 @@ func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (M
 		&i.UpdatedAt,
 		&i.SentAt,
 		&i.ScheduledAt,
+		&i.Seq,
+		&i.CappedOn,
 	)
 	return i, err
 }
 
 const lastSentMessage = `-- name: LastSentMessage :one
-SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at FROM messages
+SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, seq, capped_on FROM messages
 WHERE salon_id = $1 AND status = 'sent'
 ORDER BY sent_at DESC, id DESC
 LIMIT 1
@@ -124,8 +183,34 @@ func (q *Queries) LastSentMessage(ctx context.Context, salonID int64) (Message, 
 		&i.UpdatedAt,
 		&i.SentAt,
 		&i.ScheduledAt,
+		&i.Seq,
+		&i.CappedOn,
 	)
 	return i, err
+}
+
+const listPausedMessages = `-- name: ListPausedMessages :many
+SELECT workflow_id FROM paused_messages WHERE salon_id = $1 ORDER BY since, workflow_id
+`
+
+func (q *Queries) ListPausedMessages(ctx context.Context, salonID int64) ([]string, error) {
+	rows, err := q.db.Query(ctx, listPausedMessages, salonID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var workflow_id string
+		if err := rows.Scan(&workflow_id); err != nil {
+			return nil, err
+		}
+		items = append(items, workflow_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listRecentMessages = `-- name: ListRecentMessages :many
@@ -184,6 +269,32 @@ func (q *Queries) ListRecentMessages(ctx context.Context, arg ListRecentMessages
 		return nil, err
 	}
 	return items, nil
+}
+
+const lockMessage = `-- name: LockMessage :one
+SELECT capped_on FROM messages WHERE id = $1 FOR UPDATE
+`
+
+// LockMessage locks a message's row for the daily cap's count (ReserveDailySend).
+func (q *Queries) LockMessage(ctx context.Context, id int64) (pgtype.Date, error) {
+	row := q.db.QueryRow(ctx, lockMessage, id)
+	var capped_on pgtype.Date
+	err := row.Scan(&capped_on)
+	return capped_on, err
+}
+
+const markMessageCapped = `-- name: MarkMessageCapped :exec
+UPDATE messages SET capped_on = $1 WHERE id = $2
+`
+
+type MarkMessageCappedParams struct {
+	Day pgtype.Date
+	ID  int64
+}
+
+func (q *Queries) MarkMessageCapped(ctx context.Context, arg MarkMessageCappedParams) error {
+	_, err := q.db.Exec(ctx, markMessageCapped, arg.Day, arg.ID)
+	return err
 }
 
 const markMessageFailed = `-- name: MarkMessageFailed :execrows
@@ -247,4 +358,40 @@ func (q *Queries) MarkMessageSkipped(ctx context.Context, arg MarkMessageSkipped
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const removePausedMessage = `-- name: RemovePausedMessage :exec
+DELETE FROM paused_messages WHERE salon_id = $1 AND workflow_id = $2
+`
+
+type RemovePausedMessageParams struct {
+	SalonID    int64
+	WorkflowID string
+}
+
+func (q *Queries) RemovePausedMessage(ctx context.Context, arg RemovePausedMessageParams) error {
+	_, err := q.db.Exec(ctx, removePausedMessage, arg.SalonID, arg.WorkflowID)
+	return err
+}
+
+const reserveDailySend = `-- name: ReserveDailySend :one
+INSERT INTO salon_daily_sends (salon_id, day, sends) VALUES ($1, $2, 1)
+ON CONFLICT (salon_id, day) DO UPDATE SET sends = salon_daily_sends.sends + 1
+WHERE salon_daily_sends.sends < $3::int
+RETURNING sends
+`
+
+type ReserveDailySendParams struct {
+	SalonID  int64
+	Day      time.Time
+	DailyCap int32
+}
+
+// ReserveDailySend counts one more message on the salon's day when the cap allows it; no row
+// when the cap is reached.
+func (q *Queries) ReserveDailySend(ctx context.Context, arg ReserveDailySendParams) (int32, error) {
+	row := q.db.QueryRow(ctx, reserveDailySend, arg.SalonID, arg.Day, arg.DailyCap)
+	var sends int32
+	err := row.Scan(&sends)
+	return sends, err
 }

@@ -6,6 +6,8 @@ package sqlc
 
 import (
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 type Client struct {
@@ -52,6 +54,8 @@ type Message struct {
 	UpdatedAt   time.Time
 	SentAt      *time.Time
 	ScheduledAt *time.Time
+	Seq         int32
+	CappedOn    pgtype.Date
 }
 
 type OpsAlert struct {
@@ -79,6 +83,19 @@ type PairingEvent struct {
 	ExpiresAt  *time.Time
 	CreatedAt  time.Time
 	Session    string
+}
+
+type PausedMessage struct {
+	SalonID    int64
+	WorkflowID string
+	Reason     string
+	Since      time.Time
+}
+
+type SalonDailySend struct {
+	SalonID int64
+	Day     time.Time
+	Sends   int32
 }
 
 type SalonSecret struct {
