@@ -242,7 +242,7 @@ const Later ledger.Outcome = "later"
 // in the ledger with Seq too.
 type SendInput struct {
 	DeliverInput
-	Seq int // numbers the messages of one kind about the record and visit time (ledger.Key)
+	Seq int64 // names the message among those of its kind about the record and visit time (ledger.Key)
 	// Slot is the pacing slot an earlier call reserved (its answer was Later with Slot): the
 	// message goes at or after it without reserving another.
 	Slot time.Time

@@ -115,11 +115,16 @@ func (a *Messaging) gate(ctx context.Context, p salonPolicy, key ledger.Key, in 
 	return DeliverOutput{}, false, nil
 }
 
-// deliverNow checks the recipient and the record, then sends within the daily cap.
+// deliverNow checks the recipient and the record (a welcome has none), then sends within the
+// daily cap.
 func (a *Messaging) deliverNow(ctx context.Context, p salonPolicy, key ledger.Key, in DeliverInput) (DeliverOutput, error) {
 	phone, reason, err := a.recipient(ctx, in.SalonID, in.Visit.ClientPhone)
 	if err != nil || reason != "" {
 		return a.skipOrFail(ctx, key, in.Visit.ClientPhone, reason, err)
+	}
+	if in.Kind == texts.ClientWelcome {
+		text, _ := texts.Render(texts.ClientWelcome, p.salon(), texts.Visit{ClientName: in.Visit.ClientName}, p.overrides())
+		return a.send(ctx, key, phone, text, a.dailyCap(p))
 	}
 	if reason, err := a.stillRelevant(ctx, p.loc, in); err != nil || reason != "" {
 		return a.skipOrFail(ctx, key, in.Visit.ClientPhone, reason, classify(err))

@@ -157,7 +157,7 @@ func TestRepeatedNoticeIsSentUnderItsSeq(t *testing.T) {
 	start := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
 	activeSalon(t, f, start)
 	policy(t, f, 0, 300, 0, 0)
-	notice := func(seq int) activities.SendOutput {
+	notice := func(seq int64) activities.SendOutput {
 		in := sendIn(texts.Change, start)
 		in.Seq, in.PrevStart = seq, start.Add(time.Hour)
 		out, err := f.set.Messaging.Send(ctx, in)

@@ -1,7 +1,6 @@
 package workflows
 
 import (
-	"errors"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -11,238 +10,202 @@ import (
 	"github.com/aiadmin/aiadmin/activities/texts"
 )
 
-// bookingLinger keeps the workflow after the visit for late webhooks.
-const bookingLinger = 2 * time.Hour
+// ChangeBookingV2 versions the booking workflow's rewrite: events ordered by YClients'
+// last_change_date, the confirmation owed by the record's creation against the salon's
+// activation, every pending message in the state (continue-as-new carries it), one timer for
+// the next thing due, waits for a paused salon on its resume signal (no polling), notices of
+// quick successive changes merged. Runs whose history predates it keep bookingV1.
+const ChangeBookingV2 = "2026-12-02-booking-v2"
+
+// Timings of the booking workflow (v2).
+const (
+	// defaultMergeWindow: a change or cancellation notice waits this long for more changes of
+	// the record, and the client gets one notice of where it ended up (BookingInput.MergeWindow).
+	defaultMergeWindow = 2 * time.Minute
+	// pauseRecheckFirst and pauseRecheckMax bound the look a message waiting for a paused
+	// salon takes on its own: after 1 h, then doubling, at least every 3 days. It is a safety
+	// net: an unfreeze, a re-link and WhatsApp linked again send the resume signal that wakes
+	// the waiting messages at once (and a message's deadline wakes it too).
+	pauseRecheckFirst = time.Hour
+	pauseRecheckMax   = 72 * time.Hour
+)
 
 // Booking is the workflow of one YClients record: it turns the record's webhooks into the
-// right messages (confirmation, change notice, cancellation, reminders), each at most once.
+// right messages (confirmation, change notice, cancellation, reminders), each at most once,
+// at the salon's local time, and ends after the visit.
 func Booking(ctx workflow.Context, in BookingInput) (BookingState, error) {
-	b := &booking{}
-	if in.State != nil {
-		b.st = *in.State
-	} else {
-		b.st = BookingState{SalonID: in.SalonID, RecordID: in.RecordID}
+	if workflow.GetVersion(ctx, ChangeBookingV2, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return bookingV1(ctx, in)
 	}
+	b := newBookingFlow(ctx, in)
 	if err := workflow.SetQueryHandler(ctx, QueryBooking, func() (BookingState, error) { return b.st, nil }); err != nil {
 		return b.st, err
 	}
-	resume := workflow.GetSignalChannel(ctx, SignalResume)
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		for {
-			resume.Receive(gctx, nil)
-			b.resumes++
-		}
-	})
-	events := workflow.GetSignalChannel(ctx, SignalRecordEvent)
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		for {
-			var ev RecordEvent
-			events.Receive(gctx, &ev)
-			b.queue = append(b.queue, ev)
-		}
-	})
 	return b.run(ctx)
 }
 
-type booking struct {
+// bookingFlow is the v2 booking workflow: a loop that applies the record's events to the state,
+// sends what is due, and waits for the next event, resume or due time.
+type bookingFlow struct {
 	st      BookingState
-	queue   []RecordEvent
-	pending int // message coroutines still running
-	// cancelReminders stops the armed reminders (reschedule, cancellation).
-	cancelReminders workflow.CancelFunc
-	// cancelNotices stops notices still waiting for their slot (cancellation).
-	cancelNotices workflow.CancelFunc
-	noticesCtx    workflow.Context
-	// confirmation tracks the confirmation until it is sent: a change before then is told as
-	// a confirmation of the new visit, not as a change the client never heard of.
-	confirmCancel workflow.CancelFunc
-	confirmSent   bool
-	resumes       int // resume signals received
+	events  workflow.ReceiveChannel
+	resume  workflow.ReceiveChannel
+	timer   workflow.Future
+	timerAt time.Time
+	cancel  workflow.CancelFunc // of the timer
+	resumed bool                // a resume signal arrived since the last look
+	merge   time.Duration       // the merge window of notices
+	cause   int64               // the inbox ID of the event being applied
 }
 
-func (b *booking) run(ctx workflow.Context) (BookingState, error) {
-	b.noticesCtx, b.cancelNotices = workflow.WithCancel(ctx)
+func newBookingFlow(ctx workflow.Context, in BookingInput) *bookingFlow {
+	b := &bookingFlow{events: workflow.GetSignalChannel(ctx, SignalRecordEvent),
+		resume: workflow.GetSignalChannel(ctx, SignalResume), merge: in.MergeWindow}
+	if b.merge <= 0 {
+		b.merge = defaultMergeWindow
+	}
+	switch {
+	case in.State == nil:
+		b.st = BookingState{SalonID: in.SalonID, RecordID: in.RecordID}
+	case in.State.V2:
+		b.st = *in.State
+	default:
+		b.st = fromV1(*in.State)
+	}
+	b.st.V2 = true
+	return b
+}
+
+// fromV1 takes over the state of a v1 run that continued as new: its armed reminders were
+// timers of that run, so they are planned again; the client is taken to know the visit (v1
+// did not carry whether its confirmation went out).
+func fromV1(st BookingState) BookingState {
+	if st.Visit != nil && !st.Cancelled {
+		v := *st.Visit
+		st.Told = &v
+		st.PlanFor = v.Start
+	}
+	st.Reminders = nil
+	return st
+}
+
+func (b *bookingFlow) run(ctx workflow.Context) (BookingState, error) {
 	for {
-		var until time.Duration
-		if b.st.Visit != nil {
-			until = b.st.Visit.Start.Add(bookingLinger).Sub(workflow.Now(ctx))
+		b.drain(ctx)
+		if !b.st.PlanFor.IsZero() {
+			b.plan(ctx)
+			continue
 		}
-		if b.st.Cancelled || (b.st.Visit != nil && until <= 0) {
-			// Done: finish what is in flight, then end (late webhooks start a new run).
-			if err := workflow.Await(ctx, func() bool { return b.pending == 0 || len(b.queue) > 0 }); err != nil {
-				return b.st, err
-			}
-			if len(b.queue) == 0 {
-				return b.st, nil
-			}
-		} else if b.st.Visit == nil {
-			if err := workflow.Await(ctx, func() bool { return len(b.queue) > 0 }); err != nil {
-				return b.st, err
-			}
-		} else if _, err := workflow.AwaitWithTimeout(ctx, until, func() bool { return len(b.queue) > 0 }); err != nil {
+		if ran, err := b.sendDue(ctx); err != nil {
 			return b.st, err
+		} else if ran {
+			continue // one message handled: look at the events that came meanwhile first
 		}
-		for len(b.queue) > 0 {
-			ev := b.queue[0]
-			b.queue = b.queue[1:]
-			b.handle(ctx, ev)
+		if b.finished(ctx) {
+			return b.st, nil
 		}
-		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() && b.pending == 0 {
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			b.drain(ctx)
 			st := b.st
 			return b.st, workflow.NewContinueAsNewError(ctx, BookingWorkflowName,
-				BookingInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID, State: &st})
+				BookingInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID, State: &st, MergeWindow: b.merge})
+		}
+		if err := b.wait(ctx); err != nil {
+			return b.st, err
 		}
 	}
 }
 
-// handle applies one record event.
-func (b *booking) handle(ctx workflow.Context, ev RecordEvent) {
-	if ev.InboxID != 0 && ev.InboxID <= b.st.LastInboxID {
-		return // delivered again by the dispatcher
+// drain applies every event and resume that has arrived.
+func (b *bookingFlow) drain(ctx workflow.Context) {
+	for {
+		var ev RecordEvent
+		if !b.events.ReceiveAsync(&ev) {
+			break
+		}
+		b.apply(ctx, ev)
 	}
-	b.st.LastInboxID = ev.InboxID
-	if b.st.Cancelled {
+	for b.resume.ReceiveAsync(nil) {
+		b.resumed = true
+	}
+	if b.resumed {
+		b.resumed = false
+		b.unpause(workflow.Now(ctx), true)
+	}
+}
+
+// finished reports the end: nothing owed, and the record cancelled (once its notice went, or
+// the merge window passed with nothing to tell), the installation ended, or the visit long
+// past. A later event of the record starts a new run, which reads it as first seen: a
+// cancellation undone then is confirmed again.
+func (b *bookingFlow) finished(ctx workflow.Context) bool {
+	switch {
+	case len(b.st.Outbox) > 0:
+		return false
+	case b.st.Cancelled || b.st.Closed:
+		return true
+	}
+	return b.st.Visit != nil && !workflow.Now(ctx).Before(b.st.Visit.Start.Add(bookingLinger))
+}
+
+// wait blocks until an event or a resume arrives or the next thing is due, keeping the timer
+// it has when that is early enough (every timer is a Temporal action).
+func (b *bookingFlow) wait(ctx workflow.Context) error {
+	next := b.nextWake()
+	if !next.IsZero() && (b.timer == nil || next.Before(b.timerAt)) {
+		if b.cancel != nil {
+			b.cancel()
+		}
+		tctx, cancel := workflow.WithCancel(ctx)
+		b.timer, b.timerAt, b.cancel = workflow.NewTimer(tctx, next.Sub(workflow.Now(ctx))), next, cancel
+	}
+	sel := workflow.NewSelector(ctx)
+	sel.AddReceive(b.events, func(workflow.ReceiveChannel, bool) {})
+	sel.AddReceive(b.resume, func(workflow.ReceiveChannel, bool) {})
+	if b.timer != nil {
+		sel.AddFuture(b.timer, func(workflow.Future) { b.timer, b.timerAt, b.cancel = nil, time.Time{}, nil })
+	}
+	sel.Select(ctx)
+	return ctx.Err()
+}
+
+// nextWake is when the next thing is due: an outgoing message, the look of paused ones, the
+// end after the visit; zero when only an event can move the booking on.
+func (b *bookingFlow) nextWake() time.Time {
+	var next time.Time
+	earlier := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for _, o := range b.st.Outbox {
+		if o.Paused {
+			earlier(o.Deadline)
+			earlier(b.st.RecheckAt)
+		} else {
+			earlier(o.At)
+		}
+	}
+	if len(b.st.Outbox) == 0 && b.st.Visit != nil && !b.st.Cancelled {
+		earlier(b.st.Visit.Start.Add(bookingLinger))
+	}
+	return next
+}
+
+// plan asks for the reminders of the visit in PlanFor (a visit the client knew of before AI
+// Admin, or one whose notice was dropped): the notices that tell a visit bring its plan along.
+func (b *bookingFlow) plan(ctx workflow.Context) {
+	start := b.st.PlanFor
+	var out activities.PlanRemindersOutput
+	actx := workflow.WithActivityOptions(ctx, planOptions)
+	err := workflow.ExecuteActivity(actx, activities.ActPlanReminders,
+		activities.PlanRemindersInput{SalonID: b.st.SalonID, Start: start, Now: workflow.Now(ctx)}).Get(actx, &out)
+	if b.st.PlanFor.Equal(start) {
+		b.st.PlanFor = time.Time{}
+	}
+	if err != nil {
+		b.log(ctx, texts.ReminderDay, start, ledger.Failed, "plan: "+rootMessage(err))
 		return
 	}
-	prev := b.st.Visit
-	switch {
-	case ev.Cancelled():
-		b.st.Cancelled = true
-		b.stopReminders()
-		b.cancelNotices() // a notice still waiting for its slot is pointless now
-		visit := ev.Visit
-		if prev != nil {
-			visit = *prev // the visit as the client knows it
-		}
-		if visit.Start.IsZero() || !b.confirmSent {
-			return // the client was never told of this visit: nothing to cancel for them
-		}
-		b.notice(ctx, texts.Cancellation, visit, time.Time{})
-	case prev == nil:
-		v := ev.Visit
-		b.st.Visit = &v
-		if ev.Status == "create" {
-			b.confirm(ctx, v)
-		} else {
-			b.confirmSent = true // known from before we saw it: nothing to confirm
-		}
-		b.armReminders(ctx, v, ev.ReceivedAt)
-	case ev.Visit.Significant(*prev):
-		v := ev.Visit
-		b.st.Visit = &v
-		if b.confirmCancel != nil && !b.confirmSent {
-			b.confirmCancel()
-			b.confirm(ctx, v)
-		} else {
-			prevStart := time.Time{}
-			if !v.Start.Equal(prev.Start) {
-				prevStart = prev.Start
-			}
-			b.notice(b.noticesCtx, texts.Change, v, prevStart)
-		}
-		b.stopReminders()
-		b.armReminders(ctx, v, ev.ReceivedAt)
-	default:
-		// A duplicate delivery, a reordered services array or a price-only edit: keep the
-		// freshest details (names) without telling the client anything.
-		v := ev.Visit
-		b.st.Visit = &v
-	}
-}
-
-func (b *booking) stopReminders() {
-	b.st.Reminders = nil
-	if b.cancelReminders != nil {
-		b.cancelReminders()
-		b.cancelReminders = nil
-	}
-}
-
-// confirm sends the confirmation of v; it can be replaced by a newer one until it is sent.
-func (b *booking) confirm(ctx workflow.Context, v activities.Visit) {
-	cctx, cancel := workflow.WithCancel(b.noticesCtx)
-	b.confirmCancel = cancel
-	b.spawn(cctx, func(gctx workflow.Context) {
-		if b.deliver(gctx, texts.Confirmation, v, time.Time{}, workflow.Now(gctx), v.Start) == ledger.Sent {
-			b.confirmSent = true
-		}
-	})
-}
-
-// notice sends a transactional message (confirmation, change, cancellation) as soon as the
-// salon's pacing allows, until the visit starts.
-func (b *booking) notice(parent workflow.Context, kind texts.Kind, v activities.Visit, prevStart time.Time) {
-	b.spawn(parent, func(gctx workflow.Context) {
-		b.deliver(gctx, kind, v, prevStart, workflow.Now(gctx), v.Start)
-	})
-}
-
-// armReminders plans the visit's reminders in the salon's time zone and waits for each.
-func (b *booking) armReminders(ctx workflow.Context, v activities.Visit, knownAt time.Time) {
-	if knownAt.IsZero() {
-		knownAt = workflow.Now(ctx)
-	}
-	rctx, cancel := workflow.WithCancel(ctx)
-	b.cancelReminders = cancel
-	b.spawn(rctx, func(gctx workflow.Context) {
-		var plan activities.PlanRemindersOutput
-		actx := workflow.WithActivityOptions(gctx, planOptions)
-		if err := workflow.ExecuteActivity(actx, activities.ActPlanReminders,
-			activities.PlanRemindersInput{SalonID: b.st.SalonID, Start: v.Start, Now: knownAt}).Get(actx, &plan); err != nil {
-			if gctx.Err() == nil {
-				b.log(gctx, texts.ReminderDay, v.Start, ledger.Failed, "plan: "+rootMessage(err))
-			}
-			return
-		}
-		b.st.Reminders = nil
-		for _, r := range plan.Reminders {
-			b.st.Reminders = append(b.st.Reminders, ReminderInfo{Kind: r.Kind, At: r.At, Deadline: r.Deadline, VisitStart: v.Start})
-		}
-		for _, r := range plan.Reminders {
-			b.spawn(gctx, func(rc workflow.Context) {
-				if d := r.At.Sub(workflow.Now(rc)); d > 0 {
-					if err := workflow.Sleep(rc, d); err != nil {
-						return // re-armed or cancelled
-					}
-				}
-				b.deliver(rc, r.Kind, v, time.Time{}, r.At, r.Deadline)
-			})
-		}
-	})
-}
-
-// spawn runs fn in a coroutine and tracks it so the workflow does not end under it.
-func (b *booking) spawn(ctx workflow.Context, fn func(workflow.Context)) {
-	b.pending++
-	workflow.Go(ctx, func(gctx workflow.Context) {
-		defer func() { b.pending-- }()
-		fn(gctx)
-	})
-}
-
-// deliver sends one message of the record through the salon's paced-send loop and logs what
-// became of it.
-func (b *booking) deliver(ctx workflow.Context, kind texts.Kind, v activities.Visit, prevStart, earliest, deadline time.Time) ledger.Outcome {
-	in := activities.DeliverInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID, Kind: kind, Visit: v,
-		PrevStart: prevStart, Deadline: deadline}
-	out, err := sendPaced(ctx, pacedSend{salonID: b.st.SalonID, earliest: earliest, deadline: deadline,
-		activity: activities.ActDeliver, input: in, resumes: func() int { return b.resumes }})
-	switch {
-	case err == nil:
-		b.log(ctx, kind, v.Start, out.Outcome, out.Reason)
-		return out.Outcome
-	case ctx.Err() != nil:
-		b.log(ctx, kind, v.Start, OutcomeSuperseded, "")
-		return OutcomeSuperseded
-	case errors.Is(err, errPlan):
-		b.log(ctx, kind, v.Start, ledger.Failed, "plan: "+rootMessage(err))
-	default:
-		b.log(ctx, kind, v.Start, ledger.Failed, rootMessage(err))
-	}
-	return ledger.Failed
-}
-
-func (b *booking) log(ctx workflow.Context, kind texts.Kind, start time.Time, outcome ledger.Outcome, reason string) {
-	b.st.Messages = append(b.st.Messages, MessageLog{Kind: kind, VisitStart: start, Outcome: outcome,
-		Reason: reason, At: workflow.Now(ctx)})
+	b.arm(start, out.Reminders)
 }

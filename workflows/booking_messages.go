@@ -33,6 +33,9 @@ type BookingInput struct {
 	SalonID  int64
 	RecordID int64
 	State    *BookingState
+	// MergeWindow is how long a change or cancellation notice waits for more changes of the
+	// record (zero: 2 minutes).
+	MergeWindow time.Duration
 }
 
 // RecordEvent is one record webhook as the dispatcher hands it over.
@@ -79,15 +82,53 @@ type ReminderInfo struct {
 	VisitStart time.Time
 }
 
-// BookingState is the booking workflow's state.
+// BookingState is the booking workflow's state: all of it, carried across continue-as-new.
 type BookingState struct {
 	SalonID     int64
 	RecordID    int64
 	LastInboxID int64
-	Visit       *activities.Visit
+	Visit       *activities.Visit // the visit as YClients has it now
 	Cancelled   bool
 	Reminders   []ReminderInfo // armed for the current visit time
 	Messages    []MessageLog
+
+	// The fields below are kept by the booking-v2 code (V2).
+	V2 bool
+	// ChangedAt is the last_change_date of the newest event applied: an older one is stale.
+	ChangedAt time.Time
+	// CreatedAt is the record's creation, ActivatedAt the salon's activation (from the events).
+	CreatedAt   time.Time
+	ActivatedAt time.Time
+	// Told is the visit as the client was last told of it (nil: never); ToldCancelled says the
+	// last thing told was its cancellation.
+	Told          *activities.Visit
+	ToldCancelled bool
+	// Outbox holds the messages owed, each with when it may go: notices, reminders.
+	Outbox []Outgoing
+	// Seq numbers (down from -1) the notices caused by events without an inbox ID; the others
+	// take their event's inbox ID as their ledger seq (ledger.Key.Seq).
+	Seq int64
+	// Closed says the salon's installation ended: nothing more is sent.
+	Closed bool
+	// PlanFor is the visit start whose reminders are still to be planned (zero: none).
+	PlanFor time.Time
+	// Recheck is how long messages waiting for a paused salon wait before looking again
+	// (doubling, reset by a resume); RecheckAt when they look next.
+	Recheck   time.Duration
+	RecheckAt time.Time
+}
+
+// Outgoing is one message the booking owes its client.
+type Outgoing struct {
+	Kind      texts.Kind
+	Visit     activities.Visit
+	PrevStart time.Time // a change notice: the time the client knew, when the time changed
+	Seq       int64
+	At        time.Time // not before
+	Deadline  time.Time // dropped at and after it, never sent late
+	Slot      bool      // At is a pacing slot send-message reserved
+	Paused    bool      // waits for the salon (a resume signal, or the recheck)
+	Plan      bool      // ask for the visit's reminders with it
 }
 
 // SensitivePayload marks payloads with clients' personal data: encrypted in Temporal

@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
@@ -29,6 +30,10 @@ type bookingHarness struct {
 	mu        sync.Mutex
 	delivered []delivery
 	paused    func(in activities.DeliverInput) bool
+	ledger    map[string]ledger.Outcome // send-message's ledger: kind/visit/seq → outcome
+	sends     int                       // send-message calls
+	activated time.Time                 // the salon's activation, carried by eventAt
+	ended     bool                      // the installation has ended: send-message skips
 }
 
 type delivery struct {
@@ -65,7 +70,40 @@ func newBookingHarness(t *testing.T, zone string) *bookingHarness {
 			At: h.env.Now()})
 		return activities.DeliverOutput{Outcome: ledger.Sent}, nil
 	}, activity.RegisterOptions{Name: activities.ActDeliver})
+	h.env.RegisterActivityWithOptions(h.send, activity.RegisterOptions{Name: activities.ActSend})
 	return h
+}
+
+// send stands in for send-message: the ledger's exactly-once by key, the deadline, a paused
+// salon, the reminder plan on request.
+func (h *bookingHarness) send(_ context.Context, in activities.SendInput) (activities.SendOutput, error) {
+	var out activities.SendOutput
+	if in.Plan {
+		out.Reminders = activities.ReminderTimes(in.Visit.Start, h.env.Now(), h.loc, 18, activities.QuietHours{From: 21 * 60, To: 9 * 60})
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sends++
+	key := fmt.Sprintf("%s/%s/%d", in.Kind, in.Visit.Start.UTC().Format(time.RFC3339), in.Seq)
+	if h.ledger == nil {
+		h.ledger = map[string]ledger.Outcome{}
+	}
+	switch {
+	case h.ledger[key] != "":
+		out.Outcome, out.Reason = h.ledger[key], "already "+string(h.ledger[key])
+	case h.ended:
+		out.Outcome, out.Reason = ledger.Skipped, "salon uninstalled"
+	case !h.env.Now().Before(in.Deadline):
+		out.Outcome, out.Reason = ledger.Skipped, "expired"
+		h.ledger[key] = out.Outcome
+	case h.paused(in.DeliverInput):
+		out.Outcome = ledger.Paused
+	default:
+		out.Outcome = ledger.Sent
+		h.ledger[key] = out.Outcome
+		h.delivered = append(h.delivered, delivery{Kind: in.Kind, Start: in.Visit.Start, Prev: in.PrevStart, At: h.env.Now()})
+	}
+	return out, nil
 }
 
 func (h *bookingHarness) local(s string) time.Time {

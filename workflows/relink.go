@@ -14,6 +14,10 @@ import (
 // running: runs that started before it ignore those signals on replay.
 const linkEventsChange = "2026-11-29-link-events"
 
+// ChangeResumeOnLink versions resuming the paused messages when WhatsApp is linked again
+// after a disconnect, a ban or a restriction (they wait for a resume, not polling).
+const ChangeResumeOnLink = "2026-12-02-resume-on-link"
+
 // handleLinkEvents applies the queued link events; it reports whether the phone unlinked the
 // device, so that the installation must be re-linked.
 func (w *installation) handleLinkEvents(ctx workflow.Context) (relink bool, err error) {
@@ -23,7 +27,12 @@ func (w *installation) handleLinkEvents(ctx workflow.Context) (relink bool, err 
 		if workflow.GetVersion(ctx, linkEventsChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 			continue
 		}
+		recovered := ev.State == whatsapp.StateLinked && w.st.Link.State != "" && w.st.Link.State != whatsapp.StateLinked
 		w.st.Link = LinkInfo{State: ev.State, Reason: ev.Reason, Until: ev.Until, Since: workflow.Now(ctx)}
+		if recovered && w.st.Status == StatusActive &&
+			workflow.GetVersion(ctx, ChangeResumeOnLink, workflow.DefaultVersion, 1) == 1 {
+			w.resumeBookings(ctx) // messages paused while WhatsApp was down go now
+		}
 		if err := workflow.UpsertTypedSearchAttributes(ctx, SearchAttrWhatsAppState.ValueSet(string(ev.State))); err != nil {
 			return false, err
 		}

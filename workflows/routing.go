@@ -28,7 +28,7 @@ const ChangeWhatsAppShardQueues = "2026-11-29-whatsapp-shard-queues"
 // connectionBoundNames lists the activities that use a salon's live WhatsApp connection.
 var connectionBoundNames = []string{
 	activities.ActPair, activities.ActDisconnect, activities.ActReconnect,
-	activities.ActUnlink, activities.ActSendWelcome, activities.ActDeliver, activities.ActSendClientWelcome,
+	activities.ActUnlink, activities.ActSendWelcome, activities.ActDeliver, activities.ActSend, activities.ActSendClientWelcome,
 	activities.ActSendSample,
 }
 
@@ -151,6 +151,8 @@ func salonOf(args []any) (int64, bool) {
 		return in.SalonID, true
 	case activities.SampleInput:
 		return in.SalonID, true
+	case activities.SendInput:
+		return in.SalonID, true
 	case *activities.SalonRef:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	case *activities.PairInput:
@@ -162,6 +164,8 @@ func salonOf(args []any) (int64, bool) {
 	case *activities.ClientWelcomeInput:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	case *activities.SampleInput:
+		return derefSalon(in, func() int64 { return in.SalonID })
+	case *activities.SendInput:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	}
 	return 0, false

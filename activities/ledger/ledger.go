@@ -46,15 +46,16 @@ type Key struct {
 	RecordID  int64 // the YClients record; for messages about no record, another stable ID or 0
 	Kind      texts.Kind
 	VisitTime time.Time // Epoch for messages about no visit
-	// Seq numbers the messages of one kind about one record and visit time (0 for the first):
-	// a visit moved back to a time told before, or restored after a cancellation, is told
-	// again under a new Seq.
-	Seq int
+	// Seq names the message among those of one kind about one record and visit time (0 when
+	// there is only one; a notice takes the inbox ID of the webhook that caused it): a visit
+	// moved back to a time told before, or restored after a cancellation, is told again under
+	// a new Seq.
+	Seq int64
 }
 
 func (k Key) params() sqlc.GetMessageByKeyParams {
 	return sqlc.GetMessageByKeyParams{SalonID: k.SalonID, RecordID: k.RecordID, Kind: string(k.Kind),
-		VisitTime: k.VisitTime.UTC(), Seq: int32(k.Seq)}
+		VisitTime: k.VisitTime.UTC(), Seq: k.Seq}
 }
 
 // DailyCap is a salon's cap on messages a day: Limit messages (0: none) on the salon-local

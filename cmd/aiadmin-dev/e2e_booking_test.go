@@ -76,12 +76,12 @@ func (s *stack) webhookURL(salon int64) string {
 }
 
 // noPacing turns pacing off for a salon (the benchmark and these tests measure the pipeline,
-// not the anti-ban policy, which has tests of its own).
+// not the anti-ban policy, which has tests of its own), and its quiet hours (reminders wait
+// them out, and the tests run at any hour).
 func (s *stack) noPacing(salon int64) {
 	s.t.Helper()
 	require.NoError(s.t, s.app.Store.UpsertSalonSettings(context.Background(), sqlc.UpsertSalonSettingsParams{
-		SalonID: salon, ReminderDayHour: 18, QuietFromMinute: 21 * 60, QuietToMinute: 9 * 60,
-		PerMinute: 0, DailyCap: 300, Templates: []byte("{}")}))
+		SalonID: salon, ReminderDayHour: 18, PerMinute: 0, DailyCap: 300, Templates: []byte("{}")}))
 }
 
 // clientTexts is what the simulated phone delivered to the client, in order.
@@ -312,9 +312,9 @@ func TestEndToEndClientWelcome(t *testing.T) {
 		require.NotEqual(t, "79995556677", m.Phone, "no message unless the salon enables one")
 	}
 
+	// Quiet hours off: the welcome waits them out, and this test runs at any hour.
 	require.NoError(t, s.app.Store.UpsertSalonSettings(context.Background(), sqlc.UpsertSalonSettingsParams{
-		SalonID: salon, ReminderDayHour: 18, QuietFromMinute: 21 * 60, QuietToMinute: 9 * 60,
-		PerMinute: 0, DailyCap: 300, ClientWelcome: true, Templates: []byte("{}")}))
+		SalonID: salon, ReminderDayHour: 18, PerMinute: 0, DailyCap: 300, ClientWelcome: true, Templates: []byte("{}")}))
 	cl, err := s.fake.CreateClient(salon, yclientsfake.ClientInput{Name: "Светлана", Phone: "79994443322"}, 3)
 	require.NoError(t, err)
 	var got []string

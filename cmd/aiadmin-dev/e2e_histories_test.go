@@ -129,7 +129,7 @@ func TestTimersFreezePollAndResume(t *testing.T) {
 	rec := s.bookRecord(salon, local)
 	bookingID := workflows.BookingID(salon, rec.ID)
 	require.Eventually(t, func() bool {
-		return s.countEvents(bookingID, "", activityScheduled(activities.ActDeliver)) >= 1
+		return s.countEvents(bookingID, "", activityScheduled(activities.ActSend)) >= 1
 	}, 20*time.Second, 100*time.Millisecond, "the confirmation tried once and waits for the salon")
 	require.Empty(t, s.clientTexts(salon), "nothing is sent while frozen")
 
@@ -212,8 +212,9 @@ func TestInstallationFailures(t *testing.T) {
 	s.record(t, installID, runID, "installation-"+t.Name()+"-activation")
 }
 
-// planSoon answers plan-reminders with both reminders a few seconds ahead, so that their timers
-// fire while the test watches; the rest of the workflow's path is the product's own.
+// planSoon answers plan-reminders (and the plan send-message brings along) with both
+// reminders a few seconds ahead, so that their timers fire while the test watches; the rest of
+// the workflow's path is the product's own.
 type planSoon struct {
 	interceptor.WorkerInterceptorBase
 }
@@ -227,14 +228,23 @@ type planSoonActivity struct {
 }
 
 func (a *planSoonActivity) ExecuteActivity(ctx context.Context, in *interceptor.ExecuteActivityInput) (any, error) {
-	if activity.GetInfo(ctx).ActivityType.Name != activities.ActPlanReminders {
-		return a.Next.ExecuteActivity(ctx, in)
-	}
 	now := time.Now().UTC()
-	return activities.PlanRemindersOutput{Reminders: []activities.ReminderPlan{
+	soon := []activities.ReminderPlan{
 		{Kind: texts.ReminderDay, At: now.Add(2 * time.Second), Deadline: now.Add(time.Hour)},
 		{Kind: texts.Reminder2h, At: now.Add(4 * time.Second), Deadline: now.Add(time.Hour)},
-	}}, nil
+	}
+	switch activity.GetInfo(ctx).ActivityType.Name {
+	case activities.ActPlanReminders:
+		return activities.PlanRemindersOutput{Reminders: soon}, nil
+	case activities.ActSend: // a confirmation or change notice brings the plan along
+		out, err := a.Next.ExecuteActivity(ctx, in)
+		if so, ok := out.(activities.SendOutput); ok && err == nil && len(so.Reminders) > 0 {
+			so.Reminders = soon
+			return so, nil
+		}
+		return out, err
+	}
+	return a.Next.ExecuteActivity(ctx, in)
 }
 
 // TestRemindersFire: both reminders' timers fire and each reminder goes out once.
@@ -322,8 +332,10 @@ func TestContinueAsNew(t *testing.T) {
 	var bookingFirst string
 	for i := 0; ; i++ {
 		require.Less(t, i, 20, "the booking continues as new")
-		comment := fmt.Sprintf("правка %d", i)
-		_, err := s.fake.UpdateRecord(salon, rec.ID, yclientsfake.RecordChange{Comment: &comment, Duplicates: 2})
+		// The visit marked confirmed and back: a signal to the booking each time (a comment
+		// alone costs none now), no message to the client.
+		attendance := 2 * ((i + 1) % 2)
+		_, err := s.fake.UpdateRecord(salon, rec.ID, yclientsfake.RecordChange{Attendance: &attendance, Duplicates: 2})
 		require.NoError(t, err)
 		require.Eventually(t, func() bool { return s.inboxDone(salon) }, 10*time.Second, 20*time.Millisecond)
 		desc, err := s.app.Temporal.DescribeWorkflowExecution(context.Background(), bookingID, "")

@@ -114,7 +114,7 @@ func TestMetricsMoveWithInstallationAndBooking(t *testing.T) {
 	sdk := map[string]map[string]string{
 		"temporal_workflow_task_execution_latency_seconds":         {"workflow_type": "booking"},
 		"temporal_workflow_task_schedule_to_start_latency_seconds": {"workflow_type": "installation"},
-		"temporal_activity_execution_latency_seconds":              {"activity_type": "deliver_message"},
+		"temporal_activity_execution_latency_seconds":              {"activity_type": "send_message"},
 		"temporal_activity_schedule_to_start_latency_seconds":      {"activity_type": "pair_whatsapp"},
 		"temporal_sticky_cache_size":                               nil,
 		"temporal_request_total":                                   {"operation": "SignalWithStartWorkflowExecution"},

@@ -110,6 +110,7 @@ func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 		YClientsPartnerToken: "e2e-partner-token", YClientsApplicationID: 1, RequireSignedUserData: true,
 		SecretKey: make([]byte, 32), SessionSecret: []byte("e2e-session-secret-0123456789abcd"),
 		AdminToken: "e2e-admin", WhatsAppMode: "sim", Demo: true, RequestQREvery: 100 * time.Millisecond,
+		NoticeMerge: 2 * time.Second,
 	}
 	setup := stackSetup{cfg: cfg}
 	for _, tweak := range tweaks {

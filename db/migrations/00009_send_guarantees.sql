@@ -3,8 +3,9 @@
 -- A message is named by (salon, record, kind, visit time, seq): seq numbers the notices of
 -- one kind about one record, so a visit moved back to a time the client was told of before,
 -- or a visit restored after its cancellation, is told again instead of being taken for a
--- message already sent. Rows written before have seq 0.
-ALTER TABLE messages ADD COLUMN seq integer NOT NULL DEFAULT 0;
+-- message already sent; a notice takes the inbox ID of the webhook that caused it. Rows
+-- written before have seq 0.
+ALTER TABLE messages ADD COLUMN seq bigint NOT NULL DEFAULT 0;
 ALTER TABLE messages DROP CONSTRAINT messages_salon_id_record_id_kind_visit_time_key;
 ALTER TABLE messages ADD CONSTRAINT messages_key UNIQUE (salon_id, record_id, kind, visit_time, seq);
 

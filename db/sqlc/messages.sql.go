@@ -72,7 +72,7 @@ type GetMessageByKeyParams struct {
 	RecordID  int64
 	Kind      string
 	VisitTime time.Time
-	Seq       int32
+	Seq       int64
 }
 
 func (q *Queries) GetMessageByKey(ctx context.Context, arg GetMessageByKeyParams) (Message, error) {
@@ -117,7 +117,7 @@ type InsertMessageParams struct {
 	RecordID    int64
 	Kind        string
 	VisitTime   time.Time
-	Seq         int32
+	Seq         int64
 	Phone       string
 	WAMessageID string
 	Body        string

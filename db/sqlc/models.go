@@ -54,7 +54,7 @@ type Message struct {
 	UpdatedAt   time.Time
 	SentAt      *time.Time
 	ScheduledAt *time.Time
-	Seq         int32
+	Seq         int64
 	CappedOn    pgtype.Date
 }
 

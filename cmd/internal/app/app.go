@@ -70,7 +70,7 @@ type Options struct {
 	Routes func(*gin.Engine)
 	// YClients replaces the YClients client built from the configuration (tests).
 	YClients *yclients.Client
-	// Interceptors are added to the workflow worker's (tests).
+	// Interceptors are added to the workers' (the workflow worker's and the shard workers'; tests).
 	Interceptors []interceptor.WorkerInterceptor
 }
 

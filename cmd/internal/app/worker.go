@@ -86,7 +86,7 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 			a.Logger.Warn("incoming message", "salonID", m.SalonID, "err", err)
 		}
 	})
-	d := dispatcher.New(dispatcher.Options{Store: a.Store, Temporal: a.Temporal, TaskQueue: a.Cfg.TaskQueue, Logger: a.Logger,
+	d := dispatcher.New(dispatcher.Options{Store: a.Store, Temporal: a.Temporal, TaskQueue: a.Cfg.TaskQueue, NoticeMerge: a.Cfg.NoticeMerge, Logger: a.Logger,
 		Alerts: notifier, Name: processName(), Retention: a.Cfg.InboxRetention})
 	stops = append(stops, a.runBackground(ctx, d.Run))
 	a.worker.Store(&workerRuntime{shards: shards, dispatcher: d})
@@ -119,7 +119,8 @@ func (a *App) newShards(register func(activities.Registry)) (*shard.Manager, err
 		ShardOf: func(salonID int64) int { return workflows.WhatsAppShard(salonID, n) },
 		NewWorker: func(k int) (shard.Worker, error) {
 			w := worker.New(a.Temporal, workflows.WhatsAppShardQueue(a.Cfg.TaskQueue, k), worker.Options{
-				WorkerStopTimeout: workerStopTimeout, Interceptors: []interceptor.WorkerInterceptor{&redactFailures{}, &reqid.Interceptor{}}})
+				WorkerStopTimeout: workerStopTimeout, Interceptors: append(
+					[]interceptor.WorkerInterceptor{&redactFailures{}, &reqid.Interceptor{}}, a.opts.Interceptors...)})
 			register(w)
 			return w, nil
 		},

@@ -70,6 +70,9 @@ type Config struct {
 	InboxRetention time.Duration
 
 	Timings workflows.Timings
+	// NoticeMerge is how long a change or cancellation notice waits for more changes of the
+	// record (NOTICE_MERGE_WINDOW; default 2 min, demo mode 5 s).
+	NoticeMerge time.Duration
 	// IPRateLimit is how many marketplace redirects and websockets one client IP may open per
 	// minute (IP_RATE_LIMIT, default 30; 0 turns the limit off); TrustedProxies are the load
 	// balancers whose X-Forwarded-For names the client (TRUSTED_PROXIES, comma-separated).
@@ -192,6 +195,7 @@ func (c *Config) parse(dev bool, p *problems) {
 		{"FROZEN_POLL_EVERY", &c.Timings.FrozenPollEvery},
 		{"WHATSAPP_SHARD_RETRY", &c.ShardRetry},
 		{"INBOX_RETENTION", &c.InboxRetention},
+		{"NOTICE_MERGE_WINDOW", &c.NoticeMerge},
 	} {
 		if v := os.Getenv(d.name); v != "" {
 			if *d.dst, err = time.ParseDuration(v); err != nil {
@@ -217,6 +221,9 @@ func (c *Config) demoDefaults() {
 	c.YClientsBaseURL = "http://" + c.FakeAddr
 	if c.AdminToken == "" {
 		c.AdminToken = "demo-admin-token"
+	}
+	if c.NoticeMerge == 0 {
+		c.NoticeMerge = 5 * time.Second // an edit in the fake is told within seconds
 	}
 }
 

@@ -52,8 +52,10 @@ const (
 type Options struct {
 	Store     *db.Store
 	Temporal  Temporal
-	TaskQueue string       // of the booking and client-welcome workflows
-	Logger    *slog.Logger // nil: slog.Default()
+	TaskQueue string // of the booking and client-welcome workflows
+	// NoticeMerge is given to the booking workflows (BookingInput.MergeWindow); zero: theirs.
+	NoticeMerge time.Duration
+	Logger      *slog.Logger // nil: slog.Default()
 	// Alerts receives the alert of a dead row; nil: a notify.Notifier on Store (ops_alerts
 	// and the log).
 	Alerts Alerter
@@ -110,11 +112,12 @@ type Dispatcher struct {
 	active    atomic.Bool
 	lastPurge time.Time // used by the working loop only
 	clocks    salonClocks
+	merge     time.Duration
 }
 
 // New returns a Dispatcher.
 func New(o Options) *Dispatcher {
-	d := &Dispatcher{clocks: salonClocks{store: o.Store}, store: o.Store, temporal: o.Temporal, taskQueue: o.TaskQueue, log: o.Logger, alerts: o.Alerts,
+	d := &Dispatcher{merge: o.NoticeMerge, clocks: salonClocks{store: o.Store}, store: o.Store, temporal: o.Temporal, taskQueue: o.TaskQueue, log: o.Logger, alerts: o.Alerts,
 		name: o.Name, interval: o.Interval, batchSize: o.BatchSize, parallel: o.Parallel, maxAttempts: o.MaxAttempts,
 		retryBase: o.RetryBase, retryMax: o.RetryMax, retention: o.Retention, purgeEvery: o.PurgeEvery,
 		lockRetry: o.LockRetry, lockCheck: o.LockCheck, lockTimeout: o.LockTimeout}
