@@ -99,7 +99,35 @@ func (l *Ledger) Finished(ctx context.Context, k Key) (res Result, ok bool, err 
 // final for this message (not on WhatsApp, invalid number, reach-out limit) marks the row
 // failed; any other error is returned for the caller to retry.
 func (l *Ledger) Send(ctx context.Context, k Key, phone, text string) (Result, error) {
-	row, err := l.row(ctx, k, phone, text)
+	return l.send(ctx, k, phone, text, false)
+}
+
+// SendAsking is Send for a message that asks the client to answer (ConfirmLine, a review
+// request's score): its row says so (asks_reply), so that the answer finds it.
+func (l *Ledger) SendAsking(ctx context.Context, k Key, phone, text string) (Result, error) {
+	return l.send(ctx, k, phone, text, true)
+}
+
+// Reservation is a message's row as Reserve wrote or found it.
+type Reservation struct {
+	ID     int64
+	Queued bool // still to be sent: no earlier call finished it
+}
+
+// Reserve writes the message's row (queued, with its text) without sending it, or finds it:
+// a caller that must check something against the other rows first (two racing review
+// requests) reserves, checks, then sends (Send and SendAsking send the reserved text) or
+// skips.
+func (l *Ledger) Reserve(ctx context.Context, k Key, phone, text string, asks bool) (Reservation, error) {
+	row, err := l.row(ctx, k, phone, text, asks)
+	if err != nil {
+		return Reservation{}, err
+	}
+	return Reservation{ID: row.ID, Queued: row.Status == queued}, nil
+}
+
+func (l *Ledger) send(ctx context.Context, k Key, phone, text string, asks bool) (Result, error) {
+	row, err := l.row(ctx, k, phone, text, asks)
 	if err != nil {
 		return Result{}, err
 	}
@@ -134,7 +162,7 @@ func (l *Ledger) Fail(ctx context.Context, k Key, phone string, cause error) (Re
 }
 
 func (l *Ledger) finish(ctx context.Context, k Key, phone string, outcome Outcome, cause error) (Result, error) {
-	row, err := l.row(ctx, k, phone, "")
+	row, err := l.row(ctx, k, phone, "", false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -181,11 +209,11 @@ func failReason(err error) string {
 }
 
 // row writes the message's row, or reads it when it exists: the first row, and its message
-// ID, wins.
-func (l *Ledger) row(ctx context.Context, k Key, phone, text string) (sqlc.Message, error) {
+// ID, text and asks flag, wins.
+func (l *Ledger) row(ctx context.Context, k Key, phone, text string, asks bool) (sqlc.Message, error) {
 	p := k.params()
 	row, err := l.store.InsertMessage(ctx, sqlc.InsertMessageParams{SalonID: p.SalonID, RecordID: p.RecordID,
-		Kind: p.Kind, VisitTime: p.VisitTime, Phone: phone, WAMessageID: NewMessageID(), Body: text})
+		Kind: p.Kind, VisitTime: p.VisitTime, Phone: phone, WAMessageID: NewMessageID(), Body: text, AsksReply: asks})
 	inserted, err := db.Inserted(err)
 	if err == nil && !inserted {
 		row, err = l.store.GetMessageByKey(ctx, p)

@@ -1,8 +1,8 @@
 -- name: InsertMessage :one
 -- InsertMessage returns no row (pgx.ErrNoRows) when the key already exists:
 -- the first row, and its wa_message_id, wins.
-INSERT INTO messages (salon_id, record_id, kind, visit_time, phone, wa_message_id, body)
-VALUES (@salon_id, @record_id, @kind, @visit_time, @phone, @wa_message_id, @body)
+INSERT INTO messages (salon_id, record_id, kind, visit_time, phone, wa_message_id, body, asks_reply)
+VALUES (@salon_id, @record_id, @kind, @visit_time, @phone, @wa_message_id, @body, @asks_reply)
 ON CONFLICT (salon_id, record_id, kind, visit_time) DO NOTHING
 RETURNING *;
 

@@ -11,7 +11,7 @@ import (
 )
 
 const getMessageByKey = `-- name: GetMessageByKey :one
-SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at FROM messages
+SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, asks_reply FROM messages
 WHERE salon_id = $1 AND record_id = $2
   AND kind = $3 AND visit_time = $4
 `
@@ -46,15 +46,16 @@ func (q *Queries) GetMessageByKey(ctx context.Context, arg GetMessageByKeyParams
 		&i.UpdatedAt,
 		&i.SentAt,
 		&i.ScheduledAt,
+		&i.AsksReply,
 	)
 	return i, err
 }
 
 const insertMessage = `-- name: InsertMessage :one
-INSERT INTO messages (salon_id, record_id, kind, visit_time, phone, wa_message_id, body)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
+INSERT INTO messages (salon_id, record_id, kind, visit_time, phone, wa_message_id, body, asks_reply)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 ON CONFLICT (salon_id, record_id, kind, visit_time) DO NOTHING
-RETURNING id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at
+RETURNING id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, asks_reply
 `
 
 type InsertMessageParams struct {
@@ -65,6 +66,7 @@ type InsertMessageParams struct {
 	Phone       string
 	WAMessageID string
 	Body        string
+	AsksReply   bool
 }
 
 // InsertMessage returns no row (pgx.ErrNoRows) when the key already exists:
@@ -78,6 +80,7 @@ func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (M
 		arg.Phone,
 		arg.WAMessageID,
 		arg.Body,
+		arg.AsksReply,
 	)
 	var i Message
 	err := row.Scan(
@@ -95,12 +98,13 @@ func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (M
 		&i.UpdatedAt,
 		&i.SentAt,
 		&i.ScheduledAt,
+		&i.AsksReply,
 	)
 	return i, err
 }
 
 const lastSentMessage = `-- name: LastSentMessage :one
-SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at FROM messages
+SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, asks_reply FROM messages
 WHERE salon_id = $1 AND status = 'sent'
 ORDER BY sent_at DESC, id DESC
 LIMIT 1
@@ -124,6 +128,7 @@ func (q *Queries) LastSentMessage(ctx context.Context, salonID int64) (Message, 
 		&i.UpdatedAt,
 		&i.SentAt,
 		&i.ScheduledAt,
+		&i.AsksReply,
 	)
 	return i, err
 }

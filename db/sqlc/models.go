@@ -52,6 +52,7 @@ type Message struct {
 	UpdatedAt   time.Time
 	SentAt      *time.Time
 	ScheduledAt *time.Time
+	AsksReply   bool
 }
 
 type OpsAlert struct {
