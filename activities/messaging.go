@@ -30,6 +30,8 @@ type Messaging struct {
 	zones    *zones
 	log      *slog.Logger
 	now      func() time.Time
+	// reviewDelay replaces the salons' review delay when set (Deps.ReviewDelay).
+	reviewDelay time.Duration
 }
 
 // PlanReminders computes a visit's reminders with the salon's policy (see PlanReminderTimes).
@@ -108,7 +110,7 @@ func (a *Messaging) Deliver(ctx context.Context, in DeliverInput) (DeliverOutput
 	if rerr != nil {
 		a.log.WarnContext(ctx, "template override failed, default text used", "salonID", in.SalonID, "kind", in.Kind, "err", rerr)
 	}
-	return a.send(ctx, key, phone, text)
+	return a.send(ctx, key, phone, text, v.AskConfirm)
 }
 
 // SendClientWelcome greets a new client once (ledger key: salon, client, client_welcome),
@@ -139,7 +141,7 @@ func (a *Messaging) SendClientWelcome(ctx context.Context, in ClientWelcomeInput
 		return a.skipOrFail(ctx, key, phone, reason, err)
 	}
 	text, _ := texts.Render(texts.ClientWelcome, p.salon(), texts.Visit{ClientName: in.Name}, p.overrides())
-	return a.send(ctx, key, phone, text)
+	return a.send(ctx, key, phone, text, false)
 }
 
 // cannotSend says why the salon cannot send now ("" when it can): the installation is not
@@ -174,6 +176,9 @@ func (a *Messaging) recipient(ctx context.Context, salonID int64, raw string) (p
 // stillRelevant re-reads the record and returns a skip reason when the message no longer
 // matches it.
 func (a *Messaging) stillRelevant(ctx context.Context, in DeliverInput) (string, error) {
+	if answersClient(in.Kind) {
+		return "", nil // an answer to what the client wrote goes whatever became of the record
+	}
 	rec, err := a.records.Record(ctx, in.SalonID, in.RecordID)
 	gone := yclients.IsNotFound(err)
 	if err != nil && !gone {
@@ -211,9 +216,14 @@ func (a *Messaging) dailyCapReached(ctx context.Context, p salonPolicy, salonID 
 	return true, nil
 }
 
-// send is the one ledgered send of a client message.
-func (a *Messaging) send(ctx context.Context, key ledger.Key, phone, text string) (DeliverOutput, error) {
-	res, err := a.ledger.Send(ctx, key, phone, text)
+// send is the one ledgered send of a client message; asks marks one that asks the client to
+// answer.
+func (a *Messaging) send(ctx context.Context, key ledger.Key, phone, text string, asks bool) (DeliverOutput, error) {
+	send := a.ledger.Send
+	if asks {
+		send = a.ledger.SendAsking
+	}
+	res, err := send(ctx, key, phone, text)
 	if err != nil {
 		return DeliverOutput{}, err
 	}
