@@ -104,6 +104,7 @@ func (b *booking) handle(ctx workflow.Context, ev RecordEvent) {
 	if b.st.Cancelled {
 		return
 	}
+	b.onAttended(ctx, ev) // attendance 1: the visit's review request (review_attended.go)
 	prev := b.st.Visit
 	switch {
 	case ev.Cancelled():

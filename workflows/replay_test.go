@@ -29,6 +29,8 @@ func TestReplayRecordedHistories(t *testing.T) {
 			r.RegisterWorkflowWithOptions(Booking, workflow.RegisterOptions{Name: BookingWorkflowName})
 			r.RegisterWorkflowWithOptions(ClientWelcome, workflow.RegisterOptions{Name: ClientWelcomeWorkflowName})
 			r.RegisterWorkflowWithOptions(SendSample, workflow.RegisterOptions{Name: SendSampleWorkflowName})
+			r.RegisterWorkflowWithOptions(ClientReplies, workflow.RegisterOptions{Name: ClientReplyWorkflowName})
+			r.RegisterWorkflowWithOptions(ReviewRequest, workflow.RegisterOptions{Name: ReviewRequestWorkflowName})
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}

@@ -29,7 +29,7 @@ const ChangeWhatsAppShardQueues = "2026-11-29-whatsapp-shard-queues"
 var connectionBoundNames = []string{
 	activities.ActPair, activities.ActDisconnect, activities.ActReconnect,
 	activities.ActUnlink, activities.ActSendWelcome, activities.ActDeliver, activities.ActSendClientWelcome,
-	activities.ActSendSample,
+	activities.ActSendSample, activities.ActSendReviewRequest,
 }
 
 var connectionBound = func() map[string]bool {
@@ -151,6 +151,8 @@ func salonOf(args []any) (int64, bool) {
 		return in.SalonID, true
 	case activities.SampleInput:
 		return in.SalonID, true
+	case activities.ReviewSendInput:
+		return in.SalonID, true
 	case *activities.SalonRef:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	case *activities.PairInput:
@@ -162,6 +164,8 @@ func salonOf(args []any) (int64, bool) {
 	case *activities.ClientWelcomeInput:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	case *activities.SampleInput:
+		return derefSalon(in, func() int64 { return in.SalonID })
+	case *activities.ReviewSendInput:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	}
 	return 0, false

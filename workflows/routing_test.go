@@ -28,7 +28,7 @@ func TestWhatsAppShard(t *testing.T) {
 	}
 	require.Equal(t, "aiadmin-wa-3", WhatsAppQueue("aiadmin", 4, 7))
 	require.Equal(t, "q-wa-0", WhatsAppShardQueue("q", 0))
-	require.Equal(t, []string{"deliver-message", "pair-whatsapp", "send-client-welcome", "send-sample", "send-welcome",
+	require.Equal(t, []string{"deliver-message", "pair-whatsapp", "send-client-welcome", "send-review-request", "send-sample", "send-welcome",
 		"whatsapp-disconnect", "whatsapp-reconnect", "whatsapp-unlink"}, ConnectionBoundActivities())
 	require.True(t, ConnectionBound(activities.ActDeliver))
 	require.False(t, ConnectionBound(activities.ActSync))
@@ -122,6 +122,8 @@ func TestSalonOfActivityInputs(t *testing.T) {
 		{[]any{activities.DeliverInput{SalonID: 4}}, 4, true},
 		{[]any{activities.ClientWelcomeInput{NewClient: activities.NewClient{SalonID: 6}}}, 6, true},
 		{[]any{activities.SampleInput{SalonID: 7}}, 7, true},
+		{[]any{activities.ReviewSendInput{SalonID: 8}}, 8, true},
+		{[]any{&activities.ReviewSendInput{SalonID: 9}}, 9, true},
 		{[]any{(*activities.SampleInput)(nil)}, 0, false},
 		{[]any{(*activities.DeliverInput)(nil)}, 0, false},
 		{[]any{activities.NotifyInput{SalonID: 5}}, 0, false},

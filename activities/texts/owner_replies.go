@@ -11,7 +11,7 @@ func OwnerDeclined(salon Salon, v Visit, clientPhone string, cancelled bool) str
 	m := newMessage(salon, v)
 	next := "Свяжитесь с клиентом, чтобы перенести или отменить запись: ему ответили, что с ним свяжутся."
 	if cancelled {
-		next = "Визит отменён в YClients, время освободилось. Клиенту отправлено сообщение об отмене."
+		next = "Визит отменён в YClients, время освободилось; клиенту ответили."
 	}
 	return lines(
 		"Клиент не сможет прийти"+m.salonAs("в салон")+".",

@@ -17,7 +17,7 @@ func TestOwnerDeclined(t *testing.T) {
 	requireTidy(t, got)
 
 	got = OwnerDeclined(salon, full, "+79161234567", true)
-	require.Contains(t, got, "\nВизит отменён в YClients, время освободилось. Клиенту отправлено сообщение об отмене.")
+	require.Contains(t, got, "\nВизит отменён в YClients, время освободилось; клиенту ответили.")
 	requireTidy(t, got)
 
 	got = OwnerDeclined(Salon{}, Visit{}, "", false)

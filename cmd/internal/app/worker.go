@@ -63,6 +63,8 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	w.RegisterWorkflowWithOptions(workflows.Booking, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ClientWelcome, workflow.RegisterOptions{Name: workflows.ClientWelcomeWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.SendSample, workflow.RegisterOptions{Name: workflows.SendSampleWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.ClientReplies, workflow.RegisterOptions{Name: workflows.ClientReplyWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.ReviewRequest, workflow.RegisterOptions{Name: workflows.ReviewRequestWorkflowName})
 	set.Register(w)
 
 	var stops []func()
