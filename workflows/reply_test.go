@@ -71,11 +71,16 @@ func newReplyHarness(t *testing.T) *replyHarness {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &replyHarness{t: t, env: suite.NewTestWorkflowEnvironment(),
-		deliverOut: func(activities.DeliverInput) activities.DeliverOutput { return activities.DeliverOutput{Outcome: ledger.Sent} }}
+		deliverOut: func(activities.DeliverInput) activities.DeliverOutput {
+			return activities.DeliverOutput{Outcome: ledger.Sent}
+		}}
 	h.env.SetTestTimeout(30 * time.Second)
 	h.env.RegisterWorkflowWithOptions(ClientReplies, workflow.RegisterOptions{Name: ClientReplyWorkflowName})
 	registerReplyStubs(h.env, &h.mu, func() activities.FindQuestionOutput { return h.question },
-		func(in activities.AttendanceInput) error { h.attendance = append(h.attendance, in.Attendance); return h.attErr },
+		func(in activities.AttendanceInput) error {
+			h.attendance = append(h.attendance, in.Attendance)
+			return h.attErr
+		},
 		func(n activities.ReplyNotice) { h.notices = append(h.notices, n) },
 		func(in activities.DeliverInput) activities.DeliverOutput {
 			h.delivered = append(h.delivered, in.Kind)
