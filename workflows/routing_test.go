@@ -101,10 +101,7 @@ func TestReplayRecordedHistoriesWithWhatsAppRouting(t *testing.T) {
 				DataConverter: testDataConverter(t),
 			})
 			require.NoError(t, err)
-			r.RegisterWorkflowWithOptions(Installation, workflow.RegisterOptions{Name: InstallationWorkflowName})
-			r.RegisterWorkflowWithOptions(Booking, workflow.RegisterOptions{Name: BookingWorkflowName})
-			r.RegisterWorkflowWithOptions(ClientWelcome, workflow.RegisterOptions{Name: ClientWelcomeWorkflowName})
-			r.RegisterWorkflowWithOptions(SendSample, workflow.RegisterOptions{Name: SendSampleWorkflowName})
+			registerForReplay(r)
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
