@@ -90,7 +90,7 @@ var findQuestionOptions = workflow.ActivityOptions{
 	},
 }
 
-// attendanceOptions: YClients is retried for about 6 minutes (a 429 waits for its
+// attendanceOptions: YClients is retried for about 5 minutes (a 429 waits for its
 // Retry-After), then the owner is told instead.
 var attendanceOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 30 * time.Second,
