@@ -30,6 +30,8 @@ type Messaging struct {
 	zones    *zones
 	log      *slog.Logger
 	now      func() time.Time
+	// reviewDelay replaces the salons' review delay when set (Deps.ReviewDelay).
+	reviewDelay time.Duration
 }
 
 // PlanReminders computes a visit's reminders with the salon's policy (see PlanReminderTimes).
@@ -107,6 +109,16 @@ func (a *Messaging) gate(ctx context.Context, p salonPolicy, key ledger.Key, in 
 	if !p.sends(in.Kind) {
 		return skip(ReasonTurnedOff)
 	}
+	if in.Kind == texts.Cancellation {
+		told, err := a.store.CancellationTold(ctx, sqlc.CancellationToldParams{SalonID: in.SalonID,
+			RecordID: in.RecordID, VisitTime: in.Visit.Start.UTC()})
+		if err != nil {
+			return DeliverOutput{}, true, fmt.Errorf("cancellation told: %w", err)
+		}
+		if told { // the client's last news of the record is this cancellation (a reply's)
+			return DeliverOutput{Outcome: ledger.Sent, Reason: "already sent"}, true, nil
+		}
+	}
 	if reason, final := a.cannotSend(ctx, p, in.SalonID); final {
 		return skip(reason)
 	} else if reason != "" && a.waits(ctx, in.SalonID, reason) {
@@ -124,7 +136,7 @@ func (a *Messaging) deliverNow(ctx context.Context, p salonPolicy, key ledger.Ke
 	}
 	if in.Kind == texts.ClientWelcome {
 		text, _ := texts.Render(texts.ClientWelcome, p.salon(), texts.Visit{ClientName: in.Visit.ClientName}, p.overrides())
-		return a.send(ctx, key, phone, text, a.dailyCap(p))
+		return a.send(ctx, key, phone, text, ledger.SendOptions{Cap: a.dailyCap(p)})
 	}
 	if reason, err := a.stillRelevant(ctx, p.loc, in); err != nil || reason != "" {
 		return a.skipOrFail(ctx, key, in.Visit.ClientPhone, reason, classify(err))
@@ -135,7 +147,7 @@ func (a *Messaging) deliverNow(ctx context.Context, p salonPolicy, key ledger.Ke
 	if rerr != nil {
 		a.log.WarnContext(ctx, "template override failed, default text used", "salonID", in.SalonID, "kind", in.Kind, "err", rerr)
 	}
-	return a.send(ctx, key, phone, text, a.dailyCap(p))
+	return a.send(ctx, key, phone, text, ledger.SendOptions{Asks: v.AskConfirm, Cap: a.dailyCap(p)})
 }
 
 // SendClientWelcome greets a new client once (ledger key: salon, client, client_welcome),
@@ -171,7 +183,7 @@ func (a *Messaging) SendClientWelcome(ctx context.Context, in ClientWelcomeInput
 		return a.skipOrFail(ctx, key, phone, reason, err)
 	}
 	text, _ := texts.Render(texts.ClientWelcome, p.salon(), texts.Visit{ClientName: in.Name}, p.overrides())
-	return a.send(ctx, key, phone, text, a.dailyCap(p))
+	return a.send(ctx, key, phone, text, ledger.SendOptions{Cap: a.dailyCap(p)})
 }
 
 // cannotSend says why the salon cannot send now ("" when it can): the installation is not
@@ -230,6 +242,9 @@ func (a *Messaging) recipient(ctx context.Context, salonID int64, raw string) (p
 // stillRelevant re-reads the record and returns a skip reason when the message no longer
 // matches it.
 func (a *Messaging) stillRelevant(ctx context.Context, loc *time.Location, in DeliverInput) (string, error) {
+	if answersClient(in.Kind) {
+		return "", nil // an answer to what the client wrote goes whatever became of the record
+	}
 	rec, err := a.records.Record(ctx, in.SalonID, in.RecordID)
 	rec = rec.In(loc)
 	gone := yclients.IsNotFound(err)
@@ -258,9 +273,10 @@ func (a *Messaging) dailyCap(p salonPolicy) ledger.DailyCap {
 }
 
 // send is the one ledgered send of a client message, within the daily cap (reaching it
-// raises an ops alert).
-func (a *Messaging) send(ctx context.Context, key ledger.Key, phone, text string, limit ledger.DailyCap) (DeliverOutput, error) {
-	res, err := a.ledger.SendCapped(ctx, key, phone, text, limit)
+// raises an ops alert); o.Asks marks one that asks the client to answer.
+func (a *Messaging) send(ctx context.Context, key ledger.Key, phone, text string, o ledger.SendOptions) (DeliverOutput, error) {
+	limit := o.Cap
+	res, err := a.ledger.SendWith(ctx, key, phone, text, o)
 	if err != nil {
 		return DeliverOutput{}, err
 	}

@@ -42,6 +42,8 @@ func (p salonPolicy) sends(k texts.Kind) bool {
 		return p.row.SendReminderBefore
 	case texts.ClientWelcome:
 		return p.row.ClientWelcome
+	case texts.ReviewRequest:
+		return p.row.ReviewRequests
 	}
 	return true
 }

@@ -30,6 +30,8 @@ type YClients interface {
 	ActivationCallback(ctx context.Context, req yclients.CallbackRequest) (yclients.CallbackResult, error)
 	// Record re-reads a record just before a message about it goes out.
 	Record(ctx context.Context, salonID, recordID int64) (yclients.Record, error)
+	// SetAttendance marks a record confirmed (2) or cancelled (-1) when the client answers.
+	SetAttendance(ctx context.Context, salonID, visitID, recordID int64, attendance int) error
 }
 
 // Notifier delivers operator alerts and owner notices (*notify.Notifier).
@@ -59,6 +61,8 @@ type Deps struct {
 	RelinkURL func(RelinkInput) (string, error)
 	Logger    *slog.Logger     // nil: slog.Default()
 	Now       func() time.Time // nil: time.Now
+	// ReviewDelay, when set, replaces every salon's review_delay_minutes (demos and tests).
+	ReviewDelay time.Duration
 }
 
 // RelinkTTL is how long a re-link link works.
@@ -95,7 +99,7 @@ func NewSet(d Deps) (Set, error) {
 		WhatsApp: &WhatsApp{store: d.Store, wa: d.WhatsApp, pairing: pairing.New(d.Store, d.Box, d.Now), ledger: l,
 			notifier: d.Notifier, log: d.Logger},
 		Messaging: &Messaging{store: d.Store, wa: d.WhatsApp, records: d.YClients, ledger: l, notifier: d.Notifier,
-			zones: z, log: d.Logger, now: d.Now},
+			zones: z, log: d.Logger, now: d.Now, reviewDelay: d.ReviewDelay},
 		Ops: &Ops{store: d.Store, notifier: d.Notifier, temporal: d.Temporal, relinkURL: d.RelinkURL, log: d.Logger},
 	}, nil
 }
@@ -125,6 +129,11 @@ func (s Set) Register(r Registry) {
 		ActDeliver:           s.Messaging.Deliver,
 		ActSend:              s.Messaging.Send,
 		ActSendClientWelcome: s.Messaging.SendClientWelcome,
+		ActFindQuestion:      s.Messaging.FindQuestion,
+		ActSetAttendance:     s.Messaging.SetAttendance,
+		ActNotifyReply:       s.Messaging.NotifyReply,
+		ActPlanReview:        s.Messaging.PlanReview,
+		ActSendReviewRequest: s.Messaging.SendReviewRequest,
 		ActNotifyOps:         s.Ops.NotifyOps,
 		ActNotifyRelink:      s.Ops.NotifyRelink,
 		ActResumeBookings:    s.Ops.ResumeBookings,

@@ -102,6 +102,8 @@ var reasons = map[string]string{
 	"no valid client phone":    "у клиента нет номера",
 	"no linked number":         "WhatsApp салона не подключён",
 	"empty text":               "пустой текст",
+	"reviewed_recently":        "клиента уже просили об отзыве в последние 30 дней",
+	"not attended":             "визит больше не отмечен как состоявшийся",
 }
 
 func reasonText(reason string) string {

@@ -40,6 +40,7 @@ func (b *bookingFlow) apply(ctx workflow.Context, ev RecordEvent) {
 	default:
 		b.details(ev.Visit)
 	}
+	b.reviewOnAttended(ctx, ev)
 }
 
 // newer reports whether ev is newer than the state applied: YClients' last_change_date orders
@@ -65,6 +66,11 @@ func (b *bookingFlow) owed(ev RecordEvent) bool {
 func (b *bookingFlow) firstSeen(ev RecordEvent, now time.Time) {
 	v := ev.Visit
 	b.st.Visit = &v
+	if !v.Start.After(now) {
+		told := v // a visit already begun (an attendance mark after it): nothing to tell
+		b.st.Told = &told
+		return
+	}
 	if b.owed(ev) {
 		b.queueNotice(texts.Confirmation, v, time.Time{}, now)
 		return

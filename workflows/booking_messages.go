@@ -110,6 +110,8 @@ type BookingState struct {
 	Seq int64
 	// Closed says the salon's installation ended: nothing more is sent.
 	Closed bool
+	// ReviewStarted says this run started the record's review request (the visit attended).
+	ReviewStarted bool
 	// PlanFor is the visit start whose reminders are still to be planned (zero: none).
 	PlanFor time.Time
 	// Recheck is how long messages waiting for a paused salon wait before looking again

@@ -25,13 +25,20 @@ func TestReplayRecordedHistories(t *testing.T) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
 			r, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{DataConverter: testDataConverter(t)})
 			require.NoError(t, err)
-			r.RegisterWorkflowWithOptions(Installation, workflow.RegisterOptions{Name: InstallationWorkflowName})
-			r.RegisterWorkflowWithOptions(Booking, workflow.RegisterOptions{Name: BookingWorkflowName})
-			r.RegisterWorkflowWithOptions(ClientWelcome, workflow.RegisterOptions{Name: ClientWelcomeWorkflowName})
-			r.RegisterWorkflowWithOptions(SendSample, workflow.RegisterOptions{Name: SendSampleWorkflowName})
+			registerForReplay(r)
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
+}
+
+// registerForReplay registers every workflow under its pinned name, as the worker does.
+func registerForReplay(r worker.WorkflowReplayer) {
+	r.RegisterWorkflowWithOptions(Installation, workflow.RegisterOptions{Name: InstallationWorkflowName})
+	r.RegisterWorkflowWithOptions(Booking, workflow.RegisterOptions{Name: BookingWorkflowName})
+	r.RegisterWorkflowWithOptions(ClientWelcome, workflow.RegisterOptions{Name: ClientWelcomeWorkflowName})
+	r.RegisterWorkflowWithOptions(SendSample, workflow.RegisterOptions{Name: SendSampleWorkflowName})
+	r.RegisterWorkflowWithOptions(ClientReplies, workflow.RegisterOptions{Name: ClientReplyWorkflowName})
+	r.RegisterWorkflowWithOptions(ReviewRequest, workflow.RegisterOptions{Name: ReviewRequestWorkflowName})
 }
 
 // testDataConverter decodes recorded histories: payloads with personal data are encrypted

@@ -29,7 +29,7 @@ const ChangeWhatsAppShardQueues = "2026-11-29-whatsapp-shard-queues"
 var connectionBoundNames = []string{
 	activities.ActPair, activities.ActDisconnect, activities.ActReconnect,
 	activities.ActUnlink, activities.ActSendWelcome, activities.ActDeliver, activities.ActSend, activities.ActSendClientWelcome,
-	activities.ActSendSample,
+	activities.ActSendSample, activities.ActSendReviewRequest,
 }
 
 var connectionBound = func() map[string]bool {
@@ -153,6 +153,8 @@ func salonOf(args []any) (int64, bool) {
 		return in.SalonID, true
 	case activities.SendInput:
 		return in.SalonID, true
+	case activities.ReviewSendInput:
+		return in.SalonID, true
 	case *activities.SalonRef:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	case *activities.PairInput:
@@ -166,6 +168,8 @@ func salonOf(args []any) (int64, bool) {
 	case *activities.SampleInput:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	case *activities.SendInput:
+		return derefSalon(in, func() int64 { return in.SalonID })
+	case *activities.ReviewSendInput:
 		return derefSalon(in, func() int64 { return in.SalonID })
 	}
 	return 0, false

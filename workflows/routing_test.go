@@ -28,7 +28,7 @@ func TestWhatsAppShard(t *testing.T) {
 	}
 	require.Equal(t, "aiadmin-wa-3", WhatsAppQueue("aiadmin", 4, 7))
 	require.Equal(t, "q-wa-0", WhatsAppShardQueue("q", 0))
-	require.Equal(t, []string{"deliver-message", "pair-whatsapp", "send-client-welcome", "send-message", "send-sample", "send-welcome",
+	require.Equal(t, []string{"deliver-message", "pair-whatsapp", "send-client-welcome", "send-message", "send-review-request", "send-sample", "send-welcome",
 		"whatsapp-disconnect", "whatsapp-reconnect", "whatsapp-unlink"}, ConnectionBoundActivities())
 	require.True(t, ConnectionBound(activities.ActDeliver))
 	require.False(t, ConnectionBound(activities.ActSync))
@@ -101,10 +101,7 @@ func TestReplayRecordedHistoriesWithWhatsAppRouting(t *testing.T) {
 				DataConverter: testDataConverter(t),
 			})
 			require.NoError(t, err)
-			r.RegisterWorkflowWithOptions(Installation, workflow.RegisterOptions{Name: InstallationWorkflowName})
-			r.RegisterWorkflowWithOptions(Booking, workflow.RegisterOptions{Name: BookingWorkflowName})
-			r.RegisterWorkflowWithOptions(ClientWelcome, workflow.RegisterOptions{Name: ClientWelcomeWorkflowName})
-			r.RegisterWorkflowWithOptions(SendSample, workflow.RegisterOptions{Name: SendSampleWorkflowName})
+			registerForReplay(r)
 			require.NoError(t, r.ReplayWorkflowHistoryFromJSONFile(nil, f))
 		})
 	}
@@ -122,6 +119,8 @@ func TestSalonOfActivityInputs(t *testing.T) {
 		{[]any{activities.DeliverInput{SalonID: 4}}, 4, true},
 		{[]any{activities.ClientWelcomeInput{NewClient: activities.NewClient{SalonID: 6}}}, 6, true},
 		{[]any{activities.SampleInput{SalonID: 7}}, 7, true},
+		{[]any{activities.ReviewSendInput{SalonID: 8}}, 8, true},
+		{[]any{&activities.ReviewSendInput{SalonID: 9}}, 9, true},
 		{[]any{(*activities.SampleInput)(nil)}, 0, false},
 		{[]any{activities.SendInput{DeliverInput: activities.DeliverInput{SalonID: 8}}}, 8, true},
 		{[]any{(*activities.SendInput)(nil)}, 0, false},

@@ -116,21 +116,52 @@ func (l *Ledger) Finished(ctx context.Context, k Key) (res Result, ok bool, err 
 // final for this message (not on WhatsApp, invalid number, reach-out limit) marks the row
 // failed; any other error is returned for the caller to retry.
 func (l *Ledger) Send(ctx context.Context, k Key, phone, text string) (Result, error) {
-	return l.SendCapped(ctx, k, phone, text, DailyCap{})
+	return l.SendWith(ctx, k, phone, text, SendOptions{})
 }
 
-// SendCapped is Send within the salon's daily cap: the message counts on the cap's day once
-// (a retry does not count it again), and a message over the cap is skipped (ReasonDailyCap).
-// The count is taken and raised in one transaction, so concurrent sends cannot overrun it.
-func (l *Ledger) SendCapped(ctx context.Context, k Key, phone, text string, limit DailyCap) (Result, error) {
-	row, err := l.row(ctx, k, phone, text)
+// SendAsking is Send for a message that asks the client to answer (ConfirmLine, a review
+// request's score): its row says so (asks_reply), so that the answer finds it.
+func (l *Ledger) SendAsking(ctx context.Context, k Key, phone, text string) (Result, error) {
+	return l.SendWith(ctx, k, phone, text, SendOptions{Asks: true})
+}
+
+// SendOptions are how a message is sent: Asks marks one that asks the client to answer; Cap
+// is the salon's daily cap it counts against (none when its Limit is 0).
+type SendOptions struct {
+	Asks bool
+	Cap  DailyCap
+}
+
+// Reservation is a message's row as Reserve wrote or found it.
+type Reservation struct {
+	ID     int64
+	Queued bool // still to be sent: no earlier call finished it
+}
+
+// Reserve writes the message's row (queued, with its text) without sending it, or finds it:
+// a caller that must check something against the other rows first (two racing review
+// requests) reserves, checks, then sends (Send and SendAsking send the reserved text) or
+// skips.
+func (l *Ledger) Reserve(ctx context.Context, k Key, phone, text string, asks bool) (Reservation, error) {
+	row, err := l.row(ctx, k, phone, text, asks)
+	if err != nil {
+		return Reservation{}, err
+	}
+	return Reservation{ID: row.ID, Queued: row.Status == queued}, nil
+}
+
+// SendWith is Send with options. Within a daily cap the message counts on the cap's day once
+// (a retry does not count it again), and a message over the cap is skipped (ReasonDailyCap):
+// the count is taken and raised in one transaction, so concurrent sends cannot overrun it.
+func (l *Ledger) SendWith(ctx context.Context, k Key, phone, text string, o SendOptions) (Result, error) {
+	row, err := l.row(ctx, k, phone, text, o.Asks)
 	if err != nil {
 		return Result{}, err
 	}
 	if row.Status != queued {
 		return already(row.Status), nil
 	}
-	if ok, err := l.reserve(ctx, row.ID, k.SalonID, limit); err != nil {
+	if ok, err := l.reserve(ctx, row.ID, k.SalonID, o.Cap); err != nil {
 		return Result{}, err
 	} else if !ok {
 		return l.mark(ctx, k, row.ID, Skipped, errors.New(ReasonDailyCap))
@@ -197,7 +228,7 @@ func (l *Ledger) Fail(ctx context.Context, k Key, phone string, cause error) (Re
 }
 
 func (l *Ledger) finish(ctx context.Context, k Key, phone string, outcome Outcome, cause error) (Result, error) {
-	row, err := l.row(ctx, k, phone, "")
+	row, err := l.row(ctx, k, phone, "", false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -244,11 +275,11 @@ func failReason(err error) string {
 }
 
 // row writes the message's row, or reads it when it exists: the first row, and its message
-// ID, wins.
-func (l *Ledger) row(ctx context.Context, k Key, phone, text string) (sqlc.Message, error) {
+// ID, text and asks flag, wins.
+func (l *Ledger) row(ctx context.Context, k Key, phone, text string, asks bool) (sqlc.Message, error) {
 	p := k.params()
 	row, err := l.store.InsertMessage(ctx, sqlc.InsertMessageParams{SalonID: p.SalonID, RecordID: p.RecordID,
-		Kind: p.Kind, VisitTime: p.VisitTime, Seq: p.Seq, Phone: phone, WAMessageID: NewMessageID(), Body: text})
+		Kind: p.Kind, VisitTime: p.VisitTime, Seq: p.Seq, Phone: phone, WAMessageID: NewMessageID(), Body: text, AsksReply: asks})
 	inserted, err := db.Inserted(err)
 	if err == nil && !inserted {
 		row, err = l.store.GetMessageByKey(ctx, p)

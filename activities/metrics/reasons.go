@@ -14,6 +14,9 @@ var skipReasons = map[string]string{
 	"record rescheduled":      "record_rescheduled",
 	"record changed again":    "record_changed",
 	"record is not cancelled": "record_not_cancelled",
+	"reviewed_recently":       "reviewed_recently",
+	"not attended":            "not_attended",
+	"turned_off":              "turned_off",
 }
 
 // SkipReason is the label word of a skip reason; an unknown one is "other".

@@ -108,15 +108,9 @@ func ownerWelcome(m *message) string {
 // master, what score. clientPhone is shown as given; empty fields are left out.
 func OwnerLowScore(salon Salon, v Visit, score int, clientPhone string) string {
 	m := newMessage(salon, v)
-	var when string
-	if m.When != "" {
-		when = m.Date + ", " + m.Time
-	}
 	return lines(
 		"Низкая оценка визита"+m.salonAs("в салон")+": "+strconv.Itoa(score)+" из 5.",
-		label("Клиент: ", join(", ", m.ClientName, truncate(clean(clientPhone), maxPhoneLen))),
-		label("Визит: ", join(" — ", when, m.Services)),
-		label("Мастер: ", m.Staff),
+		m.ownerVisit(clientPhone),
 		"Публичную ссылку на отзывы клиент не получил. Стоит связаться с ним, пока впечатления свежие.",
 	)
 }

@@ -1,8 +1,8 @@
 -- name: InsertMessage :one
 -- InsertMessage returns no row (pgx.ErrNoRows) when the key already exists:
 -- the first row, and its wa_message_id, wins.
-INSERT INTO messages (salon_id, record_id, kind, visit_time, seq, phone, wa_message_id, body)
-VALUES (@salon_id, @record_id, @kind, @visit_time, @seq, @phone, @wa_message_id, @body)
+INSERT INTO messages (salon_id, record_id, kind, visit_time, seq, phone, wa_message_id, body, asks_reply)
+VALUES (@salon_id, @record_id, @kind, @visit_time, @seq, @phone, @wa_message_id, @body, @asks_reply)
 ON CONFLICT (salon_id, record_id, kind, visit_time, seq) DO NOTHING
 RETURNING *;
 
@@ -80,3 +80,17 @@ FROM messages
 WHERE salon_id = @salon_id
 ORDER BY id DESC
 LIMIT sqlc.arg(max_rows)::int;
+
+-- name: CancellationTold :one
+-- CancellationTold reports whether the last thing the client was told about the record is the
+-- cancellation of the visit at visit_time: a cancellation sent after every confirmation and
+-- change notice of the record (whoever sent it: the booking, or the reply that cancelled it).
+SELECT EXISTS (
+    SELECT 1 FROM messages c
+    WHERE c.salon_id = @salon_id AND c.record_id = @record_id AND c.kind = 'cancellation'
+      AND c.visit_time = @visit_time AND c.status = 'sent'
+      AND c.sent_at >= COALESCE((
+          SELECT max(m.sent_at) FROM messages m
+          WHERE m.salon_id = @salon_id AND m.record_id = @record_id
+            AND m.kind IN ('confirmation', 'change') AND m.status = 'sent'), '-infinity'::timestamptz)
+)::bool;

@@ -183,7 +183,7 @@ func (q *Queries) IsOptedOut(ctx context.Context, arg IsOptedOutParams) (bool, e
 }
 
 const listMessages = `-- name: ListMessages :many
-SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, seq, capped_on FROM messages WHERE salon_id = $1 ORDER BY id
+SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, asks_reply, seq, capped_on FROM messages WHERE salon_id = $1 ORDER BY id
 `
 
 func (q *Queries) ListMessages(ctx context.Context, salonID int64) ([]Message, error) {
@@ -210,6 +210,7 @@ func (q *Queries) ListMessages(ctx context.Context, salonID int64) ([]Message, e
 			&i.UpdatedAt,
 			&i.SentAt,
 			&i.ScheduledAt,
+			&i.AsksReply,
 			&i.Seq,
 			&i.CappedOn,
 		); err != nil {

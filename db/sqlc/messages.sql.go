@@ -28,6 +28,34 @@ func (q *Queries) AddPausedMessage(ctx context.Context, arg AddPausedMessagePara
 	return err
 }
 
+const cancellationTold = `-- name: CancellationTold :one
+SELECT EXISTS (
+    SELECT 1 FROM messages c
+    WHERE c.salon_id = $1 AND c.record_id = $2 AND c.kind = 'cancellation'
+      AND c.visit_time = $3 AND c.status = 'sent'
+      AND c.sent_at >= COALESCE((
+          SELECT max(m.sent_at) FROM messages m
+          WHERE m.salon_id = $1 AND m.record_id = $2
+            AND m.kind IN ('confirmation', 'change') AND m.status = 'sent'), '-infinity'::timestamptz)
+)::bool
+`
+
+type CancellationToldParams struct {
+	SalonID   int64
+	RecordID  int64
+	VisitTime time.Time
+}
+
+// CancellationTold reports whether the last thing the client was told about the record is the
+// cancellation of the visit at visit_time: a cancellation sent after every confirmation and
+// change notice of the record (whoever sent it: the booking, or the reply that cancelled it).
+func (q *Queries) CancellationTold(ctx context.Context, arg CancellationToldParams) (bool, error) {
+	row := q.db.QueryRow(ctx, cancellationTold, arg.SalonID, arg.RecordID, arg.VisitTime)
+	var column_1 bool
+	err := row.Scan(&column_1)
+	return column_1, err
+}
+
 const countPausedMessages = `-- name: CountPausedMessages :one
 SELECT count(*)::bigint AS waiting, COALESCE(EXTRACT(EPOCH FROM min(since)), 0)::float8 AS oldest_unix FROM paused_messages WHERE salon_id = $1
 `
@@ -62,7 +90,7 @@ func (q *Queries) DailySends(ctx context.Context, arg DailySendsParams) (int32, 
 }
 
 const getMessageByKey = `-- name: GetMessageByKey :one
-SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, seq, capped_on FROM messages
+SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, asks_reply, seq, capped_on FROM messages
 WHERE salon_id = $1 AND record_id = $2
   AND kind = $3 AND visit_time = $4 AND seq = $5
 `
@@ -99,6 +127,7 @@ func (q *Queries) GetMessageByKey(ctx context.Context, arg GetMessageByKeyParams
 		&i.UpdatedAt,
 		&i.SentAt,
 		&i.ScheduledAt,
+		&i.AsksReply,
 		&i.Seq,
 		&i.CappedOn,
 	)
@@ -106,10 +135,10 @@ func (q *Queries) GetMessageByKey(ctx context.Context, arg GetMessageByKeyParams
 }
 
 const insertMessage = `-- name: InsertMessage :one
-INSERT INTO messages (salon_id, record_id, kind, visit_time, seq, phone, wa_message_id, body)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+INSERT INTO messages (salon_id, record_id, kind, visit_time, seq, phone, wa_message_id, body, asks_reply)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ON CONFLICT (salon_id, record_id, kind, visit_time, seq) DO NOTHING
-RETURNING id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, seq, capped_on
+RETURNING id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, asks_reply, seq, capped_on
 `
 
 type InsertMessageParams struct {
@@ -121,6 +150,7 @@ type InsertMessageParams struct {
 	Phone       string
 	WAMessageID string
 	Body        string
+	AsksReply   bool
 }
 
 // InsertMessage returns no row (pgx.ErrNoRows) when the key already exists:
@@ -135,6 +165,7 @@ func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (M
 		arg.Phone,
 		arg.WAMessageID,
 		arg.Body,
+		arg.AsksReply,
 	)
 	var i Message
 	err := row.Scan(
@@ -152,6 +183,7 @@ func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (M
 		&i.UpdatedAt,
 		&i.SentAt,
 		&i.ScheduledAt,
+		&i.AsksReply,
 		&i.Seq,
 		&i.CappedOn,
 	)
@@ -159,7 +191,7 @@ func (q *Queries) InsertMessage(ctx context.Context, arg InsertMessageParams) (M
 }
 
 const lastSentMessage = `-- name: LastSentMessage :one
-SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, seq, capped_on FROM messages
+SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, asks_reply, seq, capped_on FROM messages
 WHERE salon_id = $1 AND status = 'sent'
 ORDER BY sent_at DESC, id DESC
 LIMIT 1
@@ -183,6 +215,7 @@ func (q *Queries) LastSentMessage(ctx context.Context, salonID int64) (Message, 
 		&i.UpdatedAt,
 		&i.SentAt,
 		&i.ScheduledAt,
+		&i.AsksReply,
 		&i.Seq,
 		&i.CappedOn,
 	)

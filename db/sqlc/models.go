@@ -54,6 +54,7 @@ type Message struct {
 	UpdatedAt   time.Time
 	SentAt      *time.Time
 	ScheduledAt *time.Time
+	AsksReply   bool
 	Seq         int64
 	CappedOn    pgtype.Date
 }

@@ -48,7 +48,7 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	guarded := shards.Guard(a.WhatsApp.Client)
 	set, err = activities.NewSet(activities.Deps{
 		Store: a.Store, YClients: a.YClients, WhatsApp: guarded, Box: a.Box,
-		Notifier: notifier, Temporal: a.Temporal, PublicURL: a.Cfg.PublicURL, Logger: a.Logger,
+		Notifier: notifier, Temporal: a.Temporal, PublicURL: a.Cfg.PublicURL, Logger: a.Logger, ReviewDelay: a.Cfg.ReviewDelay,
 		RelinkURL: func(in activities.RelinkInput) (string, error) {
 			return httpapi.RelinkURL(a.Cfg.PublicURL, a.Cfg.SessionSecret,
 				httpapi.RelinkLink{SalonID: in.SalonID, InstallID: in.InstallID, Generation: in.Generation}, activities.RelinkTTL, time.Now())
@@ -63,6 +63,8 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	w.RegisterWorkflowWithOptions(workflows.Booking, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.ClientWelcome, workflow.RegisterOptions{Name: workflows.ClientWelcomeWorkflowName})
 	w.RegisterWorkflowWithOptions(workflows.SendSample, workflow.RegisterOptions{Name: workflows.SendSampleWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.ClientReplies, workflow.RegisterOptions{Name: workflows.ClientReplyWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.ReviewRequest, workflow.RegisterOptions{Name: workflows.ReviewRequestWorkflowName})
 	set.Register(w)
 
 	var stops []func()
@@ -80,7 +82,8 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 		return nil, fmt.Errorf("temporal worker: %w", err)
 	}
 	stops = append(stops, w.Stop)
-	replies := incoming.New(a.Store, ledger.New(a.Store, guarded, nil), a.Logger)
+	replies := incoming.New(incoming.Options{Store: a.Store, Ledger: ledger.New(a.Store, guarded, nil),
+		Temporal: a.Temporal, TaskQueue: a.Cfg.TaskQueue, RefKey: a.Cfg.SecretKey, Logger: a.Logger})
 	a.WhatsApp.Client.SetIncomingHandler(func(ctx context.Context, m whatsapp.Incoming) {
 		if err := replies.Handle(ctx, m); err != nil {
 			a.Logger.Warn("incoming message", "salonID", m.SalonID, "err", err)

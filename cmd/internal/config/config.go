@@ -73,6 +73,9 @@ type Config struct {
 	// NoticeMerge is how long a change or cancellation notice waits for more changes of the
 	// record (NOTICE_MERGE_WINDOW; default 2 min, demo mode 5 s).
 	NoticeMerge time.Duration
+	// ReviewDelay, when set (REVIEW_DELAY; demo mode: 30 s), replaces every salon's review
+	// delay: a review request goes that long after YClients marks a visit attended.
+	ReviewDelay time.Duration
 	// IPRateLimit is how many marketplace redirects and websockets one client IP may open per
 	// minute (IP_RATE_LIMIT, default 30; 0 turns the limit off); TrustedProxies are the load
 	// balancers whose X-Forwarded-For names the client (TRUSTED_PROXIES, comma-separated).
@@ -92,6 +95,9 @@ type Config struct {
 	// publicURLSet says PUBLIC_URL was set rather than defaulted.
 	publicURLSet bool
 }
+
+// DemoReviewDelay is the review delay of demo mode (REVIEW_DELAY unset).
+const DemoReviewDelay = 30 * time.Second
 
 // Options say how a binary reads the configuration.
 type Options struct {
@@ -196,6 +202,7 @@ func (c *Config) parse(dev bool, p *problems) {
 		{"WHATSAPP_SHARD_RETRY", &c.ShardRetry},
 		{"INBOX_RETENTION", &c.InboxRetention},
 		{"NOTICE_MERGE_WINDOW", &c.NoticeMerge},
+		{"REVIEW_DELAY", &c.ReviewDelay},
 	} {
 		if v := os.Getenv(d.name); v != "" {
 			if *d.dst, err = time.ParseDuration(v); err != nil {
@@ -205,6 +212,9 @@ func (c *Config) parse(dev bool, p *problems) {
 	}
 	if c.InboxRetention <= 0 && !p.has("INBOX_RETENTION") {
 		p.errorf("INBOX_RETENTION", "want a positive duration, got %s", c.InboxRetention)
+	}
+	if c.ReviewDelay == 0 && c.Demo && os.Getenv("REVIEW_DELAY") == "" {
+		c.ReviewDelay = DemoReviewDelay // an owner trying it out sees the request within a minute
 	}
 	c.TemporalUIOrigin = strings.TrimRight(os.Getenv("TEMPORAL_UI_ORIGIN"), "/")
 	if c.TemporalUIOrigin == "" && c.Demo {

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -43,4 +44,26 @@ func TestOpsAddr(t *testing.T) {
 	c, err = Load(true)
 	require.NoError(t, err)
 	require.Equal(t, "0.0.0.0:9191", c.OpsAddr, "OPS_ADDR: got %q", c.OpsAddr)
+}
+
+func TestReviewDelay(t *testing.T) {
+	cleanEnv(t)
+	c, err := Load(true)
+	require.NoError(t, err)
+	require.True(t, c.Demo)
+	require.Equal(t, DemoReviewDelay, c.ReviewDelay, "demo: requests within a minute")
+	t.Setenv("REVIEW_DELAY", "2m")
+	c, err = Load(true)
+	require.NoError(t, err)
+	require.Equal(t, 2*time.Minute, c.ReviewDelay)
+	t.Setenv("REVIEW_DELAY", "soon")
+	_, err = Load(true)
+	require.ErrorContains(t, err, "REVIEW_DELAY")
+	cleanEnv(t)
+	for k, v := range production {
+		t.Setenv(k, v)
+	}
+	c, err = LoadWith(Options{})
+	require.NoError(t, err)
+	require.Zero(t, c.ReviewDelay, "production: each salon's review_delay_minutes")
 }

@@ -60,6 +60,7 @@ func (c *Config) Settings() []Setting {
 		{"ACTIVATION_DEADLINE", orDefault(c.Timings.ActivationDeadline, workflows.DefaultActivationDeadline)},
 		{"RESYNC_EVERY", orDefault(c.Timings.ResyncEvery, workflows.DefaultResyncEvery)},
 		{"FROZEN_POLL_EVERY", orDefault(c.Timings.FrozenPollEvery, workflows.DefaultFrozenPollEvery)},
+		{"REVIEW_DELAY", map[bool]string{true: c.ReviewDelay.String(), false: "each salon's setting"}[c.ReviewDelay > 0]},
 		{"FAKE_YCLIENTS_ADDR", c.FakeAddr},
 		{"DATA_DIR", c.DataDir},
 		{"LOG_LEVEL", c.LogLevel},
