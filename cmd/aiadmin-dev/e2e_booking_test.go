@@ -76,9 +76,17 @@ func (s *stack) webhookURL(salon int64) string {
 }
 
 // noPacing turns pacing off for a salon (the benchmark and these tests measure the pipeline,
-// not the anti-ban policy, which has tests of its own), and its quiet hours (reminders wait
-// them out, and the tests run at any hour).
+// not the anti-ban policy, which has tests of its own).
 func (s *stack) noPacing(salon int64) {
+	s.t.Helper()
+	require.NoError(s.t, s.app.Store.UpsertSalonSettings(context.Background(), sqlc.UpsertSalonSettingsParams{
+		SalonID: salon, ReminderDayHour: 18, QuietFromMinute: 21 * 60, QuietToMinute: 9 * 60,
+		PerMinute: 0, DailyCap: 300, Templates: []byte("{}")}))
+}
+
+// noPacingNoQuiet is noPacing with the quiet hours off too: reminders wait them out, and a test
+// that sees reminders go runs at any hour.
+func (s *stack) noPacingNoQuiet(salon int64) {
 	s.t.Helper()
 	require.NoError(s.t, s.app.Store.UpsertSalonSettings(context.Background(), sqlc.UpsertSalonSettingsParams{
 		SalonID: salon, ReminderDayHour: 18, PerMinute: 0, DailyCap: 300, Templates: []byte("{}")}))

@@ -254,7 +254,7 @@ func TestRemindersFire(t *testing.T) {
 	})
 	salon := s.moscow
 	s.activate(salon)
-	s.noPacing(salon)
+	s.noPacingNoQuiet(salon)
 	_, local := localIn(t, "Europe/Moscow", 3, "14:30")
 	rec := s.bookRecord(salon, local)
 	got := s.waitClientTexts(salon, 3)
