@@ -7,7 +7,7 @@ WORKFLOWCHECK_VERSION := v0.6.0
 TEST_FLAGS ?= -count=1 -timeout 15m
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aiadmin?sslmode=disable
 
-.PHONY: dev cluster test bench lint generate build build-dev temporal-dev postgres chromium clean
+.PHONY: dev cluster test chaos bench lint generate build build-dev temporal-dev postgres chromium clean
 
 ## dev: the whole product locally (demo mode without YClients credentials)
 dev: postgres build-dev temporal-dev
@@ -38,9 +38,16 @@ postgres:
 chromium:
 	@http/browsertest/install-chromium.sh
 
-## test: every test, against a real PostgreSQL and a real Temporal server (started if needed)
+## test: every test, against a real PostgreSQL and a real Temporal server (started if needed);
+## the fault-injection suite at its short size (AIADMIN_CHAOS=short; set it empty to skip it)
+AIADMIN_CHAOS ?= short
 test: postgres temporal-dev chromium
-	@cmd/temporal-dev/with-temporal.sh $(GO) test $(TEST_FLAGS) ./...
+	@AIADMIN_CHAOS=$(AIADMIN_CHAOS) cmd/temporal-dev/with-temporal.sh $(GO) test $(TEST_FLAGS) ./...
+
+## chaos: the fault-injection suite at full size (its own PostgreSQL server, Temporal on it, 2 api
+## and 3 worker processes, the fakes): one line R<n>: … per scenario; fails on any loss or duplicate
+chaos: postgres temporal-dev
+	AIADMIN_CHAOS=full $(GO) test -count=1 -timeout 40m -v -run '^TestChaos$$' ./cmd/aiadmin-dev
 
 ## bench: benchmarks against the real stack
 bench: postgres temporal-dev
