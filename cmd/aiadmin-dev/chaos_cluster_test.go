@@ -110,7 +110,7 @@ func (c *cluster) workers() []string {
 	return out
 }
 
-// waitUntil polls cond every 250 ms until it holds; it fails the test when a child of the
+// waitUntil polls cond until it holds; it fails the test when a child of the
 // cluster crashed meanwhile, or after timeout with cond's last account of what is missing.
 func (s *chaosSuite) waitUntil(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
 	t.Helper()
@@ -120,7 +120,7 @@ func (s *chaosSuite) waitUntil(t *testing.T, timeout time.Duration, what string,
 }
 
 // await is waitUntil that reports a timeout instead of failing; a crashed child still fails
-// the test.
+// the test. It polls every 500 ms.
 func (s *chaosSuite) await(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) (bool, string) {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
@@ -137,7 +137,7 @@ func (s *chaosSuite) await(t *testing.T, timeout time.Duration, what string, con
 		if time.Now().After(deadline) {
 			return false, missing
 		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 

@@ -38,13 +38,7 @@ func runR3(t *testing.T, s *chaosSuite) {
 		require.NoError(t, err)
 		stories = append(stories, st)
 	}
-	var waiting, wrong []string
-	s.waitUntil(t, s.size.settle, "R3: every record's messages", func() (bool, string) {
-		waiting, wrong = s.checkStories(stories)
-		return len(waiting) == 0 && s.inboxDrained(salons), firstFew(append(waiting, wrong...), 10)
-	})
-	time.Sleep(5 * time.Second) // a late or doubled message shows up now
-	waiting, wrong = s.checkStories(stories)
+	waiting, wrong := s.settle(t, s.size.settle, salons, true, func() ([]string, []string) { return s.checkStories(stories) })
 	counts := map[string]int{}
 	for _, st := range stories {
 		counts[st.story]++
@@ -52,7 +46,8 @@ func runR3(t *testing.T, s *chaosSuite) {
 	report(t, "R3: %d bookings (%d created, %d rescheduled, %d cancelled) in %d salons of 3 time zones, every webhook ×4 and shuffled: %d with exactly the right messages at the right local times, %d wrong, in %s",
 		len(stories), counts["created"], counts["rescheduled"], counts["cancelled"], len(salons),
 		len(stories)-len(waiting)-len(wrong), len(waiting)+len(wrong), time.Since(began).Round(time.Second))
-	require.Empty(t, append(waiting, wrong...), "records whose client got the wrong messages:\n  %s", firstFew(append(wrong, waiting...), 40))
+	require.Empty(t, append(wrong, waiting...), "records whose client got the wrong messages (or, when the salon went quiet, only part of them):\n  %s",
+		firstFew(append(wrong, waiting...), 40))
 }
 
 // r3Story makes one record's story in the fake: created; or created and moved an hour and a

@@ -41,14 +41,8 @@ func runR4(t *testing.T, s *chaosSuite) {
 	require.NoError(t, s.c.restartTemporal(time.Minute))
 	restarted = true
 	down := time.Since(stopped)
-	var waiting, wrong []string
-	s.waitUntil(t, s.size.settle, "R4: every webhook processed after Temporal is back", func() (bool, string) {
-		waiting, wrong = s.checkConfirmed(bookings)
-		return len(waiting) == 0 || len(wrong) > 0, firstFew(waiting, 10)
-	})
-	processed := time.Since(stopped) - down
-	time.Sleep(5 * time.Second)
-	waiting, wrong = s.checkConfirmed(bookings)
+	waiting, wrong := s.settle(t, s.size.settle, salons, false, func() ([]string, []string) { return s.checkConfirmed(bookings) })
+	processed := time.Since(stopped) - down - 5*time.Second
 	report(t, "R4: Temporal down %s while %d webhooks arrived: %d answered 2xx while down (slowest %s), %d refused, %d stored; after its restart %d/%d confirmed exactly once within %s, %d wrong (lost %d); all in %s",
 		down.Round(time.Second), len(bookings), answered, slowest.Round(time.Millisecond), len(refused), stored,
 		len(bookings)-len(waiting)-len(wrong), len(bookings), processed.Round(time.Second), len(wrong), len(waiting),
@@ -56,6 +50,7 @@ func runR4(t *testing.T, s *chaosSuite) {
 	require.Empty(t, refused, "webhooks not answered 2xx while Temporal was down")
 	require.Equal(t, len(bookings), stored, "webhooks stored in the inbox")
 	require.Empty(t, wrong, "doubled or wrong:\n  %s", firstFew(wrong, 30))
+	require.Empty(t, waiting, "lost (still missing after %s):\n  %s", s.size.settle, firstFew(waiting, 30))
 }
 
 // answers reads the fake's deliveries of the bookings' create webhooks: how many were answered

@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 )
 
@@ -68,7 +69,7 @@ func runR6(t *testing.T, s *chaosSuite) {
 		case code/100 == 2 && envelope(body, sl.ID):
 			wellFormed++
 		case code/100 != 4:
-			fails = append(fails, fmt.Sprintf("webhook body #%d (%d bytes, %q…): answered %d, want 4xx", i, len(body), clip(body, 60), code))
+			fails = append(fails, fmt.Sprintf("webhook body #%d (%s): answered %d, want 4xx", i, mutationOf(seed, body), code))
 		}
 	}
 	time.Sleep(2 * time.Second) // what the dispatcher makes of the stored ones
@@ -131,6 +132,8 @@ func badRequests(s *chaosSuite, salon int64, hookURL string) []badRequest {
 		post("webhook: resource_id overflows", hookURL, envelope(`"resource":"record","status":"create","resource_id":1e30`)),
 		post("webhook: NUL in resource", hookURL, envelope(`"resource":"rec\u0000ord","status":"create","resource_id":1`)),
 		post("webhook: truncated", hookURL, envelope(`"resource":"record","status":"create","resource_id":1`)[:30]),
+		post("webhook: data after the JSON object", hookURL, append(envelope(`"resource":"record","status":"create","resource_id":1`), " trailing"...)),
+		post("webhook: record without resource_id", hookURL, envelope(`"resource":"record","status":"create"`)),
 		post("webhook: nested 100k deep", hookURL, deep),
 		post("webhook: 2 MB body", hookURL, huge),
 		{name: "webhook: GET", method: http.MethodGet, path: hookURL},
@@ -212,7 +215,7 @@ func (s *chaosSuite) dialStatus(token, origin string) int {
 // truncations, flipped, inserted, deleted and repeated bytes, NULs, invalid UTF-8, and values
 // of the wrong type.
 func mutations(seed []byte, n int) [][]byte {
-	rnd := rand.New(rand.NewPCG(42, uint64(len(seed))))
+	rnd := rand.New(rand.NewPCG(42, 7))
 	odd := [][]byte{{0}, {0xff, 0xfe}, []byte(`"`), []byte(`{`), []byte(`]`), []byte(`\u0000`), []byte(`null`), []byte(`1e999`), []byte(`-`)}
 	swaps := [][2]string{{`"record"`, `null`}, {`"create"`, `42`}, {`"status"`, `"stat\u0000us"`}, {`"data":{`, `"data":[`},
 		{`"resource_id":`, `"resource_id":-`}, {`"company_id":`, `"company_id":"x`}, {`"resource"`, `"resource2"`}}
@@ -278,6 +281,20 @@ func fuzzCorpora(t *testing.T) [][]byte {
 		return nil
 	})
 	return out
+}
+
+// mutationOf describes how body differs from seed: where, and what replaced what.
+func mutationOf(seed, body []byte) string {
+	p := 0
+	for p < len(seed) && p < len(body) && seed[p] == body[p] {
+		p++
+	}
+	q := 0
+	for q < len(seed)-p && q < len(body)-p && seed[len(seed)-1-q] == body[len(body)-1-q] {
+		q++
+	}
+	return whatsapp.RedactPhones(fmt.Sprintf("%d bytes; at byte %d %q became %q, after %q", len(body), p,
+		clip(seed[p:len(seed)-q], 40), clip(body[p:len(body)-q], 40), clip(seed[max(0, p-30):p], 30)))
 }
 
 // clip is the start of a body for a failure text.

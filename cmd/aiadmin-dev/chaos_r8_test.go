@@ -39,7 +39,7 @@ func runR8(t *testing.T, s *chaosSuite) {
 		sl := s.addSalons(1)[0]
 		at := c.run(t, sl)
 		var left []string
-		s.await(t, 45*time.Second, "R8: "+c.name+": a terminal state", func() (bool, string) {
+		s.await(t, 30*time.Second, "R8: "+c.name+": a terminal state", func() (bool, string) {
 			left = s.leftovers(sl, at)
 			return len(left) == 0, strings.Join(left, "; ")
 		})
@@ -159,7 +159,11 @@ func (s *chaosSuite) leftovers(sl *chaosSalon, uninstalled time.Time) []string {
 	if err != nil {
 		out = append(out, "running workflows: "+err.Error())
 	} else if len(running) > 0 {
-		out = append(out, fmt.Sprintf("%d workflows still running (timers left): %s", len(running), strings.Join(running, ", ")))
+		var why []string
+		for _, id := range running {
+			why = append(why, id+" ("+s.whyRunning(ctx, id)+")")
+		}
+		out = append(out, fmt.Sprintf("%d workflows still running (timers left): %s", len(running), strings.Join(why, ", ")))
 	}
 	for _, m := range s.sim.Messages(sl.ID) {
 		if m.At.After(uninstalled.Add(time.Second)) {
@@ -191,4 +195,32 @@ func (s *chaosSuite) runningOf(ctx context.Context, salon int64) ([]string, erro
 			return out, nil
 		}
 	}
+}
+
+// whyRunning says what a running workflow waits for: its pending activities, and the last
+// reason the workers logged for a message of it waiting.
+func (s *chaosSuite) whyRunning(ctx context.Context, id string) string {
+	var parts []string
+	if desc, err := s.temporal.DescribeWorkflowExecution(ctx, id, ""); err == nil {
+		for _, a := range desc.PendingActivities {
+			parts = append(parts, fmt.Sprintf("activity %s attempt %d", a.ActivityType.GetName(), a.Attempt))
+		}
+	}
+	if rec := id[strings.LastIndex(id, "-")+1:]; strings.HasPrefix(id, "booking-") {
+		reason := ""
+		_ = s.logLines(func(_ string, _ int, line string) {
+			if strings.Contains(line, "message waits") && strings.Contains(line, "recordID="+rec+" ") {
+				if i := strings.Index(line, "reason="); i >= 0 {
+					reason = line[i+len("reason="):]
+				}
+			}
+		})
+		if reason != "" {
+			parts = append(parts, "its message paused: "+reason+", rechecked every 5 min until its deadline")
+		}
+	}
+	if len(parts) == 0 {
+		return "waiting on a timer"
+	}
+	return strings.Join(parts, "; ")
 }
