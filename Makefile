@@ -47,7 +47,7 @@ test: postgres temporal-dev chromium
 ## chaos: the fault-injection suite at full size (its own PostgreSQL server, Temporal on it, 2 api
 ## and 3 worker processes, the fakes): one line R<n>: … per scenario; fails on any loss or duplicate
 chaos: postgres temporal-dev
-	AIADMIN_CHAOS=full $(GO) test -count=1 -timeout 40m -v -run '^TestChaos$$' ./cmd/aiadmin-dev
+	AIADMIN_CHAOS=full $(GO) test -count=1 -timeout 60m -v -run '^TestChaos$$' ./cmd/aiadmin-dev
 
 ## bench: benchmarks against the real stack
 bench: postgres temporal-dev

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net/http"
 	"strings"
 	"sync"
@@ -83,7 +84,7 @@ func (s *chaosSuite) installAll(salons []*chaosSalon, par int, timeout time.Dura
 // a page that fails or stalls is opened again, as an owner would, until ctx ends.
 func (s *chaosSuite) installOwner(ctx context.Context, sl *chaosSalon, byCode bool) error {
 	var last error
-	for ctx.Err() == nil {
+	for again := 0; ctx.Err() == nil; again++ {
 		token, err := s.openConnectPage(sl.ID)
 		if err == nil {
 			s.seen.add(&s.seen.tokens, token)
@@ -93,9 +94,12 @@ func (s *chaosSuite) installOwner(ctx context.Context, sl *chaosSalon, byCode bo
 		}
 		last = err
 		s.ownerRestarts.Add(1)
+		// An owner tries again after a few seconds, then less and less often.
+		wait := min(2*time.Second<<min(again, 3), 15*time.Second)
+		wait += time.Duration(rand.Int64N(int64(wait / 2)))
 		select {
 		case <-ctx.Done():
-		case <-time.After(time.Second):
+		case <-time.After(wait):
 		}
 	}
 	return fmt.Errorf("salon %d: not installed: %w (last error: %v)", sl.ID, ctx.Err(), last)

@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aiadmin/aiadmin/activities/ledger"
 	"github.com/aiadmin/aiadmin/activities/texts"
+	"github.com/aiadmin/aiadmin/activities/whatsapp"
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simserver"
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 	"github.com/aiadmin/aiadmin/workflows"
@@ -144,7 +146,11 @@ func (s *chaosSuite) checkConfirmed(bs []chaosBooking) (waiting, wrong []string)
 		want := clientMessage{kind: "confirmation", when: whenOf(b.start, b.salon.Zone)}
 		switch {
 		case len(got) == 0:
-			waiting = append(waiting, b.String()+": confirmation not sent")
+			if why := s.lost(b); why != "" {
+				wrong = append(wrong, fmt.Sprintf("%s: confirmation lost: %s", b, why))
+			} else {
+				waiting = append(waiting, b.String()+": confirmation not sent")
+			}
 		case len(got) > 1 || got[0].kind != want.kind || got[0].when != want.when:
 			wrong = append(wrong, fmt.Sprintf("%s: want one confirmation(%s), got %s", b, want.when, kinds(got)))
 		}
@@ -284,4 +290,36 @@ func (s *chaosSuite) sentCount(salons []*chaosSalon) int {
 		n += len(s.sim.Messages(sl.ID))
 	}
 	return n
+}
+
+// lost says why a booking's confirmation will never go out ("" while it still may): the
+// booking workflow logged its confirmation with an outcome other than sent (it logs only final
+// outcomes), or the workflow ended. A booking is queried at most every 10 s.
+func (s *chaosSuite) lost(b chaosBooking) string {
+	s.lostMu.Lock()
+	if s.lostAt == nil {
+		s.lostAt = map[int64]time.Time{}
+	}
+	if time.Since(s.lostAt[b.record]) < 10*time.Second {
+		s.lostMu.Unlock()
+		return ""
+	}
+	s.lostAt[b.record] = time.Now()
+	s.lostMu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	v, err := s.temporal.QueryWorkflow(ctx, workflows.BookingID(b.salon.ID, b.record), "", workflows.QueryBooking)
+	if err != nil {
+		return ""
+	}
+	var st workflows.BookingState
+	if v.Get(&st) != nil {
+		return ""
+	}
+	for _, m := range st.Messages {
+		if m.Kind == texts.Confirmation && m.Outcome != ledger.Sent {
+			return fmt.Sprintf("the booking workflow logged it %s: %s", m.Outcome, whatsapp.RedactPhones(m.Reason))
+		}
+	}
+	return ""
 }

@@ -49,9 +49,9 @@ type chaosSize struct {
 }
 
 var chaosSizes = map[string]chaosSize{
-	"full": {name: "full", r1Installs: 100, r1Bookings: 300, r1Kills: 3, r2Installs: 20, r3Bookings: 200,
+	"full": {name: "full", r1Installs: 100, r1Bookings: 300, r1Kills: 3, r2Installs: 10, r3Bookings: 200,
 		r4Down: 60 * time.Second, r4Webhooks: 500, r5Restarts: 2, r5Bookings: 120, r6Mutations: 400, r9Bookings: 100,
-		settle: 6 * time.Minute},
+		settle: 4 * time.Minute},
 	"short": {name: "short", r1Installs: 10, r1Bookings: 30, r1Kills: 3, r2Installs: 3, r3Bookings: 20,
 		r4Down: 20 * time.Second, r4Webhooks: 50, r5Restarts: 1, r5Bookings: 30, r6Mutations: 80, r9Bookings: 10,
 		settle: 3 * time.Minute},
@@ -116,6 +116,8 @@ type chaosSuite struct {
 	seen          seenSecrets // what the suite saw that must never be in clear (R7)
 	activeMu      sync.Mutex
 	activeSeen    map[int64]bool // installations seen active
+	lostMu        sync.Mutex
+	lostAt        map[int64]time.Time // when a booking's state was last asked for (lost)
 }
 
 // up starts the cluster once; a scenario that needs it calls up first.
