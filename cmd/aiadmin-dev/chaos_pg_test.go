@@ -18,8 +18,8 @@ import (
 )
 
 // ownPostgres is a PostgreSQL server of the suite's own (initdb in a temporary folder, trust
-// authentication, a free port, its socket in that folder), run as the postgres OS user so
-// that the suite can stop and restart it. The machine's shared server on 5432 is never
+// authentication, a free port, its socket in that folder), run as the postgres OS user (or,
+// when the suite does not run as root, as its user) so that the suite can stop and restart it. The machine's shared server on 5432 is never
 // touched: other developers' tests use it.
 type ownPostgres struct {
 	bin     string // /usr/lib/postgresql/<version>/bin
@@ -42,12 +42,17 @@ func startOwnPostgres(cleanup func(func())) (*ownPostgres, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errNoPostgres, err)
 	}
-	u, err := user.Lookup("postgres")
-	if err != nil {
-		return nil, fmt.Errorf("%w: no postgres OS user to run it as: %w", errNoPostgres, err)
+	// PostgreSQL refuses to run as root: root runs it as the postgres OS user, anyone else as
+	// themselves.
+	uid, gid := uint64(os.Geteuid()), uint64(os.Getegid())
+	if uid == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			return nil, fmt.Errorf("%w: no postgres OS user to run it as: %w", errNoPostgres, err)
+		}
+		uid, _ = strconv.ParseUint(u.Uid, 10, 32)
+		gid, _ = strconv.ParseUint(u.Gid, 10, 32)
 	}
-	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
-	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
 	root, err := os.MkdirTemp("", "aiadmin-chaos-pg-")
 	if err != nil {
 		return nil, err
@@ -58,7 +63,7 @@ func startOwnPostgres(cleanup func(func())) (*ownPostgres, error) {
 		p.stop()
 		_ = os.RemoveAll(root)
 	})
-	if err := os.Chown(root, int(p.uid), int(p.gid)); err != nil {
+	if err := os.Chown(root, int(p.uid), int(p.gid)); err != nil && os.Geteuid() == 0 {
 		return nil, err
 	}
 	initdb := p.command(filepath.Join(bin, "initdb"), "-D", p.dir, "-U", "postgres", "--auth=trust",
@@ -95,8 +100,10 @@ func (p *ownPostgres) command(bin string, args ...string) *exec.Cmd {
 	cmd := exec.Command(bin, args...)
 	cmd.Env = []string{"LC_ALL=C", "PATH=/usr/bin:/bin"}
 	cmd.Dir = filepath.Dir(p.dir)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL,
-		Credential: &syscall.Credential{Uid: p.uid, Gid: p.gid}}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if os.Geteuid() == 0 {
+		cmd.SysProcAttr.Credential = &syscall.Credential{Uid: p.uid, Gid: p.gid}
+	}
 	return cmd
 }
 
