@@ -80,3 +80,27 @@ func (s *chaosSuite) logLines(fn func(file string, n int, line string)) error {
 	}
 	return nil
 }
+
+var (
+	waitsRE  = regexp.MustCompile(`msg="message waits[^"]*".*recordID=(\d+) kind=(\S+) reason=(.*)$`)
+	recordRE = regexp.MustCompile(`record (\d+) `)
+)
+
+// explain adds to each finding about a record the last reason the workers logged for one of
+// its messages waiting (deliver answered paused), when there is one.
+func (s *chaosSuite) explain(findings []string) []string {
+	paused := map[string]string{}
+	_ = s.logLines(func(_ string, _ int, line string) {
+		if m := waitsRE.FindStringSubmatch(line); m != nil {
+			paused[m[1]] = m[2] + " paused at " + strings.TrimPrefix(strings.Fields(line)[0], "time=") + ": " + m[3]
+		}
+	})
+	out := make([]string, len(findings))
+	for i, f := range findings {
+		out[i] = f
+		if m := recordRE.FindStringSubmatch(f); m != nil && paused[m[1]] != "" {
+			out[i] += " (" + paused[m[1]] + "; a paused message is rechecked every 5 min)"
+		}
+	}
+	return out
+}

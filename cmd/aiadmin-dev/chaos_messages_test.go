@@ -259,7 +259,7 @@ func firstFew(lines []string, n int) string {
 // settle waits until check finds nothing missing, or timeout; with quiet, also until nothing
 // has moved for 20 s (the salons' inbox drained, no new message sent), since a lost message
 // never arrives. Then it waits 5 s for a late duplicate and checks once more. What is still
-// missing then is lost.
+// missing then is lost; each finding says why its message waited, when a worker logged it.
 func (s *chaosSuite) settle(t *testing.T, timeout time.Duration, salons []*chaosSalon, quiet bool,
 	check func() (waiting, wrong []string)) (waiting, wrong []string) {
 	t.Helper()
@@ -280,7 +280,8 @@ func (s *chaosSuite) settle(t *testing.T, timeout time.Duration, salons []*chaos
 		return s.inboxDrained(salons) && time.Since(since) > 20*time.Second, ""
 	})
 	time.Sleep(5 * time.Second)
-	return check()
+	waiting, wrong = check()
+	return s.explain(waiting), wrong
 }
 
 // sentCount is how many messages the salons' numbers sent.

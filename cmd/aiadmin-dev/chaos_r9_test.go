@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -60,25 +61,35 @@ func runR9(t *testing.T, s *chaosSuite) {
 	began := time.Now()
 	resume := r9Start.Add(r9Pause)
 	h := &r9Harness{resume: resume}
-	var over []string
+	var over, ended []string
 	maxEvents := 0
+	var firstStop, lastStop time.Duration
 	for i := range s.size.r9Bookings {
 		b := r9Booking(i)
 		runs, stopped, err := h.run(t, b)
 		require.NoError(t, err, "booking %d", b.RecordID)
-		for _, n := range runs {
-			maxEvents = max(maxEvents, n)
+		most := slices.Max(runs)
+		maxEvents = max(maxEvents, most)
+		what := fmt.Sprintf("record %d (visit %s): %d runs, longest history %d events (modelled)", b.RecordID,
+			b.Start.In(moscowLoc()).Format("01-02 15:04"), len(runs), most)
+		if stopped {
+			at := h.stoppedAt[b.RecordID].Sub(r9Start)
+			if firstStop == 0 || at < firstStop {
+				firstStop = at
+			}
+			lastStop = max(lastStop, at)
+			what += fmt.Sprintf(", stopped %s into the pause", at.Round(time.Minute))
+		} else {
+			ended = append(ended, what)
 		}
-		if stopped || slices.Max(runs) >= r9MaxHistory {
-			over = append(over, fmt.Sprintf("record %d (visit %s): history of %d events (modelled)%s",
-				b.RecordID, b.Start.In(moscowLoc()).Format("01-02 15:04"), slices.Max(runs),
-				map[bool]string{true: fmt.Sprintf(", stopped at %s into the pause", h.stoppedAt[b.RecordID].Sub(r9Start).Round(time.Hour)), false: ""}[stopped]))
+		if stopped || most >= r9MaxHistory {
+			over = append(over, what)
 		}
 	}
 	wrong := h.check(s.size.r9Bookings)
-	report(t, "R9: %d bookings of a salon frozen 30 days (time-skipping test environment): %d with a history of %d+ events (max %d, modelled), %d ran to the end; after the resume %d messages sent, %d wrong (late, early, doubled, missing or unpaced); in %s",
-		s.size.r9Bookings, len(over), r9MaxHistory, maxEvents, s.size.r9Bookings-len(h.stoppedAt), len(h.delivered), len(wrong),
-		time.Since(began).Round(time.Second))
+	report(t, "R9: %d bookings of a salon frozen 30 days (time-skipping test environment): %d with a history of %d+ events (max %d, modelled; %d stopped past %d events between %s and %s into the pause); ran to the end: [%s]; after the resume %d messages sent, %d wrong (late, early, doubled, missing or unpaced); in %s",
+		s.size.r9Bookings, len(over), r9MaxHistory, maxEvents, len(h.stoppedAt), r9Cap, firstStop.Round(time.Minute), lastStop.Round(time.Minute),
+		strings.Join(ended, "; "), len(h.delivered), len(wrong), time.Since(began).Round(time.Second))
 	require.Empty(t, over, "booking histories past %d events while paused:\n  %s", r9MaxHistory, firstFew(over, 20))
 	require.Empty(t, wrong, "after the resume:\n  %s", firstFew(wrong, 30))
 }
