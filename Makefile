@@ -11,7 +11,7 @@ VERSION ?= $(shell git describe --always --dirty 2>/dev/null)
 COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
 LDFLAGS := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 
-.PHONY: dev cluster test fuzz bench lint generate build build-dev temporal-dev postgres chromium clean
+.PHONY: dev cluster test fuzz chaos bench lint generate build build-dev temporal-dev postgres chromium clean
 
 ## The fuzzers (Go native fuzzing: bad input never costs more than a 4xx), one per line as
 ## package:FuzzName. `make test` runs each for FUZZTIME_TEST after the other tests, `make fuzz`
@@ -58,14 +58,21 @@ postgres:
 chromium:
 	@http/browsertest/install-chromium.sh
 
-## test: every test, against a real PostgreSQL and a real Temporal server (started if needed)
+## test: every test, against a real PostgreSQL and a real Temporal server (started if needed);
+## the fault-injection suite at its short size (AIADMIN_CHAOS=short; set it empty to skip it)
+AIADMIN_CHAOS ?= short
 test: postgres temporal-dev chromium
-	@cmd/temporal-dev/with-temporal.sh $(GO) test $(TEST_FLAGS) ./...
+	@AIADMIN_CHAOS=$(AIADMIN_CHAOS) cmd/temporal-dev/with-temporal.sh $(GO) test $(TEST_FLAGS) ./...
 	@GO=$(GO) cmd/aiadmin-dev/fuzz.sh $(FUZZTIME_TEST) $(FUZZERS)
 
 ## fuzz: every fuzzer for FUZZTIME each (default 60s; e.g. make fuzz FUZZTIME=10m)
 fuzz: postgres
 	@GO=$(GO) cmd/aiadmin-dev/fuzz.sh $(FUZZTIME) $(FUZZERS)
+
+## chaos: the fault-injection suite at full size (its own PostgreSQL server, Temporal on it, 2 api
+## and 3 worker processes, the fakes): one line R<n>: … per scenario; fails on any loss or duplicate
+chaos: postgres temporal-dev
+	AIADMIN_CHAOS=full $(GO) test -count=1 -timeout 60m -v -run '^TestChaos$$' ./cmd/aiadmin-dev
 
 ## bench: benchmarks against the real stack
 bench: postgres temporal-dev

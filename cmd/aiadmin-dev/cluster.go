@@ -48,6 +48,12 @@ type clusterOptions struct {
 	// Fresh drops the cluster's databases and the fake YClients' state before starting.
 	Fresh    bool
 	LogLevel string
+	// YClientsURL and WhatsAppURL, when set, name fakes already running (a test serves them
+	// itself to inspect what they received): the cluster starts none and points every process
+	// at these.
+	YClientsURL, WhatsAppURL string
+	// Env is added to every api and worker process's environment (e.g. OWNER_WEBHOOK_URL).
+	Env []string
 }
 
 // clusterAddrs is what a started cluster prints, and writes to -ready-file as JSON for a

@@ -10,9 +10,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -39,12 +41,14 @@ var graces = map[int]time.Duration{tierFront: 15 * time.Second, tierWorkers: 45 
 // child is one process of the cluster, in a process group of its own (Ctrl-C reaches only
 // the cluster, which stops the children in order), its output in <dir>/<name>.log.
 type child struct {
-	name string
-	tier int
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-	err  error // how it ended, once done is closed
+	name       string
+	tier       int
+	argv, env  []string // the command and what it adds to the environment, to start it again
+	cmd        *exec.Cmd
+	log        string
+	done       chan struct{}
+	err        error       // how it ended, once done is closed
+	deliberate atomic.Bool // stopped or killed on purpose (a test's fault injection): not a failure
 }
 
 func (ch *child) exited() bool {
@@ -56,33 +60,44 @@ func (ch *child) exited() bool {
 	}
 }
 
-// spawn starts argv with the environment plus env.
+// spawn starts argv with the environment plus env, its output in a new log.
 func (c *cluster) spawn(name string, tier int, argv, env []string) (*child, error) {
-	logPath := filepath.Join(c.opts.Dir, name+".log")
-	logFile, err := os.Create(logPath)
+	return c.startChild(&child{name: name, tier: tier, argv: argv, env: env}, os.O_TRUNC)
+}
+
+// startChild starts ch's command; logMode os.O_TRUNC starts its log afresh, os.O_APPEND adds
+// to it (a child started again keeps the log of its earlier life). The cluster's list of
+// children gets ch in place of an earlier child of the same name.
+func (c *cluster) startChild(ch *child, logMode int) (*child, error) {
+	ch.log = filepath.Join(c.opts.Dir, ch.name+".log")
+	logFile, err := os.OpenFile(ch.log, os.O_WRONLY|os.O_CREATE|logMode, 0o600)
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd := exec.Command(ch.argv[0], ch.argv[1:]...)
+	cmd.Env = append(os.Environ(), ch.env...)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	// Pdeathsig: should the cluster itself be killed, its children get SIGTERM.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
+		return nil, fmt.Errorf("start %s: %w", ch.name, err)
 	}
-	ch := &child{name: name, tier: tier, cmd: cmd, log: logPath, done: make(chan struct{})}
+	ch.cmd, ch.done = cmd, make(chan struct{})
 	c.mu.Lock()
+	c.procs = slices.DeleteFunc(c.procs, func(p *child) bool { return p.name == ch.name })
 	c.procs = append(c.procs, ch)
-	c.Addrs.PIDs[name] = cmd.Process.Pid
+	c.Addrs.PIDs[ch.name] = cmd.Process.Pid
 	c.mu.Unlock()
 	go func() {
 		ch.err = cmd.Wait()
 		logFile.Close()
 		close(ch.done)
-		if !c.stopping.Load() {
-			c.exited <- ch // buffered for every child the cluster starts
+		if !c.stopping.Load() && !ch.deliberate.Load() {
+			select {
+			case c.exited <- ch: // the first unexpected exit is what `cluster` reports
+			default:
+			}
 		}
 	}()
 	return ch, nil

@@ -112,6 +112,12 @@ func newCluster(opts clusterOptions, logger *slog.Logger) (*cluster, error) {
 	if opts.UIAddr != "" {
 		c.Addrs.WebUI = "http://" + opts.UIAddr
 	}
+	if opts.YClientsURL != "" {
+		c.Addrs.FakeYClients = opts.YClientsURL
+	}
+	if opts.WhatsAppURL != "" {
+		c.Addrs.FakeWhatsApp = opts.WhatsAppURL
+	}
 	for range opts.APIs {
 		a, err := resolveAddr("127.0.0.1:0")
 		if err != nil {
@@ -178,6 +184,7 @@ func (c *cluster) buildEnv() error {
 		"LOG_LEVEL=" + c.opts.LogLevel,
 		clusterMarkerEnv + "=" + c.opts.Dir,
 	}
+	c.env = append(c.env, c.opts.Env...)
 	return nil
 }
 
@@ -227,6 +234,9 @@ func (c *cluster) startServices() error {
 		{"proxy", tierFront, []string{"proxy", "-listen", c.opts.Addr, "-backends", strings.Join(c.apiAddrs, ",")}, c.env},
 	}
 	for _, s := range starts {
+		if (s.name == "fake-yclients" && c.opts.YClientsURL != "") || (s.name == "fake-whatsapp" && c.opts.WhatsAppURL != "") {
+			continue // served by the caller
+		}
 		if _, err := c.spawn(s.name, s.tier, append(append([]string{}, c.opts.Self...), s.args...), s.env); err != nil {
 			return err
 		}

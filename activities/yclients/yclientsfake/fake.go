@@ -105,6 +105,11 @@ type Options struct {
 	// are not retried". A pointer, so that the zero Options get the default: new(false) turns
 	// retries off.
 	EntityRetries *bool
+	// EntityShuffle sends every entity webhook (each duplicate too) on its own, at a random
+	// moment within EntityDelay of its change, so that deliveries overtake each other within
+	// a record and across records: YClients promises no order. Default: each record's
+	// webhooks in order. SetEntityShuffle changes it later.
+	EntityShuffle bool
 }
 
 // Fake is an in-memory YClients. It is an http.Handler and safe for concurrent use.
@@ -124,6 +129,7 @@ type Fake struct {
 	nextRecordID int64
 	nextClientID int64
 	hooks        outbox
+	shuffle      bool // Options.EntityShuffle, changed by SetEntityShuffle
 }
 
 // RequestLog is one API request the fake answered. Query strings are left out: they could
@@ -172,6 +178,7 @@ func New(opts Options) *Fake {
 		rnd:          rand.New(rand.NewSource(opts.Seed)),
 		nextRecordID: firstRecordID,
 		nextClientID: firstClientID,
+		shuffle:      opts.EntityShuffle,
 	}
 	f.hooks.init()
 	f.mux = f.routes()

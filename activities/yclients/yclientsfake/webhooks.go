@@ -20,7 +20,7 @@ import (
 // EntityDelay after the change. No Authorization or signature header is sent: none is documented.
 // Each (URL, resource, ID) has its own queue worked by one goroutine, so a change's webhooks
 // never overtake the previous change's for the same record, while other records go on in
-// parallel.
+// parallel; with Options.EntityShuffle each webhook goes on its own, in random order.
 
 const (
 	entityRetryDelay = 1500 * time.Millisecond // Altegio: two retries 1.5 s apart
@@ -111,6 +111,10 @@ func (f *Fake) emitLocked(st *salonState, resource string, id int64, status stri
 	body := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
 	due := time.Now().Add(f.opts.EntityDelay)
 	for _, u := range urls {
+		if f.shuffle {
+			f.emitShuffledLocked(Delivery{SalonID: st.salon.ID, URL: u, Resource: resource, ResourceID: id, Status: status}, body, dups)
+			continue
+		}
 		key := hookKey{url: u, salonID: st.salon.ID, resource: resource, resourceID: id}
 		q := f.hooks.queues[key]
 		if q == nil {
@@ -126,6 +130,32 @@ func (f *Fake) emitLocked(st *salonState, resource string, id int64, status stri
 			})
 		}
 	}
+}
+
+// emitShuffledLocked sends each of dups identical webhooks on its own goroutine, due at a
+// random moment within EntityDelay from now (Options.EntityShuffle).
+func (f *Fake) emitShuffledLocked(d Delivery, body []byte, dups int) {
+	for range dups {
+		due := time.Now()
+		if f.opts.EntityDelay > 0 {
+			due = due.Add(time.Duration(f.rnd.Int63n(int64(f.opts.EntityDelay))))
+		}
+		j := hookJob{d: d, body: body, due: due}
+		f.hooks.wg.Add(1)
+		go func() {
+			defer f.hooks.wg.Done()
+			if sleep(f.hooks.ctx, time.Until(j.due)) {
+				f.deliver(j)
+			}
+		}()
+	}
+}
+
+// SetEntityShuffle turns Options.EntityShuffle on or off for the changes made from now on.
+func (f *Fake) SetEntityShuffle(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.shuffle = on
 }
 
 // webhookURLsLocked returns the webhook_urls of the salon's latest accepted activation callback.

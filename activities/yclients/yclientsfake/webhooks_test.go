@@ -1,8 +1,10 @@
 package yclientsfake_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"testing"
 	"time"
 
@@ -116,4 +118,59 @@ func TestWebhookDelay(t *testing.T) {
 		require.Empty(t, f.Deliveries())
 		require.Len(t, rv.got(), 1)
 	})
+}
+
+// TestWebhooksShuffled: with EntityShuffle every delivery, duplicates included, arrives on its
+// own within EntityDelay, in an order that mixes records and a record's own changes; none is
+// lost or doubled.
+func TestWebhooksShuffled(t *testing.T) {
+	rv := &receiver{}
+	url := startReceiver(t, rv)
+	f, srv := start(t, yclientsfake.Options{EntityDelay: 400 * time.Millisecond, EntityShuffle: true, Seed: 7})
+	activate(t, srv, 100001, url)
+	const records, dups = 10, 4
+	for i := range records {
+		rec, err := f.CreateRecord(100001, yclientsfake.RecordInput{StaffID: 2001, ServiceIDs: []int64{1001},
+			Datetime: fmt.Sprintf("2026-12-%02d 10:00:00", 10+i), Duplicates: dups})
+		require.NoError(t, err)
+		at := fmt.Sprintf("2026-12-%02d 12:00:00", 10+i)
+		_, err = f.UpdateRecord(100001, rec.ID, yclientsfake.RecordChange{Datetime: &at, Duplicates: dups})
+		require.NoError(t, err)
+	}
+	waitDeliveries(t, f, 2*records*dups)
+	hits := rv.got()
+	require.Len(t, hits, 2*records*dups, "every delivery once")
+	perRecord := map[int64][]string{}
+	var recordOrder []int64
+	counts := map[string]int{}
+	for _, h := range hits {
+		perRecord[h.resourceID()] = append(perRecord[h.resourceID()], h.status())
+		recordOrder = append(recordOrder, h.resourceID())
+		counts[h.status()]++
+	}
+	require.Equal(t, map[string]int{"create": records * dups, "update": records * dups}, counts)
+	overtaken := 0
+	for _, seq := range perRecord {
+		firstUpdate, lastCreate := slices.Index(seq, "update"), 0
+		for i, st := range seq {
+			if st == "create" {
+				lastCreate = i
+			}
+		}
+		if firstUpdate < lastCreate {
+			overtaken++
+		}
+	}
+	require.Positive(t, overtaken, "some update arrives before a create of its record: %v", perRecord)
+	require.False(t, slices.IsSorted(recordOrder), "records arrive mixed, not one after another")
+	f.SetEntityShuffle(false)
+	rec, err := f.CreateRecord(100001, yclientsfake.RecordInput{StaffID: 2001, ServiceIDs: []int64{1001},
+		Datetime: "2026-12-30 10:00:00", Duplicates: 3})
+	require.NoError(t, err)
+	waitDeliveries(t, f, 2*records*dups+3)
+	last := rv.got()[2*records*dups:]
+	require.Len(t, last, 3)
+	for _, h := range last {
+		require.Equal(t, rec.ID, h.resourceID())
+	}
 }
