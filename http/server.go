@@ -108,6 +108,9 @@ func New(cfg Config, deps Deps) *gin.Engine {
 		gin.SetMode(gin.ReleaseMode) // no debug route dump in logs
 	}
 	e := gin.New()
+	// A path with a trailing slash is not another name of a route: no redirect (a POST
+	// redirected loses its body, and a webhook URL with its secret missing is a 404).
+	e.RedirectTrailingSlash = false
 	// ClientIP keys the per-IP limits: X-Forwarded-For is believed only from the configured
 	// proxies (the load balancer), never from anyone.
 	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 )
 
@@ -32,6 +33,9 @@ func ParseWebhook(body []byte) (Webhook, int64, error) {
 	if err := dec.Decode(&wh); err != nil {
 		return wh, 0, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
 	}
+	if _, err := dec.Token(); err != io.EOF {
+		return wh, 0, fmt.Errorf("%w: data after the webhook", ErrMalformedWebhook)
+	}
 	if wh.Resource == "" {
 		return wh, 0, fmt.Errorf("%w: no resource", ErrMalformedWebhook)
 	}
@@ -50,6 +54,9 @@ func ParseWebhook(body []byte) (Webhook, int64, error) {
 	case "create", "update", "delete":
 	default:
 		return wh, 0, fmt.Errorf("%w: status %q", ErrMalformedWebhook, wh.Status)
+	}
+	if (wh.Resource == "record" || wh.Resource == "client") && id <= 0 {
+		return wh, 0, fmt.Errorf("%w: %s without a resource_id", ErrMalformedWebhook, wh.Resource)
 	}
 	return wh, id, nil
 }

@@ -41,3 +41,24 @@ func TestDecodeClient(t *testing.T) {
 	_, err = DecodeClient([]byte(`{"name":"Мария"}`))
 	require.ErrorIs(t, err, ErrNoClient)
 }
+
+// Found by the fault-injection suite (R6): a well-formed envelope followed by more data, and a
+// record or client webhook without its resource_id, were taken (the latter stored under ID 0,
+// which made a booking-<salon>-0 workflow). Both are malformed now.
+func TestParseWebhookRefusesTrailingDataAndMissingIDs(t *testing.T) {
+	for name, body := range map[string]string{
+		"trailing object":     `{"resource":"record","resource_id":5,"status":"create","data":{}}{"x":1}`,
+		"trailing garbage":    `{"resource":"record","resource_id":5,"status":"create","data":{}} trailing`,
+		"record without id":   `{"resource":"record","status":"create","data":{"id":5}}`,
+		"client with id 0":    `{"resource":"client","resource_id":0,"status":"create","data":{"id":5}}`,
+		"record, negative id": `{"resource":"record","resource_id":-3,"status":"update","data":{}}`,
+	} {
+		_, _, err := ParseWebhook([]byte(body))
+		require.ErrorIs(t, err, ErrMalformedWebhook, name)
+	}
+	_, id, err := ParseWebhook([]byte(`{"resource":"record","resource_id":5,"status":"create","data":{}}` + "\n"))
+	require.NoError(t, err, "trailing whitespace is fine")
+	require.EqualValues(t, 5, id)
+	_, _, err = ParseWebhook([]byte(`{"resource":"goods_operations_sale","status":"create","data":{}}`))
+	require.NoError(t, err, "a resource AI Admin ignores needs no ID")
+}
