@@ -144,4 +144,12 @@ func registerCalibration(w worker.Worker, deliver func(context.Context) (activit
 	w.RegisterActivityWithOptions(func(ctx context.Context, _ activities.DeliverInput) (activities.DeliverOutput, error) {
 		return deliver(ctx)
 	}, activity.RegisterOptions{Name: activities.ActDeliver})
+	w.RegisterActivityWithOptions(func(ctx context.Context, in activities.SendInput) (activities.SendOutput, error) {
+		d, err := deliver(ctx)
+		out := activities.SendOutput{Outcome: d.Outcome, Reason: d.Reason}
+		if in.Plan {
+			out.Reminders = activities.ReminderTimes(in.Visit.Start, time.Now(), loc, 18, activities.QuietHours{From: 21 * 60, To: 9 * 60})
+		}
+		return out, err
+	}, activity.RegisterOptions{Name: activities.ActSend})
 }

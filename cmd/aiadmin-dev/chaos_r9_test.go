@@ -240,7 +240,49 @@ func (h *r9Harness) env(t *testing.T, record int64) (*testsuite.TestWorkflowEnvi
 		h.mu.Unlock()
 		return activities.DeliverOutput{Outcome: ledger.Sent}, nil
 	}, activity.RegisterOptions{Name: activities.ActDeliver})
+	env.RegisterActivityWithOptions(func(_ context.Context, in activities.SendInput) (activities.SendOutput, error) {
+		return h.send(env, c, record, in), nil
+	}, activity.RegisterOptions{Name: activities.ActSend})
 	return env, c
+}
+
+// send stands in for send-message (the booking's send since booking v2): the plan on request,
+// expired at the deadline, paused until the resume, then a slot of the calendar (Later when it
+// is ahead), then delivered.
+func (h *r9Harness) send(env *testsuite.TestWorkflowEnvironment, c *r9Count, record int64, in activities.SendInput) activities.SendOutput {
+	var out activities.SendOutput
+	if in.Plan {
+		out.Reminders = activities.ReminderTimes(in.Visit.Start, env.Now(), moscowLoc(), 18, activities.QuietHours{From: 21 * 60, To: 9 * 60})
+	}
+	if h.deliver != nil {
+		d := h.deliver(env, c, in.DeliverInput)
+		out.Outcome, out.Reason = d.Outcome, d.Reason
+		return out
+	}
+	now := env.Now()
+	switch {
+	case !now.Before(in.Deadline):
+		out.Outcome, out.Reason = ledger.Skipped, "expired"
+		return out
+	case now.Before(h.resume):
+		out.Outcome, out.Reason = ledger.Paused, "salon frozen"
+		return out
+	}
+	if in.Slot.IsZero() || in.Slot.After(now) {
+		reserve := h.reserve
+		if h.planSend != nil {
+			reserve = h.planSend
+		}
+		if slot := reserve(now); slot.After(now) {
+			out.Outcome, out.At, out.Slot = activities.Later, slot, true
+			return out
+		}
+	}
+	h.mu.Lock()
+	h.delivered = append(h.delivered, r9Delivery{record: record, kind: in.Kind, at: now, deadline: in.Deadline, visit: in.Visit.Start})
+	h.mu.Unlock()
+	out.Outcome = ledger.Sent
+	return out
 }
 
 // check compares what went out after the resume with what is still relevant: nothing for a

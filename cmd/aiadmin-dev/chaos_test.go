@@ -157,8 +157,10 @@ func (s *chaosSuite) start(t *testing.T) {
 		Self:        []string{os.Args[0], "-test.run=^TestClusterChildProcess$", "-test.count=1"},
 		YClientsURL: s.fakeURL, WhatsAppURL: s.simURL,
 		// IP_RATE_LIMIT=0: every owner of the suite comes from 127.0.0.1 through one proxy; in
-		// production each comes from an address of their own.
-		Env: []string{clusterChildEnv + "=1", "OWNER_WEBHOOK_URL=" + s.owners.url, "IP_RATE_LIMIT=0"},
+		// production each comes from an address of their own. NOTICE_MERGE_WINDOW=2s: a change
+		// notice waits 2 s (not 2 min) for more changes, so the suite need not wait minutes.
+		Env: []string{clusterChildEnv + "=1", "OWNER_WEBHOOK_URL=" + s.owners.url, "IP_RATE_LIMIT=0",
+			"NOTICE_MERGE_WINDOW=2s"},
 	}
 	c, err := startCluster(context.Background(), opts, testLogger(slog.LevelInfo))
 	if err != nil {
