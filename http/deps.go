@@ -57,6 +57,24 @@ type Health struct {
 	RecentErrors      []HealthError `json:"recent_errors"`
 	Budget            *SendBudget   `json:"send_budget,omitempty"` // the salon's sending budget now
 	Inbox             *InboxHealth  `json:"inbox,omitempty"`       // the salon's webhooks not handed on
+	// Paused are the salon's messages waiting for it to be able to send (frozen, re-link,
+	// WhatsApp down); Dispatcher who hands the inbox on, cluster-wide.
+	Paused     *PausedHealth     `json:"paused_messages,omitempty"`
+	Dispatcher *DispatcherHealth `json:"dispatcher,omitempty"`
+}
+
+// PausedHealth counts the workflows with a message waiting for the salon to be able to send.
+type PausedHealth struct {
+	Waiting int64      `json:"waiting"`
+	Since   *time.Time `json:"oldest_since,omitempty"` // when the oldest began waiting
+}
+
+// DispatcherHealth says which process hands the webhook inbox on to Temporal: exactly one
+// holder is right, none means webhooks wait.
+type DispatcherHealth struct {
+	Owner   string     `json:"owner,omitempty"` // its DISPATCHER name (host and pid by default)
+	Since   *time.Time `json:"since,omitempty"`
+	Holders int        `json:"holders"`
 }
 
 // InboxHealth is the salon's part of the webhook inbox that is not handed on to Temporal.

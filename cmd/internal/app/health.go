@@ -8,6 +8,7 @@ import (
 	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/salontime"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/cmd/internal/dispatcher"
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/sqlc"
 	httpapi "github.com/aiadmin/aiadmin/http"
@@ -58,6 +59,8 @@ func (h healthSource) Health(ctx context.Context, salonID int64) (httpapi.Health
 	}
 	out.Budget = h.budget(ctx, salonID)
 	out.Inbox = inboxHealth(ctx, h.store, salonID)
+	out.Paused = pausedHealth(ctx, h.store, salonID)
+	out.Dispatcher = dispatcherHealth(ctx, h.store)
 	alerts, err := h.store.ListOpsAlerts(ctx, sqlc.ListOpsAlertsParams{SalonID: &salonID, MaxRows: 10})
 	if err == nil {
 		for _, a := range alerts {
@@ -100,6 +103,34 @@ func inboxHealth(ctx context.Context, store *db.Store, salonID int64) *httpapi.I
 		if at, err := store.OldestPendingInbox(ctx, salonID); err == nil {
 			out.OldestPendingAt = &at
 		}
+	}
+	return out
+}
+
+// pausedHealth counts the salon's messages waiting for it to be able to send; nil when
+// unreadable.
+func pausedHealth(ctx context.Context, store *db.Store, salonID int64) *httpapi.PausedHealth {
+	n, err := store.CountPausedMessages(ctx, salonID)
+	if err != nil {
+		return nil
+	}
+	out := &httpapi.PausedHealth{Waiting: n.Waiting}
+	if n.Waiting > 0 {
+		since := time.Unix(int64(n.OldestUnix), 0).UTC()
+		out.Since = &since
+	}
+	return out
+}
+
+// dispatcherHealth names the process that holds the dispatcher lock; nil when unreadable.
+func dispatcherHealth(ctx context.Context, store *db.Store) *httpapi.DispatcherHealth {
+	holders, err := dispatcher.Holders(ctx, store)
+	if err != nil {
+		return nil
+	}
+	out := &httpapi.DispatcherHealth{Holders: len(holders)}
+	if len(holders) > 0 {
+		out.Owner, out.Since = holders[0].Name, &holders[0].Since
 	}
 	return out
 }

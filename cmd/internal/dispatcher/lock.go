@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/aiadmin/aiadmin/db"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -116,4 +118,37 @@ func truncate(s string, n int) string {
 		return s
 	}
 	return s[:n]
+}
+
+// Holder is a database session holding the dispatcher lock: its process's Options.Name.
+type Holder struct {
+	Name  string
+	Since time.Time // the session's start
+}
+
+// Holders names the sessions holding the dispatcher lock in this database, read from pg_locks
+// (an advisory lock is per database): one is right;
+// none means nobody hands the inbox on, more would be a split (which the lock rules out).
+func Holders(ctx context.Context, store *db.Store) ([]Holder, error) {
+	rows, err := store.Pool.Query(ctx, `
+		SELECT a.application_name, a.backend_start
+		FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+		WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+		  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+		  AND ((l.classid::bigint << 32) | l.objid::bigint) = $1
+		ORDER BY a.backend_start`, dispatcherLock)
+	if err != nil {
+		return nil, fmt.Errorf("dispatcher lock holders: %w", err)
+	}
+	defer rows.Close()
+	var out []Holder
+	for rows.Next() {
+		var h Holder
+		if err := rows.Scan(&h.Name, &h.Since); err != nil {
+			return nil, err
+		}
+		h.Name = strings.TrimPrefix(h.Name, "aiadmin-inbox ")
+		out = append(out, h)
+	}
+	return out, rows.Err()
 }
