@@ -42,6 +42,9 @@ func ParseWebhook(body []byte) (Webhook, int64, error) {
 	if strings.ContainsRune(wh.Resource, 0) {
 		return wh, 0, fmt.Errorf("%w: NUL in resource", ErrMalformedWebhook)
 	}
+	if !resourceName(wh.Resource) {
+		return wh, 0, fmt.Errorf("%w: resource %q", ErrMalformedWebhook, truncate(wh.Resource, 40))
+	}
 	var id int64
 	if wh.ResourceID != "" {
 		v, err := wh.ResourceID.Int64()
@@ -85,4 +88,18 @@ func DecodeClient(data []byte) (WebhookClient, error) {
 		return WebhookClient{}, ErrNoClient
 	}
 	return WebhookClient{ID: int64(w.ID), Name: string(w.Name), Phone: string(w.Phone)}, nil
+}
+
+// resourceName reports a YClients resource name: lowercase latin words joined by underscores
+// (record, client, goods_operations_sale, ...), at most 64 bytes.
+func resourceName(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '_' {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && r != '_' {
+			return false
+		}
+	}
+	return true
 }
