@@ -41,31 +41,7 @@ func (w *installation) setup(ctx workflow.Context) error {
 	); err != nil {
 		return err
 	}
-	signals := []struct {
-		name string
-		flag *bool
-	}{
-		{SignalFreeze, &w.freeze}, {SignalUnfreeze, &w.unfreeze}, {SignalUninstall, &w.uninstall},
-		{SignalResync, &w.resync}, {SignalCheckStatus, &w.check},
-	}
-	linkCh := workflow.GetSignalChannel(ctx, SignalLinkState)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var ev LinkEvent
-			linkCh.Receive(ctx, &ev)
-			w.linkEvents = append(w.linkEvents, ev)
-		}
-	})
-	for _, sig := range signals {
-		ch := workflow.GetSignalChannel(ctx, sig.name)
-		flag := sig.flag
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			for {
-				ch.Receive(ctx, nil)
-				*flag = true
-			}
-		})
-	}
+	w.listen(ctx)
 	return nil
 }
 

@@ -26,7 +26,7 @@ func SearchAttrKeyword(name string) temporal.SearchAttributeKeyKeyword {
 // Installation is the long-lived workflow of one salon's installation: register → WhatsApp
 // pairing → YClients activation → catalogue sync → active, with freeze, unfreeze, re-link and
 // uninstall. It completes when the installation is uninstalled, expired or failed.
-func Installation(ctx workflow.Context, in InstallationInput) (State, error) {
+func Installation(ctx workflow.Context, in RunInput) (State, error) {
 	w := &installation{timings: in.Timings.withDefaults()}
 	if in.State != nil {
 		w.st = *in.State
@@ -40,6 +40,7 @@ func Installation(ctx workflow.Context, in InstallationInput) (State, error) {
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
+	w.takePending(in.Pending)
 	return w.run(ctx)
 }
 
@@ -61,6 +62,9 @@ type installation struct {
 	pairReq                                    *PairingRequest
 	pairResults                                []pairResult
 	pairCancel                                 workflow.CancelFunc
+
+	flagSignals []flagSignal // the signals that raise the flags above
+	linkCh      workflow.ReceiveChannel
 }
 
 // errContinueAsNew is returned by a waiting status when the history has grown large: the run
@@ -119,16 +123,6 @@ func (w *installation) run(ctx workflow.Context) (State, error) {
 // continueAsNewSuggested reports whether the run should continue as new now.
 func continueAsNewSuggested(ctx workflow.Context) bool {
 	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
-}
-
-// continueAsNew waits for running handlers, then continues as new with the state.
-func (w *installation) continueAsNew(ctx workflow.Context) (State, error) {
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return w.st, err
-	}
-	st := w.st
-	return w.st, workflow.NewContinueAsNewError(ctx, InstallationWorkflowName,
-		InstallationInput{SalonID: w.st.SalonID, Timings: w.timings, State: &st})
 }
 
 // finish waits for running update handlers (e.g. the register update) before the run ends.
