@@ -149,8 +149,10 @@ func randomToken(n int, enc func([]byte) string) (string, error) {
 }
 
 // IntegrationStatus reads the YClients integration status; an app no longer installed
-// (404) reads as "uninstalled".
+// (404) reads as "uninstalled". It heartbeats while it waits on YClients, so that an
+// uninstall cancels it within the heartbeat timeout.
 func (a *Install) IntegrationStatus(ctx context.Context, in SalonRef) (IntegrationStatusOutput, error) {
+	defer keepAlive(ctx)()
 	st, err := a.yc.IntegrationStatus(ctx, in.SalonID)
 	if yclients.IsNotFound(err) {
 		return IntegrationStatusOutput{Status: "uninstalled"}, nil

@@ -62,6 +62,7 @@ type installation struct {
 	pairReq                                    *PairingRequest
 	pairResults                                []pairResult
 	pairCancel                                 workflow.CancelFunc
+	stopOnFreeze                               bool // the running exec ends on a freeze (execFreezable)
 
 	flagSignals []flagSignal // the signals that raise the flags above
 	linkCh      workflow.ReceiveChannel
@@ -181,8 +182,8 @@ var errInterrupted = errors.New("interrupted by uninstall")
 // errExpired tells a status that the activation deadline passed while it waited.
 var errExpired = errors.New("activation deadline passed")
 
-// exec runs one activity and waits for it, unless an uninstall arrives (errInterrupted) or
-// the deadline passes (errExpired); a zero deadline means none.
+// exec runs one activity and waits for it, unless an uninstall arrives (errInterrupted; or a
+// freeze under execFreezable) or the deadline passes (errExpired); a zero deadline means none.
 func (w *installation) exec(ctx workflow.Context, opts workflow.ActivityOptions, deadline time.Time,
 	name string, in, out any) error {
 	actx, cancel := workflow.WithCancel(ctx)
@@ -194,7 +195,7 @@ func (w *installation) exec(ctx workflow.Context, opts workflow.ActivityOptions,
 		err = fut.Get(gctx, out)
 		done = true
 	})
-	cond := func() bool { return done || w.uninstall }
+	cond := func() bool { return done || w.uninstall || (w.stopOnFreeze && w.freeze) }
 	if deadline.IsZero() {
 		if werr := workflow.Await(ctx, cond); werr != nil {
 			return werr

@@ -60,10 +60,20 @@ var yclientsOptions = workflow.ActivityOptions{
 	RetryPolicy:         yclientsRetry,
 }
 
-// syncOptions: a sync reads three endpoints and writes many rows.
+// statusOptions for the integration status poll: like yclientsOptions, and the activity
+// heartbeats, so that an uninstall cancels it within HeartbeatTimeout.
+var statusOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 2 * time.Minute,
+	HeartbeatTimeout:    30 * time.Second,
+	RetryPolicy:         yclientsRetry,
+}
+
+// syncOptions: a sync reads three endpoints and writes many rows; it heartbeats throughout, so
+// that a freeze or an uninstall cancels it within HeartbeatTimeout (the worker sends
+// heartbeats at most every 0.8 × HeartbeatTimeout).
 var syncOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 10 * time.Minute,
-	HeartbeatTimeout:    time.Minute,
+	HeartbeatTimeout:    30 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
 		MaximumAttempts: 10, NonRetryableErrorTypes: nonRetryable,

@@ -40,6 +40,8 @@ func (w *installation) pendingWhatsApp(ctx workflow.Context) (Status, error) {
 	switch {
 	case errors.Is(err, errInterrupted):
 		return w.toUninstalled(ctx)
+	case errors.Is(err, errFrozen):
+		return w.toFrozen(ctx)
 	case errors.Is(err, errExpired):
 		return w.toExpired(ctx)
 	case err != nil:
@@ -52,10 +54,12 @@ func (w *installation) pendingWhatsApp(ctx workflow.Context) (Status, error) {
 // deadline. YClients refusing the activation fails the installation.
 func (w *installation) whatsAppConnected(ctx workflow.Context) (Status, error) {
 	var out activities.ActivateOutput
-	err := w.exec(ctx, yclientsOptions, w.deadline(), activities.ActActivate, activities.SalonRef{SalonID: w.st.SalonID}, &out)
+	err := w.execFreezable(ctx, yclientsOptions, w.deadline(), activities.ActActivate, activities.SalonRef{SalonID: w.st.SalonID}, &out)
 	switch {
 	case errors.Is(err, errInterrupted):
 		return w.toUninstalled(ctx)
+	case errors.Is(err, errFrozen):
+		return w.toFrozen(ctx)
 	case errors.Is(err, errExpired):
 		return w.toExpired(ctx)
 	case err != nil:
@@ -68,7 +72,9 @@ func (w *installation) whatsAppConnected(ctx workflow.Context) (Status, error) {
 
 // configuring runs the first catalogue sync, then the installation is active.
 func (w *installation) configuring(ctx workflow.Context) (Status, error) {
-	if err := w.sync(ctx); err != nil {
+	if err := w.sync(ctx); errors.Is(err, errFrozen) {
+		return w.toFrozen(ctx)
+	} else if err != nil {
 		return w.toUninstalled(ctx)
 	}
 	return w.enter(ctx, StatusActive, "")
@@ -76,12 +82,17 @@ func (w *installation) configuring(ctx workflow.Context) (Status, error) {
 
 // awaitPairing runs pairing attempts as the connect page asks for them until one succeeds
 // (w.st.WhatsApp is then set), an uninstall arrives (errInterrupted) or the deadline passes
-// (errExpired; a zero deadline never passes). A newer request supersedes a running attempt.
+// (errExpired; a zero deadline never passes) or a freeze (errFrozen; a result that arrived
+// first wins). A newer request supersedes a running attempt.
 func (w *installation) awaitPairing(ctx workflow.Context, deadline time.Time) error {
 	for {
 		if err := w.awaitPairingEvent(ctx, deadline); err != nil {
-			if errors.Is(err, errInterrupted) || errors.Is(err, errExpired) {
+			if errors.Is(err, errFrozen) && w.takePairResults(ctx) {
+				return nil // paired just before the freeze: the status after pairing honours it
+			}
+			if errors.Is(err, errInterrupted) || errors.Is(err, errExpired) || errors.Is(err, errFrozen) {
 				w.cancelPairing()
+				w.pairReq = nil
 			}
 			return err
 		}
@@ -97,7 +108,10 @@ func (w *installation) awaitPairing(ctx workflow.Context, deadline time.Time) er
 
 // awaitPairingEvent waits for a pairing request or result, an uninstall or the deadline.
 func (w *installation) awaitPairingEvent(ctx workflow.Context, deadline time.Time) error {
-	cond := func() bool { return w.uninstall || w.pairReq != nil || len(w.pairResults) > 0 }
+	freezes := w.freezeInterrupts(ctx)
+	cond := func() bool {
+		return w.uninstall || w.pairReq != nil || len(w.pairResults) > 0 || (freezes && w.freeze)
+	}
 	ok := true
 	var err error
 	if deadline.IsZero() {
@@ -114,6 +128,8 @@ func (w *installation) awaitPairingEvent(ctx workflow.Context, deadline time.Tim
 		return err
 	case w.uninstall:
 		return errInterrupted
+	case freezes && w.freeze:
+		return errFrozen
 	case !ok:
 		return errExpired
 	}
@@ -174,11 +190,11 @@ func (w *installation) cancelPairing() {
 
 // sync reads services, staff and schedules from YClients into PostgreSQL. A sync that gives
 // up is recorded and reported to operators; the installation keeps working. Only an uninstall
-// (errInterrupted) ends it with an error.
+// (errInterrupted) or a freeze (errFrozen) ends it with an error.
 func (w *installation) sync(ctx workflow.Context) error {
 	var out activities.SyncOutput
-	err := w.exec(ctx, syncOptions, time.Time{}, activities.ActSync, activities.SalonRef{SalonID: w.st.SalonID}, &out)
-	if errors.Is(err, errInterrupted) {
+	err := w.execFreezable(ctx, syncOptions, time.Time{}, activities.ActSync, activities.SalonRef{SalonID: w.st.SalonID}, &out)
+	if errors.Is(err, errInterrupted) || errors.Is(err, errFrozen) {
 		return err
 	}
 	if err != nil {

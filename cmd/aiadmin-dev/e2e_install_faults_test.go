@@ -1,0 +1,60 @@
+package main
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+// The installation's failure paths on the whole stack: what a freeze, a retried activation or
+// a lost shard owner does to a salon that is being installed. With AIADMIN_RECORD_HISTORY set
+// they record the histories the replay tests hold the workflow's new paths against.
+
+// pairSalon installs the salon and scans the QR code; it returns once the phone is paired.
+func (s *stack) pairSalon(salon int64) {
+	s.t.Helper()
+	token := s.installSalon(s.cfg.YClientsBaseURL, salon)
+	conn := s.dial(token)
+	defer conn.Close()
+	requestQR := func() { require.NoError(s.t, conn.WriteJSON(map[string]string{"type": "request-qr"})) }
+	requestQR()
+	awaitFrame(s.t, conn, "qr", requestQR)
+	s.scanSalon(salon)
+	awaitFrame(s.t, conn, "connected", nil)
+}
+
+// TestFreezeDuringFirstSync: YClients freezes the salon while the first catalogue sync waits on
+// a slow YClients. The installation is frozen at once (the sync is cancelled), no welcome goes
+// out while frozen, and after the unfreeze the sync runs again and the welcome goes once.
+func TestFreezeDuringFirstSync(t *testing.T) {
+	s := newStack(t)
+	salon := s.moscow
+	require.NoError(t, s.fake.AddFault(yclientsfake.Fault{
+		PathPrefix: fmt.Sprintf("/api/v1/company/%d/services", salon), DelayMS: 30000, Count: 1}))
+	s.pairSalon(salon)
+	s.waitStatus(workflows.StatusConfiguring)
+	start := time.Now()
+	s.lifecycle(s.cfg.YClientsBaseURL, "freeze")
+	s.waitStatus(workflows.StatusFrozen)
+	took := time.Since(start)
+	require.Less(t, took, 15*time.Second, "frozen during the 30 s sync, not after it: took %s", took)
+	require.Empty(t, s.phone.Messages(salon), "no welcome while frozen")
+
+	s.lifecycle(s.cfg.YClientsBaseURL, "unfreeze")
+	s.waitStatus(workflows.StatusActive)
+	require.Positive(t, s.state().LastSync.Services, "the sync ran after the unfreeze")
+	require.Eventually(t, func() bool { return len(s.phone.Messages(salon)) == 1 }, 10*time.Second, 20*time.Millisecond,
+		"the welcome owed goes after the unfreeze")
+	require.Contains(t, s.phone.Messages(salon)[0].Text, "AI Admin")
+
+	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
+	installID := workflows.InstallationID(salon)
+	runID := s.waitRun(installID)
+	require.Len(t, s.phone.Messages(salon), 1, "one welcome in all")
+	s.record(t, installID, runID, "installation-"+t.Name())
+}
