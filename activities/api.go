@@ -27,6 +27,7 @@ const (
 	ActDisconnect        = "whatsapp-disconnect"
 	ActReconnect         = "whatsapp-reconnect"
 	ActUnlink            = "whatsapp-unlink"
+	ActForgetDevice      = "whatsapp-forget-device"
 	ActDeleteSecrets     = "delete-salon-secrets"
 	ActNotifyOps         = "notify-ops"
 	ActNotifyRelink      = "notify-relink"

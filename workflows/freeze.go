@@ -86,7 +86,7 @@ func (w *installation) leaveFrozen(ctx workflow.Context) (Status, error) {
 // unfreezeBeforeActive reconnects a phone paired before the activation or the first sync and
 // goes back to that step; a phone that unlinked the device meanwhile pairs again.
 func (w *installation) unfreezeBeforeActive(ctx workflow.Context, to Status) (Status, error) {
-	err := w.exec(ctx, cleanupOptions, time.Time{}, activities.ActReconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
+	err := w.exec(ctx, shardOptions, time.Time{}, activities.ActReconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
 	if errors.Is(err, errInterrupted) {
 		return w.toUninstalled(ctx)
 	}
@@ -99,7 +99,7 @@ func (w *installation) unfreezeBeforeActive(ctx workflow.Context, to Status) (St
 		return w.enter(ctx, StatusPendingWhatsApp, "")
 	}
 	if err != nil {
-		w.notify(ctx, "error", "reconnect_failed", "WhatsApp не переподключился после разморозки: "+rootMessage(err))
+		w.reconnectFailed(ctx, err)
 	}
 	return w.enter(ctx, to, "")
 }

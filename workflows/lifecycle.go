@@ -71,11 +71,14 @@ func (w *installation) awaitOr(ctx workflow.Context, d time.Duration, cond func(
 func (w *installation) toFrozen(ctx workflow.Context) (Status, error) {
 	w.freeze = false
 	if w.st.WhatsApp.Phone != "" || !w.freezeInterrupts(ctx) {
-		err := w.exec(ctx, cleanupOptions, time.Time{}, activities.ActDisconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
-		if errors.Is(err, errInterrupted) {
+		err := w.exec(ctx, shardOptions, time.Time{}, activities.ActDisconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
+		switch {
+		case errors.Is(err, errInterrupted):
 			return w.toUninstalled(ctx)
-		}
-		if err != nil {
+		case shardTimedOut(ctx, err):
+			w.shardUnavailable(ctx, "отключить WhatsApp при заморозке",
+				"Установка заморожена; салон не будет подключён, пока заморожен.")
+		case err != nil:
 			w.notify(ctx, "warn", "disconnect_failed", "Не удалось отключить WhatsApp при заморозке: "+rootMessage(err))
 		}
 	}
@@ -134,7 +137,7 @@ func (w *installation) frozen(ctx workflow.Context) (Status, error) {
 // unfreezeToActive reconnects with the kept credentials, without a new scan; a phone that
 // unlinked the device meanwhile needs a re-link instead.
 func (w *installation) unfreezeToActive(ctx workflow.Context) (Status, error) {
-	err := w.exec(ctx, cleanupOptions, time.Time{}, activities.ActReconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
+	err := w.exec(ctx, shardOptions, time.Time{}, activities.ActReconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
 	if errors.Is(err, errInterrupted) {
 		return w.toUninstalled(ctx)
 	}
@@ -146,7 +149,7 @@ func (w *installation) unfreezeToActive(ctx workflow.Context) (Status, error) {
 	reason := ""
 	if err != nil {
 		reason = ReasonReconnectFailed
-		w.notify(ctx, "error", "reconnect_failed", "WhatsApp не переподключился после разморозки: "+rootMessage(err))
+		w.reconnectFailed(ctx, err)
 	}
 	w.st.FrozenAt = time.Time{}
 	if err := w.setStatus(ctx, StatusActive, reason); err != nil {
@@ -197,11 +200,9 @@ func (w *installation) toFailed(ctx workflow.Context, reason, detail string) (St
 // context so that it completes whatever was interrupted.
 func (w *installation) cleanup(ctx workflow.Context) {
 	w.cancelPairing()
+	w.unlink(ctx)
 	dctx := workflow.WithActivityOptions(newDisconnected(ctx), cleanupOptions)
 	ref := activities.SalonRef{SalonID: w.st.SalonID}
-	if err := workflow.ExecuteActivity(dctx, activities.ActUnlink, ref).Get(dctx, nil); err != nil {
-		w.notify(ctx, "warn", "unlink_failed", "Не удалось отвязать WhatsApp: "+rootMessage(err))
-	}
 	if err := workflow.ExecuteActivity(dctx, activities.ActDeleteSecrets, ref).Get(dctx, nil); err != nil {
 		w.notify(ctx, "error", "delete_secrets_failed", "Не удалось удалить секреты салона: "+rootMessage(err))
 	}

@@ -98,6 +98,24 @@ var localOptions = workflow.ActivityOptions{
 	},
 }
 
+// shardBound is how long an activity on a salon's WhatsApp shard queue may wait, from being
+// scheduled to its end, before the installation goes on without it: a shard whose owner died
+// is taken over within seconds, so a shard without an owner for this long has none that can
+// do it (workflows/shardbound.go). The pairing attempt itself is not bounded by it: the owner
+// asks for it and waits on the page.
+const shardBound = 5 * time.Minute
+
+// shardOptions: cleanupOptions for the activities on the salon's shard queue (disconnect,
+// reconnect, unlink, the welcome), bounded by shardBound.
+var shardOptions = workflow.ActivityOptions{
+	ScheduleToCloseTimeout: shardBound,
+	StartToCloseTimeout:    time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+		MaximumAttempts: 10, NonRetryableErrorTypes: nonRetryable,
+	},
+}
+
 // cleanupOptions: uninstall cleanup must finish even when WhatsApp is unreachable; the
 // activities themselves fall back to local deletion.
 var cleanupOptions = workflow.ActivityOptions{

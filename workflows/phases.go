@@ -216,12 +216,14 @@ func (w *installation) welcome(ctx workflow.Context) error {
 		return nil
 	}
 	var out activities.WelcomeOutput
-	err := w.exec(ctx, cleanupOptions, time.Time{}, activities.ActSendWelcome,
+	err := w.exec(ctx, shardOptions, time.Time{}, activities.ActSendWelcome,
 		activities.WelcomeInput{SalonID: w.st.SalonID, Phone: w.st.WhatsApp.Phone, SalonName: w.st.SalonName}, &out)
-	if errors.Is(err, errInterrupted) {
+	switch {
+	case errors.Is(err, errInterrupted):
 		return err
-	}
-	if err != nil {
+	case shardTimedOut(ctx, err):
+		w.shardUnavailable(ctx, "отправить приветствие", "Приветственное сообщение не отправлено.")
+	case err != nil:
 		w.notify(ctx, "warn", "welcome_failed", "Приветственное сообщение не отправлено: "+rootMessage(err))
 	}
 	w.st.WelcomeSent = true // sent, or given up on and reported: never retried by a later run
