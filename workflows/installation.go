@@ -60,6 +60,7 @@ type installation struct {
 	recordPhone                                bool // the next setStatus writes the linked number
 	unlinkedWhileFrozen                        bool
 	pairReq                                    *PairingRequest
+	pairPhone                                  string // the phone of the current attempt by code
 	pairResults                                []pairResult
 	pairCancel                                 workflow.CancelFunc
 	stopOnFreeze                               bool // the running exec ends on a freeze (execFreezable)

@@ -96,6 +96,10 @@ func (w *installation) awaitPairing(ctx workflow.Context, deadline time.Time) er
 			}
 			return err
 		}
+		if w.pairingRules(ctx) && w.takePairResults(ctx) {
+			w.pairReq = nil // the phone paired: a request that came with the result is moot
+			return nil
+		}
 		if w.pairReq != nil {
 			w.startPairing(ctx, *w.pairReq)
 			w.pairReq = nil
@@ -136,13 +140,19 @@ func (w *installation) awaitPairingEvent(ctx workflow.Context, deadline time.Tim
 	return nil
 }
 
-// takePairResults applies the finished attempts; it reports whether the current one paired.
+// takePairResults applies the finished attempts; it reports whether the phone paired: in the
+// current attempt, or (pairingRules) in an earlier one that a newer request superseded just
+// after the scan, whose success wins over the newer attempt.
 func (w *installation) takePairResults(ctx workflow.Context) bool {
 	for len(w.pairResults) > 0 {
 		r := w.pairResults[0]
 		w.pairResults = w.pairResults[1:]
+		paired := r.err == nil && r.out.Outcome == activities.PairSucceeded
 		if r.attempt != w.st.Pairing.Attempt {
-			continue // superseded by a newer attempt
+			if !paired || !w.pairingRules(ctx) {
+				continue // superseded by a newer attempt
+			}
+			w.cancelPairing() // the newer attempt shows codes for a phone that is paired already
 		}
 		w.st.Pairing.Running = false
 		w.pairCancel = nil

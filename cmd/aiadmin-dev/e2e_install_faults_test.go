@@ -58,3 +58,26 @@ func TestFreezeDuringFirstSync(t *testing.T) {
 	require.Len(t, s.phone.Messages(salon), 1, "one welcome in all")
 	s.record(t, installID, runID, "installation-"+t.Name())
 }
+
+// TestDoublePairingRequestIsOneAttempt: the page sends its pairing-code request twice (a
+// double click) before it has seen the attempt the first one started: one attempt runs, the
+// phone enters its code, and the installation goes on to active.
+func TestDoublePairingRequestIsOneAttempt(t *testing.T) {
+	s := newStack(t)
+	conn := s.dial(s.install(s.cfg.YClientsBaseURL))
+	ask := map[string]any{"type": "request-pairing-code", "phone": "+7 999 000-11-22", "attempt": 0}
+	require.NoError(t, conn.WriteJSON(ask))
+	require.NoError(t, conn.WriteJSON(ask))
+	next(t, conn, "pairing-code", nil)
+	time.Sleep(150 * time.Millisecond) // both requests answered; the code lives 600 ms here
+	st := s.state()
+	require.Equal(t, 1, st.Pairing.Attempt, "attempts after a double request: got %d want 1", st.Pairing.Attempt)
+	require.True(t, st.Pairing.Running, "the one attempt is running")
+	s.scan()
+	next(t, conn, "active", nil)
+	s.waitStatus(workflows.StatusActive)
+	require.Equal(t, 1, s.state().Pairing.Attempt)
+	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
+	installID := workflows.InstallationID(s.moscow)
+	s.record(t, installID, s.waitRun(installID), "installation-"+t.Name())
+}
