@@ -197,6 +197,17 @@ func (w *installation) exec(ctx workflow.Context, opts workflow.ActivityOptions,
 		done = true
 	})
 	cond := func() bool { return done || w.uninstall || (w.stopOnFreeze && w.freeze) }
+	// stopped cancels the activity and, with WaitForCancellation, waits until it has ended (it
+	// may be calling an outside system), then reports why it was stopped.
+	stopped := func(why error) error {
+		cancel()
+		if opts.WaitForCancellation {
+			if werr := workflow.Await(ctx, func() bool { return done }); werr != nil {
+				return werr
+			}
+		}
+		return why
+	}
 	if deadline.IsZero() {
 		if werr := workflow.Await(ctx, cond); werr != nil {
 			return werr
@@ -211,11 +222,11 @@ func (w *installation) exec(ctx workflow.Context, opts workflow.ActivityOptions,
 			return werr
 		}
 		if !ok {
-			return errExpired
+			return stopped(errExpired)
 		}
 	}
 	if !done {
-		return errInterrupted
+		return stopped(errInterrupted)
 	}
 	return err
 }

@@ -60,6 +60,25 @@ var yclientsOptions = workflow.ActivityOptions{
 	RetryPolicy:         yclientsRetry,
 }
 
+// activateOptions for the activation callback (runs of activationOnceChange): retried like
+// yclientsOptions; the activity heartbeats, and a cancellation (deadline, freeze, uninstall)
+// waits until it has ended, since it may be calling YClients back.
+var activateOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 2 * time.Minute,
+	HeartbeatTimeout:    30 * time.Second,
+	WaitForCancellation: true,
+	RetryPolicy:         yclientsRetry,
+}
+
+// deadlineStatusOptions for the status read when the activation deadline passed: bounded, the
+// installation expires when YClients cannot tell.
+var deadlineStatusOptions = workflow.ActivityOptions{
+	ScheduleToCloseTimeout: 10 * time.Minute,
+	StartToCloseTimeout:    time.Minute,
+	HeartbeatTimeout:       30 * time.Second,
+	RetryPolicy:            yclientsRetry,
+}
+
 // statusOptions for the integration status poll: like yclientsOptions, and the activity
 // heartbeats, so that an uninstall cancels it within HeartbeatTimeout.
 var statusOptions = workflow.ActivityOptions{

@@ -54,7 +54,7 @@ func (w *installation) pendingWhatsApp(ctx workflow.Context) (Status, error) {
 // deadline. YClients refusing the activation fails the installation.
 func (w *installation) whatsAppConnected(ctx workflow.Context) (Status, error) {
 	var out activities.ActivateOutput
-	err := w.execFreezable(ctx, yclientsOptions, w.deadline(), activities.ActActivate, activities.SalonRef{SalonID: w.st.SalonID}, &out)
+	err := w.activate(ctx, &out)
 	switch {
 	case errors.Is(err, errInterrupted):
 		return w.toUninstalled(ctx)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -79,5 +80,45 @@ func TestDoublePairingRequestIsOneAttempt(t *testing.T) {
 	require.Equal(t, 1, s.state().Pairing.Attempt)
 	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
 	installID := workflows.InstallationID(s.moscow)
+	s.record(t, installID, s.waitRun(installID), "installation-"+t.Name())
+}
+
+// TestActivationAcceptedLateKeepsWebhooksWorking: YClients is slow. The first activation
+// callback is accepted 6 s after it was sent, long after our 2 s timeout; the retry reads the
+// status before that (still pending) and calls back again, accepted never (403, «already
+// installed», 3 s late); the third attempt finds the integration active. Exactly one callback
+// is accepted, and the webhook secret we keep verifies the URL YClients holds: a booking made
+// in YClients reaches the client.
+func TestActivationAcceptedLateKeepsWebhooksWorking(t *testing.T) {
+	s := newStackAt(t, temporalAddr(t), func(su *stackSetup) { su.yclientsTimeout = 2 * time.Second })
+	salon := s.moscow
+	callback := "/marketplace/partner/callback"
+	require.NoError(t, s.fake.AddFault(yclientsfake.Fault{PathPrefix: callback, DelayMS: 6000, Linger: true, Count: 1}))
+	require.NoError(t, s.fake.AddFault(yclientsfake.Fault{PathPrefix: callback, DelayMS: 3000, Linger: true, Skip: 1, Count: 1}))
+	s.pairSalon(salon)
+	s.waitStatus(workflows.StatusActive)
+	require.Eventually(t, func() bool { return len(s.fake.Callbacks()) == 2 }, 20*time.Second, 50*time.Millisecond,
+		"both callbacks reached YClients")
+	var accepted []yclientsfake.Callback
+	for _, cb := range s.fake.Callbacks() {
+		if cb.StatusCode == http.StatusCreated || cb.StatusCode == http.StatusMovedPermanently {
+			accepted = append(accepted, cb)
+		}
+	}
+	require.Len(t, accepted, 1, "exactly one callback accepted: %+v", s.fake.Callbacks())
+
+	s.noPacing(salon)
+	_, local := localIn(t, "Europe/Moscow", 3, "14:30")
+	s.bookRecord(salon, local)
+	require.Eventually(t, func() bool { return len(s.fake.Deliveries()) > 0 }, 20*time.Second, 50*time.Millisecond)
+	d := s.fake.Deliveries()[0]
+	require.Equal(t, accepted[0].WebhookURLs[0], d.URL, "YClients posts to the URL it accepted")
+	require.Equal(t, http.StatusOK, d.HTTPStatus, "our webhook secret check accepts YClients' webhook: got %d", d.HTTPStatus)
+	texts := s.waitClientTexts(salon, 1)
+	require.Contains(t, texts[0], "Вы записаны", "the booking reaches the client")
+	require.Equal(t, s.fake.Callbacks()[1].WebhookURLs, accepted[0].WebhookURLs, "every attempt sent the same webhook URL")
+
+	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
+	installID := workflows.InstallationID(salon)
 	s.record(t, installID, s.waitRun(installID), "installation-"+t.Name())
 }
