@@ -3,6 +3,7 @@ package activities_test
 import (
 	"context"
 	"crypto/sha256"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -46,8 +47,15 @@ func newFixture(t *testing.T, token string) *fixture {
 	return newFixtureWith(t, token, nil)
 }
 
-// newFixtureWith is newFixture with the activities' dependencies adjusted by tweak (a clock).
-func newFixtureWith(t *testing.T, token string, tweak func(*activities.Deps)) *fixture {
+// newFixtureHTTP is newFixture whose YClients client uses hc (nil: the default).
+func newFixtureHTTP(t *testing.T, token string, hc *http.Client) *fixture {
+	t.Helper()
+	return newFixtureWith(t, token, nil, hc)
+}
+
+// newFixtureWith is newFixture with the activities' dependencies adjusted by tweak (a clock)
+// and, when hc is given, the YClients client's HTTP client.
+func newFixtureWith(t *testing.T, token string, tweak func(*activities.Deps), hc ...*http.Client) *fixture {
 	t.Helper()
 	store, _ := dbtest.New(t)
 	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: partnerToken, ApplicationID: appID, RPS: 1000})
@@ -63,7 +71,7 @@ func newFixtureWith(t *testing.T, token string, tweak func(*activities.Deps)) *f
 	phone := simphone.New(simphone.Options{FirstQR: 300 * time.Millisecond, NextQR: 100 * time.Millisecond,
 		PairCodeTTL: 300 * time.Millisecond, ConnectDelay: 10 * time.Millisecond})
 	yc := yclients.New(yclients.Config{BaseURL: srv.URL, PartnerToken: token, ApplicationID: appID,
-		Limiter: rate.NewLimiter(rate.Inf, 1)})
+		Limiter: rate.NewLimiter(rate.Inf, 1), HTTPClient: httpClient(hc)})
 	deps := activities.Deps{Store: store, YClients: yc, WhatsApp: phone, Box: box,
 		Notifier: notify.New(notify.Config{Store: store}), Temporal: noTemporal{}, PublicURL: "https://aiadmin.example",
 		RelinkURL: func(activities.RelinkInput) (string, error) {
@@ -114,7 +122,7 @@ func TestActivateCallsBackOnceAndStoresSecrets(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, partnerToken)
 	f.register(t)
-	out, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
+	out, err := f.set.Install.Activate(ctx, activities.ActivateInput{SalonID: salonID, InstallID: "install-run-1"})
 	require.NoError(t, err)
 	require.False(t, out.AlreadyActive)
 	require.NotEmpty(t, out.RedirectURL, "the 301's Location is kept")
@@ -138,7 +146,7 @@ func TestActivateCallsBackOnceAndStoresSecrets(t *testing.T) {
 	require.Equal(t, cb.APIKey, string(plain))
 
 	// A retry after success (the answer was lost) sees the active status: no second callback.
-	out, err = f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
+	out, err = f.set.Install.Activate(ctx, activities.ActivateInput{SalonID: salonID, InstallID: "install-run-1"})
 	require.NoError(t, err)
 	require.True(t, out.AlreadyActive)
 	require.Len(t, f.fake.Callbacks(), 1)
@@ -152,15 +160,15 @@ func TestActivateAlreadyInstalledIsConfirmedByStatus(t *testing.T) {
 	// (YClients activated it meanwhile): the activity confirms by status.
 	require.NoError(t, f.fake.AddFault(yclientsfake.Fault{PathPrefix: "/marketplace/partner/callback", Status: 403, Rate: 1, Count: 1}))
 	f.fake.SetStatus(salonID, "pending")
-	_, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
+	_, err := f.set.Install.Activate(ctx, activities.ActivateInput{SalonID: salonID, InstallID: "install-run-1"})
 	require.Error(t, err, "a bare 403 without active status is not success")
 
 	f.fake.ClearFaults()
-	_, err = f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
+	_, err = f.set.Install.Activate(ctx, activities.ActivateInput{SalonID: salonID, InstallID: "install-run-1"})
 	require.NoError(t, err)
 	// Now active: a repeat is answered 403 by the fake, but the activity checks status first.
 	f.fake.SetStatus(salonID, "active")
-	out, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
+	out, err := f.set.Install.Activate(ctx, activities.ActivateInput{SalonID: salonID, InstallID: "install-run-1"})
 	require.NoError(t, err)
 	require.True(t, out.AlreadyActive)
 }
@@ -169,14 +177,14 @@ func TestActivateErrorsAreTyped(t *testing.T) {
 	ctx := context.Background()
 	t.Run("401 wrong partner token", func(t *testing.T) {
 		f := newFixture(t, "wrong-token")
-		_, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
+		_, err := f.set.Install.Activate(ctx, activities.ActivateInput{SalonID: salonID, InstallID: "install-run-1"})
 		require.Equal(t, activities.ErrTypeUnauthorized, appErrType(err), "got %v", err)
 		require.NotContains(t, err.Error(), "wrong-token", "tokens never appear in errors")
 	})
 	t.Run("429 honours Retry-After", func(t *testing.T) {
 		f := newFixture(t, partnerToken)
 		require.NoError(t, f.fake.AddFault(yclientsfake.Fault{PathPrefix: "/marketplace/", Status: 429, Rate: 1, RetryAfter: 7}))
-		_, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
+		_, err := f.set.Install.Activate(ctx, activities.ActivateInput{SalonID: salonID, InstallID: "install-run-1"})
 		var appErr *temporal.ApplicationError
 		require.True(t, errorsAs(err, &appErr), "got %v", err)
 		require.Equal(t, activities.ErrTypeRateLimited, appErr.Type())
@@ -186,7 +194,7 @@ func TestActivateErrorsAreTyped(t *testing.T) {
 	t.Run("5xx is retryable", func(t *testing.T) {
 		f := newFixture(t, partnerToken)
 		require.NoError(t, f.fake.AddFault(yclientsfake.Fault{PathPrefix: "/marketplace/", Status: 503, Rate: 1}))
-		_, err := f.set.Install.Activate(ctx, activities.SalonRef{SalonID: salonID})
+		_, err := f.set.Install.Activate(ctx, activities.ActivateInput{SalonID: salonID, InstallID: "install-run-1"})
 		require.Error(t, err)
 		var appErr *temporal.ApplicationError
 		require.True(t, errorsAs(err, &appErr))
@@ -318,4 +326,11 @@ func TestSendWelcomeNotConnectedIsRetryable(t *testing.T) {
 	f := newFixture(t, partnerToken)
 	_, err := f.set.WhatsApp.SendWelcome(context.Background(), activities.WelcomeInput{SalonID: salonID, Phone: "79990001122"})
 	require.Equal(t, activities.ErrTypeNotLinked, appErrType(err), "got %v", err)
+}
+
+func httpClient(hc []*http.Client) *http.Client {
+	if len(hc) > 0 {
+		return hc[0]
+	}
+	return nil
 }

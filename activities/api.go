@@ -27,6 +27,7 @@ const (
 	ActDisconnect        = "whatsapp-disconnect"
 	ActReconnect         = "whatsapp-reconnect"
 	ActUnlink            = "whatsapp-unlink"
+	ActForgetDevice      = "whatsapp-forget-device"
 	ActDeleteSecrets     = "delete-salon-secrets"
 	ActNotifyOps         = "notify-ops"
 	ActNotifyRelink      = "notify-relink"
@@ -118,10 +119,22 @@ type PairOutput struct {
 	Error   string // Russian, for the owner
 }
 
+// ActivateInput asks for the activation of one installation run.
+type ActivateInput struct {
+	SalonID int64
+	// InstallID names the installation run (the workflow's State.InstallID): its secrets are
+	// made once and every retry of the activation sends the same. Empty (workflows from before
+	// it sent one): the workflow run's ID.
+	InstallID string
+}
+
 // ActivateOutput is the activation's result.
 type ActivateOutput struct {
 	RedirectURL   string
 	AlreadyActive bool
+	// NoWebhookSecret: YClients reports the integration active but no webhook secret is stored
+	// for the salon: its entity webhooks cannot be verified (operators must act).
+	NoWebhookSecret bool
 }
 
 // SyncOutput counts what a sync wrote.

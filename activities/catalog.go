@@ -35,8 +35,11 @@ type upstream struct {
 
 // Sync copies services, staff and the next SyncDays of schedules from YClients into
 // PostgreSQL with idempotent upserts, marks rows gone upstream inactive and records a
-// sync_runs row.
+// sync_runs row. It heartbeats throughout (keepAlive), so that a freeze or an uninstall
+// cancels it within the heartbeat timeout; a cancelled sync stops where it is (its upserts are
+// idempotent, the next sync completes the work).
 func (a *Catalog) Sync(ctx context.Context, in SalonRef) (SyncOutput, error) {
+	defer keepAlive(ctx)()
 	company, err := a.store.GetCompany(ctx, in.SalonID)
 	if err != nil {
 		return SyncOutput{}, fmt.Errorf("load company: %w", err)

@@ -2,10 +2,6 @@ package activities
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"strings"
@@ -71,31 +67,26 @@ func (a *Install) SetStatus(ctx context.Context, in SetStatusInput) error {
 }
 
 // Activate tells YClients that the integration is installed. It checks the integration
-// status first (already active → done), generates the api_key and the per-salon webhook
-// secret here (never in workflow history), stores them (the key encrypted, the secret as a
-// hash) and calls the activation callback once. A 403 «already installed» is confirmed by
-// the status.
-func (a *Install) Activate(ctx context.Context, in SalonRef) (ActivateOutput, error) {
+// status first (already active → done), takes the secrets of this installation run (made once,
+// here and never in workflow history, and reused by every retry: activationSecrets) and calls
+// the activation callback. A 403 «already installed» is confirmed by the status: YClients
+// accepted one of this run's callbacks, which all carried the same webhook URL. It heartbeats
+// while it waits on YClients, so that a cancellation (deadline, freeze, uninstall) reaches it.
+func (a *Install) Activate(ctx context.Context, in ActivateInput) (ActivateOutput, error) {
+	defer keepAlive(ctx)()
 	st, err := a.yc.IntegrationStatus(ctx, in.SalonID)
 	if err != nil && !yclients.IsNotFound(err) {
 		return ActivateOutput{}, classify(err)
 	}
 	if err == nil && st.Status == "active" {
-		return ActivateOutput{AlreadyActive: true}, nil
+		return a.alreadyActive(ctx, in.SalonID)
 	}
-	apiKey, err := randomToken(32, hex.EncodeToString)
+	sec, err := a.activationSecrets(ctx, in.SalonID, activationKey(ctx, in))
 	if err != nil {
-		return ActivateOutput{}, err
-	}
-	secret, err := randomToken(24, base64.RawURLEncoding.EncodeToString)
-	if err != nil {
-		return ActivateOutput{}, err
-	}
-	if err := a.storeSecrets(ctx, in.SalonID, apiKey, secret); err != nil {
 		return ActivateOutput{}, err
 	}
 	res, err := a.yc.ActivationCallback(ctx, yclients.CallbackRequest{
-		SalonID: in.SalonID, APIKey: apiKey, WebhookURLs: []string{a.WebhookURL(in.SalonID, secret)},
+		SalonID: in.SalonID, APIKey: sec.apiKey, WebhookURLs: []string{a.WebhookURL(in.SalonID, sec.webhook)},
 	})
 	if yclients.IsAlreadyInstalled(err) {
 		st, serr := a.yc.IntegrationStatus(ctx, in.SalonID)
@@ -103,33 +94,15 @@ func (a *Install) Activate(ctx context.Context, in SalonRef) (ActivateOutput, er
 			return ActivateOutput{}, classify(serr)
 		}
 		if st.Status == "active" {
-			return ActivateOutput{AlreadyActive: true}, nil
+			return a.alreadyActive(ctx, in.SalonID)
 		}
 		return ActivateOutput{}, fmt.Errorf("yclients says already installed but status is %q", st.Status)
 	}
 	if err != nil {
 		return ActivateOutput{}, classify(err)
 	}
-	a.log.InfoContext(ctx, "integration activated", "salonID", in.SalonID, "status", res.StatusCode)
+	a.log.InfoContext(ctx, "integration activated", "salonID", in.SalonID, "status", res.StatusCode, "reused", sec.reused)
 	return ActivateOutput{RedirectURL: res.Location}, nil
-}
-
-// storeSecrets keeps the api_key sealed and only a hash of the webhook URL secret.
-func (a *Install) storeSecrets(ctx context.Context, salonID int64, apiKey, secret string) error {
-	sealed, err := a.box.Seal([]byte(apiKey), apiKeyAAD(salonID))
-	if err != nil {
-		return fmt.Errorf("seal api key: %w", err)
-	}
-	hash := sha256.Sum256([]byte(secret))
-	if err := a.store.InTx(ctx, func(q *sqlc.Queries) error {
-		if err := q.UpsertWebhookSecret(ctx, sqlc.UpsertWebhookSecretParams{SalonID: salonID, WebhookSecretHash: hash[:]}); err != nil {
-			return err
-		}
-		return q.SetAPIKey(ctx, sqlc.SetAPIKeyParams{SalonID: salonID, APIKeyEnc: sealed})
-	}); err != nil {
-		return fmt.Errorf("store salon secrets: %w", err)
-	}
-	return nil
 }
 
 // WebhookURL is the entity webhook URL registered for a salon. The secret part makes it
@@ -138,19 +111,11 @@ func (a *Install) WebhookURL(salonID int64, secret string) string {
 	return fmt.Sprintf("%s/webhook/yclients/%d/%s", strings.TrimRight(a.publicURL, "/"), salonID, secret)
 }
 
-func apiKeyAAD(salonID int64) []byte { return []byte(fmt.Sprintf("api_key:%d", salonID)) }
-
-func randomToken(n int, enc func([]byte) string) (string, error) {
-	b := make([]byte, n)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
-	return enc(b), nil
-}
-
 // IntegrationStatus reads the YClients integration status; an app no longer installed
-// (404) reads as "uninstalled".
+// (404) reads as "uninstalled". It heartbeats while it waits on YClients, so that an
+// uninstall cancels it within the heartbeat timeout.
 func (a *Install) IntegrationStatus(ctx context.Context, in SalonRef) (IntegrationStatusOutput, error) {
+	defer keepAlive(ctx)()
 	st, err := a.yc.IntegrationStatus(ctx, in.SalonID)
 	if yclients.IsNotFound(err) {
 		return IntegrationStatusOutput{Status: "uninstalled"}, nil

@@ -122,6 +122,7 @@ func (s Set) Register(r Registry) {
 		ActDisconnect:        s.WhatsApp.Disconnect,
 		ActReconnect:         s.WhatsApp.Reconnect,
 		ActUnlink:            s.WhatsApp.Unlink,
+		ActForgetDevice:      s.WhatsApp.ForgetDevice,
 		ActSendWelcome:       s.WhatsApp.SendWelcome,
 		ActSendSample:        s.WhatsApp.SendSample,
 		ActPlanReminders:     s.Messaging.PlanReminders,

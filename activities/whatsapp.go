@@ -173,13 +173,34 @@ func (a *WhatsApp) Unlink(ctx context.Context, in SalonRef) error {
 	case errors.Is(err, wameow.ErrLocalOnly):
 		// WhatsApp could not be told: our copy of the device is deleted, but the phone keeps
 		// listing it until the owner removes it there.
-		_ = a.notifier.NotifyOwner(ctx, notify.OwnerNotice{SalonID: in.SalonID, Kind: "remove_device",
-			Message: "AI Admin отключён от WhatsApp салона. Удалите устройство «AI Admin» на телефоне: " +
-				"WhatsApp → Настройки → Связанные устройства."})
-		a.log.WarnContext(ctx, "device deleted locally only; owner asked to remove it on the phone", "salonID", in.SalonID)
+		a.askToRemoveDevice(ctx, in.SalonID)
 		return nil
 	}
 	return classify(err)
+}
+
+// ForgetDevice is the local fallback of Unlink when no worker owned the salon's shard within
+// the workflow's bound: it needs no live connection and runs on the workflow's task queue. The
+// salon's device mapping (whatsapp_devices) and pairing events are deleted, so no later owner
+// of the shard connects the device again, and the owner is asked to remove the device on the
+// phone (WhatsApp was not told).
+func (a *WhatsApp) ForgetDevice(ctx context.Context, in SalonRef) error {
+	if err := a.pairing.Clear(ctx, in.SalonID); err != nil {
+		return err
+	}
+	if _, err := a.store.DeleteWhatsAppDevice(ctx, in.SalonID); err != nil {
+		return fmt.Errorf("forget device: %w", err)
+	}
+	a.askToRemoveDevice(ctx, in.SalonID)
+	return nil
+}
+
+// askToRemoveDevice asks the owner, on the second channel, to remove the device on the phone.
+func (a *WhatsApp) askToRemoveDevice(ctx context.Context, salonID int64) {
+	_ = a.notifier.NotifyOwner(ctx, notify.OwnerNotice{SalonID: salonID, Kind: "remove_device",
+		Message: "AI Admin отключён от WhatsApp салона. Удалите устройство «AI Admin» на телефоне: " +
+			"WhatsApp → Настройки → Связанные устройства."})
+	a.log.WarnContext(ctx, "device deleted locally only; owner asked to remove it on the phone", "salonID", salonID)
 }
 
 // SendWelcome sends the welcome message to the salon's linked number exactly once (ledger

@@ -37,6 +37,9 @@ func (s *wsSession) lastStatus() workflows.Status {
 type pageCommand struct {
 	Type  string `json:"type"`            // cmdRequestQR or cmdRequestPairingCode
 	Phone string `json:"phone,omitempty"` // request-pairing-code: E.164 digits; personal data, never logged
+	// Attempt is the newest pairing attempt the page had seen (its last status frame's): a
+	// request repeated before the page saw the attempt it started gets that attempt back.
+	Attempt int `json:"attempt,omitempty"`
 }
 
 // The commands a page sends.
@@ -54,21 +57,23 @@ var (
 
 // parsePageCommand decodes one message from the connect page: a JSON object whose type is
 // request-qr, or request-pairing-code with the salon's phone as people write it, which is
-// normalised here (whatsapp.NormalizePhone). The phone of any other command is dropped.
+// normalised here (whatsapp.NormalizePhone), and the attempt the page had seen (a
+// non-negative number; anything else reads as 0). The phone of any other command is dropped.
 func parsePageCommand(data []byte) (pageCommand, error) {
 	var cmd pageCommand
 	if err := json.Unmarshal(data, &cmd); err != nil {
 		return pageCommand{}, errUnreadableCommand
 	}
+	seen := max(cmd.Attempt, 0)
 	switch cmd.Type {
 	case cmdRequestQR:
-		return pageCommand{Type: cmdRequestQR}, nil
+		return pageCommand{Type: cmdRequestQR, Attempt: seen}, nil
 	case cmdRequestPairingCode:
 		phone, err := whatsapp.NormalizePhone(cmd.Phone)
 		if err != nil {
 			return pageCommand{}, errCommandPhone
 		}
-		return pageCommand{Type: cmdRequestPairingCode, Phone: phone}, nil
+		return pageCommand{Type: cmdRequestPairingCode, Phone: phone, Attempt: seen}, nil
 	}
 	return pageCommand{}, errUnknownCommand
 }
@@ -132,17 +137,19 @@ func (s *wsSession) runCommand(cmd pageCommand) {
 
 // pairingRequest turns a parsed page command into a pairing request for this session, or the
 // text that refuses it: the page may not pair, or the salon asked for a new QR code moments ago.
-func (s *wsSession) pairingRequest(cmd pageCommand) (workflows.PairingRequest, string) {
+func (s *wsSession) pairingRequest(cmd pageCommand) (workflows.PairingAsk, string) {
 	if !s.claims.Pair {
-		return workflows.PairingRequest{}, textNoPairing
+		return workflows.PairingAsk{}, textNoPairing
 	}
 	if cmd.Type == cmdRequestPairingCode {
-		return workflows.PairingRequest{Method: activities.PairByPhone, Phone: cmd.Phone, Session: s.claims.session()}, ""
+		return workflows.PairingAsk{Seen: cmd.Attempt, PairingRequest: workflows.PairingRequest{
+			Method: activities.PairByPhone, Phone: cmd.Phone, Session: s.claims.session()}}, ""
 	}
 	if ok, _ := s.h.hub.allowRequestQR(s.salonID, s.h.now()); !ok {
-		return workflows.PairingRequest{}, textRequestWait
+		return workflows.PairingAsk{}, textRequestWait
 	}
-	return workflows.PairingRequest{Method: activities.PairByQR, Session: s.claims.session()}, ""
+	return workflows.PairingAsk{Seen: cmd.Attempt, PairingRequest: workflows.PairingRequest{
+		Method: activities.PairByQR, Session: s.claims.session()}}, ""
 }
 
 // pairingFailureText explains a failed request-pairing update to the owner. A rejection by the

@@ -20,6 +20,8 @@ func FuzzPageCommand(f *testing.F) {
 		`{"type":"request-pairing-code","phone":"12"}`, `{"type":"request-pairing-code"}`, `{"type":"dance"}`,
 		`{"type":"request-qr","phone":"89990001122"}`, `{"TYPE":"request-qr"}`, `{"type":"request-qr","type":"x"}`,
 		`{"type":7}`, `{"type":"request-pairing-code","phone":79990001122}`, `null`, `[]`, `"request-qr"`, ``, `{`,
+		`{"type":"request-qr","attempt":3}`, `{"type":"request-qr","attempt":-2}`, `{"type":"request-qr","attempt":"3"}`,
+		`{"type":"request-pairing-code","phone":"+7 999 000-11-22","attempt":1e3}`,
 	} {
 		f.Add([]byte(m), "8 (999) 000-11-22")
 	}
@@ -50,6 +52,7 @@ func FuzzPageCommand(f *testing.F) {
 
 func requireParsedCommand(t *testing.T, cmd pageCommand, msg []byte) {
 	t.Helper()
+	require.GreaterOrEqual(t, cmd.Attempt, 0, "the attempt the page saw, from %q", msg)
 	switch cmd.Type {
 	case cmdRequestQR:
 		require.Empty(t, cmd.Phone, "request-qr carries a phone: %q", msg)

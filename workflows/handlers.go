@@ -28,44 +28,12 @@ func (w *installation) setup(ctx workflow.Context) error {
 	); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRequestPairing,
-		func(_ workflow.Context, req PairingRequest) (PairingStarted, error) {
-			w.st.Pairing.Attempt++
-			w.st.Pairing.Method = req.Method
-			w.st.Pairing.Session = req.Session
-			w.st.Pairing.Running = true
-			w.pairReq = &req
-			return PairingStarted{Attempt: w.st.Pairing.Attempt}, nil
-		},
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, UpdateRequestPairing, w.requestPairing,
 		workflow.UpdateHandlerOptions{Validator: w.validatePairing},
 	); err != nil {
 		return err
 	}
-	signals := []struct {
-		name string
-		flag *bool
-	}{
-		{SignalFreeze, &w.freeze}, {SignalUnfreeze, &w.unfreeze}, {SignalUninstall, &w.uninstall},
-		{SignalResync, &w.resync}, {SignalCheckStatus, &w.check},
-	}
-	linkCh := workflow.GetSignalChannel(ctx, SignalLinkState)
-	workflow.Go(ctx, func(ctx workflow.Context) {
-		for {
-			var ev LinkEvent
-			linkCh.Receive(ctx, &ev)
-			w.linkEvents = append(w.linkEvents, ev)
-		}
-	})
-	for _, sig := range signals {
-		ch := workflow.GetSignalChannel(ctx, sig.name)
-		flag := sig.flag
-		workflow.Go(ctx, func(ctx workflow.Context) {
-			for {
-				ch.Receive(ctx, nil)
-				*flag = true
-			}
-		})
-	}
+	w.listen(ctx)
 	return nil
 }
 
@@ -83,13 +51,16 @@ func (w *installation) validateRegister(req RegisterRequest) error {
 	return nil
 }
 
-// validatePairing admits a pairing request only while the owner pairs WhatsApp.
-func (w *installation) validatePairing(req PairingRequest) error {
+// validatePairing admits a pairing request only while the owner pairs WhatsApp, and not once
+// the phone has paired (a result waiting to be applied).
+func (w *installation) validatePairing(req PairingAsk) error {
 	switch {
 	case w.st.Status == StatusRegistering:
 		return errors.New("installation is still registering")
 	case w.st.Status != StatusPendingWhatsApp && w.st.Status != StatusNeedsRelink:
 		return fmt.Errorf("whatsapp pairing is not possible in status %s", w.st.Status)
+	case w.successWaiting():
+		return errors.New("whatsapp has just been paired")
 	case req.Method != activities.PairByQR && req.Method != activities.PairByPhone:
 		return fmt.Errorf("unknown pairing method %q", req.Method)
 	case req.Method == activities.PairByPhone && req.Phone == "":

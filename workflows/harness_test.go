@@ -100,7 +100,8 @@ func newHarness(t *testing.T) *harness {
 		h.count(activities.ActReconnect)
 		return h.reconnect(in)
 	})
-	for _, name := range []string{activities.ActDisconnect, activities.ActUnlink, activities.ActDeleteSecrets, activities.ActNotifyRelink} {
+	for _, name := range []string{activities.ActDisconnect, activities.ActUnlink, activities.ActDeleteSecrets, activities.ActNotifyRelink,
+		activities.ActForgetDevice} {
 		name := name
 		reg(name, func(context.Context, activities.SalonRef) error { h.count(name); return nil })
 	}

@@ -26,7 +26,7 @@ func SearchAttrKeyword(name string) temporal.SearchAttributeKeyKeyword {
 // Installation is the long-lived workflow of one salon's installation: register → WhatsApp
 // pairing → YClients activation → catalogue sync → active, with freeze, unfreeze, re-link and
 // uninstall. It completes when the installation is uninstalled, expired or failed.
-func Installation(ctx workflow.Context, in InstallationInput) (State, error) {
+func Installation(ctx workflow.Context, in RunInput) (State, error) {
 	w := &installation{timings: in.Timings.withDefaults()}
 	if in.State != nil {
 		w.st = *in.State
@@ -40,6 +40,7 @@ func Installation(ctx workflow.Context, in InstallationInput) (State, error) {
 	if err := w.setup(ctx); err != nil {
 		return w.st, err
 	}
+	w.takePending(in.Pending)
 	return w.run(ctx)
 }
 
@@ -59,8 +60,13 @@ type installation struct {
 	recordPhone                                bool // the next setStatus writes the linked number
 	unlinkedWhileFrozen                        bool
 	pairReq                                    *PairingRequest
+	pairPhone                                  string // the phone of the current attempt by code
 	pairResults                                []pairResult
 	pairCancel                                 workflow.CancelFunc
+	stopOnFreeze                               bool // the running exec ends on a freeze (execFreezable)
+
+	flagSignals []flagSignal // the signals that raise the flags above
+	linkCh      workflow.ReceiveChannel
 }
 
 // errContinueAsNew is returned by a waiting status when the history has grown large: the run
@@ -121,16 +127,6 @@ func continueAsNewSuggested(ctx workflow.Context) bool {
 	return workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 }
 
-// continueAsNew waits for running handlers, then continues as new with the state.
-func (w *installation) continueAsNew(ctx workflow.Context) (State, error) {
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return w.st, err
-	}
-	st := w.st
-	return w.st, workflow.NewContinueAsNewError(ctx, InstallationWorkflowName,
-		InstallationInput{SalonID: w.st.SalonID, Timings: w.timings, State: &st})
-}
-
 // finish waits for running update handlers (e.g. the register update) before the run ends.
 func (w *installation) finish(ctx workflow.Context) (State, error) {
 	err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) })
@@ -187,8 +183,8 @@ var errInterrupted = errors.New("interrupted by uninstall")
 // errExpired tells a status that the activation deadline passed while it waited.
 var errExpired = errors.New("activation deadline passed")
 
-// exec runs one activity and waits for it, unless an uninstall arrives (errInterrupted) or
-// the deadline passes (errExpired); a zero deadline means none.
+// exec runs one activity and waits for it, unless an uninstall arrives (errInterrupted; or a
+// freeze under execFreezable) or the deadline passes (errExpired); a zero deadline means none.
 func (w *installation) exec(ctx workflow.Context, opts workflow.ActivityOptions, deadline time.Time,
 	name string, in, out any) error {
 	actx, cancel := workflow.WithCancel(ctx)
@@ -200,7 +196,18 @@ func (w *installation) exec(ctx workflow.Context, opts workflow.ActivityOptions,
 		err = fut.Get(gctx, out)
 		done = true
 	})
-	cond := func() bool { return done || w.uninstall }
+	cond := func() bool { return done || w.uninstall || (w.stopOnFreeze && w.freeze) }
+	// stopped cancels the activity and, with WaitForCancellation, waits until it has ended (it
+	// may be calling an outside system), then reports why it was stopped.
+	stopped := func(why error) error {
+		cancel()
+		if opts.WaitForCancellation {
+			if werr := workflow.Await(ctx, func() bool { return done }); werr != nil {
+				return werr
+			}
+		}
+		return why
+	}
 	if deadline.IsZero() {
 		if werr := workflow.Await(ctx, cond); werr != nil {
 			return werr
@@ -215,11 +222,11 @@ func (w *installation) exec(ctx workflow.Context, opts workflow.ActivityOptions,
 			return werr
 		}
 		if !ok {
-			return errExpired
+			return stopped(errExpired)
 		}
 	}
 	if !done {
-		return errInterrupted
+		return stopped(errInterrupted)
 	}
 	return err
 }

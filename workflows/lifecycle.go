@@ -13,6 +13,9 @@ import (
 // active is the steady state: it resyncs every ResyncEvery and on request, and leaves on
 // freeze, uninstall or the phone unlinking the device.
 func (w *installation) active(ctx workflow.Context) (Status, error) {
+	if w.frozenNow(ctx) {
+		return w.toFrozen(ctx) // the welcome waits for the unfreeze
+	}
 	if err := w.welcome(ctx); err != nil {
 		return w.toUninstalled(ctx)
 	}
@@ -48,7 +51,9 @@ func (w *installation) active(ctx workflow.Context) (Status, error) {
 			return w.toFrozen(ctx)
 		case w.resync || timedOut:
 			w.resync = false
-			if err := w.sync(ctx); err != nil {
+			if err := w.sync(ctx); errors.Is(err, errFrozen) {
+				return w.toFrozen(ctx)
+			} else if err != nil {
 				return w.toUninstalled(ctx)
 			}
 		}
@@ -61,14 +66,21 @@ func (w *installation) awaitOr(ctx workflow.Context, d time.Duration, cond func(
 	return !ok, err
 }
 
-// toFrozen stops sending: the phone is disconnected but keeps its credentials.
+// toFrozen stops sending: the phone is disconnected but keeps its credentials. An
+// installation frozen before it had a phone (pairing, re-linking) has nothing to disconnect.
 func (w *installation) toFrozen(ctx workflow.Context) (Status, error) {
-	err := w.exec(ctx, cleanupOptions, time.Time{}, activities.ActDisconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
-	if errors.Is(err, errInterrupted) {
-		return w.toUninstalled(ctx)
-	}
-	if err != nil {
-		w.notify(ctx, "warn", "disconnect_failed", "Не удалось отключить WhatsApp при заморозке: "+rootMessage(err))
+	w.freeze = false
+	if w.st.WhatsApp.Phone != "" || !w.freezeInterrupts(ctx) {
+		err := w.exec(ctx, shardOptions, time.Time{}, activities.ActDisconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
+		switch {
+		case errors.Is(err, errInterrupted):
+			return w.toUninstalled(ctx)
+		case shardTimedOut(ctx, err):
+			w.shardUnavailable(ctx, "отключить WhatsApp при заморозке",
+				"Установка заморожена; салон не будет подключён, пока заморожен.")
+		case err != nil:
+			w.notify(ctx, "warn", "disconnect_failed", "Не удалось отключить WhatsApp при заморозке: "+rootMessage(err))
+		}
 	}
 	w.st.FrozenAt = workflow.Now(ctx)
 	return w.enter(ctx, StatusFrozen, "")
@@ -102,19 +114,19 @@ func (w *installation) frozen(ctx workflow.Context) (Status, error) {
 			return w.toUninstalled(ctx)
 		case w.unfreeze:
 			w.unfreeze = false
-			return w.unfreezeToActive(ctx)
+			return w.leaveFrozen(ctx)
 		case w.check || timedOut:
 			w.check = false
 			var out activities.IntegrationStatusOutput
-			err := w.exec(ctx, yclientsOptions, time.Time{}, activities.ActIntegrationStatus,
+			err := w.exec(ctx, statusOptions, time.Time{}, activities.ActIntegrationStatus,
 				activities.SalonRef{SalonID: w.st.SalonID}, &out)
 			switch {
 			case errors.Is(err, errInterrupted):
 				return w.toUninstalled(ctx)
 			case err != nil:
 				w.notify(ctx, "warn", "status_check_failed", "Не удалось проверить статус интеграции: "+rootMessage(err))
-			case out.Status == "active":
-				return w.unfreezeToActive(ctx)
+			case w.unfrozenByStatus(ctx, out.Status):
+				return w.leaveFrozen(ctx)
 			case out.Status == "uninstalled":
 				return w.toUninstalled(ctx)
 			}
@@ -125,7 +137,7 @@ func (w *installation) frozen(ctx workflow.Context) (Status, error) {
 // unfreezeToActive reconnects with the kept credentials, without a new scan; a phone that
 // unlinked the device meanwhile needs a re-link instead.
 func (w *installation) unfreezeToActive(ctx workflow.Context) (Status, error) {
-	err := w.exec(ctx, cleanupOptions, time.Time{}, activities.ActReconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
+	err := w.exec(ctx, shardOptions, time.Time{}, activities.ActReconnect, activities.SalonRef{SalonID: w.st.SalonID}, nil)
 	if errors.Is(err, errInterrupted) {
 		return w.toUninstalled(ctx)
 	}
@@ -137,7 +149,7 @@ func (w *installation) unfreezeToActive(ctx workflow.Context) (Status, error) {
 	reason := ""
 	if err != nil {
 		reason = ReasonReconnectFailed
-		w.notify(ctx, "error", "reconnect_failed", "WhatsApp не переподключился после разморозки: "+rootMessage(err))
+		w.reconnectFailed(ctx, err)
 	}
 	w.st.FrozenAt = time.Time{}
 	if err := w.setStatus(ctx, StatusActive, reason); err != nil {
@@ -188,11 +200,9 @@ func (w *installation) toFailed(ctx workflow.Context, reason, detail string) (St
 // context so that it completes whatever was interrupted.
 func (w *installation) cleanup(ctx workflow.Context) {
 	w.cancelPairing()
+	w.unlink(ctx)
 	dctx := workflow.WithActivityOptions(newDisconnected(ctx), cleanupOptions)
 	ref := activities.SalonRef{SalonID: w.st.SalonID}
-	if err := workflow.ExecuteActivity(dctx, activities.ActUnlink, ref).Get(dctx, nil); err != nil {
-		w.notify(ctx, "warn", "unlink_failed", "Не удалось отвязать WhatsApp: "+rootMessage(err))
-	}
 	if err := workflow.ExecuteActivity(dctx, activities.ActDeleteSecrets, ref).Get(dctx, nil); err != nil {
 		w.notify(ctx, "error", "delete_secrets_failed", "Не удалось удалить секреты салона: "+rootMessage(err))
 	}

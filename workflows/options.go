@@ -60,10 +60,39 @@ var yclientsOptions = workflow.ActivityOptions{
 	RetryPolicy:         yclientsRetry,
 }
 
-// syncOptions: a sync reads three endpoints and writes many rows.
+// activateOptions for the activation callback (runs of activationOnceChange): retried like
+// yclientsOptions; the activity heartbeats, and a cancellation (deadline, freeze, uninstall)
+// waits until it has ended, since it may be calling YClients back.
+var activateOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 2 * time.Minute,
+	HeartbeatTimeout:    30 * time.Second,
+	WaitForCancellation: true,
+	RetryPolicy:         yclientsRetry,
+}
+
+// deadlineStatusOptions for the status read when the activation deadline passed: bounded, the
+// installation expires when YClients cannot tell.
+var deadlineStatusOptions = workflow.ActivityOptions{
+	ScheduleToCloseTimeout: 10 * time.Minute,
+	StartToCloseTimeout:    time.Minute,
+	HeartbeatTimeout:       30 * time.Second,
+	RetryPolicy:            yclientsRetry,
+}
+
+// statusOptions for the integration status poll: like yclientsOptions, and the activity
+// heartbeats, so that an uninstall cancels it within HeartbeatTimeout.
+var statusOptions = workflow.ActivityOptions{
+	StartToCloseTimeout: 2 * time.Minute,
+	HeartbeatTimeout:    30 * time.Second,
+	RetryPolicy:         yclientsRetry,
+}
+
+// syncOptions: a sync reads three endpoints and writes many rows; it heartbeats throughout, so
+// that a freeze or an uninstall cancels it within HeartbeatTimeout (the worker sends
+// heartbeats at most every 0.8 × HeartbeatTimeout).
 var syncOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 10 * time.Minute,
-	HeartbeatTimeout:    time.Minute,
+	HeartbeatTimeout:    30 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval: 5 * time.Second, BackoffCoefficient: 2, MaximumInterval: 5 * time.Minute,
 		MaximumAttempts: 10, NonRetryableErrorTypes: nonRetryable,
@@ -85,6 +114,24 @@ var localOptions = workflow.ActivityOptions{
 	RetryPolicy: &temporal.RetryPolicy{
 		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute,
 		NonRetryableErrorTypes: nonRetryable,
+	},
+}
+
+// shardBound is how long an activity on a salon's WhatsApp shard queue may wait, from being
+// scheduled to its end, before the installation goes on without it: a shard whose owner died
+// is taken over within seconds, so a shard without an owner for this long has none that can
+// do it (workflows/shardbound.go). The pairing attempt itself is not bounded by it: the owner
+// asks for it and waits on the page.
+const shardBound = 5 * time.Minute
+
+// shardOptions: cleanupOptions for the activities on the salon's shard queue (disconnect,
+// reconnect, unlink, the welcome), bounded by shardBound.
+var shardOptions = workflow.ActivityOptions{
+	ScheduleToCloseTimeout: shardBound,
+	StartToCloseTimeout:    time.Minute,
+	RetryPolicy: &temporal.RetryPolicy{
+		InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second,
+		MaximumAttempts: 10, NonRetryableErrorTypes: nonRetryable,
 	},
 }
 

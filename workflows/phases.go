@@ -40,6 +40,8 @@ func (w *installation) pendingWhatsApp(ctx workflow.Context) (Status, error) {
 	switch {
 	case errors.Is(err, errInterrupted):
 		return w.toUninstalled(ctx)
+	case errors.Is(err, errFrozen):
+		return w.toFrozen(ctx)
 	case errors.Is(err, errExpired):
 		return w.toExpired(ctx)
 	case err != nil:
@@ -52,10 +54,12 @@ func (w *installation) pendingWhatsApp(ctx workflow.Context) (Status, error) {
 // deadline. YClients refusing the activation fails the installation.
 func (w *installation) whatsAppConnected(ctx workflow.Context) (Status, error) {
 	var out activities.ActivateOutput
-	err := w.exec(ctx, yclientsOptions, w.deadline(), activities.ActActivate, activities.SalonRef{SalonID: w.st.SalonID}, &out)
+	err := w.activate(ctx, &out)
 	switch {
 	case errors.Is(err, errInterrupted):
 		return w.toUninstalled(ctx)
+	case errors.Is(err, errFrozen):
+		return w.toFrozen(ctx)
 	case errors.Is(err, errExpired):
 		return w.toExpired(ctx)
 	case err != nil:
@@ -68,7 +72,9 @@ func (w *installation) whatsAppConnected(ctx workflow.Context) (Status, error) {
 
 // configuring runs the first catalogue sync, then the installation is active.
 func (w *installation) configuring(ctx workflow.Context) (Status, error) {
-	if err := w.sync(ctx); err != nil {
+	if err := w.sync(ctx); errors.Is(err, errFrozen) {
+		return w.toFrozen(ctx)
+	} else if err != nil {
 		return w.toUninstalled(ctx)
 	}
 	return w.enter(ctx, StatusActive, "")
@@ -76,14 +82,23 @@ func (w *installation) configuring(ctx workflow.Context) (Status, error) {
 
 // awaitPairing runs pairing attempts as the connect page asks for them until one succeeds
 // (w.st.WhatsApp is then set), an uninstall arrives (errInterrupted) or the deadline passes
-// (errExpired; a zero deadline never passes). A newer request supersedes a running attempt.
+// (errExpired; a zero deadline never passes) or a freeze (errFrozen; a result that arrived
+// first wins). A newer request supersedes a running attempt.
 func (w *installation) awaitPairing(ctx workflow.Context, deadline time.Time) error {
 	for {
 		if err := w.awaitPairingEvent(ctx, deadline); err != nil {
-			if errors.Is(err, errInterrupted) || errors.Is(err, errExpired) {
+			if errors.Is(err, errFrozen) && w.takePairResults(ctx) {
+				return nil // paired just before the freeze: the status after pairing honours it
+			}
+			if errors.Is(err, errInterrupted) || errors.Is(err, errExpired) || errors.Is(err, errFrozen) {
 				w.cancelPairing()
+				w.pairReq = nil
 			}
 			return err
+		}
+		if w.pairingRules(ctx) && w.takePairResults(ctx) {
+			w.pairReq = nil // the phone paired: a request that came with the result is moot
+			return nil
 		}
 		if w.pairReq != nil {
 			w.startPairing(ctx, *w.pairReq)
@@ -97,7 +112,10 @@ func (w *installation) awaitPairing(ctx workflow.Context, deadline time.Time) er
 
 // awaitPairingEvent waits for a pairing request or result, an uninstall or the deadline.
 func (w *installation) awaitPairingEvent(ctx workflow.Context, deadline time.Time) error {
-	cond := func() bool { return w.uninstall || w.pairReq != nil || len(w.pairResults) > 0 }
+	freezes := w.freezeInterrupts(ctx)
+	cond := func() bool {
+		return w.uninstall || w.pairReq != nil || len(w.pairResults) > 0 || (freezes && w.freeze)
+	}
 	ok := true
 	var err error
 	if deadline.IsZero() {
@@ -114,19 +132,27 @@ func (w *installation) awaitPairingEvent(ctx workflow.Context, deadline time.Tim
 		return err
 	case w.uninstall:
 		return errInterrupted
+	case freezes && w.freeze:
+		return errFrozen
 	case !ok:
 		return errExpired
 	}
 	return nil
 }
 
-// takePairResults applies the finished attempts; it reports whether the current one paired.
+// takePairResults applies the finished attempts; it reports whether the phone paired: in the
+// current attempt, or (pairingRules) in an earlier one that a newer request superseded just
+// after the scan, whose success wins over the newer attempt.
 func (w *installation) takePairResults(ctx workflow.Context) bool {
 	for len(w.pairResults) > 0 {
 		r := w.pairResults[0]
 		w.pairResults = w.pairResults[1:]
+		paired := r.err == nil && r.out.Outcome == activities.PairSucceeded
 		if r.attempt != w.st.Pairing.Attempt {
-			continue // superseded by a newer attempt
+			if !paired || !w.pairingRules(ctx) {
+				continue // superseded by a newer attempt
+			}
+			w.cancelPairing() // the newer attempt shows codes for a phone that is paired already
 		}
 		w.st.Pairing.Running = false
 		w.pairCancel = nil
@@ -174,11 +200,11 @@ func (w *installation) cancelPairing() {
 
 // sync reads services, staff and schedules from YClients into PostgreSQL. A sync that gives
 // up is recorded and reported to operators; the installation keeps working. Only an uninstall
-// (errInterrupted) ends it with an error.
+// (errInterrupted) or a freeze (errFrozen) ends it with an error.
 func (w *installation) sync(ctx workflow.Context) error {
 	var out activities.SyncOutput
-	err := w.exec(ctx, syncOptions, time.Time{}, activities.ActSync, activities.SalonRef{SalonID: w.st.SalonID}, &out)
-	if errors.Is(err, errInterrupted) {
+	err := w.execFreezable(ctx, syncOptions, time.Time{}, activities.ActSync, activities.SalonRef{SalonID: w.st.SalonID}, &out)
+	if errors.Is(err, errInterrupted) || errors.Is(err, errFrozen) {
 		return err
 	}
 	if err != nil {
@@ -200,12 +226,14 @@ func (w *installation) welcome(ctx workflow.Context) error {
 		return nil
 	}
 	var out activities.WelcomeOutput
-	err := w.exec(ctx, cleanupOptions, time.Time{}, activities.ActSendWelcome,
+	err := w.exec(ctx, shardOptions, time.Time{}, activities.ActSendWelcome,
 		activities.WelcomeInput{SalonID: w.st.SalonID, Phone: w.st.WhatsApp.Phone, SalonName: w.st.SalonName}, &out)
-	if errors.Is(err, errInterrupted) {
+	switch {
+	case errors.Is(err, errInterrupted):
 		return err
-	}
-	if err != nil {
+	case shardTimedOut(ctx, err):
+		w.shardUnavailable(ctx, "отправить приветствие", "Приветственное сообщение не отправлено.")
+	case err != nil:
 		w.notify(ctx, "warn", "welcome_failed", "Приветственное сообщение не отправлено: "+rootMessage(err))
 	}
 	w.st.WelcomeSent = true // sent, or given up on and reported: never retried by a later run

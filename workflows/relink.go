@@ -91,6 +91,9 @@ func (w *installation) needsRelink(ctx workflow.Context) (Status, error) {
 	if errors.Is(err, errInterrupted) {
 		return w.toUninstalled(ctx)
 	}
+	if errors.Is(err, errFrozen) {
+		return w.toFrozen(ctx)
+	}
 	if err != nil {
 		return w.st.Status, err
 	}

@@ -102,6 +102,11 @@ type routingInbound struct {
 	shards int
 }
 
+// ExecuteWorkflow tells the workflow the shard count, for operators' texts (shardText).
+func (i *routingInbound) ExecuteWorkflow(ctx workflow.Context, in *interceptor.ExecuteWorkflowInput) (any, error) {
+	return i.Next.ExecuteWorkflow(workflow.WithValue(ctx, shardCountKey{}, i.shards), in)
+}
+
 func (i *routingInbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
 	out := &routingOutbound{shards: i.shards}
 	out.Next = outbound

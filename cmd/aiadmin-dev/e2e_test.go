@@ -91,6 +91,8 @@ type stackSetup struct {
 	// unlimitedYClients gives the product's YClients client no rate limiter instead of the
 	// process-wide 5 requests/s one (benchmarks measure the pipeline, not that bucket).
 	unlimitedYClients bool
+	// yclientsTimeout, when set, is the product's YClients client's HTTP timeout (15 s).
+	yclientsTimeout time.Duration
 	// interceptors are added to the workflow worker's.
 	interceptors []interceptor.WorkerInterceptor
 	// phone, when set, replaces the simulated phone's scaled-down timings.
@@ -150,6 +152,12 @@ func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 	require.NoError(t, app.Migrate(ctx, cfg))
 	opts := app.Options{WhatsApp: whatsAppFor(phone), Routes: func(e *gin.Engine) { demo.Routes(e, phone) },
 		Interceptors: setup.interceptors}
+	if setup.yclientsTimeout > 0 {
+		opts.YClients = yclients.New(yclients.Config{
+			BaseURL: cfg.YClientsBaseURL, PartnerToken: cfg.YClientsPartnerToken, UserToken: cfg.YClientsUserToken,
+			ApplicationID: cfg.YClientsApplicationID, Logger: logger, HTTPClient: &http.Client{Timeout: setup.yclientsTimeout},
+		})
+	}
 	if setup.unlimitedYClients {
 		opts.YClients = yclients.New(yclients.Config{
 			BaseURL: cfg.YClientsBaseURL, PartnerToken: cfg.YClientsPartnerToken, UserToken: cfg.YClientsUserToken,

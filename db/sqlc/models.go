@@ -105,6 +105,8 @@ type SalonSecret struct {
 	APIKeyEnc         []byte
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
+	ActivationKey     *string
+	WebhookSecretEnc  []byte
 }
 
 type SalonSetting struct {

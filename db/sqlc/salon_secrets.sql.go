@@ -9,6 +9,45 @@ import (
 	"context"
 )
 
+const claimActivationSecrets = `-- name: ClaimActivationSecrets :execrows
+INSERT INTO salon_secrets (salon_id, webhook_secret_hash, api_key_enc, webhook_secret_enc, activation_key)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (salon_id) DO UPDATE SET
+    webhook_secret_hash = EXCLUDED.webhook_secret_hash,
+    api_key_enc         = EXCLUDED.api_key_enc,
+    webhook_secret_enc  = EXCLUDED.webhook_secret_enc,
+    activation_key      = EXCLUDED.activation_key,
+    updated_at          = now()
+WHERE salon_secrets.activation_key IS DISTINCT FROM EXCLUDED.activation_key
+   OR salon_secrets.webhook_secret_enc IS NULL
+   OR salon_secrets.api_key_enc IS NULL
+`
+
+type ClaimActivationSecretsParams struct {
+	SalonID           int64
+	WebhookSecretHash []byte
+	APIKeyEnc         []byte
+	WebhookSecretEnc  []byte
+	ActivationKey     *string
+}
+
+// ClaimActivationSecrets stores the secrets made for the activation activation_key unless the
+// salon's row already holds secrets made for that key (then nothing changes: 0 rows, and the
+// caller reads and reuses those). Concurrent claims for one key keep the first one's secrets.
+func (q *Queries) ClaimActivationSecrets(ctx context.Context, arg ClaimActivationSecretsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, claimActivationSecrets,
+		arg.SalonID,
+		arg.WebhookSecretHash,
+		arg.APIKeyEnc,
+		arg.WebhookSecretEnc,
+		arg.ActivationKey,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteSalonSecrets = `-- name: DeleteSalonSecrets :exec
 DELETE FROM salon_secrets
 WHERE salon_id = $1
@@ -20,7 +59,7 @@ func (q *Queries) DeleteSalonSecrets(ctx context.Context, salonID int64) error {
 }
 
 const getSalonSecrets = `-- name: GetSalonSecrets :one
-SELECT salon_id, webhook_secret_hash, api_key_enc, created_at, updated_at FROM salon_secrets
+SELECT salon_id, webhook_secret_hash, api_key_enc, created_at, updated_at, activation_key, webhook_secret_enc FROM salon_secrets
 WHERE salon_id = $1
 `
 
@@ -33,6 +72,8 @@ func (q *Queries) GetSalonSecrets(ctx context.Context, salonID int64) (SalonSecr
 		&i.APIKeyEnc,
 		&i.CreatedAt,
 		&i.UpdatedAt,
+		&i.ActivationKey,
+		&i.WebhookSecretEnc,
 	)
 	return i, err
 }

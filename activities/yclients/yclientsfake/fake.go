@@ -56,7 +56,10 @@
 package yclientsfake
 
 import (
+	"bytes"
+	"context"
 	"crypto/subtle"
+	"io"
 	"math/rand"
 	"net/http"
 	"slices"
@@ -245,6 +248,12 @@ func (f *Fake) serveAPI(w http.ResponseWriter, r *http.Request) (served int) {
 		return 0
 	}
 	if before := f.rollFaults(r, false); before.delay > 0 || before.fault != nil {
+		if before.linger {
+			// Read the body now and serve without the client's context: it may be gone by then.
+			body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+			r = r.WithContext(context.WithoutCancel(r.Context()))
+			r.Body = io.NopCloser(bytes.NewReader(body))
+		}
 		if !before.wait(r) {
 			return 0 // the client is gone; nothing to answer
 		}

@@ -76,6 +76,36 @@ func TestFaultAfter(t *testing.T) {
 	})
 }
 
+// A lingering fault: the request is served only after the delay, even though the client gave
+// up before: "YClients did it, later than our request lasted".
+func TestFaultLinger(t *testing.T) {
+	f, srv := start(t, yclientsfake.Options{})
+	a := do(t, srv, call{method: http.MethodPost, path: "/_fake/faults",
+		body: `{"path_prefix":"/marketplace/partner/callback","delay_ms":600,"linger":true,"count":1}`})
+	require.Equal(t, http.StatusCreated, a.status, a.raw)
+	_, err := postCallback(t, srv.URL, &http.Client{Timeout: 200 * time.Millisecond}, "100002")
+	require.Error(t, err, "the client gave up")
+	require.Equal(t, yclientsfake.StatusPending, f.Status(100002), "not served yet when the client gave up")
+	require.Eventually(t, func() bool { return f.Status(100002) == yclientsfake.StatusActive }, 3*time.Second, 10*time.Millisecond,
+		"served after the delay all the same")
+	require.Len(t, f.Callbacks(), 1)
+	require.Equal(t, http.StatusCreated, f.Callbacks()[0].StatusCode)
+
+	// skip: the next callback passes, the one after it fails.
+	require.NoError(t, f.AddFault(yclientsfake.Fault{PathPrefix: "/marketplace/partner/callback", Status: 503, Skip: 1, Count: 1}))
+	for i, want := range []int{http.StatusCreated, http.StatusServiceUnavailable, http.StatusForbidden} {
+		resp, err := postCallback(t, srv.URL, http.DefaultClient, "100001")
+		require.NoError(t, err)
+		resp.Body.Close()
+		require.Equal(t, want, resp.StatusCode, "callback %d", i+1)
+	}
+
+	for _, bad := range []yclientsfake.Fault{{Linger: true, Status: 504, DelayMS: 10}, {Linger: true, After: true, DelayMS: 10},
+		{Status: 503, Skip: -1}} {
+		require.Error(t, f.AddFault(bad), "%+v", bad)
+	}
+}
+
 // postCallback sends an activation callback for the salon with client.
 func postCallback(t *testing.T, srv string, client *http.Client, salonID string) (*http.Response, error) {
 	t.Helper()

@@ -41,7 +41,7 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	// shard, which happens only once it runs: set is built before that, with the manager's
 	// ownership guard in front of the WhatsApp client.
 	var set activities.Set
-	shards, err := a.newShards(func(r activities.Registry) { set.Register(connectionBoundOnly{r}) })
+	shards, err := a.newShards(func(r activities.Registry) { set.Register(connectionBoundOnly{r}) }, notifier)
 	if err != nil {
 		return nil, err
 	}
@@ -110,8 +110,9 @@ func (a *App) runBackground(ctx context.Context, fn func(context.Context) error)
 
 // newShards builds the WhatsApp shard manager: this process owns some of the shards
 // (PostgreSQL advisory locks), connects their salons and runs a Temporal worker with the
-// connection-bound activities on each one's task queue; register registers them.
-func (a *App) newShards(register func(activities.Registry)) (*shard.Manager, error) {
+// connection-bound activities on each one's task queue; register registers them. A shard
+// without an owner for 2 min is an operator alert (kind shard_ownerless).
+func (a *App) newShards(register func(activities.Registry), alerts shard.Alerter) (*shard.Manager, error) {
 	n := a.Cfg.ShardCount()
 	sessions := a.WhatsApp.Sessions
 	if sessions == nil {
@@ -130,6 +131,7 @@ func (a *App) newShards(register func(activities.Registry)) (*shard.Manager, err
 		Sessions: sessions,
 		Eligible: a.connectable,
 		Retry:    a.Cfg.ShardRetry,
+		Alerts:   alerts,
 		Name:     processName(),
 		Logger:   a.Logger,
 	})

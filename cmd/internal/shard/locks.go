@@ -83,6 +83,43 @@ func ownShards(ctx context.Context, q Querier, hi int64, shards int) (map[int]bo
 	return out, rows.Err()
 }
 
+// ownedShards returns the shards of this count whose locks any manager holds.
+func ownedShards(ctx context.Context, q Querier, hi int64, shards int) (map[int]bool, error) {
+	rows, err := q.Query(ctx, `SELECT (l.objid::bigint & 65535)::int `+advisoryLocks+
+		` AND (l.objid::bigint >> 28) = $2 AND ((l.objid::bigint >> 16) & 4095) = $3`, hi, kindShard, shards)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]bool{}
+	for rows.Next() {
+		var k int
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		out[k] = true
+	}
+	return out, rows.Err()
+}
+
+// lowestMember reports whether this connection's manager has the lowest backend pid among the
+// running managers of this shard count (the one that raises the scope's alerts).
+func lowestMember(ctx context.Context, q Querier, hi int64, shards int) (bool, error) {
+	rows, err := q.Query(ctx, `SELECT coalesce(min(l.pid) = pg_backend_pid(), false) `+advisoryLocks+
+		` AND (l.objid::bigint >> 28) = $2 AND ((l.objid::bigint >> 16) & 4095) = $3`, hi, kindMember, shards)
+	if err != nil {
+		return false, err
+	}
+	defer rows.Close()
+	lowest := false
+	for rows.Next() {
+		if err := rows.Scan(&lowest); err != nil {
+			return false, err
+		}
+	}
+	return lowest, rows.Err()
+}
+
 // Owners returns, for every shard of the scope that is owned, the application_name of the
 // PostgreSQL session holding its lock ("aiadmin-shards <Options.Name>"): who owns what, for
 // operators and tests.

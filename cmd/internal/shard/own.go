@@ -46,6 +46,7 @@ func (m *Manager) tick(ctx context.Context, conn *pgx.Conn) error {
 	}
 	m.rebalance(target)
 	m.report()
+	m.watchOwners(lctx, conn)
 	return nil
 }
 

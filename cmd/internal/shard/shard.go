@@ -32,6 +32,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/aiadmin/aiadmin/activities/notify"
 )
 
 // Defaults for Options.
@@ -81,10 +83,20 @@ type Options struct {
 	// LockTimeout bounds one round of lock queries; beyond it the shards count as lost
 	// (default 10 s).
 	LockTimeout time.Duration
+	// Alerts receives the operator alert of a shard that has had no owner for longer than
+	// OwnerlessAfter (nil: none is raised).
+	Alerts Alerter
+	// OwnerlessAfter is how long a shard may go without an owner before the alert (default 2 min).
+	OwnerlessAfter time.Duration
 	// Name identifies this process in pg_stat_activity.application_name
 	// ("aiadmin-shards <Name>"), which Owners reports.
 	Name   string
 	Logger *slog.Logger
+}
+
+// Alerter raises operator alerts (notify.Notifier fits).
+type Alerter interface {
+	Notify(ctx context.Context, a notify.Alert) error
 }
 
 // Manager owns shards for this process. Build it with New, run it with Run.
@@ -99,6 +111,11 @@ type Manager struct {
 	logged   string // last logged ownership line
 	mismatch string // other shard counts seen, "" when none
 	wake     chan struct{}
+
+	// The Run goroutine's own view of the shards' owners (watchOwners).
+	alerter    bool              // this manager raises the scope's ownerless alerts
+	ownerSince map[int]time.Time // shards without an owner: since when
+	alerted    map[int]bool      // shards whose current ownerless period was reported
 }
 
 type slotState int
@@ -166,11 +183,15 @@ func New(opts Options) (*Manager, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = DefaultLockTimeout
 	}
+	if opts.OwnerlessAfter <= 0 {
+		opts.OwnerlessAfter = DefaultOwnerlessAfter
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
 	m := &Manager{opts: opts, log: opts.Logger.With("component", "whatsapp-shards"), hi: scopeHash(opts.Scope),
-		slots: make([]*slot, opts.Shards), wake: make(chan struct{}, 1)}
+		slots: make([]*slot, opts.Shards), wake: make(chan struct{}, 1),
+		ownerSince: map[int]time.Time{}, alerted: map[int]bool{}}
 	for i := range m.slots {
 		m.slots[i] = &slot{}
 	}

@@ -128,14 +128,18 @@ type proc struct {
 	done chan struct{}
 }
 
-func (c *cluster) start(name string, shards int) *proc {
+func (c *cluster) start(name string, shards int, tweaks ...func(*Options)) *proc {
 	c.t.Helper()
-	m, err := New(Options{
+	opts := Options{
 		DSN: c.dsn, Scope: c.scope, Shards: shards, Name: name, Retry: 100 * time.Millisecond,
 		ShardOf:   func(id int64) int { return int(id % int64(shards)) },
 		NewWorker: func(k int) (Worker, error) { return &fakeWorker{p: c.pollers, shard: k, name: name}, nil },
 		Sessions:  sessions{wa: c.wa, name: name},
-	})
+	}
+	for _, tweak := range tweaks {
+		tweak(&opts)
+	}
+	m, err := New(opts)
 	require.NoError(c.t, err)
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &proc{m: m, stop: cancel, done: make(chan struct{})}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+// The installation's failure paths on the whole stack: what a freeze, a retried activation or
+// a lost shard owner does to a salon that is being installed. With AIADMIN_RECORD_HISTORY set
+// they record the histories the replay tests hold the workflow's new paths against.
+
+// pairSalon installs the salon and scans the QR code; it returns once the phone is paired.
+func (s *stack) pairSalon(salon int64) {
+	s.t.Helper()
+	token := s.installSalon(s.cfg.YClientsBaseURL, salon)
+	conn := s.dial(token)
+	defer conn.Close()
+	requestQR := func() { require.NoError(s.t, conn.WriteJSON(map[string]string{"type": "request-qr"})) }
+	requestQR()
+	awaitFrame(s.t, conn, "qr", requestQR)
+	s.scanSalon(salon)
+	awaitFrame(s.t, conn, "connected", nil)
+}
+
+// TestFreezeDuringFirstSync: YClients freezes the salon while the first catalogue sync waits on
+// a slow YClients. The installation is frozen at once (the sync is cancelled), no welcome goes
+// out while frozen, and after the unfreeze the sync runs again and the welcome goes once.
+func TestFreezeDuringFirstSync(t *testing.T) {
+	s := newStack(t)
+	salon := s.moscow
+	require.NoError(t, s.fake.AddFault(yclientsfake.Fault{
+		PathPrefix: fmt.Sprintf("/api/v1/company/%d/services", salon), DelayMS: 30000, Count: 1}))
+	s.pairSalon(salon)
+	s.waitStatus(workflows.StatusConfiguring)
+	start := time.Now()
+	s.lifecycle(s.cfg.YClientsBaseURL, "freeze")
+	s.waitStatus(workflows.StatusFrozen)
+	took := time.Since(start)
+	require.Less(t, took, 15*time.Second, "frozen during the 30 s sync, not after it: took %s", took)
+	require.Empty(t, s.phone.Messages(salon), "no welcome while frozen")
+
+	s.lifecycle(s.cfg.YClientsBaseURL, "unfreeze")
+	s.waitStatus(workflows.StatusActive)
+	require.Positive(t, s.state().LastSync.Services, "the sync ran after the unfreeze")
+	require.Eventually(t, func() bool { return len(s.phone.Messages(salon)) == 1 }, 10*time.Second, 20*time.Millisecond,
+		"the welcome owed goes after the unfreeze")
+	require.Contains(t, s.phone.Messages(salon)[0].Text, "AI Admin")
+
+	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
+	installID := workflows.InstallationID(salon)
+	runID := s.waitRun(installID)
+	require.Len(t, s.phone.Messages(salon), 1, "one welcome in all")
+	s.record(t, installID, runID, "installation-"+t.Name())
+}
+
+// TestDoublePairingRequestIsOneAttempt: the page sends its pairing-code request twice (a
+// double click) before it has seen the attempt the first one started: one attempt runs, the
+// phone enters its code, and the installation goes on to active.
+func TestDoublePairingRequestIsOneAttempt(t *testing.T) {
+	s := newStack(t)
+	conn := s.dial(s.install(s.cfg.YClientsBaseURL))
+	ask := map[string]any{"type": "request-pairing-code", "phone": "+7 999 000-11-22", "attempt": 0}
+	require.NoError(t, conn.WriteJSON(ask))
+	require.NoError(t, conn.WriteJSON(ask))
+	next(t, conn, "pairing-code", nil)
+	time.Sleep(150 * time.Millisecond) // both requests answered; the code lives 600 ms here
+	st := s.state()
+	require.Equal(t, 1, st.Pairing.Attempt, "attempts after a double request: got %d want 1", st.Pairing.Attempt)
+	require.True(t, st.Pairing.Running, "the one attempt is running")
+	s.scan()
+	next(t, conn, "active", nil)
+	s.waitStatus(workflows.StatusActive)
+	require.Equal(t, 1, s.state().Pairing.Attempt)
+	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
+	installID := workflows.InstallationID(s.moscow)
+	s.record(t, installID, s.waitRun(installID), "installation-"+t.Name())
+}
+
+// TestActivationAcceptedLateKeepsWebhooksWorking: YClients is slow. The first activation
+// callback is accepted 6 s after it was sent, long after our 2 s timeout; the retry reads the
+// status before that (still pending) and calls back again, accepted never (403, «already
+// installed», 3 s late); the third attempt finds the integration active. Exactly one callback
+// is accepted, and the webhook secret we keep verifies the URL YClients holds: a booking made
+// in YClients reaches the client.
+func TestActivationAcceptedLateKeepsWebhooksWorking(t *testing.T) {
+	s := newStackAt(t, temporalAddr(t), func(su *stackSetup) { su.yclientsTimeout = 2 * time.Second })
+	salon := s.moscow
+	callback := "/marketplace/partner/callback"
+	require.NoError(t, s.fake.AddFault(yclientsfake.Fault{PathPrefix: callback, DelayMS: 6000, Linger: true, Count: 1}))
+	require.NoError(t, s.fake.AddFault(yclientsfake.Fault{PathPrefix: callback, DelayMS: 3000, Linger: true, Skip: 1, Count: 1}))
+	s.pairSalon(salon)
+	s.waitStatus(workflows.StatusActive)
+	require.Eventually(t, func() bool { return len(s.fake.Callbacks()) == 2 }, 20*time.Second, 50*time.Millisecond,
+		"both callbacks reached YClients")
+	var accepted []yclientsfake.Callback
+	for _, cb := range s.fake.Callbacks() {
+		if cb.StatusCode == http.StatusCreated || cb.StatusCode == http.StatusMovedPermanently {
+			accepted = append(accepted, cb)
+		}
+	}
+	require.Len(t, accepted, 1, "exactly one callback accepted: %+v", s.fake.Callbacks())
+
+	s.noPacing(salon)
+	_, local := localIn(t, "Europe/Moscow", 3, "14:30")
+	s.bookRecord(salon, local)
+	require.Eventually(t, func() bool { return len(s.fake.Deliveries()) > 0 }, 20*time.Second, 50*time.Millisecond)
+	d := s.fake.Deliveries()[0]
+	require.Equal(t, accepted[0].WebhookURLs[0], d.URL, "YClients posts to the URL it accepted")
+	require.Equal(t, http.StatusOK, d.HTTPStatus, "our webhook secret check accepts YClients' webhook: got %d", d.HTTPStatus)
+	texts := s.waitClientTexts(salon, 1)
+	require.Contains(t, texts[0], "Вы записаны", "the booking reaches the client")
+	require.Equal(t, s.fake.Callbacks()[1].WebhookURLs, accepted[0].WebhookURLs, "every attempt sent the same webhook URL")
+
+	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
+	installID := workflows.InstallationID(salon)
+	s.record(t, installID, s.waitRun(installID), "installation-"+t.Name())
+}
