@@ -32,6 +32,7 @@ const (
 	ActNotifyOps         = "notify-ops"
 	ActNotifyRelink      = "notify-relink"
 	ActResumeBookings    = "resume-bookings"
+	ActCloseWorkflows    = "close-salon-workflows"
 	ActSendClientWelcome = "send-client-welcome"
 	ActPlanReminders     = "plan-reminders"
 	ActPlanSend          = "plan-send"

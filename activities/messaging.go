@@ -203,17 +203,23 @@ func (a *Messaging) cannotSend(ctx context.Context, p salonPolicy, salonID int64
 	return "", false
 }
 
+// listPaused puts the workflow running this activity on the salon's list of paused messages.
+func (a *Messaging) listPaused(ctx context.Context, salonID int64, reason string) {
+	if !activity.IsActivity(ctx) {
+		return
+	}
+	id := activity.GetInfo(ctx).WorkflowExecution.ID
+	if err := a.store.AddPausedMessage(ctx, sqlc.AddPausedMessageParams{SalonID: salonID, WorkflowID: id, Reason: reason}); err != nil {
+		a.log.WarnContext(ctx, "paused message not listed: a resume will not signal it", "salonID", salonID, "err", err)
+	}
+}
+
 // waits puts the workflow running this activity on the salon's list of paused messages
 // (paused_messages: an unfreeze or a re-link signals each workflow on it), then looks again:
 // false when the salon can send after all. Registering before the second look means a resume
 // that the first look missed still finds the workflow.
 func (a *Messaging) waits(ctx context.Context, salonID int64, reason string) bool {
-	if activity.IsActivity(ctx) {
-		id := activity.GetInfo(ctx).WorkflowExecution.ID
-		if err := a.store.AddPausedMessage(ctx, sqlc.AddPausedMessageParams{SalonID: salonID, WorkflowID: id, Reason: reason}); err != nil {
-			a.log.WarnContext(ctx, "paused message not listed: a resume will not signal it", "salonID", salonID, "err", err)
-		}
-	}
+	a.listPaused(ctx, salonID, reason)
 	p, err := a.policy(ctx, salonID)
 	if err != nil {
 		return true
@@ -307,6 +313,7 @@ func (a *Messaging) skipOrFail(ctx context.Context, key ledger.Key, phone, reaso
 }
 
 func (a *Messaging) paused(ctx context.Context, key ledger.Key, reason string) DeliverOutput {
+	a.listPaused(ctx, key.SalonID, reason) // also when WhatsApp refused the send itself
 	a.log.InfoContext(ctx, "message waits: salon cannot send now", "salonID", key.SalonID, "recordID", key.RecordID,
 		"kind", key.Kind, "reason", reason)
 	metrics.Message(string(key.Kind), string(ledger.Paused), metrics.PauseReason(reason))

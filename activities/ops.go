@@ -10,6 +10,7 @@ import (
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/sqlc"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 )
 
 // Ops tells people what they must know (operator alerts, the owner's re-link link) and tells
@@ -66,4 +67,32 @@ func (a *Ops) ResumeBookings(ctx context.Context, in ResumeInput) (int, error) {
 		}
 	}
 	return n, nil
+}
+
+// CloseWorkflows tells every running workflow of the salon other than its installation (its
+// bookings, welcomes, review requests) that the installation ended (the signal is named in
+// ResumeInput.Signal): they drop what they owe and end instead of waiting for their next
+// moment. A workflow started a moment ago may not be listed yet (visibility lags): it ends at
+// its first send, which finds the installation ended. It answers how many it signalled.
+func (a *Ops) CloseWorkflows(ctx context.Context, in ResumeInput) (int, error) {
+	query := fmt.Sprintf(`SalonID = "%d" AND ExecutionStatus = "Running" AND WorkflowType != %q`, in.SalonID, in.WorkflowType)
+	n := 0
+	var token []byte
+	for {
+		resp, err := a.temporal.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query, NextPageToken: token, PageSize: 200})
+		if err != nil {
+			return n, fmt.Errorf("list the salon's workflows: %w", err)
+		}
+		for _, e := range resp.GetExecutions() {
+			err := a.temporal.SignalWorkflow(ctx, e.GetExecution().GetWorkflowId(), "", in.Signal, struct{}{})
+			var gone *serviceerror.NotFound
+			if err != nil && !errors.As(err, &gone) {
+				return n, fmt.Errorf("close %s: %w", e.GetExecution().GetWorkflowId(), err)
+			}
+			n++
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			return n, nil
+		}
+	}
 }

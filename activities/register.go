@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/activity"
 
 	"github.com/aiadmin/aiadmin/activities/ledger"
@@ -40,8 +41,10 @@ type Notifier interface {
 	NotifyOwner(ctx context.Context, in notify.OwnerNotice) error
 }
 
-// WorkflowSignaler is the part of the Temporal client that resuming bookings needs.
+// WorkflowSignaler is the part of the Temporal client that resuming and closing the salon's
+// message workflows needs.
 type WorkflowSignaler interface {
+	ListWorkflow(ctx context.Context, request *workflowservice.ListWorkflowExecutionsRequest) (*workflowservice.ListWorkflowExecutionsResponse, error)
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 }
 
@@ -138,6 +141,7 @@ func (s Set) Register(r Registry) {
 		ActNotifyOps:         s.Ops.NotifyOps,
 		ActNotifyRelink:      s.Ops.NotifyRelink,
 		ActResumeBookings:    s.Ops.ResumeBookings,
+		ActCloseWorkflows:    s.Ops.CloseWorkflows,
 	} {
 		r.RegisterActivityWithOptions(fn, activity.RegisterOptions{Name: name})
 	}

@@ -50,6 +50,7 @@ type bookingFlow struct {
 	st      BookingState
 	events  workflow.ReceiveChannel
 	resume  workflow.ReceiveChannel
+	closed  workflow.ReceiveChannel
 	timer   workflow.Future
 	timerAt time.Time
 	cancel  workflow.CancelFunc // of the timer
@@ -60,7 +61,8 @@ type bookingFlow struct {
 
 func newBookingFlow(ctx workflow.Context, in BookingInput) *bookingFlow {
 	b := &bookingFlow{events: workflow.GetSignalChannel(ctx, SignalRecordEvent),
-		resume: workflow.GetSignalChannel(ctx, SignalResume), merge: in.MergeWindow}
+		resume: workflow.GetSignalChannel(ctx, SignalResume), closed: workflow.GetSignalChannel(ctx, SignalSalonClosed),
+		merge: in.MergeWindow}
 	if b.merge <= 0 {
 		b.merge = defaultMergeWindow
 	}
@@ -128,6 +130,10 @@ func (b *bookingFlow) drain(ctx workflow.Context) {
 	for b.resume.ReceiveAsync(nil) {
 		b.resumed = true
 	}
+	for b.closed.ReceiveAsync(nil) {
+		b.st.Closed = true // the installation ended: nothing more will be sent
+		b.drop(func(Outgoing) bool { return true })
+	}
 	if b.resumed {
 		b.resumed = false
 		b.unpause(workflow.Now(ctx), true)
@@ -162,6 +168,7 @@ func (b *bookingFlow) wait(ctx workflow.Context) error {
 	sel := workflow.NewSelector(ctx)
 	sel.AddReceive(b.events, func(workflow.ReceiveChannel, bool) {})
 	sel.AddReceive(b.resume, func(workflow.ReceiveChannel, bool) {})
+	sel.AddReceive(b.closed, func(workflow.ReceiveChannel, bool) {})
 	if b.timer != nil {
 		sel.AddFuture(b.timer, func(workflow.Future) { b.timer, b.timerAt, b.cancel = nil, time.Time{}, nil })
 	}

@@ -19,6 +19,10 @@ const (
 	// SignalResume tells a booking that its salon can send again (unfrozen, re-linked):
 	// messages waiting for the salon are re-checked now instead of at their next recheck.
 	SignalResume = "resume"
+	// SignalSalonClosed tells a salon's message workflows (booking, welcome, review request)
+	// that its installation ended: they drop what they owe and end, instead of waiting for
+	// their next moment to find out.
+	SignalSalonClosed = "salon-closed"
 	// QueryBooking returns the BookingState.
 	QueryBooking = "booking-state"
 )

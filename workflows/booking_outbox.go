@@ -29,10 +29,14 @@ func (b *bookingFlow) sendDue(ctx workflow.Context) (ran bool, err error) {
 		in.Slot = o.At
 	}
 	var out activities.SendOutput
-	actx := workflow.WithActivityOptions(ctx, deliverOptions)
+	actx := workflow.WithActivityOptions(ctx, sendOptions)
 	if err := workflow.ExecuteActivity(actx, activities.ActSend, in).Get(actx, &out); err != nil {
 		if ctx.Err() != nil {
 			return true, ctx.Err()
+		}
+		if noWorker(err) { // the salon's WhatsApp shard has no owner now (ops are alerted)
+			b.st.Outbox[i].At = now.Add(sendRetryLater)
+			return true, nil
 		}
 		b.remove(i)
 		b.log(ctx, o.Kind, o.Visit.Start, ledger.Failed, rootMessage(err))

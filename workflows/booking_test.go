@@ -10,8 +10,10 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/activity"
 	tlog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/workflow"
 
@@ -34,6 +36,7 @@ type bookingHarness struct {
 	sends     int                       // send-message calls
 	activated time.Time                 // the salon's activation, carried by eventAt
 	ended     bool                      // the installation has ended: send-message skips
+	noWorker  int                       // send-message calls that find no worker (schedule-to-start timeout)
 }
 
 type delivery struct {
@@ -84,6 +87,10 @@ func (h *bookingHarness) send(_ context.Context, in activities.SendInput) (activ
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.sends++
+	if h.noWorker > 0 {
+		h.noWorker--
+		return out, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil)
+	}
 	key := fmt.Sprintf("%s/%s/%d", in.Kind, in.Visit.Start.UTC().Format(time.RFC3339), in.Seq)
 	if h.ledger == nil {
 		h.ledger = map[string]ledger.Outcome{}

@@ -174,3 +174,15 @@ func TestBookingOfAnEndedInstallationStops(t *testing.T) {
 	require.Equal(t, 1, h.sends, "one look, no more")
 	_ = ledger.Skipped
 }
+
+// A salon's WhatsApp shard without an owner: send-message finds no worker within its bound;
+// the message is tried again 5 minutes later, not dropped.
+func TestBookingMessageWaitsForAShardOwner(t *testing.T) {
+	h := newBookingHarness(t, "Europe/Moscow")
+	created := h.local("2026-12-10 10:00")
+	h.noWorker = 1
+	h.eventAt(time.Second, "create", h.visit(h.local("2026-12-12 14:30"), 7, 1), created, created, 0)
+	h.run(created)
+	require.Equal(t, []texts.Kind{texts.Confirmation, texts.ReminderDay, texts.Reminder2h}, h.kinds())
+	require.Equal(t, created.Add(time.Second+sendRetryLater), h.at(texts.Confirmation).In(time.UTC).In(h.loc))
+}

@@ -166,6 +166,7 @@ func (w *installation) toUninstalled(ctx workflow.Context) (Status, error) {
 	if err := w.setStatus(ctx, StatusUninstalled, ReasonUninstalled); err != nil {
 		return w.st.Status, err
 	}
+	w.closeWorkflows(ctx)
 	w.notify(ctx, "info", "uninstalled", "Приложение удалено из YClients")
 	return w.st.Status, nil
 }
@@ -176,6 +177,7 @@ func (w *installation) toExpired(ctx workflow.Context) (Status, error) {
 	if err := w.setStatus(ctx, StatusExpired, ReasonActivationDeadline); err != nil {
 		return w.st.Status, err
 	}
+	w.closeWorkflows(ctx)
 	w.notify(ctx, "warn", "expired", "Установка не завершена за отведённое время")
 	return w.st.Status, nil
 }
@@ -188,6 +190,7 @@ func (w *installation) toFailed(ctx workflow.Context, reason, detail string) (St
 	if err := w.setStatus(ctx, StatusFailed, reason); err != nil {
 		return w.st.Status, err
 	}
+	w.closeWorkflows(ctx)
 	msg := "Установка не удалась: " + reason
 	if detail != "" {
 		msg += ": " + detail
@@ -207,6 +210,24 @@ func (w *installation) cleanup(ctx workflow.Context) {
 		w.notify(ctx, "error", "delete_secrets_failed", "Не удалось удалить секреты салона: "+rootMessage(err))
 	}
 	w.st.WhatsApp = WhatsAppInfo{}
+}
+
+// ChangeCloseWorkflows versions telling the salon's message workflows that the installation
+// ended.
+const ChangeCloseWorkflows = "2026-12-02-close-salon-workflows"
+
+// closeWorkflows tells the salon's running message workflows (bookings, welcomes, review
+// requests) that the installation ended, so none is left waiting for a moment that will not
+// come.
+func (w *installation) closeWorkflows(ctx workflow.Context) {
+	if workflow.GetVersion(ctx, ChangeCloseWorkflows, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return
+	}
+	dctx := workflow.WithActivityOptions(newDisconnected(ctx), cleanupOptions)
+	if err := workflow.ExecuteActivity(dctx, activities.ActCloseWorkflows, activities.ResumeInput{SalonID: w.st.SalonID,
+		WorkflowType: InstallationWorkflowName, Signal: SignalSalonClosed}).Get(dctx, nil); err != nil {
+		w.notify(ctx, "warn", "close_workflows_failed", "Не удалось остановить ожидающие сообщения салона: "+rootMessage(err))
+	}
 }
 
 // notify raises an operator alert; failures to alert never break the installation.

@@ -71,8 +71,8 @@ func ReviewRequest(ctx workflow.Context, in ReviewRequestInput) (ReviewResult, e
 		return ReviewResult{Request: ledger.Skipped, Reason: plan.Reason}, nil
 	}
 	if d := plan.At.Sub(workflow.Now(ctx)); d > 0 {
-		if err := workflow.Sleep(ctx, d); err != nil {
-			return ReviewResult{}, err
+		if ended, err := sleepUnlessClosed(ctx, d); err != nil || ended {
+			return ReviewResult{Request: ledger.Skipped, Reason: "salon closed"}, err
 		}
 	}
 	out, err := sendPaced(ctx, pacedSend{salonID: in.SalonID, earliest: plan.At, deadline: plan.Deadline,
@@ -100,20 +100,26 @@ func ReviewRequest(ctx workflow.Context, in ReviewRequestInput) (ReviewResult, e
 	return res, nil
 }
 
-// waitScore waits up to window for the first score 1–5.
+// waitScore waits up to window for the first score 1–5; the salon's installation ending
+// ends the wait.
 func waitScore(ctx workflow.Context, window time.Duration) (int, bool) {
 	ch := workflow.GetSignalChannel(ctx, SignalReviewScore)
-	deadline := workflow.Now(ctx).Add(window)
+	closed := workflow.GetSignalChannel(ctx, SignalSalonClosed)
+	tctx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timeout := workflow.NewTimer(tctx, window)
 	for {
-		left := deadline.Sub(workflow.Now(ctx))
-		if left <= 0 {
-			return 0, false
-		}
 		var s ReviewScore
-		if ok, _ := ch.ReceiveWithTimeout(ctx, left, &s); !ok {
+		got, over := false, false
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(ch, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, &s); got = true })
+		sel.AddReceive(closed, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); over = true })
+		sel.AddFuture(timeout, func(workflow.Future) { over = true })
+		sel.Select(ctx)
+		switch {
+		case over || ctx.Err() != nil:
 			return 0, false
-		}
-		if s.Score >= 1 && s.Score <= 5 {
+		case got && s.Score >= 1 && s.Score <= 5:
 			return s.Score, true
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -30,6 +31,29 @@ var deliverOptions = workflow.ActivityOptions{
 		InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumInterval: 2 * time.Minute,
 		MaximumAttempts: 10, NonRetryableErrorTypes: activities.NonRetryable,
 	},
+}
+
+// sendOptions for send-message (booking v2, the welcome): deliverOptions, with a bound on
+// the wait for a worker: the activity runs on the salon's WhatsApp shard queue, and a shard
+// without an owner would hold the message (and the booking) forever. Past the bound the
+// message is tried again later (sendRetryLater) instead of being dropped.
+var sendOptions = func() workflow.ActivityOptions {
+	o := deliverOptions
+	o.ScheduleToStartTimeout = sendScheduleToStart
+	return o
+}()
+
+// sendScheduleToStart bounds the wait of send-message for a worker of the salon's shard;
+// sendRetryLater is when a message that found no worker is tried again.
+const (
+	sendScheduleToStart = 5 * time.Minute
+	sendRetryLater      = 5 * time.Minute
+)
+
+// noWorker reports an activity that found no worker within its schedule-to-start bound.
+func noWorker(err error) bool {
+	var te *temporal.TimeoutError
+	return errors.As(err, &te) && te.TimeoutType() == enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START
 }
 
 // pacedSend is one client message on its way out.

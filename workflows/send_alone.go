@@ -17,13 +17,18 @@ import (
 // nothing polls. The error is an activity's failure or the workflow's cancellation.
 func sendAlone(ctx workflow.Context, in activities.SendInput) (activities.SendOutput, error) {
 	resume := workflow.GetSignalChannel(ctx, SignalResume)
+	closed := workflow.GetSignalChannel(ctx, SignalSalonClosed)
 	recheck := pauseRecheckFirst
 	for {
 		for resume.ReceiveAsync(nil) {
 		}
 		var out activities.SendOutput
-		actx := workflow.WithActivityOptions(ctx, deliverOptions)
-		if err := workflow.ExecuteActivity(actx, activities.ActSend, in).Get(actx, &out); err != nil {
+		actx := workflow.WithActivityOptions(ctx, sendOptions)
+		err := workflow.ExecuteActivity(actx, activities.ActSend, in).Get(actx, &out)
+		if noWorker(err) { // the salon's WhatsApp shard has no owner now: try again later
+			out, err = activities.SendOutput{Outcome: activities.Later, At: workflow.Now(ctx).Add(sendRetryLater)}, nil
+		}
+		if err != nil {
 			return out, err
 		}
 		in.Slot = time.Time{}
@@ -41,15 +46,16 @@ func sendAlone(ctx workflow.Context, in activities.SendInput) (activities.SendOu
 			return out, nil
 		}
 		if wait > 0 {
-			if err := waitOrResume(ctx, resume, wait, out.Outcome == ledger.Paused); err != nil {
-				return out, err
+			if ended, err := waitOrResume(ctx, resume, closed, wait, out.Outcome == ledger.Paused); err != nil || ended {
+				return activities.SendOutput{Outcome: ledger.Skipped, Reason: "salon closed"}, err
 			}
 		}
 	}
 }
 
-// waitOrResume sleeps d; a paused message wakes early on a resume signal.
-func waitOrResume(ctx workflow.Context, resume workflow.ReceiveChannel, d time.Duration, paused bool) error {
+// waitOrResume sleeps d; a paused message wakes early on a resume signal; the salon closing
+// ends the wait (ended).
+func waitOrResume(ctx workflow.Context, resume, closed workflow.ReceiveChannel, d time.Duration, paused bool) (ended bool, err error) {
 	tctx, cancel := workflow.WithCancel(ctx)
 	defer cancel()
 	sel := workflow.NewSelector(ctx)
@@ -57,6 +63,12 @@ func waitOrResume(ctx workflow.Context, resume workflow.ReceiveChannel, d time.D
 	if paused {
 		sel.AddReceive(resume, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil) })
 	}
+	sel.AddReceive(closed, func(c workflow.ReceiveChannel, _ bool) { c.Receive(ctx, nil); ended = true })
 	sel.Select(ctx)
-	return ctx.Err()
+	return ended, ctx.Err()
+}
+
+// sleepUnlessClosed sleeps d unless the salon's installation ends first (ended).
+func sleepUnlessClosed(ctx workflow.Context, d time.Duration) (ended bool, err error) {
+	return waitOrResume(ctx, nil, workflow.GetSignalChannel(ctx, SignalSalonClosed), d, false)
 }
