@@ -246,11 +246,15 @@ func TestEndToEndDeclineByReply(t *testing.T) {
 	require.Len(t, notices, 2)
 	require.Contains(t, notices[1], "Визит отменён в YClients")
 	var cancellation []workflows.MessageLog
-	for _, m := range s.booking(salon, rec2.ID).Messages {
-		if m.Kind == texts.Cancellation {
-			cancellation = append(cancellation, m)
+	require.Eventually(t, func() bool { // the booking's notice waits out the merge window first
+		cancellation = nil
+		for _, m := range s.booking(salon, rec2.ID).Messages {
+			if m.Kind == texts.Cancellation {
+				cancellation = append(cancellation, m)
+			}
 		}
-	}
+		return len(cancellation) > 0
+	}, 15*time.Second, 50*time.Millisecond, "the booking logs its cancellation notice")
 	require.Len(t, cancellation, 1)
 	require.Equal(t, "already sent", cancellation[0].Reason, "the booking found the answer sent")
 }
