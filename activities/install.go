@@ -26,8 +26,9 @@ type Install struct {
 }
 
 // RegisterSalon reads the salon from YClients and upserts the company.
+// The owner is waiting on the register page: its YClients request goes first.
 func (a *Install) RegisterSalon(ctx context.Context, in SalonRef) (RegisterOutput, error) {
-	c, err := a.yc.Company(ctx, in.SalonID)
+	c, err := a.yc.Company(yclients.Urgent(ctx), in.SalonID)
 	if err != nil {
 		return RegisterOutput{}, classify(err)
 	}
@@ -74,6 +75,7 @@ func (a *Install) SetStatus(ctx context.Context, in SetStatusInput) error {
 // while it waits on YClients, so that a cancellation (deadline, freeze, uninstall) reaches it.
 func (a *Install) Activate(ctx context.Context, in ActivateInput) (ActivateOutput, error) {
 	defer keepAlive(ctx)()
+	ctx = yclients.Urgent(ctx) // the owner's page waits for the activation: its requests go first
 	st, err := a.yc.IntegrationStatus(ctx, in.SalonID)
 	if err != nil && !yclients.IsNotFound(err) {
 		return ActivateOutput{}, classify(err)

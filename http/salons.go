@@ -48,6 +48,7 @@ func (d *salonDirectory) Salon(ctx context.Context, salonID int64) (SalonInfo, e
 	if ok && time.Since(c.at) < d.ttl {
 		return c.info, nil
 	}
+	ctx = yclients.Urgent(ctx) // the owner's page is waiting: these requests go first
 	company, err := d.yc.Company(ctx, salonID)
 	if yclients.IsNotFound(err) {
 		return SalonInfo{}, fmt.Errorf("salon %d: %w", salonID, ErrUnknownSalon)

@@ -15,8 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -32,17 +30,15 @@ const AcceptV2 = "application/vnd.yclients.v2+json"
 
 const (
 	defaultTimeout        = 15 * time.Second
-	defaultRetryBaseDelay = 500 * time.Millisecond
-	defaultMaxRetryDelay  = 30 * time.Second
 	maxResponseBytes      = 8 << 20
 	userAgent             = "aiadmin-yclients/1"
 )
 
-// defaultLimiter is shared by every Client built without its own Limiter: YClients limits
-// per IP address (5 requests/second, 200/minute), not per token, so all clients in one process
-// draw from the same bucket. Burst 1 spaces requests 200 ms apart, so network jitter cannot
-// make them arrive at the server faster than its own 5/s bucket refills.
-var defaultLimiter = rate.NewLimiter(5, 1)
+// defaultLimiter is shared by every Client built without its own Limiter, for a single
+// process: YClients limits per IP address (200 requests/minute, 5/second), not per token, so
+// all clients in one process draw from the same bucket, spaced as the cluster-wide Budget
+// spaces them. A process that shares the address with others (production) uses a Budget.
+var defaultLimiter = rate.NewLimiter(rate.Every(BudgetSpacing), 1)
 
 // Config configures a Client. Only BaseURL and PartnerToken are required.
 type Config struct {
@@ -58,18 +54,9 @@ type Config struct {
 	// HTTPClient is optional; the default has a 15 s timeout. Redirects are never followed,
 	// whichever client is given (the activation callback answers 301).
 	HTTPClient *http.Client
-	// Limiter is optional; the default is one package-level limiter (5 requests/second)
-	// shared by every Client in the process.
-	Limiter *rate.Limiter
-	// MaxAttempts is the number of in-process attempts per call (default 1: callers such as
-	// Temporal activities retry). With more than one, 429 (honouring Retry-After), 5xx and
-	// network errors are retried with exponential backoff and jitter.
-	MaxAttempts int
-	// RetryBaseDelay is the first backoff delay when MaxAttempts > 1 (default 500 ms); it
-	// doubles per attempt up to 30 s.
-	RetryBaseDelay time.Duration
-	// Logger is optional (default slog.Default()); it gets one line per retried attempt.
-	Logger *slog.Logger
+	// Limiter is optional; the default is one package-level limiter (200 requests/minute)
+	// shared by every Client in the process. Processes sharing an address use a Budget.
+	Limiter Limiter
 }
 
 // Client calls the YClients REST and marketplace APIs. It is safe for concurrent use.
@@ -79,11 +66,9 @@ type Client struct {
 	user        string
 	appID       int64
 	http        *http.Client
-	limiter     *rate.Limiter
-	maxAttempts int
-	baseDelay   time.Duration
-	log         *slog.Logger
+	limiter     Limiter
 	now         func() time.Time
+	reach       reachability
 }
 
 // New builds a Client from cfg, filling in defaults.
@@ -102,19 +87,10 @@ func New(cfg Config) *Client {
 		appID:       cfg.ApplicationID,
 		http:        &hc,
 		limiter:     cfg.Limiter,
-		maxAttempts: max(cfg.MaxAttempts, 1),
-		baseDelay:   cfg.RetryBaseDelay,
-		log:         cfg.Logger,
 		now:         time.Now,
 	}
 	if c.limiter == nil {
 		c.limiter = defaultLimiter
-	}
-	if c.baseDelay <= 0 {
-		c.baseDelay = defaultRetryBaseDelay
-	}
-	if c.log == nil {
-		c.log = slog.Default()
 	}
 	return c
 }
@@ -210,45 +186,31 @@ type call struct {
 	secrets []string
 }
 
-// send performs one logical request with the configured attempts. It returns the answer of the
-// last attempt, or an error when no answer was obtained or a retryable answer was the last one.
-// Non-retryable unsuccessful answers are returned as responses for the caller to interpret.
+// send performs one logical request: exactly one attempt (Temporal's retry policy retries the
+// activity). It returns the answer, or an error when no answer was obtained or the answer was
+// retryable (429, 5xx). Non-retryable unsuccessful answers are returned as responses for the
+// caller to interpret.
 func (c *Client) send(ctx context.Context, cl call) (*response, error) {
-	method, path, query := cl.method, cl.path, cl.query
 	var payload []byte
 	if cl.body != nil {
 		var err error
 		if payload, err = json.Marshal(cl.body); err != nil {
-			return nil, fmt.Errorf("yclients: %s %s: encode body: %w", method, path, err)
+			return nil, fmt.Errorf("yclients: %s %s: encode body: %w", cl.method, cl.path, err)
 		}
 	}
 	okStatus := cl.ok
 	if okStatus == nil {
 		okStatus = func(s int) bool { return s >= 200 && s <= 299 }
 	}
-	op := method + " " + path
-	for attempt := 1; ; attempt++ {
-		resp, err := c.attempt(ctx, method, path, query, payload)
-		if err == nil && (okStatus(resp.status) || !(resp.status == http.StatusTooManyRequests || resp.status >= 500)) {
-			return resp, nil
-		}
-		if err == nil {
-			err = fmt.Errorf("yclients: %s: %w", op, c.apiError(resp, cl.secrets...))
-		}
-		if ctx.Err() != nil || !IsRetryable(err) || attempt >= c.maxAttempts {
-			return nil, err
-		}
-		delay := c.backoff(attempt, err)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
-			return nil, err // waiting would outlive the caller; let it retry on its own schedule
-		}
-		c.log.LogAttrs(ctx, slog.LevelWarn, "yclients request failed, retrying",
-			slog.String("op", op), slog.Int("attempt", attempt), slog.Duration("delay", delay),
-			slog.String("error", err.Error()))
-		if err := sleep(ctx, delay); err != nil {
-			return nil, fmt.Errorf("yclients: %s: %w", op, err)
-		}
+	resp, err := c.attempt(ctx, cl.method, cl.path, cl.query, payload)
+	c.reach.record(c.now(), err, resp)
+	if err != nil {
+		return nil, err
 	}
+	if okStatus(resp.status) || !(resp.status == http.StatusTooManyRequests || resp.status >= 500) {
+		return resp, nil
+	}
+	return nil, fmt.Errorf("yclients: %s %s: %w", cl.method, cl.path, c.apiError(resp, cl.secrets...))
 }
 
 // attempt performs exactly one HTTP round trip after waiting for the rate limiter.
@@ -298,19 +260,6 @@ func (c *Client) authorization() string {
 		return "Bearer " + c.partner + ", User " + c.user
 	}
 	return "Bearer " + c.partner
-}
-
-// backoff is the delay before the next attempt: Retry-After when the server gave one,
-// otherwise base·2^(attempt-1) capped at 30 s, with ±20 % jitter.
-func (c *Client) backoff(attempt int, err error) time.Duration {
-	var apiErr *APIError
-	if errors.As(err, &apiErr) && apiErr.RetryAfter > 0 {
-		return min(apiErr.RetryAfter, 2*defaultMaxRetryDelay)
-	}
-	d := c.baseDelay << min(attempt-1, 16)
-	d = min(d, defaultMaxRetryDelay)
-	jitter := 0.8 + 0.4*rand.Float64()
-	return time.Duration(float64(d) * jitter)
 }
 
 // redact removes the tokens from text that came from the server, in case it echoes them.

@@ -176,54 +176,33 @@ func TestClientErrors(t *testing.T) {
 	})
 }
 
-func TestClientRetries(t *testing.T) {
+// TestClientOneAttempt: the client makes exactly one attempt per call, whatever the answer:
+// Temporal's retry policy retries the activity, and an in-process retry would spend the
+// cluster's YClients budget twice.
+func TestClientOneAttempt(t *testing.T) {
 	ctx := context.Background()
-	fast := 10 * time.Millisecond
-
-	t.Run("MaxAttempts retries 503 then succeeds", func(t *testing.T) {
-		e := newEnv(t, yclientsfake.Options{}, yclients.Config{MaxAttempts: 3, RetryBaseDelay: fast})
-		require.NoError(t, e.fake.AddFault(yclientsfake.Fault{PathPrefix: "/api/v1/", Status: 503, Count: 2}))
-		got, err := e.client.Company(ctx, yclientsfake.DemoSalonMoscow)
-		require.NoError(t, err)
-		require.Equal(t, int64(100001), got.ID)
-		require.Equal(t, []int{503, 503, 200}, e.statuses())
-	})
-
-	t.Run("default is one attempt", func(t *testing.T) {
-		e := newEnv(t, yclientsfake.Options{}, yclients.Config{RetryBaseDelay: fast})
+	t.Run("503 is returned, retryable", func(t *testing.T) {
+		e := newEnv(t, yclientsfake.Options{}, yclients.Config{})
 		require.NoError(t, e.fake.AddFault(yclientsfake.Fault{PathPrefix: "/api/v1/", Status: 503, Count: 1}))
 		_, err := e.client.Company(ctx, yclientsfake.DemoSalonMoscow)
 		require.True(t, yclients.IsRetryable(err))
 		require.Equal(t, []int{503}, e.statuses())
 	})
-
-	t.Run("404 is not retried", func(t *testing.T) {
-		e := newEnv(t, yclientsfake.Options{}, yclients.Config{MaxAttempts: 3, RetryBaseDelay: fast})
+	t.Run("429 is returned with its Retry-After", func(t *testing.T) {
+		e := newEnv(t, yclientsfake.Options{}, yclients.Config{})
+		require.NoError(t, e.fake.AddFault(yclientsfake.Fault{PathPrefix: "/api/v1/", Status: 429, RetryAfter: 30}))
+		_, err := e.client.Staff(ctx, yclientsfake.DemoSalonMoscow)
+		require.True(t, yclients.IsRateLimited(err))
+		var apiErr *yclients.APIError
+		require.ErrorAs(t, err, &apiErr)
+		require.Equal(t, 30*time.Second, apiErr.RetryAfter)
+		require.Equal(t, []int{429}, e.statuses())
+	})
+	t.Run("404 is not retryable", func(t *testing.T) {
+		e := newEnv(t, yclientsfake.Options{}, yclients.Config{})
 		_, err := e.client.Company(ctx, 4242)
 		require.True(t, yclients.IsNotFound(err))
 		require.Equal(t, []int{404}, e.statuses())
-	})
-
-	t.Run("429 waits for Retry-After", func(t *testing.T) {
-		e := newEnv(t, yclientsfake.Options{}, yclients.Config{MaxAttempts: 2, RetryBaseDelay: fast})
-		require.NoError(t, e.fake.AddFault(yclientsfake.Fault{PathPrefix: "/api/v1/", Status: 429, Count: 1}))
-		start := time.Now()
-		_, err := e.client.Staff(ctx, yclientsfake.DemoSalonMoscow)
-		require.NoError(t, err)
-		require.GreaterOrEqual(t, time.Since(start), 900*time.Millisecond, "Retry-After: 1 honoured")
-		require.Equal(t, []int{429, 200}, e.statuses())
-	})
-
-	t.Run("no wait beyond the context deadline", func(t *testing.T) {
-		e := newEnv(t, yclientsfake.Options{}, yclients.Config{MaxAttempts: 3, RetryBaseDelay: fast})
-		require.NoError(t, e.fake.AddFault(yclientsfake.Fault{PathPrefix: "/api/v1/", Status: 429, RetryAfter: 30}))
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		start := time.Now()
-		_, err := e.client.Staff(ctx, yclientsfake.DemoSalonMoscow)
-		require.True(t, yclients.IsRateLimited(err))
-		require.Less(t, time.Since(start), 4*time.Second)
-		require.Equal(t, []int{429}, e.statuses())
 	})
 }
 
@@ -255,9 +234,9 @@ func TestDefaultLimiter(t *testing.T) {
 	for _, r := range reqs {
 		require.Equal(t, http.StatusOK, r.Status, "the fake saw a %d", r.Status)
 	}
-	// 20 requests at 5/s cannot take less than 3 s whatever the burst; a loose lower bound.
-	require.GreaterOrEqual(t, time.Since(start), 3*time.Second)
-	// Requests leave 200 ms apart; network jitter can bring a sixth into one second, not more
-	// (20 unpaced concurrent requests would arrive within milliseconds).
-	require.LessOrEqual(t, fake.MaxRate(time.Second), 6.0)
+	// 20 requests 305 ms apart (200/minute) cannot take less than 19 × 305 ms.
+	require.GreaterOrEqual(t, time.Since(start), 19*yclients.BudgetSpacing)
+	// 305 ms apart, network jitter cannot bring more than 5 into one second (20 unpaced
+	// concurrent requests would arrive within milliseconds).
+	require.LessOrEqual(t, fake.MaxRate(time.Second), 5.0)
 }

@@ -101,13 +101,3 @@ func TestRedact(t *testing.T) {
 	got := c.redact("token partner-SECRET and user-SECRET and key-12345", "key-12345")
 	require.Equal(t, "token *** and *** and ***", got)
 }
-
-func TestBackoff(t *testing.T) {
-	c := New(Config{RetryBaseDelay: 100 * time.Millisecond})
-	for attempt, want := range map[int]time.Duration{1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond, 20: defaultMaxRetryDelay} {
-		got := c.backoff(attempt, &APIError{StatusCode: 503})
-		require.GreaterOrEqual(t, got, want*8/10, "attempt %d: got %s want ≈%s", attempt, got, want)
-		require.LessOrEqual(t, got, want*12/10, "attempt %d: got %s want ≈%s", attempt, got, want)
-	}
-	require.Equal(t, 3*time.Second, c.backoff(1, &APIError{StatusCode: 429, RetryAfter: 3 * time.Second}))
-}

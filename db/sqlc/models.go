@@ -220,3 +220,8 @@ type WhatsappDevice struct {
 	LinkedAt    time.Time
 	UpdatedAt   time.Time
 }
+
+type YclientsBudget struct {
+	ID     int16
+	NextAt time.Time
+}

@@ -28,7 +28,7 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 		Temporal: a.Temporal,
 		Pairing:  pairing.New(a.Store, a.Box, nil),
 		Salons:   httpapi.NewSalonDirectory(a.YClients),
-		Health:   healthSource{store: a.Store, yclients: a.YClients, whatsapp: a.WhatsApp.Client},
+		Health:   healthSource{store: a.Store, yclients: &reachProbe{yc: a.YClients}, whatsapp: a.WhatsApp.Client},
 		Entity:   httpapi.StoreInbox{Store: a.Store, Batch: batch},
 		Cabinet:  httpapi.StoreCabinet{Store: a.Store},
 		Bookings: a.YClients,

@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger, roles Rol
 	if a.YClients == nil {
 		a.YClients = yclients.New(yclients.Config{
 			BaseURL: cfg.YClientsBaseURL, PartnerToken: cfg.YClientsPartnerToken, UserToken: cfg.YClientsUserToken,
-			ApplicationID: cfg.YClientsApplicationID, Logger: logger,
+			ApplicationID: cfg.YClientsApplicationID, Limiter: yclients.NewBudget(store),
 		})
 	}
 	if roles&Worker != 0 {

@@ -3,11 +3,12 @@ package app
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
-	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/salontime"
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
+	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/cmd/internal/dispatcher"
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/sqlc"
@@ -18,7 +19,7 @@ import (
 // that owns WhatsApp connections, the live link.
 type healthSource struct {
 	store    *db.Store
-	yclients activities.YClients
+	yclients *reachProbe
 	whatsapp whatsapp.Client // nil in an api-only process
 }
 
@@ -41,12 +42,10 @@ func (h healthSource) Health(ctx context.Context, salonID int64) (httpapi.Health
 			out.PhoneLinked = st.State != whatsapp.StateUnlinked && st.State != whatsapp.StateLoggedOut
 		}
 	}
-	yctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-	defer cancel()
-	if _, err := h.yclients.IntegrationStatus(yctx, salonID); err == nil {
+	if at, err := h.yclients.reachable(ctx, salonID); err == nil {
 		out.YClientsReachable = true
 	} else {
-		out.RecentErrors = append(out.RecentErrors, httpapi.HealthError{At: time.Now().UTC(), Kind: "yclients", Message: err.Error()})
+		out.RecentErrors = append(out.RecentErrors, httpapi.HealthError{At: at.UTC(), Kind: "yclients", Message: err.Error()})
 	}
 	if run, err := h.store.LastSyncRun(ctx, salonID); err == nil {
 		out.LastSyncAt = run.FinishedAt
@@ -133,4 +132,32 @@ func dispatcherHealth(ctx context.Context, store *db.Store) *httpapi.DispatcherH
 		out.Owner, out.Since = holders[0].Name, &holders[0].Since
 	}
 	return out
+}
+
+// reachFresh is how long the outcome of the process's last YClients call stands for YClients'
+// reachability: a dashboard polling the health endpoint costs at most one YClients call a
+// minute per process, not one per poll.
+const reachFresh = time.Minute
+
+// reachProbe tells whether YClients answers: the outcome of the client's last call when it is
+// recent, otherwise one status call (one at a time), whose outcome then stands.
+type reachProbe struct {
+	yc *yclients.Client
+	mu sync.Mutex
+}
+
+// reachable returns when YClients was last called and, if it did not answer, why.
+func (p *reachProbe) reachable(ctx context.Context, salonID int64) (time.Time, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if at, err := p.yc.LastCall(); time.Since(at) < reachFresh {
+		return at, err
+	}
+	yctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	_, err := p.yc.IntegrationStatus(yctx, salonID)
+	if at, lastErr := p.yc.LastCall(); time.Since(at) < reachFresh {
+		return at, lastErr // YClients answered (a 404 is an answer too), or did not
+	}
+	return time.Now(), err // the call never went (no slot before the deadline)
 }

@@ -1,0 +1,90 @@
+package yclients
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+)
+
+// Limiter spaces the client's requests: Wait returns when the next one may go. A
+// *rate.Limiter is one (per process, tests); a *Budget is the cluster-wide one.
+type Limiter interface {
+	Wait(ctx context.Context) error
+}
+
+// YClients allows 200 requests a minute, or 5 a second, per IP address (reference §6), for all
+// of our processes together.
+const (
+	// BudgetSpacing spaces the cluster's requests evenly: 60 s / 200 = 300 ms, plus a margin,
+	// so that neither the minute's 200 nor (with network jitter) a second's 5 is ever passed.
+	BudgetSpacing = 305 * time.Millisecond
+	// urgentHorizon is how far ahead a request the owner is waiting for (the register page,
+	// the activation callback) may book its slot.
+	urgentHorizon = 30 * time.Second
+	// backgroundHorizon is how far ahead any other request (catalogue sync, re-reads, status
+	// checks) may book: behind a longer queue it waits and looks again, leaving the next
+	// free slots to the owners.
+	backgroundHorizon = 2 * time.Second
+	// lookAgain is the mean wait before a request the queue was too long for looks again.
+	lookAgain = 700 * time.Millisecond
+)
+
+// SlotBook books request slots in a store every process shares (*db.Store): the next free
+// slot, spacing after the one before, when it starts within horizon; ok is false when the
+// queue is longer (nothing booked). wait is how long until the slot.
+type SlotBook interface {
+	ReserveYClientsSlot(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error)
+}
+
+// Budget is the cluster-wide YClients request budget: every request of every api and worker
+// process books a slot in the shared store and waits for it. Requests marked Urgent (an owner
+// waiting on a page) may book far ahead; the others book only when the queue is short, so the
+// owner's requests go first.
+type Budget struct {
+	slots SlotBook
+}
+
+// NewBudget is the Budget over slots.
+func NewBudget(slots SlotBook) *Budget { return &Budget{slots: slots} }
+
+// ErrBudgetDeadline is returned when no slot is free before the caller's deadline.
+var ErrBudgetDeadline = errors.New("yclients: no request slot free before the deadline")
+
+// Wait books the next slot the request may have and waits for it. It never books a slot it
+// could not use: one past the context's deadline is not taken.
+func (b *Budget) Wait(ctx context.Context) error {
+	horizon := backgroundHorizon
+	if IsUrgent(ctx) {
+		horizon = urgentHorizon
+	}
+	for {
+		h := horizon
+		if dl, ok := ctx.Deadline(); ok {
+			h = min(h, time.Until(dl)-50*time.Millisecond)
+		}
+		if h <= 0 {
+			return ErrBudgetDeadline
+		}
+		wait, ok, err := b.slots.ReserveYClientsSlot(ctx, BudgetSpacing, h)
+		if err != nil {
+			return fmt.Errorf("yclients: request budget: %w", err)
+		}
+		if ok {
+			return sleep(ctx, wait)
+		}
+		if err := sleep(ctx, time.Duration(float64(lookAgain)*(0.5+rand.Float64()))); err != nil {
+			return err
+		}
+	}
+}
+
+type urgentKey struct{}
+
+// Urgent marks ctx's YClients requests as ones an owner is waiting for: they are served
+// before background work (Budget).
+func Urgent(ctx context.Context) context.Context { return context.WithValue(ctx, urgentKey{}, true) }
+
+// IsUrgent reports whether ctx was marked Urgent.
+func IsUrgent(ctx context.Context) bool { v, _ := ctx.Value(urgentKey{}).(bool); return v }

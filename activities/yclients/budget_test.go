@@ -1,0 +1,133 @@
+package yclients_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/time/rate"
+
+	"github.com/aiadmin/aiadmin/activities/yclients"
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/dbtest"
+)
+
+// budgetFake is a fake YClients enforcing its own 5 requests/second per IP, as YClients does.
+func budgetFake(t *testing.T) (*yclientsfake.Fake, string) {
+	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: testPartnerToken, ApplicationID: testAppID, RPS: 5})
+	fake.SeedDemo()
+	srv := httptest.NewServer(fake)
+	t.Cleanup(srv.Close)
+	return fake, srv.URL
+}
+
+// processes are n "processes" sharing one database: each has its own pool and its own client.
+func processes(t *testing.T, n int, url string, limiter func(*db.Store) yclients.Limiter) []*yclients.Client {
+	_, dsn := dbtest.New(t)
+	var out []*yclients.Client
+	for range n {
+		store, err := db.Open(context.Background(), dsn)
+		require.NoError(t, err)
+		t.Cleanup(store.Close)
+		out = append(out, yclients.New(yclients.Config{BaseURL: url, PartnerToken: testPartnerToken,
+			ApplicationID: testAppID, Limiter: limiter(store)}))
+	}
+	return out
+}
+
+// burst makes calls requests from each client at once and returns the errors.
+func burst(clients []*yclients.Client, calls int) []error {
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		for range calls {
+			wg.Go(func() {
+				_, err := c.Company(context.Background(), yclientsfake.DemoSalonMoscow)
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			})
+		}
+	}
+	wg.Wait()
+	return errs
+}
+
+// TestBudgetAcrossProcesses: three processes calling YClients at once stay within its limit
+// together (no 429, at most 5 requests in any second) with the shared Budget; with a limiter
+// per process, as before, they do not.
+func TestBudgetAcrossProcesses(t *testing.T) {
+	t.Run("a limiter per process exceeds YClients' limit", func(t *testing.T) {
+		fake, url := budgetFake(t)
+		burst(processes(t, 3, url, func(*db.Store) yclients.Limiter { return rate.NewLimiter(rate.Every(yclients.BudgetSpacing), 1) }), 6)
+		require.Greater(t, fake.MaxRate(time.Second), 5.0, "three per-process limiters together")
+	})
+	t.Run("the shared budget does not", func(t *testing.T) {
+		fake, url := budgetFake(t)
+		start := time.Now()
+		errs := burst(processes(t, 3, url, func(s *db.Store) yclients.Limiter { return yclients.NewBudget(s) }), 6)
+		for _, err := range errs {
+			require.NoError(t, err)
+		}
+		for _, r := range fake.Requests() {
+			require.Equal(t, http.StatusOK, r.Status)
+		}
+		require.Len(t, fake.Requests(), 18)
+		require.LessOrEqual(t, fake.MaxRate(time.Second), 5.0)
+		require.GreaterOrEqual(t, time.Since(start), 17*yclients.BudgetSpacing, "200/minute: 18 requests 305 ms apart")
+	})
+}
+
+// TestBudgetOwnersFirst: with background work queued for many seconds, a request an owner is
+// waiting for (Urgent) goes within a few slots, not behind the queue.
+func TestBudgetOwnersFirst(t *testing.T) {
+	fake, url := budgetFake(t)
+	clients := processes(t, 2, url, func(s *db.Store) yclients.Limiter { return yclients.NewBudget(s) })
+	var wg sync.WaitGroup
+	for range 20 { // 20 × 305 ms: a 6 s queue of background requests
+		wg.Go(func() {
+			_, err := clients[0].Staff(context.Background(), yclientsfake.DemoSalonMoscow)
+			require.NoError(t, err)
+		})
+	}
+	time.Sleep(300 * time.Millisecond) // the background queue has formed
+	start := time.Now()
+	_, err := clients[1].Company(yclients.Urgent(context.Background()), yclientsfake.DemoSalonMoscow)
+	require.NoError(t, err)
+	waited := time.Since(start)
+	wg.Wait()
+	require.Less(t, waited, 3*time.Second, "the owner's request waited behind the background queue")
+	reqs := fake.Requests()
+	for i, r := range reqs {
+		if r.Path == "/api/v1/company/100001" {
+			require.Less(t, i, 12, "the owner's request went %d-th of %d", i+1, len(reqs))
+		}
+	}
+}
+
+// TestBudgetDeadline: a caller whose deadline comes before any free slot gets an error at once
+// and books nothing (the slots stay for others).
+func TestBudgetDeadline(t *testing.T) {
+	store, _ := dbtest.New(t)
+	b := yclients.NewBudget(store)
+	queued := time.Now()
+	for range 5 { // a queue of 5 slots (1.5 s)
+		_, ok, err := store.ReserveYClientsSlot(context.Background(), yclients.BudgetSpacing, time.Minute)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	ctx, cancel := context.WithTimeout(yclients.Urgent(context.Background()), 400*time.Millisecond)
+	defer cancel()
+	require.Error(t, b.Wait(ctx))
+	wait, ok, err := store.ReserveYClientsSlot(context.Background(), yclients.BudgetSpacing, time.Minute)
+	require.NoError(t, err)
+	require.True(t, ok)
+	sixth := time.Until(queued.Add(5 * yclients.BudgetSpacing))
+	require.InDelta(t, sixth.Seconds(), wait.Seconds(), 0.15, "the 6th slot, none taken by the caller that gave up")
+}
