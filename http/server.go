@@ -163,6 +163,8 @@ func New(cfg Config, deps Deps) *gin.Engine {
 		newCodecHandler(cfg, deps.Codec).routes(e, perIP.limit)
 	}
 
+	e.GET("/openapi.json", openAPI)
+
 	if deps.Routes != nil {
 		deps.Routes(e) // e.g. the demo phone's routes in development
 	}
