@@ -29,9 +29,9 @@ import (
 const AcceptV2 = "application/vnd.yclients.v2+json"
 
 const (
-	defaultTimeout        = 15 * time.Second
-	maxResponseBytes      = 8 << 20
-	userAgent             = "aiadmin-yclients/1"
+	defaultTimeout   = 15 * time.Second
+	maxResponseBytes = 8 << 20
+	userAgent        = "aiadmin-yclients/1"
 )
 
 // defaultLimiter is shared by every Client built without its own Limiter, for a single
@@ -61,14 +61,14 @@ type Config struct {
 
 // Client calls the YClients REST and marketplace APIs. It is safe for concurrent use.
 type Client struct {
-	baseURL     string
-	partner     string
-	user        string
-	appID       int64
-	http        *http.Client
-	limiter     Limiter
-	now         func() time.Time
-	reach       reachability
+	baseURL string
+	partner string
+	user    string
+	appID   int64
+	http    *http.Client
+	limiter Limiter
+	now     func() time.Time
+	reach   reachability
 }
 
 // New builds a Client from cfg, filling in defaults.
@@ -81,13 +81,13 @@ func New(cfg Config) *Client {
 	}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c := &Client{
-		baseURL:     strings.TrimRight(cfg.BaseURL, "/"),
-		partner:     cfg.PartnerToken,
-		user:        cfg.UserToken,
-		appID:       cfg.ApplicationID,
-		http:        &hc,
-		limiter:     cfg.Limiter,
-		now:         time.Now,
+		baseURL: strings.TrimRight(cfg.BaseURL, "/"),
+		partner: cfg.PartnerToken,
+		user:    cfg.UserToken,
+		appID:   cfg.ApplicationID,
+		http:    &hc,
+		limiter: cfg.Limiter,
+		now:     time.Now,
 	}
 	if c.limiter == nil {
 		c.limiter = defaultLimiter
