@@ -25,6 +25,7 @@ type Messaging struct {
 	store    *db.Store
 	wa       whatsapp.Client
 	records  YClients
+	days     *dayLists // reminders re-read their record from its day's list
 	ledger   *ledger.Ledger
 	notifier Notifier
 	zones    *zones
@@ -251,7 +252,7 @@ func (a *Messaging) stillRelevant(ctx context.Context, loc *time.Location, in De
 	if answersClient(in.Kind) {
 		return "", nil // an answer to what the client wrote goes whatever became of the record
 	}
-	rec, err := a.records.Record(ctx, in.SalonID, in.RecordID)
+	rec, err := a.reread(ctx, loc, in)
 	rec = rec.In(loc)
 	gone := yclients.IsNotFound(err)
 	if err != nil && !gone {
@@ -271,6 +272,19 @@ func (a *Messaging) stillRelevant(ctx context.Context, loc *time.Location, in De
 		return "record changed again", nil
 	}
 	return "", nil
+}
+
+// reread is the record as YClients has it now. A reminder reads it from the list of its visit's
+// day, shared with the salon's other reminders due about now (dayLists); any other message, or
+// a record that list does not hold (deleted, moved to another day), reads the record itself.
+func (a *Messaging) reread(ctx context.Context, loc *time.Location, in DeliverInput) (yclients.Record, error) {
+	if (in.Kind == texts.ReminderDay || in.Kind == texts.Reminder2h) && a.days != nil {
+		rec, found, err := a.days.record(ctx, in.SalonID, in.RecordID, in.Visit.Start.In(loc))
+		if err != nil || found {
+			return rec, err
+		}
+	}
+	return a.records.Record(ctx, in.SalonID, in.RecordID)
 }
 
 // dailyCap is the salon's cap for today in its zone.

@@ -31,6 +31,8 @@ type YClients interface {
 	ActivationCallback(ctx context.Context, req yclients.CallbackRequest) (yclients.CallbackResult, error)
 	// Record re-reads a record just before a message about it goes out.
 	Record(ctx context.Context, salonID, recordID int64) (yclients.Record, error)
+	// Records lists the salon's records of a day range (reminders read their day's list).
+	Records(ctx context.Context, salonID int64, from, to time.Time) ([]yclients.Record, error)
 	// SetAttendance marks a record confirmed (2) or cancelled (-1) when the client answers.
 	SetAttendance(ctx context.Context, salonID, visitID, recordID int64, attendance int) error
 }
@@ -101,7 +103,7 @@ func NewSet(d Deps) (Set, error) {
 		Catalog: &Catalog{store: d.Store, yc: d.YClients, zones: z, now: d.Now},
 		WhatsApp: &WhatsApp{store: d.Store, wa: d.WhatsApp, pairing: pairing.New(d.Store, d.Box, d.Now), ledger: l,
 			notifier: d.Notifier, log: d.Logger},
-		Messaging: &Messaging{store: d.Store, wa: d.WhatsApp, records: d.YClients, ledger: l, notifier: d.Notifier,
+		Messaging: &Messaging{store: d.Store, wa: d.WhatsApp, records: d.YClients, days: &dayLists{yc: d.YClients, now: time.Now}, ledger: l, notifier: d.Notifier,
 			zones: z, log: d.Logger, now: d.Now, reviewDelay: d.ReviewDelay},
 		Ops: &Ops{store: d.Store, notifier: d.Notifier, temporal: d.Temporal, relinkURL: d.RelinkURL, log: d.Logger},
 	}, nil

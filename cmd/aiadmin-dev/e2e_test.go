@@ -155,13 +155,13 @@ func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 	if setup.yclientsTimeout > 0 {
 		opts.YClients = yclients.New(yclients.Config{
 			BaseURL: cfg.YClientsBaseURL, PartnerToken: cfg.YClientsPartnerToken, UserToken: cfg.YClientsUserToken,
-			ApplicationID: cfg.YClientsApplicationID, Logger: logger, HTTPClient: &http.Client{Timeout: setup.yclientsTimeout},
+			ApplicationID: cfg.YClientsApplicationID, HTTPClient: &http.Client{Timeout: setup.yclientsTimeout},
 		})
 	}
 	if setup.unlimitedYClients {
 		opts.YClients = yclients.New(yclients.Config{
 			BaseURL: cfg.YClientsBaseURL, PartnerToken: cfg.YClientsPartnerToken, UserToken: cfg.YClientsUserToken,
-			ApplicationID: cfg.YClientsApplicationID, Logger: logger, Limiter: rate.NewLimiter(rate.Inf, 1),
+			ApplicationID: cfg.YClientsApplicationID, Limiter: rate.NewLimiter(rate.Inf, 1),
 		})
 	}
 	cancel()
