@@ -11,7 +11,7 @@ import (
 // dayListFresh is how long one list of a salon's day stands for the reminders due around the
 // same time: the day-before wave at 18:00 sends a salon's 30 reminders over about 5 minutes
 // (pacing), all read from one or two list calls instead of 30 re-reads.
-const dayListFresh = 3 * time.Minute
+const dayListFresh = 10 * time.Minute
 
 // dayLists reads a salon's records of one day with one list call (GET /records/{company_id},
 // paged) shared by the reminders of that day: a reminder storm (1,000 salons × 30 reminders at

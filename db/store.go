@@ -119,18 +119,15 @@ func Inserted(err error) (bool, error) {
 }
 
 // ReserveYClientsSlot books the next free YClients request slot for the whole cluster
-// (yclients.Budget): spacing after the previous one, when it starts within horizon; ok is
-// false, with nothing booked, when the queue is longer. wait is how long until the slot, by
-// the database's clock.
+// (yclients.Budget): spacing after the previous one, when it starts within horizon. wait is
+// how long until that slot (ok), or until the first free one when the queue is longer than
+// horizon (not ok: nothing booked), by the database's clock.
 func (s *Store) ReserveYClientsSlot(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error) {
-	ms, err := s.Queries.ReserveYClientsSlot(ctx, sqlc.ReserveYClientsSlotParams{
+	row, err := s.Queries.ReserveYClientsSlot(ctx, sqlc.ReserveYClientsSlotParams{
 		SpacingMs: spacing.Milliseconds(), HorizonMs: horizon.Milliseconds(),
 	})
-	if IsNotFound(err) {
-		return 0, false, nil
-	}
 	if err != nil {
 		return 0, false, err
 	}
-	return max(time.Duration(ms)*time.Millisecond, 0), true, nil
+	return max(time.Duration(row.WaitMs)*time.Millisecond, 0), row.Booked, nil
 }

@@ -27,13 +27,13 @@ const (
 	// checks) may book: behind a longer queue it waits and looks again, leaving the next
 	// free slots to the owners.
 	backgroundHorizon = 2 * time.Second
-	// lookAgain is the mean wait before a request the queue was too long for looks again.
-	lookAgain = 700 * time.Millisecond
+	// lookAgain is the shortest wait before a request the queue was too long for looks again.
+	lookAgain = 300 * time.Millisecond
 )
 
 // SlotBook books request slots in a store every process shares (*db.Store): the next free
-// slot, spacing after the one before, when it starts within horizon; ok is false when the
-// queue is longer (nothing booked). wait is how long until the slot.
+// slot, spacing after the one before, when it starts within horizon. wait is how long until
+// that slot (ok) or, when the queue is longer (not ok, nothing booked), until the first free one.
 type SlotBook interface {
 	ReserveYClientsSlot(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error)
 }
@@ -74,7 +74,10 @@ func (b *Budget) Wait(ctx context.Context) error {
 		if ok {
 			return sleep(ctx, wait)
 		}
-		if err := sleep(ctx, time.Duration(float64(lookAgain)*(0.5+rand.Float64()))); err != nil {
+		// Look again once the queue could be short enough, at a random point of that span:
+		// a thousand waiting requests do not all look at once.
+		span := max(wait-h, lookAgain)
+		if err := sleep(ctx, span/2+time.Duration(rand.Int64N(int64(span)))); err != nil {
 			return err
 		}
 	}

@@ -10,11 +10,18 @@ import (
 )
 
 const reserveYClientsSlot = `-- name: ReserveYClientsSlot :one
-UPDATE yclients_budget
-SET next_at = greatest(next_at, clock_timestamp()) + make_interval(secs => $1::bigint / 1000.0)
-WHERE id = 1
-  AND greatest(next_at, clock_timestamp()) < clock_timestamp() + make_interval(secs => $2::bigint / 1000.0)
-RETURNING floor(extract(epoch FROM (next_at - clock_timestamp())) * 1000)::bigint - $1::bigint AS wait_ms
+WITH cur AS (
+    SELECT greatest(next_at, clock_timestamp()) AS free_at FROM yclients_budget WHERE id = 1 FOR UPDATE
+), upd AS (
+    UPDATE yclients_budget SET next_at = cur.free_at + make_interval(secs => $1::bigint / 1000.0)
+    FROM cur
+    WHERE yclients_budget.id = 1
+      AND cur.free_at < clock_timestamp() + make_interval(secs => $2::bigint / 1000.0)
+    RETURNING 1
+)
+SELECT floor(extract(epoch FROM (cur.free_at - clock_timestamp())) * 1000)::bigint AS wait_ms,
+       EXISTS (SELECT 1 FROM upd) AS booked
+FROM cur
 `
 
 type ReserveYClientsSlotParams struct {
@@ -22,13 +29,18 @@ type ReserveYClientsSlotParams struct {
 	HorizonMs int64
 }
 
+type ReserveYClientsSlotRow struct {
+	WaitMs int64
+	Booked bool
+}
+
 // ReserveYClientsSlot books the next free YClients request slot, spacing_ms apart, when it starts
-// within horizon_ms from now (the database's clock, the same for every process), and returns
-// how long to wait for it in milliseconds; no row when the queue is longer than the horizon
-// (nothing booked).
-func (q *Queries) ReserveYClientsSlot(ctx context.Context, arg ReserveYClientsSlotParams) (int32, error) {
+// within horizon_ms from now (the database's clock, the same for every process). wait_ms is how
+// long until that slot (booked), or until the first free one (not booked: the queue is longer
+// than the horizon; the caller looks again later).
+func (q *Queries) ReserveYClientsSlot(ctx context.Context, arg ReserveYClientsSlotParams) (ReserveYClientsSlotRow, error) {
 	row := q.db.QueryRow(ctx, reserveYClientsSlot, arg.SpacingMs, arg.HorizonMs)
-	var wait_ms int32
-	err := row.Scan(&wait_ms)
-	return wait_ms, err
+	var i ReserveYClientsSlotRow
+	err := row.Scan(&i.WaitMs, &i.Booked)
+	return i, err
 }
