@@ -104,19 +104,7 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	tc := temporalAPI(deps.Temporal)
 	sess := newSessions(cfg.SessionSecret, audSession)
 
-	if os.Getenv(gin.EnvGinMode) == "" {
-		gin.SetMode(gin.ReleaseMode) // no debug route dump in logs
-	}
-	e := gin.New()
-	// A path with a trailing slash is not another name of a route: no redirect (a POST
-	// redirected loses its body, and a webhook URL with its secret missing is a 404).
-	e.RedirectTrailingSlash = false
-	// ClientIP keys the per-IP limits: X-Forwarded-For is believed only from the configured
-	// proxies (the load balancer), never from anyone.
-	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
-		log.Error("TRUSTED_PROXIES ignored", slog.String("error", err.Error()))
-		_ = e.SetTrustedProxies(nil)
-	}
+	e := newEngine(cfg, log)
 	perIP := newIPLimits(cfg.limitEvery(), ipBurst)
 	if cfg.IPRequestEvery < 0 {
 		perIP = nil
@@ -167,6 +155,25 @@ func New(cfg Config, deps Deps) *gin.Engine {
 
 	if deps.Routes != nil {
 		deps.Routes(e) // e.g. the demo phone's routes in development
+	}
+	return e
+}
+
+// newEngine is a bare Gin engine: release mode, no trailing-slash redirects, forwarded
+// addresses believed only from the configured proxies.
+func newEngine(cfg Config, log *slog.Logger) *gin.Engine {
+	if os.Getenv(gin.EnvGinMode) == "" {
+		gin.SetMode(gin.ReleaseMode) // no debug route dump in logs
+	}
+	e := gin.New()
+	// A path with a trailing slash is not another name of a route: no redirect (a POST
+	// redirected loses its body, and a webhook URL with its secret missing is a 404).
+	e.RedirectTrailingSlash = false
+	// ClientIP keys the per-IP limits: X-Forwarded-For is believed only from the configured
+	// proxies (the load balancer), never from anyone.
+	if err := e.SetTrustedProxies(cfg.TrustedProxies); err != nil {
+		log.Error("TRUSTED_PROXIES ignored", slog.String("error", err.Error()))
+		_ = e.SetTrustedProxies(nil)
 	}
 	return e
 }

@@ -59,12 +59,7 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	}
 	w := worker.New(a.Temporal, a.Cfg.TaskQueue, worker.Options{WorkerStopTimeout: workerStopTimeout, Interceptors: append(
 		[]interceptor.WorkerInterceptor{workflows.NewWhatsAppRouting(a.Cfg.ShardCount()), &redactFailures{}, &reqid.Interceptor{}}, a.opts.Interceptors...)})
-	w.RegisterWorkflowWithOptions(workflows.Installation, workflow.RegisterOptions{Name: workflows.InstallationWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.Booking, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.ClientWelcome, workflow.RegisterOptions{Name: workflows.ClientWelcomeWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.SendSample, workflow.RegisterOptions{Name: workflows.SendSampleWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.ClientReplies, workflow.RegisterOptions{Name: workflows.ClientReplyWorkflowName})
-	w.RegisterWorkflowWithOptions(workflows.ReviewRequest, workflow.RegisterOptions{Name: workflows.ReviewRequestWorkflowName})
+	registerWorkflows(w)
 	set.Register(w)
 
 	var stops []func()
@@ -95,6 +90,16 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	a.worker.Store(&workerRuntime{shards: shards, dispatcher: d})
 	a.Logger.Info("worker started", "taskQueue", a.Cfg.TaskQueue, "temporal", a.Cfg.TemporalAddress)
 	return stopAll, nil
+}
+
+// registerWorkflows registers every workflow under its stable name.
+func registerWorkflows(w worker.Worker) {
+	w.RegisterWorkflowWithOptions(workflows.Installation, workflow.RegisterOptions{Name: workflows.InstallationWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.Booking, workflow.RegisterOptions{Name: workflows.BookingWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.ClientWelcome, workflow.RegisterOptions{Name: workflows.ClientWelcomeWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.SendSample, workflow.RegisterOptions{Name: workflows.SendSampleWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.ClientReplies, workflow.RegisterOptions{Name: workflows.ClientReplyWorkflowName})
+	w.RegisterWorkflowWithOptions(workflows.ReviewRequest, workflow.RegisterOptions{Name: workflows.ReviewRequestWorkflowName})
 }
 
 // runBackground runs fn until stop is called (or ctx ends); stop waits for it to return.

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/aiadmin/aiadmin/cmd/internal/app"
@@ -44,18 +46,7 @@ func setupTemporal(ctx context.Context, e *env, args []string) error {
 	defer cancel()
 	ns := e.cfg.TemporalNamespace
 	rep := setupReport{Namespace: ns, Registered: []string{}, Present: []string{}}
-	_, err = tc.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
-	var notFound *serviceerror.NamespaceNotFound
-	switch {
-	case errors.As(err, &notFound):
-		_, err = tc.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
-			Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(*retention)})
-		var exists *serviceerror.NamespaceAlreadyExists
-		if err != nil && !errors.As(err, &exists) {
-			return fmt.Errorf("register namespace %s: %w", ns, err)
-		}
-		rep.NamespaceCreated = true
-	case err != nil:
+	if rep.NamespaceCreated, err = ensureNamespace(ctx, tc, ns, *retention); err != nil {
 		return fmt.Errorf("temporal at %s: %w", e.cfg.TemporalAddress, err)
 	}
 	var missing []string
@@ -92,19 +83,41 @@ func setupTemporal(ctx context.Context, e *env, args []string) error {
 	if *asJSON {
 		return printJSON(e.out, rep)
 	}
+	printSetup(e.out, rep, *retention)
+	return nil
+}
+
+// ensureNamespace registers the namespace when it does not exist; created reports that it did
+// not.
+func ensureNamespace(ctx context.Context, tc client.Client, ns string, retention time.Duration) (created bool, err error) {
+	_, err = tc.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns})
+	var notFound *serviceerror.NamespaceNotFound
+	if !errors.As(err, &notFound) {
+		return false, err
+	}
+	_, err = tc.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(retention)})
+	var exists *serviceerror.NamespaceAlreadyExists
+	if err != nil && !errors.As(err, &exists) {
+		return false, fmt.Errorf("register namespace %s: %w", ns, err)
+	}
+	return true, nil
+}
+
+// printSetup prints what setup-temporal found and did.
+func printSetup(out io.Writer, rep setupReport, retention time.Duration) {
 	if rep.NamespaceCreated {
-		fmt.Fprintf(e.out, "namespace %s: registered (retention %s)\n", ns, *retention)
+		fmt.Fprintf(out, "namespace %s: registered (retention %s)\n", rep.Namespace, retention)
 	} else {
-		fmt.Fprintf(e.out, "namespace %s: exists\n", ns)
+		fmt.Fprintf(out, "namespace %s: exists\n", rep.Namespace)
 	}
 	for _, name := range app.SearchAttributes {
 		state := "already registered"
 		if slices.Contains(rep.Registered, name) {
 			state = "registered"
 		}
-		fmt.Fprintf(e.out, "search attribute %s (Keyword): %s\n", name, state)
+		fmt.Fprintf(out, "search attribute %s (Keyword): %s\n", name, state)
 	}
-	return nil
 }
 
 // untilKnown calls fn until it stops failing with NamespaceNotFound (a namespace registered a
