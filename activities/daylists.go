@@ -85,10 +85,12 @@ func (d *dayLists) list(ctx context.Context, salonID int64, visit time.Time) *da
 }
 
 // read fills l with the salon's records of visit's day. It is not bound to the first caller's
-// context (the others wait on it too), only to a deadline of its own.
+// context (the others wait on it too, each as long as its own context allows), only to a
+// deadline of its own: in a storm the cluster's YClients budget may queue it for minutes (1,000
+// salons' lists take 5), and a caller that gives up (its activity is retried) finds it read.
 func (d *dayLists) read(ctx context.Context, l *dayList, salonID int64, visit time.Time) {
 	defer close(l.ready)
-	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, dayListFresh)
 	defer cancel()
 	recs, err := d.yc.Records(ctx, salonID, visit, visit)
 	if err != nil {
