@@ -19,6 +19,8 @@ const (
 	skeletonWorkflowName = "bench-skeleton-booking"
 	skeletonActivityName = "bench-skeleton-send"
 	skeletonSignal       = "record-event"
+	skeletonChainName    = "bench-skeleton-chain"
+	skeletonNoopName     = "bench-skeleton-noop"
 )
 
 // skeletonEvent is what the skeleton's signal carries: about the size of a record webhook's
@@ -45,6 +47,8 @@ func startBenchSkeleton(b *testing.B, c client.Client) *benchSkeleton {
 	w := worker.New(c, k.queue, worker.Options{})
 	w.RegisterWorkflowWithOptions(skeletonBooking, workflow.RegisterOptions{Name: skeletonWorkflowName})
 	w.RegisterActivityWithOptions(k.send, activity.RegisterOptions{Name: skeletonActivityName})
+	w.RegisterWorkflowWithOptions(skeletonChain, workflow.RegisterOptions{Name: skeletonChainName})
+	w.RegisterActivityWithOptions(func(context.Context) error { return nil }, activity.RegisterOptions{Name: skeletonNoopName})
 	require.NoError(b, w.Start())
 	b.Cleanup(w.Stop)
 	return k
@@ -131,4 +135,46 @@ func (k *benchSkeleton) count(ids []string) int {
 		}
 	}
 	return c
+}
+
+// skeletonChain runs n no-op activities one after the other: P2's bare installation.
+func skeletonChain(ctx workflow.Context, n int) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	for range n {
+		if err := workflow.ExecuteActivity(ctx, skeletonNoopName).Get(ctx, nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runChains starts k chains of n no-op activities at once and returns the time until the
+// last one completed.
+func (k *benchSkeleton) runChains(b *testing.B, round, count, n int) time.Duration {
+	b.Helper()
+	start := time.Now()
+	errs := make(chan error, count)
+	var wg sync.WaitGroup
+	for i := range count {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			id := fmt.Sprintf("%s-chain-%d-%d", k.queue, round, i)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			run, err := k.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: k.queue}, skeletonChainName, n)
+			if err == nil {
+				err = run.Get(ctx, nil)
+			}
+			if err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(b, err, "bare workflow")
+	}
+	return time.Since(start)
 }
