@@ -211,16 +211,17 @@ func (w waveResult) print(b *testing.B, k int) {
 	}
 	budget := time.Duration(float64(w.calls) / waveYClientsRPS * float64(time.Second))
 	q, a := benchPercentiles(qr), benchPercentiles(active)
+	installRate, bareRate := float64(len(active))/w.wall.Seconds(), float64(k)/w.bare.Seconds()
 	b.ReportMetric(w.wall.Seconds(), "wave_s")
 	b.ReportMetric(float64(w.calls)/float64(k), "yclients_calls/install")
 	fmt.Printf("P2: %d owners at once: %d active (%d not within %s); first QR p50 %.1f s p99 %.1f s, active p50 %.1f s p99 %.1f s; "+
 		"errors seen %d %s; callbacks and welcomes exactly once; wave %.1f s vs YClients calls %d (%.1f per install, max %.1f req/s) "+
-		"÷ 5 req/s = %.1f s: ratio %.2f (target ≤ 1.25); vs %d bare workflows with %d no-op activities each, started at once on the "+
-		"same server, %.1f s: ratio %.2f (%s)\n",
+		"÷ 5 req/s = %.1f s: ratio %.2f (target ≤ 1.25); throughput %.2f installs/s vs bare workflows %.2f/s (%d with %d no-op "+
+		"activities each, started at once on the same server, same run): ratio %.2f (%s)\n",
 		k, len(active), w.notActive, waveTimeout, q[0].Seconds(), q[1].Seconds(), a[0].Seconds(), a[1].Seconds(),
 		benchCount(errs), benchTopErrors(errs), w.wall.Seconds(), w.calls, float64(w.calls)/float64(k), w.maxRate,
-		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), k, w.activities, w.bare.Seconds(),
-		w.wall.Seconds()/w.bare.Seconds(), time.Now().Format("2006-01-02"))
+		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate,
+		time.Now().Format("2006-01-02"))
 }
 
 // benchPercentiles is p50 and p99 (zeros when empty).
