@@ -72,9 +72,10 @@ func BenchmarkWorkerMemory(b *testing.B) {
 	}
 	fmt.Printf("P5: worker RSS idle %.0f MB → %.0f MB with %d active installations (%.2f MB each; installed in %s, %d at a time) "+
 		"→ %.0f MB with %d scheduled reminders (%d bookings 20 days ahead, two each: %.1f KB a reminder; booked in %s); target %d MB: "+
-		"ratio %.2f%s (all-in-one process: api + worker + fake YClients + simulated phone; RSS after GC and scavenge; %s)\n",
+		"ratio %.2f with the installations, %.2f with the reminders too%s (all-in-one process: api + worker + fake YClients + "+
+		"simulated phone; RSS after GC and scavenge; %s)\n",
 		idle, installed, n, each, installWall.Round(time.Second), memInstallPar, booked, 2*((m+1)/2), (m+1)/2, perReminder*1024,
-		bookWall.Round(time.Second), memTargetMB, booked/memTargetMB, extra, time.Now().Format("2006-01-02"))
+		bookWall.Round(time.Second), memTargetMB, installed/memTargetMB, booked/memTargetMB, extra, time.Now().Format("2006-01-02"))
 }
 
 // settledRSSMB is this process's VmRSS in MB after 3 s of quiet and a forced GC that returns
