@@ -127,6 +127,10 @@ func pageTitle(body string) string {
 	return title
 }
 
+// benchPageStall is how long an owner looks at a connect page that shows no QR code before
+// opening it again.
+const benchPageStall = 30 * time.Second
+
 // benchPair works one connect page until it says active: it asks for a QR code, scans the
 // first one shown, and asks again after an error frame.
 func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) error {
@@ -147,6 +151,13 @@ func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) erro
 	scanned := false
 	for {
 		var f frame
+		stall := benchPageStall
+		if scanned {
+			stall = 5 * time.Minute // connected: the page has nothing to show until the setup is done
+		}
+		if err := conn.SetReadDeadline(time.Now().Add(stall)); err != nil {
+			return err
+		}
 		if err := conn.ReadJSON(&f); err != nil {
 			return fmt.Errorf("page: %w", err)
 		}
