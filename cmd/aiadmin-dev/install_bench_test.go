@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+)
+
+// benchOwner is one salon an installation benchmark installs, and what its owner saw.
+type benchOwner struct {
+	salon   int64
+	phone   string // the salon's WhatsApp number, linked by the owner's scan
+	clicked time.Time
+	firstQR time.Time
+	active  time.Time
+	errs    []string // error pages and error frames, as the owner saw them
+}
+
+// addBenchSalons adds n pending salons (copies of the Moscow demo salon without records) to
+// the fake YClients.
+func (s *stack) addBenchSalons(n int, firstPhone int) []*benchOwner {
+	demo, ok := s.fake.Salon(yclientsfake.DemoSalonMoscow)
+	if !ok {
+		s.t.Fatal("the fake has no demo salons")
+	}
+	out := make([]*benchOwner, n)
+	for i := range out {
+		sl := demo
+		sl.ID, sl.Records, sl.Status = 1_000_000+rand.Int64N(1_000_000_000), nil, ""
+		s.fake.AddSalon(sl)
+		out[i] = &benchOwner{salon: sl.ID, phone: fmt.Sprintf("7998%07d", firstPhone+i)}
+	}
+	return out
+}
+
+// installOwners installs the salons as their owners would, par at a time (all at once when par
+// is len(owners)), each within timeout, and returns the owners that did not get to active.
+func (s *stack) installOwners(hc *http.Client, owners []*benchOwner, par int, timeout time.Duration) []error {
+	var (
+		mu   sync.Mutex
+		errs []error
+		wg   sync.WaitGroup
+	)
+	sem := make(chan struct{}, par)
+	for _, o := range owners {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			defer cancel()
+			if err := s.installOwner(ctx, hc, o); err != nil {
+				mu.Lock()
+				errs = append(errs, err)
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return errs
+}
+
+// installOwner plays one owner through the public contract: «Подключить» in YClients (the
+// fake's marketplace redirect), our register page, the connect page's websocket, a QR code
+// asked for and scanned on the simulated phone as soon as it shows, until the page says
+// active. An error page or a page that breaks is opened again a second later, until ctx ends.
+func (s *stack) installOwner(ctx context.Context, hc *http.Client, o *benchOwner) error {
+	o.clicked = time.Now()
+	var last error
+	for ctx.Err() == nil {
+		token, err := s.benchConnectPage(hc, o.salon)
+		if err == nil {
+			if err = s.benchPair(ctx, o, token); err == nil {
+				return nil
+			}
+		}
+		last = err
+		o.errs = append(o.errs, err.Error())
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Second):
+		}
+	}
+	return fmt.Errorf("salon %d: not active: %v (last error: %v)", o.salon, ctx.Err(), last)
+}
+
+// benchConnectPage follows the fake's marketplace redirect to our register page and returns
+// the connect page's session token; an error page is an error with its status and title.
+func (s *stack) benchConnectPage(hc *http.Client, salon int64) (string, error) {
+	resp, err := hc.Get(fmt.Sprintf("%s/_fake/marketplace/redirect?salon_id=%d", s.cfg.YClientsBaseURL, salon))
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusFound {
+		return "", fmt.Errorf("marketplace redirect: %d", resp.StatusCode)
+	}
+	resp, err = hc.Get(resp.Header.Get("Location"))
+	if err != nil {
+		return "", err
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := tokenRE.FindStringSubmatch(string(body))
+	if resp.StatusCode != http.StatusOK || len(m) != 2 {
+		return "", fmt.Errorf("register page %d: %s", resp.StatusCode, pageTitle(string(body)))
+	}
+	return m[1], nil
+}
+
+func pageTitle(body string) string {
+	_, after, ok := strings.Cut(body, "<title>")
+	if !ok {
+		return "(no title)"
+	}
+	title, _, _ := strings.Cut(after, "</title>")
+	return title
+}
+
+// benchPageStall is how long an owner looks at a connect page that shows no QR code before
+// opening it again.
+const benchPageStall = 30 * time.Second
+
+// benchPair works one connect page until it says active: it asks for a QR code, scans the
+// first one shown, and asks again after an error frame.
+func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) error {
+	public := s.cfg.PublicURL
+	conn, resp, err := websocket.DefaultDialer.DialContext(ctx, "ws"+strings.TrimPrefix(public, "http")+"/ws/connect?token="+token,
+		http.Header{"Origin": {public}})
+	if err != nil {
+		return fmt.Errorf("websocket: %w", err)
+	}
+	resp.Body.Close()
+	defer conn.Close()
+	stop := context.AfterFunc(ctx, func() { conn.Close() })
+	defer stop()
+	request := func() error { return conn.WriteJSON(map[string]string{"type": "request-qr"}) }
+	if err := request(); err != nil {
+		return err
+	}
+	scanned := false
+	for {
+		var f frame
+		stall := benchPageStall
+		if scanned {
+			stall = 5 * time.Minute // connected: the page has nothing to show until the setup is done
+		}
+		if err := conn.SetReadDeadline(time.Now().Add(stall)); err != nil {
+			return err
+		}
+		if err := conn.ReadJSON(&f); err != nil {
+			return fmt.Errorf("page: %w", err)
+		}
+		switch f.Type {
+		case "qr":
+			if o.firstQR.IsZero() {
+				o.firstQR = time.Now()
+			}
+			if !scanned && s.phone.Scan(o.salon, o.phone, "Салон") == nil {
+				scanned = true
+			}
+		case "active":
+			o.active = time.Now()
+			return nil
+		case "closed":
+			return errors.New("the server closed the page")
+		case "error":
+			o.errs = append(o.errs, "error frame: "+f.Message)
+			if !scanned {
+				time.Sleep(time.Second)
+				if err := request(); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/history/v1"
+
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/workflows"
+)
+
+// P2's size (AIADMIN_BENCH_OWNERS) and its YClients budget.
+const (
+	waveOwnersDefault = 500
+	waveYClientsRPS   = 5.0
+	waveTimeout       = 20 * time.Minute // one owner's patience, at most
+)
+
+// BenchmarkInstallWave (P2) has K owners (AIADMIN_BENCH_OWNERS, default 500) click
+// «Подключить» at once on the real stack, with the product's own YClients client and its
+// limiter (the fake itself allows 1000/s; the line gives the highest rate it saw): each owner
+// follows the marketplace redirect to our register page, opens the connect page's websocket,
+// asks for a QR code and scans the first one shown on the simulated phone, until the page
+// says active; an error page or frame is counted and the owner tries again a second later.
+// It prints the P2 line: time to first QR and to active (p50, p99), the errors owners saw,
+// callbacks and welcomes, the wave's duration against the YClients calls it made ÷ 5 req/s,
+// and against bare workflows with the same number of no-op activities started at once on the
+// same server in the same run. It fails only when an activation callback or a welcome is
+// missing for an active salon, or doubled.
+func BenchmarkInstallWave(b *testing.B) {
+	addr := os.Getenv("TEMPORAL_ADDRESS")
+	if addr == "" {
+		b.Skip("TEMPORAL_ADDRESS is not set: run through `make bench`")
+	}
+	k := benchEnvInt(b, "AIADMIN_BENCH_OWNERS", waveOwnersDefault)
+	s := newStackAt(b, addr)
+	skel := startBenchSkeleton(b, s.app.Temporal)
+	var w waveResult
+	round := 0
+	for b.Loop() {
+		round++
+		w = s.installWave(b, k, round)
+		w.bare = skel.runChains(b, round, k, w.activities)
+	}
+	b.StopTimer()
+	w.print(b, k)
+}
+
+// waveResult is what one wave showed.
+type waveResult struct {
+	owners     []*benchOwner
+	wall       time.Duration // from the clicks to the last owner's page saying active
+	calls      int           // YClients API requests made during the wave
+	maxRate    float64       // the highest YClients request rate over 1 s windows
+	activities int           // activities one installation ran (its history, the median of a sample)
+	notActive  int
+	bare       time.Duration // the bare workflows' wall time
+}
+
+func (s *stack) installWave(b *testing.B, k, round int) waveResult {
+	owners := s.addBenchSalons(k, round*100_000)
+	hc := &http.Client{Timeout: 60 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}, Transport: &http.Transport{MaxIdleConnsPerHost: k, IdleConnTimeout: time.Minute}}
+	defer hc.CloseIdleConnections()
+	calls := newCallCounter(s.fake)
+	start := time.Now()
+	errs := s.installOwners(hc, owners, k, waveTimeout)
+	w := waveResult{owners: owners, notActive: len(errs)}
+	for _, o := range owners {
+		if !o.active.IsZero() {
+			w.wall = max(w.wall, o.active.Sub(start))
+		}
+	}
+	reqs := calls.stop()
+	w.calls, w.maxRate = len(reqs), yclientsfake.MaxRequestRate(reqs, time.Second)
+	s.checkCallbacksAndWelcomes(b, owners)
+	w.activities = s.installActivities(owners)
+	return w
+}
+
+// callCounter collects the fake's request log (which keeps only the last 1000) while a wave
+// runs, every 200 ms, deduplicated.
+type callCounter struct {
+	fake *yclientsfake.Fake
+	mu   sync.Mutex
+	seen map[yclientsfake.RequestLog]bool
+	from time.Time
+	done chan struct{}
+	wg   sync.WaitGroup
+}
+
+func newCallCounter(f *yclientsfake.Fake) *callCounter {
+	c := &callCounter{fake: f, seen: map[yclientsfake.RequestLog]bool{}, from: time.Now(), done: make(chan struct{})}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		for {
+			c.collect()
+			select {
+			case <-c.done:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+		}
+	}()
+	return c
+}
+
+func (c *callCounter) collect() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.fake.Requests() {
+		if !r.At.Before(c.from) {
+			c.seen[r] = true
+		}
+	}
+}
+
+// stop ends the collection and returns the requests seen, oldest first.
+func (c *callCounter) stop() []yclientsfake.RequestLog {
+	close(c.done)
+	c.wg.Wait()
+	c.collect()
+	out := make([]yclientsfake.RequestLog, 0, len(c.seen))
+	for r := range c.seen {
+		out = append(out, r)
+	}
+	slices.SortFunc(out, func(a, b yclientsfake.RequestLog) int { return a.At.Compare(b.At) })
+	return out
+}
+
+// checkCallbacksAndWelcomes fails when a salon whose page said active has no accepted
+// activation callback or no welcome on the owner's number (after a minute's wait), or when
+// any salon has more than one of either.
+func (s *stack) checkCallbacksAndWelcomes(b *testing.B, owners []*benchOwner) {
+	b.Helper()
+	count := func() (missing, twice []string) {
+		callbacks := map[int64]int{}
+		for _, cb := range s.fake.Callbacks() {
+			if cb.StatusCode == http.StatusCreated || cb.StatusCode == http.StatusMovedPermanently {
+				callbacks[cb.SalonID]++
+			}
+		}
+		for _, o := range owners {
+			welcomes := 0
+			for _, m := range s.phone.Messages(o.salon) {
+				if m.Phone == o.phone && strings.Contains(m.Text, "AI Admin подключён") {
+					welcomes++
+				}
+			}
+			if callbacks[o.salon] > 1 || welcomes > 1 {
+				twice = append(twice, fmt.Sprintf("salon %d: %d callbacks, %d welcomes", o.salon, callbacks[o.salon], welcomes))
+			} else if !o.active.IsZero() && (callbacks[o.salon] == 0 || welcomes == 0) {
+				missing = append(missing, fmt.Sprintf("salon %d: %d callbacks, %d welcomes", o.salon, callbacks[o.salon], welcomes))
+			}
+		}
+		return missing, twice
+	}
+	benchWaitFor(time.Minute, func() bool { m, _ := count(); return len(m) == 0 })
+	time.Sleep(time.Second)
+	missing, twice := count()
+	require.Empty(b, twice, "exactly one activation callback and one welcome per salon")
+	require.Empty(b, missing, "an active salon without its callback or welcome")
+}
+
+// installActivities is the median number of activities an active installation's current run
+// scheduled (a sample of up to 9 installations).
+func (s *stack) installActivities(owners []*benchOwner) int {
+	var counts []int
+	for _, o := range owners {
+		if len(counts) == 9 {
+			break
+		}
+		if o.active.IsZero() {
+			continue
+		}
+		counts = append(counts, s.countEvents(workflows.InstallationID(o.salon), "", func(ev *history.HistoryEvent) bool {
+			return ev.GetEventType() == enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+		}))
+	}
+	if len(counts) == 0 {
+		return 0
+	}
+	slices.Sort(counts)
+	return counts[len(counts)/2]
+}
+
+func (w waveResult) print(b *testing.B, k int) {
+	var qr, active []time.Duration
+	errs := map[string]int{}
+	for _, o := range w.owners {
+		if !o.firstQR.IsZero() {
+			qr = append(qr, o.firstQR.Sub(o.clicked))
+		}
+		if !o.active.IsZero() {
+			active = append(active, o.active.Sub(o.clicked))
+		}
+		for _, e := range o.errs {
+			errs[e]++
+		}
+	}
+	budget := time.Duration(float64(w.calls) / waveYClientsRPS * float64(time.Second))
+	q, a := benchPercentiles(qr), benchPercentiles(active)
+	installRate, bareRate := float64(len(active))/w.wall.Seconds(), float64(k)/w.bare.Seconds()
+	b.ReportMetric(w.wall.Seconds(), "wave_s")
+	b.ReportMetric(float64(w.calls)/float64(k), "yclients_calls/install")
+	fmt.Printf("P2: %d owners at once: %d active (%d not within %s); first QR p50 %.1f s p99 %.1f s, active p50 %.1f s p99 %.1f s; "+
+		"errors seen %d %s; callbacks and welcomes exactly once; wave %.1f s vs YClients calls %d (%.1f per install, max %.1f req/s) "+
+		"÷ 5 req/s = %.1f s: ratio %.2f (target ≤ 1.25); throughput %.2f installs/s vs bare workflows %.2f/s (%d with %d no-op "+
+		"activities each, started at once on the same server, same run): ratio %.2f (%s)\n",
+		k, len(active), w.notActive, waveTimeout, q[0].Seconds(), q[1].Seconds(), a[0].Seconds(), a[1].Seconds(),
+		benchCount(errs), benchTopErrors(errs), w.wall.Seconds(), w.calls, float64(w.calls)/float64(k), w.maxRate,
+		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate,
+		time.Now().Format("2006-01-02"))
+}
+
+// benchPercentiles is p50 and p99 (zeros when empty).
+func benchPercentiles(d []time.Duration) [2]time.Duration {
+	if len(d) == 0 {
+		return [2]time.Duration{}
+	}
+	l := benchSummarise(d, 0)
+	return [2]time.Duration{l.p50, l.p99}
+}
+
+func benchCount(m map[string]int) int {
+	n := 0
+	for _, c := range m {
+		n += c
+	}
+	return n
+}
+
+// benchTopErrors names the three commonest errors with their counts.
+func benchTopErrors(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b string) int { return m[b] - m[a] })
+	var out []string
+	for _, k := range keys[:min(len(keys), 3)] {
+		out = append(out, fmt.Sprintf("%d× «%s»", m[k], k))
+	}
+	return "[" + strings.Join(out, "; ") + "]"
+}
