@@ -76,7 +76,7 @@ chaos: postgres temporal-dev
 
 ## bench: benchmarks against the real stack
 bench: postgres temporal-dev
-	@cmd/temporal-dev/with-temporal.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 ./...
+	@cmd/temporal-dev/with-temporal.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 90m ./...
 
 ## lint: gofmt, go vet and workflowcheck (workflow determinism)
 lint:
