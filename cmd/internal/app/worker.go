@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -35,6 +36,7 @@ const workerStopTimeout = 10 * time.Second
 // connection-bound activities on the shards this process owns), the inbox dispatcher and the
 // handler of clients' incoming messages. stop ends them in reverse order.
 func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
+	setWorkflowCache(a.Cfg.WorkflowCache)
 	notifier := notify.New(notify.Config{Store: a.Store, Logger: a.Logger, WebhookURL: a.Cfg.OpsWebhookURL,
 		OwnerWebhookURL: a.Cfg.OwnerWebhookURL})
 	// The shard manager registers the activities on each shard's worker when it takes the
@@ -90,6 +92,16 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	a.worker.Store(&workerRuntime{shards: shards, dispatcher: d})
 	a.Logger.Info("worker started", "taskQueue", a.Cfg.TaskQueue, "temporal", a.Cfg.TemporalAddress)
 	return stopAll, nil
+}
+
+var cacheOnce sync.Once
+
+// setWorkflowCache sizes the process's sticky workflow cache (the SDK's is process-wide and
+// must be set before the first worker starts; the first worker of a process sets it).
+func setWorkflowCache(n int) {
+	if n > 0 {
+		cacheOnce.Do(func() { worker.SetStickyWorkflowCacheSize(n) })
+	}
 }
 
 // registerWorkflows registers every workflow under its stable name.

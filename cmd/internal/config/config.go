@@ -68,6 +68,11 @@ type Config struct {
 
 	// InboxRetention is how long a handed-on webhook keeps its body (INBOX_RETENTION).
 	InboxRetention time.Duration
+	// WorkflowCache is how many workflows a worker keeps in memory between their tasks
+	// (WORKFLOW_CACHE_SIZE, default 2,000; the SDK's own default is 10,000): a booking waiting
+	// weeks for its reminder costs ≈46 KB while cached, and one evicted replays its short
+	// history when its timer fires.
+	WorkflowCache int
 
 	Timings workflows.Timings
 	// NoticeMerge is how long a change or cancellation notice waits for more changes of the
@@ -192,6 +197,9 @@ func (c *Config) parse(dev bool, p *problems) {
 		c.WhatsAppShards < 1 || c.WhatsAppShards > shard.MaxShards {
 		p.errorf("WHATSAPP_SHARDS", "want 1..%d, got %q", shard.MaxShards, os.Getenv("WHATSAPP_SHARDS"))
 	}
+	if c.WorkflowCache, err = strconv.Atoi(env("WORKFLOW_CACHE_SIZE", strconv.Itoa(DefaultWorkflowCache))); err != nil || c.WorkflowCache < 1 {
+		p.errorf("WORKFLOW_CACHE_SIZE", "want a number of workflows ≥ 1, got %q", os.Getenv("WORKFLOW_CACHE_SIZE"))
+	}
 	for _, d := range []struct {
 		name string
 		dst  *time.Duration
@@ -221,6 +229,9 @@ func (c *Config) parse(dev bool, p *problems) {
 		c.TemporalUIOrigin = "http://127.0.0.1:8233" // the dev server's Web UI (temporal-dev.yaml)
 	}
 }
+
+// DefaultWorkflowCache is WORKFLOW_CACHE_SIZE's default.
+const DefaultWorkflowCache = 2000
 
 // demoDefaults points YClients at the fake and fills in its credentials.
 func (c *Config) demoDefaults() {
