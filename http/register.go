@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/workflows"
 )
 
@@ -84,6 +85,13 @@ func (h *registerHandler) bind(ctx context.Context, salonID int64, ud userData) 
 		return SalonInfo{}, fail(kindNotFound, "salon not found").withPage("Салон не найден",
 			"YClients не нашёл салон, для которого вы подключаете AI Admin, или не дал к нему доступ.",
 			"Проверьте, что вы вошли в YClients под владельцем салона, и подключите приложение из маркетплейса ещё раз.")
+	case errors.Is(err, yclients.ErrBudgetDeadline):
+		// Not YClients failing: our cluster-wide budget of YClients requests has a queue longer
+		// than the page can wait (many owners connecting at once).
+		return SalonInfo{}, fail(kindUnavailable, "yclients request budget queue too long").because(err).withPage(
+			"Сейчас подключается много салонов",
+			"YClients разрешает нам лишь несколько запросов в секунду, и очередь до вашего салона ещё не дошла.",
+			"Нажмите «Обновить» через полминуты: подключение продолжится с того же места.")
 	case err != nil:
 		return SalonInfo{}, fail(kindUnavailable, "yclients unavailable").because(err).withPage("YClients не отвечает",
 			"Мы не смогли получить данные салона из YClients.",

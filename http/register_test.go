@@ -1,18 +1,23 @@
 package httpapi
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/aiadmin/aiadmin/activities/yclients"
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 )
 
 // The reference doc's test vector (yclients-api.md §1.3).
@@ -194,6 +199,31 @@ func TestRegisterBindsTheRedirectToItsSalon(t *testing.T) {
 			}
 		})
 	}
+}
+
+// budgetQueueFull is a YClients budget whose queue is longer than anyone can wait.
+type budgetQueueFull struct{}
+
+func (budgetQueueFull) Wait(context.Context) error { return yclients.ErrBudgetDeadline }
+
+// TestRegisterWhileTheYClientsQueueIsLong: when many owners connect at once and the cluster's
+// YClients budget cannot serve this page in time, the owner is told so (not «YClients не
+// отвечает») and offered to reload.
+func TestRegisterWhileTheYClientsQueueIsLong(t *testing.T) {
+	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: testPartnerToken, ApplicationID: 777})
+	fake.AddSalon(yclientsfake.Salon{ID: 42, Title: "Салон «Бархат»"})
+	yc := httptest.NewServer(fake)
+	defer yc.Close()
+	salons := NewSalonDirectory(yclients.New(yclients.Config{BaseURL: yc.URL, PartnerToken: testPartnerToken,
+		ApplicationID: 777, Limiter: budgetQueueFull{}}))
+	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t), Salons: salons})
+	data := `{"id":7,"salon_name":"Салон «Бархат»"}`
+	status, _, body := get(t, srv.URL+"/marketplace/register?"+url.Values{"salon_id": {"42"},
+		"user_data": {base64.URLEncoding.EncodeToString([]byte(data))}, "user_data_sign": {sign(testPartnerToken, []byte(data))}}.Encode(), nil)
+	require.Equal(t, http.StatusServiceUnavailable, status)
+	require.Contains(t, body, "Сейчас подключается много салонов")
+	require.Contains(t, body, "Обновить")
+	require.Empty(t, fake.Requests(), "no request went to YClients")
 }
 
 func TestSameSalonName(t *testing.T) {
