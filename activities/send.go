@@ -19,6 +19,7 @@ const slotSlack = time.Second
 // then on the salon's list of paused messages, which an unfreeze or a re-link signals). With
 // Plan it also answers the visit's reminders.
 func (a *Messaging) Send(ctx context.Context, in SendInput) (SendOutput, error) {
+	defer keepAlive(ctx)() // its re-read may wait minutes for the cluster's YClients budget
 	p, err := a.policy(ctx, in.SalonID)
 	if err != nil {
 		return SendOutput{}, err

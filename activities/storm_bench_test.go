@@ -81,7 +81,7 @@ func BenchmarkReminderStorm(b *testing.B) {
 		}
 		baseline := perRead * time.Duration(salons*perSalon)
 		fmt.Printf("P7: reminder storm %d salons × %d day-before reminders at 18:00 (paced 6/min/salon, YClients 5 req/s for the whole cluster): "+
-			"every re-read done %.0f s after 18:00 vs target 600 s: ratio %.2f; YClients calls %d list + %d record, %d×429, max %.0f req/s (last 1,000 requests), %d activity attempts retried (1 min timeout); "+
+			"every re-read done %.0f s after 18:00 vs target 600 s: ratio %.2f; YClients calls %d list + %d record, %d×429, max %.0f req/s (last 1,000 requests), %d activity attempts retried (12 min timeout); "+
 			"baseline a re-read per message (measured %.0f ms each through the same budget): %.0f s for the wave, ratio %.2f\n",
 			salons, perSalon, wave.Seconds(), wave.Seconds()/600, calls["list"], calls["record"], tooMany,
 			yclientsfake.MaxRequestRate(reqs, time.Second), retried.Load(), float64(perRead.Milliseconds()), baseline.Seconds(), wave.Seconds()/baseline.Seconds())
@@ -117,12 +117,12 @@ func stormWave(m *Messaging, loc *time.Location, salons, perSalon int, pace time
 }
 
 // rereadAsActivity re-reads as send-message does under Temporal: each attempt bounded by the
-// activity's 1 min StartToClose, a failed one tried again after its retry policy's backoff (2 s
-// doubling, 10 attempts); retried counts the attempts after the first.
+// activity's StartToClose (12 min, heartbeating), a failed one tried again after its retry
+// policy's backoff (2 s doubling, 10 attempts); retried counts the attempts after the first.
 func rereadAsActivity(m *Messaging, loc *time.Location, in DeliverInput, retried *atomic.Int64) (yclients.Record, error) {
 	backoff := 2 * time.Second
 	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 		rec, err := m.reread(ctx, loc, in)
 		cancel()
 		if err == nil || attempt == 10 {

@@ -36,16 +36,24 @@ var deliverOptions = workflow.ActivityOptions{
 // sendOptions for send-message (booking v2, the welcome): deliverOptions, with a bound on
 // the wait for a worker: the activity runs on the salon's WhatsApp shard queue, and a shard
 // without an owner would hold the message (and the booking) forever. Past the bound the
-// message is tried again later (sendRetryLater) instead of being dropped.
+// message is tried again later (sendRetryLater) instead of being dropped. An attempt may run
+// for up to sendStartToClose, heartbeating: in a reminder storm its re-read waits minutes for
+// the cluster's YClients budget (P7: 1,000 salons' day lists take 5), and an attempt cut at
+// one minute only to be retried would cost an action each time (19,000 in that storm); a
+// worker that dies is still noticed within the heartbeat timeout. (Timeouts are not part of
+// what replay compares: no version gate.)
 var sendOptions = func() workflow.ActivityOptions {
 	o := deliverOptions
 	o.ScheduleToStartTimeout = sendScheduleToStart
+	o.StartToCloseTimeout, o.HeartbeatTimeout = sendStartToClose, sendHeartbeat
 	return o
 }()
 
 // sendScheduleToStart bounds the wait of send-message for a worker of the salon's shard;
 // sendRetryLater is when a message that found no worker is tried again.
 const (
+	sendStartToClose    = 12 * time.Minute
+	sendHeartbeat       = 30 * time.Second
 	sendScheduleToStart = 5 * time.Minute
 	sendRetryLater      = 5 * time.Minute
 )
