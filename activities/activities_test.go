@@ -102,6 +102,22 @@ func appErrType(err error) string {
 	return ""
 }
 
+// The register page has just read the salon from YClients to bind the redirect: the register
+// step stores what it read instead of asking again (in a wave of owners every YClients request
+// waits its turn in the cluster's budget).
+func TestRegisterSalonStoresTheKnownCompany(t *testing.T) {
+	f := newFixture(t, partnerToken)
+	before := len(f.fake.Requests())
+	out, err := f.set.Install.RegisterSalon(context.Background(), activities.SalonRef{SalonID: salonID,
+		Known: &activities.KnownCompany{Title: "Салон «Бархат»", Phone: "+7 495 000-00-00", Timezone: "Asia/Vladivostok"}})
+	require.NoError(t, err)
+	require.Equal(t, activities.RegisterOutput{Title: "Салон «Бархат»", Timezone: "Asia/Vladivostok", Phone: "+7 495 000-00-00"}, out)
+	require.Len(t, f.fake.Requests(), before, "no YClients request")
+	c, err := f.store.GetCompany(context.Background(), salonID)
+	require.NoError(t, err)
+	require.Equal(t, "Asia/Vladivostok", c.Timezone)
+}
+
 func TestRegisterSalonUpsertsCompany(t *testing.T) {
 	f := newFixture(t, partnerToken)
 	out, err := f.set.Install.RegisterSalon(context.Background(), activities.SalonRef{SalonID: salonID})

@@ -67,6 +67,15 @@ type SampleOutput struct {
 // SalonRef names a salon.
 type SalonRef struct {
 	SalonID int64
+	// Known is the salon as YClients returned it moments ago (the register page read it to bind
+	// the redirect), for the register step to store without asking YClients again; nil on
+	// every other call.
+	Known *KnownCompany `json:",omitempty"`
+}
+
+// KnownCompany is what the register step stores of a salon (YClients' company).
+type KnownCompany struct {
+	Title, Phone, Email, Address, Timezone string
 }
 
 // RegisterOutput is what the register step learnt about the salon.

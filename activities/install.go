@@ -26,9 +26,11 @@ type Install struct {
 }
 
 // RegisterSalon reads the salon from YClients and upserts the company.
-// The owner is waiting on the register page: its YClients request goes first.
+// The owner is waiting on the register page: its YClients request goes first, and none is
+// made when the page has just read the salon (in.Known): in a wave of owners every YClients
+// request waits its turn in the cluster's budget.
 func (a *Install) RegisterSalon(ctx context.Context, in SalonRef) (RegisterOutput, error) {
-	c, err := a.yc.Company(yclients.Urgent(ctx), in.SalonID)
+	c, err := a.company(ctx, in)
 	if err != nil {
 		return RegisterOutput{}, classify(err)
 	}
@@ -42,6 +44,15 @@ func (a *Install) RegisterSalon(ctx context.Context, in SalonRef) (RegisterOutpu
 		return RegisterOutput{}, fmt.Errorf("upsert company: %w", err)
 	}
 	return RegisterOutput{Title: c.Title, Timezone: tz, Phone: c.Phone}, nil
+}
+
+// company is the salon as the register page read it, or as YClients returns it now.
+func (a *Install) company(ctx context.Context, in SalonRef) (yclients.Company, error) {
+	if k := in.Known; k != nil && k.Title != "" {
+		return yclients.Company{ID: in.SalonID, Title: k.Title, Phone: k.Phone, Email: k.Email, Address: k.Address,
+			Timezone: k.Timezone}, nil
+	}
+	return a.yc.Company(yclients.Urgent(ctx), in.SalonID)
 }
 
 // SetStatus records the installation status (and the linked number) in the companies table.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/pairing"
 )
 
@@ -21,6 +22,9 @@ type SalonInfo struct {
 	// Integration is the status of AI Admin's integration with the salon in YClients: pending
 	// (the owner has just clicked «Подключить»), active, freezed, or "" when YClients has none.
 	Integration string
+	// Company is the salon as YClients returned it, handed to a new installation so that its
+	// register step need not ask YClients again (nil: unknown).
+	Company *activities.KnownCompany
 }
 
 // pairable reports whether the salon's WhatsApp may be paired from a marketplace redirect:

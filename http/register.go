@@ -12,6 +12,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/workflows"
 )
@@ -123,7 +124,7 @@ func (h *registerHandler) installation(ctx context.Context, salonID int64, ud us
 		}
 		return st, nil
 	}
-	st, err := h.startOrAttach(ctx, salonID, ud.user())
+	st, err := h.startOrAttach(ctx, salonID, ud.user(), salon.Company)
 	if closing(st, err) {
 		// The run we reached was ending (e.g. an uninstall was being processed): give it a
 		// moment to close, then start the next run, once.
@@ -131,7 +132,7 @@ func (h *registerHandler) installation(ctx context.Context, salonID int64, ud us
 		case <-ctx.Done():
 		case <-time.After(retryAfterClose):
 		}
-		st, err = h.startOrAttach(ctx, salonID, ud.user())
+		st, err = h.startOrAttach(ctx, salonID, ud.user(), salon.Company)
 	}
 	if err != nil {
 		return st, registerFailure(err)
@@ -183,7 +184,7 @@ func closing(st workflows.State, err error) bool {
 // startOrAttach runs the register update on the salon's workflow, starting the workflow when no
 // run is open. Two clicks on «Подключить» reach the same run: the conflict policy attaches to a
 // running workflow, the reuse policy starts a new run after a closed one.
-func (h *registerHandler) startOrAttach(ctx context.Context, salonID, userID int64) (workflows.State, error) {
+func (h *registerHandler) startOrAttach(ctx context.Context, salonID, userID int64, company *activities.KnownCompany) (workflows.State, error) {
 	id := workflows.InstallationID(salonID)
 	start := h.temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
 		ID:                       id,
@@ -194,7 +195,7 @@ func (h *registerHandler) startOrAttach(ctx context.Context, salonID, userID int
 			workflows.SearchAttrSalonID.ValueSet(strconv.FormatInt(salonID, 10)),
 			workflows.SearchAttrInstallStatus.ValueSet(string(workflows.StatusRegistering)),
 		),
-	}, workflows.InstallationWorkflowName, workflows.InstallationInput{SalonID: salonID, Timings: h.cfg.Timings})
+	}, workflows.InstallationWorkflowName, workflows.InstallationInput{SalonID: salonID, Timings: h.cfg.Timings, Company: company})
 
 	handle, err := h.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,

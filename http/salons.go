@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/yclients"
 )
 
@@ -56,7 +57,8 @@ func (d *salonDirectory) Salon(ctx context.Context, salonID int64) (SalonInfo, e
 	if err != nil {
 		return SalonInfo{}, err
 	}
-	info := SalonInfo{Title: company.Title}
+	info := SalonInfo{Title: company.Title, Company: &activities.KnownCompany{Title: company.Title,
+		Phone: company.Phone, Email: company.Email, Address: company.Address, Timezone: company.Timezone}}
 	st, err := d.yc.IntegrationStatus(ctx, salonID)
 	switch {
 	case err == nil:

@@ -27,7 +27,7 @@ func SearchAttrKeyword(name string) temporal.SearchAttributeKeyKeyword {
 // pairing → YClients activation → catalogue sync → active, with freeze, unfreeze, re-link and
 // uninstall. It completes when the installation is uninstalled, expired or failed.
 func Installation(ctx workflow.Context, in RunInput) (State, error) {
-	w := &installation{timings: in.Timings.withDefaults()}
+	w := &installation{timings: in.Timings.withDefaults(), company: in.Company}
 	if in.State != nil {
 		w.st = *in.State
 	} else {
@@ -53,6 +53,7 @@ type pairResult struct {
 type installation struct {
 	st      State
 	timings Timings
+	company *activities.KnownCompany // the salon as the register page read it (this run's start)
 
 	// Requests raised by signals and updates, consumed by the status loops.
 	uninstall, freeze, unfreeze, resync, check bool

@@ -84,6 +84,9 @@ const (
 type InstallationInput struct {
 	SalonID int64
 	Timings Timings
+	// Company is the salon as the register page read it from YClients just before starting
+	// the run: the register step stores it instead of asking YClients again (nil: it asks).
+	Company *activities.KnownCompany `json:",omitempty"`
 	// State is set only when the workflow continues as new.
 	State *State
 }

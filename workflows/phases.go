@@ -20,7 +20,7 @@ func (w *installation) deadline() time.Time {
 // that does not answer, fails the installation: the owner is waiting on the page.
 func (w *installation) registering(ctx workflow.Context) (Status, error) {
 	var out activities.RegisterOutput
-	err := w.exec(ctx, registerOptions, time.Time{}, activities.ActRegister, activities.SalonRef{SalonID: w.st.SalonID}, &out)
+	err := w.exec(ctx, registerOptions, time.Time{}, activities.ActRegister, activities.SalonRef{SalonID: w.st.SalonID, Known: w.company}, &out)
 	switch {
 	case errors.Is(err, errInterrupted):
 		return w.toUninstalled(ctx)
