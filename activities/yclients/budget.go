@@ -27,6 +27,8 @@ const (
 	// checks) may book: behind a longer queue it waits and looks again, leaving the next
 	// free slots to the owners.
 	backgroundHorizon = 2 * time.Second
+	// lateTolerance is how late after its slot a request may still go.
+	lateTolerance = 100 * time.Millisecond
 	// lookAgain is the shortest wait before a request the queue was too long for looks again.
 	lookAgain = 300 * time.Millisecond
 )
@@ -72,7 +74,16 @@ func (b *Budget) Wait(ctx context.Context) error {
 			return fmt.Errorf("yclients: request budget: %w", err)
 		}
 		if ok {
-			return sleep(ctx, wait)
+			slot := time.Now().Add(wait)
+			if err := sleep(ctx, wait); err != nil {
+				return err
+			}
+			if time.Since(slot) <= lateTolerance {
+				return nil
+			}
+			// Woken too late (a busy machine): going now could land right next to the slots
+			// after ours. Book again.
+			continue
 		}
 		// Look again once the queue could be short enough, at a random point of that span:
 		// a thousand waiting requests do not all look at once.
