@@ -86,9 +86,9 @@ func (h *registerHandler) bind(ctx context.Context, salonID int64, ud userData) 
 		return SalonInfo{}, fail(kindNotFound, "salon not found").withPage("Салон не найден",
 			"YClients не нашёл салон, для которого вы подключаете AI Admin, или не дал к нему доступ.",
 			"Проверьте, что вы вошли в YClients под владельцем салона, и подключите приложение из маркетплейса ещё раз.")
-	case errors.Is(err, yclients.ErrBudgetDeadline):
+	case errors.Is(err, yclients.ErrBudgetDeadline), errors.Is(err, context.DeadlineExceeded):
 		// Not YClients failing: our cluster-wide budget of YClients requests has a queue longer
-		// than the page can wait (many owners connecting at once).
+		// than the page can wait (many owners connecting at once), or its turn came too late.
 		return SalonInfo{}, fail(kindUnavailable, "yclients request budget queue too long").because(err).withPage(
 			"Сейчас подключается много салонов",
 			"YClients разрешает нам лишь несколько запросов в секунду, и очередь до вашего салона ещё не дошла.",

@@ -241,3 +241,42 @@ func TestSameSalonName(t *testing.T) {
 		require.Equal(t, c.want, sameSalonName(c.a, c.b), "%q vs %q", c.a, c.b)
 	}
 }
+
+// countingSalons counts the YClients reads of the salon directory and fails the status read
+// while failStatus is set.
+type countingSalons struct {
+	companies, statuses int
+	failStatus          bool
+}
+
+func (c *countingSalons) Company(_ context.Context, id int64) (yclients.Company, error) {
+	c.companies++
+	return yclients.Company{ID: id, Title: "Салон «Бархат»", Timezone: "Europe/Moscow"}, nil
+}
+
+func (c *countingSalons) IntegrationStatus(context.Context, int64) (yclients.IntegrationStatus, error) {
+	c.statuses++
+	if c.failStatus {
+		return yclients.IntegrationStatus{}, yclients.ErrBudgetDeadline
+	}
+	return yclients.IntegrationStatus{Status: "pending"}, nil
+}
+
+// TestSalonDirectoryKeepsWhatItRead: an owner whose page ran out of time on the second read
+// (the status) does not pay for the first (the company) again on reload: in a wave of owners
+// every YClients request waits its turn in the cluster's budget.
+func TestSalonDirectoryKeepsWhatItRead(t *testing.T) {
+	yc := &countingSalons{failStatus: true}
+	d := newSalonDirectory(yc)
+	_, err := d.Salon(context.Background(), 42)
+	require.ErrorIs(t, err, yclients.ErrBudgetDeadline)
+	yc.failStatus = false
+	info, err := d.Salon(context.Background(), 42)
+	require.NoError(t, err)
+	require.Equal(t, "pending", info.Integration)
+	require.Equal(t, "Europe/Moscow", info.Company.Timezone)
+	_, err = d.Salon(context.Background(), 42)
+	require.NoError(t, err)
+	require.Equal(t, 1, yc.companies, "the company read once")
+	require.Equal(t, 2, yc.statuses, "the status read again only after it failed")
+}
