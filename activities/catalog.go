@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -25,36 +26,48 @@ type Catalog struct {
 	now   func() time.Time
 }
 
-// upstream is one sync's reading of YClients.
-type upstream struct {
-	services []yclients.Service
-	staff    []yclients.Staff
-	days     []yclients.ScheduleDay
-	from     time.Time // the first day read, salon-local midnight
+// syncProgress is how far a sync got: it is the activity's heartbeat detail, so that an attempt
+// retried after a YClients failure goes on from the part that failed instead of reading the
+// parts it already stored again (with a flaky YClients, four reads in a row rarely all succeed,
+// and every read waits its turn in the cluster's budget). Started stamps every row of the sync,
+// whatever the attempt, for the deactivation at the end.
+type syncProgress struct {
+	Started time.Time
+	From    time.Time // the first day of schedules read, salon-local midnight
+	Done    int       // parts stored (catalogParts)
+	Out     SyncOutput
+}
+
+// catalogParts are the parts of a sync, in order: each reads YClients and stores what it read.
+var catalogParts = []func(a *Catalog, ctx context.Context, salonID int64, p *syncProgress) error{
+	(*Catalog).syncServices, (*Catalog).syncStaff, (*Catalog).syncSchedules,
 }
 
 // Sync copies services, staff and the next SyncDays of schedules from YClients into
 // PostgreSQL with idempotent upserts, marks rows gone upstream inactive and records a
-// sync_runs row. It heartbeats throughout (keepAlive), so that a freeze or an uninstall
-// cancels it within the heartbeat timeout; a cancelled sync stops where it is (its upserts are
+// sync_runs row. It heartbeats throughout with its progress, so that a freeze or an uninstall
+// cancels it within the heartbeat timeout, and a retried attempt resumes after the parts
+// already stored (syncProgress); a cancelled sync stops where it is (its upserts are
 // idempotent, the next sync completes the work).
 func (a *Catalog) Sync(ctx context.Context, in SalonRef) (SyncOutput, error) {
-	defer keepAlive(ctx)()
 	company, err := a.store.GetCompany(ctx, in.SalonID)
 	if err != nil {
 		return SyncOutput{}, fmt.Errorf("load company: %w", err)
 	}
 	loc := a.zones.location(ctx, in.SalonID, company.Timezone)
-	started := a.now().UTC().Truncate(time.Microsecond)
+	prog := resumeSync(ctx)
+	if prog.Started.IsZero() {
+		prog.Started = a.now().UTC().Truncate(time.Microsecond)
+		prog.From = salontime.DayStart(a.now(), loc)
+	}
+	var mu sync.Mutex
+	defer keepAliveWith(ctx, func() any { mu.Lock(); defer mu.Unlock(); return prog })()
 	runID, err := a.store.StartSyncRun(ctx, in.SalonID)
 	if err != nil {
 		return SyncOutput{}, fmt.Errorf("start sync run: %w", err)
 	}
-	var out SyncOutput
-	up, syncErr := a.read(ctx, in.SalonID, loc)
-	if syncErr == nil {
-		out, syncErr = a.write(ctx, in.SalonID, up, started)
-	}
+	syncErr := a.syncParts(ctx, in.SalonID, &prog, &mu)
+	out := prog.Out
 	msg := ""
 	if syncErr != nil {
 		msg = syncErr.Error()
@@ -72,60 +85,84 @@ func (a *Catalog) Sync(ctx context.Context, in SalonRef) (SyncOutput, error) {
 	return out, nil
 }
 
-// read fetches the three catalogue lists, heartbeating between the calls.
-func (a *Catalog) read(ctx context.Context, salonID int64, loc *time.Location) (upstream, error) {
-	var up upstream
-	var err error
-	if up.services, err = a.yc.Services(ctx, salonID); err != nil {
-		return up, err
+// syncParts runs the parts not done yet, recording each as done (the next heartbeat carries
+// it), then deactivates what this sync did not see.
+func (a *Catalog) syncParts(ctx context.Context, salonID int64, prog *syncProgress, mu *sync.Mutex) error {
+	for i := prog.Done; i < len(catalogParts); i++ {
+		p := *prog
+		if err := catalogParts[i](a, ctx, salonID, &p); err != nil {
+			return err
+		}
+		p.Done = i + 1
+		mu.Lock()
+		*prog = p
+		mu.Unlock()
+		activity.RecordHeartbeat(ctx, p)
 	}
-	activity.RecordHeartbeat(ctx, "services")
-	if up.staff, err = a.yc.Staff(ctx, salonID); err != nil {
-		return up, err
-	}
-	activity.RecordHeartbeat(ctx, "staff")
-	up.from = salontime.DayStart(a.now(), loc)
-	if up.days, err = a.yc.Schedules(ctx, salonID, up.from, up.from.AddDate(0, 0, SyncDays-1)); err != nil {
-		return up, err
-	}
-	activity.RecordHeartbeat(ctx, "schedules")
-	return up, nil
+	n, err := a.deactivate(ctx, salonID, prog.From, prog.Started)
+	prog.Out.Deactivated = n
+	return err
 }
 
-// write upserts what was read and deactivates what was not.
-func (a *Catalog) write(ctx context.Context, salonID int64, up upstream, started time.Time) (SyncOutput, error) {
-	var out SyncOutput
-	for _, s := range up.services {
+// resumeSync is the progress the previous attempt reported, if any.
+func resumeSync(ctx context.Context) syncProgress {
+	var p syncProgress
+	if activity.IsActivity(ctx) && activity.HasHeartbeatDetails(ctx) {
+		if err := activity.GetHeartbeatDetails(ctx, &p); err != nil || p.Done > len(catalogParts) {
+			return syncProgress{} // another shape (an older worker's «waiting»): start over
+		}
+	}
+	return p
+}
+
+func (a *Catalog) syncServices(ctx context.Context, salonID int64, p *syncProgress) error {
+	services, err := a.yc.Services(ctx, salonID)
+	if err != nil {
+		return err
+	}
+	for _, s := range services {
 		if !s.Active {
-			continue // hidden upstream: left to be marked inactive below
+			continue // hidden upstream: left to be marked inactive
 		}
 		if err := a.store.UpsertService(ctx, sqlc.UpsertServiceParams{
 			SalonID: salonID, YClientsID: s.ID, Title: s.Title, CategoryID: s.CategoryID,
-			PriceMin: s.PriceMin, PriceMax: s.PriceMax, DurationSeconds: int32(s.DurationSeconds), SyncedAt: started,
+			PriceMin: s.PriceMin, PriceMax: s.PriceMax, DurationSeconds: int32(s.DurationSeconds), SyncedAt: p.Started,
 		}); err != nil {
-			return out, fmt.Errorf("upsert service %d: %w", s.ID, err)
+			return fmt.Errorf("upsert service %d: %w", s.ID, err)
 		}
-		out.Services++
+		p.Out.Services++
 	}
-	for _, s := range up.staff {
+	return nil
+}
+
+func (a *Catalog) syncStaff(ctx context.Context, salonID int64, p *syncProgress) error {
+	staff, err := a.yc.Staff(ctx, salonID)
+	if err != nil {
+		return err
+	}
+	for _, s := range staff {
 		if s.Fired {
 			continue
 		}
 		if err := a.store.UpsertStaff(ctx, sqlc.UpsertStaffParams{
 			SalonID: salonID, YClientsID: s.ID, Name: s.Name, Specialization: s.Specialization,
-			Position: s.Position, Fired: s.Fired, Hidden: s.Hidden, SyncedAt: started,
+			Position: s.Position, Fired: s.Fired, Hidden: s.Hidden, SyncedAt: p.Started,
 		}); err != nil {
-			return out, fmt.Errorf("upsert staff %d: %w", s.ID, err)
+			return fmt.Errorf("upsert staff %d: %w", s.ID, err)
 		}
-		out.Staff++
+		p.Out.Staff++
 	}
-	n, err := a.writeSchedules(ctx, salonID, up.days, started)
+	return nil
+}
+
+func (a *Catalog) syncSchedules(ctx context.Context, salonID int64, p *syncProgress) error {
+	days, err := a.yc.Schedules(ctx, salonID, p.From, p.From.AddDate(0, 0, SyncDays-1))
 	if err != nil {
-		return out, err
+		return err
 	}
-	out.Schedules = n
-	out.Deactivated, err = a.deactivate(ctx, salonID, up.from, started)
-	return out, err
+	n, err := a.writeSchedules(ctx, salonID, days, p.Started)
+	p.Out.Schedules = n
+	return err
 }
 
 func (a *Catalog) writeSchedules(ctx context.Context, salonID int64, days []yclients.ScheduleDay, started time.Time) (int, error) {

@@ -17,6 +17,12 @@ const defaultKeepAlive = 5 * time.Second
 // workflow (a freeze, an uninstall) reaches it at the next heartbeat and ends its context.
 // Outside an activity (tests calling the method directly) it does nothing.
 func keepAlive(ctx context.Context) (stop func()) {
+	return keepAliveWith(ctx, func() any { return "waiting" })
+}
+
+// keepAliveWith is keepAlive whose heartbeats carry details() (an activity's progress, which
+// a retried attempt reads back).
+func keepAliveWith(ctx context.Context, details func() any) (stop func()) {
 	if !activity.IsActivity(ctx) {
 		return func() {}
 	}
@@ -37,7 +43,7 @@ func keepAlive(ctx context.Context) (stop func()) {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				activity.RecordHeartbeat(ctx, "waiting")
+				activity.RecordHeartbeat(ctx, details())
 			}
 		}
 	}()
