@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -297,6 +298,11 @@ func (a *Messaging) dailyCap(p salonPolicy) ledger.DailyCap {
 func (a *Messaging) send(ctx context.Context, key ledger.Key, phone, text string, o ledger.SendOptions) (DeliverOutput, error) {
 	limit := o.Cap
 	res, err := a.ledger.SendWith(ctx, key, phone, text, o)
+	if errors.Is(err, whatsapp.ErrElsewhere) && activityAttempt(ctx) >= elsewhereAttempts {
+		// The shard has had no owner here for a while (its attempts so far ran on a worker
+		// that lost it): wait as for a salon that cannot send, rechecked and resumed.
+		return a.paused(ctx, key, whatsapp.RedactPhones(err.Error())), nil
+	}
 	if err != nil {
 		return DeliverOutput{}, err
 	}
@@ -308,6 +314,18 @@ func (a *Messaging) send(ctx context.Context, key ledger.Key, phone, text string
 			Message: fmt.Sprintf("Достигнут дневной лимит сообщений (%d)", limit.Limit)})
 	}
 	return output(res), nil
+}
+
+// elsewhereAttempts is how many attempts a send that found the salon's connection held by
+// another worker makes (retried by Temporal: 2 s, 4 s, 8 s, 16 s) before it waits as paused.
+const elsewhereAttempts = 5
+
+// activityAttempt is the running activity's attempt (1 outside an activity).
+func activityAttempt(ctx context.Context) int32 {
+	if !activity.IsActivity(ctx) {
+		return 1
+	}
+	return activity.GetInfo(ctx).Attempt
 }
 
 func (a *Messaging) skip(ctx context.Context, key ledger.Key, phone, reason string) (DeliverOutput, error) {

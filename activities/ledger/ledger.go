@@ -168,6 +168,11 @@ func (l *Ledger) SendWith(ctx context.Context, k Key, phone, text string, o Send
 	}
 	if _, err := l.wa.Send(ctx, k.SalonID, whatsapp.Message{ID: row.WAMessageID, Phone: row.Phone, Text: row.Body}); err != nil {
 		switch {
+		case errors.Is(err, whatsapp.ErrElsewhere):
+			// Not the salon's state: this worker lost its shard (e.g. while PostgreSQL
+			// restarted). The activity is retried and runs where the connection now is; a
+			// pause would wait minutes for a recheck.
+			return Result{}, err
 		case errors.Is(err, whatsapp.ErrNotConnected), errors.Is(err, whatsapp.ErrNotLinked), errors.Is(err, whatsapp.ErrUnreachable):
 			return Result{Outcome: Paused, Reason: whatsapp.RedactPhones(err.Error()), Cause: err}, nil
 		case errors.Is(err, whatsapp.ErrNotOnWhatsApp), errors.Is(err, whatsapp.ErrInvalidPhone), errors.Is(err, whatsapp.ErrReachoutLimited):

@@ -2,6 +2,7 @@ package ledger_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -104,4 +105,30 @@ func TestAskingRowsAndReserve(t *testing.T) {
 	r, err = l.Reserve(ctx, review, "79160000001", "", true)
 	require.NoError(t, err)
 	require.False(t, r.Queued, "sent: nothing left to send")
+}
+
+// elsewhere is a WhatsApp client whose salon's connection is held by another worker process.
+type elsewhere struct{ whatsapp.Client }
+
+func (elsewhere) Send(context.Context, int64, whatsapp.Message) (string, error) {
+	return "", fmt.Errorf("salon 1: shard moved: %w: %w", whatsapp.ErrElsewhere, whatsapp.ErrNotConnected)
+}
+
+// TestSendHeldElsewhereIsRetried: a send on a worker that lost the salon's shard (R5: while
+// PostgreSQL restarted) is an error the activity retries on the shard's queue, not a pause:
+// paused, the confirmation waited minutes for a recheck. The message stays queued and the next
+// attempt, on the owner, sends it once.
+func TestSendHeldElsewhereIsRetried(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	phone := simphone.New(simphone.Options{})
+	const salon = int64(707071)
+	phone.Restore(salon, "79990001122", "Салон", false)
+	k := ledger.Key{SalonID: salon, RecordID: 1, Kind: texts.Confirmation, VisitTime: time.Date(2026, 12, 12, 11, 30, 0, 0, time.UTC)}
+	_, err := ledger.New(store, elsewhere{phone}, nil).Send(ctx, k, "79160000001", "Запись подтверждена")
+	require.ErrorIs(t, err, whatsapp.ErrElsewhere)
+	res, err := ledger.New(store, phone, nil).Send(ctx, k, "79160000001", "Запись подтверждена")
+	require.NoError(t, err)
+	require.Equal(t, ledger.Sent, res.Outcome)
+	require.Len(t, phone.Messages(salon), 1)
 }

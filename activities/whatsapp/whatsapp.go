@@ -116,8 +116,11 @@ type IncomingHandler func(ctx context.Context, m Incoming)
 // Errors returned by Client implementations. ErrNotConnected and ErrUnreachable are
 // temporary; the rest are final for that message.
 var (
-	ErrNotLinked       = errors.New("whatsapp: salon has no linked device")
-	ErrNotConnected    = errors.New("whatsapp: device not connected")
+	ErrNotLinked    = errors.New("whatsapp: salon has no linked device")
+	ErrNotConnected = errors.New("whatsapp: device not connected")
+	// ErrElsewhere: the salon's connection is held by another worker process (its shard moved,
+	// or is moving): the call goes again, on the shard's queue, rather than wait for the salon.
+	ErrElsewhere       = errors.New("whatsapp: the salon's connection is held by another worker process")
 	ErrNotOnWhatsApp   = errors.New("whatsapp: recipient is not on WhatsApp")
 	ErrReachoutLimited = errors.New("whatsapp: reach-out limited (463)")
 	ErrInvalidPhone    = errors.New("whatsapp: invalid phone number")

@@ -8,8 +8,8 @@ import (
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
 )
 
-// ErrNotOwner is wrapped (together with whatsapp.ErrNotConnected, so callers retry) by calls
-// for a salon whose shard this process does not own.
+// ErrNotOwner is wrapped (together with whatsapp.ErrElsewhere and ErrNotConnected, so callers
+// retry) by calls for a salon whose shard this process does not own.
 var ErrNotOwner = errors.New("shard: the salon's WhatsApp connection belongs to another worker process")
 
 // Guard wraps the process's whatsapp.Client so that it touches only salons whose shard this
@@ -27,7 +27,7 @@ type guard struct {
 }
 
 func notOwner(salonID int64) error {
-	return fmt.Errorf("salon %d: %w: %w", salonID, ErrNotOwner, whatsapp.ErrNotConnected)
+	return fmt.Errorf("salon %d: %w: %w: %w", salonID, ErrNotOwner, whatsapp.ErrElsewhere, whatsapp.ErrNotConnected)
 }
 
 // owned returns the salon's running term, connecting the salon in it first if needed.
