@@ -1,15 +1,12 @@
 package activities_test
 
 import (
-	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/texts"
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 )
@@ -29,22 +26,10 @@ func TestRemindersReadTheirDayOnce(t *testing.T) {
 	require.NoError(t, err)
 	before := len(f.fake.Requests())
 
-	var wg sync.WaitGroup
-	outs := make([]activities.DeliverOutput, len(ins))
-	for i, in := range ins {
-		in.Kind, in.Deadline = texts.ReminderDay, start
-		wg.Go(func() {
-			out, err := f.set.Messaging.Deliver(context.Background(), in)
-			require.NoError(t, err)
-			outs[i] = out
-		})
+	for i := range ins {
+		ins[i].Kind, ins[i].Deadline = texts.ReminderDay, start
 	}
-	wg.Wait()
-	count := map[string]int{}
-	for _, o := range outs {
-		count[string(o.Outcome)+" "+o.Reason]++
-	}
-	require.Equal(t, map[string]int{"sent ": 11, "skipped record rescheduled": 1}, count)
+	require.Equal(t, map[string]int{"sent ": 11, "skipped record rescheduled": 1}, deliverAll(t, f, ins))
 	calls := map[string]int{}
 	for _, r := range f.fake.Requests()[before:] {
 		switch {

@@ -46,13 +46,9 @@ func policy(t *testing.T, f *fixture, perMinute, dailyCap int, quietFrom, quietT
 		DailyCap: int32(dailyCap), Templates: []byte("{}")}))
 }
 
-// The daily cap holds when messages go out at the same moment: 12 sends at once with a cap
-// of 3 send exactly 3 (a count read before the sends let every one of them through).
-func TestDailyCapHoldsUnderConcurrentSends(t *testing.T) {
-	f := newFixture(t, partnerToken)
-	start := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
-	ins := salonWithRecords(t, f, start, 12)
-	policy(t, f, 0, 3, 0, 0)
+// deliverAll delivers ins at the same moment and counts the outcomes («sent », «skipped <reason>»).
+func deliverAll(t *testing.T, f *fixture, ins []activities.DeliverInput) map[string]int {
+	t.Helper()
 	var wg sync.WaitGroup
 	outs := make([]activities.DeliverOutput, len(ins))
 	for i, in := range ins {
@@ -67,7 +63,17 @@ func TestDailyCapHoldsUnderConcurrentSends(t *testing.T) {
 	for _, o := range outs {
 		count[string(o.Outcome)+" "+o.Reason]++
 	}
-	require.Equal(t, map[string]int{"sent ": 3, "skipped daily_cap": 9}, count)
+	return count
+}
+
+// The daily cap holds when messages go out at the same moment: 12 sends at once with a cap
+// of 3 send exactly 3 (a count read before the sends let every one of them through).
+func TestDailyCapHoldsUnderConcurrentSends(t *testing.T) {
+	f := newFixture(t, partnerToken)
+	start := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
+	ins := salonWithRecords(t, f, start, 12)
+	policy(t, f, 0, 3, 0, 0)
+	require.Equal(t, map[string]int{"sent ": 3, "skipped daily_cap": 9}, deliverAll(t, f, ins))
 	require.Len(t, f.phone.Messages(salonID), 3, "what the phone sent")
 }
 
