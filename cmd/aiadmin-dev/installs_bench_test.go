@@ -37,6 +37,8 @@ const (
 // same server in the same run. It fails only when an activation callback or a welcome is
 // missing for an active salon, or doubled.
 func BenchmarkInstallWave(b *testing.B) {
+	notOnCluster(b, "P2", "it counts YClients calls at the product's client and serves the owners' fake from the "+
+		"bench process; not yet ported to the cluster (issue 11)", false)
 	addr := os.Getenv("TEMPORAL_ADDRESS")
 	if addr == "" {
 		b.Skip("TEMPORAL_ADDRESS is not set: run through `make bench`")
