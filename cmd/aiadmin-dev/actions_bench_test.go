@@ -36,8 +36,9 @@ const (
 // target (12) and against the irreducible minimum, and the cost per salon-month. It fails only
 // when a message is missing or doubled.
 func BenchmarkBookingActions(b *testing.B) {
-	notOnCluster(b, "P6", "it counts the actions in one booking's history, which is the same on any server "+
-		"(the workflow code decides them), so the single-process stack's count is the cluster's", false)
+	notOnCluster(b, "P6", "it makes the reminders due within seconds with a worker interceptor in its own "+
+		"process (planSoon), which the cluster's worker processes do not run; the count is the workflow code's, "+
+		"not the server's", false)
 	addr := os.Getenv("TEMPORAL_ADDRESS")
 	if addr == "" {
 		b.Skip("TEMPORAL_ADDRESS is not set: run through `make bench`")

@@ -11,7 +11,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -311,4 +314,77 @@ func clusterMark() string {
 		return " [cluster]"
 	}
 	return ""
+}
+
+// measure starts measuring the CPU time each of the cluster's processes (api, worker, proxy
+// and Temporal grouped by kind), this bench process and the whole machine use; the function it
+// returns ends the measurement and describes it. PostgreSQL's CPU is in the machine's figure
+// (its backends are shared with other work on this machine).
+func (bc *benchCluster) measure() func() string {
+	pids := map[string]int{"bench process": os.Getpid()}
+	for name, pid := range bc.c.Addrs.PIDs {
+		pids[name] = pid
+	}
+	snap := func() map[string]time.Duration {
+		out := map[string]time.Duration{}
+		for name, pid := range pids {
+			kind, _, _ := strings.Cut(name, "-")
+			out[kind] += procCPU(pid)
+		}
+		return out
+	}
+	before, began := snap(), time.Now()
+	busy0, total0 := machineCPU()
+	return func() string {
+		after := snap()
+		busy1, total1 := machineCPU()
+		wall := time.Since(began)
+		kinds := make([]string, 0, len(after))
+		for k := range after {
+			kinds = append(kinds, k)
+		}
+		slices.Sort(kinds)
+		var parts []string
+		for _, k := range kinds {
+			parts = append(parts, fmt.Sprintf("%s %.1f s", k, (after[k]-before[k]).Seconds()))
+		}
+		return fmt.Sprintf("CPU over %.1f s: %s; the machine %.0f%% busy (all processes, %d cores)",
+			wall.Seconds(), strings.Join(parts, ", "), 100*(busy1-busy0)/max(total1-total0, 1), runtime.NumCPU())
+	}
+}
+
+// procCPU is the CPU time (user and system) a process has used so far; 0 when it is gone.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14, in clock ticks (USER_HZ 100)
+	st, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
+	return time.Duration(ut+st) * (time.Second / 100)
+}
+
+// machineCPU is the machine's busy and total CPU time so far, in clock ticks (/proc/stat).
+func machineCPU() (busy, total float64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseFloat(f, 64)
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total
 }

@@ -101,14 +101,19 @@ func BenchmarkWebhookIntake(b *testing.B) {
 
 	var intakeLat, bareLat []time.Duration
 	var intakeWall, bareWall time.Duration
+	var intakeCPU, bareCPU string
 	for b.Loop() {
+		done := tg.measure()
 		lat, wall, err := closedLoop(intakeClients, intakeRequests, intake)
+		intakeCPU = done()
 		require.NoError(b, err, "intake")
 		intakeLat, intakeWall = append(intakeLat, lat...), intakeWall+wall
 		// Let the dispatcher catch up before the bare run, so it does not share the two
 		// cores with it (it ran alongside the intake, as in production).
 		tg.drained()
+		done = tg.measure()
 		lat, wall, err = closedLoop(intakeClients, intakeRequests, bare)
+		bareCPU = done()
 		require.NoError(b, err, "bare insert")
 		bareLat, bareWall = append(bareLat, lat...), bareWall+wall
 	}
@@ -127,6 +132,9 @@ func BenchmarkWebhookIntake(b *testing.B) {
 		"ratio %.2f (%d clients, %d requests/side, body %d B, %s%s)\n", clusterMark(),
 		in.rps(), benchMS(in.p50), benchMS(in.p99), br.rps(), benchMS(br.p50), benchMS(br.p99), in.rps()/br.rps(),
 		intakeClients, in.n, len(bodies[0]), tg.where, time.Now().Format(time.DateOnly))
+	if intakeCPU != "" {
+		fmt.Printf("P1%s: intake run: %s; bare run: %s\n", clusterMark(), intakeCPU, bareCPU)
+	}
 }
 
 // intakeIDs are the inbox IDs the webhook answered 200 with.
@@ -244,6 +252,8 @@ type intakeTarget struct {
 	body       []byte // a real record webhook of the salon's
 	drained    func() // waits until the dispatcher has handled every stored webhook
 	where      string // for the P line: "" or where it ran
+	// measure starts measuring where the CPU goes; what it returns ends that and describes it.
+	measure func() func() string
 }
 
 // intakeTargetFor is the single-process stack, or with AIADMIN_BENCH_CLUSTER=1 the cluster:
@@ -253,7 +263,7 @@ func intakeTargetFor(b *testing.B) intakeTarget {
 	if !benchOnCluster() {
 		s := newBenchStack(b, nil)
 		return intakeTarget{webhookURL: s.webhookURL, dsn: s.dsn, salon: s.salon, body: realisticWebhook(b, s.fake, s.salon),
-			drained: func() { s.waitInboxDrained() }}
+			drained: func() { s.waitInboxDrained() }, measure: func() func() string { return func() string { return "" } }}
 	}
 	bc := clusterForBench(b)
 	salon, hook := bc.installSalon(b)
@@ -262,6 +272,7 @@ func intakeTargetFor(b *testing.B) intakeTarget {
 			require.Eventually(b, func() bool { return bc.inboxPending(b, salon) == 0 }, 2*time.Minute, 20*time.Millisecond,
 				"the cluster's dispatcher drains the inbox")
 		},
+		measure: bc.measure,
 		where: fmt.Sprintf("through the proxy to %d api processes, %d workers, the cluster's database, ",
 			bc.c.opts.APIs, bc.c.opts.Workers)}
 }

@@ -67,11 +67,14 @@ func BenchmarkWebhookToSend(b *testing.B) {
 	skel := startBenchSkeleton(b, tg.temporal)
 
 	var pipe, base sendRun
+	var pipeCPU string
 	round := 0
 	for b.Loop() {
 		round++
 		base = skel.run(b, round, rate, n)
+		done := tg.measure()
 		pipe = tg.webhooksToSends(b, round, rate, n)
+		pipeCPU = done()
 	}
 	b.StopTimer()
 
@@ -87,6 +90,9 @@ func BenchmarkWebhookToSend(b *testing.B) {
 		"(targets p50 ≤ 300 ms, p99 ≤ 1 s, ratio ≥ 0.5; %s%s)\n", clusterMark(),
 		pipe.achieved, seconds, n, benchMS(l.p50), benchMS(l.p99), benchMS(l.max), pipe.throughput, base.throughput,
 		base.achieved, benchMS(k.p50), benchMS(k.p99), pipe.throughput/base.throughput, tg.where, time.Now().Format("2006-01-02"))
+	if pipeCPU != "" {
+		fmt.Printf("P4%s: pipeline run: %s\n", clusterMark(), pipeCPU)
+	}
 }
 
 // webhooksToSends makes n bookings in the fake YClients at rate a second and waits for each
@@ -157,6 +163,9 @@ type sendTarget struct {
 	temporal client.Client // the skeleton's server
 	minWait  time.Duration // at least this long for the last confirmation
 	where    string        // for the P line: "" or where it ran
+	// measure starts measuring the pipeline run (CPU, YClients requests); what it returns ends
+	// that and describes it ("" on the single-process stack).
+	measure func() func() string
 }
 
 // sendTargetFor is the single-process stack, or with AIADMIN_BENCH_CLUSTER=1 the cluster (a
@@ -176,13 +185,21 @@ func sendTargetFor(b *testing.B, n int) sendTarget {
 				out[m.Phone] = append(out[m.Phone], m.At)
 			}
 			return out
-		}}
+		}, measure: func() func() string { return func() string { return "" } }}
 	}
 	bc := clusterForBench(b)
 	salon, _ := bc.installSalon(b)
 	return sendTarget{fake: bc.fake, salon: salon, obs: bc.hooks, temporal: bc.temporal,
 		sent:    func() map[string][]time.Time { return bc.sent(salon) },
 		minWait: 2 * time.Duration(n) * yclients.BudgetSpacing,
+		measure: func() func() string {
+			cpu, calls := bc.measure(), newCallCounter(bc.fake)
+			return func() string {
+				reqs := calls.stop()
+				return fmt.Sprintf("%s; YClients requests %d (%.2f per booking, max %.1f req/s over 1 s windows)", cpu(),
+					len(reqs), float64(len(reqs))/float64(n), yclientsfake.MaxRequestRate(reqs, time.Second))
+			}
+		},
 		where: fmt.Sprintf("%d api + %d worker processes, Temporal on PostgreSQL, the fake WhatsApp server, "+
 			"YClients budget 1 request/%s cluster-wide; ", bc.c.opts.APIs, bc.c.opts.Workers, yclients.BudgetSpacing)}
 }
