@@ -40,6 +40,9 @@ const (
 // iteration, so b.N does not change the workload; it prints the P1 line (throughput, p50 and
 // p99 of both and the throughput ratio intake/bare). It fails only when a request fails or
 // exactly-once breaks: every accepted webhook must be in the inbox once, under its own ID.
+// With AIADMIN_BENCH_CLUSTER=1 it posts through the cluster's proxy to its api processes, the
+// baseline inserts into the cluster's database, and a second line gives the CPU of each kind
+// of process during both runs (intakeTargetFor).
 func BenchmarkWebhookIntake(b *testing.B) {
 	tg := intakeTargetFor(b)
 	bodies := make([][]byte, intakeRequests)

@@ -58,7 +58,10 @@ type sendRun struct {
 // run and on the same Temporal server it drives a skeleton of the irreducible work at the same
 // rate (see benchSkeleton) and prints the P4 line: the pipeline's latencies and its
 // throughput against the skeleton's. It fails only if a confirmation is missing after a
-// generous wait or a client got more than one message (never on speed).
+// generous wait or a client got more than one message (never on speed). With
+// AIADMIN_BENCH_CLUSTER=1 the salon is installed through the cluster's proxy, the skeleton runs
+// on the cluster's Temporal server, and a second line gives the CPU of each kind of process and
+// the YClients requests during the pipeline run (sendTargetFor).
 func BenchmarkWebhookToSend(b *testing.B) {
 	rate := benchEnvInt(b, "AIADMIN_BENCH_RATE", sendRateDefault)
 	seconds := benchEnvInt(b, "AIADMIN_BENCH_SECONDS", sendSecondsDefault)
