@@ -199,8 +199,15 @@ func sendTargetFor(b *testing.B, n int) sendTarget {
 			cpu, calls := bc.measure(), newCallCounter(bc.fake)
 			return func() string {
 				reqs := calls.stop()
-				return fmt.Sprintf("%s; YClients requests %d (%.2f per booking, max %.1f req/s over 1 s windows)", cpu(),
-					len(reqs), float64(len(reqs))/float64(n), yclientsfake.MaxRequestRate(reqs, time.Second))
+				limited := 0
+				for _, r := range reqs {
+					if r.Status == http.StatusTooManyRequests {
+						limited++
+					}
+				}
+				return fmt.Sprintf("%s; YClients requests %d (%.2f per booking, %d answered 429, max %.1f req/s over 1 s "+
+					"windows, by arrival at the fake)", cpu(), len(reqs), float64(len(reqs))/float64(n), limited,
+					yclientsfake.MaxRequestRate(reqs, time.Second))
 			}
 		},
 		where: fmt.Sprintf("%d api + %d worker processes, Temporal on PostgreSQL, the fake WhatsApp server, "+
