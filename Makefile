@@ -74,9 +74,10 @@ fuzz: postgres
 chaos: postgres temporal-dev
 	AIADMIN_CHAOS=full $(GO) test -count=1 -timeout 60m -v -run '^TestChaos$$' ./cmd/aiadmin-dev
 
-## bench: benchmarks against the real stack
+## bench: benchmarks against the real stack; CLUSTER=1 runs P1 and P4 against a production-like
+## cluster (`make cluster`'s code, started once for the run and stopped after it)
 bench: postgres temporal-dev
-	@cmd/temporal-dev/with-temporal.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 90m ./...
+	@AIADMIN_BENCH_CLUSTER=$(CLUSTER) cmd/temporal-dev/with-temporal.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 90m ./...
 
 ## lint: gofmt, go vet and workflowcheck (workflow determinism)
 lint:

@@ -15,6 +15,8 @@ import (
 	"go.temporal.io/api/history/v1"
 
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/cmd/internal/app"
+	"github.com/aiadmin/aiadmin/cmd/internal/config"
 	"github.com/aiadmin/aiadmin/workflows"
 )
 
@@ -35,14 +37,12 @@ const (
 // callbacks and welcomes, the wave's duration against the YClients calls it made ÷ 5 req/s,
 // and against bare workflows with the same number of no-op activities started at once on the
 // same server in the same run. It fails only when an activation callback or a welcome is
-// missing for an active salon, or doubled.
+// missing for an active salon, or doubled. With AIADMIN_BENCH_CLUSTER=1 the owners install
+// through the cluster's proxy, its processes sharing the cluster-wide YClients budget, and the
+// bare workflows run on the cluster's Temporal server.
 func BenchmarkInstallWave(b *testing.B) {
-	addr := os.Getenv("TEMPORAL_ADDRESS")
-	if addr == "" {
-		b.Skip("TEMPORAL_ADDRESS is not set: run through `make bench`")
-	}
 	k := benchEnvInt(b, "AIADMIN_BENCH_OWNERS", waveOwnersDefault)
-	s := newStackAt(b, addr)
+	s := installStackFor(b)
 	skel := startBenchSkeleton(b, s.app.Temporal)
 	var w waveResult
 	round := 0
@@ -214,10 +214,10 @@ func (w waveResult) print(b *testing.B, k int) {
 	installRate, bareRate := float64(len(active))/w.wall.Seconds(), float64(k)/w.bare.Seconds()
 	b.ReportMetric(w.wall.Seconds(), "wave_s")
 	b.ReportMetric(float64(w.calls)/float64(k), "yclients_calls/install")
-	fmt.Printf("P2: %d owners at once: %d active (%d not within %s); first QR p50 %.1f s p99 %.1f s, active p50 %.1f s p99 %.1f s; "+
+	fmt.Printf("P2%s: %d owners at once: %d active (%d not within %s); first QR p50 %.1f s p99 %.1f s, active p50 %.1f s p99 %.1f s; "+
 		"errors seen %d %s; callbacks and welcomes exactly once; wave %.1f s vs YClients calls %d (%.1f per install, max %.1f req/s) "+
 		"÷ 5 req/s = %.1f s: ratio %.2f (target ≤ 1.25); throughput %.2f installs/s vs bare workflows %.2f/s (%d with %d no-op "+
-		"activities each, started at once on the same server, same run): ratio %.2f (%s)\n",
+		"activities each, started at once on the same server, same run): ratio %.2f (%s)\n", clusterMark(),
 		k, len(active), w.notActive, waveTimeout, q[0].Seconds(), q[1].Seconds(), a[0].Seconds(), a[1].Seconds(),
 		benchCount(errs), benchTopErrors(errs), w.wall.Seconds(), w.calls, float64(w.calls)/float64(k), w.maxRate,
 		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate,
@@ -253,4 +253,23 @@ func benchTopErrors(m map[string]int) string {
 		out = append(out, fmt.Sprintf("%d× «%s»", m[k], k))
 	}
 	return "[" + strings.Join(out, "; ") + "]"
+}
+
+// installStackFor is the single-process stack on TEMPORAL_ADDRESS or, with
+// AIADMIN_BENCH_CLUSTER=1, a view of the cluster with what the wave uses: the fake YClients
+// (5 req/s, like YClients; the cluster's processes share the cluster-wide budget), the phone of
+// the fake WhatsApp server, the public URL (the proxy) and a client of its Temporal server.
+func installStackFor(b *testing.B) *stack {
+	b.Helper()
+	if !benchOnCluster() {
+		addr := os.Getenv("TEMPORAL_ADDRESS")
+		if addr == "" {
+			b.Skip("TEMPORAL_ADDRESS is not set: run through `make bench`")
+		}
+		return newStackAt(b, addr)
+	}
+	bc := clusterForBench(b)
+	return &stack{t: b, dsn: bc.dsn, fake: bc.fake, phone: bc.sim.Phone(),
+		cfg: &config.Config{PublicURL: bc.c.Addrs.PublicURL, YClientsBaseURL: bc.fakeURL},
+		app: &app.App{Temporal: bc.temporal}}
 }

@@ -40,12 +40,14 @@ const (
 // iteration, so b.N does not change the workload; it prints the P1 line (throughput, p50 and
 // p99 of both and the throughput ratio intake/bare). It fails only when a request fails or
 // exactly-once breaks: every accepted webhook must be in the inbox once, under its own ID.
+// With AIADMIN_BENCH_CLUSTER=1 it posts through the cluster's proxy to its api processes, the
+// baseline inserts into the cluster's database, and a second line gives the CPU of each kind
+// of process during both runs (intakeTargetFor).
 func BenchmarkWebhookIntake(b *testing.B) {
-	s := newBenchStack(b, nil)
-	body := realisticWebhook(b, s)
+	tg := intakeTargetFor(b)
 	bodies := make([][]byte, intakeRequests)
 	for i := range bodies {
-		bodies[i] = withResource(b, body, intakeResource, int64(900_000_000+i))
+		bodies[i] = withResource(b, tg.body, intakeResource, int64(900_000_000+i))
 	}
 	ctx := context.Background()
 
@@ -55,7 +57,7 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	b.Cleanup(hc.CloseIdleConnections)
 	var accepted intakeIDs
 	intake := func(i int) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.webhookURL, bytes.NewReader(bodies[i%len(bodies)]))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tg.webhookURL, bytes.NewReader(bodies[i%len(bodies)]))
 		if err != nil {
 			return err
 		}
@@ -77,42 +79,49 @@ func BenchmarkWebhookIntake(b *testing.B) {
 		return nil
 	}
 
-	pcfg, err := pgxpool.ParseConfig(s.dsn)
+	pcfg, err := pgxpool.ParseConfig(tg.dsn)
 	require.NoError(b, err)
 	pcfg.MaxConns, pcfg.MinConns = intakeClients, intakeClients
 	pool, err := pgxpool.NewWithConfig(ctx, pcfg)
 	require.NoError(b, err)
 	b.Cleanup(pool.Close)
-	_, err = pool.Exec(ctx, `CREATE TABLE bench_bare_insert (
+	bareTable := fmt.Sprintf("bench_bare_insert_%d", time.Now().UnixNano())
+	_, err = pool.Exec(ctx, `CREATE TABLE `+bareTable+` (
 		id bigserial PRIMARY KEY, salon_id bigint NOT NULL, received_at timestamptz NOT NULL DEFAULT now(), body bytea NOT NULL)`)
 	require.NoError(b, err)
+	b.Cleanup(func() { _, _ = pool.Exec(context.Background(), `DROP TABLE `+bareTable) })
 	bare := func(i int) error {
 		var id int64
-		return pool.QueryRow(ctx, `INSERT INTO bench_bare_insert (salon_id, body) VALUES ($1, $2) RETURNING id`,
-			s.salon, bodies[i%len(bodies)]).Scan(&id)
+		return pool.QueryRow(ctx, `INSERT INTO `+bareTable+` (salon_id, body) VALUES ($1, $2) RETURNING id`,
+			tg.salon, bodies[i%len(bodies)]).Scan(&id)
 	}
 
 	_, _, err = closedLoop(intakeClients, intakeWarmup, intake)
 	require.NoError(b, err, "intake warm-up")
 	_, _, err = closedLoop(intakeClients, intakeWarmup, bare)
 	require.NoError(b, err, "bare warm-up")
-	s.waitInboxDrained()
+	tg.drained()
 
 	var intakeLat, bareLat []time.Duration
 	var intakeWall, bareWall time.Duration
+	var intakeCPU, bareCPU string
 	for b.Loop() {
+		done := tg.measure()
 		lat, wall, err := closedLoop(intakeClients, intakeRequests, intake)
+		intakeCPU = done()
 		require.NoError(b, err, "intake")
 		intakeLat, intakeWall = append(intakeLat, lat...), intakeWall+wall
 		// Let the dispatcher catch up before the bare run, so it does not share the two
 		// cores with it (it ran alongside the intake, as in production).
-		s.waitInboxDrained()
+		tg.drained()
+		done = tg.measure()
 		lat, wall, err = closedLoop(intakeClients, intakeRequests, bare)
+		bareCPU = done()
 		require.NoError(b, err, "bare insert")
 		bareLat, bareWall = append(bareLat, lat...), bareWall+wall
 	}
 	b.StopTimer()
-	accepted.requireStoredOnce(b, pool, s.salon)
+	accepted.requireStoredOnce(b, pool, tg.salon)
 
 	in, br := benchSummarise(intakeLat, intakeWall), benchSummarise(bareLat, bareWall)
 	b.ReportMetric(in.rps(), "intake_req/s")
@@ -122,10 +131,13 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	b.ReportMetric(benchMS(br.p50), "bare_p50_ms")
 	b.ReportMetric(benchMS(br.p99), "bare_p99_ms")
 	b.ReportMetric(in.rps()/br.rps(), "ratio")
-	fmt.Printf("P1: intake %.0f req/s p50 %.1f ms p99 %.1f ms vs bare INSERT+COMMIT %.0f req/s p50 %.1f ms p99 %.1f ms "+
-		"ratio %.2f (%d clients, %d requests/side, body %d B, %s)\n",
+	fmt.Printf("P1%s: intake %.0f req/s p50 %.1f ms p99 %.1f ms vs bare INSERT+COMMIT %.0f req/s p50 %.1f ms p99 %.1f ms "+
+		"ratio %.2f (%d clients, %d requests/side, body %d B, %s%s)\n", clusterMark(),
 		in.rps(), benchMS(in.p50), benchMS(in.p99), br.rps(), benchMS(br.p50), benchMS(br.p99), in.rps()/br.rps(),
-		intakeClients, in.n, len(bodies[0]), time.Now().Format(time.DateOnly))
+		intakeClients, in.n, len(bodies[0]), tg.where, time.Now().Format(time.DateOnly))
+	if intakeCPU != "" {
+		fmt.Printf("P1%s: intake run: %s; bare run: %s\n", clusterMark(), intakeCPU, bareCPU)
+	}
 }
 
 // intakeIDs are the inbox IDs the webhook answered 200 with.
@@ -192,17 +204,17 @@ func closedLoop(workers, n int, op func(i int) error) ([]time.Duration, time.Dur
 
 // realisticWebhook is the body of a real record webhook as the fake YClients sends it: one
 // booking is made in the fake and its "create" delivery is taken.
-func realisticWebhook(b *testing.B, s *benchStack) []byte {
+func realisticWebhook(b *testing.B, fake *yclientsfake.Fake, salon int64) []byte {
 	b.Helper()
-	staff, service := staffOf(b, s.fake, s.salon), serviceOf(b, s.fake, s.salon)
+	staff, service := staffOf(b, fake, salon), serviceOf(b, fake, salon)
 	day := time.Now().AddDate(0, 0, 3).Format("2006-01-02")
-	rec, err := s.fake.CreateRecord(s.salon, yclientsfake.RecordInput{StaffID: staff, ServiceIDs: []int64{service},
+	rec, err := fake.CreateRecord(salon, yclientsfake.RecordInput{StaffID: staff, ServiceIDs: []int64{service},
 		Client: &yclientsfake.ClientInput{Name: "Анна Смирнова", Phone: "+79160000001"}, Datetime: day + " 14:30:00",
 		Comment: "Постоянный клиент, просит мастера Ольгу"})
 	require.NoError(b, err)
 	var body []byte
 	require.Eventually(b, func() bool {
-		for _, d := range s.fake.Deliveries() {
+		for _, d := range fake.Deliveries() {
 			if d.Resource == "record" && d.ResourceID == rec.ID && d.HTTPStatus == http.StatusOK {
 				body = d.Body
 				return true
@@ -233,4 +245,37 @@ func (s *benchStack) waitInboxDrained() time.Duration {
 	require.Eventually(s.b, func() bool { return s.inboxPending() == 0 }, 2*time.Minute, 20*time.Millisecond,
 		"dispatcher drains the inbox")
 	return time.Since(start)
+}
+
+// intakeTarget is where BenchmarkWebhookIntake posts and where its bare baseline inserts.
+type intakeTarget struct {
+	webhookURL string // an activated salon's entity webhook URL
+	dsn        string // the application's database
+	salon      int64
+	body       []byte // a real record webhook of the salon's
+	drained    func() // waits until the dispatcher has handled every stored webhook
+	where      string // for the P line: "" or where it ran
+	// measure starts measuring where the CPU goes; what it returns ends that and describes it.
+	measure func() func() string
+}
+
+// intakeTargetFor is the single-process stack, or with AIADMIN_BENCH_CLUSTER=1 the cluster:
+// webhooks through the proxy to its api processes, the baseline on its database.
+func intakeTargetFor(b *testing.B) intakeTarget {
+	b.Helper()
+	if !benchOnCluster() {
+		s := newBenchStack(b, nil)
+		return intakeTarget{webhookURL: s.webhookURL, dsn: s.dsn, salon: s.salon, body: realisticWebhook(b, s.fake, s.salon),
+			drained: func() { s.waitInboxDrained() }, measure: func() func() string { return func() string { return "" } }}
+	}
+	bc := clusterForBench(b)
+	salon, hook := bc.installSalon(b)
+	return intakeTarget{webhookURL: hook, dsn: bc.dsn, salon: salon, body: realisticWebhook(b, bc.fake, salon),
+		drained: func() {
+			require.Eventually(b, func() bool { return bc.inboxPending(b, salon) == 0 }, 2*time.Minute, 20*time.Millisecond,
+				"the cluster's dispatcher drains the inbox")
+		},
+		measure: bc.measure,
+		where: fmt.Sprintf("through the proxy to %d api processes, %d workers, the cluster's database, ",
+			bc.c.opts.APIs, bc.c.opts.Workers)}
 }

@@ -36,6 +36,8 @@ const (
 // and 10,000 the line also gives the linear extrapolation, labelled as such. It fails only
 // when an installation does not get to active or a booking is not confirmed exactly once.
 func BenchmarkWorkerMemory(b *testing.B) {
+	notOnCluster(b, "P5", "it reads the RSS of its own process (/proc/self/status), where the single-process "+
+		"stack's worker runs; the cluster's workers are other processes", false)
 	n := benchEnvInt(b, "AIADMIN_BENCH_INSTALLATIONS", memInstallsDefault)
 	m := benchEnvInt(b, "AIADMIN_BENCH_REMINDERS", memRemindersDefault)
 	s := newBenchStack(b, nil)

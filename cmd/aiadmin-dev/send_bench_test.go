@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
+	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 )
 
@@ -56,22 +58,26 @@ type sendRun struct {
 // run and on the same Temporal server it drives a skeleton of the irreducible work at the same
 // rate (see benchSkeleton) and prints the P4 line: the pipeline's latencies and its
 // throughput against the skeleton's. It fails only if a confirmation is missing after a
-// generous wait or a client got more than one message (never on speed).
+// generous wait or a client got more than one message (never on speed). With
+// AIADMIN_BENCH_CLUSTER=1 the salon is installed through the cluster's proxy, the skeleton runs
+// on the cluster's Temporal server, and a second line gives the CPU of each kind of process and
+// the YClients requests during the pipeline run (sendTargetFor).
 func BenchmarkWebhookToSend(b *testing.B) {
 	rate := benchEnvInt(b, "AIADMIN_BENCH_RATE", sendRateDefault)
 	seconds := benchEnvInt(b, "AIADMIN_BENCH_SECONDS", sendSecondsDefault)
 	n := rate * seconds
-	obs := &hookObserver{base: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}, acked: map[int64]time.Time{}}
-	s := newBenchStack(b, &http.Client{Timeout: 10 * time.Second, Transport: obs})
-	s.noPacingNoCap()
-	skel := startBenchSkeleton(b, s.app.Temporal)
+	tg := sendTargetFor(b, n)
+	skel := startBenchSkeleton(b, tg.temporal)
 
 	var pipe, base sendRun
+	var pipeCPU string
 	round := 0
 	for b.Loop() {
 		round++
 		base = skel.run(b, round, rate, n)
-		pipe = s.webhooksToSends(b, obs, round, rate, n)
+		done := tg.measure()
+		pipe = tg.webhooksToSends(b, round, rate, n)
+		pipeCPU = done()
 	}
 	b.StopTimer()
 
@@ -81,18 +87,21 @@ func BenchmarkWebhookToSend(b *testing.B) {
 	b.ReportMetric(benchMS(l.max), "send_max_ms")
 	b.ReportMetric(pipe.throughput, "bookings/s")
 	b.ReportMetric(base.throughput, "skeleton/s")
-	fmt.Printf("P4: webhook→send at %.1f/s for %d s (%d bookings, simulated phone, no pacing): p50 %.0f ms p99 %.0f ms "+
+	fmt.Printf("P4%s: webhook→send at %.1f/s for %d s (%d bookings, simulated phone, no pacing): p50 %.0f ms p99 %.0f ms "+
 		"max %.0f ms, exactly-once ok; throughput %.1f bookings/s vs skeleton %.1f/s (signal-with-start + one no-op "+
 		"activity per booking on the same server, same run, offered %.1f/s; its p50 %.0f ms p99 %.0f ms): ratio %.2f "+
-		"(targets p50 ≤ 300 ms, p99 ≤ 1 s, ratio ≥ 0.5; %s)\n",
+		"(targets p50 ≤ 300 ms, p99 ≤ 1 s, ratio ≥ 0.5; %s%s)\n", clusterMark(),
 		pipe.achieved, seconds, n, benchMS(l.p50), benchMS(l.p99), benchMS(l.max), pipe.throughput, base.throughput,
-		base.achieved, benchMS(k.p50), benchMS(k.p99), pipe.throughput/base.throughput, time.Now().Format("2006-01-02"))
+		base.achieved, benchMS(k.p50), benchMS(k.p99), pipe.throughput/base.throughput, tg.where, time.Now().Format("2006-01-02"))
+	if pipeCPU != "" {
+		fmt.Printf("P4%s: pipeline run: %s\n", clusterMark(), pipeCPU)
+	}
 }
 
 // webhooksToSends makes n bookings in the fake YClients at rate a second and waits for each
 // one's confirmation on the simulated phone; it fails on a webhook never answered 2xx, a
 // confirmation missing after the wait, or a client messaged twice.
-func (s *benchStack) webhooksToSends(b *testing.B, obs *hookObserver, round, rate, n int) sendRun {
+func (s sendTarget) webhooksToSends(b *testing.B, round, rate, n int) sendRun {
 	staff, service := staffOf(b, s.fake, s.salon), serviceOf(b, s.fake, s.salon)
 	day := time.Now().AddDate(0, 0, 3).Format("2006-01-02")
 	require.Less(b, n, 10_000, "client phones are numbered with four digits")
@@ -110,14 +119,8 @@ func (s *benchStack) webhooksToSends(b *testing.B, obs *hookObserver, round, rat
 	}
 	run := sendRun{achieved: float64(n) / time.Since(start).Seconds()}
 
-	sent := func() map[string][]time.Time {
-		out := map[string][]time.Time{}
-		for _, m := range s.phone.Messages(s.salon) {
-			out[m.Phone] = append(out[m.Phone], m.At)
-		}
-		return out
-	}
-	wait := max(sendWaitMin, 2*time.Since(start))
+	sent := s.sent
+	wait := max(sendWaitMin, 2*time.Since(start), s.minWait)
 	benchWaitFor(wait, func() bool {
 		got := sent()
 		for _, p := range phones {
@@ -132,7 +135,7 @@ func (s *benchStack) webhooksToSends(b *testing.B, obs *hookObserver, round, rat
 	var missing, twice, unacked []int64
 	var last time.Time
 	for rec, p := range phones {
-		acked, ok := obs.ackedAt(rec)
+		acked, ok := s.obs.ackedAt(rec)
 		switch {
 		case !ok:
 			unacked = append(unacked, rec)
@@ -152,6 +155,63 @@ func (s *benchStack) webhooksToSends(b *testing.B, obs *hookObserver, round, rat
 	}
 	run.throughput = float64(n) / last.Sub(start).Seconds()
 	return run
+}
+
+// sendTarget is where BenchmarkWebhookToSend books and watches the sends.
+type sendTarget struct {
+	fake     *yclientsfake.Fake
+	salon    int64         // activated, pacing and the daily cap off
+	obs      *hookObserver // the fake's entity webhooks go through it
+	sent     func() map[string][]time.Time
+	temporal client.Client // the skeleton's server
+	minWait  time.Duration // at least this long for the last confirmation
+	where    string        // for the P line: "" or where it ran
+	// measure starts measuring the pipeline run (CPU, YClients requests); what it returns ends
+	// that and describes it ("" on the single-process stack).
+	measure func() func() string
+}
+
+// sendTargetFor is the single-process stack, or with AIADMIN_BENCH_CLUSTER=1 the cluster (a
+// salon installed through the proxy; the skeleton on the cluster's Temporal server). n is the
+// number of bookings: on the cluster every confirmation re-reads its record from YClients
+// through the cluster-wide budget (one request per yclients.BudgetSpacing), so the wait for
+// the last one allows for that.
+func sendTargetFor(b *testing.B, n int) sendTarget {
+	b.Helper()
+	if !benchOnCluster() {
+		obs := &hookObserver{base: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute}, acked: map[int64]time.Time{}}
+		s := newBenchStack(b, &http.Client{Timeout: 10 * time.Second, Transport: obs})
+		s.noPacingNoCap()
+		return sendTarget{fake: s.fake, salon: s.salon, obs: obs, temporal: s.app.Temporal, sent: func() map[string][]time.Time {
+			out := map[string][]time.Time{}
+			for _, m := range s.phone.Messages(s.salon) {
+				out[m.Phone] = append(out[m.Phone], m.At)
+			}
+			return out
+		}, measure: func() func() string { return func() string { return "" } }}
+	}
+	bc := clusterForBench(b)
+	salon, _ := bc.installSalon(b)
+	return sendTarget{fake: bc.fake, salon: salon, obs: bc.hooks, temporal: bc.temporal,
+		sent:    func() map[string][]time.Time { return bc.sent(salon) },
+		minWait: 2 * time.Duration(n) * yclients.BudgetSpacing,
+		measure: func() func() string {
+			cpu, calls := bc.measure(), newCallCounter(bc.fake)
+			return func() string {
+				reqs := calls.stop()
+				limited := 0
+				for _, r := range reqs {
+					if r.Status == http.StatusTooManyRequests {
+						limited++
+					}
+				}
+				return fmt.Sprintf("%s; YClients requests %d (%.2f per booking, %d answered 429, max %.1f req/s over 1 s "+
+					"windows, by arrival at the fake)", cpu(), len(reqs), float64(len(reqs))/float64(n), limited,
+					yclientsfake.MaxRequestRate(reqs, time.Second))
+			}
+		},
+		where: fmt.Sprintf("%d api + %d worker processes, Temporal on PostgreSQL, the fake WhatsApp server, "+
+			"YClients budget 1 request/%s cluster-wide; ", bc.c.opts.APIs, bc.c.opts.Workers, yclients.BudgetSpacing)}
 }
 
 // benchWaitFor polls done every 20 ms until it holds or wait has passed.

@@ -1,0 +1,390 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	tlog "go.temporal.io/sdk/log"
+
+	"github.com/aiadmin/aiadmin/activities/whatsapp/simserver"
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/dbtest"
+	"github.com/aiadmin/aiadmin/db/sqlc"
+)
+
+// clusterBenchEnv=1 (`make bench CLUSTER=1`) runs the benchmarks that can against one
+// production-like cluster (startCluster: Temporal on PostgreSQL, 2 api and 3 worker processes
+// behind the round-robin proxy), started by the first of them and stopped after the last
+// (TestMain). Without it nothing changes.
+const clusterBenchEnv = "AIADMIN_BENCH_CLUSTER"
+
+// benchOnCluster reports whether the benchmarks run against the cluster.
+func benchOnCluster() bool {
+	return os.Getenv(clusterBenchEnv) == "1" && os.Getenv(clusterChildEnv) == ""
+}
+
+// TestMain stops the benchmarks' cluster, if one was started, after all tests and benchmarks.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := stopBenchCluster(); err != nil {
+		fmt.Fprintln(os.Stderr, "bench cluster:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// benchCluster is the cluster the benchmarks share, with the fakes served by this process (as
+// the chaos suite does) so that a benchmark can stamp each entity webhook's 2xx and read each
+// sent message's time: the fake YClients with YClients' 5 requests/s limit, its entity webhooks
+// sent at once through hooks; the fake WhatsApp server that every worker's shards talk to.
+type benchCluster struct {
+	c        *cluster
+	dsn      string
+	dir      string
+	fake     *yclientsfake.Fake
+	fakeURL  string
+	hooks    *hookObserver
+	sim      *simserver.Server
+	simURL   string
+	store    *db.Store
+	temporal client.Client
+	hc       *http.Client
+	servers  []*http.Server
+	next     atomic.Int64 // salon IDs handed out
+}
+
+var benchClusterOnce struct {
+	sync.Mutex
+	started bool
+	bc      *benchCluster
+	err     error
+}
+
+// clusterForBench starts the cluster on the first call and returns it.
+func clusterForBench(b *testing.B) *benchCluster {
+	b.Helper()
+	st := &benchClusterOnce
+	st.Lock()
+	defer st.Unlock()
+	if !st.started {
+		st.started = true
+		began := time.Now()
+		st.bc, st.err = startBenchCluster()
+		if st.err == nil {
+			fmt.Printf("bench cluster: ready in %s (Temporal on PostgreSQL, %d api + %d worker processes behind the proxy, "+
+				"fake YClients 5 req/s and fake WhatsApp server in the bench process)\n",
+				time.Since(began).Round(time.Millisecond), st.bc.c.opts.APIs, st.bc.c.opts.Workers)
+		}
+	}
+	if st.err != nil {
+		b.Fatalf("the bench cluster did not start: %v", st.err)
+	}
+	return st.bc
+}
+
+// startBenchCluster starts the fakes and the cluster on databases of its own.
+func startBenchCluster() (_ *benchCluster, err error) {
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		return nil, err
+	}
+	temporalBin := filepath.Join(root, "bin", "temporal-dev")
+	if _, err := os.Stat(temporalBin); err != nil {
+		return nil, fmt.Errorf("%s is missing: run `make temporal-dev` (make bench does)", temporalBin)
+	}
+	bc := &benchCluster{hc: &http.Client{Timeout: 30 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	defer func() {
+		if err != nil {
+			_ = bc.stop()
+		}
+	}()
+	if bc.dsn, err = benchClusterDSN(); err != nil {
+		return nil, err
+	}
+	if bc.dir, err = os.MkdirTemp("", "aiadmin-bench-cluster-"); err != nil {
+		return nil, err
+	}
+	publicAddr, err := resolveAddr("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	if err := bc.startFakes("http://" + publicAddr); err != nil {
+		return nil, err
+	}
+	bc.c, err = startCluster(context.Background(), clusterOptions{
+		Addr: publicAddr, TemporalAddr: "127.0.0.1:0", DatabaseURL: bc.dsn, Dir: bc.dir, Fresh: true,
+		APIs: 2, Workers: 3, Shards: 4, ShardRetry: time.Second,
+		TemporalBin: temporalBin, TemporalConfig: filepath.Join(root, "temporal-dev.yaml"),
+		Self:        []string{os.Args[0], "-test.run=^TestClusterChildProcess$", "-test.count=1"},
+		YClientsURL: bc.fakeURL, WhatsAppURL: bc.simURL,
+		// IP_RATE_LIMIT=0: every owner of a benchmark comes from 127.0.0.1 through one proxy.
+		Env: []string{clusterChildEnv + "=1", "IP_RATE_LIMIT=0"},
+	}, testLogger(slog.LevelInfo))
+	if err != nil {
+		return nil, fmt.Errorf("%w; logs:\n%s", err, clusterLogTails(bc.dir))
+	}
+	if bc.store, err = db.Open(context.Background(), bc.dsn); err != nil {
+		return nil, err
+	}
+	bc.temporal, err = client.Dial(client.Options{HostPort: bc.c.Addrs.Temporal, Namespace: bc.c.Addrs.Namespace,
+		Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))})
+	if err != nil {
+		return nil, err
+	}
+	bc.next.Store(4_000_000 + int64(os.Getpid()%1000)*1000)
+	return bc, nil
+}
+
+// benchClusterDSN is a database of this run's own on DATABASE_URL's server (dbtest's default).
+func benchClusterDSN() (string, error) {
+	base := os.Getenv("DATABASE_URL")
+	if base == "" {
+		base = dbtest.DefaultURL
+	}
+	u, err := url.Parse(base)
+	if err != nil {
+		return "", fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	u.Path = fmt.Sprintf("/aiadmin_bench_cluster_%d", os.Getpid())
+	return u.String(), nil
+}
+
+// startFakes serves the fake YClients and the fake WhatsApp server on free ports.
+func (bc *benchCluster) startFakes(public string) error {
+	bc.hooks = &hookObserver{base: &http.Transport{MaxIdleConnsPerHost: 64, IdleConnTimeout: time.Minute},
+		acked: map[int64]time.Time{}}
+	bc.fake = yclientsfake.New(yclientsfake.Options{
+		PartnerToken: clusterPartnerToken, ApplicationID: 1, EntityDelay: -1, // RPS: YClients' 5
+		HTTPClient:  &http.Client{Timeout: 10 * time.Second, Transport: bc.hooks},
+		RegisterURL: public + "/marketplace/register", LifecycleURL: public + "/marketplace/webhook",
+	})
+	bc.fake.SeedDemo()
+	bc.sim = simserver.New(simserver.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	var err error
+	if bc.fakeURL, err = bc.serve(bc.fake); err != nil {
+		return err
+	}
+	bc.simURL, err = bc.serve(bc.sim)
+	return err
+}
+
+func (bc *benchCluster) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	bc.servers = append(bc.servers, srv)
+	return "http://" + ln.Addr().String(), nil
+}
+
+// stopBenchCluster stops the benchmarks' cluster, if one was started, drops its databases and
+// checks that none of its processes is left.
+func stopBenchCluster() error {
+	st := &benchClusterOnce
+	st.Lock()
+	defer st.Unlock()
+	if st.bc == nil {
+		return nil
+	}
+	began := time.Now()
+	err := st.bc.stop()
+	if err == nil {
+		fmt.Printf("bench cluster: stopped in %s, no process of it left, its databases dropped\n",
+			time.Since(began).Round(time.Millisecond))
+	}
+	st.bc = nil
+	return err
+}
+
+func (bc *benchCluster) stop() error {
+	if bc.temporal != nil {
+		bc.temporal.Close()
+	}
+	if bc.store != nil {
+		bc.store.Close()
+	}
+	var errs []error
+	if bc.c != nil {
+		bc.c.Stop()
+		if left := markedProcesses(bc.dir); len(left) > 0 {
+			errs = append(errs, fmt.Errorf("processes left after the stop: %v", left))
+		}
+	}
+	for _, s := range bc.servers {
+		_ = s.Close()
+	}
+	if bc.fake != nil {
+		bc.fake.Close()
+	}
+	if bc.dsn != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		errs = append(errs, dropDatabases(ctx, bc.dsn, clusterDatabases(bc.dsn)...))
+	}
+	if bc.dir != "" {
+		errs = append(errs, os.RemoveAll(bc.dir))
+	}
+	return errors.Join(errs...)
+}
+
+// installSalon adds a salon to the fake (a copy of the Moscow demo salon) and installs it
+// through the public contract as its owner would (marketplace redirect, register page, the
+// connect page's websocket, the QR scanned on the fake WhatsApp server); then it turns
+// pacing and the daily cap off and returns the salon and its entity webhook URL.
+func (bc *benchCluster) installSalon(b *testing.B) (int64, string) {
+	b.Helper()
+	demo, ok := bc.fake.Salon(yclientsfake.DemoSalonMoscow)
+	require.True(b, ok, "the fake has the demo salons")
+	demo.ID, demo.Records, demo.Status = bc.next.Add(1), nil, ""
+	bc.fake.AddSalon(demo)
+	phone := fmt.Sprintf("7998%07d", demo.ID%10_000_000)
+	err := ownerInstall(bc.hc, bc.fakeURL, bc.c.Addrs.PublicURL, demo.ID, func() error {
+		return bc.sim.Scan(demo.ID, phone, "Салон")
+	})
+	require.NoError(b, err, "install salon %d through the cluster", demo.ID)
+	require.NoError(b, bc.store.UpsertSalonSettings(context.Background(), sqlc.UpsertSalonSettingsParams{
+		SalonID: demo.ID, ReminderDayHour: 18, QuietFromMinute: 21 * 60, QuietToMinute: 9 * 60,
+		PerMinute: 0, DailyCap: 0, Templates: []byte("{}")}))
+	for _, cb := range slices.Backward(bc.fake.Callbacks()) {
+		if cb.SalonID == demo.ID && len(cb.WebhookURLs) > 0 {
+			return demo.ID, cb.WebhookURLs[0]
+		}
+	}
+	b.Fatalf("no activation callback for salon %d", demo.ID)
+	return 0, ""
+}
+
+// inboxPending is how many of the salon's webhooks the cluster's dispatcher has not handed on.
+func (bc *benchCluster) inboxPending(b *testing.B, salon int64) int64 {
+	n, err := bc.store.CountInboxByState(context.Background(), sqlc.CountInboxByStateParams{SalonID: salon, State: "pending"})
+	require.NoError(b, err)
+	return n
+}
+
+// sent is what the fake WhatsApp server recorded as sent for the salon: client phone → times.
+func (bc *benchCluster) sent(salon int64) map[string][]time.Time {
+	out := map[string][]time.Time{}
+	for _, m := range bc.sim.Messages(salon) {
+		out[m.Phone] = append(out[m.Phone], m.At)
+	}
+	return out
+}
+
+// notOnCluster prints, for `make bench CLUSTER=1`, why a benchmark runs on the single-process
+// stack instead (skip false) or is skipped (skip true).
+func notOnCluster(b *testing.B, p, why string, skip bool) {
+	b.Helper()
+	if !benchOnCluster() {
+		return
+	}
+	if skip {
+		fmt.Printf("%s [cluster]: skipped on the cluster: %s\n", p, why)
+		b.Skipf("not on the cluster: %s", why)
+	}
+	fmt.Printf("%s [cluster]: runs on the single-process stack, not on the cluster: %s\n", p, why)
+}
+
+// clusterMark is the P line's marker: " [cluster]" on the cluster, "" otherwise.
+func clusterMark() string {
+	if benchOnCluster() {
+		return " [cluster]"
+	}
+	return ""
+}
+
+// measure starts measuring the CPU time each of the cluster's processes (api, worker, proxy
+// and Temporal grouped by kind), this bench process and the whole machine use; the function it
+// returns ends the measurement and describes it. PostgreSQL's CPU is in the machine's figure
+// (its backends are shared with other work on this machine).
+func (bc *benchCluster) measure() func() string {
+	pids := map[string]int{"bench process": os.Getpid()}
+	for name, pid := range bc.c.Addrs.PIDs {
+		pids[name] = pid
+	}
+	snap := func() map[string]time.Duration {
+		out := map[string]time.Duration{}
+		for name, pid := range pids {
+			kind, _, _ := strings.Cut(name, "-")
+			out[kind] += procCPU(pid)
+		}
+		return out
+	}
+	before, began := snap(), time.Now()
+	busy0, total0 := machineCPU()
+	return func() string {
+		after := snap()
+		busy1, total1 := machineCPU()
+		wall := time.Since(began)
+		kinds := make([]string, 0, len(after))
+		for k := range after {
+			kinds = append(kinds, k)
+		}
+		slices.Sort(kinds)
+		var parts []string
+		for _, k := range kinds {
+			parts = append(parts, fmt.Sprintf("%s %.1f s", k, (after[k]-before[k]).Seconds()))
+		}
+		return fmt.Sprintf("CPU over %.1f s: %s; the machine %.0f%% busy (all processes, %d cores)",
+			wall.Seconds(), strings.Join(parts, ", "), 100*(busy1-busy0)/max(total1-total0, 1), runtime.NumCPU())
+	}
+}
+
+// procCPU is the CPU time (user and system) a process has used so far; 0 when it is gone.
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // f[0] is field 3 (state)
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14, in clock ticks (USER_HZ 100)
+	st, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
+	return time.Duration(ut+st) * (time.Second / 100)
+}
+
+// machineCPU is the machine's busy and total CPU time so far, in clock ticks (/proc/stat).
+func machineCPU() (busy, total float64) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, 0
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	for i, f := range strings.Fields(line)[1:] {
+		v, _ := strconv.ParseFloat(f, 64)
+		if i >= 8 { // guest time is already in user
+			break
+		}
+		total += v
+		if i != 3 && i != 4 { // idle, iowait
+			busy += v
+		}
+	}
+	return busy, total
+}
