@@ -103,7 +103,7 @@ func (b *bookingFlow) cancelled(ev RecordEvent, now time.Time) {
 // to 0): a cancellation notice still waiting is dropped; a client told of the cancellation is
 // told of the visit again.
 func (b *bookingFlow) restored(v activities.Visit, now time.Time) {
-	b.st.Cancelled, b.st.Restored = false, true
+	b.st.Cancelled = false
 	b.st.Visit = &v
 	b.drop(func(o Outgoing) bool { return o.Kind == texts.Cancellation })
 	switch {

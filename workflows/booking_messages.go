@@ -116,9 +116,6 @@ type BookingState struct {
 	Closed bool
 	// ReviewStarted says this run started the record's review request (the visit attended).
 	ReviewStarted bool
-	// Restored says the record was cancelled and then not (or an older delivery came after
-	// its cancellation): its notices read the record again instead of trusting the events.
-	Restored bool `json:",omitempty"`
 	// PlanFor is the visit start whose reminders are still to be planned (zero: none).
 	PlanFor time.Time
 	// Recheck is how long messages waiting for a paused salon wait before looking again

@@ -196,13 +196,11 @@ func salonEnded(reason string) bool {
 // knownAt is when YClients last changed the record (its newest webhook applied), when the
 // notice o tells exactly that state: the send may trust it instead of reading the record
 // again (every YClients read waits its turn in the cluster's 200 a minute). Zero otherwise
-// (a reminder, a notice the state has moved past, or a record restored after a cancellation,
-// which may be an older delivery come late: R3 sent a deleted record's confirmation): the
-// send reads the record.
+// (a reminder, or a notice the state has moved past): the send reads the record.
 func (b *bookingFlow) knownAt(o Outgoing) time.Time {
 	v := b.st.Visit
 	switch {
-	case b.st.ChangedAt.IsZero() || v == nil || b.st.Restored:
+	case b.st.ChangedAt.IsZero() || v == nil:
 		return time.Time{}
 	case o.Kind == texts.Cancellation && b.st.Cancelled,
 		(o.Kind == texts.Confirmation || o.Kind == texts.Change) && !b.st.Cancelled &&

@@ -10,7 +10,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/aiadmin/aiadmin/activities/whatsapp"
@@ -63,8 +62,6 @@ type Phone struct {
 	devices     map[string]int // account digits -> last companion device number
 	subs        map[chan StatusChange]struct{}
 	onIncoming  whatsapp.IncomingHandler
-	sendDelay   atomic.Int64 // nanoseconds every send waits before it goes (SetSendDelay)
-	underWay    atomic.Int32 // sends waiting out sendDelay now
 
 	wg sync.WaitGroup // pairing goroutines, so tests can prove none leak
 }
@@ -329,13 +326,6 @@ func (p *Phone) SetSendError(phone string, err error) {
 	}
 	p.sendErr[key] = err
 }
-
-// SetSendDelay makes every send wait d before it goes (0: none), so that a test can act while a
-// send is under way (SendsUnderWay).
-func (p *Phone) SetSendDelay(d time.Duration) { p.sendDelay.Store(int64(d)) }
-
-// SendsUnderWay is how many sends are waiting out the delay of SetSendDelay now.
-func (p *Phone) SendsUnderWay() int { return int(p.underWay.Load()) }
 
 // SetUnreachable simulates a machine without network: new pairing attempts end at once with a
 // PairError wrapping whatsapp.ErrUnreachable, Reconnect returns it, and sends fail with

@@ -15,19 +15,6 @@ func (p *Phone) Send(ctx context.Context, salonID int64, msg whatsapp.Message) (
 	if err := ctx.Err(); err != nil {
 		return "", err
 	}
-	if d := time.Duration(p.sendDelay.Load()); d > 0 {
-		p.underWay.Add(1)
-		t := time.NewTimer(d)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-		}
-		t.Stop()
-		p.underWay.Add(-1)
-		if err := ctx.Err(); err != nil {
-			return "", err
-		}
-	}
 	to, err := whatsapp.NormalizePhone(msg.Phone)
 	if err != nil {
 		return "", err
