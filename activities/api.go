@@ -249,10 +249,6 @@ type DeliverInput struct {
 	Visit     Visit
 	PrevStart time.Time // change notice: the previous time (zero when it did not change)
 	Deadline  time.Time // after it the message is dropped, never sent late
-	// KnownAt, when set, is when YClients last changed the record, whose state (delivered by
-	// its webhook) this notice tells: within KnownFresh of it the send trusts that state
-	// instead of reading the record again.
-	KnownAt time.Time `json:",omitempty"`
 }
 
 // DeliverOutput is what happened to the message.

@@ -7,7 +7,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/aiadmin/aiadmin/activities"
 	"github.com/aiadmin/aiadmin/activities/texts"
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 )
@@ -41,28 +40,4 @@ func TestRemindersReadTheirDayOnce(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string]int{"list": 1, "record": 1}, calls, "one list for the day, one read of the moved record")
-}
-
-// A notice of the state a webhook delivered minutes ago (KnownAt) goes without reading the
-// record again: one YClients read per booking capped the cluster at YClients' 200 requests a
-// minute (P4 on the cluster: 3.3 bookings/s). An older one reads it.
-func TestNoticeTrustsAFreshWebhook(t *testing.T) {
-	f := newFixture(t, partnerToken)
-	start := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
-	ins := salonWithRecords(t, f, start, 2)
-	policy(t, f, 0, 100, 0, 0)
-	reads := func() int {
-		n := 0
-		for _, r := range f.fake.Requests() {
-			if strings.HasPrefix(r.Path, "/api/v1/record") {
-				n++
-			}
-		}
-		return n
-	}
-	before := reads()
-	ins[0].KnownAt = time.Now().Add(-time.Minute)
-	ins[1].KnownAt = time.Now().Add(-activities.KnownFresh - time.Minute)
-	require.Equal(t, map[string]int{"sent ": 2}, deliverAll(t, f, ins))
-	require.Equal(t, 1, reads()-before, "only the notice of an older state read its record")
 }

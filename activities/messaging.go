@@ -253,11 +253,6 @@ func (a *Messaging) stillRelevant(ctx context.Context, loc *time.Location, in De
 	if answersClient(in.Kind) {
 		return "", nil // an answer to what the client wrote goes whatever became of the record
 	}
-	if !in.KnownAt.IsZero() && a.now().Sub(in.KnownAt) < KnownFresh {
-		// A notice of the state a webhook delivered minutes ago: a later change would have
-		// come as a webhook too, and the booking workflow would have moved past this notice.
-		return "", nil
-	}
 	rec, err := a.reread(ctx, loc, in)
 	rec = rec.In(loc)
 	gone := yclients.IsNotFound(err)
@@ -279,12 +274,6 @@ func (a *Messaging) stillRelevant(ctx context.Context, loc *time.Location, in De
 	}
 	return "", nil
 }
-
-// KnownFresh is how long the record state a webhook delivered stands for a notice about it
-// (DeliverInput.KnownAt): a confirmation or change notice sent within it costs no YClients
-// read (one per booking capped the cluster at YClients' 200 requests a minute: P4 on the
-// cluster ran at 3.3 bookings/s).
-const KnownFresh = 10 * time.Minute
 
 // reread is the record as YClients has it now. A reminder reads it from the list of its visit's
 // day, shared with the salon's other reminders due about now (dayLists); any other message, or

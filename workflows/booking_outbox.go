@@ -24,7 +24,7 @@ func (b *bookingFlow) sendDue(ctx workflow.Context) (ran bool, err error) {
 	}
 	o := b.st.Outbox[i]
 	in := activities.SendInput{DeliverInput: activities.DeliverInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID,
-		Kind: o.Kind, Visit: o.Visit, PrevStart: o.PrevStart, Deadline: o.Deadline, KnownAt: b.knownAt(o)}, Seq: o.Seq, Plan: o.Plan}
+		Kind: o.Kind, Visit: o.Visit, PrevStart: o.PrevStart, Deadline: o.Deadline}, Seq: o.Seq, Plan: o.Plan}
 	if o.Slot {
 		in.Slot = o.At
 	}
@@ -191,21 +191,4 @@ func salonEnded(reason string) bool {
 		return strings.HasPrefix(reason, "salon ")
 	}
 	return false
-}
-
-// knownAt is when YClients last changed the record (its newest webhook applied), when the
-// notice o tells exactly that state: the send may trust it instead of reading the record
-// again (every YClients read waits its turn in the cluster's 200 a minute). Zero otherwise
-// (a reminder, or a notice the state has moved past): the send reads the record.
-func (b *bookingFlow) knownAt(o Outgoing) time.Time {
-	v := b.st.Visit
-	switch {
-	case b.st.ChangedAt.IsZero() || v == nil:
-		return time.Time{}
-	case o.Kind == texts.Cancellation && b.st.Cancelled,
-		(o.Kind == texts.Confirmation || o.Kind == texts.Change) && !b.st.Cancelled &&
-			o.Visit.Start.Equal(v.Start) && o.Visit.StaffID == v.StaffID:
-		return b.st.ChangedAt
-	}
-	return time.Time{}
 }
