@@ -26,6 +26,14 @@ const clientPhone = "79161234567"
 // and a scan, and waits until it is active.
 func (s *stack) activate(salon int64) {
 	s.t.Helper()
+	s.scanUntil(salon, "active")
+	s.waitSalonStatus(salon, workflows.StatusActive)
+}
+
+// scanUntil installs the salon through the marketplace redirect and the connect page's
+// websocket, scans the QR code, and returns once the page gets the frame want.
+func (s *stack) scanUntil(salon int64, want string) {
+	s.t.Helper()
 	token := s.installSalon(s.cfg.YClientsBaseURL, salon)
 	conn := s.dial(token)
 	defer conn.Close()
@@ -33,8 +41,7 @@ func (s *stack) activate(salon int64) {
 	requestQR()
 	awaitFrame(s.t, conn, "qr", requestQR)
 	s.scanSalon(salon)
-	awaitFrame(s.t, conn, "active", nil)
-	s.waitSalonStatus(salon, workflows.StatusActive)
+	awaitFrame(s.t, conn, want, nil)
 }
 
 // awaitFrame reads connect-page frames until one of the wanted type arrives. An error frame

@@ -19,14 +19,7 @@ import (
 // pairSalon installs the salon and scans the QR code; it returns once the phone is paired.
 func (s *stack) pairSalon(salon int64) {
 	s.t.Helper()
-	token := s.installSalon(s.cfg.YClientsBaseURL, salon)
-	conn := s.dial(token)
-	defer conn.Close()
-	requestQR := func() { require.NoError(s.t, conn.WriteJSON(map[string]string{"type": "request-qr"})) }
-	requestQR()
-	awaitFrame(s.t, conn, "qr", requestQR)
-	s.scanSalon(salon)
-	awaitFrame(s.t, conn, "connected", nil)
+	s.scanUntil(salon, "connected")
 }
 
 // TestFreezeDuringFirstSync: YClients freezes the salon while the first catalogue sync waits on

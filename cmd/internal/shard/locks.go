@@ -65,36 +65,28 @@ func membersByCount(ctx context.Context, q Querier, hi int64) (map[int]int, erro
 
 // ownShards returns the shards whose locks this connection holds.
 func ownShards(ctx context.Context, q Querier, hi int64, shards int) (map[int]bool, error) {
-	rows, err := q.Query(ctx, `SELECT (l.objid::bigint & 65535)::int `+advisoryLocks+
+	return shardSet(ctx, q, `SELECT (l.objid::bigint & 65535)::int `+advisoryLocks+
 		` AND l.pid = pg_backend_pid() AND (l.objid::bigint >> 28) = $2 AND ((l.objid::bigint >> 16) & 4095) = $3`,
 		hi, kindShard, shards)
-	if err != nil {
-		return nil, err
-	}
-	out := map[int]bool{}
-	for rows.Next() {
-		var k int
-		if err := rows.Scan(&k); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		out[k] = true
-	}
-	return out, rows.Err()
 }
 
 // ownedShards returns the shards of this count whose locks any manager holds.
 func ownedShards(ctx context.Context, q Querier, hi int64, shards int) (map[int]bool, error) {
-	rows, err := q.Query(ctx, `SELECT (l.objid::bigint & 65535)::int `+advisoryLocks+
+	return shardSet(ctx, q, `SELECT (l.objid::bigint & 65535)::int `+advisoryLocks+
 		` AND (l.objid::bigint >> 28) = $2 AND ((l.objid::bigint >> 16) & 4095) = $3`, hi, kindShard, shards)
+}
+
+// shardSet runs a query that lists shard numbers and returns them as a set.
+func shardSet(ctx context.Context, q Querier, sql string, args ...any) (map[int]bool, error) {
+	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	out := map[int]bool{}
 	for rows.Next() {
 		var k int
 		if err := rows.Scan(&k); err != nil {
-			rows.Close()
 			return nil, err
 		}
 		out[k] = true
