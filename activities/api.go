@@ -249,6 +249,9 @@ type DeliverInput struct {
 	Visit     Visit
 	PrevStart time.Time // change notice: the previous time (zero when it did not change)
 	Deadline  time.Time // after it the message is dropped, never sent late
+	// ChangedAt is the record's last_change_date as the booking last applied it (zero when
+	// unknown): a notice's re-read lists the day's records changed since then, not the day.
+	ChangedAt time.Time
 }
 
 // DeliverOutput is what happened to the message.

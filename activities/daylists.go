@@ -14,13 +14,23 @@ import (
 const dayListFresh = 10 * time.Minute
 
 // dayLists reads a salon's records of one day with one list call (GET /records/{company_id},
-// paged) shared by the reminders of that day: a reminder storm (1,000 salons × 30 reminders at
-// 18:00) costs one call per salon, not one per message, within the cluster's YClients budget.
-// A change made after the list was read reaches the booking workflow as a webhook, which
-// re-plans or cancels the reminder itself.
+// paged), shared by the messages about that day that are due about the same time.
+//
+// Reminders share a list read within the last dayListFresh: a reminder storm (1,000 salons × 30
+// reminders at 18:00) costs one call per salon, not one per message, within the cluster's
+// YClients budget. A change made after the list was read reaches the booking workflow as a
+// webhook, which re-plans or cancels the reminder itself.
+//
+// Notices (confirmation, change, cancellation) follow a webhook by seconds and must see what a
+// read of the record made now would see: they share only a list whose read begins after they
+// asked (callers that come while one is being read wait for the next, which then serves all of
+// them), of the records changed since the oldest state they tell. At 50 bookings a second for
+// one salon that is one list every few seconds instead of 50 reads a second, against YClients'
+// 200 requests a minute for the whole cluster.
 type dayLists struct {
 	yc interface {
 		Records(ctx context.Context, salonID int64, from, to time.Time) ([]yclients.Record, error)
+		ChangedRecords(ctx context.Context, salonID int64, day, after time.Time) ([]yclients.Record, error)
 	}
 	now func() time.Time
 
@@ -31,22 +41,33 @@ type dayLists struct {
 type dayKey struct {
 	salonID int64
 	day     string // the visit's date in the salon's zone
+	changed bool   // a notices' list (read after its callers asked, changed records only)
 }
 
 // dayList is one list call's result; ready is closed when it is in (callers that came while
 // it was being read wait for it instead of calling too).
 type dayList struct {
 	ready   chan struct{}
-	at      time.Time
+	after   *dayList  // a notices' list starts when the read before it is done
+	started bool      // its read has begun (at is then set); under dayLists.mu
+	at      time.Time // when its read began
+	notice  bool      // a notices' list (changed records, deleted ones too)
+	since   time.Time // a notices' list: the records changed at or after it (zero: the day)
 	records map[int64]yclients.Record
 	err     error
 }
 
 // record returns the record as the list of its visit's day has it; found is false when the
 // day's list does not hold it (deleted, or moved to another day: the caller reads the record
-// itself).
-func (d *dayLists) record(ctx context.Context, salonID, recordID int64, visit time.Time) (rec yclients.Record, found bool, err error) {
-	l := d.list(ctx, salonID, visit)
+// itself). For a notice (changedSince set: the last change of the state it tells, or the zero
+// time when unknown, with notice true) the list is read after this call began.
+func (d *dayLists) record(ctx context.Context, salonID, recordID int64, visit time.Time, notice bool, changedSince time.Time) (rec yclients.Record, found bool, err error) {
+	var l *dayList
+	if notice {
+		l = d.noticeList(salonID, visit, changedSince)
+	} else {
+		l = d.list(ctx, salonID, visit)
+	}
 	select {
 	case <-l.ready:
 	case <-ctx.Done():
@@ -75,13 +96,45 @@ func (d *dayLists) list(ctx context.Context, salonID int64, visit time.Time) *da
 			return l // being read
 		}
 	}
+	l := &dayList{ready: make(chan struct{})}
+	d.put(key, l)
+	go d.read(context.WithoutCancel(ctx), l, salonID, visit)
+	return l
+}
+
+// noticeList is a list of the day's changed records whose read has not begun yet: the one
+// waiting for the read in flight, or a new one. A waiting list reads from the oldest change
+// its callers tell.
+func (d *dayLists) noticeList(salonID int64, visit time.Time, changedSince time.Time) *dayList {
+	key := dayKey{salonID: salonID, day: visit.Format(time.DateOnly), changed: true}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	prev, ok := d.lists[key]
+	if ok && !prev.started {
+		if !prev.since.IsZero() && (changedSince.IsZero() || changedSince.Before(prev.since)) {
+			prev.since = changedSince
+		}
+		return prev
+	}
+	l := &dayList{ready: make(chan struct{}), notice: true, since: changedSince}
+	if ok {
+		select {
+		case <-prev.ready:
+		default:
+			l.after = prev // read after the read in flight, which began before this call
+		}
+	}
+	d.put(key, l)
+	go d.read(context.Background(), l, salonID, visit)
+	return l
+}
+
+// put stores l under key; d.mu is held.
+func (d *dayLists) put(key dayKey, l *dayList) {
 	if d.lists == nil || len(d.lists) > 50_000 {
 		d.lists = map[dayKey]*dayList{} // a bound, not an eviction policy: entries live minutes
 	}
-	l := &dayList{ready: make(chan struct{}), at: now}
 	d.lists[key] = l
-	go d.read(context.WithoutCancel(ctx), l, salonID, visit)
-	return l
 }
 
 // read fills l with the salon's records of visit's day. It is not bound to the first caller's
@@ -90,9 +143,25 @@ func (d *dayLists) list(ctx context.Context, salonID int64, visit time.Time) *da
 // salons' lists take 5), and a caller that gives up (its activity is retried) finds it read.
 func (d *dayLists) read(ctx context.Context, l *dayList, salonID int64, visit time.Time) {
 	defer close(l.ready)
+	if l.after != nil {
+		<-l.after.ready
+	}
+	d.mu.Lock()
+	l.started, l.at, l.after = true, d.now(), nil
+	since := l.since
+	d.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ctx, dayListFresh)
 	defer cancel()
-	recs, err := d.yc.Records(ctx, salonID, visit, visit)
+	var recs []yclients.Record
+	var err error
+	switch {
+	case !l.notice:
+		recs, err = d.yc.Records(ctx, salonID, visit, visit)
+	case since.IsZero():
+		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, time.Time{})
+	default: // last_change_date has whole seconds
+		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, since.Add(-time.Second))
+	}
 	if err != nil {
 		l.err = err
 		return

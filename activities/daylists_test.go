@@ -1,6 +1,7 @@
 package activities_test
 
 import (
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -40,4 +41,49 @@ func TestRemindersReadTheirDayOnce(t *testing.T) {
 		}
 	}
 	require.Equal(t, map[string]int{"list": 1, "record": 1}, calls, "one list for the day, one read of the moved record")
+}
+
+// Confirmations that go out together read their day's changed records from YClients in a few
+// list calls, not one read each, and still see what YClients has when they go: a record
+// deleted just before is not confirmed (the list, read with deleted records, says so without
+// another call), and one moved to another day is read on its own and not confirmed for the old
+// time.
+func TestNoticesReadTheirDaysChangesTogether(t *testing.T) {
+	// YClients answers a list in 300 ms, about what a request waits for its turn in the
+	// cluster's budget (one every 305 ms) when the salon is busy.
+	f := newFixtureHTTP(t, partnerToken, &http.Client{Transport: slowLists{http.DefaultTransport}})
+	start := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
+	ins := salonWithRecords(t, f, start, 12)
+	policy(t, f, 0, 100, 0, 0)
+	deleted, moved := ins[10].RecordID, ins[11].RecordID
+	require.NoError(t, f.fake.DeleteRecord(salonID, deleted, 0))
+	later := start.Add(24 * time.Hour).Format(time.RFC3339)
+	_, err := f.fake.UpdateRecord(salonID, moved, yclientsfake.RecordChange{Datetime: &later})
+	require.NoError(t, err)
+	before := len(f.fake.Requests())
+
+	require.Equal(t, map[string]int{"sent ": 10, "skipped record cancelled": 1, "skipped record rescheduled": 1},
+		deliverAll(t, f, ins))
+	calls := map[string]int{}
+	for _, r := range f.fake.Requests()[before:] {
+		switch {
+		case strings.HasPrefix(r.Path, "/api/v1/records/"):
+			calls["list"]++
+		case strings.HasPrefix(r.Path, "/api/v1/record/"):
+			calls["record"]++
+		}
+	}
+	require.Equal(t, 1, calls["record"], "only the moved record is read on its own")
+	require.Positive(t, calls["list"])
+	require.LessOrEqual(t, calls["list"], 3, "12 confirmations at once share their lists: %v", calls)
+}
+
+// slowLists delays YClients' answers to list calls by 300 ms.
+type slowLists struct{ next http.RoundTripper }
+
+func (s slowLists) RoundTrip(r *http.Request) (*http.Response, error) {
+	if strings.HasPrefix(r.URL.Path, "/api/v1/records/") {
+		time.Sleep(300 * time.Millisecond)
+	}
+	return s.next.RoundTrip(r)
 }

@@ -275,12 +275,15 @@ func (a *Messaging) stillRelevant(ctx context.Context, loc *time.Location, in De
 	return "", nil
 }
 
-// reread is the record as YClients has it now. A reminder reads it from the list of its visit's
-// day, shared with the salon's other reminders due about now (dayLists); any other message, or
-// a record that list does not hold (deleted, moved to another day), reads the record itself.
+// reread is the record as YClients has it now, read from the list of its visit's day: a
+// reminder from one shared with the salon's other reminders due about now, a notice from one
+// read after it asked (dayLists). Any other message, or a record that list does not hold (moved
+// to another day, or, for a reminder, deleted), reads the record itself.
 func (a *Messaging) reread(ctx context.Context, loc *time.Location, in DeliverInput) (yclients.Record, error) {
-	if (in.Kind == texts.ReminderDay || in.Kind == texts.Reminder2h) && a.days != nil {
-		rec, found, err := a.days.record(ctx, in.SalonID, in.RecordID, in.Visit.Start.In(loc))
+	reminder := in.Kind == texts.ReminderDay || in.Kind == texts.Reminder2h
+	notice := in.Kind == texts.Confirmation || in.Kind == texts.Change || in.Kind == texts.Cancellation
+	if (reminder || notice) && a.days != nil {
+		rec, found, err := a.days.record(ctx, in.SalonID, in.RecordID, in.Visit.Start.In(loc), notice, in.ChangedAt)
 		if err != nil || found {
 			return rec, err
 		}

@@ -33,6 +33,9 @@ type YClients interface {
 	Record(ctx context.Context, salonID, recordID int64) (yclients.Record, error)
 	// Records lists the salon's records of a day range (reminders read their day's list).
 	Records(ctx context.Context, salonID int64, from, to time.Time) ([]yclients.Record, error)
+	// ChangedRecords lists a day's records changed since a moment, deleted ones too (notices
+	// re-read their record from it).
+	ChangedRecords(ctx context.Context, salonID int64, day, after time.Time) ([]yclients.Record, error)
 	// SetAttendance marks a record confirmed (2) or cancelled (-1) when the client answers.
 	SetAttendance(ctx context.Context, salonID, visitID, recordID int64, attendance int) error
 }

@@ -24,7 +24,8 @@ func (b *bookingFlow) sendDue(ctx workflow.Context) (ran bool, err error) {
 	}
 	o := b.st.Outbox[i]
 	in := activities.SendInput{DeliverInput: activities.DeliverInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID,
-		Kind: o.Kind, Visit: o.Visit, PrevStart: o.PrevStart, Deadline: o.Deadline}, Seq: o.Seq, Plan: o.Plan}
+		Kind: o.Kind, Visit: o.Visit, PrevStart: o.PrevStart, Deadline: o.Deadline, ChangedAt: b.st.ChangedAt},
+		Seq: o.Seq, Plan: o.Plan}
 	if o.Slot {
 		in.Slot = o.At
 	}

@@ -24,13 +24,37 @@ const (
 // it has meta.total_count records or gets an empty page (without a total_count: a short page);
 // a record seen on two pages (the list moved while paging) is kept once.
 func (c *Client) Records(ctx context.Context, salonID int64, from, to time.Time) ([]Record, error) {
+	q := url.Values{}
+	q.Set("start_date", from.Format(time.DateOnly))
+	q.Set("end_date", to.Format(time.DateOnly))
+	return c.records(ctx, salonID, q)
+}
+
+// ChangedRecords returns the salon's records of day's date last changed at or after after,
+// deleted ones included (marked Deleted): GET /api/v1/records/{company_id}?start_date=&end_date=
+// &changed_after=&with_deleted=1, paged as Records. after is sent in day's zone as
+// "2006-01-02 15:04:05"; a zero after asks for the whole day.
+func (c *Client) ChangedRecords(ctx context.Context, salonID int64, day, after time.Time) ([]Record, error) {
+	q := url.Values{}
+	q.Set("start_date", day.Format(time.DateOnly))
+	q.Set("end_date", day.Format(time.DateOnly))
+	if !after.IsZero() {
+		q.Set("changed_after", after.In(day.Location()).Format(time.DateTime))
+	}
+	q.Set("with_deleted", "1")
+	return c.records(ctx, salonID, q)
+}
+
+// records pages through GET /api/v1/records/{company_id} with the filter q.
+func (c *Client) records(ctx context.Context, salonID int64, filter url.Values) ([]Record, error) {
 	path := fmt.Sprintf("/api/v1/records/%d", salonID)
 	var out []Record
 	seen := map[int64]bool{}
 	for page := 1; page <= maxRecordPages; page++ {
 		q := url.Values{}
-		q.Set("start_date", from.Format(time.DateOnly))
-		q.Set("end_date", to.Format(time.DateOnly))
+		for k, v := range filter {
+			q[k] = v
+		}
 		q.Set("page", strconv.Itoa(page))
 		q.Set("count", strconv.Itoa(recordsPageSize))
 		var ws []wireRecord

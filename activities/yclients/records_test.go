@@ -196,3 +196,55 @@ func TestClientRecordFields(t *testing.T) {
 	require.Equal(t, got.CreateDate.In(msk).Format(time.RFC3339), got.CreateDate.Format(time.RFC3339), "the +0300 offset kept")
 	require.False(t, got.LastChangeDate.Before(got.CreateDate))
 }
+
+// ChangedRecords lists a day's records changed at or after a moment (sent in the salon's zone),
+// deleted ones included: what a notice re-reads its record from.
+func TestClientChangedRecords(t *testing.T) {
+	ctx := t.Context()
+	var mu sync.Mutex
+	now := time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	tick := func(d time.Duration) time.Time { mu.Lock(); defer mu.Unlock(); now = now.Add(d); return now }
+	e := newEnv(t, yclientsfake.Options{Now: clock}, yclients.Config{})
+	const salon = yclientsfake.DemoSalonKaliningrad
+	var ids []int64
+	for hour := 10; hour < 15; hour++ {
+		rec, err := e.fake.CreateRecord(salon, yclientsfake.RecordInput{StaffID: 6001, ServiceIDs: []int64{5001},
+			Datetime: fmt.Sprintf("2027-03-10 %02d:00:00", hour)})
+		require.NoError(t, err)
+		ids = append(ids, rec.ID)
+	}
+	_, err := e.fake.CreateRecord(salon, yclientsfake.RecordInput{StaffID: 6001, ServiceIDs: []int64{5001},
+		Datetime: "2027-03-11 10:00:00"})
+	require.NoError(t, err)
+	kgd, err := time.LoadLocation("Europe/Kaliningrad")
+	require.NoError(t, err)
+	day := time.Date(2027, 3, 10, 0, 0, 0, 0, kgd)
+
+	all, err := e.client.ChangedRecords(ctx, salon, day, time.Time{})
+	require.NoError(t, err)
+	require.Len(t, all, 5, "the day's records, not the next day's")
+
+	since := tick(time.Minute)
+	require.NoError(t, e.fake.DeleteRecord(salon, ids[1], 0))
+	tick(time.Minute)
+	later := "2027-03-10T19:30:00+02:00"
+	_, err = e.fake.UpdateRecord(salon, ids[3], yclientsfake.RecordChange{Datetime: &later})
+	require.NoError(t, err)
+
+	got, err := e.client.ChangedRecords(ctx, salon, day, since)
+	require.NoError(t, err)
+	changed := map[int64]yclients.Record{}
+	for _, r := range got {
+		changed[r.ID] = r
+	}
+	require.Len(t, changed, 2, "only the two changed since: %v", got)
+	require.True(t, changed[ids[1]].Deleted, "the deleted one, marked")
+	require.Equal(t, 19, changed[ids[3]].Datetime.Hour(), "the moved one as it is now")
+	q := requestsTo(e, "/api/v1/records/")
+	require.Len(t, q, 2)
+
+	got, err = e.client.ChangedRecords(ctx, salon, day, tick(time.Minute))
+	require.NoError(t, err)
+	require.Empty(t, got, "nothing changed since")
+}

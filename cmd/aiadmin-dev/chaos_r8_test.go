@@ -95,14 +95,15 @@ func (s *chaosSuite) uninstallDuringSync(t *testing.T, sl *chaosSalon) time.Time
 
 func (s *chaosSuite) uninstallDuringSend(t *testing.T, sl *chaosSalon) time.Time {
 	require.Empty(t, s.installAll([]*chaosSalon{sl}, 1, 2*time.Minute, nil), "install")
-	// The deliver activity re-reads the record from YClients just before sending: that read
-	// answers 8 s late, so the send is under way for that long.
-	require.NoError(t, s.fake.AddFault(yclientsfake.Fault{PathPrefix: fmt.Sprintf("/api/v1/record/%d/", sl.ID), DelayMS: 8_000}))
+	// The deliver activity re-reads the record from YClients just before sending (from the
+	// list of its day's changes): that read answers 8 s late, so the send is under way for
+	// that long.
+	path := fmt.Sprintf("/api/v1/records/%d", sl.ID)
+	require.NoError(t, s.fake.AddFault(yclientsfake.Fault{PathPrefix: path, DelayMS: 8_000}))
 	defer s.fake.ClearFaults()
 	since := time.Now()
-	b, err := s.book(sl, 3, 1)
+	_, err := s.book(sl, 3, 1)
 	require.NoError(t, err)
-	path := fmt.Sprintf("/api/v1/record/%d/%d", sl.ID, b.record)
 	s.waitUntil(t, time.Minute, "R8: the confirmation's send under way", func() (bool, string) {
 		for _, r := range s.apiLog.since(since) {
 			if r.Path == path {

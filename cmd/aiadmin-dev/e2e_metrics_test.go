@@ -55,7 +55,7 @@ func TestMetricsMoveWithInstallationAndBooking(t *testing.T) {
 		{"aiadmin_dispatcher_lag_seconds", nil, 1},
 		{"aiadmin_send_pacing_delay_seconds", nil, 1},
 		{"aiadmin_yclients_requests_total", map[string]string{"endpoint": "/marketplace/partner/callback/redirect", "method": "POST"}, 1},
-		{"aiadmin_yclients_requests_total", map[string]string{"endpoint": "/api/v1/record/{id}/{id}", "method": "GET", "status": "200"}, 1},
+		{"aiadmin_yclients_requests_total", map[string]string{"endpoint": "/api/v1/records/{id}", "method": "GET", "status": "200"}, 1},
 		{"aiadmin_http_requests_total", map[string]string{"method": "POST", "route": "/webhook/yclients/:salon_id/:secret", "status": "200"}, 1},
 		{"aiadmin_http_requests_total", map[string]string{"method": "GET", "route": "/marketplace/register", "status": "200"}, 1},
 	}

@@ -1,0 +1,130 @@
+package activities
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiadmin/aiadmin/activities/yclients"
+)
+
+// listCall is one list read the fake source was asked for; answer releases it with the
+// records YClients holds at that moment.
+type listCall struct {
+	changed bool      // ChangedRecords, not Records
+	after   time.Time // ChangedRecords' after
+	answer  chan []yclients.Record
+}
+
+// heldLists is a list source whose reads wait until the test answers them.
+type heldLists struct{ calls chan listCall }
+
+func (h heldLists) Records(ctx context.Context, _ int64, _, _ time.Time) ([]yclients.Record, error) {
+	return h.wait(ctx, listCall{answer: make(chan []yclients.Record)})
+}
+
+func (h heldLists) ChangedRecords(ctx context.Context, _ int64, _, after time.Time) ([]yclients.Record, error) {
+	return h.wait(ctx, listCall{changed: true, after: after, answer: make(chan []yclients.Record)})
+}
+
+func (h heldLists) wait(ctx context.Context, c listCall) ([]yclients.Record, error) {
+	h.calls <- c
+	select {
+	case recs := <-c.answer:
+		return recs, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// A notice is never answered from a list whose read began before it asked: a confirmation
+// that comes while a list is being read (the record may have been deleted a moment ago) waits
+// for the next list, and every notice that comes meanwhile shares that one, which asks for the
+// records changed since the oldest state they tell. Reminders keep sharing any list of the
+// last 10 minutes, their own.
+func TestNoticesShareOnlyAListReadAfterThem(t *testing.T) {
+	h := heldLists{calls: make(chan listCall, 10)}
+	d := &dayLists{yc: h, now: time.Now}
+	day := time.Date(2026, 12, 12, 14, 0, 0, 0, time.FixedZone("MSK", 3*3600))
+	changed := day.Add(-48 * time.Hour)
+
+	type result struct {
+		rec   yclients.Record
+		found bool
+	}
+	ask := func(recordID int64, since time.Time) chan result {
+		out := make(chan result, 1)
+		go func() {
+			rec, found, err := d.record(context.Background(), 1, recordID, day, true, since)
+			require.NoError(t, err)
+			out <- result{rec, found}
+		}()
+		return out
+	}
+	first := ask(101, changed)
+	a := <-h.calls
+	require.True(t, a.changed)
+	require.Equal(t, changed.Add(-time.Second), a.after, "the records changed since the state told (whole seconds)")
+
+	// While the first list is being read, three notices ask; the second changed earlier.
+	later := []chan result{ask(102, changed.Add(time.Minute)), ask(103, changed.Add(-time.Minute)), ask(104, changed)}
+	require.Eventually(t, func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		l := d.lists[dayKey{salonID: 1, day: "2026-12-12", changed: true}]
+		return l != nil && !l.started && l.since.Equal(changed.Add(-time.Minute))
+	}, 5*time.Second, time.Millisecond, "the three wait for one list that has not begun")
+	select {
+	case c := <-h.calls:
+		t.Fatalf("a second list began while the first was being read: %+v", c)
+	case <-time.After(50 * time.Millisecond):
+	}
+
+	// The first list has 101..104 as they were when it was read: 102 not yet deleted.
+	a.answer <- []yclients.Record{{ID: 101}, {ID: 102}, {ID: 103}, {ID: 104}}
+	r := <-first
+	require.True(t, r.found)
+	b := <-h.calls
+	require.True(t, b.changed)
+	require.Equal(t, changed.Add(-time.Minute-time.Second), b.after, "from the oldest change the waiting notices tell")
+	b.answer <- []yclients.Record{{ID: 102, Deleted: true}, {ID: 103}, {ID: 104}}
+	got := map[int64]result{}
+	for i, c := range later {
+		got[int64(102+i)] = <-c
+	}
+	require.True(t, got[102].found)
+	require.True(t, got[102].rec.Deleted, "102 as the list read after it asked has it")
+	require.True(t, got[103].found && got[104].found)
+	select {
+	case c := <-h.calls:
+		t.Fatalf("a third list for three waiting notices: %+v", c)
+	default:
+	}
+
+	// A reminder reads the whole day with its own list, and the next reminder shares it.
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() {
+			rec, found, err := d.record(context.Background(), 1, 105, day, false, time.Time{})
+			require.NoError(t, err)
+			require.True(t, found)
+			require.Equal(t, int64(105), rec.ID)
+		})
+	}
+	c := <-h.calls
+	require.False(t, c.changed, "a reminder reads the day")
+	c.answer <- []yclients.Record{{ID: 105}}
+	wg.Wait()
+
+	// A notice that asks when no list is being read starts one at once; one that tells no
+	// change time reads the whole day's changes.
+	last := ask(106, time.Time{})
+	c = <-h.calls
+	require.True(t, c.changed)
+	require.True(t, c.after.IsZero())
+	c.answer <- nil
+	require.False(t, (<-last).found, "not in the list: the caller reads the record itself")
+}
