@@ -188,7 +188,7 @@ func sendTargetFor(b *testing.B, n int) sendTarget {
 				out[m.Phone] = append(out[m.Phone], m.At)
 			}
 			return out
-		}, measure: func() func() string { return func() string { return "" } }}
+		}, measure: func() func() string { return measureSingle(b, "p4") }}
 	}
 	bc := clusterForBench(b)
 	salon, _ := bc.installSalon(b)

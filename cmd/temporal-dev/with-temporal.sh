@@ -21,6 +21,6 @@ for _ in $(seq 1 300); do
   sleep 0.1
 done
 [ -s "$tmp/ready" ] || { echo "temporal dev server did not start"; cat "$tmp/temporal.log"; exit 1; }
-export TEMPORAL_ADDRESS=$(cat "$tmp/ready")
+export TEMPORAL_ADDRESS=$(cat "$tmp/ready") TEMPORAL_DEV_PID=$pid
 echo "Temporal dev server for tests at $TEMPORAL_ADDRESS"
 "$@"
