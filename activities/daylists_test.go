@@ -31,15 +31,7 @@ func TestRemindersReadTheirDayOnce(t *testing.T) {
 		ins[i].Kind, ins[i].Deadline = texts.ReminderDay, start
 	}
 	require.Equal(t, map[string]int{"sent ": 11, "skipped record rescheduled": 1}, deliverAll(t, f, ins))
-	calls := map[string]int{}
-	for _, r := range f.fake.Requests()[before:] {
-		switch {
-		case strings.HasPrefix(r.Path, "/api/v1/records/"):
-			calls["list"]++
-		case strings.HasPrefix(r.Path, "/api/v1/record/"):
-			calls["record"]++
-		}
-	}
+	calls := recordReads(f, before)
 	require.Equal(t, map[string]int{"list": 1, "record": 1}, calls, "one list for the day, one read of the moved record")
 }
 
@@ -64,15 +56,7 @@ func TestNoticesReadTheirDaysChangesTogether(t *testing.T) {
 
 	require.Equal(t, map[string]int{"sent ": 10, "skipped record cancelled": 1, "skipped record rescheduled": 1},
 		deliverAll(t, f, ins))
-	calls := map[string]int{}
-	for _, r := range f.fake.Requests()[before:] {
-		switch {
-		case strings.HasPrefix(r.Path, "/api/v1/records/"):
-			calls["list"]++
-		case strings.HasPrefix(r.Path, "/api/v1/record/"):
-			calls["record"]++
-		}
-	}
+	calls := recordReads(f, before)
 	require.Equal(t, 1, calls["record"], "only the moved record is read on its own")
 	require.Positive(t, calls["list"])
 	require.LessOrEqual(t, calls["list"], 3, "12 confirmations at once share their lists: %v", calls)
@@ -86,4 +70,19 @@ func (s slowLists) RoundTrip(r *http.Request) (*http.Response, error) {
 		time.Sleep(300 * time.Millisecond)
 	}
 	return s.next.RoundTrip(r)
+}
+
+// recordReads counts the fake's record list calls ("list") and single-record reads ("record")
+// from its before-th request on.
+func recordReads(f *fixture, before int) map[string]int {
+	calls := map[string]int{}
+	for _, r := range f.fake.Requests()[before:] {
+		switch {
+		case strings.HasPrefix(r.Path, "/api/v1/records/"):
+			calls["list"]++
+		case strings.HasPrefix(r.Path, "/api/v1/record/"):
+			calls["record"]++
+		}
+	}
+	return calls
 }

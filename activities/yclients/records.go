@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -51,10 +52,7 @@ func (c *Client) records(ctx context.Context, salonID int64, filter url.Values) 
 	var out []Record
 	seen := map[int64]bool{}
 	for page := 1; page <= maxRecordPages; page++ {
-		q := url.Values{}
-		for k, v := range filter {
-			q[k] = v
-		}
+		q := maps.Clone(filter)
 		q.Set("page", strconv.Itoa(page))
 		q.Set("count", strconv.Itoa(recordsPageSize))
 		var ws []wireRecord

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -325,6 +326,13 @@ func (bc *benchCluster) measure() func() string {
 	for name, pid := range bc.c.Addrs.PIDs {
 		pids[name] = pid
 	}
+	return measureCPU(pids)
+}
+
+// measureCPU starts measuring the CPU time the processes of pids use, summed by kind (a name's
+// part before its first "-": worker-1 and worker-2 are "worker"), and how busy the machine is;
+// the function it returns ends the measurement and describes it.
+func measureCPU(pids map[string]int) func() string {
 	snap := func() map[string]time.Duration {
 		out := map[string]time.Duration{}
 		for name, pid := range pids {
@@ -339,13 +347,8 @@ func (bc *benchCluster) measure() func() string {
 		after := snap()
 		busy1, total1 := machineCPU()
 		wall := time.Since(began)
-		kinds := make([]string, 0, len(after))
-		for k := range after {
-			kinds = append(kinds, k)
-		}
-		slices.Sort(kinds)
 		var parts []string
-		for _, k := range kinds {
+		for _, k := range slices.Sorted(maps.Keys(after)) {
 			parts = append(parts, fmt.Sprintf("%s %.1f s", k, (after[k]-before[k]).Seconds()))
 		}
 		return fmt.Sprintf("CPU over %.1f s: %s; the machine %.0f%% busy (all processes, %d cores)",

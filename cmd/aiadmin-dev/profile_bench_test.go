@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -33,21 +32,9 @@ func measureSingle(b *testing.B, name string) func() string {
 	if pid, err := strconv.Atoi(os.Getenv("TEMPORAL_DEV_PID")); err == nil {
 		pids["the Temporal dev server"] = pid
 	}
-	before := map[string]time.Duration{}
-	for k, pid := range pids {
-		before[k] = procCPU(pid)
-	}
-	busy0, total0 := machineCPU()
-	began := time.Now()
+	cpu := measureCPU(pids)
 	return func() string {
-		wall := time.Since(began)
-		busy1, total1 := machineCPU()
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(pids)) {
-			parts = append(parts, fmt.Sprintf("%s %.1f s", k, (procCPU(pids[k])-before[k]).Seconds()))
-		}
-		out := fmt.Sprintf("CPU over %.1f s: %s; the machine %.0f%% busy (%d cores)", wall.Seconds(),
-			strings.Join(parts, ", "), 100*(busy1-busy0)/max(total1-total0, 1), runtime.NumCPU())
+		out := cpu()
 		if !profiling {
 			return out + "; no CPU profile"
 		}
