@@ -113,6 +113,9 @@ func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 		SecretKey: make([]byte, 32), SessionSecret: []byte("e2e-session-secret-0123456789abcd"),
 		AdminToken: "e2e-admin", WhatsAppMode: "sim", Demo: true, RequestQREvery: 100 * time.Millisecond,
 		NoticeMerge: 2 * time.Second,
+		// The production default: the SDK's own (10,000) would keep every booking of a
+		// benchmark in memory, and P5 would measure a cache production does not have.
+		WorkflowCache: config.DefaultWorkflowCache,
 	}
 	setup := stackSetup{cfg: cfg}
 	for _, tweak := range tweaks {

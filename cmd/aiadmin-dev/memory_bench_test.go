@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/cmd/internal/config"
 	"github.com/aiadmin/aiadmin/db/sqlc"
 )
 
@@ -42,6 +44,7 @@ func BenchmarkWorkerMemory(b *testing.B) {
 	m := benchEnvInt(b, "AIADMIN_BENCH_REMINDERS", memRemindersDefault)
 	s := newBenchStack(b, nil)
 	var idle, installed, booked float64
+	var bookedGo goMemory
 	var installWall, bookWall time.Duration
 	for b.Loop() {
 		owners := s.addBenchSalons(n, 0)
@@ -58,6 +61,7 @@ func BenchmarkWorkerMemory(b *testing.B) {
 		s.bookFarAhead(b, owners, (m+1)/2) // two reminders each
 		bookWall = time.Since(start)
 		booked = settledRSSMB(b)
+		bookedGo = readGoMemory()
 	}
 	b.StopTimer()
 	each := (installed - idle) / float64(n)
@@ -75,9 +79,27 @@ func BenchmarkWorkerMemory(b *testing.B) {
 	fmt.Printf("P5: worker RSS idle %.0f MB → %.0f MB with %d active installations (%.2f MB each; installed in %s, %d at a time) "+
 		"→ %.0f MB with %d scheduled reminders (%d bookings 20 days ahead, two each: %.1f KB a reminder; booked in %s); target %d MB: "+
 		"ratio %.2f with the installations, %.2f with the reminders too%s (all-in-one process: api + worker + fake YClients + "+
-		"simulated phone; RSS after GC and scavenge; %s)\n",
+		"simulated phone; RSS after GC and scavenge; at the end %s; workflow cache %d; %s)\n",
 		idle, installed, n, each, installWall.Round(time.Second), memInstallPar, booked, 2*((m+1)/2), (m+1)/2, perReminder*1024,
-		bookWall.Round(time.Second), memTargetMB, installed/memTargetMB, booked/memTargetMB, extra, time.Now().Format("2006-01-02"))
+		bookWall.Round(time.Second), memTargetMB, installed/memTargetMB, booked/memTargetMB, extra, bookedGo, config.DefaultWorkflowCache, time.Now().Format("2006-01-02"))
+}
+
+// goMemory is where the Go runtime says this process's memory is.
+type goMemory struct {
+	heapMB, stacksMB float64 // heap spans in use; goroutine stacks
+	goroutines       int
+}
+
+// readGoMemory reads the runtime's statistics.
+func readGoMemory() goMemory {
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return goMemory{heapMB: float64(m.HeapInuse) / (1 << 20), stacksMB: float64(m.StackInuse) / (1 << 20),
+		goroutines: runtime.NumGoroutine()}
+}
+
+func (g goMemory) String() string {
+	return fmt.Sprintf("Go heap in use %.0f MB, goroutine stacks %.0f MB, %d goroutines", g.heapMB, g.stacksMB, g.goroutines)
 }
 
 // settledRSSMB is this process's VmRSS in MB after 3 s of quiet and a forced GC that returns
