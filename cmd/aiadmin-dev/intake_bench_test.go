@@ -265,8 +265,12 @@ func intakeTargetFor(b *testing.B) intakeTarget {
 	b.Helper()
 	if !benchOnCluster() {
 		s := newBenchStack(b, nil)
+		runs := 0 // the intake's runs are odd, the bare inserts' even: each keeps its own profile
 		return intakeTarget{webhookURL: s.webhookURL, dsn: s.dsn, salon: s.salon, body: realisticWebhook(b, s.fake, s.salon),
-			drained: func() { s.waitInboxDrained() }, measure: func() func() string { return func() string { return "" } }}
+			drained: func() { s.waitInboxDrained() }, measure: func() func() string {
+				runs++
+				return measureSingle(b, fmt.Sprintf("intake-%d", runs))
+			}}
 	}
 	bc := clusterForBench(b)
 	salon, hook := bc.installSalon(b)
