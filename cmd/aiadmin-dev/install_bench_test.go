@@ -131,8 +131,12 @@ func pageTitle(body string) string {
 // opening it again.
 const benchPageStall = 30 * time.Second
 
-// benchPair works one connect page until it says active: it asks for a QR code, scans the
-// first one shown, and asks again after an error frame.
+// benchPair works one connect page until it says active, as the page's own script does: it
+// asks for a QR code when the status says the salon is waiting for WhatsApp (and again when a
+// code ran out or an attempt failed, as an owner clicks «Показать новый код»), scans the first
+// one shown, and otherwise waits for the status to move on. An error frame while the salon
+// waits for WhatsApp is answered by asking again a second later; a page that may not pair
+// (the owner reopened it after the scan) only waits.
 func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) error {
 	public := s.cfg.PublicURL
 	conn, resp, err := websocket.DefaultDialer.DialContext(ctx, "ws"+strings.TrimPrefix(public, "http")+"/ws/connect?token="+token,
@@ -145,14 +149,12 @@ func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) erro
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
 	request := func() error { return conn.WriteJSON(map[string]string{"type": "request-qr"}) }
-	if err := request(); err != nil {
-		return err
-	}
-	scanned := false
+	var status string
+	requested, scanned := false, false
 	for {
 		var f frame
 		stall := benchPageStall
-		if scanned {
+		if scanned || status == "whatsapp_connected" || status == "configuring" {
 			stall = 5 * time.Minute // connected: the page has nothing to show until the setup is done
 		}
 		if err := conn.SetReadDeadline(time.Now().Add(stall)); err != nil {
@@ -162,6 +164,19 @@ func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) erro
 			return fmt.Errorf("page: %w", err)
 		}
 		switch f.Type {
+		case "status":
+			status = f.Status
+			switch {
+			case f.Status == "active":
+				o.active = time.Now()
+				return nil
+			case f.Status != "pending_whatsapp" || scanned || f.Pairing == "running":
+			case !requested || f.Pairing == "timeout" || f.Pairing == "error":
+				requested = true
+				if err := request(); err != nil {
+					return err
+				}
+			}
 		case "qr":
 			if o.firstQR.IsZero() {
 				o.firstQR = time.Now()
@@ -176,7 +191,7 @@ func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) erro
 			return errors.New("the server closed the page")
 		case "error":
 			o.errs = append(o.errs, "error frame: "+f.Message)
-			if !scanned {
+			if !scanned && status == "pending_whatsapp" {
 				time.Sleep(time.Second)
 				if err := request(); err != nil {
 					return err
