@@ -89,6 +89,21 @@ UPDATE webhook_inbox SET
     claim_token   = ''
 WHERE id = @id AND claim_token = @claim_token AND state = 'pending';
 
+-- name: FinishInboxRows :many
+-- FinishInboxRows ends several leased rows in one statement, each as FinishInbox would (its
+-- own state and note), and returns the IDs of those whose lease was still held.
+UPDATE webhook_inbox AS w SET
+    state         = x.state,
+    attempts      = w.attempts + 1,
+    last_error    = x.last_error,
+    processed_at  = now(),
+    claimed_until = NULL,
+    claim_token   = ''
+FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@states::text[]) AS state,
+             unnest(@last_errors::text[]) AS last_error) AS x
+WHERE w.id = x.id AND w.claim_token = @claim_token AND w.state = 'pending'
+RETURNING w.id;
+
 -- name: RetryInbox :execrows
 -- RetryInbox gives a leased row back after a failed attempt: counted (add_attempts = 1) when
 -- the row was refused, not counted when Temporal could not be reached at all.

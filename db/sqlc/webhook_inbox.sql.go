@@ -113,6 +113,54 @@ func (q *Queries) FinishInbox(ctx context.Context, arg FinishInboxParams) (int64
 	return result.RowsAffected(), nil
 }
 
+const finishInboxRows = `-- name: FinishInboxRows :many
+UPDATE webhook_inbox AS w SET
+    state         = x.state,
+    attempts      = w.attempts + 1,
+    last_error    = x.last_error,
+    processed_at  = now(),
+    claimed_until = NULL,
+    claim_token   = ''
+FROM (SELECT unnest($2::bigint[]) AS id, unnest($3::text[]) AS state,
+             unnest($4::text[]) AS last_error) AS x
+WHERE w.id = x.id AND w.claim_token = $1 AND w.state = 'pending'
+RETURNING w.id
+`
+
+type FinishInboxRowsParams struct {
+	ClaimToken string
+	Ids        []int64
+	States     []string
+	LastErrors []string
+}
+
+// FinishInboxRows ends several leased rows in one statement, each as FinishInbox would (its
+// own state and note), and returns the IDs of those whose lease was still held.
+func (q *Queries) FinishInboxRows(ctx context.Context, arg FinishInboxRowsParams) ([]int64, error) {
+	rows, err := q.db.Query(ctx, finishInboxRows,
+		arg.ClaimToken,
+		arg.Ids,
+		arg.States,
+		arg.LastErrors,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int64{}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getInbox = `-- name: GetInbox :one
 SELECT id, salon_id, received_at, headers, body, resource, resource_id, event_status, state, attempts, last_error, processed_at, next_attempt_at, claimed_until, claim_token, purged_at FROM webhook_inbox WHERE id = $1
 `

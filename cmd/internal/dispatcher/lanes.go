@@ -33,6 +33,7 @@ const (
 // pass is one round: the rows claimed together, handed on lane by lane.
 type pass struct {
 	until time.Time // lanes start no row after it
+	fin   *finisher // records the rows' ends, the lanes' together
 
 	mu   sync.Mutex
 	done int   // rows finished
@@ -76,7 +77,8 @@ func (d *Dispatcher) pass(ctx context.Context) (claimed, done int, err error) {
 	if err != nil || len(rows) == 0 {
 		return 0, 0, err
 	}
-	p := &pass{until: start.Add(lease - leaseMargin)}
+	p := &pass{until: start.Add(lease - leaseMargin), fin: newFinisher(d.store, d.token)}
+	defer p.fin.stop()
 	sem := make(chan struct{}, d.parallel)
 	var wg sync.WaitGroup
 	for _, lane := range lanes(rows) {
@@ -183,13 +185,12 @@ func (d *Dispatcher) finish(ctx context.Context, p *pass, row sqlc.WebhookInbox,
 	// Not cancelled with ctx: a row handed on just before a stop is recorded as such.
 	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbTimeout)
 	defer cancel()
-	n, err := d.store.FinishInbox(fctx, sqlc.FinishInboxParams{
-		ID: row.ID, ClaimToken: d.token, State: state, LastError: errText(note)})
+	held, err := p.fin.finish(fctx, row.ID, state, errText(note))
 	switch {
 	case err != nil:
 		p.fail(fmt.Errorf("finish inbox row %d: %w", row.ID, err))
 		return false
-	case n == 0:
+	case !held:
 		d.log.Warn("inbox: lease of a row lost before it was finished", "inboxID", row.ID, "state", state)
 		return false
 	}
