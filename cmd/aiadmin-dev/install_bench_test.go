@@ -127,8 +127,9 @@ func pageTitle(body string) string {
 	return title
 }
 
-// benchPageStall is how long an owner looks at a connect page that shows no QR code before
-// opening it again.
+// benchPageStall is how long an owner looks at a connect page that should show a QR code and
+// does not (nor any status) before opening it again; a page that says it is registering the
+// salon or setting it up is waited on for 5 minutes.
 const benchPageStall = 30 * time.Second
 
 // benchPair works one connect page until it says active, as the page's own script does: it
@@ -153,9 +154,9 @@ func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) erro
 	requested, scanned := false, false
 	for {
 		var f frame
-		stall := benchPageStall
-		if scanned || status == "whatsapp_connected" || status == "configuring" {
-			stall = 5 * time.Minute // connected: the page has nothing to show until the setup is done
+		stall := 5 * time.Minute // registering, or connected: the page shows that it works on it
+		if status == "" || (status == "pending_whatsapp" && !scanned) {
+			stall = benchPageStall // it should show a QR code soon
 		}
 		if err := conn.SetReadDeadline(time.Now().Add(stall)); err != nil {
 			return err
