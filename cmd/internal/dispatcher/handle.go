@@ -104,10 +104,21 @@ func (d *Dispatcher) client(ctx context.Context, salonID int64, status string, c
 	return d.welcome(ctx, salonID, c, phone)
 }
 
+// goLiveSlack is how long before activated_at a record may have been created and still count
+// as booked under AI Admin (owed a confirmation): YClients' create_date has whole seconds, and
+// the owner's page says active moments before the installation stamps activated_at, so a
+// client who booked as the salon went live would otherwise get no confirmation whenever the
+// record's update reaches the booking workflow before its creation.
+const goLiveSlack = time.Minute
+
 // recordEvent turns a record webhook into the booking workflow's signal; times YClients sent
-// without an offset are read in the salon's zone.
+// without an offset are read in the salon's zone. Its ActivatedAt is the salon's activation
+// less goLiveSlack: the moment from which records are the salon's bookings under AI Admin.
 func recordEvent(row sqlc.WebhookInbox, env yclients.Webhook, sc salonClock) (workflows.RecordEvent, error) {
-	ev := workflows.RecordEvent{InboxID: row.ID, Status: env.Status, ReceivedAt: row.ReceivedAt, ActivatedAt: sc.activatedAt}
+	ev := workflows.RecordEvent{InboxID: row.ID, Status: env.Status, ReceivedAt: row.ReceivedAt}
+	if !sc.activatedAt.IsZero() {
+		ev.ActivatedAt = sc.activatedAt.Add(-goLiveSlack)
+	}
 	rec, err := yclients.DecodeRecord(env.Data)
 	if err != nil {
 		if env.Status == "delete" {
