@@ -26,7 +26,6 @@ type finisher struct {
 }
 
 type finishRequest struct {
-	ctx         context.Context
 	id          int64
 	state, note string
 	done        chan finishResult // buffered: the writer never waits for a lane
@@ -46,10 +45,9 @@ func newFinisher(store *db.Store, token string) *finisher {
 	return f
 }
 
-// finish records one row's end and waits for the statement that carried it. ctx bounds the
-// statement (the caller's own timeout).
-func (f *finisher) finish(ctx context.Context, id int64, state, note string) (held bool, err error) {
-	r := finishRequest{ctx: ctx, id: id, state: state, note: note, done: make(chan finishResult, 1)}
+// finish records one row's end and waits for the statement that carried it.
+func (f *finisher) finish(id int64, state, note string) (held bool, err error) {
+	r := finishRequest{id: id, state: state, note: note, done: make(chan finishResult, 1)}
 	f.queue <- r
 	res := <-r.done
 	return res.held, res.err
@@ -81,20 +79,17 @@ func (f *finisher) write() {
 	}
 }
 
-// record runs one statement for the batch and answers every request of it. The statement is
-// bounded by the earliest deadline among the requests.
+// record runs one statement for the batch, bounded by dbTimeout, and answers every request of
+// it.
 func (f *finisher) record(batch []finishRequest) {
-	ctx := batch[0].ctx
 	p := sqlc.FinishInboxRowsParams{ClaimToken: f.token, Ids: make([]int64, len(batch)),
 		States: make([]string, len(batch)), LastErrors: make([]string, len(batch))}
 	for i, r := range batch {
 		p.Ids[i], p.States[i], p.LastErrors[i] = r.id, r.state, r.note
-		if d, ok := r.ctx.Deadline(); ok {
-			if cur, has := ctx.Deadline(); !has || d.Before(cur) {
-				ctx = r.ctx
-			}
-		}
 	}
+	// Not the lanes' context: a row handed on just before a stop is recorded as such.
+	ctx, cancel := context.WithTimeout(context.Background(), dbTimeout)
+	defer cancel()
 	f.statements.Add(1)
 	ids, err := f.store.FinishInboxRows(ctx, p)
 	held := make(map[int64]bool, len(ids))

@@ -144,7 +144,7 @@ func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []sqlc.WebhookIn
 			return
 		}
 		if sameSignal(prev, row.Body) {
-			if !d.finish(ctx, p, row, stateDuplicate, "duplicate delivery") {
+			if !d.finish(p, row, stateDuplicate, "duplicate delivery") {
 				d.release(rows[i+1:])
 				return
 			}
@@ -156,7 +156,7 @@ func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []sqlc.WebhookIn
 			d.release(rows[i+1:])
 			return
 		}
-		if !d.finish(ctx, p, row, state, note) {
+		if !d.finish(p, row, state, note) {
 			d.release(rows[i+1:])
 			return
 		}
@@ -181,11 +181,8 @@ func (d *Dispatcher) previousBody(ctx context.Context, row sqlc.WebhookInbox) []
 }
 
 // finish records how a leased row ended; false when it could not be recorded (the lane stops).
-func (d *Dispatcher) finish(ctx context.Context, p *pass, row sqlc.WebhookInbox, state, note string) bool {
-	// Not cancelled with ctx: a row handed on just before a stop is recorded as such.
-	fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbTimeout)
-	defer cancel()
-	held, err := p.fin.finish(fctx, row.ID, state, errText(note))
+func (d *Dispatcher) finish(p *pass, row sqlc.WebhookInbox, state, note string) bool {
+	held, err := p.fin.finish(row.ID, state, errText(note))
 	switch {
 	case err != nil:
 		p.fail(fmt.Errorf("finish inbox row %d: %w", row.ID, err))
@@ -221,7 +218,7 @@ func (d *Dispatcher) failed(ctx context.Context, p *pass, row sqlc.WebhookInbox,
 		metrics.InboxRow("refused", false, 0)
 		return
 	}
-	if d.finish(ctx, p, row, stateDead, errText(err.Error())) {
+	if d.finish(p, row, stateDead, errText(err.Error())) {
 		d.deadAlert(ctx, row, attempts, err)
 	}
 }
