@@ -51,6 +51,7 @@ const (
 	textTooManyPages = "Подключение открыто в другом окне, поэтому это окно закрыто. Продолжайте в новом окне или обновите эту страницу."
 	textNoPairing    = "С этой страницы подключить WhatsApp нельзя. Откройте AI Admin из маркетплейса YClients ещё раз."
 	textRequestWait  = "Новый код можно получить через несколько секунд. Подождите немного и нажмите ещё раз."
+	textBusy         = "Предыдущий запрос ещё выполняется. Подождите несколько секунд."
 )
 
 // statusMessage is the status line for an installation state, in the owner's words.

@@ -149,6 +149,7 @@ type wsSession struct {
 	claims  sessionClaims
 	send    chan []byte
 	cmds    chan pageCommand // from readPump to runCommands
+	queued  pageCommand      // the last command readPump queued; readPump's alone
 	kick    chan int         // from runCommands to runFeed: a pairing attempt started
 	status  statusBox        // last status seen by runFeed
 	ctx     context.Context
@@ -223,11 +224,23 @@ func (s *wsSession) readPump() {
 			s.sendFrame(errorFrame(pageCommandText(err)))
 			continue
 		}
-		select {
-		case s.cmds <- cmd:
-		default:
-			s.sendFrame(errorFrame("Предыдущий запрос ещё выполняется. Подождите несколько секунд."))
+		s.enqueue(cmd)
+	}
+}
+
+// enqueue hands a command to the runner. While one waits for the runner, the same command
+// again (a double click: the page sent it before it saw any answer) is that request, which
+// answers it, and is dropped; another command is refused with the busy text. Only readPump
+// calls it, so queued is its own.
+func (s *wsSession) enqueue(cmd pageCommand) {
+	select {
+	case s.cmds <- cmd:
+		s.queued = cmd
+	default:
+		if cmd == s.queued {
+			return
 		}
+		s.sendFrame(errorFrame(textBusy))
 	}
 }
 

@@ -197,3 +197,31 @@ func TestOriginPolicy(t *testing.T) {
 		require.Equal(t, want, got, "origin %q: got %v want %v", origin, got, want)
 	}
 }
+
+// A double click sends the same command twice before the runner has taken the first: the
+// repeat is the request already queued, answered by it, so the page gets no error for it. A
+// different command while one waits is refused with the busy text.
+func TestRepeatedCommandWhileQueuedIsNotAnError(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s := &wsSession{cmds: make(chan pageCommand, 1), send: make(chan []byte, sendBuffer), ctx: ctx, cancel: cancel}
+	code := pageCommand{Type: cmdRequestPairingCode, Phone: "79990001122"}
+
+	s.enqueue(code)
+	s.enqueue(code)
+	require.Len(t, s.send, 0, "a repeat of the queued command: got %d frames want none", len(s.send))
+	require.Len(t, s.cmds, 1, "the command is queued once")
+
+	s.enqueue(pageCommand{Type: cmdRequestQR})
+	require.Len(t, s.send, 1, "another command while one waits is answered")
+	var f map[string]any
+	require.NoError(t, json.Unmarshal(<-s.send, &f))
+	require.Equal(t, map[string]any{"type": "error", "message": textBusy}, f)
+	require.Equal(t, code, <-s.cmds, "the queued command is the first one")
+
+	// Once the runner has taken it, the same command queues again (the workflow answers a
+	// repeat with the attempt it started).
+	s.enqueue(code)
+	require.Len(t, s.cmds, 1)
+	require.Len(t, s.send, 0)
+}
