@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -96,14 +97,45 @@ func BenchmarkWebhookIntake(b *testing.B) {
 			tg.salon, bodies[i%len(bodies)]).Scan(&id)
 	}
 
+	// The HTTP floor (single process only): the same client, bodies and clients against a
+	// handler in this process that reads the body and answers as the webhook does, and does
+	// nothing else: what loopback HTTP alone costs on this machine, the part of the intake
+	// that no database work can win back.
+	var floor func(i int) error
+	if !benchOnCluster() {
+		floorSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if _, err := io.Copy(io.Discard, r.Body); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json; charset=utf-8")
+			_, _ = io.WriteString(w, `{"id":1}`)
+		}))
+		b.Cleanup(floorSrv.Close)
+		floor = func(i int) error {
+			resp, err := hc.Post(floorSrv.URL, "application/json", bytes.NewReader(bodies[i%len(bodies)]))
+			if err != nil {
+				return err
+			}
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("floor answered %d", resp.StatusCode)
+			}
+			return nil
+		}
+		_, _, err = closedLoop(intakeClients, intakeWarmup, floor)
+		require.NoError(b, err, "HTTP floor warm-up")
+	}
+
 	_, _, err = closedLoop(intakeClients, intakeWarmup, intake)
 	require.NoError(b, err, "intake warm-up")
 	_, _, err = closedLoop(intakeClients, intakeWarmup, bare)
 	require.NoError(b, err, "bare warm-up")
 	tg.drained()
 
-	var intakeLat, bareLat []time.Duration
-	var intakeWall, bareWall time.Duration
+	var intakeLat, bareLat, floorLat []time.Duration
+	var intakeWall, bareWall, floorWall time.Duration
 	var intakeCPU, bareCPU string
 	for b.Loop() {
 		done := tg.measure()
@@ -119,6 +151,11 @@ func BenchmarkWebhookIntake(b *testing.B) {
 		bareCPU = done()
 		require.NoError(b, err, "bare insert")
 		bareLat, bareWall = append(bareLat, lat...), bareWall+wall
+		if floor != nil {
+			lat, wall, err = closedLoop(intakeClients, intakeRequests, floor)
+			require.NoError(b, err, "HTTP floor")
+			floorLat, floorWall = append(floorLat, lat...), floorWall+wall
+		}
 	}
 	b.StopTimer()
 	accepted.requireStoredOnce(b, pool, tg.salon)
@@ -135,6 +172,13 @@ func BenchmarkWebhookIntake(b *testing.B) {
 		"ratio %.2f (%d clients, %d requests/side, body %d B, %s%s)\n", clusterMark(),
 		in.rps(), benchMS(in.p50), benchMS(in.p99), br.rps(), benchMS(br.p50), benchMS(br.p99), in.rps()/br.rps(),
 		intakeClients, in.n, len(bodies[0]), tg.where, time.Now().Format(time.DateOnly))
+	if floor != nil {
+		fl := benchSummarise(floorLat, floorWall)
+		b.ReportMetric(fl.rps(), "http_floor_req/s")
+		fmt.Printf("P1: HTTP floor (loopback POST of the same body to a handler that only reads it and answers, same "+
+			"client and clients) %.0f req/s p50 %.1f ms p99 %.1f ms; intake/floor ratio %.2f, bare INSERT+COMMIT/floor %.2f\n",
+			fl.rps(), benchMS(fl.p50), benchMS(fl.p99), in.rps()/fl.rps(), br.rps()/fl.rps())
+	}
 	if intakeCPU != "" {
 		fmt.Printf("P1%s: intake run: %s; bare run: %s\n", clusterMark(), intakeCPU, bareCPU)
 	}
