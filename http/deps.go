@@ -33,11 +33,16 @@ func (s SalonInfo) pairable() bool {
 	return s.Integration != "active" && s.Integration != "freezed"
 }
 
-// SalonDirectory reads salons from YClients.
+// SalonDirectory reads salons from YClients, keeping what it read for a while: an owner who
+// opens the page again does not cost YClients calls again.
 type SalonDirectory interface {
-	// Salon returns the salon's title and integration status, or an error wrapping
-	// ErrUnknownSalon when YClients does not know the salon.
-	Salon(ctx context.Context, salonID int64) (SalonInfo, error)
+	// Company returns the salon's company as YClients answered at most maxAge ago (asking
+	// YClients when it holds no answer that recent), or an error wrapping ErrUnknownSalon
+	// when YClients does not know the salon.
+	Company(ctx context.Context, salonID int64, maxAge time.Duration) (*activities.KnownCompany, error)
+	// Integration returns the status of AI Admin's integration with the salon in YClients
+	// (SalonInfo.Integration), as answered at most statusTTL ago.
+	Integration(ctx context.Context, salonID int64) (string, error)
 }
 
 // HealthError is one recent error of an installation.

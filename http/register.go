@@ -33,7 +33,11 @@ type registerHandler struct {
 // by YClients but salon_id is not, so the signed salon name must name the company YClients
 // returns for salon_id. Only then is the installation started or attached to. A page may pair
 // WhatsApp only while YClients reports the integration as not yet active and, for an
-// installation already pairing, only for the YClients user who started it.
+// installation already pairing, only for the YClients user who started it. The page of an
+// installation past pairing only shows its status, so it does not ask YClients for the
+// integration's: an owner who waits for the salon to be set up and opens the page again costs
+// no YClients call (the company is kept for minutes), where a wave of owners would otherwise
+// spend the cluster's YClients budget on reloads instead of their salons' setup.
 func (h *registerHandler) register(c *gin.Context) {
 	salonID, err := marketplaceSalonID(c)
 	if err != nil {
@@ -47,15 +51,22 @@ func (h *registerHandler) register(c *gin.Context) {
 	}
 	ctx, cancel := context.WithTimeout(c.Request.Context(), registerTimeout)
 	defer cancel()
-	salon, err := h.bind(ctx, salonID, ud)
+	company, err := h.bind(ctx, salonID, ud)
 	if err != nil {
 		abort(c, err)
 		return
 	}
-	st, err := h.installation(ctx, salonID, ud, salon)
-	if err != nil {
-		abort(c, err)
-		return
+	salon := SalonInfo{Title: company.Title, Company: company}
+	st, past := h.pastPairing(ctx, salonID)
+	if !past {
+		if salon.Integration, err = h.salons.Integration(ctx, salonID); err != nil {
+			abort(c, yclientsFailure(err))
+			return
+		}
+		if st, err = h.installation(ctx, salonID, ud, salon); err != nil {
+			abort(c, err)
+			return
+		}
 	}
 	pair := salon.pairable() && (st.Status == workflows.StatusRegistering || st.Status == workflows.StatusPendingWhatsApp)
 	token, err := h.sessions.issue(sessionClaims{SalonID: salonID, Install: st.InstallID, UserID: ud.user(), Pair: pair}, sessionTTL)
@@ -78,33 +89,62 @@ func (h *registerHandler) register(c *gin.Context) {
 		Status: string(st.Status), Message: pageMessage(st, pair)})
 }
 
-// bind reads the salon from YClients and checks that the signed redirect is for it.
-func (h *registerHandler) bind(ctx context.Context, salonID int64, ud userData) (SalonInfo, error) {
-	salon, err := h.salons.Salon(ctx, salonID)
+// bind reads the salon's company from YClients and checks that the signed redirect is for
+// it. A kept company whose title does not match is read again (the salon may have been
+// renamed), at most once in companyRecheck.
+func (h *registerHandler) bind(ctx context.Context, salonID int64, ud userData) (*activities.KnownCompany, error) {
+	company, err := h.salons.Company(ctx, salonID, companyTTL)
+	if err == nil && ud.signed && !sameSalonName(ud.SalonName, company.Title) {
+		company, err = h.salons.Company(ctx, salonID, companyRecheck)
+	}
+	if err != nil {
+		return nil, yclientsFailure(err)
+	}
+	if ud.signed && !sameSalonName(ud.SalonName, company.Title) {
+		return nil, fail(kindForbidden, "user_data is signed for another salon").withPage(
+			"Ссылка не подходит к этому салону",
+			"Ссылка из YClients выписана для другого салона.",
+			"Откройте AI Admin из маркетплейса YClients в том салоне, который хотите подключить.")
+	}
+	return company, nil
+}
+
+// pastPairing returns the state of the salon's installation when it is open and past pairing
+// (connected, being set up, active, frozen, or waiting for a re-link, which has its own link):
+// its page shows that state and may not pair, whatever YClients says of the integration.
+func (h *registerHandler) pastPairing(ctx context.Context, salonID int64) (workflows.State, bool) {
+	ctx, cancel := context.WithTimeout(ctx, pastPairingTimeout)
+	defer cancel()
+	st, err := h.query(ctx, salonID)
+	if err != nil || st.InstallID == "" || st.Status.Closed() ||
+		st.Status == workflows.StatusRegistering || st.Status == workflows.StatusPendingWhatsApp {
+		return workflows.State{}, false
+	}
+	return st, true
+}
+
+// pastPairingTimeout bounds pastPairing's query: a Temporal slow to answer leaves the page
+// the usual way (the register update), with the rest of registerTimeout.
+const pastPairingTimeout = 3 * time.Second
+
+// yclientsFailure maps a failed read of the salon from YClients to a page.
+func yclientsFailure(err error) error {
 	switch {
 	case errors.Is(err, ErrUnknownSalon):
-		return SalonInfo{}, fail(kindNotFound, "salon not found").withPage("Салон не найден",
+		return fail(kindNotFound, "salon not found").withPage("Салон не найден",
 			"YClients не нашёл салон, для которого вы подключаете AI Admin, или не дал к нему доступ.",
 			"Проверьте, что вы вошли в YClients под владельцем салона, и подключите приложение из маркетплейса ещё раз.")
 	case errors.Is(err, yclients.ErrBudgetDeadline), errors.Is(err, context.DeadlineExceeded):
 		// Not YClients failing: our cluster-wide budget of YClients requests has a queue longer
 		// than the page can wait (many owners connecting at once), or its turn came too late.
-		return SalonInfo{}, fail(kindUnavailable, "yclients request budget queue too long").because(err).withPage(
+		return fail(kindUnavailable, "yclients request budget queue too long").because(err).withPage(
 			"Сейчас подключается много салонов",
 			"YClients разрешает нам лишь несколько запросов в секунду, и очередь до вашего салона ещё не дошла.",
 			"Нажмите «Обновить» через полминуты: подключение продолжится с того же места.")
-	case err != nil:
-		return SalonInfo{}, fail(kindUnavailable, "yclients unavailable").because(err).withPage("YClients не отвечает",
-			"Мы не смогли получить данные салона из YClients.",
-			"Подождите минуту и нажмите «Подключить» в маркетплейсе YClients ещё раз.")
 	}
-	if ud.signed && !sameSalonName(ud.SalonName, salon.Title) {
-		return SalonInfo{}, fail(kindForbidden, "user_data is signed for another salon").withPage(
-			"Ссылка не подходит к этому салону",
-			"Ссылка из YClients выписана для другого салона.",
-			"Откройте AI Admin из маркетплейса YClients в том салоне, который хотите подключить.")
-	}
-	return salon, nil
+	return fail(kindUnavailable, "yclients unavailable").because(err).withPage("YClients не отвечает",
+		"Мы не смогли получить данные салона из YClients.",
+		"Подождите минуту и нажмите «Подключить» в маркетплейсе YClients ещё раз.")
 }
 
 // installation starts the salon's installation, or attaches to the running one, and returns

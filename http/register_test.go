@@ -243,15 +243,20 @@ func TestSameSalonName(t *testing.T) {
 }
 
 // countingSalons counts the YClients reads of the salon directory and fails the status read
-// while failStatus is set.
+// while failStatus is set; title is the company's title (a default when empty).
 type countingSalons struct {
 	companies, statuses int
 	failStatus          bool
+	title               string
 }
 
 func (c *countingSalons) Company(_ context.Context, id int64) (yclients.Company, error) {
 	c.companies++
-	return yclients.Company{ID: id, Title: "Салон «Бархат»", Timezone: "Europe/Moscow"}, nil
+	title := c.title
+	if title == "" {
+		title = "Салон «Бархат»"
+	}
+	return yclients.Company{ID: id, Title: title, Timezone: "Europe/Moscow"}, nil
 }
 
 func (c *countingSalons) IntegrationStatus(context.Context, int64) (yclients.IntegrationStatus, error) {
@@ -268,15 +273,80 @@ func (c *countingSalons) IntegrationStatus(context.Context, int64) (yclients.Int
 func TestSalonDirectoryKeepsWhatItRead(t *testing.T) {
 	yc := &countingSalons{failStatus: true}
 	d := newSalonDirectory(yc)
-	_, err := d.Salon(context.Background(), 42)
+	ctx := context.Background()
+	company, err := d.Company(ctx, 42, companyTTL)
+	require.NoError(t, err)
+	require.Equal(t, "Europe/Moscow", company.Timezone)
+	_, err = d.Integration(ctx, 42)
 	require.ErrorIs(t, err, yclients.ErrBudgetDeadline)
 	yc.failStatus = false
-	info, err := d.Salon(context.Background(), 42)
+	_, err = d.Company(ctx, 42, companyTTL)
 	require.NoError(t, err)
-	require.Equal(t, "pending", info.Integration)
-	require.Equal(t, "Europe/Moscow", info.Company.Timezone)
-	_, err = d.Salon(context.Background(), 42)
+	st, err := d.Integration(ctx, 42)
+	require.NoError(t, err)
+	require.Equal(t, "pending", st)
+	_, err = d.Integration(ctx, 42)
 	require.NoError(t, err)
 	require.Equal(t, 1, yc.companies, "the company read once")
 	require.Equal(t, 2, yc.statuses, "the status read again only after it failed")
+}
+
+// TestSalonDirectoryKeepsTheCompanyForMinutes: an owner who opens the page again while the
+// salon is set up costs no company read for companyTTL; the integration's status, which
+// decides whether the page may pair, is read again after statusTTL.
+func TestSalonDirectoryKeepsTheCompanyForMinutes(t *testing.T) {
+	yc := &countingSalons{}
+	d := newSalonDirectory(yc)
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	d.now = func() time.Time { return now }
+	ctx := context.Background()
+	read := func() {
+		t.Helper()
+		_, err := d.Company(ctx, 42, companyTTL)
+		require.NoError(t, err)
+		_, err = d.Integration(ctx, 42)
+		require.NoError(t, err)
+	}
+	read()
+	now = now.Add(statusTTL + time.Second)
+	read()
+	require.Equal(t, 1, yc.companies, "the company kept past the status's time")
+	require.Equal(t, 2, yc.statuses, "the status read again after statusTTL")
+	now = now.Add(companyTTL)
+	read()
+	require.Equal(t, 2, yc.companies, "the company read again after companyTTL")
+}
+
+// TestRegisterBindRereadsARenamedSalon: a signed redirect whose salon name does not match the
+// company kept reads the company again once it is companyRecheck old (the salon was renamed
+// in YClients), and not before: a redirect for another salon, repeated, costs one read per
+// companyRecheck at most.
+func TestRegisterBindRereadsARenamedSalon(t *testing.T) {
+	yc := &countingSalons{title: "Бархат"}
+	d := newSalonDirectory(yc)
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	d.now = func() time.Time { return now }
+	h := &registerHandler{salons: d}
+	ctx := context.Background()
+	signed := func(name string) userData { return userData{SalonName: name, signed: true} }
+
+	c, err := h.bind(ctx, 42, signed("Бархат"))
+	require.NoError(t, err)
+	require.Equal(t, "Бархат", c.Title)
+	yc.title = "Бархат и Шёлк" // renamed in YClients
+	for range 3 {
+		_, err = h.bind(ctx, 42, signed("Бархат и Шёлк"))
+		var ae *apiError
+		require.ErrorAs(t, err, &ae, "the kept title does not match within companyRecheck")
+		require.Equal(t, kindForbidden, ae.kind)
+	}
+	require.Equal(t, 1, yc.companies, "no read for a mismatch within companyRecheck")
+	now = now.Add(companyRecheck + time.Second)
+	c, err = h.bind(ctx, 42, signed("Бархат и Шёлк"))
+	require.NoError(t, err, "the renamed salon is read again and matches")
+	require.Equal(t, "Бархат и Шёлк", c.Title)
+	require.Equal(t, 2, yc.companies)
+	_, err = h.bind(ctx, 42, signed("Бархат и Шёлк"))
+	require.NoError(t, err)
+	require.Equal(t, 2, yc.companies, "the new title is kept")
 }

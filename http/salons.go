@@ -10,9 +10,17 @@ import (
 	"github.com/aiadmin/aiadmin/activities/yclients"
 )
 
-// salonTTL is how long a salon read from YClients serves the register page: an owner who
-// reloads the page does not cost YClients calls again.
-const salonTTL = 30 * time.Second
+// How long the salon directory keeps what YClients said. A company's title, zone and phone
+// hardly change, so an owner who opens the page again, or several times while the salon is
+// set up, costs no YClients call for it within companyTTL; a title that does not match a
+// signed redirect is read again once it is companyRecheck old (the salon was renamed). The
+// integration's status changes when YClients activates it, and decides whether the page may
+// pair: it is kept only statusTTL.
+const (
+	companyTTL     = 10 * time.Minute
+	companyRecheck = 30 * time.Second
+	statusTTL      = 30 * time.Second
+)
 
 // YClientsSalons is what the salon directory needs of the YClients client (*yclients.Client).
 type YClientsSalons interface {
@@ -20,13 +28,13 @@ type YClientsSalons interface {
 	IntegrationStatus(ctx context.Context, salonID int64) (yclients.IntegrationStatus, error)
 }
 
-// salonDirectory reads salons from YClients for the marketplace redirect, with a short cache.
+// salonDirectory reads salons from YClients for the marketplace redirect, with a cache.
 // The company and the integration status are kept apart: when many owners connect at once and
 // the page runs out of time waiting for the second read, its retry does not pay for the first
 // again.
 type salonDirectory struct {
 	yc  YClientsSalons
-	ttl time.Duration
+	now func() time.Time
 
 	mu        sync.Mutex
 	companies map[int64]cached[*activities.KnownCompany]
@@ -42,29 +50,17 @@ type cached[T any] struct {
 func NewSalonDirectory(yc YClientsSalons) SalonDirectory { return newSalonDirectory(yc) }
 
 func newSalonDirectory(yc YClientsSalons) *salonDirectory {
-	return &salonDirectory{yc: yc, ttl: salonTTL, companies: map[int64]cached[*activities.KnownCompany]{},
+	return &salonDirectory{yc: yc, now: time.Now, companies: map[int64]cached[*activities.KnownCompany]{},
 		statuses: map[int64]cached[string]{}}
 }
 
-// Salon implements SalonDirectory.
-func (d *salonDirectory) Salon(ctx context.Context, salonID int64) (SalonInfo, error) {
-	ctx = yclients.Urgent(ctx) // the owner's page is waiting: these requests go first
-	company, err := d.company(ctx, salonID)
-	if err != nil {
-		return SalonInfo{}, err
-	}
-	integration, err := d.integration(ctx, salonID)
-	if err != nil {
-		return SalonInfo{}, err
-	}
-	return SalonInfo{Title: company.Title, Integration: integration, Company: company}, nil
-}
-
-func (d *salonDirectory) company(ctx context.Context, salonID int64) (*activities.KnownCompany, error) {
-	if c, ok := lookup(d, d.companies, salonID); ok {
+// Company implements SalonDirectory. The owner's page is waiting: the request goes first in
+// the YClients budget (yclients.Urgent), as the status's does.
+func (d *salonDirectory) Company(ctx context.Context, salonID int64, maxAge time.Duration) (*activities.KnownCompany, error) {
+	if c, ok := lookup(d, d.companies, salonID, maxAge); ok {
 		return c, nil
 	}
-	c, err := d.yc.Company(ctx, salonID)
+	c, err := d.yc.Company(yclients.Urgent(ctx), salonID)
 	if yclients.IsNotFound(err) {
 		return nil, fmt.Errorf("salon %d: %w", salonID, ErrUnknownSalon)
 	}
@@ -76,12 +72,12 @@ func (d *salonDirectory) company(ctx context.Context, salonID int64) (*activitie
 	return k, nil
 }
 
-// integration is the status of AI Admin's integration with the salon; "" when YClients has none.
-func (d *salonDirectory) integration(ctx context.Context, salonID int64) (string, error) {
-	if st, ok := lookup(d, d.statuses, salonID); ok {
+// Integration implements SalonDirectory: "" when YClients has no integration of ours.
+func (d *salonDirectory) Integration(ctx context.Context, salonID int64) (string, error) {
+	if st, ok := lookup(d, d.statuses, salonID, statusTTL); ok {
 		return st, nil
 	}
-	st, err := d.yc.IntegrationStatus(ctx, salonID)
+	st, err := d.yc.IntegrationStatus(yclients.Urgent(ctx), salonID)
 	switch {
 	case yclients.IsNotFound(err):
 	case err != nil:
@@ -91,11 +87,11 @@ func (d *salonDirectory) integration(ctx context.Context, salonID int64) (string
 	return st.Status, nil
 }
 
-func lookup[T any](d *salonDirectory, m map[int64]cached[T], salonID int64) (T, bool) {
+func lookup[T any](d *salonDirectory, m map[int64]cached[T], salonID int64, maxAge time.Duration) (T, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	c, ok := m[salonID]
-	if !ok || time.Since(c.at) >= d.ttl {
+	if !ok || d.now().Sub(c.at) >= maxAge {
 		var zero T
 		return zero, false
 	}
@@ -106,7 +102,7 @@ func store[T any](d *salonDirectory, m map[int64]cached[T], salonID int64, v T) 
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if len(m) > 10_000 {
-		clear(m) // a bound, not an eviction policy: entries live 30 s anyway
+		clear(m) // a bound, not an eviction policy: entries serve minutes at most anyway
 	}
-	m[salonID] = cached[T]{v: v, at: time.Now()}
+	m[salonID] = cached[T]{v: v, at: d.now()}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,4 +115,40 @@ func TestActivationAcceptedLateKeepsWebhooksWorking(t *testing.T) {
 	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
 	installID := workflows.InstallationID(salon)
 	s.record(t, installID, s.waitRun(installID), "installation-"+t.Name())
+}
+
+// TestReopenedPageWhileTheSalonIsSetUpAsksYClientsNothing: the owner has scanned the code and
+// the salon is being set up (the first catalogue sync waits on a slow YClients); the owner
+// opens AI Admin again, several times, after everything the register page read has gone
+// stale in the usual 30 s. No page asks YClients anything: the company is kept for minutes,
+// and an installation past pairing does not need the integration's status. In a wave of
+// owners those reads would take the YClients budget the salons' setup needs.
+func TestReopenedPageWhileTheSalonIsSetUpAsksYClientsNothing(t *testing.T) {
+	s := newStack(t)
+	salon := s.moscow
+	require.NoError(t, s.fake.AddFault(yclientsfake.Fault{
+		PathPrefix: fmt.Sprintf("/api/v1/company/%d/services", salon), DelayMS: 60000})) // every read: the sync waits
+	opened := time.Now()
+	s.pairSalon(salon)
+	s.waitStatus(workflows.StatusConfiguring)
+	pageReads := func() (n int) {
+		for _, r := range s.fake.Requests() {
+			if r.Path == fmt.Sprintf("/api/v1/company/%d", salon) ||
+				strings.HasPrefix(r.Path, fmt.Sprintf("/marketplace/salon/%d/application/", salon)) {
+				n++
+			}
+		}
+		return n
+	}
+	time.Sleep(time.Until(opened.Add(31 * time.Second))) // past the page's 30 s status cache
+	before := pageReads()
+	for range 3 {
+		token := s.install(s.cfg.YClientsBaseURL)
+		require.NotEmpty(t, token)
+	}
+	require.Equal(t, workflows.StatusConfiguring, s.state().Status, "the salon was still being set up")
+	require.Equal(t, before, pageReads(), "the reopened pages read the company or the integration status from YClients")
+
+	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
+	s.waitRun(workflows.InstallationID(salon))
 }

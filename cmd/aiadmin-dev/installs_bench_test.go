@@ -217,11 +217,11 @@ func (w waveResult) print(b *testing.B, k int) {
 	fmt.Printf("P2%s: %d owners at once: %d active (%d not within %s); first QR p50 %.1f s p99 %.1f s, active p50 %.1f s p99 %.1f s; "+
 		"errors seen %d %s; callbacks and welcomes exactly once; wave %.1f s vs YClients calls %d (%.1f per install, max %.1f req/s) "+
 		"÷ 5 req/s = %.1f s: ratio %.2f (target ≤ 1.25); throughput %.2f installs/s vs bare workflows %.2f/s (%d with %d no-op "+
-		"activities each, started at once on the same server, same run): ratio %.2f (%s)\n", clusterMark(),
+		"activities each, started at once on the same server, same run): ratio %.2f (%s, %s)\n", clusterMark(),
 		k, len(active), w.notActive, waveTimeout, q[0].Seconds(), q[1].Seconds(), a[0].Seconds(), a[1].Seconds(),
 		benchCount(errs), benchTopErrors(errs), w.wall.Seconds(), w.calls, float64(w.calls)/float64(k), w.maxRate,
 		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate,
-		time.Now().Format("2006-01-02"))
+		benchOwnerKind(), time.Now().Format("2006-01-02"))
 }
 
 // benchPercentiles is p50 and p99 (zeros when empty).
