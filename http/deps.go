@@ -18,12 +18,11 @@ type PairingFeed interface {
 
 // SalonInfo is what YClients says of a salon when its owner opens AI Admin.
 type SalonInfo struct {
-	Title string // the company's title
 	// Integration is the status of AI Admin's integration with the salon in YClients: pending
 	// (the owner has just clicked «Подключить»), active, freezed, or "" when YClients has none.
 	Integration string
-	// Company is the salon as YClients returned it, handed to a new installation so that its
-	// register step need not ask YClients again (nil: unknown).
+	// Company is the salon as YClients returned it (its title binds the signed redirect),
+	// handed to a new installation so that its register step need not ask YClients again.
 	Company *activities.KnownCompany
 }
 

@@ -56,7 +56,7 @@ func (h *registerHandler) register(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	salon := SalonInfo{Title: company.Title, Company: company}
+	salon := SalonInfo{Company: company}
 	st, past := h.pastPairing(ctx, salonID)
 	if !past {
 		if salon.Integration, err = h.salons.Integration(ctx, salonID); err != nil {
@@ -83,7 +83,7 @@ func (h *registerHandler) register(c *gin.Context) {
 		slog.Bool("pairing", pair))
 	name := st.SalonName
 	if name == "" {
-		name = salon.Title
+		name = company.Title
 	}
 	h.pages.renderConnect(c, connectData{SalonID: salonID, SalonName: name, SalonPhone: st.SalonPhone, Token: token,
 		Status: string(st.Status), Message: pageMessage(st, pair)})

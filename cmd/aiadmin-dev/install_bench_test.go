@@ -174,11 +174,14 @@ func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) erro
 	}
 	var status string
 	requested, scanned := eager, false
+	// waitsForCode: the page should show a QR code soon (the eager owner expects one until it
+	// has scanned, whatever the status says).
+	waitsForCode := func() bool { return !scanned && (eager || status == "pending_whatsapp") }
 	for {
 		var f frame
 		stall := 5 * time.Minute // registering, or connected: the page shows that it works on it
-		if (eager && !scanned) || (!eager && (status == "" || (status == "pending_whatsapp" && !scanned))) {
-			stall = benchPageStall // it should show a QR code soon
+		if waitsForCode() || (!eager && status == "") {
+			stall = benchPageStall
 		}
 		if err := conn.SetReadDeadline(time.Now().Add(stall)); err != nil {
 			return err
@@ -215,7 +218,7 @@ func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) erro
 			return errors.New("the server closed the page")
 		case "error":
 			o.errs = append(o.errs, "error frame: "+f.Message)
-			if !scanned && (eager || status == "pending_whatsapp") {
+			if waitsForCode() {
 				time.Sleep(time.Second)
 				if err := request(); err != nil {
 					return err
