@@ -72,7 +72,8 @@ type feed struct {
 	last          statusFrame
 	connectedSent bool
 	activeSent    bool
-	queryFailing  bool
+	queryFailing  bool      // the page was told that the state cannot be read
+	failingSince  time.Time // the first of the readings failing now (zero: the last one was good)
 	feedFailing   bool
 }
 
@@ -123,25 +124,33 @@ func (f *feed) connect() {
 	}
 }
 
-// apply takes one reading of the installation's state. A failed reading tells the page once;
-// a reading of another installation than the session's closes the page. It reports whether
+// apply takes one reading of the installation's state. Failed readings tell the page once: at
+// once when the installation is gone or the page has no state yet, else when the server has not
+// answered for queryGrace (a busy server's late answer is not worth a red line on the owner's
+// page). A reading of another installation than the session's closes the page. It reports whether
 // the state is usable.
 func (f *feed) apply(u stateUpdate) bool {
 	if u.err != nil {
-		if f.s.ctx.Err() != nil {
+		if f.s.ctx.Err() != nil || f.queryFailing {
 			return false
 		}
-		if !f.queryFailing {
-			f.queryFailing = true
-			msg := textNoServer
-			if workflowNotFound(u.err) {
-				msg = textUnknownSalon
-			}
+		now := f.s.h.now()
+		if f.failingSince.IsZero() {
+			f.failingSince = now
 			f.s.log.Warn("status query failed", slog.String("error", u.err.Error()))
-			f.s.sendFrame(errorFrame(msg))
 		}
+		msg := textNoServer
+		switch {
+		case workflowNotFound(u.err):
+			msg = textUnknownSalon
+		case f.haveState && temporalUnavailable(u.err) && now.Sub(f.failingSince) < queryGrace:
+			return false // the page keeps showing the last state a while: the server may be busy
+		}
+		f.queryFailing = true
+		f.s.sendFrame(errorFrame(msg))
 		return false
 	}
+	f.failingSince = time.Time{}
 	if u.st.InstallID != f.s.claims.Install {
 		f.s.closeWith(textGone)
 		return false

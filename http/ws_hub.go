@@ -14,6 +14,10 @@ const (
 	maxPagesPerSalon = 3                // open websockets; a fourth closes the oldest
 	statusPollEvery  = 5 * time.Second  // the installation is queried at most this often
 	requestQREvery   = 10 * time.Second // «Показать новый код» at most this often
+	// queryGrace: a page that shows the salon's state tells the owner that the server cannot be
+	// reached only once its readings have failed for this long (a busy server answers a reading
+	// late now and then; the page keeps showing the last state meanwhile).
+	queryGrace = 20 * time.Second
 )
 
 // stateUpdate is one reading of an installation's state for the pages of a salon.

@@ -53,6 +53,7 @@ type stack struct {
 	http                             *http.Client
 	opts                             app.Options
 	logger                           *slog.Logger
+	tally                            *logTally // when set, counts the logger's error records (P2)
 	stop                             func()
 }
 

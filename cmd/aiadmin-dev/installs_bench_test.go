@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
 	"slices"
@@ -58,10 +60,11 @@ func BenchmarkInstallWave(b *testing.B) {
 // waveResult is what one wave showed.
 type waveResult struct {
 	owners     []*benchOwner
-	wall       time.Duration // from the clicks to the last owner's page saying active
-	calls      int           // YClients API requests made during the wave
-	maxRate    float64       // the highest YClients request rate over 1 s windows
-	activities int           // activities one installation ran (its history, the median of a sample)
+	wall       time.Duration  // from the clicks to the last owner's page saying active
+	serverErrs map[string]int // the stack's log records that carry an error, by message (nil: not read)
+	calls      int            // YClients API requests made during the wave
+	maxRate    float64        // the highest YClients request rate over 1 s windows
+	activities int            // activities one installation ran (its history, the median of a sample)
 	notActive  int
 	bare       time.Duration // the bare workflows' wall time
 }
@@ -73,9 +76,10 @@ func (s *stack) installWave(b *testing.B, k, round int) waveResult {
 	}, Transport: &http.Transport{MaxIdleConnsPerHost: k, IdleConnTimeout: time.Minute}}
 	defer hc.CloseIdleConnections()
 	calls := newCallCounter(s.fake)
+	s.tally.reset()
 	start := time.Now()
 	errs := s.installOwners(hc, owners, k, waveTimeout)
-	w := waveResult{owners: owners, notActive: len(errs)}
+	w := waveResult{owners: owners, notActive: len(errs), serverErrs: s.tally.counts()}
 	for _, o := range owners {
 		if !o.active.IsZero() {
 			w.wall = max(w.wall, o.active.Sub(start))
@@ -222,6 +226,60 @@ func (w waveResult) print(b *testing.B, k int) {
 		benchCount(errs), benchTopErrors(errs), w.wall.Seconds(), w.calls, float64(w.calls)/float64(k), w.maxRate,
 		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate,
 		benchOwnerKind(), time.Now().Format("2006-01-02"))
+	if w.serverErrs != nil {
+		fmt.Printf("P2%s: the server logged %d errors during the wave %s\n", clusterMark(), benchCount(w.serverErrs),
+			benchTopErrors(w.serverErrs))
+	}
+}
+
+// logTally is a slog handler that counts the records carrying an "error" attribute, by
+// message: what the server met while the owners saw their error frames.
+type logTally struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func newLogTally() *logTally { return &logTally{n: map[string]int{}} }
+
+func (l *logTally) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logTally) WithAttrs([]slog.Attr) slog.Handler       { return l }
+func (l *logTally) WithGroup(string) slog.Handler            { return l }
+
+func (l *logTally) Handle(_ context.Context, r slog.Record) error {
+	hasErr := false
+	r.Attrs(func(a slog.Attr) bool {
+		hasErr = a.Key == "error"
+		return !hasErr
+	})
+	if hasErr {
+		l.mu.Lock()
+		l.n[r.Message]++
+		l.mu.Unlock()
+	}
+	return nil
+}
+
+// reset forgets what was counted; a nil tally (a stack whose logs are not read) does nothing.
+func (l *logTally) reset() {
+	if l != nil {
+		l.mu.Lock()
+		clear(l.n)
+		l.mu.Unlock()
+	}
+}
+
+// counts is a copy of the counts (nil for a nil tally).
+func (l *logTally) counts() map[string]int {
+	if l == nil {
+		return nil
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make(map[string]int, len(l.n))
+	for k, v := range l.n {
+		out[k] = v
+	}
+	return out
 }
 
 // benchPercentiles is p50 and p99 (zeros when empty).
@@ -266,7 +324,10 @@ func installStackFor(b *testing.B) *stack {
 		if addr == "" {
 			b.Skip("TEMPORAL_ADDRESS is not set: run through `make bench`")
 		}
-		return newStackAt(b, addr)
+		tally := newLogTally()
+		s := newStackAt(b, addr, func(st *stackSetup) { st.logger = slog.New(tally) })
+		s.tally = tally
+		return s
 	}
 	bc := clusterForBench(b)
 	return &stack{t: b, dsn: bc.dsn, fake: bc.fake, phone: bc.sim.Phone(),
