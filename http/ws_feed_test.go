@@ -10,6 +10,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/aiadmin/aiadmin/workflows"
 )
@@ -101,4 +102,113 @@ func TestFeedTellsAtOnceWhatWaitingCannotMend(t *testing.T) {
 	frames = ft.apply(queryTimeout, slowReading())
 	require.Equal(t, []map[string]any{{"type": "error", "message": textNoServer}}, frames,
 		"no reading yet and the first one failed: got %v want the unavailable frame", frames)
+}
+
+// stateValue is a query's answer.
+type stateValue struct{ st workflows.State }
+
+func (v stateValue) HasValue() bool { return true }
+func (v stateValue) Get(p any) error {
+	*p.(*workflows.State) = v.st
+	return nil
+}
+
+// scriptedTemporal answers the status query from a script of states (the last one repeats) and
+// ends the test's poller after a number of queries.
+type scriptedTemporal struct {
+	temporalAPI
+	script  []workflows.State
+	queries int
+	stopAt  int
+	stop    context.CancelFunc
+}
+
+func (s *scriptedTemporal) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
+	st := s.script[min(s.queries, len(s.script)-1)]
+	s.queries++
+	if s.queries == s.stopAt {
+		s.stop()
+	}
+	return stateValue{st: st}, nil
+}
+
+// pollWaits runs one salon's poller over the script until it has made n queries and returns
+// the waits it asked for between them; kickAt kicks it (a page's pairing request) after that
+// many queries.
+func pollWaits(t *testing.T, script []workflows.State, n, kickAt int) []time.Duration {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tc := &scriptedTemporal{script: script, stopAt: n, stop: cancel}
+	h := newHub(tc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	r := &room{kick: make(chan struct{}, 1), stop: cancel}
+	var waits []time.Duration
+	h.after = func(d time.Duration) <-chan time.Time {
+		waits = append(waits, d.Round(time.Second))
+		if tc.queries == kickAt && len(r.kick) == 0 {
+			kickAt = -1
+			r.kick <- struct{}{}
+			return nil // the kick comes first
+		}
+		c := make(chan time.Time, 1)
+		c <- time.Now()
+		return c
+	}
+	h.poll(ctx, 42, r)
+	require.Equal(t, n, tc.queries)
+	return waits
+}
+
+// While nothing changes the poller asks Temporal less and less often, down to once per
+// statusPollMax: a salon waiting minutes for its catalogue sync (hundreds of them in a wave of
+// installs) costs the server a query per 20 s instead of per 5 s. News, or a page's request,
+// brings it back to statusPollEvery at once.
+func TestPollerBacksOffWhileNothingChanges(t *testing.T) {
+	configuring := workflows.State{SalonID: 42, InstallID: "i-1", Status: workflows.StatusConfiguring}
+	active := configuring
+	active.Status = workflows.StatusActive
+
+	waits := pollWaits(t, []workflows.State{configuring}, 6, -1)
+	require.Equal(t, []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 20 * time.Second, 20 * time.Second},
+		waits, "the same state read again and again: got waits %v", waits)
+
+	waits = pollWaits(t, []workflows.State{configuring, configuring, configuring, active}, 6, -1)
+	require.Equal(t, []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 5 * time.Second, 10 * time.Second},
+		waits, "a change after three equal readings: got waits %v", waits)
+
+	// A kick while the poller waits 20 s after the third reading: the next reading comes once
+	// the base spacing since the last one has passed, and the waits start again from the base.
+	waits = pollWaits(t, []workflows.State{configuring}, 6, 3)
+	require.Equal(t, []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 5 * time.Second, 10 * time.Second, 20 * time.Second},
+		waits, "a kick after three equal readings: got waits %v", waits)
+}
+
+// failingTemporal times out every status query.
+type failingTemporal struct {
+	scriptedTemporal
+}
+
+func (f *failingTemporal) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
+	f.queries++
+	if f.queries == f.stopAt {
+		f.stop()
+	}
+	return nil, serviceerror.NewDeadlineExceeded("context deadline exceeded")
+}
+
+// A server that does not answer in time is asked less often too.
+func TestPollerBacksOffWhileTheServerFails(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	tc := &failingTemporal{scriptedTemporal{stopAt: 5, stop: cancel}}
+	h := newHub(tc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var waits []time.Duration
+	h.after = func(d time.Duration) <-chan time.Time {
+		waits = append(waits, d)
+		c := make(chan time.Time, 1)
+		c <- time.Now()
+		return c
+	}
+	h.poll(ctx, 42, &room{kick: make(chan struct{}, 1), stop: cancel})
+	require.Equal(t, []time.Duration{10 * time.Second, 20 * time.Second, 20 * time.Second, 20 * time.Second}, waits,
+		"every reading failed: got waits %v", waits)
 }

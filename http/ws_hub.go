@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"log/slog"
+	"reflect"
 	"sync"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 const (
 	maxPagesPerSalon = 3                // open websockets; a fourth closes the oldest
 	statusPollEvery  = 5 * time.Second  // the installation is queried at most this often
+	statusPollMax    = 20 * time.Second // and at least this often while its pages are open
 	requestQREvery   = 10 * time.Second // «Показать новый код» at most this often
 	// queryGrace: a page that shows the salon's state tells the owner that the server cannot be
 	// reached only once its readings have failed for this long (a busy server answers a reading
@@ -33,8 +35,10 @@ type hub struct {
 	temporal       temporalAPI
 	log            *slog.Logger
 	pollEvery      time.Duration
+	pollMax        time.Duration
 	maxPages       int
 	requestQREvery time.Duration
+	after          func(time.Duration) <-chan time.Time // the poller's clock (time.After; tests replace it)
 
 	mu     sync.Mutex
 	salons map[int64]*room
@@ -58,7 +62,7 @@ type room struct {
 }
 
 func newHub(tc temporalAPI, log *slog.Logger) *hub {
-	return &hub{temporal: tc, log: log, pollEvery: statusPollEvery, maxPages: maxPagesPerSalon,
+	return &hub{temporal: tc, log: log, pollEvery: statusPollEvery, pollMax: statusPollMax, after: time.After, maxPages: maxPagesPerSalon,
 		requestQREvery: requestQREvery, salons: map[int64]*room{}, lastQR: map[int64]time.Time{}, idle: make(chan struct{})}
 }
 
@@ -224,20 +228,23 @@ func (h *hub) allowRequestQR(salonID int64, now time.Time) (bool, time.Duration)
 	return true, 0
 }
 
-// poll reads the salon's state every pollEvery, or sooner after a kick but never more often,
-// and hands each reading to the salon's pages.
+// poll reads the salon's state and hands each reading to the salon's pages: pollEvery after a
+// reading with news, and twice as long after each reading without, up to pollMax (hundreds of
+// owners waiting minutes for their salons' syncs cost the server a query each per pollMax, not
+// per pollEvery). A kick (a page's request, a pairing result) brings the next reading as soon
+// as pollEvery has passed since the last one, and the waits start again from pollEvery.
 func (h *hub) poll(ctx context.Context, salonID int64, r *room) {
-	for ctx.Err() == nil {
-		h.mu.Lock()
-		wait := time.Until(r.polledAt.Add(h.pollEvery))
-		h.mu.Unlock()
+	every := h.pollEvery
+	var last *stateUpdate // the last good reading
+	h.mu.Lock()
+	wait := time.Until(r.polledAt.Add(h.pollEvery)) // an admission reading counts as the first
+	h.mu.Unlock()
+	for {
 		if wait > 0 {
-			t := time.NewTimer(wait)
 			select {
 			case <-ctx.Done():
-				t.Stop()
 				return
-			case <-t.C:
+			case <-h.after(wait):
 			}
 		}
 		u := h.query(ctx, salonID)
@@ -251,14 +258,30 @@ func (h *hub) poll(ctx context.Context, salonID int64, r *room) {
 		for _, p := range pages {
 			p.deliver(u)
 		}
-		t := time.NewTimer(h.pollEvery)
+		if news(last, u) {
+			every = h.pollEvery
+		} else {
+			every = min(2*every, h.pollMax)
+		}
+		if u.err == nil {
+			last = &u
+		}
 		select {
 		case <-ctx.Done():
-			t.Stop()
 			return
 		case <-r.kick:
-			t.Stop()
-		case <-t.C:
+			every = h.pollEvery
+			h.mu.Lock()
+			wait = time.Until(r.polledAt.Add(h.pollEvery))
+			h.mu.Unlock()
+		case <-h.after(every):
+			wait = 0
 		}
 	}
+}
+
+// news reports whether a reading tells the pages something the last good one did not. A failed
+// reading is no news: a server that cannot answer in time is asked less often.
+func news(last *stateUpdate, u stateUpdate) bool {
+	return u.err == nil && (last == nil || !reflect.DeepEqual(last.st, u.st))
 }
