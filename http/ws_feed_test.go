@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"slices"
 	"testing"
 	"time"
 
@@ -132,54 +133,73 @@ func (s *scriptedTemporal) QueryWorkflow(context.Context, string, string, string
 	return stateValue{st: st}, nil
 }
 
+// pollerUnderTest is a hub whose poller's clock moves only when the poller waits.
+func pollerUnderTest(tc temporalAPI) (*hub, *[]time.Duration, func(kick chan struct{}, at func() bool)) {
+	h := newHub(tc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	h.now = func() time.Time { return now }
+	var waits []time.Duration
+	var kick chan struct{}
+	var kickNow func() bool
+	h.after = func(d time.Duration) <-chan time.Time {
+		waits = append(waits, d)
+		if kickNow != nil && kickNow() {
+			kickNow = nil
+			kick <- struct{}{}
+			return nil // the kick comes first
+		}
+		now = now.Add(d)
+		c := make(chan time.Time, 1)
+		c <- now
+		return c
+	}
+	return h, &waits, func(k chan struct{}, at func() bool) { kick, kickNow = k, at }
+}
+
 // pollWaits runs one salon's poller over the script until it has made n queries and returns
-// the waits it asked for between them; kickAt kicks it (a page's pairing request) after that
-// many queries.
+// the waits it asked for between them; kickAt kicks it (a page's pairing request) while it
+// waits after that many queries.
 func pollWaits(t *testing.T, script []workflows.State, n, kickAt int) []time.Duration {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tc := &scriptedTemporal{script: script, stopAt: n, stop: cancel}
-	h := newHub(tc, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	h, waits, kickWhen := pollerUnderTest(tc)
 	r := &room{kick: make(chan struct{}, 1), stop: cancel}
-	var waits []time.Duration
-	h.after = func(d time.Duration) <-chan time.Time {
-		waits = append(waits, d.Round(time.Second))
-		if tc.queries == kickAt && len(r.kick) == 0 {
-			kickAt = -1
-			r.kick <- struct{}{}
-			return nil // the kick comes first
-		}
-		c := make(chan time.Time, 1)
-		c <- time.Now()
-		return c
-	}
+	kickWhen(r.kick, func() bool { return tc.queries == kickAt })
 	h.poll(ctx, 42, r)
 	require.Equal(t, n, tc.queries)
-	return waits
+	return *waits
 }
 
-// While nothing changes the poller asks Temporal less and less often, down to once per
-// statusPollMax: a salon waiting minutes for its catalogue sync (hundreds of them in a wave of
-// installs) costs the server a query per 20 s instead of per 5 s. News, or a page's request,
+func seconds(s ...int) []time.Duration {
+	out := make([]time.Duration, len(s))
+	for i, v := range s {
+		out[i] = time.Duration(v) * time.Second
+	}
+	return out
+}
+
+// For statusPollFast after news the poller reads the state every statusPollEvery (the owner
+// watches the next step come); then, while nothing changes, less and less often, down to once
+// per statusPollMax: a salon waiting minutes for its catalogue sync (hundreds of them in a wave
+// of installs) costs the server a query per 20 s instead of per 5 s. News, or a page's request,
 // brings it back to statusPollEvery at once.
 func TestPollerBacksOffWhileNothingChanges(t *testing.T) {
 	configuring := workflows.State{SalonID: 42, InstallID: "i-1", Status: workflows.StatusConfiguring}
 	active := configuring
 	active.Status = workflows.StatusActive
+	same := func(n int) []workflows.State { return slices.Repeat([]workflows.State{configuring}, n) }
 
-	waits := pollWaits(t, []workflows.State{configuring}, 6, -1)
-	require.Equal(t, []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 20 * time.Second, 20 * time.Second},
-		waits, "the same state read again and again: got waits %v", waits)
+	waits := pollWaits(t, same(1), 10, -1)
+	require.Equal(t, seconds(5, 5, 5, 5, 5, 5, 10, 20, 20), waits, "the same state read again and again: got waits %v", waits)
 
-	waits = pollWaits(t, []workflows.State{configuring, configuring, configuring, active}, 6, -1)
-	require.Equal(t, []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 5 * time.Second, 10 * time.Second},
-		waits, "a change after three equal readings: got waits %v", waits)
+	waits = pollWaits(t, append(same(8), active), 11, -1)
+	require.Equal(t, seconds(5, 5, 5, 5, 5, 5, 10, 20, 5, 5), waits, "a change after 60 s: got waits %v", waits)
 
-	// A kick while the poller waits 20 s after the third reading: the next reading comes once
-	// the base spacing since the last one has passed, and the waits start again from the base.
-	waits = pollWaits(t, []workflows.State{configuring}, 6, 3)
-	require.Equal(t, []time.Duration{5 * time.Second, 10 * time.Second, 20 * time.Second, 5 * time.Second, 10 * time.Second, 20 * time.Second},
-		waits, "a kick after three equal readings: got waits %v", waits)
+	// A kick while the poller waits 20 s after the eighth reading: the next reading comes once
+	// the base spacing since the last one has passed, and the poller is fast again.
+	waits = pollWaits(t, same(1), 11, 8)
+	require.Equal(t, seconds(5, 5, 5, 5, 5, 5, 10, 20, 5, 5, 5), waits, "a kick: got waits %v", waits)
 }
 
 // failingTemporal times out every status query.
@@ -195,20 +215,12 @@ func (f *failingTemporal) QueryWorkflow(context.Context, string, string, string,
 	return nil, serviceerror.NewDeadlineExceeded("context deadline exceeded")
 }
 
-// A server that does not answer in time is asked less often too.
+// A server that does not answer in time is no news: it is asked less and less often.
 func TestPollerBacksOffWhileTheServerFails(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tc := &failingTemporal{scriptedTemporal{stopAt: 5, stop: cancel}}
-	h := newHub(tc, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	var waits []time.Duration
-	h.after = func(d time.Duration) <-chan time.Time {
-		waits = append(waits, d)
-		c := make(chan time.Time, 1)
-		c <- time.Now()
-		return c
-	}
+	h, waits, _ := pollerUnderTest(tc)
 	h.poll(ctx, 42, &room{kick: make(chan struct{}, 1), stop: cancel})
-	require.Equal(t, []time.Duration{10 * time.Second, 20 * time.Second, 20 * time.Second, 20 * time.Second}, waits,
-		"every reading failed: got waits %v", waits)
+	require.Equal(t, seconds(10, 20, 20, 20), *waits, "every reading failed: got waits %v", *waits)
 }

@@ -14,7 +14,8 @@ import (
 const (
 	maxPagesPerSalon = 3                // open websockets; a fourth closes the oldest
 	statusPollEvery  = 5 * time.Second  // the installation is queried at most this often
-	statusPollMax    = 20 * time.Second // and at least this often while its pages are open
+	statusPollFast   = 30 * time.Second // for this long after news or a page's request,
+	statusPollMax    = 20 * time.Second // then less often, down to this
 	requestQREvery   = 10 * time.Second // «Показать новый код» at most this often
 	// queryGrace: a page that shows the salon's state tells the owner that the server cannot be
 	// reached only once its readings have failed for this long (a busy server answers a reading
@@ -35,10 +36,12 @@ type hub struct {
 	temporal       temporalAPI
 	log            *slog.Logger
 	pollEvery      time.Duration
+	pollFast       time.Duration
 	pollMax        time.Duration
 	maxPages       int
 	requestQREvery time.Duration
-	after          func(time.Duration) <-chan time.Time // the poller's clock (time.After; tests replace it)
+	after          func(time.Duration) <-chan time.Time // the poller's clock: time.After and time.Now
+	now            func() time.Time                     // (tests replace them)
 
 	mu     sync.Mutex
 	salons map[int64]*room
@@ -62,7 +65,7 @@ type room struct {
 }
 
 func newHub(tc temporalAPI, log *slog.Logger) *hub {
-	return &hub{temporal: tc, log: log, pollEvery: statusPollEvery, pollMax: statusPollMax, after: time.After, maxPages: maxPagesPerSalon,
+	return &hub{temporal: tc, log: log, pollEvery: statusPollEvery, pollFast: statusPollFast, pollMax: statusPollMax, after: time.After, now: time.Now, maxPages: maxPagesPerSalon,
 		requestQREvery: requestQREvery, salons: map[int64]*room{}, lastQR: map[int64]time.Time{}, idle: make(chan struct{})}
 }
 
@@ -113,7 +116,7 @@ func (h *hub) wait(ctx context.Context) {
 func (h *hub) current(ctx context.Context, salonID int64) stateUpdate {
 	h.mu.Lock()
 	r := h.salons[salonID]
-	if r != nil && r.latest != nil && time.Since(r.polledAt) < h.pollEvery {
+	if r != nil && r.latest != nil && h.now().Sub(r.polledAt) < h.pollEvery {
 		u := *r.latest
 		h.mu.Unlock()
 		return u
@@ -122,7 +125,7 @@ func (h *hub) current(ctx context.Context, salonID int64) stateUpdate {
 	u := h.query(ctx, salonID)
 	h.mu.Lock()
 	if r := h.salons[salonID]; r != nil {
-		r.latest, r.polledAt = &u, time.Now()
+		r.latest, r.polledAt = &u, h.now()
 	}
 	h.mu.Unlock()
 	return u
@@ -148,7 +151,7 @@ func (h *hub) join(s *wsSession, seed *stateUpdate) {
 		ctx, cancel := context.WithCancel(context.Background())
 		r = &room{kick: make(chan struct{}, 1), stop: cancel}
 		if seed != nil {
-			r.latest, r.polledAt = seed, time.Now()
+			r.latest, r.polledAt = seed, h.now()
 		}
 		h.salons[s.salonID] = r
 		go h.poll(ctx, s.salonID, r)
@@ -228,16 +231,18 @@ func (h *hub) allowRequestQR(salonID int64, now time.Time) (bool, time.Duration)
 	return true, 0
 }
 
-// poll reads the salon's state and hands each reading to the salon's pages: pollEvery after a
-// reading with news, and twice as long after each reading without, up to pollMax (hundreds of
-// owners waiting minutes for their salons' syncs cost the server a query each per pollMax, not
-// per pollEvery). A kick (a page's request, a pairing result) brings the next reading as soon
-// as pollEvery has passed since the last one, and the waits start again from pollEvery.
+// poll reads the salon's state and hands each reading to the salon's pages: every pollEvery
+// for pollFast after the last news or kick (a page's request, a pairing result: the owner
+// watches the next step come), then twice as long after each reading, up to pollMax (hundreds
+// of owners waiting minutes for their salons' syncs cost the server a query each per pollMax,
+// not per pollEvery). A kick brings the next reading as soon as pollEvery has passed since the
+// last one.
 func (h *hub) poll(ctx context.Context, salonID int64, r *room) {
 	every := h.pollEvery
 	var last *stateUpdate // the last good reading
+	var fastUntil time.Time
 	h.mu.Lock()
-	wait := time.Until(r.polledAt.Add(h.pollEvery)) // an admission reading counts as the first
+	wait := r.polledAt.Add(h.pollEvery).Sub(h.now()) // an admission reading counts as the first
 	h.mu.Unlock()
 	for {
 		if wait > 0 {
@@ -251,20 +256,24 @@ func (h *hub) poll(ctx context.Context, salonID int64, r *room) {
 		if ctx.Err() != nil {
 			return
 		}
+		now := h.now()
 		h.mu.Lock()
-		r.latest, r.polledAt = &u, time.Now()
+		r.latest, r.polledAt = &u, now
 		pages := append([]*wsSession(nil), r.pages...)
 		h.mu.Unlock()
 		for _, p := range pages {
 			p.deliver(u)
 		}
 		if news(last, u) {
-			every = h.pollEvery
-		} else {
-			every = min(2*every, h.pollMax)
+			fastUntil = now.Add(h.pollFast)
 		}
 		if u.err == nil {
 			last = &u
+		}
+		if now.Before(fastUntil) {
+			every = h.pollEvery
+		} else {
+			every = min(2*every, h.pollMax)
 		}
 		select {
 		case <-ctx.Done():
@@ -272,7 +281,8 @@ func (h *hub) poll(ctx context.Context, salonID int64, r *room) {
 		case <-r.kick:
 			every = h.pollEvery
 			h.mu.Lock()
-			wait = time.Until(r.polledAt.Add(h.pollEvery))
+			fastUntil = h.now().Add(h.pollFast)
+			wait = r.polledAt.Add(h.pollEvery).Sub(h.now())
 			h.mu.Unlock()
 		case <-h.after(every):
 			wait = 0
