@@ -227,7 +227,7 @@ func (w waveResult) print(b *testing.B, k int) {
 		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate,
 		benchOwnerKind(), time.Now().Format("2006-01-02"))
 	if w.serverErrs != nil {
-		fmt.Printf("P2%s: the server logged %d errors during the wave %s\n", clusterMark(), benchCount(w.serverErrs),
+		fmt.Printf("P2%s: the server's log records with an error during the wave (a page the owner closed included): %d %s\n", clusterMark(), benchCount(w.serverErrs),
 			benchTopErrors(w.serverErrs))
 	}
 }
