@@ -114,23 +114,26 @@ func (v stateValue) Get(p any) error {
 	return nil
 }
 
-// scriptedTemporal answers the status query from a script of states (the last one repeats) and
-// ends the test's poller after a number of queries.
+// scriptedTemporal answers the status query from a script of states (the last one repeats),
+// or with err when set, and ends the test's poller after a number of queries.
 type scriptedTemporal struct {
 	temporalAPI
 	script  []workflows.State
+	err     error
 	queries int
 	stopAt  int
 	stop    context.CancelFunc
 }
 
 func (s *scriptedTemporal) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
-	st := s.script[min(s.queries, len(s.script)-1)]
 	s.queries++
 	if s.queries == s.stopAt {
 		s.stop()
 	}
-	return stateValue{st: st}, nil
+	if s.err != nil {
+		return nil, s.err
+	}
+	return stateValue{st: s.script[min(s.queries-1, len(s.script)-1)]}, nil
 }
 
 // pollerUnderTest is a hub whose poller's clock moves only when the poller waits.
@@ -202,24 +205,11 @@ func TestPollerBacksOffWhileNothingChanges(t *testing.T) {
 	require.Equal(t, seconds(5, 5, 5, 5, 5, 5, 10, 20, 5, 5, 5), waits, "a kick: got waits %v", waits)
 }
 
-// failingTemporal times out every status query.
-type failingTemporal struct {
-	scriptedTemporal
-}
-
-func (f *failingTemporal) QueryWorkflow(context.Context, string, string, string, ...any) (converter.EncodedValue, error) {
-	f.queries++
-	if f.queries == f.stopAt {
-		f.stop()
-	}
-	return nil, serviceerror.NewDeadlineExceeded("context deadline exceeded")
-}
-
 // A server that does not answer in time is no news: it is asked less and less often.
 func TestPollerBacksOffWhileTheServerFails(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	tc := &failingTemporal{scriptedTemporal{stopAt: 5, stop: cancel}}
+	tc := &scriptedTemporal{err: slowReading().err, stopAt: 5, stop: cancel}
 	h, waits, _ := pollerUnderTest(tc)
 	h.poll(ctx, 42, &room{kick: make(chan struct{}, 1), stop: cancel})
 	require.Equal(t, seconds(10, 20, 20, 20), *waits, "every reading failed: got waits %v", *waits)

@@ -241,9 +241,7 @@ func (h *hub) poll(ctx context.Context, salonID int64, r *room) {
 	every := h.pollEvery
 	var last *stateUpdate // the last good reading
 	var fastUntil time.Time
-	h.mu.Lock()
-	wait := r.polledAt.Add(h.pollEvery).Sub(h.now()) // an admission reading counts as the first
-	h.mu.Unlock()
+	wait := h.untilNext(r) // an admission reading counts as the first
 	for {
 		if wait > 0 {
 			select {
@@ -279,15 +277,19 @@ func (h *hub) poll(ctx context.Context, salonID int64, r *room) {
 		case <-ctx.Done():
 			return
 		case <-r.kick:
-			every = h.pollEvery
-			h.mu.Lock()
 			fastUntil = h.now().Add(h.pollFast)
-			wait = r.polledAt.Add(h.pollEvery).Sub(h.now())
-			h.mu.Unlock()
+			wait = h.untilNext(r)
 		case <-h.after(every):
 			wait = 0
 		}
 	}
+}
+
+// untilNext is how long until the room may be read again: pollEvery after its last reading.
+func (h *hub) untilNext(r *room) time.Duration {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return r.polledAt.Add(h.pollEvery).Sub(h.now())
 }
 
 // news reports whether a reading tells the pages something the last good one did not. A failed

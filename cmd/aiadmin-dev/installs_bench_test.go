@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"slices"
@@ -275,11 +276,7 @@ func (l *logTally) counts() map[string]int {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	out := make(map[string]int, len(l.n))
-	for k, v := range l.n {
-		out[k] = v
-	}
-	return out
+	return maps.Clone(l.n)
 }
 
 // benchPercentiles is p50 and p99 (zeros when empty).
