@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -64,6 +66,7 @@ type waveResult struct {
 	wall       time.Duration  // from the clicks to the last owner's page saying active
 	serverErrs map[string]int // the stack's log records that carry an error, by message (nil: not read)
 	calls      int            // YClients API requests made during the wave
+	byEndpoint map[string]int // those requests by method and path, ids as {id}
 	maxRate    float64        // the highest YClients request rate over 1 s windows
 	activities int            // activities one installation ran (its history, the median of a sample)
 	notActive  int
@@ -88,6 +91,7 @@ func (s *stack) installWave(b *testing.B, k, round int) waveResult {
 	}
 	reqs := calls.stop()
 	w.calls, w.maxRate = len(reqs), yclientsfake.MaxRequestRate(reqs, time.Second)
+	w.byEndpoint = callsByEndpoint(reqs)
 	s.checkCallbacksAndWelcomes(b, owners)
 	w.activities = s.installActivities(owners)
 	return w
@@ -227,6 +231,7 @@ func (w waveResult) print(b *testing.B, k int) {
 		benchCount(errs), benchTopErrors(errs), w.wall.Seconds(), w.calls, float64(w.calls)/float64(k), w.maxRate,
 		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate,
 		benchOwnerKind(), time.Now().Format("2006-01-02"))
+	fmt.Printf("P2%s: the wave's YClients calls by endpoint (÷ %d owners): %s\n", clusterMark(), k, benchPerOwner(w.byEndpoint, k))
 	if w.serverErrs != nil {
 		fmt.Printf("P2%s: the server's log records with an error during the wave (a page the owner closed included): %d %s\n", clusterMark(), benchCount(w.serverErrs),
 			benchTopErrors(w.serverErrs))
@@ -294,6 +299,37 @@ func benchCount(m map[string]int) int {
 		n += c
 	}
 	return n
+}
+
+// callsByEndpoint counts requests by method and path, numeric path segments written {id}
+// (and answers other than 2xx by status), so that the wave shows where its calls went.
+func callsByEndpoint(reqs []yclientsfake.RequestLog) map[string]int {
+	out := map[string]int{}
+	for _, r := range reqs {
+		segs := strings.Split(r.Path, "/")
+		for i, s := range segs {
+			if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+				segs[i] = "{id}"
+			}
+		}
+		key := r.Method + " " + strings.Join(segs, "/")
+		if r.Status < 200 || r.Status > 299 {
+			key += fmt.Sprintf(" → %d", r.Status)
+		}
+		out[key]++
+	}
+	return out
+}
+
+// benchPerOwner lists every key of m, commonest first, with its count and its count per owner.
+func benchPerOwner(m map[string]int, owners int) string {
+	keys := slices.Collect(maps.Keys(m))
+	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(m[b]-m[a], strings.Compare(a, b)) })
+	out := make([]string, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, fmt.Sprintf("%s %d (%.2f)", k, m[k], float64(m[k])/float64(max(owners, 1))))
+	}
+	return "[" + strings.Join(out, "; ") + "]"
 }
 
 // benchTopErrors names the three commonest errors with their counts.
