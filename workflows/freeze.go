@@ -47,9 +47,11 @@ func (w *installation) execFreezable(ctx workflow.Context, opts workflow.Activit
 }
 
 // resumeStatus is the status an unfrozen installation returns to, read from how far it got:
-// a freeze can come before the activation (the owner still pairing), between the activation
-// and the first sync, or while the owner re-links the phone.
-func (w *installation) resumeStatus() Status {
+// a freeze can come before the activation (the owner still pairing), after it, or while the
+// owner re-links the phone. An activated installation returns to active, whose first sync
+// runs there (activeBeforeSyncChange); runs from before it went back to configuring when the
+// first sync had not ended.
+func (w *installation) resumeStatus(ctx workflow.Context) Status {
 	switch {
 	case w.st.WhatsApp.Phone == "" && w.st.ActivatedAt.IsZero():
 		return StatusPendingWhatsApp
@@ -57,7 +59,7 @@ func (w *installation) resumeStatus() Status {
 		return StatusNeedsRelink
 	case w.st.ActivatedAt.IsZero():
 		return StatusWhatsAppConnected
-	case w.st.LastSync.At.IsZero():
+	case w.st.LastSync.At.IsZero() && !w.syncFollows(ctx):
 		return StatusConfiguring
 	}
 	return StatusActive
@@ -68,7 +70,7 @@ func (w *installation) leaveFrozen(ctx workflow.Context) (Status, error) {
 	if !w.freezeInterrupts(ctx) {
 		return w.unfreezeToActive(ctx)
 	}
-	switch to := w.resumeStatus(); to {
+	switch to := w.resumeStatus(ctx); to {
 	case StatusActive:
 		return w.unfreezeToActive(ctx)
 	case StatusPendingWhatsApp:
@@ -111,5 +113,5 @@ func (w *installation) unfrozenByStatus(ctx workflow.Context, status string) boo
 	if status == "active" {
 		return true
 	}
-	return status == "pending" && w.freezeInterrupts(ctx) && w.resumeStatus() == StatusPendingWhatsApp
+	return status == "pending" && w.freezeInterrupts(ctx) && w.resumeStatus(ctx) == StatusPendingWhatsApp
 }

@@ -27,24 +27,32 @@ func requireStatus(t *testing.T, h *harness, want Status, why string) {
 // A freeze interrupts what the installation is doing: a long sync, an activation, a pairing
 // attempt. The installation is frozen within a minute, the welcome is never sent while frozen,
 // and after the unfreeze the installation goes on from where it stood (TestFreezeInterrupts…).
+// The first sync runs once the installation is active (the welcome has gone): after the unfreeze
+// it runs again, and the salon's bookings are resumed like any active salon's.
 func TestFreezeInterruptsFirstSync(t *testing.T) {
 	h := newHarness(t)
 	slowOnce(h, activities.ActSync, 3*time.Hour, activities.SyncOutput{Services: 20})
 	h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
-	h.at(10*time.Minute, func() { h.signal(SignalFreeze) })
+	h.at(10*time.Minute, func() {
+		requireStatus(t, h, StatusActive, "active during the first sync")
+		h.signal(SignalFreeze)
+	})
 	h.at(11*time.Minute, func() {
 		requireStatus(t, h, StatusFrozen, "a freeze during the first sync")
-		require.Zero(t, h.callCount(activities.ActSendWelcome), "no welcome while frozen")
+		require.True(t, h.query().LastSync.At.IsZero(), "the interrupted first sync recorded nothing")
 		h.signal(SignalUnfreeze)
 	})
 	h.at(20*time.Minute, func() {
-		requireStatus(t, h, StatusActive, "after the unfreeze the sync runs again")
-		require.Equal(t, 1, h.callCount(activities.ActSendWelcome), "the welcome owed goes now")
+		requireStatus(t, h, StatusActive, "active after the unfreeze")
+		require.Equal(t, 20, h.query().LastSync.Services, "the sync ran again after the unfreeze")
+		require.Equal(t, 1, h.callCount(activities.ActSendWelcome), "one welcome in all")
+		require.Equal(t, 1, h.callCount(activities.ActResumeBookings), "the bookings held while frozen resumed")
 		h.signal(SignalUninstall)
 	})
 	require.Equal(t, StatusUninstalled, h.run(Timings{}).Status)
-	require.Equal(t, []string{"pending_whatsapp", "whatsapp_connected", "configuring", "frozen", "configuring",
-		"active", "uninstalled"}, h.statusTrail())
+	require.Equal(t, []string{"pending_whatsapp", "whatsapp_connected", "active", "frozen", "active", "uninstalled"},
+		h.statusTrail())
+	require.Zero(t, h.callCount(activities.ActNotifyOps+":sync_failed"), "an interrupted sync is no failure")
 }
 
 func TestFreezeInterruptsResync(t *testing.T) {

@@ -40,12 +40,37 @@ func TestHappyPath(t *testing.T) {
 	})
 	st := h.run(Timings{})
 	require.Equal(t, StatusUninstalled, st.Status)
-	require.Equal(t, []string{"pending_whatsapp", "whatsapp_connected", "configuring", "active", "uninstalled"}, h.statusTrail())
+	require.Equal(t, []string{"pending_whatsapp", "whatsapp_connected", "active", "uninstalled"}, h.statusTrail())
 	require.Equal(t, 1, h.callCount(activities.ActActivate))
 	require.Equal(t, 1, h.callCount(activities.ActSendWelcome))
 	require.Equal(t, 1, h.callCount(activities.ActUnlink))
 	require.Equal(t, 1, h.callCount(activities.ActDeleteSecrets))
 	require.Equal(t, 1, h.callCount(activities.ActNotifyOps+":uninstalled"))
+}
+
+// TestActiveBeforeTheFirstSync: once YClients has accepted the activation the installation is
+// active and the owner's number welcomed, while the first catalogue sync (slow here, as behind
+// a wave of installs sharing YClients' budget) still runs: nothing a client gets needs the
+// catalogue. The sync's summary arrives when it ends; it does not run twice.
+func TestActiveBeforeTheFirstSync(t *testing.T) {
+	h := newHarness(t)
+	slowOnce(h, activities.ActSync, 30*time.Minute, activities.SyncOutput{Services: 20})
+	h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
+	h.at(10*time.Minute, func() {
+		st := h.query()
+		requireStatus(t, h, StatusActive, "activated, the first sync running")
+		require.True(t, st.WelcomeSent, "the owner's number is welcomed once active")
+		require.True(t, st.LastSync.At.IsZero(), "the first sync has not ended: got %+v", st.LastSync)
+	})
+	h.at(time.Hour, func() {
+		st := h.query()
+		require.Equal(t, 20, st.LastSync.Services, "the first sync's summary once it ended")
+		require.False(t, st.LastSync.At.IsZero())
+		h.signal(SignalUninstall)
+	})
+	require.Equal(t, StatusUninstalled, h.run(Timings{}).Status)
+	require.Equal(t, []string{"pending_whatsapp", "whatsapp_connected", "active", "uninstalled"}, h.statusTrail())
+	h.env.AssertNumberOfCalls(t, activities.ActSync, 1)
 }
 
 func TestQRBatchTimesOutThenNewBatchSucceeds(t *testing.T) {
@@ -200,7 +225,7 @@ func TestFreezeThenUnfreezeBySignal(t *testing.T) {
 		})
 	st := h.run(Timings{})
 	require.Equal(t, StatusUninstalled, st.Status)
-	require.Equal(t, []string{"pending_whatsapp", "whatsapp_connected", "configuring", "active", "frozen", "active", "uninstalled"}, h.statusTrail())
+	require.Equal(t, []string{"pending_whatsapp", "whatsapp_connected", "active", "frozen", "active", "uninstalled"}, h.statusTrail())
 }
 
 func TestUnfreezeByStatusPoll(t *testing.T) {
@@ -261,7 +286,7 @@ func TestUninstallInEachState(t *testing.T) {
 			slow(h, activities.ActActivate, activities.ActivateOutput{})
 			h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 		}, 5 * time.Minute},
-		{"configuring (mid-sync)", func(h *harness) {
+		{"active (mid-first-sync)", func(h *harness) {
 			slow(h, activities.ActSync, activities.SyncOutput{})
 			h.at(time.Minute, func() { h.requestPairing(activities.PairByQR) })
 		}, 5 * time.Minute},

@@ -10,8 +10,9 @@ import (
 	"github.com/aiadmin/aiadmin/activities"
 )
 
-// active is the steady state: it resyncs every ResyncEvery and on request, and leaves on
-// freeze, uninstall or the phone unlinking the device.
+// active is the steady state: it runs the first sync at once (activeBeforeSyncChange), resyncs
+// every ResyncEvery and on request, and leaves on freeze, uninstall or the phone unlinking the
+// device.
 func (w *installation) active(ctx workflow.Context) (Status, error) {
 	if w.frozenNow(ctx) {
 		return w.toFrozen(ctx) // the welcome waits for the unfreeze
@@ -24,14 +25,21 @@ func (w *installation) active(ctx workflow.Context) (Status, error) {
 			return w.st.Status, errContinueAsNew
 		}
 		w.unfreeze, w.check = false, false // nothing to do while active
-		next := w.st.LastSync.At.Add(w.timings.ResyncEvery)
-		wait := max(next.Sub(workflow.Now(ctx)), time.Second)
-		timedOut, err := w.awaitOr(ctx, wait, func() bool {
-			return w.uninstall || w.freeze || w.resync || w.unfreeze || w.check || len(w.linkEvents) > 0 ||
-				continueAsNewSuggested(ctx)
-		})
-		if err != nil {
-			return w.st.Status, err
+		// Never synced (activated before its first sync; a sync that fails records when it ran):
+		// the first sync is due now. Runs from before activeBeforeSyncChange never get here
+		// unsynced, so they wait as they did.
+		timedOut := w.st.LastSync.At.IsZero()
+		if !timedOut {
+			next := w.st.LastSync.At.Add(w.timings.ResyncEvery)
+			wait := max(next.Sub(workflow.Now(ctx)), time.Second)
+			var err error
+			timedOut, err = w.awaitOr(ctx, wait, func() bool {
+				return w.uninstall || w.freeze || w.resync || w.unfreeze || w.check || len(w.linkEvents) > 0 ||
+					continueAsNewSuggested(ctx)
+			})
+			if err != nil {
+				return w.st.Status, err
+			}
 		}
 		if len(w.linkEvents) > 0 && !w.uninstall {
 			relink, err := w.handleLinkEvents(ctx)

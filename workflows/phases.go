@@ -10,7 +10,20 @@ import (
 )
 
 // The statuses of a new installation, in order: registering → pending_whatsapp →
-// whatsapp_connected → configuring → active.
+// whatsapp_connected → active (runs started before activeBeforeSyncChange: → configuring →
+// active).
+
+// activeBeforeSyncChange: an installation is active once YClients has accepted the activation,
+// and its first catalogue sync runs there (active finds it due at once). Nothing a client gets
+// needs the catalogue, and the owner waiting on the connect page should not wait behind it: in
+// a wave of installs every sync waits its turn in the cluster's YClients budget after the
+// owners' own requests. Before it, the first sync ran in configuring, before active.
+const activeBeforeSyncChange = "2026-12-03-active-before-sync"
+
+// syncFollows reports whether the first sync runs once active (activeBeforeSyncChange).
+func (w *installation) syncFollows(ctx workflow.Context) bool {
+	return workflow.GetVersion(ctx, activeBeforeSyncChange, workflow.DefaultVersion, 1) >= 1
+}
 
 func (w *installation) deadline() time.Time {
 	return w.st.RegisteredAt.Add(w.timings.ActivationDeadline)
@@ -51,7 +64,8 @@ func (w *installation) pendingWhatsApp(ctx workflow.Context) (Status, error) {
 }
 
 // whatsAppConnected tells YClients the integration is installed, within the activation
-// deadline. YClients refusing the activation fails the installation.
+// deadline, and the installation is active. YClients refusing the activation fails the
+// installation.
 func (w *installation) whatsAppConnected(ctx workflow.Context) (Status, error) {
 	var out activities.ActivateOutput
 	err := w.activate(ctx, &out)
@@ -67,10 +81,14 @@ func (w *installation) whatsAppConnected(ctx workflow.Context) (Status, error) {
 	}
 	w.st.RedirectURL = out.RedirectURL
 	w.st.ActivatedAt = workflow.Now(ctx)
+	if w.syncFollows(ctx) {
+		return w.enter(ctx, StatusActive, "")
+	}
 	return w.enter(ctx, StatusConfiguring, "")
 }
 
-// configuring runs the first catalogue sync, then the installation is active.
+// configuring runs the first catalogue sync, then the installation is active: runs from before
+// activeBeforeSyncChange, and an installation frozen before its first sync under them.
 func (w *installation) configuring(ctx workflow.Context) (Status, error) {
 	if err := w.sync(ctx); errors.Is(err, errFrozen) {
 		return w.toFrozen(ctx)

@@ -37,7 +37,7 @@ func TestPhoneUnlinkedNeedsRelinkThenActiveAgain(t *testing.T) {
 		})
 	st := h.run(Timings{})
 	require.Equal(t, StatusUninstalled, st.Status)
-	require.Equal(t, []string{"pending_whatsapp", "whatsapp_connected", "configuring", "active", "needs_relink", "active", "uninstalled"}, h.statusTrail())
+	require.Equal(t, []string{"pending_whatsapp", "whatsapp_connected", "active", "needs_relink", "active", "uninstalled"}, h.statusTrail())
 }
 
 func TestLinkEventsOtherThanUnlinkKeepTheInstallationActive(t *testing.T) {

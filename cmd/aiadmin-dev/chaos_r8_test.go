@@ -80,12 +80,21 @@ func (s *chaosSuite) uninstallDuringSync(t *testing.T, sl *chaosSalon) time.Time
 	// The services list answers 10 s late: the first sync is under way for that long.
 	require.NoError(t, s.fake.AddFault(yclientsfake.Fault{PathPrefix: fmt.Sprintf("/api/v1/company/%d/services", sl.ID), DelayMS: 10_000}))
 	defer s.fake.ClearFaults()
+	since := time.Now()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- s.installOwner(ctx, sl, false) }()
 	s.waitUntil(t, 2*time.Minute, "R8: the first sync under way", func() (bool, string) {
 		st, err := s.installState(sl.ID)
-		return err == nil && st.Status == workflows.StatusConfiguring, fmt.Sprintf("status %s (%v)", st.Status, err)
+		if err != nil || st.Status != workflows.StatusActive || !st.LastSync.At.IsZero() {
+			return false, fmt.Sprintf("status %s, last sync %v (%v)", st.Status, st.LastSync.At, err)
+		}
+		for _, r := range s.apiLog.since(since) {
+			if r.Path == fmt.Sprintf("/api/v1/company/%d/services", sl.ID) {
+				return true, ""
+			}
+		}
+		return false, "active, the services not asked for yet"
 	})
 	cancel() // the owner leaves the page: nobody registers again
 	<-done

@@ -384,8 +384,8 @@ func TestEndToEndInstallation(t *testing.T) {
 	require.Len(t, cbs[0].WebhookURLs, 1)
 	require.True(t, strings.HasPrefix(cbs[0].WebhookURLs[0], s.cfg.PublicURL+fmt.Sprintf("/webhook/yclients/%d/", s.moscow)))
 	require.Equal(t, "active", s.fake.Status(s.moscow))
-	st := s.state()
-	require.Positive(t, st.LastSync.Services)
+	require.Eventually(t, func() bool { return s.state().LastSync.Services > 0 }, 10*time.Second, 20*time.Millisecond,
+		"the first sync, run once active")
 	require.Eventually(t, func() bool { return s.state().WelcomeSent }, 10*time.Second, 20*time.Millisecond)
 	require.Eventually(t, func() bool { return len(s.phone.Messages(s.moscow)) == 1 }, 5*time.Second, 20*time.Millisecond)
 	require.Contains(t, s.phone.Messages(s.moscow)[0].Text, "AI Admin")
