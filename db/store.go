@@ -131,3 +131,21 @@ func (s *Store) ReserveYClientsSlot(ctx context.Context, spacing, horizon time.D
 	}
 	return max(time.Duration(row.WaitMs)*time.Millisecond, 0), row.Booked, nil
 }
+
+// SalonReadSince is what YClients said of the salon (kind: what was read), kept by any
+// process, when it was read after since; ok is false when there is no such reading.
+func (s *Store) SalonReadSince(ctx context.Context, salonID int64, kind string, since time.Time) (body []byte, at time.Time, ok bool, err error) {
+	row, err := s.Queries.KeptSalonRead(ctx, sqlc.KeptSalonReadParams{SalonID: salonID, Kind: kind, Since: since})
+	if IsNotFound(err) {
+		return nil, time.Time{}, false, nil
+	}
+	if err != nil {
+		return nil, time.Time{}, false, err
+	}
+	return row.Body, row.ReadAt, true, nil
+}
+
+// KeepSalonReading keeps what YClients said of the salon, read at at, for every process.
+func (s *Store) KeepSalonReading(ctx context.Context, salonID int64, kind string, body []byte, at time.Time) error {
+	return s.Queries.KeepSalonRead(ctx, sqlc.KeepSalonReadParams{SalonID: salonID, Kind: kind, Body: body, ReadAt: at})
+}

@@ -105,7 +105,7 @@ func testSalons(t testing.TB) (SalonDirectory, *yclientsfake.Fake) {
 	t.Cleanup(func() { srv.Close(); fake.Close() })
 	yc := yclients.New(yclients.Config{BaseURL: srv.URL, PartnerToken: testPartnerToken, ApplicationID: 777,
 		Limiter: rate.NewLimiter(rate.Inf, 1)})
-	return NewSalonDirectory(yc), fake
+	return NewSalonDirectory(yc, nil), fake
 }
 
 // startServer runs the router on a real HTTP server.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/db/dbtest"
 )
 
 // The reference doc's test vector (yclients-api.md §1.3).
@@ -215,7 +216,7 @@ func TestRegisterWhileTheYClientsQueueIsLong(t *testing.T) {
 	yc := httptest.NewServer(fake)
 	defer yc.Close()
 	salons := NewSalonDirectory(yclients.New(yclients.Config{BaseURL: yc.URL, PartnerToken: testPartnerToken,
-		ApplicationID: 777, Limiter: budgetQueueFull{}}))
+		ApplicationID: 777, Limiter: budgetQueueFull{}}), nil)
 	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t), Salons: salons})
 	data := `{"id":7,"salon_name":"Салон «Бархат»"}`
 	status, _, body := get(t, srv.URL+"/marketplace/register?"+url.Values{"salon_id": {"42"},
@@ -272,7 +273,7 @@ func (c *countingSalons) IntegrationStatus(context.Context, int64) (yclients.Int
 // every YClients request waits its turn in the cluster's budget.
 func TestSalonDirectoryKeepsWhatItRead(t *testing.T) {
 	yc := &countingSalons{failStatus: true}
-	d := newSalonDirectory(yc)
+	d := newSalonDirectory(yc, nil)
 	ctx := context.Background()
 	company, err := d.Company(ctx, 42, companyTTL)
 	require.NoError(t, err)
@@ -296,7 +297,7 @@ func TestSalonDirectoryKeepsWhatItRead(t *testing.T) {
 // decides whether the page may pair, is read again after statusTTL.
 func TestSalonDirectoryKeepsTheCompanyForMinutes(t *testing.T) {
 	yc := &countingSalons{}
-	d := newSalonDirectory(yc)
+	d := newSalonDirectory(yc, nil)
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	d.now = func() time.Time { return now }
 	ctx := context.Background()
@@ -323,7 +324,7 @@ func TestSalonDirectoryKeepsTheCompanyForMinutes(t *testing.T) {
 // companyRecheck at most.
 func TestRegisterBindRereadsARenamedSalon(t *testing.T) {
 	yc := &countingSalons{title: "Бархат"}
-	d := newSalonDirectory(yc)
+	d := newSalonDirectory(yc, nil)
 	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
 	d.now = func() time.Time { return now }
 	h := &registerHandler{salons: d}
@@ -349,4 +350,47 @@ func TestRegisterBindRereadsARenamedSalon(t *testing.T) {
 	_, err = h.bind(ctx, 42, signed("Бархат и Шёлк"))
 	require.NoError(t, err)
 	require.Equal(t, 2, yc.companies, "the new title is kept")
+}
+
+// TestSalonDirectorySharesWhatItReadAcrossProcesses: the api processes behind one address
+// keep what YClients said in PostgreSQL. An owner whose page ran out of time on the status
+// read and who reloads reaches another process (a round-robin load balancer): that one does
+// not pay for the company again, nor, within statusTTL, for the status another process read;
+// what is older than its time is read again, whichever process kept it.
+func TestSalonDirectorySharesWhatItReadAcrossProcesses(t *testing.T) {
+	store, _ := dbtest.New(t)
+	yc := &countingSalons{failStatus: true}
+	now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	first, second := newSalonDirectory(yc, store), newSalonDirectory(yc, store)
+	first.now, second.now = clock, clock
+	ctx := context.Background()
+
+	_, err := first.Company(ctx, 42, companyTTL)
+	require.NoError(t, err)
+	_, err = first.Integration(ctx, 42)
+	require.ErrorIs(t, err, yclients.ErrBudgetDeadline)
+	yc.failStatus = false
+	c, err := second.Company(ctx, 42, companyTTL)
+	require.NoError(t, err)
+	require.Equal(t, "Салон «Бархат»", c.Title)
+	require.Equal(t, "Europe/Moscow", c.Timezone)
+	require.Equal(t, 1, yc.companies, "the other process took the company the first one read: got %d reads want 1", yc.companies)
+	st, err := second.Integration(ctx, 42)
+	require.NoError(t, err)
+	require.Equal(t, "pending", st)
+	now = now.Add(time.Second)
+	st, err = first.Integration(ctx, 42)
+	require.NoError(t, err)
+	require.Equal(t, "pending", st)
+	require.Equal(t, 2, yc.statuses, "the status read again only after it failed: got %d reads want 2", yc.statuses)
+
+	now = now.Add(statusTTL)
+	_, err = first.Integration(ctx, 42)
+	require.NoError(t, err)
+	require.Equal(t, 3, yc.statuses, "a status older than statusTTL read again")
+	now = now.Add(companyTTL)
+	_, err = second.Company(ctx, 42, companyTTL)
+	require.NoError(t, err)
+	require.Equal(t, 2, yc.companies, "a company older than companyTTL read again")
 }

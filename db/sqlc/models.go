@@ -225,3 +225,10 @@ type YclientsBudget struct {
 	ID     int16
 	NextAt time.Time
 }
+
+type YclientsSalonRead struct {
+	SalonID int64
+	Kind    string
+	Body    []byte
+	ReadAt  time.Time
+}

@@ -27,7 +27,7 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 	deps := httpapi.Deps{
 		Temporal: a.Temporal,
 		Pairing:  pairing.New(a.Store, a.Box, nil),
-		Salons:   httpapi.NewSalonDirectory(a.YClients),
+		Salons:   httpapi.NewSalonDirectory(a.YClients, a.Store),
 		Health:   healthSource{store: a.Store, yclients: &reachProbe{yc: a.YClients}, whatsapp: a.WhatsApp.Client},
 		Entity:   httpapi.StoreInbox{Store: a.Store, Batch: batch},
 		Cabinet:  httpapi.StoreCabinet{Store: a.Store},
