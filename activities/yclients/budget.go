@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 )
 
@@ -31,6 +32,12 @@ const (
 	lateTolerance = 100 * time.Millisecond
 	// lookAgain is the shortest wait before a request the queue was too long for looks again.
 	lookAgain = 300 * time.Millisecond
+	// backgroundLookers is how many background requests of one process look for a slot at a
+	// time; the others wait their turn in the process. Behind a queue as long as their horizon
+	// a looker looks again every few hundred milliseconds: a wave's 500 catalogue syncs all
+	// looking asked the shared store over 600 times a second, each a locked UPDATE every
+	// process waits on, for the 3 slots a second there are.
+	backgroundLookers = 2
 )
 
 // SlotBook books request slots in a store every process shares (*db.Store): the next free
@@ -45,22 +52,37 @@ type SlotBook interface {
 // waiting on a page) may book far ahead; the others book only when the queue is short, so the
 // owner's requests go first.
 type Budget struct {
-	slots SlotBook
+	slots   SlotBook
+	lookers chan struct{} // the background requests looking for a slot (backgroundLookers)
 }
 
 // NewBudget is the Budget over slots.
-func NewBudget(slots SlotBook) *Budget { return &Budget{slots: slots} }
+func NewBudget(slots SlotBook) *Budget {
+	return &Budget{slots: slots, lookers: make(chan struct{}, backgroundLookers)}
+}
 
 // ErrBudgetDeadline is returned when no slot is free before the caller's deadline.
 var ErrBudgetDeadline = errors.New("yclients: no request slot free before the deadline")
 
 // Wait books the next slot the request may have and waits for it. It never books a slot it
-// could not use: one past the context's deadline is not taken.
+// could not use: one past the context's deadline is not taken. A background request first
+// waits its turn among the process's (backgroundLookers); an urgent one never does.
 func (b *Budget) Wait(ctx context.Context) error {
-	horizon := backgroundHorizon
 	if IsUrgent(ctx) {
-		horizon = urgentHorizon
+		return b.wait(ctx, urgentHorizon, func() {})
 	}
+	select {
+	case b.lookers <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	release := sync.OnceFunc(func() { <-b.lookers })
+	defer release()
+	return b.wait(ctx, backgroundHorizon, release)
+}
+
+// wait books a slot within horizon and waits for it; booked is called once it has one.
+func (b *Budget) wait(ctx context.Context, horizon time.Duration, booked func()) error {
 	for {
 		h := horizon
 		if dl, ok := ctx.Deadline(); ok {
@@ -74,6 +96,7 @@ func (b *Budget) Wait(ctx context.Context) error {
 			return fmt.Errorf("yclients: request budget: %w", err)
 		}
 		if ok {
+			booked()
 			slot := time.Now().Add(wait)
 			if err := sleep(ctx, wait); err != nil {
 				return err

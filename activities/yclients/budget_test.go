@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -130,4 +131,43 @@ func TestBudgetDeadline(t *testing.T) {
 	require.True(t, ok)
 	sixth := time.Until(queued.Add(5 * yclients.BudgetSpacing))
 	require.InDelta(t, sixth.Seconds(), wait.Seconds(), 0.15, "the 6th slot, none taken by the caller that gave up")
+}
+
+// countingSlots counts a SlotBook's bookings and looks.
+type countingSlots struct {
+	yclients.SlotBook
+	n atomic.Int64
+}
+
+func (c *countingSlots) ReserveYClientsSlot(ctx context.Context, spacing, horizon time.Duration) (time.Duration, bool, error) {
+	c.n.Add(1)
+	return c.SlotBook.ReserveYClientsSlot(ctx, spacing, horizon)
+}
+
+// TestBudgetBackgroundWaitersSpareTheStore: many background requests of one process waiting
+// at once (a wave's catalogue syncs, each waiting for its turn) do not all keep asking the
+// shared store for a slot: there are about 3 a second to hand out, and each look is a locked
+// UPDATE every process waits on. They still get every slot there is, in turn.
+func TestBudgetBackgroundWaitersSpareTheStore(t *testing.T) {
+	store, _ := dbtest.New(t)
+	slots := &countingSlots{SlotBook: store}
+	b := yclients.NewBudget(slots)
+	const waiters, run = 200, 3 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), run)
+	defer cancel()
+	var got atomic.Int64
+	var wg sync.WaitGroup
+	for range waiters {
+		wg.Go(func() {
+			if b.Wait(ctx) == nil {
+				got.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	looks := float64(slots.n.Load()) / run.Seconds()
+	t.Logf("%d background waiters: %.1f looks a second, %d slots", waiters, looks, got.Load())
+	require.Less(t, looks, 30.0, "%d background waiters asked the store %.0f times a second", waiters, looks)
+	require.GreaterOrEqual(t, got.Load(), int64(run/yclients.BudgetSpacing)-2,
+		"the waiters got the slots of the %s: got %d", run, got.Load())
 }
