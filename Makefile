@@ -74,10 +74,12 @@ fuzz: postgres
 chaos: postgres temporal-dev
 	AIADMIN_CHAOS=full $(GO) test -count=1 -timeout 60m -v -run '^TestChaos$$' ./cmd/aiadmin-dev
 
-## bench: benchmarks against the real stack; CLUSTER=1 runs P1 and P4 against a production-like
-## cluster (`make cluster`'s code, started once for the run and stopped after it)
+## bench: benchmarks against the real stack; CLUSTER=1 runs P1, P2 and P4 against a production-like
+## cluster (`make cluster`'s code, started once for the run and stopped after it); BENCH picks
+## benchmarks by name (e.g. BENCH=BenchmarkInstallWave for P2 alone; default: all)
+BENCH ?= .
 bench: postgres temporal-dev
-	@AIADMIN_BENCH_CLUSTER=$(CLUSTER) cmd/temporal-dev/with-temporal.sh $(GO) test -run '^$$' -bench . -benchmem -count=1 -timeout 90m ./...
+	@AIADMIN_BENCH_CLUSTER=$(CLUSTER) cmd/temporal-dev/with-temporal.sh $(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count=1 -timeout 90m ./...
 
 ## lint: gofmt, go vet and workflowcheck (workflow determinism)
 lint:
