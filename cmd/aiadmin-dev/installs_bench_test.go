@@ -321,10 +321,16 @@ func callsByEndpoint(reqs []yclientsfake.RequestLog) map[string]int {
 	return out
 }
 
-// benchPerOwner lists every key of m, commonest first, with its count and its count per owner.
-func benchPerOwner(m map[string]int, owners int) string {
+// byCount is m's keys, commonest first (ties by key).
+func byCount(m map[string]int) []string {
 	keys := slices.Collect(maps.Keys(m))
 	slices.SortFunc(keys, func(a, b string) int { return cmp.Or(m[b]-m[a], strings.Compare(a, b)) })
+	return keys
+}
+
+// benchPerOwner lists every key of m, commonest first, with its count and its count per owner.
+func benchPerOwner(m map[string]int, owners int) string {
+	keys := byCount(m)
 	out := make([]string, 0, len(keys))
 	for _, k := range keys {
 		out = append(out, fmt.Sprintf("%s %d (%.2f)", k, m[k], float64(m[k])/float64(max(owners, 1))))
@@ -334,11 +340,7 @@ func benchPerOwner(m map[string]int, owners int) string {
 
 // benchTopErrors names the three commonest errors with their counts.
 func benchTopErrors(m map[string]int) string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b string) int { return m[b] - m[a] })
+	keys := byCount(m)
 	var out []string
 	for _, k := range keys[:min(len(keys), 3)] {
 		out = append(out, fmt.Sprintf("%d× «%s»", m[k], k))
