@@ -42,7 +42,15 @@ type SalonDirectory interface {
 	// Integration returns the status of AI Admin's integration with the salon in YClients
 	// (SalonInfo.Integration), as answered at most statusTTL ago.
 	Integration(ctx context.Context, salonID int64) (string, error)
+	// QueueIntegration has the integration's status read without waiting for the answer,
+	// for an owner told to wait in the queue (a QueuedError of Company): when the answer is
+	// due, or zero when it is at hand.
+	QueueIntegration(ctx context.Context, salonID int64) time.Time
 }
+
+// Company and Integration return a *QueuedError when the read waits its turn in the cluster's
+// YClients budget longer than a page should load (many owners connecting at once): the read
+// goes on, and the owner's next visit after QueuedError.Ready finds its answer.
 
 // HealthError is one recent error of an installation.
 type HealthError struct {

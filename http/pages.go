@@ -6,7 +6,10 @@ import (
 	"embed"
 	"encoding/base64"
 	"html/template"
+	"math"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -60,6 +63,8 @@ type errorData struct {
 	Status     int
 	Retry      bool   // a reload may help: the page offers «Обновить»
 	RequestID  string // the reference ID, also on the request's log lines
+	Refresh    int    // the queue page: seconds until it opens itself again (no actions)
+	Wait       string // the queue page: when the salon's turn comes
 	BackURL    string
 	SupportURL string
 	Nonce      string
@@ -106,6 +111,31 @@ func (p *pages) renderConnect(c *gin.Context, d connectData) {
 	c.Data(http.StatusOK, "text/html; charset=utf-8", buf.Bytes())
 }
 
+// renderQueued shows the page of a salon waiting its turn for YClients (202: the request is
+// taken and goes on): the error page's card with no error in it, which opens itself again
+// after wait.
+func (p *pages) renderQueued(c *gin.Context, wait time.Duration) {
+	secs := int(math.Ceil(wait.Seconds()))
+	d := errorData{pageText: pageText{Title: "Салон в очереди на подключение",
+		Message: "Сейчас AI Admin подключают много салонов сразу, а YClients отвечает нам лишь на несколько запросов в секунду.",
+		Hint: "Страница обновится сама, ничего нажимать не нужно. Не закрывайте её: когда очередь дойдёт до вашего салона, " +
+			"здесь откроется привязка WhatsApp."},
+		Status: http.StatusAccepted, Refresh: secs, Wait: "Очередь вашего салона подойдёт " + waitText(secs) + ".",
+		Nonce: newNonce()}
+	c.Header("Retry-After", strconv.Itoa(secs))
+	p.renderCard(c, d)
+}
+
+// waitText is a wait of secs seconds as the queue page says it: «меньше чем через минуту»,
+// «примерно через 3 минуты».
+func waitText(secs int) string {
+	if secs < 60 {
+		return "меньше чем через минуту"
+	}
+	m := (secs + 59) / 60
+	return "примерно через " + strconv.Itoa(m) + " " + texts.Plural(m, "минуту", "минуты", "минут")
+}
+
 // prefillPhone is the salon's phone as the page shows it in the pairing code form ("+7 495
 // 123-45-67"), or "" when it is not a number WhatsApp could have.
 func prefillPhone(raw string) string {
@@ -124,12 +154,17 @@ func (p *pages) renderError(c *gin.Context, status int, text pageText) {
 	d := errorData{pageText: text, Status: status, BackURL: yclientsURL, Nonce: newNonce(),
 		Retry:     status >= http.StatusInternalServerError || status == http.StatusConflict,
 		RequestID: c.GetString(ctxRequestID), SupportURL: p.supportURL}
+	p.renderCard(c, d)
+}
+
+// renderCard renders the error page's card with d, answering d.Status.
+func (p *pages) renderCard(c *gin.Context, d errorData) {
 	var buf bytes.Buffer
 	if err := p.errPage.Execute(&buf, d); err != nil {
-		c.String(status, "%s\n%s\n%s\nКод обращения: %s\n", text.Title, text.Message, text.Hint, d.RequestID)
+		c.String(d.Status, "%s\n%s\n%s\nКод обращения: %s\n", d.Title, d.Message, d.Hint, d.RequestID)
 		return
 	}
 	c.Header("Content-Security-Policy", pageCSP(c, d.Nonce, false))
 	c.Header("Cache-Control", "no-store")
-	c.Data(status, "text/html; charset=utf-8", buf.Bytes())
+	c.Data(d.Status, "text/html; charset=utf-8", buf.Bytes())
 }

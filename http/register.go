@@ -52,6 +52,15 @@ func (h *registerHandler) register(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), registerTimeout)
 	defer cancel()
 	company, err := h.bind(ctx, salonID, ud)
+	if q := asQueued(err); q != nil {
+		// The owner waits in the queue: the status's read, which a salon not yet past pairing
+		// needs next, is booked now too, not after the company's turn.
+		if _, past := h.pastPairing(ctx, salonID); !past {
+			q.Ready = later(q.Ready, h.salons.QueueIntegration(ctx, salonID))
+		}
+		h.queued(c, salonID, q)
+		return
+	}
 	if err != nil {
 		abort(c, err)
 		return
@@ -59,7 +68,12 @@ func (h *registerHandler) register(c *gin.Context) {
 	salon := SalonInfo{Company: company}
 	st, past := h.pastPairing(ctx, salonID)
 	if !past {
-		if salon.Integration, err = h.salons.Integration(ctx, salonID); err != nil {
+		salon.Integration, err = h.salons.Integration(ctx, salonID)
+		if q := asQueued(err); q != nil {
+			h.queued(c, salonID, q)
+			return
+		}
+		if err != nil {
 			abort(c, yclientsFailure(err))
 			return
 		}
@@ -97,6 +111,9 @@ func (h *registerHandler) bind(ctx context.Context, salonID int64, ud userData) 
 	if err == nil && ud.signed && !sameSalonName(ud.SalonName, company.Title) {
 		company, err = h.salons.Company(ctx, salonID, companyRecheck)
 	}
+	if asQueued(err) != nil {
+		return nil, err
+	}
 	if err != nil {
 		return nil, yclientsFailure(err)
 	}
@@ -108,6 +125,18 @@ func (h *registerHandler) bind(ctx context.Context, salonID int64, ud userData) 
 	}
 	return company, nil
 }
+
+// queued shows the owner the page of a salon waiting its turn in the cluster's YClients
+// budget: it comes back by itself when the salon's reads are due (q.Ready), and the
+// connection goes on from there.
+func (h *registerHandler) queued(c *gin.Context, salonID int64, q *QueuedError) {
+	wait := max(time.Until(q.Ready), minQueuedRefresh)
+	h.log.Info("queue page issued", slog.Int64("salonID", salonID), slog.Duration("ready", wait.Round(time.Second)))
+	h.pages.renderQueued(c, wait)
+}
+
+// minQueuedRefresh is the shortest time before the queue page comes back.
+const minQueuedRefresh = 2 * time.Second
 
 // pastPairing returns the state of the salon's installation when it is open and past pairing
 // (connected, being set up, active, frozen, or waiting for a re-link, which has its own link):
@@ -136,11 +165,11 @@ func yclientsFailure(err error) error {
 			"Проверьте, что вы вошли в YClients под владельцем салона, и подключите приложение из маркетплейса ещё раз.")
 	case errors.Is(err, yclients.ErrBudgetDeadline), errors.Is(err, context.DeadlineExceeded):
 		// Not YClients failing: our cluster-wide budget of YClients requests has a queue longer
-		// than the page can wait (many owners connecting at once), or its turn came too late.
+		// than even the queue page waits (yclients.QueueHorizon), or its turn came too late.
 		return fail(kindUnavailable, "yclients request budget queue too long").because(err).withPage(
 			"Сейчас подключается много салонов",
 			"YClients разрешает нам лишь несколько запросов в секунду, и очередь до вашего салона ещё не дошла.",
-			"Нажмите «Обновить» через полминуты: подключение продолжится с того же места.")
+			"Нажмите «Обновить» через несколько минут: подключение продолжится с того же места.")
 	}
 	return fail(kindUnavailable, "yclients unavailable").because(err).withPage("YClients не отвечает",
 		"Мы не смогли получить данные салона из YClients.",

@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"sync"
 	"time"
@@ -23,6 +24,39 @@ const (
 	statusTTL      = 30 * time.Second
 )
 
+// How the register page waits for its YClients reads when many owners connect at once and the
+// cluster's budget (200 requests a minute) has a queue: a read due within pageWait is waited
+// for; a later one goes on in the background while the page tells the owner to wait, and keeps
+// its answer for the owner's next visit, whichever api process serves it.
+const (
+	pageWait = 5 * time.Second
+	// answerMargin is how long after its slot a read's answer is expected.
+	answerMargin = 2 * time.Second
+	// staleQueued is how long after its slot another process's booked read is waited for: a
+	// process that died meanwhile leaves its mark, and the read is made again.
+	staleQueued = 30 * time.Second
+	// maxFlights bounds the reads a process keeps in the queue (about 3 slots a second for 15
+	// minutes fit in the budget's queue anyway).
+	maxFlights = 5000
+)
+
+// QueuedError is a read of the salon that waits its turn in the cluster's YClients budget
+// longer than a page should load: its answer is due by Ready. The read goes on meanwhile.
+type QueuedError struct{ Ready time.Time }
+
+func (e *QueuedError) Error() string {
+	return "salon read queued in the yclients request budget until " + e.Ready.UTC().Format(time.RFC3339)
+}
+
+// asQueued is err's QueuedError, or nil.
+func asQueued(err error) *QueuedError {
+	var q *QueuedError
+	if errors.As(err, &q) {
+		return q
+	}
+	return nil
+}
+
 // YClientsSalons is what the salon directory needs of the YClients client (*yclients.Client).
 type YClientsSalons interface {
 	Company(ctx context.Context, salonID int64) (yclients.Company, error)
@@ -41,21 +75,27 @@ type SalonReads interface {
 const (
 	readCompany     = "company"
 	readIntegration = "integration"
+	// queuedMark follows a kind for the mark of its read booked by one process: the slot,
+	// {"slot": …}, or none ({}) once the read failed.
+	queuedMark = ".queued"
 )
 
 // salonDirectory reads salons from YClients for the marketplace redirect, with a cache: in
 // the process, and in SalonReads for the other processes (shared, nil when there are none).
 // The company and the integration status are kept apart: when many owners connect at once and
 // the page runs out of time waiting for the second read, its retry does not pay for the first
-// again, whichever process it reaches.
+// again, whichever process it reaches. A read is made once however many pages wait for it
+// (flights), and goes on when the page stops waiting.
 type salonDirectory struct {
-	yc     YClientsSalons
-	shared SalonReads
-	now    func() time.Time
+	yc       YClientsSalons
+	shared   SalonReads
+	now      func() time.Time
+	pageWait time.Duration
 
 	mu        sync.Mutex
 	companies map[int64]cached[*activities.KnownCompany]
 	statuses  map[int64]cached[string]
+	flights   map[flightKey]*flight
 }
 
 type cached[T any] struct {
@@ -70,41 +110,274 @@ func NewSalonDirectory(yc YClientsSalons, shared SalonReads) SalonDirectory {
 }
 
 func newSalonDirectory(yc YClientsSalons, shared SalonReads) *salonDirectory {
-	return &salonDirectory{yc: yc, shared: shared, now: time.Now, companies: map[int64]cached[*activities.KnownCompany]{},
-		statuses: map[int64]cached[string]{}}
+	return &salonDirectory{yc: yc, shared: shared, now: time.Now, pageWait: pageWait,
+		companies: map[int64]cached[*activities.KnownCompany]{}, statuses: map[int64]cached[string]{},
+		flights: map[flightKey]*flight{}}
 }
 
 // Company implements SalonDirectory. The owner's page is waiting: the request goes first in
-// the YClients budget (yclients.Urgent), as the status's does.
+// the YClients budget (yclients.Queued), as the status's does.
 func (d *salonDirectory) Company(ctx context.Context, salonID int64, maxAge time.Duration) (*activities.KnownCompany, error) {
 	if c, ok := kept(ctx, d, d.companies, readCompany, salonID, maxAge); ok {
 		return c, nil
 	}
-	c, err := d.yc.Company(yclients.Urgent(ctx), salonID)
-	if yclients.IsNotFound(err) {
-		return nil, fmt.Errorf("salon %d: %w", salonID, ErrUnknownSalon)
-	}
+	err := d.read(ctx, salonID, readCompany, d.pageWait, func(ctx context.Context) error {
+		c, err := d.yc.Company(ctx, salonID)
+		if yclients.IsNotFound(err) {
+			return fmt.Errorf("salon %d: %w", salonID, ErrUnknownSalon)
+		}
+		if err != nil {
+			return err
+		}
+		keep(ctx, d, d.companies, readCompany, salonID,
+			&activities.KnownCompany{Title: c.Title, Phone: c.Phone, Email: c.Email, Address: c.Address, Timezone: c.Timezone})
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	k := &activities.KnownCompany{Title: c.Title, Phone: c.Phone, Email: c.Email, Address: c.Address, Timezone: c.Timezone}
-	keep(ctx, d, d.companies, readCompany, salonID, k)
-	return k, nil
+	if c, ok := kept(ctx, d, d.companies, readCompany, salonID, maxAge); ok {
+		return c, nil
+	}
+	return nil, errNotKept
 }
+
+// errNotKept: a read ended well and its answer is not where it keeps it (no sane path leads
+// here).
+var errNotKept = errors.New("salon read: the answer is not kept")
 
 // Integration implements SalonDirectory: "" when YClients has no integration of ours.
 func (d *salonDirectory) Integration(ctx context.Context, salonID int64) (string, error) {
+	return d.integration(ctx, salonID, d.pageWait)
+}
+
+// QueueIntegration implements SalonDirectory.
+func (d *salonDirectory) QueueIntegration(ctx context.Context, salonID int64) time.Time {
+	_, err := d.integration(ctx, salonID, 0)
+	if q := asQueued(err); q != nil {
+		return q.Ready
+	}
+	return time.Time{}
+}
+
+func (d *salonDirectory) integration(ctx context.Context, salonID int64, wait time.Duration) (string, error) {
 	if st, ok := kept(ctx, d, d.statuses, readIntegration, salonID, statusTTL); ok {
 		return st, nil
 	}
-	st, err := d.yc.IntegrationStatus(yclients.Urgent(ctx), salonID)
-	switch {
-	case yclients.IsNotFound(err):
-	case err != nil:
+	err := d.read(ctx, salonID, readIntegration, wait, func(ctx context.Context) error {
+		st, err := d.yc.IntegrationStatus(ctx, salonID)
+		switch {
+		case yclients.IsNotFound(err):
+		case err != nil:
+			return err
+		}
+		keep(ctx, d, d.statuses, readIntegration, salonID, st.Status)
+		return nil
+	})
+	if err != nil {
 		return "", err
 	}
-	keep(ctx, d, d.statuses, readIntegration, salonID, st.Status)
-	return st.Status, nil
+	if st, ok := kept(ctx, d, d.statuses, readIntegration, salonID, statusTTL); ok {
+		return st, nil
+	}
+	return "", errNotKept
+}
+
+// flightKey names one read of a salon.
+type flightKey struct {
+	salon int64
+	kind  string
+}
+
+// flight is a read of a salon under way, in its slot of the YClients budget.
+type flight struct {
+	done   chan struct{} // closed when the read has ended, with err
+	err    error
+	booked chan struct{} // closed when the read has its slot
+	once   sync.Once
+	ended  time.Time // when the read ended (under salonDirectory.mu)
+	seen   bool      // a page was told how it failed (under salonDirectory.mu)
+	mu     sync.Mutex
+	slot   time.Time
+}
+
+func (f *flight) book(slot time.Time) {
+	f.mu.Lock()
+	f.slot = slot
+	f.mu.Unlock()
+	f.once.Do(func() { close(f.booked) })
+}
+
+// ready is when the read's answer is due: answerMargin after its slot, or after fallback when
+// it has none yet (a limiter that does not say, or a slow store).
+func (f *flight) ready(fallback time.Duration) time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.slot.IsZero() {
+		return time.Now().Add(fallback)
+	}
+	return f.slot.Add(answerMargin)
+}
+
+// read makes the salon's read of kind with fetch, which keeps its answer, and waits up to wait
+// for it. The read is made once: a page that comes while it is under way waits for the same
+// one, in this process or (its mark in shared) in another. When its slot in the YClients
+// budget is further than wait, it is a QueuedError saying when the answer is due, and the read
+// goes on.
+func (d *salonDirectory) read(ctx context.Context, salonID int64, kind string, wait time.Duration, fetch func(context.Context) error) error {
+	k := flightKey{salon: salonID, kind: kind}
+	d.mu.Lock()
+	f := d.current(k)
+	d.mu.Unlock()
+	if f == nil {
+		if err := d.queuedElsewhere(ctx, k); err != nil {
+			return err
+		}
+		d.mu.Lock()
+		if f = d.current(k); f == nil {
+			if len(d.flights) >= maxFlights {
+				d.mu.Unlock()
+				return fmt.Errorf("salon read: %d reads queued: %w", maxFlights, yclients.ErrBudgetDeadline)
+			}
+			f = &flight{done: make(chan struct{}), booked: make(chan struct{})}
+			d.flights[k] = f
+			go d.fly(k, f, fetch)
+		}
+		d.mu.Unlock()
+	}
+	return d.await(ctx, f, wait)
+}
+
+// fly makes the read, in the Budget's queue up to its horizon, whether a page still waits or
+// not: the answer is kept for the owner's next visit.
+func (d *salonDirectory) fly(k flightKey, f *flight, fetch func(context.Context) error) {
+	ctx, cancel := context.WithTimeout(context.Background(), yclients.QueueHorizon+time.Minute)
+	defer cancel()
+	marked := false
+	err := fetch(yclients.Queued(ctx, func(slot time.Time) {
+		f.book(slot)
+		marked = d.mark(ctx, k, queuedMarkBody{Slot: slot}) || marked
+	}))
+	if err != nil && marked {
+		failed := failedUnavailable
+		switch {
+		case errors.Is(err, ErrUnknownSalon):
+			failed = failedUnknown
+		case errors.Is(err, yclients.ErrBudgetDeadline):
+			failed = failedQueueFull
+		}
+		d.mark(ctx, k, queuedMarkBody{Failed: failed})
+	}
+	d.mu.Lock()
+	f.err, f.ended = err, time.Now()
+	if err == nil {
+		delete(d.flights, k) // the answer is kept
+	}
+	d.mu.Unlock()
+	close(f.done)
+}
+
+// current is the flight of k a page waits for: under way, or failed less than failedKeep ago
+// while no page has seen how (the owner who was told to wait learns it). d.mu is held.
+func (d *salonDirectory) current(k flightKey) *flight {
+	f := d.flights[k]
+	if f != nil && !f.ended.IsZero() && (f.seen || time.Since(f.ended) > failedKeep) {
+		delete(d.flights, k)
+		return nil
+	}
+	return f
+}
+
+// await waits up to wait (and answerMargin) for f's answer.
+func (d *salonDirectory) await(ctx context.Context, f *flight, wait time.Duration) error {
+	timer := time.NewTimer(wait + answerMargin)
+	defer timer.Stop()
+	booked := f.booked
+	for {
+		select {
+		case <-f.done:
+			if f.err != nil {
+				d.mu.Lock()
+				f.seen = true
+				d.mu.Unlock()
+			}
+			return f.err
+		case <-booked:
+			booked = nil
+			if ready := f.ready(wait); time.Until(ready) > wait+answerMargin {
+				return &QueuedError{Ready: ready}
+			}
+		case <-timer.C:
+			return &QueuedError{Ready: f.ready(wait)}
+		case <-ctx.Done():
+			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+				return &QueuedError{Ready: f.ready(wait)}
+			}
+			return ctx.Err()
+		}
+	}
+}
+
+// queuedMarkBody is the mark of a read booked by one process: its slot, or how it failed.
+type queuedMarkBody struct {
+	Slot   time.Time `json:"slot,omitzero"`
+	Failed string    `json:"failed,omitempty"`
+}
+
+// How a marked read failed.
+const (
+	failedUnknown     = "unknown_salon"
+	failedQueueFull   = "queue_full" // the budget's queue was longer than yclients.QueueHorizon
+	failedUnavailable = "unavailable"
+)
+
+// failedKeep is how long a failed read's end is what the owner's next visit is told: then the
+// salon is read again.
+const failedKeep = time.Minute
+
+// errReadFailedElsewhere is the failure of another process's read the owner waited for.
+var errReadFailedElsewhere = errors.New("salon read: yclients failed the read this page waited for")
+
+// mark tells the other processes how this one's read of k goes, and reports whether it did.
+func (d *salonDirectory) mark(ctx context.Context, k flightKey, m queuedMarkBody) bool {
+	if d.shared == nil {
+		return false
+	}
+	body, _ := json.Marshal(m)
+	return d.shared.KeepSalonReading(ctx, k.salon, k.kind+queuedMark, body, d.now()) == nil
+}
+
+// queuedElsewhere is another process's read of k, when one has booked it: a QueuedError when
+// its slot is at most staleQueued ago, or how it failed, less than failedKeep ago; nil when
+// there is none to wait for.
+func (d *salonDirectory) queuedElsewhere(ctx context.Context, k flightKey) error {
+	if d.shared == nil {
+		return nil
+	}
+	now := d.now()
+	body, at, ok, err := d.shared.SalonReadSince(ctx, k.salon, k.kind+queuedMark, now.Add(-yclients.QueueHorizon-staleQueued))
+	var m queuedMarkBody
+	if err != nil || !ok || json.Unmarshal(body, &m) != nil {
+		return nil
+	}
+	switch {
+	case m.Failed == failedUnknown && now.Sub(at) < failedKeep:
+		return fmt.Errorf("salon %d: %w", k.salon, ErrUnknownSalon)
+	case m.Failed == failedQueueFull && now.Sub(at) < failedKeep:
+		return fmt.Errorf("salon read in another process: %w", yclients.ErrBudgetDeadline)
+	case m.Failed != "" && now.Sub(at) < failedKeep:
+		return errReadFailedElsewhere
+	case m.Slot.IsZero() || now.After(m.Slot.Add(staleQueued)):
+		return nil
+	}
+	return &QueuedError{Ready: later(m.Slot.Add(answerMargin), now.Add(answerMargin))}
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // kept is what the process or (d.shared) another one read of the salon less than maxAge ago.

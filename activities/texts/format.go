@@ -129,6 +129,9 @@ func joinServices(titles []string) string {
 	return strings.Join(items[:len(items)-1], ", ") + " и " + items[len(items)-1]
 }
 
+// Plural picks the Russian form for n: Plural(3, "минуту", "минуты", "минут") is «минуты».
+func Plural(n int, one, few, many string) string { return plural(n, one, few, many) }
+
 // plural picks the Russian form for n: 1 услуга, 2 услуги, 5 услуг, 21 услуга, 11 услуг.
 func plural(n int, one, few, many string) string {
 	n %= 100

@@ -24,6 +24,9 @@ const (
 	// urgentHorizon is how far ahead a request the owner is waiting for (the register page,
 	// the activation callback) may book its slot.
 	urgentHorizon = 30 * time.Second
+	// QueueHorizon is how far ahead a request an owner waits for in a queue (Queued) may
+	// book: a wave of owners connecting at once lines up for up to this long.
+	QueueHorizon = 15 * time.Minute
 	// backgroundHorizon is how far ahead any other request (catalogue sync, re-reads, status
 	// checks) may book: behind a longer queue it waits and looks again, leaving the next
 	// free slots to the owners.
@@ -68,8 +71,8 @@ var ErrBudgetDeadline = errors.New("yclients: no request slot free before the de
 // could not use: one past the context's deadline is not taken. A background request first
 // waits its turn among the process's (backgroundLookers); an urgent one never does.
 func (b *Budget) Wait(ctx context.Context) error {
-	if IsUrgent(ctx) {
-		return b.wait(ctx, urgentHorizon, func() {})
+	if u, ok := ctx.Value(urgentKey{}).(urgency); ok {
+		return b.wait(ctx, u.horizon, u.booked, !u.queued)
 	}
 	select {
 	case b.lookers <- struct{}{}:
@@ -78,11 +81,13 @@ func (b *Budget) Wait(ctx context.Context) error {
 	}
 	release := sync.OnceFunc(func() { <-b.lookers })
 	defer release()
-	return b.wait(ctx, backgroundHorizon, release)
+	return b.wait(ctx, backgroundHorizon, func(time.Time) { release() }, true)
 }
 
-// wait books a slot within horizon and waits for it; booked is called once it has one.
-func (b *Budget) wait(ctx context.Context, horizon time.Duration, booked func()) error {
+// wait books a slot within horizon and waits for it; booked is told the slot each time it
+// books one (nil: nobody asks). Behind a longer queue a patient request looks again later;
+// another fails at once.
+func (b *Budget) wait(ctx context.Context, horizon time.Duration, booked func(slot time.Time), patient bool) error {
 	for {
 		h := horizon
 		if dl, ok := ctx.Deadline(); ok {
@@ -96,8 +101,10 @@ func (b *Budget) wait(ctx context.Context, horizon time.Duration, booked func())
 			return fmt.Errorf("yclients: request budget: %w", err)
 		}
 		if ok {
-			booked()
 			slot := time.Now().Add(wait)
+			if booked != nil {
+				booked(slot)
+			}
 			if err := sleep(ctx, wait); err != nil {
 				return err
 			}
@@ -107,6 +114,9 @@ func (b *Budget) wait(ctx context.Context, horizon time.Duration, booked func())
 			// Woken too late (a busy machine): going now could land right next to the slots
 			// after ours. Book again.
 			continue
+		}
+		if !patient {
+			return ErrBudgetDeadline
 		}
 		// Look again once the queue could be short enough, at a random point of that span:
 		// a thousand waiting requests do not all look at once.
@@ -119,9 +129,27 @@ func (b *Budget) wait(ctx context.Context, horizon time.Duration, booked func())
 
 type urgentKey struct{}
 
-// Urgent marks ctx's YClients requests as ones an owner is waiting for: they are served
-// before background work (Budget).
-func Urgent(ctx context.Context) context.Context { return context.WithValue(ctx, urgentKey{}, true) }
+// urgency is how a request someone waits for books its slot.
+type urgency struct {
+	horizon time.Duration
+	booked  func(slot time.Time) // nil: nobody asks
+	queued  bool                 // Queued: a queue longer than horizon fails at once
+}
 
-// IsUrgent reports whether ctx was marked Urgent.
-func IsUrgent(ctx context.Context) bool { v, _ := ctx.Value(urgentKey{}).(bool); return v }
+// Urgent marks ctx's YClients requests as ones an owner is waiting for: they are served
+// before background work (Budget), within urgentHorizon.
+func Urgent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, urgentKey{}, urgency{horizon: urgentHorizon})
+}
+
+// Queued marks ctx's YClients requests as ones an owner waits for in a queue (the register
+// page of a wave of owners): they are served before background work, and book a slot up to
+// QueueHorizon ahead; booked is told the slot when the Budget books it, so that the page can
+// say when the answer is due. Behind a queue longer still, Wait fails at once with
+// ErrBudgetDeadline. A Limiter that is not a Budget never calls booked.
+func Queued(ctx context.Context, booked func(slot time.Time)) context.Context {
+	return context.WithValue(ctx, urgentKey{}, urgency{horizon: QueueHorizon, booked: booked, queued: true})
+}
+
+// IsUrgent reports whether ctx was marked Urgent or Queued.
+func IsUrgent(ctx context.Context) bool { _, ok := ctx.Value(urgentKey{}).(urgency); return ok }

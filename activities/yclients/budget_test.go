@@ -171,3 +171,54 @@ func TestBudgetBackgroundWaitersSpareTheStore(t *testing.T) {
 	require.GreaterOrEqual(t, got.Load(), int64(run/yclients.BudgetSpacing)-2,
 		"the waiters got the slots of the %s: got %d", run, got.Load())
 }
+
+// TestBudgetQueuedBooksBehindALongQueue: a request an owner waits for in a queue (Queued)
+// books its slot behind a queue longer than an urgent request may wait (urgentHorizon, 30 s),
+// at once, and says which slot it booked; an urgent request behind the same queue books
+// nothing.
+func TestBudgetQueuedBooksBehindALongQueue(t *testing.T) {
+	store, _ := dbtest.New(t)
+	b := yclients.NewBudget(store)
+	queued := time.Now()
+	for range 120 { // 120 × 305 ms: a 36.6 s queue
+		_, ok, err := store.ReserveYClientsSlot(context.Background(), yclients.BudgetSpacing, time.Hour)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	ctx, cancel := context.WithTimeout(yclients.Urgent(context.Background()), time.Second)
+	defer cancel()
+	require.Error(t, b.Wait(ctx), "an urgent request behind a 36 s queue")
+
+	var slots []time.Time
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	start := time.Now()
+	err := b.Wait(yclients.Queued(ctx, func(slot time.Time) { slots = append(slots, slot); cancel() }))
+	require.ErrorIs(t, err, context.Canceled, "the caller gave up once it knew its slot")
+	require.Less(t, time.Since(start), 2*time.Second, "booking took long")
+	require.Len(t, slots, 1)
+	want := queued.Add(120 * yclients.BudgetSpacing)
+	require.InDelta(t, 0, slots[0].Sub(want).Seconds(), 0.3, "the slot after the queue: got %s want %s", slots[0], want)
+	wait, ok, err := store.ReserveYClientsSlot(context.Background(), yclients.BudgetSpacing, time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.InDelta(t, time.Until(want.Add(yclients.BudgetSpacing)).Seconds(), wait.Seconds(), 0.3,
+		"the queued request's slot is taken: the next one is after it")
+}
+
+// TestBudgetQueuedFailsBehindAQueueLongerThanItsHorizon: behind a queue longer than
+// QueueHorizon, a queued request fails at once (its owner is told to come back later) instead
+// of holding a page for a quarter of an hour.
+func TestBudgetQueuedFailsBehindAQueueLongerThanItsHorizon(t *testing.T) {
+	store, _ := dbtest.New(t)
+	_, ok, err := store.ReserveYClientsSlot(context.Background(), yclients.QueueHorizon+time.Minute, time.Hour)
+	require.NoError(t, err)
+	require.True(t, ok)
+	_, ok, err = store.ReserveYClientsSlot(context.Background(), yclients.BudgetSpacing, time.Hour) // 16 min ahead
+	require.NoError(t, err)
+	require.True(t, ok)
+	start := time.Now()
+	err = yclients.NewBudget(store).Wait(yclients.Queued(context.Background(), func(time.Time) { t.Error("booked a slot") }))
+	require.ErrorIs(t, err, yclients.ErrBudgetDeadline)
+	require.Less(t, time.Since(start), 2*time.Second, "failed late")
+}

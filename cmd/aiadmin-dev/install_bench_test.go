@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +26,7 @@ type benchOwner struct {
 	firstQR time.Time
 	active  time.Time
 	errs    []string // error pages and error frames, as the owner saw them
+	queued  int      // queue pages seen (the salon waiting its turn for YClients)
 }
 
 // addBenchSalons adds n pending salons (copies of the Moscow demo salon without records) to
@@ -80,6 +82,16 @@ func (s *stack) installOwner(ctx context.Context, hc *http.Client, o *benchOwner
 	var last error
 	for ctx.Err() == nil {
 		token, err := s.benchConnectPage(hc, o.salon)
+		var q queuePage
+		if errors.As(err, &q) {
+			// The page opens itself again when the salon's turn comes; the owner waits.
+			o.queued++
+			select {
+			case <-ctx.Done():
+			case <-time.After(q.retry):
+			}
+			continue
+		}
 		if err == nil {
 			if err = s.benchPair(ctx, o, token); err == nil {
 				return nil
@@ -112,12 +124,25 @@ func (s *stack) benchConnectPage(hc *http.Client, salon int64) (string, error) {
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
+	if resp.StatusCode == http.StatusAccepted {
+		secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
+		if err != nil || !strings.Contains(string(body), `<meta http-equiv="refresh" content="`+strconv.Itoa(secs)+`">`) {
+			return "", fmt.Errorf("queue page %q without its refresh: Retry-After %q", pageTitle(string(body)), resp.Header.Get("Retry-After"))
+		}
+		return "", queuePage{retry: time.Duration(secs) * time.Second}
+	}
 	m := tokenRE.FindStringSubmatch(string(body))
 	if resp.StatusCode != http.StatusOK || len(m) != 2 {
 		return "", fmt.Errorf("register page %d: %s", resp.StatusCode, pageTitle(string(body)))
 	}
 	return m[1], nil
 }
+
+// queuePage is the page of a salon waiting its turn for YClients: it opens itself again after
+// retry.
+type queuePage struct{ retry time.Duration }
+
+func (q queuePage) Error() string { return fmt.Sprintf("queue page, back in %s", q.retry) }
 
 func pageTitle(body string) string {
 	_, after, ok := strings.Cut(body, "<title>")

@@ -1,0 +1,139 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiadmin/aiadmin/activities/yclients"
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/db/dbtest"
+)
+
+// TestRegisterWaitsInTheQueue: when many owners connect at once, the cluster's YClients budget
+// (200 requests a minute) has a queue longer than a page should load. The owner then gets a
+// page that says the salon waits its turn and comes back by itself when the salon's reads are
+// due, not an error page to reload by hand. The reads are booked once however often the page
+// is opened, are made in their slots, and the next visit finds them.
+func TestRegisterWaitsInTheQueue(t *testing.T) {
+	store, _ := dbtest.New(t)
+	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: testPartnerToken, ApplicationID: 777})
+	fake.AddSalon(yclientsfake.Salon{ID: 42, Title: "Салон «Бархат»"})
+	yc := httptest.NewServer(fake)
+	defer yc.Close()
+	ctx := context.Background()
+	queued := time.Now()
+	const ahead = 30 // other owners' requests: a 9 s queue
+	for range ahead {
+		_, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, time.Hour)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	salons := NewSalonDirectory(yclients.New(yclients.Config{BaseURL: yc.URL, PartnerToken: testPartnerToken,
+		ApplicationID: 777, Limiter: yclients.NewBudget(store)}), store)
+	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t), Salons: salons})
+	data := `{"id":7,"salon_name":"Салон «Бархат»"}`
+	page := srv.URL + "/marketplace/register?" + url.Values{"salon_id": {"42"},
+		"user_data": {base64.URLEncoding.EncodeToString([]byte(data))}, "user_data_sign": {sign(testPartnerToken, []byte(data))}}.Encode()
+
+	status, h, body := get(t, page, nil)
+	require.Equal(t, http.StatusAccepted, status, "the page: %s", pageTitleOf(body))
+	require.Contains(t, body, "Салон в очереди на подключение")
+	require.Contains(t, body, "Страница обновится сама")
+	require.NotContains(t, body, "Обновить</a>", "no button to press")
+	retry, err := strconv.Atoi(h.Get("Retry-After"))
+	require.NoError(t, err, "Retry-After: %q", h.Get("Retry-After"))
+	due := queued.Add((ahead + 2) * yclients.BudgetSpacing).Add(answerMargin) // the company's and the status's slots
+	require.InDelta(t, time.Until(due).Seconds(), float64(retry), 2, "Retry-After: got %d s", retry)
+	require.Contains(t, body, `<meta http-equiv="refresh" content="`+strconv.Itoa(retry)+`">`)
+	require.Empty(t, fake.Requests(), "nothing read yet: the reads wait their turn")
+
+	status, _, _ = get(t, page, nil)
+	require.Equal(t, http.StatusAccepted, status, "opened again before its turn")
+	wait, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, 0)
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.InDelta(t, time.Until(queued.Add((ahead+2)*yclients.BudgetSpacing)).Seconds(), wait.Seconds(), 0.5,
+		"the queue: the salon's two reads booked once, however often the page opened")
+
+	require.Eventually(t, func() bool { return len(fake.Requests()) == 2 }, 15*time.Second, 100*time.Millisecond,
+		"the reads made in their slots")
+	status, _, body = get(t, page, nil)
+	require.NotEqual(t, http.StatusAccepted, status, "the next visit goes on: %s", pageTitleOf(body))
+	require.Len(t, fake.Requests(), 2, "the next visit read nothing again")
+}
+
+func pageTitleOf(body string) string {
+	_, after, ok := strings.Cut(body, "<title>")
+	if !ok {
+		return "(no title)"
+	}
+	title, _, _ := strings.Cut(after, "</title>")
+	return title
+}
+
+// TestSalonDirectoryQueuedReadAcrossProcesses: behind one address, an owner told to wait may
+// come back to another api process. That one waits for the read the first booked instead of
+// booking it again, takes its answer when it is kept, and tells the owner how it failed (an
+// unknown salon) without reading again, as the first process does.
+func TestSalonDirectoryQueuedReadAcrossProcesses(t *testing.T) {
+	store, _ := dbtest.New(t)
+	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: testPartnerToken, ApplicationID: 777})
+	fake.AddSalon(yclientsfake.Salon{ID: 42, Title: "Салон «Бархат»"})
+	yc := httptest.NewServer(fake)
+	defer yc.Close()
+	process := func() *salonDirectory {
+		d := newSalonDirectory(yclients.New(yclients.Config{BaseURL: yc.URL, PartnerToken: testPartnerToken,
+			ApplicationID: 777, Limiter: yclients.NewBudget(store)}), store)
+		d.pageWait = time.Second
+		return d
+	}
+	first, second := process(), process()
+	ctx := context.Background()
+	queued := time.Now()
+	const ahead = 10 // a 3 s queue: longer than the pages wait here
+	for range ahead {
+		_, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, time.Hour)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	queueEnd := func() time.Time {
+		wait, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, 0)
+		require.NoError(t, err)
+		require.False(t, ok)
+		return time.Now().Add(wait)
+	}
+
+	_, err := first.Company(ctx, 42, companyTTL)
+	q1 := asQueued(err)
+	require.NotNil(t, q1, "the first process: %v", err)
+	_, err = second.Company(ctx, 42, companyTTL)
+	q2 := asQueued(err)
+	require.NotNil(t, q2, "the second process: %v", err)
+	require.WithinDuration(t, q1.Ready, q2.Ready, 500*time.Millisecond, "both wait for the same read")
+	require.WithinDuration(t, queued.Add((ahead+1)*yclients.BudgetSpacing), queueEnd(), 300*time.Millisecond,
+		"one slot booked for the two pages")
+	_, err = first.Company(ctx, 43, companyTTL) // YClients knows no salon 43
+	require.NotNil(t, asQueued(err), "salon 43: %v", err)
+
+	require.Eventually(t, func() bool { return len(fake.Requests()) == 2 }, 10*time.Second, 50*time.Millisecond)
+	c, err := second.Company(ctx, 42, companyTTL)
+	require.NoError(t, err)
+	require.Equal(t, "Салон «Бархат»", c.Title)
+	require.Eventually(t, func() bool {
+		_, err = second.Company(ctx, 43, companyTTL)
+		return asQueued(err) == nil
+	}, 5*time.Second, 50*time.Millisecond)
+	require.ErrorIs(t, err, ErrUnknownSalon, "the other process tells how the read it waited for ended")
+	_, err = first.Company(ctx, 43, companyTTL)
+	require.ErrorIs(t, err, ErrUnknownSalon, "so does the one that read")
+	require.Len(t, fake.Requests(), 2, "nothing read twice")
+}
