@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"strings"
@@ -105,29 +104,13 @@ func (s *chaosSuite) installOwner(ctx context.Context, sl *chaosSalon, byCode bo
 	return fmt.Errorf("salon %d: not installed: %w (last error: %v)", sl.ID, ctx.Err(), last)
 }
 
-// openConnectPage follows the fake's marketplace redirect to our register page and returns
-// the connect page's session token.
+// openConnectPage opens a salon's connect page as its owner's browser does, waiting in the
+// queue page when the salon's turn for YClients has not come yet (at most a minute).
 func (s *chaosSuite) openConnectPage(salon int64) (string, error) {
-	resp, err := s.hc.Get(fmt.Sprintf("%s/_fake/marketplace/redirect?salon_id=%d", s.fakeURL, salon))
-	if err != nil {
-		return "", err
-	}
-	resp.Body.Close()
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusFound {
-		return "", fmt.Errorf("marketplace redirect: %d", resp.StatusCode)
-	}
-	resp, err = s.hc.Get(loc)
-	if err != nil {
-		return "", err
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := tokenRE.FindStringSubmatch(string(body))
-	if resp.StatusCode != http.StatusOK || len(m) != 2 {
-		return "", fmt.Errorf("register page: %d", resp.StatusCode)
-	}
-	return m[1], nil
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	token, _, err := openConnectPage(ctx, s.hc, s.fakeURL, salon)
+	return token, err
 }
 
 // Pairing as the owner sees it: a code not scanned is asked for again after codeStall, a

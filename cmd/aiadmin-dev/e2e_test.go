@@ -215,26 +215,17 @@ func (s *stack) restart(tweak func(*config.Config)) {
 
 var tokenRE = regexp.MustCompile(`data-token="([^"]+)"`)
 
-// install follows the marketplace redirect the fake YClients issues and returns the connect
-// page's session token.
+// install follows the marketplace redirect the fake YClients issues (and the queue page, if
+// the salon has to wait its turn for YClients) and returns the connect page's session token.
 func (s *stack) install(fakeURL string) string { return s.installSalon(fakeURL, s.moscow) }
 
 func (s *stack) installSalon(fakeURL string, salon int64) string {
 	s.t.Helper()
-	resp, err := s.http.Get(fakeURL + fmt.Sprintf("/_fake/marketplace/redirect?salon_id=%d", salon))
-	require.NoError(s.t, err)
-	resp.Body.Close()
-	require.Equal(s.t, http.StatusFound, resp.StatusCode)
-	loc := resp.Header.Get("Location")
-	require.True(s.t, strings.HasPrefix(loc, s.cfg.PublicURL+"/marketplace/register?"), "got %s", loc)
-	resp, err = s.http.Get(loc)
-	require.NoError(s.t, err)
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	require.Equal(s.t, http.StatusOK, resp.StatusCode, string(body))
-	m := tokenRE.FindStringSubmatch(string(body))
-	require.Len(s.t, m, 2, "session token on the page")
-	return m[1]
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	token, _, err := openConnectPage(ctx, s.http, fakeURL, salon)
+	require.NoError(s.t, err, "the connect page of salon %d", salon)
+	return token
 }
 
 type frame struct {

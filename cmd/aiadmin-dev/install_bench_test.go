@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -81,17 +79,8 @@ func (s *stack) installOwner(ctx context.Context, hc *http.Client, o *benchOwner
 	o.clicked = time.Now()
 	var last error
 	for ctx.Err() == nil {
-		token, err := s.benchConnectPage(hc, o.salon)
-		var q queuePage
-		if errors.As(err, &q) {
-			// The page opens itself again when the salon's turn comes; the owner waits.
-			o.queued++
-			select {
-			case <-ctx.Done():
-			case <-time.After(q.retry):
-			}
-			continue
-		}
+		token, queued, err := openConnectPage(ctx, hc, s.cfg.YClientsBaseURL, o.salon)
+		o.queued += queued
 		if err == nil {
 			if err = s.benchPair(ctx, o, token); err == nil {
 				return nil
@@ -105,52 +94,6 @@ func (s *stack) installOwner(ctx context.Context, hc *http.Client, o *benchOwner
 		}
 	}
 	return fmt.Errorf("salon %d: not active: %v (last error: %v)", o.salon, ctx.Err(), last)
-}
-
-// benchConnectPage follows the fake's marketplace redirect to our register page and returns
-// the connect page's session token; an error page is an error with its status and title.
-func (s *stack) benchConnectPage(hc *http.Client, salon int64) (string, error) {
-	resp, err := hc.Get(fmt.Sprintf("%s/_fake/marketplace/redirect?salon_id=%d", s.cfg.YClientsBaseURL, salon))
-	if err != nil {
-		return "", err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		return "", fmt.Errorf("marketplace redirect: %d", resp.StatusCode)
-	}
-	resp, err = hc.Get(resp.Header.Get("Location"))
-	if err != nil {
-		return "", err
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode == http.StatusAccepted {
-		secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
-		if err != nil || !strings.Contains(string(body), `<meta http-equiv="refresh" content="`+strconv.Itoa(secs)+`">`) {
-			return "", fmt.Errorf("queue page %q without its refresh: Retry-After %q", pageTitle(string(body)), resp.Header.Get("Retry-After"))
-		}
-		return "", queuePage{retry: time.Duration(secs) * time.Second}
-	}
-	m := tokenRE.FindStringSubmatch(string(body))
-	if resp.StatusCode != http.StatusOK || len(m) != 2 {
-		return "", fmt.Errorf("register page %d: %s", resp.StatusCode, pageTitle(string(body)))
-	}
-	return m[1], nil
-}
-
-// queuePage is the page of a salon waiting its turn for YClients: it opens itself again after
-// retry.
-type queuePage struct{ retry time.Duration }
-
-func (q queuePage) Error() string { return fmt.Sprintf("queue page, back in %s", q.retry) }
-
-func pageTitle(body string) string {
-	_, after, ok := strings.Cut(body, "<title>")
-	if !ok {
-		return "(no title)"
-	}
-	title, _, _ := strings.Cut(after, "</title>")
-	return title
 }
 
 // benchPageStall is how long an owner looks at a connect page that should show a QR code and

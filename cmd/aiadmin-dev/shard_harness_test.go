@@ -281,26 +281,13 @@ func (h *shardHarness) install(salon int64, phone string) error {
 // URL) until a QR code shows, scan (the owner's phone), until the page says active. hc must
 // not follow redirects.
 func ownerInstall(hc *http.Client, fakeURL, publicURL string, salon int64, scan func() error) error {
-	resp, err := hc.Get(fakeURL + fmt.Sprintf("/_fake/marketplace/redirect?salon_id=%d", salon))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	token, _, err := openConnectPage(ctx, hc, fakeURL, salon)
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
-	loc := resp.Header.Get("Location")
-	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, publicURL+"/marketplace/register?") {
-		return fmt.Errorf("redirect: %d %s", resp.StatusCode, loc)
-	}
-	resp, err = hc.Get(loc)
-	if err != nil {
-		return err
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	m := tokenRE.FindStringSubmatch(string(body))
-	if resp.StatusCode != http.StatusOK || len(m) != 2 {
-		return fmt.Errorf("register page: %d", resp.StatusCode)
-	}
-	wsURL := "ws" + strings.TrimPrefix(publicURL, "http") + "/ws/connect?token=" + m[1]
+	wsURL := "ws" + strings.TrimPrefix(publicURL, "http") + "/ws/connect?token=" + token
 	conn, wresp, err := websocket.DefaultDialer.Dial(wsURL, http.Header{"Origin": {publicURL}})
 	if err != nil {
 		return fmt.Errorf("websocket: %w", err)
