@@ -119,11 +119,33 @@ func Inserted(err error) (bool, error) {
 }
 
 // ReserveYClientsSlot books the next free YClients request slot for the whole cluster
-// (yclients.Budget): spacing after the previous one, when it starts within horizon. wait is
-// how long until that slot (ok), or until the first free one when the queue is longer than
-// horizon (not ok: nothing booked), by the database's clock.
+// (yclients.Budget) for an urgent request: spacing after the previous one, when it starts
+// within horizon, ahead of the owners' queue, which moves one slot later. wait is how long
+// until that slot (ok), or until the first free one when the queue of booked slots is longer
+// than horizon (not ok: nothing booked), by the database's clock.
 func (s *Store) ReserveYClientsSlot(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error) {
+	return s.BookYClientsSlot(ctx, spacing, horizon, false, true)
+}
+
+// BookYClientsSlot books the next free YClients request slot as ReserveYClientsSlot does; a
+// request behindQueue books only when the owners' queue (TakeYClientsTurn) is over within
+// horizon too (wait is then until it is), and only one that pushQueue moves the queue.
+func (s *Store) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool) (wait time.Duration, ok bool, err error) {
 	row, err := s.Queries.ReserveYClientsSlot(ctx, sqlc.ReserveYClientsSlotParams{
+		SpacingMs: spacing.Milliseconds(), HorizonMs: horizon.Milliseconds(),
+		BehindQueue: behindQueue, PushQueue: pushQueue,
+	})
+	if err != nil {
+		return 0, false, err
+	}
+	return max(time.Duration(row.WaitMs)*time.Millisecond, 0), row.Booked, nil
+}
+
+// TakeYClientsTurn gives a request in the owners' queue its turn, spacing after the one
+// before and not before the booked slots end, when the turn is within horizon: wait is how
+// long until it (ok), or until the queue ends (not ok: nothing taken).
+func (s *Store) TakeYClientsTurn(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error) {
+	row, err := s.Queries.TakeYClientsTurn(ctx, sqlc.TakeYClientsTurnParams{
 		SpacingMs: spacing.Milliseconds(), HorizonMs: horizon.Milliseconds(),
 	})
 	if err != nil {

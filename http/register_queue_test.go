@@ -58,11 +58,11 @@ func TestRegisterWaitsInTheQueue(t *testing.T) {
 
 	status, _, _ = get(t, page, nil)
 	require.Equal(t, http.StatusAccepted, status, "opened again before its turn")
-	wait, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, 0)
+	wait, ok, err := store.TakeYClientsTurn(ctx, yclients.BudgetSpacing, 0)
 	require.NoError(t, err)
 	require.False(t, ok)
 	require.InDelta(t, time.Until(queued.Add((ahead+2)*yclients.BudgetSpacing)).Seconds(), wait.Seconds(), 0.5,
-		"the queue: the salon's two reads booked once, however often the page opened")
+		"the owners' queue: the salon's two reads took their turns once, however often the page opened")
 
 	require.Eventually(t, func() bool { return len(fake.Requests()) == 2 }, 15*time.Second, 100*time.Millisecond,
 		"the reads made in their slots")
@@ -106,7 +106,7 @@ func TestSalonDirectoryQueuedReadAcrossProcesses(t *testing.T) {
 		require.True(t, ok)
 	}
 	queueEnd := func() time.Time {
-		wait, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, 0)
+		wait, ok, err := store.TakeYClientsTurn(ctx, yclients.BudgetSpacing, 0)
 		require.NoError(t, err)
 		require.False(t, ok)
 		return time.Now().Add(wait)
@@ -120,7 +120,7 @@ func TestSalonDirectoryQueuedReadAcrossProcesses(t *testing.T) {
 	require.NotNil(t, q2, "the second process: %v", err)
 	require.WithinDuration(t, q1.Ready, q2.Ready, 500*time.Millisecond, "both wait for the same read")
 	require.WithinDuration(t, queued.Add((ahead+1)*yclients.BudgetSpacing), queueEnd(), 300*time.Millisecond,
-		"one slot booked for the two pages")
+		"one turn taken for the two pages")
 	_, err = first.Company(ctx, 43, companyTTL) // YClients knows no salon 43
 	require.NotNil(t, asQueued(err), "salon 43: %v", err)
 

@@ -45,15 +45,21 @@ const (
 
 // SlotBook books request slots in a store every process shares (*db.Store): the next free
 // slot, spacing after the one before, when it starts within horizon. wait is how long until
-// that slot (ok) or, when the queue is longer (not ok, nothing booked), until the first free one.
+// that slot (ok) or, when the queue is longer (not ok, nothing booked), until the first free
+// one. A request behindQueue also waits for the owners' queue to end; one that pushQueue goes
+// ahead of it and moves it one slot later. TakeYClientsTurn gives a request in the owners'
+// queue its turn, when it is within horizon; it books no slot.
 type SlotBook interface {
-	ReserveYClientsSlot(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error)
+	BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool) (wait time.Duration, ok bool, err error)
+	TakeYClientsTurn(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error)
 }
 
 // Budget is the cluster-wide YClients request budget: every request of every api and worker
 // process books a slot in the shared store and waits for it. Requests marked Urgent (an owner
-// waiting on a page) may book far ahead; the others book only when the queue is short, so the
-// owner's requests go first.
+// waiting on a page, an activation callback) may book further ahead and go ahead of the
+// owners' queue; requests marked Queued (the register pages of a wave of owners) take turns
+// in that queue and book their slots when their turn comes; the others book only when both
+// are short, so the owners' requests go first.
 type Budget struct {
 	slots   SlotBook
 	lookers chan struct{} // the background requests looking for a slot (backgroundLookers)
@@ -69,10 +75,14 @@ var ErrBudgetDeadline = errors.New("yclients: no request slot free before the de
 
 // Wait books the next slot the request may have and waits for it. It never books a slot it
 // could not use: one past the context's deadline is not taken. A background request first
-// waits its turn among the process's (backgroundLookers); an urgent one never does.
+// waits its turn among the process's (backgroundLookers); an urgent one never does; a queued
+// one takes its turn in the owners' queue first.
 func (b *Budget) Wait(ctx context.Context) error {
 	if u, ok := ctx.Value(urgentKey{}).(urgency); ok {
-		return b.wait(ctx, u.horizon, u.booked, !u.queued)
+		if u.queued {
+			return b.queue(ctx, u.horizon, u.booked)
+		}
+		return b.wait(ctx, u.horizon, slotUrgent, u.booked)
 	}
 	select {
 	case b.lookers <- struct{}{}:
@@ -81,13 +91,48 @@ func (b *Budget) Wait(ctx context.Context) error {
 	}
 	release := sync.OnceFunc(func() { <-b.lookers })
 	defer release()
-	return b.wait(ctx, backgroundHorizon, func(time.Time) { release() }, true)
+	return b.wait(ctx, backgroundHorizon, slotBackground, func(time.Time) { release() })
 }
 
+// queue takes the request's turn in the owners' queue, within QueueHorizon, and books its slot
+// when the turn comes, ahead of background work and behind urgent requests; booked is told the
+// turn, then the slot. Behind a queue longer than QueueHorizon it fails at once.
+func (b *Budget) queue(ctx context.Context, horizon time.Duration, booked func(time.Time)) error {
+	h := horizon
+	if dl, ok := ctx.Deadline(); ok {
+		h = min(h, time.Until(dl)-50*time.Millisecond)
+	}
+	if h <= 0 {
+		return ErrBudgetDeadline
+	}
+	wait, ok, err := b.slots.TakeYClientsTurn(ctx, BudgetSpacing, h)
+	if err != nil {
+		return fmt.Errorf("yclients: request budget: %w", err)
+	}
+	if !ok {
+		return ErrBudgetDeadline
+	}
+	if booked != nil {
+		booked(time.Now().Add(wait))
+	}
+	if err := sleep(ctx, wait); err != nil {
+		return err
+	}
+	return b.wait(ctx, urgentHorizon, slotAtTurn, booked)
+}
+
+// slotClass is how a request's slot relates to the owners' queue.
+type slotClass struct{ behindQueue, pushQueue bool }
+
+var (
+	slotBackground = slotClass{behindQueue: true} // after the owners' queue
+	slotUrgent     = slotClass{pushQueue: true}   // ahead of it, moving it a slot later
+	slotAtTurn     = slotClass{}                  // its turn in the queue has come
+)
+
 // wait books a slot within horizon and waits for it; booked is told the slot each time it
-// books one (nil: nobody asks). Behind a longer queue a patient request looks again later;
-// another fails at once.
-func (b *Budget) wait(ctx context.Context, horizon time.Duration, booked func(slot time.Time), patient bool) error {
+// books one (nil: nobody asks). Behind a longer queue it looks again later.
+func (b *Budget) wait(ctx context.Context, horizon time.Duration, class slotClass, booked func(slot time.Time)) error {
 	for {
 		h := horizon
 		if dl, ok := ctx.Deadline(); ok {
@@ -96,7 +141,7 @@ func (b *Budget) wait(ctx context.Context, horizon time.Duration, booked func(sl
 		if h <= 0 {
 			return ErrBudgetDeadline
 		}
-		wait, ok, err := b.slots.ReserveYClientsSlot(ctx, BudgetSpacing, h)
+		wait, ok, err := b.slots.BookYClientsSlot(ctx, BudgetSpacing, h, class.behindQueue, class.pushQueue)
 		if err != nil {
 			return fmt.Errorf("yclients: request budget: %w", err)
 		}
@@ -115,9 +160,6 @@ func (b *Budget) wait(ctx context.Context, horizon time.Duration, booked func(sl
 			// after ours. Book again.
 			continue
 		}
-		if !patient {
-			return ErrBudgetDeadline
-		}
 		// Look again once the queue could be short enough, at a random point of that span:
 		// a thousand waiting requests do not all look at once.
 		span := max(wait-h, lookAgain)
@@ -133,7 +175,7 @@ type urgentKey struct{}
 type urgency struct {
 	horizon time.Duration
 	booked  func(slot time.Time) // nil: nobody asks
-	queued  bool                 // Queued: a queue longer than horizon fails at once
+	queued  bool                 // Queued: takes a turn in the owners' queue; a queue longer than horizon fails at once
 }
 
 // Urgent marks ctx's YClients requests as ones an owner is waiting for: they are served

@@ -139,9 +139,9 @@ type countingSlots struct {
 	n atomic.Int64
 }
 
-func (c *countingSlots) ReserveYClientsSlot(ctx context.Context, spacing, horizon time.Duration) (time.Duration, bool, error) {
+func (c *countingSlots) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool) (time.Duration, bool, error) {
 	c.n.Add(1)
-	return c.SlotBook.ReserveYClientsSlot(ctx, spacing, horizon)
+	return c.SlotBook.BookYClientsSlot(ctx, spacing, horizon, behindQueue, pushQueue)
 }
 
 // TestBudgetBackgroundWaitersSpareTheStore: many background requests of one process waiting
@@ -173,9 +173,10 @@ func TestBudgetBackgroundWaitersSpareTheStore(t *testing.T) {
 }
 
 // TestBudgetQueuedBooksBehindALongQueue: a request an owner waits for in a queue (Queued)
-// books its slot behind a queue longer than an urgent request may wait (urgentHorizon, 30 s),
-// at once, and says which slot it booked; an urgent request behind the same queue books
-// nothing.
+// takes its turn behind a queue longer than an urgent request may wait (urgentHorizon, 30 s),
+// at once, and says when its turn is; the next owner's turn is after it; an urgent request
+// behind the same booked slots books nothing. When its turn comes, it books its slot and
+// goes.
 func TestBudgetQueuedBooksBehindALongQueue(t *testing.T) {
 	store, _ := dbtest.New(t)
 	b := yclients.NewBudget(store)
@@ -189,21 +190,32 @@ func TestBudgetQueuedBooksBehindALongQueue(t *testing.T) {
 	defer cancel()
 	require.Error(t, b.Wait(ctx), "an urgent request behind a 36 s queue")
 
-	var slots []time.Time
-	ctx, cancel = context.WithCancel(context.Background())
-	defer cancel()
-	start := time.Now()
-	err := b.Wait(yclients.Queued(ctx, func(slot time.Time) { slots = append(slots, slot); cancel() }))
-	require.ErrorIs(t, err, context.Canceled, "the caller gave up once it knew its slot")
-	require.Less(t, time.Since(start), 2*time.Second, "booking took long")
-	require.Len(t, slots, 1)
+	turn := func() time.Time {
+		var slots []time.Time
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		start := time.Now()
+		err := b.Wait(yclients.Queued(ctx, func(slot time.Time) { slots = append(slots, slot); cancel() }))
+		require.ErrorIs(t, err, context.Canceled, "the caller gave up once it knew its turn")
+		require.Less(t, time.Since(start), 2*time.Second, "taking a turn took long")
+		require.Len(t, slots, 1)
+		return slots[0]
+	}
 	want := queued.Add(120 * yclients.BudgetSpacing)
-	require.InDelta(t, 0, slots[0].Sub(want).Seconds(), 0.3, "the slot after the queue: got %s want %s", slots[0], want)
-	wait, ok, err := store.ReserveYClientsSlot(context.Background(), yclients.BudgetSpacing, time.Hour)
-	require.NoError(t, err)
-	require.True(t, ok)
-	require.InDelta(t, time.Until(want.Add(yclients.BudgetSpacing)).Seconds(), wait.Seconds(), 0.3,
-		"the queued request's slot is taken: the next one is after it")
+	first := turn()
+	require.InDelta(t, 0, first.Sub(want).Seconds(), 0.3, "the turn after the queue: got %s want %s", first, want)
+	second := turn()
+	require.InDelta(t, 0, second.Sub(want.Add(yclients.BudgetSpacing)).Seconds(), 0.3,
+		"the next owner's turn is after the first's: got %s want %s", second, want.Add(yclients.BudgetSpacing))
+
+	// A short queue: the turn is now, and the request goes at once, its slot told.
+	store2, _ := dbtest.New(t)
+	var told []time.Time
+	start := time.Now()
+	require.NoError(t, yclients.NewBudget(store2).Wait(yclients.Queued(context.Background(),
+		func(slot time.Time) { told = append(told, slot) })))
+	require.Less(t, time.Since(start), time.Second, "a queued request with nobody ahead waited")
+	require.Len(t, told, 2, "told its turn, then its slot")
 }
 
 // TestBudgetQueuedFailsBehindAQueueLongerThanItsHorizon: behind a queue longer than
@@ -221,4 +233,43 @@ func TestBudgetQueuedFailsBehindAQueueLongerThanItsHorizon(t *testing.T) {
 	err = yclients.NewBudget(store).Wait(yclients.Queued(context.Background(), func(time.Time) { t.Error("booked a slot") }))
 	require.ErrorIs(t, err, yclients.ErrBudgetDeadline)
 	require.Less(t, time.Since(start), 2*time.Second, "failed late")
+}
+
+// TestBudgetUrgentGoesAheadOfTheOwnersQueue: while a wave of owners waits in the queue
+// (Queued, minutes long), an urgent request — the activation callback of an owner who has
+// just scanned the QR code — still gets a slot within seconds: it goes ahead of the owners
+// who have not scanned yet, and their turns move one slot later. A background request stays
+// behind the queue. (The first queue page booked the owners' slots themselves, so the
+// activations of a 500-owner wave waited until every page read was made: active p50 981 s.)
+func TestBudgetUrgentGoesAheadOfTheOwnersQueue(t *testing.T) {
+	store, _ := dbtest.New(t)
+	b := yclients.NewBudget(store)
+	turn := func() time.Time {
+		var slot time.Time
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		err := b.Wait(yclients.Queued(ctx, func(s time.Time) { slot = s; cancel() }))
+		require.ErrorIs(t, err, context.Canceled, "the caller gave up once it knew its slot")
+		return slot
+	}
+	start := time.Now()
+	var last time.Time
+	for range 120 { // 120 owners' reads: a 36.6 s queue
+		last = turn()
+	}
+	require.InDelta(t, (119 * yclients.BudgetSpacing).Seconds(), last.Sub(start).Seconds(), 1.5, "the 120th owner's turn")
+
+	ctx, cancel := context.WithTimeout(yclients.Urgent(context.Background()), 3*time.Second)
+	defer cancel()
+	began := time.Now()
+	require.NoError(t, b.Wait(ctx), "an urgent request while owners wait in a 36 s queue")
+	require.Less(t, time.Since(began), time.Second, "the urgent request waited for the queue")
+
+	ctx, cancel = context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	require.Error(t, b.Wait(ctx), "a background request goes ahead of the owners' queue")
+
+	next := turn()
+	require.InDelta(t, (121 * yclients.BudgetSpacing).Seconds(), next.Sub(start).Seconds(), 1.5,
+		"the next owner's turn: after the 120 and the urgent request that went ahead")
 }

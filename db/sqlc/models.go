@@ -222,8 +222,9 @@ type WhatsappDevice struct {
 }
 
 type YclientsBudget struct {
-	ID     int16
-	NextAt time.Time
+	ID      int16
+	NextAt  time.Time
+	QueueAt time.Time
 }
 
 type YclientsSalonRead struct {

@@ -11,22 +11,33 @@ import (
 
 const reserveYClientsSlot = `-- name: ReserveYClientsSlot :one
 WITH cur AS (
-    SELECT greatest(next_at, clock_timestamp()) AS free_at FROM yclients_budget WHERE id = 1 FOR UPDATE
+    SELECT greatest(next_at, clock_timestamp()) AS free_at,
+           CASE WHEN $1::bool THEN greatest(next_at, queue_at, clock_timestamp())
+                ELSE greatest(next_at, clock_timestamp()) END AS open_at,
+           queue_at
+    FROM yclients_budget WHERE id = 1 FOR UPDATE
 ), upd AS (
-    UPDATE yclients_budget SET next_at = cur.free_at + make_interval(secs => $1::bigint / 1000.0)
+    UPDATE yclients_budget SET
+        next_at = cur.free_at + make_interval(secs => $2::bigint / 1000.0),
+        queue_at = CASE WHEN $3::bool AND cur.queue_at > clock_timestamp()
+                        THEN cur.queue_at + make_interval(secs => $2::bigint / 1000.0)
+                        ELSE cur.queue_at END
     FROM cur
     WHERE yclients_budget.id = 1
-      AND cur.free_at < clock_timestamp() + make_interval(secs => $2::bigint / 1000.0)
+      AND cur.open_at < clock_timestamp() + make_interval(secs => $4::bigint / 1000.0)
     RETURNING 1
 )
-SELECT floor(extract(epoch FROM (cur.free_at - clock_timestamp())) * 1000)::bigint AS wait_ms,
+SELECT floor(extract(epoch FROM (CASE WHEN EXISTS (SELECT 1 FROM upd) THEN cur.free_at ELSE cur.open_at END
+                                 - clock_timestamp())) * 1000)::bigint AS wait_ms,
        EXISTS (SELECT 1 FROM upd) AS booked
 FROM cur
 `
 
 type ReserveYClientsSlotParams struct {
-	SpacingMs int64
-	HorizonMs int64
+	BehindQueue bool
+	SpacingMs   int64
+	PushQueue   bool
+	HorizonMs   int64
 }
 
 type ReserveYClientsSlotRow struct {
@@ -35,12 +46,55 @@ type ReserveYClientsSlotRow struct {
 }
 
 // ReserveYClientsSlot books the next free YClients request slot, spacing_ms apart, when it starts
-// within horizon_ms from now (the database's clock, the same for every process). wait_ms is how
-// long until that slot (booked), or until the first free one (not booked: the queue is longer
-// than the horizon; the caller looks again later).
+// within horizon_ms from now (the database's clock, the same for every process). A request
+// behind_queue (background work) books only when the owners' queue (queue_at) also ends within
+// the horizon; one that push_queue (urgent) goes ahead of the queue and moves it one slot
+// later. wait_ms is how long until that slot (booked), or until the request could book (not
+// booked: the caller looks again later).
 func (q *Queries) ReserveYClientsSlot(ctx context.Context, arg ReserveYClientsSlotParams) (ReserveYClientsSlotRow, error) {
-	row := q.db.QueryRow(ctx, reserveYClientsSlot, arg.SpacingMs, arg.HorizonMs)
+	row := q.db.QueryRow(ctx, reserveYClientsSlot,
+		arg.BehindQueue,
+		arg.SpacingMs,
+		arg.PushQueue,
+		arg.HorizonMs,
+	)
 	var i ReserveYClientsSlotRow
+	err := row.Scan(&i.WaitMs, &i.Booked)
+	return i, err
+}
+
+const takeYClientsTurn = `-- name: TakeYClientsTurn :one
+WITH cur AS (
+    SELECT greatest(next_at, queue_at, clock_timestamp()) AS turn_at FROM yclients_budget WHERE id = 1 FOR UPDATE
+), upd AS (
+    UPDATE yclients_budget SET queue_at = cur.turn_at + make_interval(secs => $1::bigint / 1000.0)
+    FROM cur
+    WHERE yclients_budget.id = 1
+      AND cur.turn_at < clock_timestamp() + make_interval(secs => $2::bigint / 1000.0)
+    RETURNING 1
+)
+SELECT floor(extract(epoch FROM (cur.turn_at - clock_timestamp())) * 1000)::bigint AS wait_ms,
+       EXISTS (SELECT 1 FROM upd) AS booked
+FROM cur
+`
+
+type TakeYClientsTurnParams struct {
+	SpacingMs int64
+	HorizonMs int64
+}
+
+type TakeYClientsTurnRow struct {
+	WaitMs int64
+	Booked bool
+}
+
+// TakeYClientsTurn gives a request in the owners' queue its turn: the end of the queue, or of
+// the booked slots when they reach further, when that is within horizon_ms; the queue then
+// ends spacing_ms later. wait_ms is how long until the turn (booked), or until the end of the
+// queue (not booked: the queue is longer than the horizon).
+func (q *Queries) TakeYClientsTurn(ctx context.Context, arg TakeYClientsTurnParams) (TakeYClientsTurnRow, error) {
+	row := q.db.QueryRow(ctx, takeYClientsTurn, arg.SpacingMs, arg.HorizonMs)
+	var i TakeYClientsTurnRow
 	err := row.Scan(&i.WaitMs, &i.Booked)
 	return i, err
 }
