@@ -37,7 +37,10 @@ type registerHandler struct {
 // installation past pairing only shows its status, so it does not ask YClients for the
 // integration's: an owner who waits for the salon to be set up and opens the page again costs
 // no YClients call (the company is kept for minutes), where a wave of owners would otherwise
-// spend the cluster's YClients budget on reloads instead of their salons' setup.
+// spend the cluster's YClients budget on reloads instead of their salons' setup. Nor does the
+// page of an installation that is pairing: it was started while YClients had not activated
+// the integration, and YClients activates it only on that installation's own callback, after
+// pairing, so the status is known (see ownStatus).
 func (h *registerHandler) register(c *gin.Context) {
 	salonID, err := marketplaceSalonID(c)
 	if err != nil {
@@ -53,9 +56,9 @@ func (h *registerHandler) register(c *gin.Context) {
 	defer cancel()
 	company, err := h.bind(ctx, salonID, ud)
 	if q := asQueued(err); q != nil {
-		// The owner waits in the queue: the status's read, which a salon not yet past pairing
+		// The owner waits in the queue: the status's read, which a salon not yet pairing
 		// needs next, is booked now too, not after the company's turn.
-		if _, past := h.pastPairing(ctx, salonID); !past {
+		if st := h.open(ctx, salonID); !pastPairing(st) && ownStatus(st) == "" {
 			q.Ready = later(q.Ready, h.salons.QueueIntegration(ctx, salonID))
 		}
 		h.queued(c, salonID, q)
@@ -66,9 +69,12 @@ func (h *registerHandler) register(c *gin.Context) {
 		return
 	}
 	salon := SalonInfo{Company: company}
-	st, past := h.pastPairing(ctx, salonID)
-	if !past {
-		salon.Integration, err = h.salons.Integration(ctx, salonID)
+	st := h.open(ctx, salonID)
+	if !pastPairing(st) {
+		salon.Integration = ownStatus(st)
+		if salon.Integration == "" {
+			salon.Integration, err = h.salons.Integration(ctx, salonID)
+		}
 		if q := asQueued(err); q != nil {
 			h.queued(c, salonID, q)
 			return
@@ -138,23 +144,44 @@ func (h *registerHandler) queued(c *gin.Context, salonID int64, q *QueuedError) 
 // minQueuedRefresh is the shortest time before the queue page comes back.
 const minQueuedRefresh = 2 * time.Second
 
-// pastPairing returns the state of the salon's installation when it is open and past pairing
-// (connected, being set up, active, frozen, or waiting for a re-link, which has its own link):
-// its page shows that state and may not pair, whatever YClients says of the integration.
-func (h *registerHandler) pastPairing(ctx context.Context, salonID int64) (workflows.State, bool) {
-	ctx, cancel := context.WithTimeout(ctx, pastPairingTimeout)
+// open returns the state of the salon's open installation, or the zero State when there is
+// none (or Temporal did not answer in openTimeout).
+func (h *registerHandler) open(ctx context.Context, salonID int64) workflows.State {
+	ctx, cancel := context.WithTimeout(ctx, openTimeout)
 	defer cancel()
 	st, err := h.query(ctx, salonID)
-	if err != nil || st.InstallID == "" || st.Status.Closed() ||
-		st.Status == workflows.StatusRegistering || st.Status == workflows.StatusPendingWhatsApp {
-		return workflows.State{}, false
+	if err != nil || st.InstallID == "" || st.Status.Closed() {
+		return workflows.State{}
 	}
-	return st, true
+	return st
 }
 
-// pastPairingTimeout bounds pastPairing's query: a Temporal slow to answer leaves the page
-// the usual way (the register update), with the rest of registerTimeout.
-const pastPairingTimeout = 3 * time.Second
+// openTimeout bounds open's query: a Temporal slow to answer leaves the page the usual way
+// (the integration's status, then the register update), with the rest of registerTimeout.
+const openTimeout = 3 * time.Second
+
+// pastPairing reports whether the open installation st is past pairing (connected, being set
+// up, active, frozen, or waiting for a re-link, which has its own link): its page shows that
+// state and may not pair, whatever YClients says of the integration.
+func pastPairing(st workflows.State) bool {
+	return st.InstallID != "" && st.Status != workflows.StatusRegistering && st.Status != workflows.StatusPendingWhatsApp
+}
+
+// integrationPending is YClients' status of an integration installed in the marketplace and
+// not yet activated by our callback.
+const integrationPending = "pending"
+
+// ownStatus is the integration's status in YClients as the open installation st knows it, or
+// "" when it does not. An installation pairing WhatsApp knows it: it was started only while
+// YClients had not activated the integration (installation), and YClients activates it only
+// on that installation's callback, which follows pairing. (An uninstall in YClients closes
+// the installation.) Whether this owner may pair is the register update's to say.
+func ownStatus(st workflows.State) string {
+	if st.InstallID != "" && st.Status == workflows.StatusPendingWhatsApp {
+		return integrationPending
+	}
+	return ""
+}
 
 // yclientsFailure maps a failed read of the salon from YClients to a page.
 func yclientsFailure(err error) error {

@@ -34,9 +34,15 @@ func (s *stack) activate(salon int64) {
 // websocket, scans the QR code, and returns once the page gets the frame want.
 func (s *stack) scanUntil(salon int64, want string) {
 	s.t.Helper()
-	token := s.installSalon(s.cfg.YClientsBaseURL, salon)
-	conn := s.dial(token)
+	conn := s.dial(s.installSalon(s.cfg.YClientsBaseURL, salon))
 	defer conn.Close()
+	s.scanOn(conn, salon, want)
+}
+
+// scanOn asks the connect page conn for a QR code, scans it on the salon's simulated phone and
+// waits for a frame of the wanted type.
+func (s *stack) scanOn(conn *websocket.Conn, salon int64, want string) {
+	s.t.Helper()
 	requestQR := func() { require.NoError(s.t, conn.WriteJSON(map[string]string{"type": "request-qr"})) }
 	requestQR()
 	awaitFrame(s.t, conn, "qr", requestQR)

@@ -155,3 +155,38 @@ func TestReopenedPageWhileTheSalonIsSetUpAsksYClientsNothing(t *testing.T) {
 	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
 	s.waitRun(workflows.InstallationID(salon))
 }
+
+// TestReopenedPageWhilePairingAsksYClientsNoStatus: the owner opened the connect page and has
+// not scanned yet; the page stalled, and the owner opens AI Admin again after the 30 s the
+// integration's status is kept. Our own installation is pairing, and YClients activates the
+// integration only on our callback, after pairing: the page asks YClients nothing, and still
+// pairs (a QR code comes). In a wave of owners that read would wait a new turn at the end of
+// the cluster's YClients queue, and the owner a queue page, while the salon waits to be paired.
+func TestReopenedPageWhilePairingAsksYClientsNoStatus(t *testing.T) {
+	s := newStack(t)
+	salon := s.moscow
+	statusReads := func() (n int) {
+		for _, r := range s.fake.Requests() {
+			if strings.HasPrefix(r.Path, fmt.Sprintf("/marketplace/salon/%d/application/", salon)) {
+				n++
+			}
+		}
+		return n
+	}
+	opened := time.Now()
+	first := s.install(s.cfg.YClientsBaseURL)
+	require.NotEmpty(t, first)
+	require.Equal(t, 1, statusReads(), "the first page reads the integration's status")
+	s.waitStatus(workflows.StatusPendingWhatsApp)
+	time.Sleep(time.Until(opened.Add(31 * time.Second))) // past the page's 30 s status cache
+
+	token := s.install(s.cfg.YClientsBaseURL)
+	require.Equal(t, 1, statusReads(), "the reopened page read the integration's status from YClients again")
+	conn := s.dial(token)
+	defer conn.Close()
+	s.scanOn(conn, salon, "connected")
+	s.waitStatus(workflows.StatusActive)
+
+	s.lifecycle(s.cfg.YClientsBaseURL, "uninstall")
+	s.waitRun(workflows.InstallationID(salon))
+}

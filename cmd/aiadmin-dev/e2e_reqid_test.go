@@ -77,11 +77,7 @@ func TestRequestIDReachesActivityLogs(t *testing.T) {
 	require.NoError(t, err)
 	wsResp.Body.Close()
 	defer conn.Close()
-	requestQR := func() { require.NoError(t, conn.WriteJSON(map[string]string{"type": "request-qr"})) }
-	requestQR()
-	awaitFrame(t, conn, "qr", requestQR)
-	s.scanSalon(salon)
-	awaitFrame(t, conn, "active", nil)
+	s.scanOn(conn, salon, "active")
 	s.waitSalonStatus(salon, workflows.StatusActive)
 
 	// pair-whatsapp runs on the salon's shard queue, from the request-pairing update;
