@@ -84,20 +84,37 @@ func (a *Install) storedSecrets(ctx context.Context, salonID int64) (activationS
 	return activationSecret{apiKey: string(apiKey), webhook: string(secret), reused: true}, nil
 }
 
-// alreadyActive answers an activation YClients reports done. The webhook secret stored is the
-// one every callback of this run carried; when none is stored at all (YClients active for an
-// installation whose secrets were deleted), entity webhooks cannot be verified: the output says
-// so, for the workflow to alert operators.
-func (a *Install) alreadyActive(ctx context.Context, salonID int64) (ActivateOutput, error) {
+// secretsStored reports whether the salon has a webhook secret stored, of any installation run.
+func (a *Install) secretsStored(ctx context.Context, salonID int64) (bool, error) {
 	row, err := a.store.GetSalonSecrets(ctx, salonID)
 	switch {
-	case db.IsNotFound(err) || (err == nil && len(row.WebhookSecretHash) == 0):
-		a.log.ErrorContext(ctx, "integration active in YClients but no webhook secret is stored", "salonID", salonID)
-		return ActivateOutput{AlreadyActive: true, NoWebhookSecret: true}, nil
+	case db.IsNotFound(err):
+		return false, nil
 	case err != nil:
-		return ActivateOutput{}, fmt.Errorf("read salon secrets: %w", err)
+		return false, fmt.Errorf("read salon secrets: %w", err)
+	}
+	return len(row.WebhookSecretHash) > 0, nil
+}
+
+// alreadyActive answers an activation YClients reports done. The webhook secret stored is the
+// one every callback of this run carried; when none is stored at all (YClients active for an
+// installation whose secrets were deleted), entity webhooks cannot be verified.
+func (a *Install) alreadyActive(ctx context.Context, salonID int64) (ActivateOutput, error) {
+	held, err := a.secretsStored(ctx, salonID)
+	if err != nil {
+		return ActivateOutput{}, err
+	}
+	if !held {
+		return a.activeWithoutOurSecret(ctx, salonID), nil
 	}
 	return ActivateOutput{AlreadyActive: true}, nil
+}
+
+// activeWithoutOurSecret answers an activation YClients reports done with a webhook URL whose
+// secret we do not hold: the output says so, for the workflow to alert operators.
+func (a *Install) activeWithoutOurSecret(ctx context.Context, salonID int64) ActivateOutput {
+	a.log.ErrorContext(ctx, "integration active in YClients with a webhook secret we do not hold", "salonID", salonID)
+	return ActivateOutput{AlreadyActive: true, NoWebhookSecret: true}
 }
 
 func newActivationSecret() (activationSecret, error) {

@@ -64,7 +64,9 @@ func TestActivationRetryKeepsTheWebhookSecretYClientsHas(t *testing.T) {
 }
 
 // YClients reports the integration active, but no webhook secret is stored for the salon (its
-// secrets were deleted): the activation says so, for the workflow to alert operators.
+// secrets were deleted): the activation says so, for the workflow to alert operators. With no
+// secret stored the activation calls back without reading the status first; YClients refuses
+// the callback, and the webhook URL it holds is not one this run made.
 func TestActivateAlreadyActiveWithoutASecretSaysSo(t *testing.T) {
 	ctx := context.Background()
 	f := newFixture(t, partnerToken)
@@ -74,7 +76,53 @@ func TestActivateAlreadyActiveWithoutASecretSaysSo(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, out.AlreadyActive)
 	require.True(t, out.NoWebhookSecret, "no secret stored: got %+v", out)
-	require.Empty(t, f.fake.Callbacks(), "no callback for an active integration")
+	require.Empty(t, acceptedCallbacks(f), "YClients accepted no callback for an active integration")
+}
+
+// activationRequests are the YClients requests made since the first n, as "METHOD path".
+func activationRequests(f *fixture, n int) []string {
+	var out []string
+	for _, r := range f.fake.Requests()[n:] {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}
+
+// A salon with no secret stored (its first activation, or one after an uninstall deleted them)
+// cannot be active in YClients with a webhook URL of ours: the activation calls back at once,
+// without reading the integration's status first. In a wave of installations that read is a
+// fifth of each salon's YClients calls.
+func TestActivateWithNoSecretStoredCallsBackWithoutReadingTheStatus(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, partnerToken)
+	f.register(t)
+	before := len(f.fake.Requests())
+	out, err := f.set.Install.Activate(ctx, activities.ActivateInput{SalonID: salonID, InstallID: "install-run-1"})
+	require.NoError(t, err)
+	require.False(t, out.AlreadyActive)
+	require.Equal(t, []string{"POST /marketplace/partner/callback/redirect"}, activationRequests(f, before))
+	require.Len(t, acceptedCallbacks(f), 1)
+}
+
+// The salon's secrets of an earlier installation run are stored and YClients holds them (it
+// reports the integration active): a new run's activation reads the status first and keeps
+// them, instead of replacing them with secrets YClients would refuse.
+func TestActivateKeepsTheSecretsAnActiveIntegrationHolds(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, partnerToken)
+	f.register(t)
+	_, err := f.set.Install.Activate(ctx, activities.ActivateInput{SalonID: salonID, InstallID: "run-a"})
+	require.NoError(t, err)
+	held, err := f.store.GetSalonSecrets(ctx, salonID)
+	require.NoError(t, err)
+	before := len(f.fake.Requests())
+	out, err := f.set.Install.Activate(ctx, activities.ActivateInput{SalonID: salonID, InstallID: "run-b"})
+	require.NoError(t, err)
+	require.Equal(t, activities.ActivateOutput{AlreadyActive: true}, out)
+	require.Len(t, activationRequests(f, before), 1, "the status read alone: got %v", activationRequests(f, before))
+	now, err := f.store.GetSalonSecrets(ctx, salonID)
+	require.NoError(t, err)
+	require.Equal(t, held.WebhookSecretHash, now.WebhookSecretHash, "the secrets YClients holds are kept")
 }
 
 // A new installation run (a reinstall) makes new secrets; retries of one run reuse them.

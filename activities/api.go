@@ -142,8 +142,9 @@ type ActivateInput struct {
 type ActivateOutput struct {
 	RedirectURL   string
 	AlreadyActive bool
-	// NoWebhookSecret: YClients reports the integration active but no webhook secret is stored
-	// for the salon: its entity webhooks cannot be verified (operators must act).
+	// NoWebhookSecret: YClients reports the integration active but the salon has no webhook
+	// secret stored, or only one YClients was never sent: its entity webhooks cannot be
+	// verified (operators must act).
 	NoWebhookSecret bool
 }
 

@@ -78,21 +78,32 @@ func (a *Install) SetStatus(ctx context.Context, in SetStatusInput) error {
 	})
 }
 
-// Activate tells YClients that the integration is installed. It checks the integration
-// status first (already active → done), takes the secrets of this installation run (made once,
-// here and never in workflow history, and reused by every retry: activationSecrets) and calls
-// the activation callback. A 403 «already installed» is confirmed by the status: YClients
-// accepted one of this run's callbacks, which all carried the same webhook URL. It heartbeats
-// while it waits on YClients, so that a cancellation (deadline, freeze, uninstall) reaches it.
+// Activate tells YClients that the integration is installed. When the salon has secrets
+// stored (a retry of this run, or an earlier run's), it checks the integration status first
+// (already active → done, the stored secrets are the ones YClients holds); a salon with none
+// cannot be active with a webhook URL of ours, and a wave of installations would spend a
+// fifth of its YClients calls on that read, so it calls back at once. It takes the secrets of
+// this installation run (made once, here and never in workflow history, and reused by every
+// retry: activationSecrets) and calls the activation callback. A 403 «already installed» is
+// confirmed by the status: YClients accepted one of this run's callbacks, which all carried
+// the same webhook URL — unless this attempt made the secrets, when the URL YClients holds is
+// none of ours (NoWebhookSecret). It heartbeats while it waits on YClients, so that a
+// cancellation (deadline, freeze, uninstall) reaches it.
 func (a *Install) Activate(ctx context.Context, in ActivateInput) (ActivateOutput, error) {
 	defer keepAlive(ctx)()
 	ctx = yclients.Urgent(ctx) // the owner's page waits for the activation: its requests go first
-	st, err := a.yc.IntegrationStatus(ctx, in.SalonID)
-	if err != nil && !yclients.IsNotFound(err) {
-		return ActivateOutput{}, classify(err)
+	held, err := a.secretsStored(ctx, in.SalonID)
+	if err != nil {
+		return ActivateOutput{}, err
 	}
-	if err == nil && st.Status == "active" {
-		return a.alreadyActive(ctx, in.SalonID)
+	if held {
+		st, err := a.yc.IntegrationStatus(ctx, in.SalonID)
+		if err != nil && !yclients.IsNotFound(err) {
+			return ActivateOutput{}, classify(err)
+		}
+		if err == nil && st.Status == "active" {
+			return a.alreadyActive(ctx, in.SalonID)
+		}
 	}
 	sec, err := a.activationSecrets(ctx, in.SalonID, activationKey(ctx, in))
 	if err != nil {
@@ -106,7 +117,12 @@ func (a *Install) Activate(ctx context.Context, in ActivateInput) (ActivateOutpu
 		if serr != nil {
 			return ActivateOutput{}, classify(serr)
 		}
-		if st.Status == "active" {
+		switch {
+		case st.Status == "active" && !sec.reused:
+			// This attempt made the secrets, so no callback of this run carried them: the
+			// webhook URL YClients holds is not one we can verify.
+			return a.activeWithoutOurSecret(ctx, in.SalonID), nil
+		case st.Status == "active":
 			return a.alreadyActive(ctx, in.SalonID)
 		}
 		return ActivateOutput{}, fmt.Errorf("yclients says already installed but status is %q", st.Status)
