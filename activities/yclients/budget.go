@@ -41,6 +41,14 @@ const (
 	// looking asked the shared store over 600 times a second, each a locked UPDATE every
 	// process waits on, for the 3 slots a second there are.
 	backgroundLookers = 2
+	// turnHorizon is how far ahead a request whose turn in the owners' queue has come may book:
+	// about the next free slot. An urgent request books up to urgentHorizon ahead, so it goes
+	// before the turns that have come (they were taken minutes ago, at the budget's full rate,
+	// and would otherwise each book the next slot and push every urgent request one later).
+	turnHorizon = 2 * BudgetSpacing
+	// turnLookers is how many requests of one process whose turn has come look for a slot at
+	// a time; the others wait in the process, in the order they came (as backgroundLookers).
+	turnLookers = 2
 )
 
 // SlotBook books request slots in a store every process shares (*db.Store): the next free
@@ -63,11 +71,12 @@ type SlotBook interface {
 type Budget struct {
 	slots   SlotBook
 	lookers chan struct{} // the background requests looking for a slot (backgroundLookers)
+	turns   chan struct{} // the queued requests whose turn came looking for one (turnLookers)
 }
 
 // NewBudget is the Budget over slots.
 func NewBudget(slots SlotBook) *Budget {
-	return &Budget{slots: slots, lookers: make(chan struct{}, backgroundLookers)}
+	return &Budget{slots: slots, lookers: make(chan struct{}, backgroundLookers), turns: make(chan struct{}, turnLookers)}
 }
 
 // ErrBudgetDeadline is returned when no slot is free before the caller's deadline.
@@ -84,19 +93,31 @@ func (b *Budget) Wait(ctx context.Context) error {
 		}
 		return b.wait(ctx, u.horizon, slotUrgent, u.booked)
 	}
+	return b.look(ctx, b.lookers, backgroundHorizon, slotBackground, nil)
+}
+
+// look waits its turn among the process's requests looking for a slot (lookers), then books
+// one within horizon and waits for it; it leaves its place to the next once booked.
+func (b *Budget) look(ctx context.Context, lookers chan struct{}, horizon time.Duration, class slotClass, booked func(time.Time)) error {
 	select {
-	case b.lookers <- struct{}{}:
+	case lookers <- struct{}{}:
 	case <-ctx.Done():
 		return ctx.Err()
 	}
-	release := sync.OnceFunc(func() { <-b.lookers })
+	release := sync.OnceFunc(func() { <-lookers })
 	defer release()
-	return b.wait(ctx, backgroundHorizon, slotBackground, func(time.Time) { release() })
+	return b.wait(ctx, horizon, class, func(slot time.Time) {
+		release()
+		if booked != nil {
+			booked(slot)
+		}
+	})
 }
 
 // queue takes the request's turn in the owners' queue, within QueueHorizon, and books its slot
-// when the turn comes, ahead of background work and behind urgent requests; booked is told the
-// turn, then the slot. Behind a queue longer than QueueHorizon it fails at once.
+// when the turn comes, ahead of background work and behind urgent requests (turnHorizon);
+// booked is told the turn, then the slot. Behind a queue longer than QueueHorizon it fails at
+// once.
 func (b *Budget) queue(ctx context.Context, horizon time.Duration, booked func(time.Time)) error {
 	h := horizon
 	if dl, ok := ctx.Deadline(); ok {
@@ -118,7 +139,7 @@ func (b *Budget) queue(ctx context.Context, horizon time.Duration, booked func(t
 	if err := sleep(ctx, wait); err != nil {
 		return err
 	}
-	return b.wait(ctx, urgentHorizon, slotAtTurn, booked)
+	return b.look(ctx, b.turns, turnHorizon, slotAtTurn, booked)
 }
 
 // slotClass is how a request's slot relates to the owners' queue.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -272,4 +273,53 @@ func TestBudgetUrgentGoesAheadOfTheOwnersQueue(t *testing.T) {
 	next := turn()
 	require.InDelta(t, (121 * yclients.BudgetSpacing).Seconds(), next.Sub(start).Seconds(), 1.5,
 		"the next owner's turn: after the 120 and the urgent request that went ahead")
+}
+
+// TestBudgetUrgentGoesAheadOfTurnsThatHaveCome: a wave of owners took their turns at once, and
+// their reads come due one every slot; meanwhile owners who scanned their QR code keep asking
+// for urgent slots (activation callbacks), one every slot too. An urgent request still goes
+// within a couple of slots, whatever the number before it: the reads whose turn has come wait
+// for the urgent ones, and every one of them is made. (Before, an owner's turn booked the next
+// slot whatever waited: each urgent request added a slot to the wait of every one after it, and
+// in a 500-owner wave activations waited minutes for their slots, the activity timing out.)
+// The reads waiting for a slot do not all keep asking the store.
+func TestBudgetUrgentGoesAheadOfTurnsThatHaveCome(t *testing.T) {
+	store, _ := dbtest.New(t)
+	slots := &countingSlots{SlotBook: store}
+	b := yclients.NewBudget(slots)
+	const turns, urgent = 40, 24
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var wg sync.WaitGroup
+	var read atomic.Int64
+	for range turns { // 40 owners' reads: their turns span 12 s
+		wg.Go(func() {
+			if b.Wait(yclients.Queued(ctx, nil)) == nil {
+				read.Add(1)
+			}
+		})
+	}
+	time.Sleep(time.Second)
+	var mu sync.Mutex
+	var waits []time.Duration
+	var urgentWG sync.WaitGroup
+	for range urgent { // one every slot, for 7 s
+		urgentWG.Go(func() {
+			began := time.Now()
+			err := b.Wait(yclients.Urgent(ctx))
+			require.NoError(t, err)
+			mu.Lock()
+			waits = append(waits, time.Since(began))
+			mu.Unlock()
+		})
+		time.Sleep(yclients.BudgetSpacing)
+	}
+	urgentWG.Wait()
+	looks := slots.n.Load()
+	wg.Wait()
+	require.Equal(t, int64(turns), read.Load(), "every owner's read was made")
+	slowest := slices.Max(waits)
+	t.Logf("urgent requests waited at most %s; %d looks at the store", slowest, looks)
+	require.Less(t, slowest, 4*yclients.BudgetSpacing, "an urgent request waited behind the owners' reads whose turn had come: %v", waits)
+	require.Less(t, float64(looks), 8*float64(turns+urgent), "the waiting reads kept asking the store")
 }
