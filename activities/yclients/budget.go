@@ -55,10 +55,12 @@ const (
 // slot, spacing after the one before, when it starts within horizon. wait is how long until
 // that slot (ok) or, when the queue is longer (not ok, nothing booked), until the first free
 // one. A request behindQueue also waits for the owners' queue to end; one that pushQueue goes
-// ahead of it and moves it one slot later. TakeYClientsTurn gives a request in the owners'
-// queue its turn, when it is within horizon; it books no slot.
+// ahead of it and moves it one slot later; one with a holdQueue keeps the queue from ending
+// before holdQueue after its slot (or after the first free one, when it could not book).
+// TakeYClientsTurn gives a request in the owners' queue its turn, when it is within horizon;
+// it books no slot.
 type SlotBook interface {
-	BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool) (wait time.Duration, ok bool, err error)
+	BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue time.Duration) (wait time.Duration, ok bool, err error)
 	TakeYClientsTurn(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error)
 }
 
@@ -143,12 +145,17 @@ func (b *Budget) queue(ctx context.Context, horizon time.Duration, booked func(t
 }
 
 // slotClass is how a request's slot relates to the owners' queue.
-type slotClass struct{ behindQueue, pushQueue bool }
+type slotClass struct {
+	behindQueue, pushQueue bool
+	holdQueue              time.Duration
+}
 
 var (
 	slotBackground = slotClass{behindQueue: true} // after the owners' queue
 	slotUrgent     = slotClass{pushQueue: true}   // ahead of it, moving it a slot later
-	slotAtTurn     = slotClass{}                  // its turn in the queue has come
+	// slotAtTurn: its turn in the queue has come; the queue stays open while it looks, and a
+	// background request (backgroundHorizon) does not go before it.
+	slotAtTurn = slotClass{holdQueue: backgroundHorizon + BudgetSpacing}
 )
 
 // wait books a slot within horizon and waits for it; booked is told the slot each time it
@@ -162,7 +169,7 @@ func (b *Budget) wait(ctx context.Context, horizon time.Duration, class slotClas
 		if h <= 0 {
 			return ErrBudgetDeadline
 		}
-		wait, ok, err := b.slots.BookYClientsSlot(ctx, BudgetSpacing, h, class.behindQueue, class.pushQueue)
+		wait, ok, err := b.slots.BookYClientsSlot(ctx, BudgetSpacing, h, class.behindQueue, class.pushQueue, class.holdQueue)
 		if err != nil {
 			return fmt.Errorf("yclients: request budget: %w", err)
 		}

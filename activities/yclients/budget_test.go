@@ -140,9 +140,9 @@ type countingSlots struct {
 	n atomic.Int64
 }
 
-func (c *countingSlots) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool) (time.Duration, bool, error) {
+func (c *countingSlots) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue time.Duration) (time.Duration, bool, error) {
 	c.n.Add(1)
-	return c.SlotBook.BookYClientsSlot(ctx, spacing, horizon, behindQueue, pushQueue)
+	return c.SlotBook.BookYClientsSlot(ctx, spacing, horizon, behindQueue, pushQueue, holdQueue)
 }
 
 // TestBudgetBackgroundWaitersSpareTheStore: many background requests of one process waiting
@@ -322,4 +322,49 @@ func TestBudgetUrgentGoesAheadOfTurnsThatHaveCome(t *testing.T) {
 	t.Logf("urgent requests waited at most %s; %d looks at the store", slowest, looks)
 	require.Less(t, slowest, 4*yclients.BudgetSpacing, "an urgent request waited behind the owners' reads whose turn had come: %v", waits)
 	require.Less(t, float64(looks), 8*float64(turns+urgent), "the waiting reads kept asking the store")
+}
+
+// TestBudgetBackgroundWaitsForTurnsThatHaveCome: the owners' queue has passed (every turn's
+// time has come) but urgent requests hold the slots, so reads whose turn has come still wait;
+// a background request (a catalogue sync) made meanwhile goes after them, not into the first
+// slot the urgent requests leave. (Without it, a 500-owner wave's 1,500 sync calls ran during
+// the wave, and the last owners waited 15 minutes for their page's reads.)
+func TestBudgetBackgroundWaitsForTurnsThatHaveCome(t *testing.T) {
+	store, _ := dbtest.New(t)
+	b := yclients.NewBudget(store)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	const turns = 5
+	urgentEnd := time.Now().Add(4 * time.Second)
+	var wg sync.WaitGroup
+	for range 4 { // owners who scanned, asking for more slots than there are, for 4 s
+		wg.Go(func() {
+			for time.Now().Before(urgentEnd) {
+				require.NoError(t, b.Wait(yclients.Urgent(ctx)))
+			}
+		})
+	}
+	var mu sync.Mutex
+	var lastRead time.Time
+	for range turns {
+		wg.Go(func() {
+			require.NoError(t, b.Wait(yclients.Queued(ctx, nil)))
+			mu.Lock()
+			lastRead = later(lastRead, time.Now())
+			mu.Unlock()
+		})
+	}
+	time.Sleep(2 * time.Second) // every turn has come: the queue is over, the reads still wait
+	require.NoError(t, b.Wait(ctx), "the background request")
+	went := time.Now()
+	wg.Wait()
+	require.True(t, went.After(lastRead), "the background request went %s before the last owner's read",
+		lastRead.Sub(went).Round(time.Millisecond))
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }

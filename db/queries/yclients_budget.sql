@@ -3,29 +3,38 @@
 -- within horizon_ms from now (the database's clock, the same for every process). A request
 -- behind_queue (background work) books only when the owners' queue (queue_at) also ends within
 -- the horizon; one that push_queue (urgent) goes ahead of the queue and moves it one slot
--- later. wait_ms is how long until that slot (booked), or until the request could book (not
--- booked: the caller looks again later).
+-- later. A request that hold_queue_ms (a turn of the owners' queue that has come) keeps the
+-- queue open until hold_queue_ms after its slot, or after the first free slot when it could
+-- not book, so that background work stays behind it. wait_ms is how long until that slot
+-- (booked), or until the request could book (not booked: the caller looks again later).
 WITH cur AS (
     SELECT greatest(next_at, clock_timestamp()) AS free_at,
            CASE WHEN sqlc.arg(behind_queue)::bool THEN greatest(next_at, queue_at, clock_timestamp())
                 ELSE greatest(next_at, clock_timestamp()) END AS open_at,
            queue_at
     FROM yclients_budget WHERE id = 1 FOR UPDATE
+), chk AS (
+    SELECT cur.free_at, cur.open_at, cur.queue_at,
+           cur.open_at < clock_timestamp() + make_interval(secs => sqlc.arg(horizon_ms)::bigint / 1000.0) AS ok
+    FROM cur
 ), upd AS (
     UPDATE yclients_budget SET
-        next_at = cur.free_at + make_interval(secs => sqlc.arg(spacing_ms)::bigint / 1000.0),
-        queue_at = CASE WHEN sqlc.arg(push_queue)::bool AND cur.queue_at > clock_timestamp()
-                        THEN cur.queue_at + make_interval(secs => sqlc.arg(spacing_ms)::bigint / 1000.0)
-                        ELSE cur.queue_at END
-    FROM cur
+        next_at = CASE WHEN chk.ok THEN chk.free_at + make_interval(secs => sqlc.arg(spacing_ms)::bigint / 1000.0)
+                       ELSE yclients_budget.next_at END,
+        queue_at = CASE WHEN chk.ok AND sqlc.arg(push_queue)::bool AND chk.queue_at > clock_timestamp()
+                        THEN chk.queue_at + make_interval(secs => sqlc.arg(spacing_ms)::bigint / 1000.0)
+                        WHEN sqlc.arg(hold_queue_ms)::bigint > 0
+                        THEN greatest(chk.queue_at, chk.free_at + make_interval(secs => sqlc.arg(hold_queue_ms)::bigint / 1000.0))
+                        ELSE chk.queue_at END
+    FROM chk
     WHERE yclients_budget.id = 1
-      AND cur.open_at < clock_timestamp() + make_interval(secs => sqlc.arg(horizon_ms)::bigint / 1000.0)
+      AND (chk.ok OR sqlc.arg(hold_queue_ms)::bigint > 0)
     RETURNING 1
 )
-SELECT floor(extract(epoch FROM (CASE WHEN EXISTS (SELECT 1 FROM upd) THEN cur.free_at ELSE cur.open_at END
+SELECT floor(extract(epoch FROM (CASE WHEN chk.ok THEN chk.free_at ELSE chk.open_at END
                                  - clock_timestamp())) * 1000)::bigint AS wait_ms,
-       EXISTS (SELECT 1 FROM upd) AS booked
-FROM cur;
+       chk.ok AS booked
+FROM chk;
 
 -- name: TakeYClientsTurn :one
 -- TakeYClientsTurn gives a request in the owners' queue its turn: the end of the queue, or of

@@ -16,28 +16,36 @@ WITH cur AS (
                 ELSE greatest(next_at, clock_timestamp()) END AS open_at,
            queue_at
     FROM yclients_budget WHERE id = 1 FOR UPDATE
+), chk AS (
+    SELECT cur.free_at, cur.open_at, cur.queue_at,
+           cur.open_at < clock_timestamp() + make_interval(secs => $2::bigint / 1000.0) AS ok
+    FROM cur
 ), upd AS (
     UPDATE yclients_budget SET
-        next_at = cur.free_at + make_interval(secs => $2::bigint / 1000.0),
-        queue_at = CASE WHEN $3::bool AND cur.queue_at > clock_timestamp()
-                        THEN cur.queue_at + make_interval(secs => $2::bigint / 1000.0)
-                        ELSE cur.queue_at END
-    FROM cur
+        next_at = CASE WHEN chk.ok THEN chk.free_at + make_interval(secs => $3::bigint / 1000.0)
+                       ELSE yclients_budget.next_at END,
+        queue_at = CASE WHEN chk.ok AND $4::bool AND chk.queue_at > clock_timestamp()
+                        THEN chk.queue_at + make_interval(secs => $3::bigint / 1000.0)
+                        WHEN $5::bigint > 0
+                        THEN greatest(chk.queue_at, chk.free_at + make_interval(secs => $5::bigint / 1000.0))
+                        ELSE chk.queue_at END
+    FROM chk
     WHERE yclients_budget.id = 1
-      AND cur.open_at < clock_timestamp() + make_interval(secs => $4::bigint / 1000.0)
+      AND (chk.ok OR $5::bigint > 0)
     RETURNING 1
 )
-SELECT floor(extract(epoch FROM (CASE WHEN EXISTS (SELECT 1 FROM upd) THEN cur.free_at ELSE cur.open_at END
+SELECT floor(extract(epoch FROM (CASE WHEN chk.ok THEN chk.free_at ELSE chk.open_at END
                                  - clock_timestamp())) * 1000)::bigint AS wait_ms,
-       EXISTS (SELECT 1 FROM upd) AS booked
-FROM cur
+       chk.ok AS booked
+FROM chk
 `
 
 type ReserveYClientsSlotParams struct {
 	BehindQueue bool
+	HorizonMs   int64
 	SpacingMs   int64
 	PushQueue   bool
-	HorizonMs   int64
+	HoldQueueMs int64
 }
 
 type ReserveYClientsSlotRow struct {
@@ -49,14 +57,17 @@ type ReserveYClientsSlotRow struct {
 // within horizon_ms from now (the database's clock, the same for every process). A request
 // behind_queue (background work) books only when the owners' queue (queue_at) also ends within
 // the horizon; one that push_queue (urgent) goes ahead of the queue and moves it one slot
-// later. wait_ms is how long until that slot (booked), or until the request could book (not
-// booked: the caller looks again later).
+// later. A request that hold_queue_ms (a turn of the owners' queue that has come) keeps the
+// queue open until hold_queue_ms after its slot, or after the first free slot when it could
+// not book, so that background work stays behind it. wait_ms is how long until that slot
+// (booked), or until the request could book (not booked: the caller looks again later).
 func (q *Queries) ReserveYClientsSlot(ctx context.Context, arg ReserveYClientsSlotParams) (ReserveYClientsSlotRow, error) {
 	row := q.db.QueryRow(ctx, reserveYClientsSlot,
 		arg.BehindQueue,
+		arg.HorizonMs,
 		arg.SpacingMs,
 		arg.PushQueue,
-		arg.HorizonMs,
+		arg.HoldQueueMs,
 	)
 	var i ReserveYClientsSlotRow
 	err := row.Scan(&i.WaitMs, &i.Booked)
