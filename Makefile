@@ -4,7 +4,7 @@ GO ?= go
 BIN := bin
 SQLC_VERSION := v1.30.0
 WORKFLOWCHECK_VERSION := v0.6.0
-TEST_FLAGS ?= -count=1 -timeout 15m
+TEST_FLAGS ?= -count=1 -timeout 22m
 export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/aiadmin?sslmode=disable
 # The build's version and commit, printed by `aiadmin version` (main.version, main.commit).
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null)

@@ -201,7 +201,7 @@ func (s *stack) start() {
 		}
 		resp.Body.Close()
 		return resp.StatusCode == 200
-	}, 10*time.Second, 50*time.Millisecond)
+	}, 30*time.Second, 50*time.Millisecond, "the stack's /healthz answers 200 (a loaded machine starts it slower)")
 }
 
 // restart stops the app, changes its configuration and starts it again on the same database,
