@@ -137,3 +137,63 @@ func TestSalonDirectoryQueuedReadAcrossProcesses(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnknownSalon, "so does the one that read")
 	require.Len(t, fake.Requests(), 2, "nothing read twice")
 }
+
+// TestSalonDirectoryWaitsForAReadOverdueElsewhere: a wave's turns in the YClients budget are
+// taken minutes ahead, and urgent requests (activation callbacks) go before them, so a read
+// whose turn has come may wait for its slot long after the turn. An owner who comes back
+// meanwhile to another api process waits for that read: it is not booked a second time
+// (on the cluster, before this was fixed, a wave read each integration status 2.79 times).
+func TestSalonDirectoryWaitsForAReadOverdueElsewhere(t *testing.T) {
+	store, _ := dbtest.New(t)
+	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: testPartnerToken, ApplicationID: 777})
+	fake.AddSalon(yclientsfake.Salon{ID: 42, Title: "Салон «Бархат»"})
+	yc := httptest.NewServer(fake)
+	defer yc.Close()
+	process := func() *salonDirectory {
+		d := newSalonDirectory(yclients.New(yclients.Config{BaseURL: yc.URL, PartnerToken: testPartnerToken,
+			ApplicationID: 777, Limiter: yclients.NewBudget(store)}), store)
+		d.pageWait, d.staleQueued = time.Second, 2*time.Second
+		return d
+	}
+	first, second := process(), process()
+	ctx := context.Background()
+	urgent := func(n int) {
+		for range n {
+			_, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, time.Hour)
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
+	}
+	urgent(10) // a 3 s queue: longer than the pages wait here
+	_, err := first.Company(ctx, 42, companyTTL)
+	q := asQueued(err)
+	require.NotNil(t, q, "the first process: %v", err)
+	turn := q.Ready.Add(-answerMargin)
+	urgent(30) // 9 s of urgent requests, which go before the turn once it has come
+
+	time.Sleep(time.Until(turn.Add(second.staleQueued + time.Second)))
+	_, err = second.Company(ctx, 42, companyTTL)
+	require.NotNil(t, asQueued(err), "the second process, %s after the first's turn: %v",
+		time.Since(turn).Round(time.Millisecond), err)
+	require.Empty(t, fake.Requests(), "the read waits for its slot behind the urgent requests")
+	second.mu.Lock()
+	own := len(second.flights)
+	second.mu.Unlock()
+	require.Zero(t, own, "the second process booked a read of its own")
+
+	require.Eventually(t, func() bool { return len(fake.Requests()) > 0 }, 15*time.Second, 50*time.Millisecond)
+	require.Eventually(t, func() bool {
+		c, err := second.Company(ctx, 42, companyTTL)
+		return err == nil && c.Title == "Салон «Бархат»"
+	}, 5*time.Second, 100*time.Millisecond, "the second process takes the first's answer")
+	require.Eventually(t, func() bool {
+		first.mu.Lock()
+		defer first.mu.Unlock()
+		return len(first.flights) == 0
+	}, 5*time.Second, 50*time.Millisecond, "the first process's read ends")
+	second.mu.Lock()
+	own = len(second.flights)
+	second.mu.Unlock()
+	require.Zero(t, own, "the second process booked a read of its own")
+	require.Len(t, fake.Requests(), 1, "the company read once")
+}

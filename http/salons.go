@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aiadmin/aiadmin/activities"
@@ -32,8 +33,11 @@ const (
 	pageWait = 5 * time.Second
 	// answerMargin is how long after its slot a read's answer is expected.
 	answerMargin = 2 * time.Second
-	// staleQueued is how long after its slot another process's booked read is waited for: a
-	// process that died meanwhile leaves its mark, and the read is made again.
+	// staleQueued is how long after its slot, or after its mark was last renewed, another
+	// process's booked read is waited for: a process that died meanwhile leaves its mark, and
+	// the read is made again. A process renews the mark of a read still under way past its
+	// slot every staleQueued/3 (a turn in a wave's queue can wait for its slot minutes after
+	// it came, while urgent requests go first).
 	staleQueued = 30 * time.Second
 	// maxFlights bounds the reads a process keeps in the queue (about 3 slots a second for 15
 	// minutes fit in the budget's queue anyway).
@@ -91,6 +95,8 @@ type salonDirectory struct {
 	shared   SalonReads
 	now      func() time.Time
 	pageWait time.Duration
+	// staleQueued is staleQueued (tests shorten it).
+	staleQueued time.Duration
 
 	mu        sync.Mutex
 	companies map[int64]cached[*activities.KnownCompany]
@@ -110,7 +116,7 @@ func NewSalonDirectory(yc YClientsSalons, shared SalonReads) SalonDirectory {
 }
 
 func newSalonDirectory(yc YClientsSalons, shared SalonReads) *salonDirectory {
-	return &salonDirectory{yc: yc, shared: shared, now: time.Now, pageWait: pageWait,
+	return &salonDirectory{yc: yc, shared: shared, now: time.Now, pageWait: pageWait, staleQueued: staleQueued,
 		companies: map[int64]cached[*activities.KnownCompany]{}, statuses: map[int64]cached[string]{},
 		flights: map[flightKey]*flight{}}
 }
@@ -199,14 +205,18 @@ type flight struct {
 	seen   bool      // a page was told how it failed (under salonDirectory.mu)
 	mu     sync.Mutex
 	slot   time.Time
+	// marking orders the writes of the flight's mark (markSlot).
+	marking sync.Mutex
 }
 
+// book sets the read's slot; announce then tells the pages that wait.
 func (f *flight) book(slot time.Time) {
 	f.mu.Lock()
 	f.slot = slot
 	f.mu.Unlock()
-	f.once.Do(func() { close(f.booked) })
 }
+
+func (f *flight) announce() { f.once.Do(func() { close(f.booked) }) }
 
 // ready is when the read's answer is due: answerMargin after its slot, or after fallback when
 // it has none yet (a limiter that does not say, or a slow store).
@@ -253,12 +263,18 @@ func (d *salonDirectory) read(ctx context.Context, salonID int64, kind string, w
 func (d *salonDirectory) fly(k flightKey, f *flight, fetch func(context.Context) error) {
 	ctx, cancel := context.WithTimeout(context.Background(), yclients.QueueHorizon+time.Minute)
 	defer cancel()
-	marked := false
+	var marked atomic.Bool
+	renewed := d.renewMark(ctx, k, f, &marked)
 	err := fetch(yclients.Queued(ctx, func(slot time.Time) {
+		// The mark first: a page told to come back may come back to another process.
 		f.book(slot)
-		marked = d.mark(ctx, k, queuedMarkBody{Slot: slot}) || marked
+		if d.markSlot(ctx, k, f) {
+			marked.Store(true)
+		}
+		f.announce()
 	}))
-	if err != nil && marked {
+	renewed()
+	if err != nil && marked.Load() {
 		failed := failedUnavailable
 		switch {
 		case errors.Is(err, ErrUnknownSalon):
@@ -275,6 +291,50 @@ func (d *salonDirectory) fly(k flightKey, f *flight, fetch func(context.Context)
 	}
 	d.mu.Unlock()
 	close(f.done)
+}
+
+// markSlot tells the other processes the slot of f, the read of k, and reports whether it did.
+// The flight's marks are written one at a time, each with the slot as it is then, so the
+// last one written has the last slot.
+func (d *salonDirectory) markSlot(ctx context.Context, k flightKey, f *flight) bool {
+	f.marking.Lock()
+	defer f.marking.Unlock()
+	f.mu.Lock()
+	slot := f.slot
+	f.mu.Unlock()
+	return d.mark(ctx, k, queuedMarkBody{Slot: slot})
+}
+
+// renewMark renews the mark of f, the read of k, every staleQueued/3 while its slot has
+// passed and the read is under way, so that the other processes keep waiting for it rather
+// than read again; the function it returns stops it and waits until it has.
+func (d *salonDirectory) renewMark(ctx context.Context, k flightKey, f *flight, marked *atomic.Bool) (stop func()) {
+	if d.shared == nil {
+		return func() {}
+	}
+	quit, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(d.staleQueued / 3)
+		defer tick.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+			f.mu.Lock()
+			due := !f.slot.IsZero() && time.Now().After(f.slot)
+			f.mu.Unlock()
+			if due && d.markSlot(ctx, k, f) {
+				marked.Store(true)
+			}
+		}
+	}()
+	return func() {
+		close(quit)
+		<-stopped
+	}
 }
 
 // current is the flight of k a page waits for: under way, or failed less than failedKeep ago
@@ -355,7 +415,7 @@ func (d *salonDirectory) queuedElsewhere(ctx context.Context, k flightKey) error
 		return nil
 	}
 	now := d.now()
-	body, at, ok, err := d.shared.SalonReadSince(ctx, k.salon, k.kind+queuedMark, now.Add(-yclients.QueueHorizon-staleQueued))
+	body, at, ok, err := d.shared.SalonReadSince(ctx, k.salon, k.kind+queuedMark, now.Add(-yclients.QueueHorizon-d.staleQueued))
 	var m queuedMarkBody
 	if err != nil || !ok || json.Unmarshal(body, &m) != nil {
 		return nil
@@ -367,8 +427,12 @@ func (d *salonDirectory) queuedElsewhere(ctx context.Context, k flightKey) error
 		return fmt.Errorf("salon read in another process: %w", yclients.ErrBudgetDeadline)
 	case m.Failed != "" && now.Sub(at) < failedKeep:
 		return errReadFailedElsewhere
-	case m.Slot.IsZero() || now.After(m.Slot.Add(staleQueued)):
+	case m.Slot.IsZero() || now.After(later(m.Slot, at).Add(d.staleQueued)):
 		return nil
+	case now.After(m.Slot.Add(answerMargin)):
+		// The read's slot has passed and it is still under way (its mark renewed): waiting
+		// for a slot behind urgent requests, or for YClients' answer.
+		return &QueuedError{Ready: now.Add(d.pageWait)}
 	}
 	return &QueuedError{Ready: later(m.Slot.Add(answerMargin), now.Add(answerMargin))}
 }
