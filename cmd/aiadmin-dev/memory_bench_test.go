@@ -162,7 +162,7 @@ func (s *benchStack) bookFarAhead(b *testing.B, owners []*benchOwner, bookings i
 		}
 		return len(seen), twice
 	}
-	benchWaitFor(max(sendWaitMin, 2*time.Since(start)), func() bool { got, _ := count(); return got == len(phones) })
+	benchWaitProgress(max(sendWaitMin, 2*time.Since(start)), benchStall, benchWaitCap, len(phones), func() int { got, _ := count(); return got })
 	time.Sleep(time.Second)
 	got, twice := count()
 	require.Equal(b, len(phones), got, "bookings confirmed")

@@ -104,7 +104,7 @@ func (k *benchSkeleton) run(b *testing.B, round, rate, n int) sendRun {
 		require.NoError(b, err, "skeleton signal-with-start")
 	}
 	wait := max(sendWaitMin, 2*time.Since(start))
-	benchWaitFor(wait, func() bool { k.mu.Lock(); defer k.mu.Unlock(); return k.count(ids) == n })
+	benchWaitProgress(wait, benchStall, benchWaitCap, n, func() int { k.mu.Lock(); defer k.mu.Unlock(); return k.count(ids) })
 	time.Sleep(time.Second)
 	k.mu.Lock()
 	defer k.mu.Unlock()
@@ -121,7 +121,8 @@ func (k *benchSkeleton) run(b *testing.B, round, rate, n int) sendRun {
 			last = later(last, at[0])
 		}
 	}
-	require.Zero(b, missing+twice, "skeleton: of %d, %d sends missing after %s, %d ran twice", n, missing, wait, twice)
+	require.Zero(b, missing+twice, "skeleton: of %d, %d sends missing (none for %s after at least %s), %d ran twice",
+		n, missing, benchStall, wait, twice)
 	run.throughput = float64(n) / last.Sub(start).Seconds()
 	return run
 }
