@@ -15,6 +15,7 @@ import (
 
 	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/dbtest"
 )
 
@@ -85,26 +86,11 @@ func pageTitleOf(body string) string {
 // booking it again, takes its answer when it is kept, and tells the owner how it failed (an
 // unknown salon) without reading again, as the first process does.
 func TestSalonDirectoryQueuedReadAcrossProcesses(t *testing.T) {
-	store, _ := dbtest.New(t)
-	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: testPartnerToken, ApplicationID: 777})
-	fake.AddSalon(yclientsfake.Salon{ID: 42, Title: "Салон «Бархат»"})
-	yc := httptest.NewServer(fake)
-	defer yc.Close()
-	process := func() *salonDirectory {
-		d := newSalonDirectory(yclients.New(yclients.Config{BaseURL: yc.URL, PartnerToken: testPartnerToken,
-			ApplicationID: 777, Limiter: yclients.NewBudget(store)}), store)
-		d.pageWait = time.Second
-		return d
-	}
-	first, second := process(), process()
+	store, fake, first, second := twoAPIProcesses(t)
 	ctx := context.Background()
 	queued := time.Now()
 	const ahead = 10 // a 3 s queue: longer than the pages wait here
-	for range ahead {
-		_, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, time.Hour)
-		require.NoError(t, err)
-		require.True(t, ok)
-	}
+	bookUrgent(t, store, ahead)
 	queueEnd := func() time.Time {
 		wait, ok, err := store.TakeYClientsTurn(ctx, yclients.BudgetSpacing, 0)
 		require.NoError(t, err)
@@ -144,56 +130,64 @@ func TestSalonDirectoryQueuedReadAcrossProcesses(t *testing.T) {
 // meanwhile to another api process waits for that read: it is not booked a second time
 // (on the cluster, before this was fixed, a wave read each integration status 2.79 times).
 func TestSalonDirectoryWaitsForAReadOverdueElsewhere(t *testing.T) {
-	store, _ := dbtest.New(t)
-	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: testPartnerToken, ApplicationID: 777})
-	fake.AddSalon(yclientsfake.Salon{ID: 42, Title: "Салон «Бархат»"})
-	yc := httptest.NewServer(fake)
-	defer yc.Close()
-	process := func() *salonDirectory {
-		d := newSalonDirectory(yclients.New(yclients.Config{BaseURL: yc.URL, PartnerToken: testPartnerToken,
-			ApplicationID: 777, Limiter: yclients.NewBudget(store)}), store)
-		d.pageWait, d.staleQueued = time.Second, 2*time.Second
-		return d
-	}
-	first, second := process(), process()
+	store, fake, first, second := twoAPIProcesses(t)
+	first.staleQueued, second.staleQueued = 2*time.Second, 2*time.Second
 	ctx := context.Background()
-	urgent := func(n int) {
-		for range n {
-			_, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, time.Hour)
-			require.NoError(t, err)
-			require.True(t, ok)
-		}
-	}
-	urgent(10) // a 3 s queue: longer than the pages wait here
+	bookUrgent(t, store, 10) // a 3 s queue: longer than the pages wait here
 	_, err := first.Company(ctx, 42, companyTTL)
 	q := asQueued(err)
 	require.NotNil(t, q, "the first process: %v", err)
 	turn := q.Ready.Add(-answerMargin)
-	urgent(30) // 9 s of urgent requests, which go before the turn once it has come
+	bookUrgent(t, store, 30) // 9 s of urgent requests, which go before the turn once it has come
 
 	time.Sleep(time.Until(turn.Add(second.staleQueued + time.Second)))
 	_, err = second.Company(ctx, 42, companyTTL)
 	require.NotNil(t, asQueued(err), "the second process, %s after the first's turn: %v",
 		time.Since(turn).Round(time.Millisecond), err)
 	require.Empty(t, fake.Requests(), "the read waits for its slot behind the urgent requests")
-	second.mu.Lock()
-	own := len(second.flights)
-	second.mu.Unlock()
-	require.Zero(t, own, "the second process booked a read of its own")
+	require.Zero(t, flights(second), "the second process booked a read of its own")
 
 	require.Eventually(t, func() bool { return len(fake.Requests()) > 0 }, 15*time.Second, 50*time.Millisecond)
 	require.Eventually(t, func() bool {
 		c, err := second.Company(ctx, 42, companyTTL)
 		return err == nil && c.Title == "Салон «Бархат»"
 	}, 5*time.Second, 100*time.Millisecond, "the second process takes the first's answer")
-	require.Eventually(t, func() bool {
-		first.mu.Lock()
-		defer first.mu.Unlock()
-		return len(first.flights) == 0
-	}, 5*time.Second, 50*time.Millisecond, "the first process's read ends")
-	second.mu.Lock()
-	own = len(second.flights)
-	second.mu.Unlock()
-	require.Zero(t, own, "the second process booked a read of its own")
+	require.Eventually(t, func() bool { return flights(first) == 0 }, 5*time.Second, 50*time.Millisecond,
+		"the first process's read ends")
+	require.Zero(t, flights(second), "the second process booked a read of its own")
 	require.Len(t, fake.Requests(), 1, "the company read once")
+}
+
+// twoAPIProcesses is two api processes' salon directories over one shared store and budget,
+// and the fake YClients (salon 42) behind them; pages wait 1 s.
+func twoAPIProcesses(t *testing.T) (*db.Store, *yclientsfake.Fake, *salonDirectory, *salonDirectory) {
+	store, _ := dbtest.New(t)
+	fake := yclientsfake.New(yclientsfake.Options{PartnerToken: testPartnerToken, ApplicationID: 777})
+	fake.AddSalon(yclientsfake.Salon{ID: 42, Title: "Салон «Бархат»"})
+	yc := httptest.NewServer(fake)
+	t.Cleanup(yc.Close)
+	process := func() *salonDirectory {
+		d := newSalonDirectory(yclients.New(yclients.Config{BaseURL: yc.URL, PartnerToken: testPartnerToken,
+			ApplicationID: 777, Limiter: yclients.NewBudget(store)}), store)
+		d.pageWait = time.Second
+		return d
+	}
+	return store, fake, process(), process()
+}
+
+// bookUrgent books the next n slots of the budget as urgent requests do.
+func bookUrgent(t *testing.T, store *db.Store, n int) {
+	t.Helper()
+	for range n {
+		_, ok, err := store.ReserveYClientsSlot(context.Background(), yclients.BudgetSpacing, time.Hour)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+}
+
+// flights is how many reads the directory has under way.
+func flights(d *salonDirectory) int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.flights)
 }
