@@ -90,11 +90,16 @@ func TestInboxLanes(t *testing.T) {
 	require.Zero(t, b.finish(l2, "d", "dead"), "a lost lease finishes nothing")
 	require.EqualValues(t, 1, b.finish(l2, "e", "dead"))
 
-	body, err := store.PreviousLaneBody(ctx, sqlc.PreviousLaneBodyParams{SalonID: 1, Resource: "record", ResourceID: 100, BeforeID: l3})
+	// The lanes' previous deliveries, in one statement: lane (1, record, 100) before l3, the
+	// other salon's record 100 (nothing handed on), lane (1, record, 101) before m2 and before m1.
+	prev, err := store.PreviousLaneBodies(ctx, sqlc.PreviousLaneBodiesParams{
+		SalonIds: []int64{1, 2, 1, 1}, Resources: []string{"record", "record", "record", "record"},
+		ResourceIds: []int64{100, 100, 101, 101}, BeforeIds: []int64{l3, n1, m2, m1}})
 	require.NoError(t, err)
-	require.Equal(t, `{"n":1}`, string(body), "the last row handed on, not the dead one")
-	_, err = store.PreviousLaneBody(ctx, sqlc.PreviousLaneBodyParams{SalonID: 2, Resource: "record", ResourceID: 100, BeforeID: n1})
-	require.True(t, db.IsNotFound(err), "got %v", err)
+	require.ElementsMatch(t, []sqlc.PreviousLaneBodiesRow{
+		{Position: 1, Body: []byte(`{"n":1}`)}, // the last row handed on, not the dead one
+		{Position: 3, Body: []byte(`{"n":3}`)},
+	}, prev, "a lane with nothing handed on before its row has no row")
 
 	health, err := store.InboxHealth(ctx, 1)
 	require.NoError(t, err)

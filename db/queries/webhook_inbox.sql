@@ -68,14 +68,24 @@ FROM (
 WHERE w.id = c.id
 RETURNING w.*;
 
--- name: PreviousLaneBody :one
--- PreviousLaneBody is the body of the lane's last delivery before before_id that was handed
--- on (or found to be a copy of one).
-SELECT body FROM webhook_inbox
-WHERE salon_id = @salon_id AND resource = @resource AND resource_id = @resource_id
-  AND id < @before_id AND state IN ('processed', 'duplicate')
-ORDER BY id DESC
-LIMIT 1;
+-- name: PreviousLaneBodies :many
+-- PreviousLaneBodies is, for each lane given (salon_id, resource, resource_id) with its first
+-- claimed row before_id, the body of the lane's last delivery before that row that was handed
+-- on (or found to be a copy of one): one statement for all the lanes of a claim. It returns
+-- the position (1-based) of each lane that has one.
+SELECT l.n::int AS position, p.body
+FROM (
+    SELECT generate_subscripts(@salon_ids::bigint[], 1) AS n,
+           unnest(@salon_ids::bigint[]) AS salon_id, unnest(@resources::text[]) AS resource,
+           unnest(@resource_ids::bigint[]) AS resource_id, unnest(@before_ids::bigint[]) AS before_id
+) l
+CROSS JOIN LATERAL (
+    SELECT w.body FROM webhook_inbox w
+    WHERE w.salon_id = l.salon_id AND w.resource = l.resource AND w.resource_id = l.resource_id
+      AND w.id < l.before_id AND w.state IN ('processed', 'duplicate')
+    ORDER BY w.id DESC
+    LIMIT 1
+) p;
 
 -- name: FinishInbox :execrows
 -- FinishInbox ends a leased row: processed, ignored, failed (cannot be decoded), duplicate

@@ -356,33 +356,61 @@ func (q *Queries) OldestPendingInbox(ctx context.Context, salonID int64) (time.T
 	return received_at, err
 }
 
-const previousLaneBody = `-- name: PreviousLaneBody :one
-SELECT body FROM webhook_inbox
-WHERE salon_id = $1 AND resource = $2 AND resource_id = $3
-  AND id < $4 AND state IN ('processed', 'duplicate')
-ORDER BY id DESC
-LIMIT 1
+const previousLaneBodies = `-- name: PreviousLaneBodies :many
+SELECT l.n::int AS position, p.body
+FROM (
+    SELECT generate_subscripts($1::bigint[], 1) AS n,
+           unnest($1::bigint[]) AS salon_id, unnest($2::text[]) AS resource,
+           unnest($3::bigint[]) AS resource_id, unnest($4::bigint[]) AS before_id
+) l
+CROSS JOIN LATERAL (
+    SELECT w.body FROM webhook_inbox w
+    WHERE w.salon_id = l.salon_id AND w.resource = l.resource AND w.resource_id = l.resource_id
+      AND w.id < l.before_id AND w.state IN ('processed', 'duplicate')
+    ORDER BY w.id DESC
+    LIMIT 1
+) p
 `
 
-type PreviousLaneBodyParams struct {
-	SalonID    int64
-	Resource   string
-	ResourceID int64
-	BeforeID   int64
+type PreviousLaneBodiesParams struct {
+	SalonIds    []int64
+	Resources   []string
+	ResourceIds []int64
+	BeforeIds   []int64
 }
 
-// PreviousLaneBody is the body of the lane's last delivery before before_id that was handed
-// on (or found to be a copy of one).
-func (q *Queries) PreviousLaneBody(ctx context.Context, arg PreviousLaneBodyParams) ([]byte, error) {
-	row := q.db.QueryRow(ctx, previousLaneBody,
-		arg.SalonID,
-		arg.Resource,
-		arg.ResourceID,
-		arg.BeforeID,
+type PreviousLaneBodiesRow struct {
+	Position int32
+	Body     []byte
+}
+
+// PreviousLaneBodies is, for each lane given (salon_id, resource, resource_id) with its first
+// claimed row before_id, the body of the lane's last delivery before that row that was handed
+// on (or found to be a copy of one): one statement for all the lanes of a claim. It returns
+// the position (1-based) of each lane that has one.
+func (q *Queries) PreviousLaneBodies(ctx context.Context, arg PreviousLaneBodiesParams) ([]PreviousLaneBodiesRow, error) {
+	rows, err := q.db.Query(ctx, previousLaneBodies,
+		arg.SalonIds,
+		arg.Resources,
+		arg.ResourceIds,
+		arg.BeforeIds,
 	)
-	var body []byte
-	err := row.Scan(&body)
-	return body, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PreviousLaneBodiesRow{}
+	for rows.Next() {
+		var i PreviousLaneBodiesRow
+		if err := rows.Scan(&i.Position, &i.Body); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const purgeInboxBodies = `-- name: PurgeInboxBodies :execrows

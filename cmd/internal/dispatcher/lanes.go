@@ -16,7 +16,6 @@ import (
 
 	"github.com/aiadmin/aiadmin/activities/metrics"
 	"github.com/aiadmin/aiadmin/activities/notify"
-	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/sqlc"
 )
 
@@ -81,11 +80,13 @@ func (d *Dispatcher) pass(ctx context.Context) (claimed, done int, err error) {
 	defer p.fin.stop()
 	sem := make(chan struct{}, d.parallel)
 	var wg sync.WaitGroup
-	for _, lane := range lanes(rows) {
+	ls := lanes(rows)
+	prev := d.previousBodies(ctx, ls)
+	for i, lane := range ls {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			d.runLane(ctx, p, lane)
+			d.runLane(ctx, p, lane, prev[i])
 		})
 	}
 	wg.Wait()
@@ -134,10 +135,10 @@ func lanes(rows []sqlc.WebhookInbox) [][]sqlc.WebhookInbox {
 	return out
 }
 
-// runLane hands on a lane's rows in order. It stops at the first row that is not handed on:
+// runLane hands on a lane's rows in order, prev being the body of the lane's last delivery
+// handed on before them (previousBodies). It stops at the first row that is not handed on:
 // the later rows of the lane are given back and wait for it.
-func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []sqlc.WebhookInbox) {
-	prev := d.previousBody(ctx, rows[0])
+func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []sqlc.WebhookInbox, prev []byte) {
 	for i, row := range rows {
 		if !p.more(ctx) {
 			d.release(rows[i:])
@@ -166,18 +167,31 @@ func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []sqlc.WebhookIn
 	}
 }
 
-// previousBody is the body of the lane's last delivery handed on before row, nil when none
-// (or when it cannot be read: the row is then handed on, which the workflow tolerates).
-func (d *Dispatcher) previousBody(ctx context.Context, row sqlc.WebhookInbox) []byte {
-	body, err := d.store.PreviousLaneBody(ctx, sqlc.PreviousLaneBodyParams{
-		SalonID: row.SalonID, Resource: row.Resource, ResourceID: row.ResourceID, BeforeID: row.ID})
-	if err != nil {
-		if !db.IsNotFound(err) && ctx.Err() == nil {
-			d.log.Warn("inbox: cannot read the lane's previous delivery", "inboxID", row.ID, "err", err)
-		}
-		return nil
+// previousBodies is, for each lane, the body of its last delivery handed on before its first
+// row, nil when none, read in one statement for all the lanes of a pass (a burst of bookings
+// is as many lanes). When they cannot be read every lane gets nil: its first row is then
+// handed on, which the workflow tolerates.
+func (d *Dispatcher) previousBodies(ctx context.Context, ls [][]sqlc.WebhookInbox) [][]byte {
+	out := make([][]byte, len(ls))
+	arg := sqlc.PreviousLaneBodiesParams{SalonIds: make([]int64, len(ls)), Resources: make([]string, len(ls)),
+		ResourceIds: make([]int64, len(ls)), BeforeIds: make([]int64, len(ls))}
+	for i, lane := range ls {
+		first := lane[0]
+		arg.SalonIds[i], arg.Resources[i], arg.ResourceIds[i], arg.BeforeIds[i] = first.SalonID, first.Resource, first.ResourceID, first.ID
 	}
-	return body
+	rows, err := d.store.PreviousLaneBodies(ctx, arg)
+	if err != nil {
+		if ctx.Err() == nil {
+			d.log.Warn("inbox: cannot read the lanes' previous deliveries", "lanes", len(ls), "err", err)
+		}
+		return out
+	}
+	for _, r := range rows {
+		if i := int(r.Position) - 1; i >= 0 && i < len(out) {
+			out[i] = r.Body
+		}
+	}
+	return out
 }
 
 // finish records how a leased row ended; false when it could not be recorded (the lane stops).

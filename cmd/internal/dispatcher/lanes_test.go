@@ -94,18 +94,29 @@ func TestDuplicateDeliveriesCostNoSignal(t *testing.T) {
 	for range 2 {
 		h.save(salon, update)
 	}
+	other := record(salon, 2, "create", "2030-01-02T12:00:00+03:00", "Борис")
+	otherFirst := h.save(salon, other)
 	d := dispatcher.New(dispatcher.Options{Store: h.store, Temporal: h.c, TaskQueue: taskQueue})
 	n, err := d.DispatchOnce(h.ctx)
 	require.NoError(t, err)
-	require.Equal(t, 4, n)
-	late := h.save(salon, update) // the fourth copy, after the others were handed on
-	_, err = d.DispatchOnce(h.ctx)
+	require.Equal(t, 5, n)
+	// One pass with three lanes, their previous deliveries read together: the fourth copy of
+	// record 1's update and a copy of record 2's creation, after the others were handed on,
+	// and record 3, which has none.
+	late := h.save(salon, update)
+	otherLate := h.save(salon, other)
+	third := h.save(salon, record(salon, 3, "create", "2030-01-02T14:00:00+03:00", "Вера"))
+	n, err = d.DispatchOnce(h.ctx)
 	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	require.Equal(t, "duplicate", h.row(otherLate).State)
+	require.Equal(t, []int64{otherFirst}, inboxIDs(h.signals(salon, 2)))
+	require.Equal(t, []int64{third}, inboxIDs(h.signals(salon, 3)))
 
 	sig := h.signals(salon, 1)
 	require.Equal(t, []int64{first, firstUpdate}, inboxIDs(sig), "one signal per change")
 	require.Equal(t, []string{"create", "update"}, []string{sig[0].Status, sig[1].Status})
-	require.EqualValues(t, 3, h.count(salon, "duplicate"))
+	require.EqualValues(t, 4, h.count(salon, "duplicate"))
 	require.Equal(t, "duplicate", h.row(late).State)
 	require.EqualValues(t, 0, h.count(salon, "pending"))
 
