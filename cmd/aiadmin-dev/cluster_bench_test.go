@@ -318,42 +318,105 @@ func clusterMark() string {
 }
 
 // measure starts measuring the CPU time each of the cluster's processes (api, worker, proxy
-// and Temporal grouped by kind), this bench process and the whole machine use; the function it
-// returns ends the measurement and describes it. PostgreSQL's CPU is in the machine's figure
-// (its backends are shared with other work on this machine).
+// and Temporal grouped by kind), this bench process, PostgreSQL and the whole machine use; the
+// function it returns ends the measurement and describes it.
 func (bc *benchCluster) measure() func() string {
+	done := measureCPU(bc.pids())
+	return func() string { return done().String() }
+}
+
+// pids are the processes whose CPU the cluster's benchmarks count, by name: this bench process
+// and each of the cluster's.
+func (bc *benchCluster) pids() map[string]int {
 	pids := map[string]int{"bench process": os.Getpid()}
 	for name, pid := range bc.c.Addrs.PIDs {
 		pids[name] = pid
 	}
-	return measureCPU(pids)
+	return pids
+}
+
+// cpuUse is the CPU time kinds of processes used over one or more measured stretches, and how
+// busy the machine was meanwhile.
+type cpuUse struct {
+	used        map[string]time.Duration // by kind: a name's part before its first "-"
+	wall        time.Duration
+	busy, total float64 // the machine's busy and total clock ticks
+	stretches   int
+}
+
+// add adds another measurement's figures to u.
+func (u *cpuUse) add(o cpuUse) {
+	if u.used == nil {
+		u.used = map[string]time.Duration{}
+	}
+	for k, d := range o.used {
+		u.used[k] += d
+	}
+	u.wall += o.wall
+	u.busy += o.busy
+	u.total += o.total
+	u.stretches += o.stretches
+}
+
+func (u cpuUse) String() string {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(u.used)) {
+		parts = append(parts, fmt.Sprintf("%s %.1f s", k, u.used[k].Seconds()))
+	}
+	over := fmt.Sprintf("%.1f s", u.wall.Seconds())
+	if u.stretches > 1 {
+		over += fmt.Sprintf(" (%d rounds)", u.stretches)
+	}
+	return fmt.Sprintf("CPU over %s: %s; the machine %.0f%% busy (all processes, %d cores)",
+		over, strings.Join(parts, ", "), 100*u.busy/max(u.total, 1), runtime.NumCPU())
 }
 
 // measureCPU starts measuring the CPU time the processes of pids use, summed by kind (a name's
-// part before its first "-": worker-1 and worker-2 are "worker"), and how busy the machine is;
-// the function it returns ends the measurement and describes it.
-func measureCPU(pids map[string]int) func() string {
+// part before its first "-": worker-1 and worker-2 are "worker"), PostgreSQL's (every process
+// named postgres) and how busy the machine is; the function it returns ends the measurement.
+func measureCPU(pids map[string]int) func() cpuUse {
 	snap := func() map[string]time.Duration {
 		out := map[string]time.Duration{}
 		for name, pid := range pids {
 			kind, _, _ := strings.Cut(name, "-")
 			out[kind] += procCPU(pid)
 		}
+		// PostgreSQL is every process named postgres, the application's database and (on
+		// the cluster) Temporal's alike; a backend that ends during the measurement takes
+		// its CPU with it, so this is a lower bound (the pools keep theirs open).
+		for _, pid := range processesNamed("postgres") {
+			out["PostgreSQL"] += procCPU(pid)
+		}
 		return out
 	}
 	before, began := snap(), time.Now()
 	busy0, total0 := machineCPU()
-	return func() string {
+	return func() cpuUse {
 		after := snap()
 		busy1, total1 := machineCPU()
-		wall := time.Since(began)
-		var parts []string
-		for _, k := range slices.Sorted(maps.Keys(after)) {
-			parts = append(parts, fmt.Sprintf("%s %.1f s", k, (after[k]-before[k]).Seconds()))
+		u := cpuUse{used: map[string]time.Duration{}, wall: time.Since(began), busy: busy1 - busy0, total: total1 - total0,
+			stretches: 1}
+		for k, d := range after {
+			u.used[k] = d - before[k]
 		}
-		return fmt.Sprintf("CPU over %.1f s: %s; the machine %.0f%% busy (all processes, %d cores)",
-			wall.Seconds(), strings.Join(parts, ", "), 100*(busy1-busy0)/max(total1-total0, 1), runtime.NumCPU())
+		return u
 	}
+}
+
+// processesNamed are the IDs of the running processes whose command name is name.
+func processesNamed(name string) []int {
+	dirs, _ := os.ReadDir("/proc")
+	var pids []int
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		if comm, err := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); err == nil && strings.TrimSpace(string(comm)) == name {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // procCPU is the CPU time (user and system) a process has used so far; 0 when it is gone.

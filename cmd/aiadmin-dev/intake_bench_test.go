@@ -21,7 +21,8 @@ import (
 
 const (
 	intakeClients  = 32   // concurrent HTTP clients, and concurrent bare inserters
-	intakeRequests = 4000 // measured requests per side per iteration
+	intakeRequests = 4000 // measured requests per side per round
+	intakeRounds   = 5    // rounds per side per iteration, the sides taking turns
 	intakeWarmup   = 256  // unmeasured requests per side first (connections, caches, plans)
 	// intakeResource is the envelope's resource. The intake path (secret check, envelope
 	// parse, INSERT, 2xx) does not look at it, so its cost is that of a record webhook; but
@@ -38,7 +39,8 @@ const (
 // concurrent clients with the floor under it: 32 goroutines each inserting one row of the
 // same size into a scratch table and committing (an autocommit INSERT … RETURNING id over
 // pgx: one round trip, one WAL flush each). Each side makes a fixed number of requests per
-// iteration, so b.N does not change the workload; it prints the P1 line (throughput, p50 and
+// iteration, in rounds that take turns with the other side's, so b.N does not change the
+// workload and a passing disturbance falls on both; it prints the P1 line (throughput, p50 and
 // p99 of both and the throughput ratio intake/bare). It fails only when a request fails or
 // exactly-once breaks: every accepted webhook must be in the inbox once, under its own ID.
 // With AIADMIN_BENCH_CLUSTER=1 it posts through the cluster's proxy to its api processes, the
@@ -46,7 +48,9 @@ const (
 // of process during both runs (intakeTargetFor).
 func BenchmarkWebhookIntake(b *testing.B) {
 	tg := intakeTargetFor(b)
-	bodies := make([][]byte, intakeRequests)
+	// Every request has a body of its own (its own resource_id), as distinct bookings do:
+	// the dispatcher handles a byte-identical copy of a lane's last delivery more cheaply.
+	bodies := make([][]byte, intakeWarmup+intakeRounds*intakeRequests)
 	for i := range bodies {
 		bodies[i] = withResource(b, tg.body, intakeResource, int64(900_000_000+i))
 	}
@@ -56,9 +60,11 @@ func BenchmarkWebhookIntake(b *testing.B) {
 		MaxIdleConns: intakeClients * 2, MaxIdleConnsPerHost: intakeClients * 2, IdleConnTimeout: time.Minute,
 	}}
 	b.Cleanup(hc.CloseIdleConnections)
+	offset := 0 // the first body of the current run of closedLoop
+	bodyOf := func(i int) []byte { return bodies[(offset+i)%len(bodies)] }
 	var accepted intakeIDs
 	intake := func(i int) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tg.webhookURL, bytes.NewReader(bodies[i%len(bodies)]))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, tg.webhookURL, bytes.NewReader(bodyOf(i)))
 		if err != nil {
 			return err
 		}
@@ -94,7 +100,7 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	bare := func(i int) error {
 		var id int64
 		return pool.QueryRow(ctx, `INSERT INTO `+bareTable+` (salon_id, body) VALUES ($1, $2) RETURNING id`,
-			tg.salon, bodies[i%len(bodies)]).Scan(&id)
+			tg.salon, bodyOf(i)).Scan(&id)
 	}
 
 	// The HTTP floor (single process only): the same client, bodies and clients against a
@@ -113,7 +119,7 @@ func BenchmarkWebhookIntake(b *testing.B) {
 		}))
 		b.Cleanup(floorSrv.Close)
 		floor = func(i int) error {
-			resp, err := hc.Post(floorSrv.URL, "application/json", bytes.NewReader(bodies[i%len(bodies)]))
+			resp, err := hc.Post(floorSrv.URL, "application/json", bytes.NewReader(bodyOf(i)))
 			if err != nil {
 				return err
 			}
@@ -133,28 +139,48 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	_, _, err = closedLoop(intakeClients, intakeWarmup, bare)
 	require.NoError(b, err, "bare warm-up")
 	tg.drained()
+	offset = intakeWarmup
 
 	var intakeLat, bareLat, floorLat []time.Duration
 	var intakeWall, bareWall, floorWall time.Duration
-	var intakeCPU, bareCPU string
+	var intakeCPU, bareCPU cpuUse
+	var intakeProfile, bareProfile string
 	for b.Loop() {
-		done := tg.measure()
-		lat, wall, err := closedLoop(intakeClients, intakeRequests, intake)
-		intakeCPU = done()
-		require.NoError(b, err, "intake")
-		intakeLat, intakeWall = append(intakeLat, lat...), intakeWall+wall
-		// Let the dispatcher catch up before the bare run, so it does not share the two
-		// cores with it (it ran alongside the intake, as in production).
-		tg.drained()
-		done = tg.measure()
-		lat, wall, err = closedLoop(intakeClients, intakeRequests, bare)
-		bareCPU = done()
-		require.NoError(b, err, "bare insert")
-		bareLat, bareWall = append(bareLat, lat...), bareWall+wall
-		if floor != nil {
-			lat, wall, err = closedLoop(intakeClients, intakeRequests, floor)
-			require.NoError(b, err, "HTTP floor")
-			floorLat, floorWall = append(floorLat, lat...), floorWall+wall
+		// The two sides take turns, intakeRounds times each, so that what the machine does
+		// meanwhile (a checkpoint, autovacuum, the page cache) falls on both alike.
+		for round := range intakeRounds {
+			var stopProfile func() string
+			if round == 0 && tg.profile {
+				stopProfile = profileThisProcess("intake-1")
+			}
+			done := measureCPU(tg.pids)
+			lat, wall, err := closedLoop(intakeClients, intakeRequests, intake)
+			intakeCPU.add(done())
+			if stopProfile != nil {
+				intakeProfile = stopProfile()
+			}
+			require.NoError(b, err, "intake")
+			intakeLat, intakeWall = append(intakeLat, lat...), intakeWall+wall
+			// Let the dispatcher catch up before the bare run, so it does not share the two
+			// cores with it (it ran alongside the intake, as in production).
+			tg.drained()
+			if round == 0 && tg.profile {
+				stopProfile = profileThisProcess("intake-2")
+			}
+			done = measureCPU(tg.pids)
+			lat, wall, err = closedLoop(intakeClients, intakeRequests, bare)
+			bareCPU.add(done())
+			if stopProfile != nil {
+				bareProfile = stopProfile()
+			}
+			require.NoError(b, err, "bare insert")
+			bareLat, bareWall = append(bareLat, lat...), bareWall+wall
+			if floor != nil {
+				lat, wall, err = closedLoop(intakeClients, intakeRequests, floor)
+				require.NoError(b, err, "HTTP floor")
+				floorLat, floorWall = append(floorLat, lat...), floorWall+wall
+			}
+			offset += intakeRequests
 		}
 	}
 	b.StopTimer()
@@ -169,9 +195,9 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	b.ReportMetric(benchMS(br.p99), "bare_p99_ms")
 	b.ReportMetric(in.rps()/br.rps(), "ratio")
 	fmt.Printf("P1%s: intake %.0f req/s p50 %.1f ms p99 %.1f ms vs bare INSERT+COMMIT %.0f req/s p50 %.1f ms p99 %.1f ms "+
-		"ratio %.2f (%d clients, %d requests/side, body %d B, %s%s)\n", clusterMark(),
+		"ratio %.2f (%d clients, %d requests/side in %d alternating rounds, body %d B, %s%s)\n", clusterMark(),
 		in.rps(), benchMS(in.p50), benchMS(in.p99), br.rps(), benchMS(br.p50), benchMS(br.p99), in.rps()/br.rps(),
-		intakeClients, in.n, len(bodies[0]), tg.where, time.Now().Format(time.DateOnly))
+		intakeClients, in.n, intakeRounds, len(bodies[0]), tg.where, time.Now().Format(time.DateOnly))
 	if floor != nil {
 		fl := benchSummarise(floorLat, floorWall)
 		b.ReportMetric(fl.rps(), "http_floor_req/s")
@@ -179,8 +205,9 @@ func BenchmarkWebhookIntake(b *testing.B) {
 			"client and clients) %.0f req/s p50 %.1f ms p99 %.1f ms; intake/floor ratio %.2f, bare INSERT+COMMIT/floor %.2f\n",
 			fl.rps(), benchMS(fl.p50), benchMS(fl.p99), in.rps()/fl.rps(), br.rps()/fl.rps())
 	}
-	if intakeCPU != "" {
-		fmt.Printf("P1%s: intake run: %s; bare run: %s\n", clusterMark(), intakeCPU, bareCPU)
+	fmt.Printf("P1%s: intake runs: %s; bare runs: %s\n", clusterMark(), intakeCPU, bareCPU)
+	if tg.profile {
+		fmt.Printf("P1: profiles of the first round: intake: %s; bare: %s\n", intakeProfile, bareProfile)
 	}
 }
 
@@ -296,11 +323,11 @@ type intakeTarget struct {
 	webhookURL string // an activated salon's entity webhook URL
 	dsn        string // the application's database
 	salon      int64
-	body       []byte // a real record webhook of the salon's
-	drained    func() // waits until the dispatcher has handled every stored webhook
-	where      string // for the P line: "" or where it ran
-	// measure starts measuring where the CPU goes; what it returns ends that and describes it.
-	measure func() func() string
+	body       []byte         // a real record webhook of the salon's
+	drained    func()         // waits until the dispatcher has handled every stored webhook
+	where      string         // for the P line: "" or where it ran
+	pids       map[string]int // the processes whose CPU is counted (measureCPU), by name
+	profile    bool           // whether to profile this process (where the intake's API runs)
 }
 
 // intakeTargetFor is the single-process stack, or with AIADMIN_BENCH_CLUSTER=1 the cluster:
@@ -309,12 +336,8 @@ func intakeTargetFor(b *testing.B) intakeTarget {
 	b.Helper()
 	if !benchOnCluster() {
 		s := newBenchStack(b, nil)
-		runs := 0 // the intake's runs are odd, the bare inserts' even: each keeps its own profile
 		return intakeTarget{webhookURL: s.webhookURL, dsn: s.dsn, salon: s.salon, body: realisticWebhook(b, s.fake, s.salon),
-			drained: func() { s.waitInboxDrained() }, measure: func() func() string {
-				runs++
-				return measureSingle(b, fmt.Sprintf("intake-%d", runs))
-			}}
+			drained: func() { s.waitInboxDrained() }, pids: singlePIDs(), profile: true}
 	}
 	bc := clusterForBench(b)
 	salon, hook := bc.installSalon(b)
@@ -323,7 +346,7 @@ func intakeTargetFor(b *testing.B) intakeTarget {
 			require.Eventually(b, func() bool { return bc.inboxPending(b, salon) == 0 }, 2*time.Minute, 20*time.Millisecond,
 				"the cluster's dispatcher drains the inbox")
 		},
-		measure: bc.measure,
+		pids: bc.pids(),
 		where: fmt.Sprintf("through the proxy to %d api processes, %d workers, the cluster's database, ",
 			bc.c.opts.APIs, bc.c.opts.Workers)}
 }

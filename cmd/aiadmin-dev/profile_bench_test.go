@@ -25,26 +25,44 @@ import (
 // the functions' own time, summed over their package).
 func measureSingle(b *testing.B, name string) func() string {
 	b.Helper()
-	path := filepath.Join(os.TempDir(), "aiadmin-bench-"+name+"-cpu.pprof")
-	f, err := os.Create(path)
-	profiling := err == nil && pprof.StartCPUProfile(f) == nil
+	stopProfile := profileThisProcess(name)
+	cpu := measureCPU(singlePIDs())
+	return func() string {
+		out := cpu().String()
+		return out + "; " + stopProfile()
+	}
+}
+
+// singlePIDs are the processes of the single-process stack whose CPU its benchmarks count, by
+// name: this process, and the Temporal dev server (TEMPORAL_DEV_PID, set by with-temporal.sh
+// when it started one).
+func singlePIDs() map[string]int {
 	pids := map[string]int{"this process (API, worker, fakes, driver)": os.Getpid()}
 	if pid, err := strconv.Atoi(os.Getenv("TEMPORAL_DEV_PID")); err == nil {
 		pids["the Temporal dev server"] = pid
 	}
-	cpu := measureCPU(pids)
-	return func() string {
-		out := cpu()
-		if !profiling {
-			return out + "; no CPU profile"
+	return pids
+}
+
+// profileThisProcess starts a CPU profile of this process, written to
+// <tmp>/aiadmin-bench-<name>-cpu.pprof; what it returns stops it and describes it by package.
+func profileThisProcess(name string) func() string {
+	path := filepath.Join(os.TempDir(), "aiadmin-bench-"+name+"-cpu.pprof")
+	f, err := os.Create(path)
+	if err != nil || pprof.StartCPUProfile(f) != nil {
+		if f != nil {
+			_ = f.Close()
 		}
+		return func() string { return "no CPU profile" }
+	}
+	return func() string {
 		pprof.StopCPUProfile()
 		_ = f.Close()
 		byPkg, err := profileByPackage(path)
 		if err != nil {
-			return out + "; profile " + path + " not read: " + err.Error()
+			return "profile " + path + " not read: " + err.Error()
 		}
-		return out + "; this process by package (" + path + "): " + byPkg
+		return "this process by package (" + path + "): " + byPkg
 	}
 }
 
