@@ -89,7 +89,7 @@ func (s StoreInbox) Save(ctx context.Context, salonID int64, headers map[string]
 
 // entry parses the envelope into an inbox entry (without the secret).
 func entry(salonID int64, headers map[string]string, body []byte) (inbox.Entry, error) {
-	wh, resourceID, err := yclients.ParseWebhook(body)
+	wh, resourceID, err := yclients.ParseEnvelope(body)
 	if err != nil {
 		return inbox.Entry{}, err
 	}
@@ -114,7 +114,7 @@ func (h *entityHandler) receive(c *gin.Context) {
 		return
 	}
 	secret := c.Param("secret")
-	body, err := io.ReadAll(http.MaxBytesReader(c.Writer, c.Request.Body, maxEntityBody))
+	body, err := readBody(c, maxEntityBody)
 	if err != nil {
 		h.refuse(c, salonID, secret, fail(kindBadRequest, "body too large or unreadable").because(err))
 		return
@@ -147,7 +147,38 @@ func (h *entityHandler) receive(c *gin.Context) {
 		abort(c, fail(kindUnavailable, "storage unavailable").because(err))
 		return
 	}
-	c.JSON(http.StatusOK, gin.H{"success": true, "id": id})
+	c.JSON(http.StatusOK, webhookStored{Success: true, ID: id})
+}
+
+// webhookStored is the entity webhook's answer once the body is durable.
+type webhookStored struct {
+	Success bool  `json:"success"`
+	ID      int64 `json:"id"`
+}
+
+// readBody reads a request's body of at most limit bytes into one buffer of the size the
+// request announced (a webhook's Content-Length), instead of growing one as io.ReadAll does.
+func readBody(c *gin.Context, limit int64) ([]byte, error) {
+	r := http.MaxBytesReader(c.Writer, c.Request.Body, limit)
+	n := c.Request.ContentLength
+	if n < 0 || n > limit {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, n+1) // +1: the end is seen without growing
+	read := 0
+	for {
+		m, err := r.Read(buf[read:])
+		read += m
+		switch {
+		case err == io.EOF:
+			return buf[:read], nil
+		case err != nil:
+			return buf[:read], err
+		case read == len(buf): // longer than announced: the rest as io.ReadAll would
+			rest, err := io.ReadAll(r)
+			return append(buf, rest...), err
+		}
+	}
 }
 
 // refuse answers a request whose body is refused: 403 when its URL secret is wrong as well

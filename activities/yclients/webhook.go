@@ -1,11 +1,9 @@
 package yclients
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 )
 
@@ -22,46 +20,67 @@ type Webhook struct {
 // ErrMalformedWebhook marks a body that is not an entity webhook.
 var ErrMalformedWebhook = errors.New("malformed webhook")
 
+// Envelope is an entity webhook's routing part: the Webhook without its data.
+type Envelope struct {
+	CompanyID  json.Number `json:"company_id"`
+	Resource   string      `json:"resource"`
+	ResourceID json.Number `json:"resource_id"`
+	Status     string      `json:"status"`
+}
+
 // ParseWebhook validates an entity webhook's envelope and returns it with its resource ID (0
 // when absent). IDs may be numbers or strings, as YClients sends both. A NUL character in the
 // routing fields is refused: PostgreSQL's text columns cannot hold it, and a body that cannot
 // be stored must be answered 400, not retried forever.
 func ParseWebhook(body []byte) (Webhook, int64, error) {
 	var wh Webhook
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&wh); err != nil {
+	if err := json.Unmarshal(body, &wh); err != nil {
 		return wh, 0, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return wh, 0, fmt.Errorf("%w: data after the webhook", ErrMalformedWebhook)
+	id, err := Envelope{CompanyID: wh.CompanyID, Resource: wh.Resource, ResourceID: wh.ResourceID, Status: wh.Status}.check()
+	return wh, id, err
+}
+
+// ParseEnvelope is ParseWebhook for a caller that needs only the routing fields (the intake,
+// which stores the raw body): it accepts and refuses exactly the same bodies, and copies no
+// data out of them.
+func ParseEnvelope(body []byte) (Envelope, int64, error) {
+	var env Envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return env, 0, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
 	}
+	id, err := env.check()
+	return env, id, err
+}
+
+// check validates the routing fields and returns the resource ID (0 when absent).
+func (wh Envelope) check() (int64, error) {
 	if wh.Resource == "" {
-		return wh, 0, fmt.Errorf("%w: no resource", ErrMalformedWebhook)
+		return 0, fmt.Errorf("%w: no resource", ErrMalformedWebhook)
 	}
 	if strings.ContainsRune(wh.Resource, 0) {
-		return wh, 0, fmt.Errorf("%w: NUL in resource", ErrMalformedWebhook)
+		return 0, fmt.Errorf("%w: NUL in resource", ErrMalformedWebhook)
 	}
 	if !resourceName(wh.Resource) {
-		return wh, 0, fmt.Errorf("%w: resource %q", ErrMalformedWebhook, truncate(wh.Resource, 40))
+		return 0, fmt.Errorf("%w: resource %q", ErrMalformedWebhook, truncate(wh.Resource, 40))
 	}
 	var id int64
 	if wh.ResourceID != "" {
 		v, err := wh.ResourceID.Int64()
 		if err != nil {
-			return wh, 0, fmt.Errorf("%w: resource_id %q", ErrMalformedWebhook, wh.ResourceID)
+			return 0, fmt.Errorf("%w: resource_id %q", ErrMalformedWebhook, wh.ResourceID)
 		}
 		id = v
 	}
 	switch wh.Status {
 	case "create", "update", "delete":
 	default:
-		return wh, 0, fmt.Errorf("%w: status %q", ErrMalformedWebhook, wh.Status)
+		return 0, fmt.Errorf("%w: status %q", ErrMalformedWebhook, wh.Status)
 	}
 	if (wh.Resource == "record" || wh.Resource == "client") && id <= 0 {
-		return wh, 0, fmt.Errorf("%w: %s without a resource_id", ErrMalformedWebhook, wh.Resource)
+		return 0, fmt.Errorf("%w: %s without a resource_id", ErrMalformedWebhook, wh.Resource)
 	}
-	return wh, id, nil
+	return id, nil
 }
 
 // WebhookClient is the part of a client webhook's data that AI Admin keeps.

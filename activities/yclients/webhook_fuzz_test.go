@@ -48,6 +48,14 @@ func FuzzParseWebhook(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		wh, id, err := ParseWebhook(body)
+		// The intake's ParseEnvelope takes and refuses exactly the same bodies, with the
+		// same routing fields: what it stores, the dispatcher can read.
+		env, envID, envErr := ParseEnvelope(body)
+		require.Equal(t, err == nil, envErr == nil, "ParseWebhook: %v; ParseEnvelope: %v", err, envErr)
+		if err == nil {
+			require.Equal(t, Envelope{CompanyID: wh.CompanyID, Resource: wh.Resource, ResourceID: wh.ResourceID, Status: wh.Status}, env)
+			require.Equal(t, id, envID)
+		}
 		if err != nil {
 			require.ErrorIs(t, err, ErrMalformedWebhook, "a refused body must be ErrMalformedWebhook (answered 400)")
 			return
