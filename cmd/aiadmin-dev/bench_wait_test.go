@@ -1,10 +1,16 @@
 package main
 
 import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
 )
 
@@ -28,4 +34,30 @@ func TestBenchWaitProgressWaitsWhileSendsArrive(t *testing.T) {
 	waited := time.Since(start)
 	require.GreaterOrEqual(t, waited, 200*time.Millisecond, "the stall is waited out")
 	require.Less(t, waited, 5*time.Second, "sends that stopped coming are not waited for until the limit")
+}
+
+// TestStalledPageIsATimeout: the benchmarks' own installs open a connect page again when it
+// stalled (a websocket read that timed out, as in the `make bench CLUSTER=1` of 2026-12-04
+// 19:37, which failed P4's setup on it), and fail on anything else the page says.
+func TestStalledPageIsATimeout(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := (&websocket.Upgrader{}).Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_, _, _ = c.ReadMessage() // sends nothing, reads until the client goes
+	}))
+	defer srv.Close()
+	conn, resp, err := websocket.DefaultDialer.Dial("ws"+strings.TrimPrefix(srv.URL, "http"), nil)
+	require.NoError(t, err)
+	resp.Body.Close()
+	defer conn.Close()
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(50*time.Millisecond)))
+	var f frame
+	err = conn.ReadJSON(&f)
+	require.Error(t, err)
+	require.True(t, stalledPage(fmt.Errorf("salon 1: waiting for qr: %w", err)), "a page that sent nothing: %v", err)
+	require.False(t, stalledPage(fmt.Errorf("salon 1: error frame: %s", "Сервер подключения временно недоступен")))
+	require.False(t, stalledPage(errors.New("websocket: bad handshake")))
 }

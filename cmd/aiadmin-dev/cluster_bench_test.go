@@ -263,10 +263,21 @@ func (bc *benchCluster) installSalon(b *testing.B) (int64, string) {
 	demo.ID, demo.Records, demo.Status = bc.next.Add(1), nil, ""
 	bc.fake.AddSalon(demo)
 	phone := fmt.Sprintf("7998%07d", demo.ID%10_000_000)
-	err := ownerInstall(bc.hc, bc.fakeURL, bc.c.Addrs.PublicURL, demo.ID, func() error {
-		return bc.sim.Scan(demo.ID, phone, "Салон")
-	})
-	require.NoError(b, err, "install salon %d through the cluster", demo.ID)
+	scan := func() error { return bc.sim.Scan(demo.ID, phone, "Салон") }
+	// A connect page that shows no QR code is opened again, as P2's owners do: a stalled page
+	// is a slow install, which the benchmark reports, not a failure of the benchmark.
+	var stalls []error
+	for {
+		err := ownerInstall(bc.hc, bc.fakeURL, bc.c.Addrs.PublicURL, demo.ID, scan)
+		if err == nil {
+			break
+		}
+		if !stalledPage(err) || len(stalls) == maxSetupStalls {
+			require.NoError(b, err, "install salon %d through the cluster (after %d stalled pages: %v)", demo.ID, len(stalls), stalls)
+		}
+		stalls = append(stalls, err)
+		fmt.Printf("bench cluster: salon %d's connect page stalled (%v); the owner opens it again\n", demo.ID, err)
+	}
 	require.NoError(b, bc.store.UpsertSalonSettings(context.Background(), sqlc.UpsertSalonSettingsParams{
 		SalonID: demo.ID, ReminderDayHour: 18, QuietFromMinute: 21 * 60, QuietToMinute: 9 * 60,
 		PerMinute: 0, DailyCap: 0, Templates: []byte("{}")}))
@@ -277,6 +288,16 @@ func (bc *benchCluster) installSalon(b *testing.B) (int64, string) {
 	}
 	b.Fatalf("no activation callback for salon %d", demo.ID)
 	return 0, ""
+}
+
+// maxSetupStalls is how many stalled connect pages a benchmark's own install rides out.
+const maxSetupStalls = 3
+
+// stalledPage reports whether ownerInstall failed because the connect page sent nothing it
+// waited for (a read that timed out), as opposed to an error the page showed or refused.
+func stalledPage(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // inboxPending is how many of the salon's webhooks the cluster's dispatcher has not handed on.
