@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -164,21 +165,9 @@ func readBody(c *gin.Context, limit int64) ([]byte, error) {
 	if n < 0 || n > limit {
 		return io.ReadAll(r)
 	}
-	buf := make([]byte, n+1) // +1: the end is seen without growing
-	read := 0
-	for {
-		m, err := r.Read(buf[read:])
-		read += m
-		switch {
-		case err == io.EOF:
-			return buf[:read], nil
-		case err != nil:
-			return buf[:read], err
-		case read == len(buf): // longer than announced: the rest as io.ReadAll would
-			rest, err := io.ReadAll(r)
-			return append(buf, rest...), err
-		}
-	}
+	buf := bytes.NewBuffer(make([]byte, 0, n+bytes.MinRead)) // room to see the end without growing
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 // refuse answers a request whose body is refused: 403 when its URL secret is wrong as well

@@ -10,11 +10,8 @@ import (
 // Webhook is an entity webhook as YClients posts it to the webhook_urls given at activation:
 // {"company_id":…,"resource":"record","resource_id":…,"status":"create","data":{…}}.
 type Webhook struct {
-	CompanyID  json.Number     `json:"company_id"`
-	Resource   string          `json:"resource"` // record, client, …
-	ResourceID json.Number     `json:"resource_id"`
-	Status     string          `json:"status"` // create, update, delete
-	Data       json.RawMessage `json:"data"`
+	Envelope
+	Data json.RawMessage `json:"data"`
 }
 
 // ErrMalformedWebhook marks a body that is not an entity webhook.
@@ -37,7 +34,7 @@ func ParseWebhook(body []byte) (Webhook, int64, error) {
 	if err := json.Unmarshal(body, &wh); err != nil {
 		return wh, 0, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
 	}
-	id, err := Envelope{CompanyID: wh.CompanyID, Resource: wh.Resource, ResourceID: wh.ResourceID, Status: wh.Status}.check()
+	id, err := wh.check()
 	return wh, id, err
 }
 

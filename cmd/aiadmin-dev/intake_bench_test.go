@@ -142,44 +142,24 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	tg.drained()
 	offset = intakeWarmup
 
-	var intakeLat, bareLat, floorLat []time.Duration
-	var intakeWall, bareWall, floorWall time.Duration
-	var intakeCPU, bareCPU cpuUse
-	var intakeProfile, bareProfile string
+	var intakeRuns, bareRuns, floorRuns intakeSide
 	for b.Loop() {
 		// The two sides take turns, intakeRounds times each, so that what the machine does
 		// meanwhile (a checkpoint, autovacuum, the page cache) falls on both alike.
 		for round := range intakeRounds {
-			var stopProfile func() string
-			if round == 0 && tg.profile {
-				stopProfile = profileThisProcess("intake-1")
+			profile := func(name string) string { // the first round's, when this process serves the intake
+				if round > 0 || !tg.profile {
+					return ""
+				}
+				return name
 			}
-			done := measureCPU(tg.pids)
-			lat, wall, err := closedLoop(intakeClients, intakeRequests, intake)
-			intakeCPU.add(done())
-			if stopProfile != nil {
-				intakeProfile = stopProfile()
-			}
-			require.NoError(b, err, "intake")
-			intakeLat, intakeWall = append(intakeLat, lat...), intakeWall+wall
+			require.NoError(b, intakeRuns.run(intake, tg.pids, profile("intake-1")), "intake")
 			// Let the dispatcher catch up before the bare run, so it does not share the two
 			// cores with it (it ran alongside the intake, as in production).
 			tg.drained()
-			if round == 0 && tg.profile {
-				stopProfile = profileThisProcess("intake-2")
-			}
-			done = measureCPU(tg.pids)
-			lat, wall, err = closedLoop(intakeClients, intakeRequests, bare)
-			bareCPU.add(done())
-			if stopProfile != nil {
-				bareProfile = stopProfile()
-			}
-			require.NoError(b, err, "bare insert")
-			bareLat, bareWall = append(bareLat, lat...), bareWall+wall
+			require.NoError(b, bareRuns.run(bare, tg.pids, profile("intake-2")), "bare insert")
 			if floor != nil {
-				lat, wall, err = closedLoop(intakeClients, intakeRequests, floor)
-				require.NoError(b, err, "HTTP floor")
-				floorLat, floorWall = append(floorLat, lat...), floorWall+wall
+				require.NoError(b, floorRuns.run(floor, nil, ""), "HTTP floor")
 			}
 			offset += intakeRequests
 		}
@@ -187,7 +167,7 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	b.StopTimer()
 	accepted.requireStoredOnce(b, pool, tg.salon)
 
-	in, br := benchSummarise(intakeLat, intakeWall), benchSummarise(bareLat, bareWall)
+	in, br := benchSummarise(intakeRuns.lat, intakeRuns.wall), benchSummarise(bareRuns.lat, bareRuns.wall)
 	b.ReportMetric(in.rps(), "intake_req/s")
 	b.ReportMetric(benchMS(in.p50), "intake_p50_ms")
 	b.ReportMetric(benchMS(in.p99), "intake_p99_ms")
@@ -200,16 +180,41 @@ func BenchmarkWebhookIntake(b *testing.B) {
 		in.rps(), benchMS(in.p50), benchMS(in.p99), br.rps(), benchMS(br.p50), benchMS(br.p99), in.rps()/br.rps(),
 		intakeClients, in.n, intakeRounds, len(bodies[0]), tg.where, time.Now().Format(time.DateOnly))
 	if floor != nil {
-		fl := benchSummarise(floorLat, floorWall)
+		fl := benchSummarise(floorRuns.lat, floorRuns.wall)
 		b.ReportMetric(fl.rps(), "http_floor_req/s")
 		fmt.Printf("P1: HTTP floor (loopback POST of the same body to a handler that only reads it and answers, same "+
 			"client and clients) %.0f req/s p50 %.1f ms p99 %.1f ms; intake/floor ratio %.2f, bare INSERT+COMMIT/floor %.2f\n",
 			fl.rps(), benchMS(fl.p50), benchMS(fl.p99), in.rps()/fl.rps(), br.rps()/fl.rps())
 	}
-	fmt.Printf("P1%s: intake runs: %s; bare runs: %s\n", clusterMark(), intakeCPU, bareCPU)
+	fmt.Printf("P1%s: intake runs: %s; bare runs: %s\n", clusterMark(), intakeRuns.cpu, bareRuns.cpu)
 	if tg.profile {
-		fmt.Printf("P1: profiles of the first round: intake: %s; bare: %s\n", intakeProfile, bareProfile)
+		fmt.Printf("P1: profiles of the first round: intake: %s; bare: %s\n", intakeRuns.profile, bareRuns.profile)
 	}
+}
+
+// intakeSide is what one side's rounds of BenchmarkWebhookIntake add up to.
+type intakeSide struct {
+	lat     []time.Duration
+	wall    time.Duration
+	cpu     cpuUse
+	profile string // the profiled round's CPU by package
+}
+
+// run runs one round of op from intakeClients clients, counting the CPU of pids meanwhile and,
+// when profile is not "", profiling this process under that name.
+func (s *intakeSide) run(op func(int) error, pids map[string]int, profile string) error {
+	var stopProfile func() string
+	if profile != "" {
+		stopProfile = profileThisProcess(profile)
+	}
+	done := measureCPU(pids)
+	lat, wall, err := closedLoop(intakeClients, intakeRequests, op)
+	s.cpu.add(done())
+	if stopProfile != nil {
+		s.profile = stopProfile()
+	}
+	s.lat, s.wall = append(s.lat, lat...), s.wall+wall
+	return err
 }
 
 // intakeIDs are the inbox IDs the webhook answered 200 with.
