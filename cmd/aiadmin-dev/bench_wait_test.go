@@ -60,4 +60,9 @@ func TestStalledPageIsATimeout(t *testing.T) {
 	require.True(t, stalledPage(fmt.Errorf("salon 1: waiting for qr: %w", err)), "a page that sent nothing: %v", err)
 	require.False(t, stalledPage(fmt.Errorf("salon 1: error frame: %s", "Сервер подключения временно недоступен")))
 	require.False(t, stalledPage(errors.New("websocket: bad handshake")))
+	// A page load that timed out names its URL (with the session token): not ridden out, not printed.
+	hc := &http.Client{Timeout: time.Nanosecond}
+	_, err = hc.Get(srv.URL + "/connect?token=secret-token")
+	require.Error(t, err)
+	require.False(t, stalledPage(fmt.Errorf("open connect page: %w", err)), "%v", err)
 }

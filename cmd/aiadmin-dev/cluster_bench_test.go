@@ -293,9 +293,15 @@ func (bc *benchCluster) installSalon(b *testing.B) (int64, string) {
 // maxSetupStalls is how many stalled connect pages a benchmark's own install rides out.
 const maxSetupStalls = 3
 
-// stalledPage reports whether ownerInstall failed because the connect page sent nothing it
-// waited for (a read that timed out), as opposed to an error the page showed or refused.
+// stalledPage reports whether ownerInstall failed because the connect page's websocket sent
+// nothing it waited for (a read that timed out), as opposed to an error the page showed or
+// refused. A page load that timed out is not one: its *url.Error carries the URL, which may
+// hold the page's session token, and the benchmark prints the errors it rides out.
 func stalledPage(err error) bool {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return false
+	}
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
