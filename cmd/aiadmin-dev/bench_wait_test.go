@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -65,4 +67,54 @@ func TestStalledPageIsATimeout(t *testing.T) {
 	_, err = hc.Get(srv.URL + "/connect?token=secret-token")
 	require.Error(t, err)
 	require.False(t, stalledPage(fmt.Errorf("open connect page: %w", err)), "%v", err)
+}
+
+// TestOpenConnectPageErrorNamesNoSecret: a register page that does not load in time fails the
+// benchmark's install with an error the test framework prints, so it must not carry the page's
+// URL: the marketplace's signed user data and, further on, the session token are in it.
+func TestOpenConnectPageErrorNamesNoSecret(t *testing.T) {
+	release := make(chan struct{})
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	defer slow.Close()
+	defer close(release)
+	market := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, slow.URL+"/register?salon_id=1&user_data=secret-data&user_data_sign=secret-sign", http.StatusFound)
+	}))
+	defer market.Close()
+	hc := &http.Client{Timeout: 100 * time.Millisecond,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	_, _, err := openConnectPage(t.Context(), hc, market.URL, 1)
+	require.Error(t, err)
+	require.NotContains(t, err.Error(), "secret", "the error names no part of the page's query")
+	require.Contains(t, err.Error(), "/register", "the error still says which page")
+	require.False(t, stalledPage(err), "a page that did not load is not ridden out as a stalled one: %v", err)
+}
+
+// TestKeepLogsCopiesOnlyTheLogs: when a benchmark on the cluster fails, its processes' logs
+// outlive the cluster's folder (the stalled connect page of 2026-12-04 went undiagnosed as its
+// logs went with it), and the cluster's keys do not.
+func TestKeepLogsCopiesOnlyTheLogs(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "aiadmin-bench-cluster-1")
+	require.NoError(t, os.Mkdir(dir, 0o700))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "worker-1.log"), []byte("pairing waited\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "api-1.log"), []byte("ready\n"), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret.key"), []byte("k"), 0o600))
+	kept, err := keepLogs(dir)
+	require.NoError(t, err)
+	require.NoError(t, os.RemoveAll(dir))
+	got, err := os.ReadFile(filepath.Join(kept, "worker-1.log"))
+	require.NoError(t, err)
+	require.Equal(t, "pairing waited\n", string(got))
+	entries, err := os.ReadDir(kept)
+	require.NoError(t, err)
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	require.ElementsMatch(t, []string{"api-1.log", "worker-1.log"}, names)
 }

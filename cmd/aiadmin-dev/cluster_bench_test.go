@@ -46,7 +46,7 @@ func benchOnCluster() bool {
 // TestMain stops the benchmarks' cluster, if one was started, after all tests and benchmarks.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if err := stopBenchCluster(); err != nil {
+	if err := stopBenchCluster(code != 0); err != nil {
 		fmt.Fprintln(os.Stderr, "bench cluster:", err)
 		if code == 0 {
 			code = 1
@@ -203,8 +203,9 @@ func (bc *benchCluster) serve(h http.Handler) (string, error) {
 }
 
 // stopBenchCluster stops the benchmarks' cluster, if one was started, drops its databases and
-// checks that none of its processes is left.
-func stopBenchCluster() error {
+// checks that none of its processes is left. When a benchmark failed, the processes' logs are
+// kept (copied out of the cluster's folder, which goes) and their folder printed.
+func stopBenchCluster(failed bool) error {
 	st := &benchClusterOnce
 	st.Lock()
 	defer st.Unlock()
@@ -212,6 +213,13 @@ func stopBenchCluster() error {
 		return nil
 	}
 	began := time.Now()
+	if failed && st.bc.dir != "" {
+		if kept, err := keepLogs(st.bc.dir); err != nil {
+			fmt.Printf("bench cluster: a benchmark failed; keeping its logs: %v\n", err)
+		} else {
+			fmt.Printf("bench cluster: a benchmark failed; the cluster's logs are kept in %s\n", kept)
+		}
+	}
 	err := st.bc.stop()
 	if err == nil {
 		fmt.Printf("bench cluster: stopped in %s, no process of it left, its databases dropped\n",
@@ -290,13 +298,50 @@ func (bc *benchCluster) installSalon(b *testing.B) (int64, string) {
 	return 0, ""
 }
 
+// keepLogs copies the *.log files of dir into a new folder beside it and returns that folder.
+// Only the logs: the cluster's folder also holds its keys.
+func keepLogs(dir string) (string, error) {
+	logs, err := filepath.Glob(filepath.Join(dir, "*.log"))
+	if err != nil {
+		return "", err
+	}
+	kept, err := os.MkdirTemp(filepath.Dir(dir), filepath.Base(dir)+"-logs-")
+	if err != nil {
+		return "", err
+	}
+	for _, l := range logs {
+		if err := copyFile(l, filepath.Join(kept, filepath.Base(l))); err != nil {
+			return kept, err
+		}
+	}
+	return kept, nil
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(to, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
 // maxSetupStalls is how many stalled connect pages a benchmark's own install rides out.
 const maxSetupStalls = 3
 
 // stalledPage reports whether ownerInstall failed because the connect page's websocket sent
 // nothing it waited for (a read that timed out), as opposed to an error the page showed or
-// refused. A page load that timed out is not one: its *url.Error carries the URL, which may
-// hold the page's session token, and the benchmark prints the errors it rides out.
+// refused. A page load that timed out is not one: openConnectPage reports it as text without
+// the URL's query, and a bare *url.Error (which names its URL, signed user data and all) is
+// never ridden out, as the benchmark prints the errors it rides out.
 func stalledPage(err error) bool {
 	var ue *url.Error
 	if errors.As(err, &ue) {
