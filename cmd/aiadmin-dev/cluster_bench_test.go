@@ -46,7 +46,7 @@ func benchOnCluster() bool {
 // TestMain stops the benchmarks' cluster, if one was started, after all tests and benchmarks.
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if err := stopBenchCluster(code != 0); err != nil {
+	if err := stopBenchCluster(code != 0 || benchStalls.Load() > 0); err != nil {
 		fmt.Fprintln(os.Stderr, "bench cluster:", err)
 		if code == 0 {
 			code = 1
@@ -203,9 +203,10 @@ func (bc *benchCluster) serve(h http.Handler) (string, error) {
 }
 
 // stopBenchCluster stops the benchmarks' cluster, if one was started, drops its databases and
-// checks that none of its processes is left. When a benchmark failed, the processes' logs are
-// kept (copied out of the cluster's folder, which goes) and their folder printed.
-func stopBenchCluster(failed bool) error {
+// checks that none of its processes is left. When a benchmark failed or a connect page stalled
+// (keep), the processes' logs are kept (copied out of the cluster's folder, which goes) and
+// their folder printed.
+func stopBenchCluster(keep bool) error {
 	st := &benchClusterOnce
 	st.Lock()
 	defer st.Unlock()
@@ -213,11 +214,12 @@ func stopBenchCluster(failed bool) error {
 		return nil
 	}
 	began := time.Now()
-	if failed && st.bc.dir != "" {
+	if keep && st.bc.dir != "" {
+		why := fmt.Sprintf("a benchmark failed or %d connect pages stalled", benchStalls.Load())
 		if kept, err := keepLogs(st.bc.dir); err != nil {
-			fmt.Printf("bench cluster: a benchmark failed; keeping its logs: %v\n", err)
+			fmt.Printf("bench cluster: %s; keeping its logs: %v\n", why, err)
 		} else {
-			fmt.Printf("bench cluster: a benchmark failed; the cluster's logs are kept in %s\n", kept)
+			fmt.Printf("bench cluster: %s; the cluster's logs are kept in %s\n", why, kept)
 		}
 	}
 	err := st.bc.stop()
@@ -284,7 +286,9 @@ func (bc *benchCluster) installSalon(b *testing.B) (int64, string) {
 			require.NoError(b, err, "install salon %d through the cluster (after %d stalled pages: %v)", demo.ID, len(stalls), stalls)
 		}
 		stalls = append(stalls, err)
-		fmt.Printf("bench cluster: salon %d's connect page stalled (%v); the owner opens it again\n", demo.ID, err)
+		benchStalls.Add(1)
+		fmt.Printf("bench cluster: %s salon %d's connect page stalled (%v); the owner opens it again\n",
+			time.Now().Format(time.TimeOnly), demo.ID, err)
 	}
 	require.NoError(b, bc.store.UpsertSalonSettings(context.Background(), sqlc.UpsertSalonSettingsParams{
 		SalonID: demo.ID, ReminderDayHour: 18, QuietFromMinute: 21 * 60, QuietToMinute: 9 * 60,
@@ -333,6 +337,10 @@ func copyFile(from, to string) error {
 	}
 	return out.Close()
 }
+
+// benchStalls counts the connect pages that stalled in this run's benchmarks (a websocket that
+// showed the owner nothing it waited for).
+var benchStalls atomic.Int64
 
 // maxSetupStalls is how many stalled connect pages a benchmark's own install rides out.
 const maxSetupStalls = 3

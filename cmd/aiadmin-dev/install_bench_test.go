@@ -155,6 +155,11 @@ func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) erro
 			return err
 		}
 		if err := conn.ReadJSON(&f); err != nil {
+			if stalledPage(err) {
+				benchStalls.Add(1)
+				fmt.Printf("P2: %s salon %d's connect page stalled for %s (status %q, scanned %t)\n",
+					time.Now().Format(time.TimeOnly), o.salon, stall, status, scanned)
+			}
 			return fmt.Errorf("page: %w", err)
 		}
 		switch f.Type {
