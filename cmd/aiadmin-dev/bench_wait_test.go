@@ -14,6 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/stretchr/testify/require"
+
+	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 )
 
 // TestBenchWaitProgressWaitsWhileSendsArrive: a benchmark waits for its last sends while they
@@ -117,4 +119,14 @@ func TestKeepLogsCopiesOnlyTheLogs(t *testing.T) {
 		names = append(names, e.Name())
 	}
 	require.ElementsMatch(t, []string{"api-1.log", "worker-1.log"}, names)
+}
+
+// TestSplitBySalon: P4 on the cluster tells its salon's YClients calls from those of other
+// salons by the path's segments (salon 12 is not salon 123).
+func TestSplitBySalon(t *testing.T) {
+	reqs := []yclientsfake.RequestLog{{Method: "GET", Path: "/api/v1/records/12", Status: 200}, {Method: "GET", Path: "/api/v1/records/123", Status: 200},
+		{Method: "GET", Path: "/api/v1/company/12/services", Status: 200}, {Method: "GET", Path: "/api/v1/book_staff/7", Status: 200}}
+	own, others := splitBySalon(reqs, 12)
+	require.Equal(t, map[string]int{"GET /api/v1/records/{id}": 1, "GET /api/v1/company/{id}/services": 1}, callsByEndpoint(own))
+	require.Equal(t, map[string]int{"GET /api/v1/records/{id}": 1, "GET /api/v1/book_staff/{id}": 1}, callsByEndpoint(others))
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -205,13 +206,30 @@ func sendTargetFor(b *testing.B, n int) sendTarget {
 						limited++
 					}
 				}
+				own, others := splitBySalon(reqs, salon)
 				return fmt.Sprintf("%s; YClients requests %d (%.2f per booking, %d answered 429, max %.1f req/s over 1 s "+
-					"windows, by arrival at the fake)", cpu(), len(reqs), float64(len(reqs))/float64(n), limited,
-					yclientsfake.MaxRequestRate(reqs, time.Second))
+					"windows, by arrival at the fake): for the benchmark's salon %s, for other salons %s", cpu(), len(reqs),
+					float64(len(reqs))/float64(n), limited, yclientsfake.MaxRequestRate(reqs, time.Second),
+					benchPerOwner(callsByEndpoint(own), n), benchPerOwner(callsByEndpoint(others), n))
 			}
 		},
 		where: fmt.Sprintf("%d api + %d worker processes, Temporal on PostgreSQL, the fake WhatsApp server, "+
 			"YClients budget 1 request/%s cluster-wide; ", bc.c.opts.APIs, bc.c.opts.Workers, yclients.BudgetSpacing)}
+}
+
+// splitBySalon splits YClients requests into those whose path names the salon and the others
+// (on the cluster, P4 shares the budget with what earlier benchmarks left, such as P2's
+// catalogue syncs). The counts per endpoint are then per booking.
+func splitBySalon(reqs []yclientsfake.RequestLog, salon int64) (own, others []yclientsfake.RequestLog) {
+	id := strconv.FormatInt(salon, 10)
+	for _, r := range reqs {
+		if slices.Contains(strings.Split(r.Path, "/"), id) {
+			own = append(own, r)
+		} else {
+			others = append(others, r)
+		}
+	}
+	return own, others
 }
 
 // benchWaitFor polls done every 20 ms until it holds or wait has passed.
