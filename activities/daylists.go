@@ -150,7 +150,8 @@ func (d *dayLists) read(ctx context.Context, l *dayList, salonID int64, visit ti
 	l.started, l.at, l.after = true, d.now(), nil
 	since := l.since
 	d.mu.Unlock()
-	ctx, cancel := context.WithTimeout(ctx, dayListFresh)
+	// Messages wait for it: its requests go before the catalogue syncs (yclients.Prompt).
+	ctx, cancel := context.WithTimeout(yclients.Prompt(ctx), dayListFresh)
 	defer cancel()
 	var recs []yclients.Record
 	var err error

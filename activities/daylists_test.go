@@ -1,14 +1,18 @@
 package activities_test
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiadmin/aiadmin/activities/texts"
+	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
 )
 
@@ -85,4 +89,71 @@ func recordReads(f *fixture, before int) map[string]int {
 		}
 	}
 	return calls
+}
+
+// TestMessageReReadsArePrompt: every YClients read a client's message waits for — the day's
+// list of a reminder or of a notice, and a record read on its own — is marked Prompt, so that
+// the cluster's budget serves it before the catalogue syncs (yclients.Prompt).
+func TestMessageReReadsArePrompt(t *testing.T) {
+	seen := &promptSeen{next: http.DefaultTransport}
+	f := newFixtureHTTP(t, partnerToken, &http.Client{Transport: seen})
+	start := time.Now().Add(48 * time.Hour).Truncate(time.Minute)
+	ins := salonWithRecords(t, f, start, 4)
+	policy(t, f, 0, 100, 0, 0)
+	later := start.Add(24 * time.Hour).Format(time.RFC3339)
+	_, err := f.fake.UpdateRecord(salonID, ins[3].RecordID, yclientsfake.RecordChange{Datetime: &later})
+	require.NoError(t, err)
+	seen.reset()
+	require.Equal(t, map[string]int{"sent ": 3, "skipped record rescheduled": 1}, deliverAll(t, f, ins))
+	reminders := slices.Clone(ins)
+	for i := range reminders {
+		reminders[i].Kind, reminders[i].Deadline = texts.ReminderDay, start
+	}
+	deliverAll(t, f, reminders)
+	got := seen.counts()
+	require.Positive(t, got["prompt list"], "%v", got)
+	require.Positive(t, got["prompt record"], "%v", got)
+	require.Zero(t, got["list"]+got["record"], "re-reads not marked Prompt: %v", got)
+}
+
+// promptSeen counts the record reads going to YClients by kind and by whether their context
+// was marked Prompt.
+type promptSeen struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	n    map[string]int
+}
+
+func (p *promptSeen) RoundTrip(r *http.Request) (*http.Response, error) {
+	kind := ""
+	switch {
+	case strings.HasPrefix(r.URL.Path, "/api/v1/records/"):
+		kind = "list"
+	case strings.HasPrefix(r.URL.Path, "/api/v1/record/"):
+		kind = "record"
+	}
+	if kind != "" {
+		if yclients.IsPrompt(r.Context()) {
+			kind = "prompt " + kind
+		}
+		p.mu.Lock()
+		if p.n == nil {
+			p.n = map[string]int{}
+		}
+		p.n[kind]++
+		p.mu.Unlock()
+	}
+	return p.next.RoundTrip(r)
+}
+
+func (p *promptSeen) reset() {
+	p.mu.Lock()
+	p.n = nil
+	p.mu.Unlock()
+}
+
+func (p *promptSeen) counts() map[string]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return maps.Clone(p.n)
 }

@@ -280,6 +280,7 @@ func (a *Messaging) stillRelevant(ctx context.Context, loc *time.Location, in De
 // read after it asked (dayLists). Any other message, or a record that list does not hold (moved
 // to another day, or, for a reminder, deleted), reads the record itself.
 func (a *Messaging) reread(ctx context.Context, loc *time.Location, in DeliverInput) (yclients.Record, error) {
+	ctx = yclients.Prompt(ctx) // a client's message waits for it: before the catalogue syncs
 	reminder := in.Kind == texts.ReminderDay || in.Kind == texts.Reminder2h
 	notice := in.Kind == texts.Confirmation || in.Kind == texts.Change || in.Kind == texts.Cancellation
 	if (reminder || notice) && a.days != nil {

@@ -31,6 +31,13 @@ const (
 	// checks) may book: behind a longer queue it waits and looks again, leaving the next
 	// free slots to the owners.
 	backgroundHorizon = 2 * time.Second
+	// promptHorizon is how far ahead a request a client's message waits for (Prompt) may book,
+	// behind the owners' queue: longer than backgroundHorizon, so that while such requests
+	// wait the other background work finds the next free slots too far ahead and leaves them.
+	promptHorizon = 3 * backgroundHorizon
+	// promptLookers is how many Prompt requests of one process look for a slot at a time (as
+	// backgroundLookers, in a line of their own: they do not wait behind the process's syncs).
+	promptLookers = 2
 	// lateTolerance is how late after its slot a request may still go.
 	lateTolerance = 100 * time.Millisecond
 	// lookAgain is the shortest wait before a request the queue was too long for looks again.
@@ -69,16 +76,19 @@ type SlotBook interface {
 // waiting on a page, an activation callback) may book further ahead and go ahead of the
 // owners' queue; requests marked Queued (the register pages of a wave of owners) take turns
 // in that queue and book their slots when their turn comes; the others book only when both
-// are short, so the owners' requests go first.
+// are short, so the owners' requests go first. Among those, requests marked Prompt (a client's
+// message waits for them) book further ahead than the rest, which leave them the next slots.
 type Budget struct {
 	slots   SlotBook
 	lookers chan struct{} // the background requests looking for a slot (backgroundLookers)
+	prompts chan struct{} // the Prompt requests looking for one (promptLookers)
 	turns   chan struct{} // the queued requests whose turn came looking for one (turnLookers)
 }
 
 // NewBudget is the Budget over slots.
 func NewBudget(slots SlotBook) *Budget {
-	return &Budget{slots: slots, lookers: make(chan struct{}, backgroundLookers), turns: make(chan struct{}, turnLookers)}
+	return &Budget{slots: slots, lookers: make(chan struct{}, backgroundLookers), prompts: make(chan struct{}, promptLookers),
+		turns: make(chan struct{}, turnLookers)}
 }
 
 // ErrBudgetDeadline is returned when no slot is free before the caller's deadline.
@@ -87,13 +97,17 @@ var ErrBudgetDeadline = errors.New("yclients: no request slot free before the de
 // Wait books the next slot the request may have and waits for it. It never books a slot it
 // could not use: one past the context's deadline is not taken. A background request first
 // waits its turn among the process's (backgroundLookers); an urgent one never does; a queued
-// one takes its turn in the owners' queue first.
+// one takes its turn in the owners' queue first; a Prompt one waits its turn among the
+// process's Prompt requests only.
 func (b *Budget) Wait(ctx context.Context) error {
 	if u, ok := ctx.Value(urgentKey{}).(urgency); ok {
 		if u.queued {
 			return b.queue(ctx, u.horizon, u.booked)
 		}
 		return b.wait(ctx, u.horizon, slotUrgent, u.booked)
+	}
+	if IsPrompt(ctx) {
+		return b.look(ctx, b.prompts, promptHorizon, slotBackground, nil)
 	}
 	return b.look(ctx, b.lookers, backgroundHorizon, slotBackground, nil)
 }
@@ -220,6 +234,22 @@ func Urgent(ctx context.Context) context.Context {
 func Queued(ctx context.Context, booked func(slot time.Time)) context.Context {
 	return context.WithValue(ctx, urgentKey{}, urgency{horizon: QueueHorizon, booked: booked, queued: true})
 }
+
+// Prompt marks ctx's YClients requests as ones a client's message waits for (the re-read of
+// a booking before its confirmation or reminder): behind the owners (Urgent, Queued), ahead of
+// the other background work (catalogue syncs, status checks), which they pass in the process
+// and in the shared store (promptHorizon).
+func Prompt(ctx context.Context) context.Context {
+	if IsUrgent(ctx) {
+		return ctx
+	}
+	return context.WithValue(ctx, promptKey{}, true)
+}
+
+type promptKey struct{}
+
+// IsPrompt reports whether ctx was marked Prompt.
+func IsPrompt(ctx context.Context) bool { return ctx.Value(promptKey{}) != nil }
 
 // IsUrgent reports whether ctx was marked Urgent or Queued.
 func IsUrgent(ctx context.Context) bool { _, ok := ctx.Value(urgentKey{}).(urgency); return ok }

@@ -368,3 +368,37 @@ func later(a, b time.Time) time.Time {
 	}
 	return b
 }
+
+// TestBudgetClientMessagesGoBeforeBackgroundWork: a re-read a client's message waits for
+// (Prompt) goes ahead of the background work queued in its own process and in the others —
+// the catalogue syncs of a wave of new salons — instead of behind it. (make bench CLUSTER=1 of
+// 2026-12-04 22:19: P2's 500 salons' syncs made 984 of the 1,189 YClients calls during P4, and
+// P4's confirmations waited behind them: 8.3 bookings/s with the machine 51 % busy.)
+func TestBudgetClientMessagesGoBeforeBackgroundWork(t *testing.T) {
+	fake, url := budgetFake(t)
+	clients := processes(t, 2, url, func(s *db.Store) yclients.Limiter { return yclients.NewBudget(s) })
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		for range 12 { // 24 × 305 ms: a 7 s queue of background requests, half in each process
+			wg.Go(func() {
+				_, err := c.Staff(context.Background(), yclientsfake.DemoSalonMoscow)
+				require.NoError(t, err)
+			})
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // the background queue has formed in both processes
+	start := time.Now()
+	_, err := clients[0].Company(yclients.Prompt(context.Background()), yclientsfake.DemoSalonMoscow)
+	require.NoError(t, err)
+	waited := time.Since(start)
+	wg.Wait()
+	require.Less(t, waited, 3*time.Second, "the client's re-read waited behind the background queue")
+	reqs := fake.Requests()
+	require.Len(t, reqs, 25)
+	for i, r := range reqs {
+		if r.Path == "/api/v1/company/100001" {
+			require.Less(t, i, 10, "the client's re-read went %d-th of %d", i+1, len(reqs))
+		}
+	}
+	require.LessOrEqual(t, fake.MaxRate(time.Second), 5.0)
+}
