@@ -194,14 +194,26 @@ func (s *stack) start() {
 		a.Close()
 		s.stop = func() {}
 	}
-	require.Eventually(s.t, func() bool {
-		resp, err := s.http.Get(s.cfg.PublicURL + "/healthz")
-		if err != nil {
-			return false
+	// Up to 60 s: a loaded machine (CI runs the packages side by side) starts it slower, and
+	// once 30 s were not enough (TestWebUIShowsDecodedBookingPayloads, CI of 2026-12-04 23:37,
+	// with its own Temporal server and Web UI starting just before). A stack that stopped says why.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case err := <-done:
+			done <- err // for stop
+			require.FailNow(s.t, "the stack stopped before its /healthz answered 200", "%v", err)
+		default:
 		}
-		resp.Body.Close()
-		return resp.StatusCode == 200
-	}, 30*time.Second, 50*time.Millisecond, "the stack's /healthz answers 200 (a loaded machine starts it slower)")
+		if resp, err := s.http.Get(s.cfg.PublicURL + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		require.True(s.t, time.Now().Before(deadline), "the stack's /healthz did not answer 200 within 60 s")
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // restart stops the app, changes its configuration and starts it again on the same database,
