@@ -124,18 +124,21 @@ func Inserted(err error) (bool, error) {
 // until that slot (ok), or until the first free one when the queue of booked slots is longer
 // than horizon (not ok: nothing booked), by the database's clock.
 func (s *Store) ReserveYClientsSlot(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error) {
-	return s.BookYClientsSlot(ctx, spacing, horizon, false, true, 0)
+	return s.BookYClientsSlot(ctx, spacing, horizon, false, true, 0, 0)
 }
 
 // BookYClientsSlot books the next free YClients request slot as ReserveYClientsSlot does; a
 // request behindQueue books only when the owners' queue (TakeYClientsTurn) is over within
 // horizon too (wait is then until it is), and only one that pushQueue moves the queue. One
 // with a holdQueue (a turn that has come) keeps the queue open until holdQueue after its slot,
-// or after the first free one when it could not book.
-func (s *Store) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue time.Duration) (wait time.Duration, ok bool, err error) {
+// or after the first free one when it could not book. One with a holdBackground (a client's
+// message waits for it) keeps the other background requests behind until holdBackground after
+// its slot, and is not kept behind by another such request.
+func (s *Store) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue, holdBackground time.Duration) (wait time.Duration, ok bool, err error) {
 	row, err := s.Queries.ReserveYClientsSlot(ctx, sqlc.ReserveYClientsSlotParams{
 		SpacingMs: spacing.Milliseconds(), HorizonMs: horizon.Milliseconds(),
 		BehindQueue: behindQueue, PushQueue: pushQueue, HoldQueueMs: holdQueue.Milliseconds(),
+		HoldBackgroundMs: holdBackground.Milliseconds(),
 	})
 	if err != nil {
 		return 0, false, err

@@ -35,6 +35,13 @@ const (
 	// behind the owners' queue: longer than backgroundHorizon, so that while such requests
 	// wait the other background work finds the next free slots too far ahead and leaves them.
 	promptHorizon = 3 * backgroundHorizon
+	// promptHold is how long after a Prompt request's slot the other background work stays
+	// behind (it books only once the hold ends within its backgroundHorizon): a list's pages
+	// are read one after the other, and the next page, asked once the one before is in, finds
+	// the next free slot instead of one behind the background requests booked 2 s ahead in
+	// between. One second past the slot covers YClients' answer and the next page's asking; when
+	// the client's messages stop, background work goes on about a second later.
+	promptHold = backgroundHorizon + time.Second
 	// promptLookers is how many Prompt requests of one process look for a slot at a time (as
 	// backgroundLookers, in a line of their own: they do not wait behind the process's syncs).
 	promptLookers = 2
@@ -63,11 +70,13 @@ const (
 // that slot (ok) or, when the queue is longer (not ok, nothing booked), until the first free
 // one. A request behindQueue also waits for the owners' queue to end; one that pushQueue goes
 // ahead of it and moves it one slot later; one with a holdQueue keeps the queue from ending
-// before holdQueue after its slot (or after the first free one, when it could not book).
+// before holdQueue after its slot (or after the first free one, when it could not book); one
+// with a holdBackground keeps the other behindQueue requests (those without one) from booking
+// before holdBackground after its slot.
 // TakeYClientsTurn gives a request in the owners' queue its turn, when it is within horizon;
 // it books no slot.
 type SlotBook interface {
-	BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue time.Duration) (wait time.Duration, ok bool, err error)
+	BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue, holdBackground time.Duration) (wait time.Duration, ok bool, err error)
 	TakeYClientsTurn(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error)
 }
 
@@ -107,7 +116,7 @@ func (b *Budget) Wait(ctx context.Context) error {
 		return b.wait(ctx, u.horizon, slotUrgent, u.booked)
 	}
 	if IsPrompt(ctx) {
-		return b.look(ctx, b.prompts, promptHorizon, slotBackground, nil)
+		return b.look(ctx, b.prompts, promptHorizon, slotPrompt, nil)
 	}
 	return b.look(ctx, b.lookers, backgroundHorizon, slotBackground, nil)
 }
@@ -160,13 +169,16 @@ func (b *Budget) queue(ctx context.Context, horizon time.Duration, booked func(t
 
 // slotClass is how a request's slot relates to the owners' queue.
 type slotClass struct {
-	behindQueue, pushQueue bool
-	holdQueue              time.Duration
+	behindQueue, pushQueue    bool
+	holdQueue, holdBackground time.Duration
 }
 
 var (
-	slotBackground = slotClass{behindQueue: true} // after the owners' queue
-	slotUrgent     = slotClass{pushQueue: true}   // ahead of it, moving it a slot later
+	slotBackground = slotClass{behindQueue: true} // after the owners' queue and the client's messages
+	// slotPrompt: after the owners' queue; the other background work stays behind it
+	// (promptHold).
+	slotPrompt = slotClass{behindQueue: true, holdBackground: promptHold}
+	slotUrgent = slotClass{pushQueue: true} // ahead of it, moving it a slot later
 	// slotAtTurn: its turn in the queue has come; the queue stays open while it looks, and a
 	// background request (backgroundHorizon) does not go before it.
 	slotAtTurn = slotClass{holdQueue: backgroundHorizon + BudgetSpacing}
@@ -183,7 +195,7 @@ func (b *Budget) wait(ctx context.Context, horizon time.Duration, class slotClas
 		if h <= 0 {
 			return ErrBudgetDeadline
 		}
-		wait, ok, err := b.slots.BookYClientsSlot(ctx, BudgetSpacing, h, class.behindQueue, class.pushQueue, class.holdQueue)
+		wait, ok, err := b.slots.BookYClientsSlot(ctx, BudgetSpacing, h, class.behindQueue, class.pushQueue, class.holdQueue, class.holdBackground)
 		if err != nil {
 			return fmt.Errorf("yclients: request budget: %w", err)
 		}

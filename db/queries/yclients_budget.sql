@@ -5,11 +5,16 @@
 -- the horizon; one that push_queue (urgent) goes ahead of the queue and moves it one slot
 -- later. A request that hold_queue_ms (a turn of the owners' queue that has come) keeps the
 -- queue open until hold_queue_ms after its slot, or after the first free slot when it could
--- not book, so that background work stays behind it. wait_ms is how long until that slot
+-- not book, so that background work stays behind it. A request that hold_background_ms (a
+-- client's message waits for it) is behind the owners' queue only; once booked it keeps the
+-- other background work (behind_queue without hold_background_ms) off until
+-- hold_background_ms after its slot (prompt_at). wait_ms is how long until that slot
 -- (booked), or until the request could book (not booked: the caller looks again later).
 WITH cur AS (
     SELECT greatest(next_at, clock_timestamp()) AS free_at,
-           CASE WHEN sqlc.arg(behind_queue)::bool THEN greatest(next_at, queue_at, clock_timestamp())
+           CASE WHEN sqlc.arg(behind_queue)::bool AND sqlc.arg(hold_background_ms)::bigint > 0
+                THEN greatest(next_at, queue_at, clock_timestamp())
+                WHEN sqlc.arg(behind_queue)::bool THEN greatest(next_at, queue_at, prompt_at, clock_timestamp())
                 ELSE greatest(next_at, clock_timestamp()) END AS open_at,
            queue_at
     FROM yclients_budget WHERE id = 1 FOR UPDATE
@@ -25,7 +30,11 @@ WITH cur AS (
                         THEN chk.queue_at + make_interval(secs => sqlc.arg(spacing_ms)::bigint / 1000.0)
                         WHEN sqlc.arg(hold_queue_ms)::bigint > 0
                         THEN greatest(chk.queue_at, chk.free_at + make_interval(secs => sqlc.arg(hold_queue_ms)::bigint / 1000.0))
-                        ELSE chk.queue_at END
+                        ELSE chk.queue_at END,
+        prompt_at = CASE WHEN chk.ok AND sqlc.arg(hold_background_ms)::bigint > 0
+                         THEN greatest(yclients_budget.prompt_at,
+                                       chk.free_at + make_interval(secs => sqlc.arg(hold_background_ms)::bigint / 1000.0))
+                         ELSE yclients_budget.prompt_at END
     FROM chk
     WHERE yclients_budget.id = 1
       AND (chk.ok OR sqlc.arg(hold_queue_ms)::bigint > 0)

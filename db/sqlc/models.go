@@ -222,9 +222,10 @@ type WhatsappDevice struct {
 }
 
 type YclientsBudget struct {
-	ID      int16
-	NextAt  time.Time
-	QueueAt time.Time
+	ID       int16
+	NextAt   time.Time
+	QueueAt  time.Time
+	PromptAt time.Time
 }
 
 type YclientsSalonRead struct {
