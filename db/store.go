@@ -124,7 +124,7 @@ func Inserted(err error) (bool, error) {
 // until that slot (ok), or until the first free one when the queue of booked slots is longer
 // than horizon (not ok: nothing booked), by the database's clock.
 func (s *Store) ReserveYClientsSlot(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error) {
-	return s.BookYClientsSlot(ctx, spacing, horizon, false, true, 0, 0)
+	return s.BookYClientsSlot(ctx, spacing, horizon, false, true, 0, 0, 0)
 }
 
 // BookYClientsSlot books the next free YClients request slot as ReserveYClientsSlot does; a
@@ -132,13 +132,13 @@ func (s *Store) ReserveYClientsSlot(ctx context.Context, spacing, horizon time.D
 // horizon too (wait is then until it is), and only one that pushQueue moves the queue. One
 // with a holdQueue (a turn that has come) keeps the queue open until holdQueue after its slot,
 // or after the first free one when it could not book. One with a holdBackground (a client's
-// message waits for it) keeps the other background requests behind until holdBackground after
-// its slot, and is not kept behind by another such request.
-func (s *Store) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue, holdBackground time.Duration) (wait time.Duration, ok bool, err error) {
+// message waits for it) keeps the budget busy until holdBackground after its slot; meanwhile
+// the other behindQueue requests book only a slot free within busyHorizon.
+func (s *Store) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue, holdBackground, busyHorizon time.Duration) (wait time.Duration, ok bool, err error) {
 	row, err := s.Queries.ReserveYClientsSlot(ctx, sqlc.ReserveYClientsSlotParams{
 		SpacingMs: spacing.Milliseconds(), HorizonMs: horizon.Milliseconds(),
 		BehindQueue: behindQueue, PushQueue: pushQueue, HoldQueueMs: holdQueue.Milliseconds(),
-		HoldBackgroundMs: holdBackground.Milliseconds(),
+		HoldBackgroundMs: holdBackground.Milliseconds(), BusyHorizonMs: busyHorizon.Milliseconds(),
 	})
 	if err != nil {
 		return 0, false, err

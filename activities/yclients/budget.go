@@ -35,13 +35,18 @@ const (
 	// behind the owners' queue: longer than backgroundHorizon, so that while such requests
 	// wait the other background work finds the next free slots too far ahead and leaves them.
 	promptHorizon = 3 * backgroundHorizon
-	// promptHold is how long after a Prompt request's slot the other background work stays
-	// behind (it books only once the hold ends within its backgroundHorizon): a list's pages
-	// are read one after the other, and the next page, asked once the one before is in, finds
-	// the next free slot instead of one behind the background requests booked 2 s ahead in
-	// between. One second past the slot covers YClients' answer and the next page's asking; when
-	// the client's messages stop, background work goes on about a second later.
-	promptHold = backgroundHorizon + time.Second
+	// promptHold is how long after a Prompt request's slot the budget stays busy with clients'
+	// messages: meanwhile the other background work books only a slot free within busyHorizon
+	// (one nobody has booked, due now), not backgroundHorizon ahead. A list's pages are read one
+	// after the other, and the next page, asked once the one before is in, finds the next slot
+	// free instead of behind the background requests booked 2 s ahead in between; background
+	// work still takes every slot the clients' messages leave. Ten seconds past the slot cover
+	// YClients' answer and the next page's asking many times over: the clients' messages of a
+	// busy hour come seconds apart, and each finds the next slot or the one after it.
+	promptHold = 5 * backgroundHorizon
+	// busyHorizon is how far ahead background work books while the budget is busy with clients'
+	// messages: a slot nobody has booked, due now.
+	busyHorizon = lateTolerance
 	// promptLookers is how many Prompt requests of one process look for a slot at a time (as
 	// backgroundLookers, in a line of their own: they do not wait behind the process's syncs).
 	promptLookers = 2
@@ -71,12 +76,13 @@ const (
 // one. A request behindQueue also waits for the owners' queue to end; one that pushQueue goes
 // ahead of it and moves it one slot later; one with a holdQueue keeps the queue from ending
 // before holdQueue after its slot (or after the first free one, when it could not book); one
-// with a holdBackground keeps the other behindQueue requests (those without one) from booking
-// before holdBackground after its slot.
+// with a holdBackground keeps the budget busy until holdBackground after its slot, and while it
+// is the other behindQueue requests (those without one) book only a slot free within
+// busyHorizon.
 // TakeYClientsTurn gives a request in the owners' queue its turn, when it is within horizon;
 // it books no slot.
 type SlotBook interface {
-	BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue, holdBackground time.Duration) (wait time.Duration, ok bool, err error)
+	BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue, holdBackground, busyHorizon time.Duration) (wait time.Duration, ok bool, err error)
 	TakeYClientsTurn(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error)
 }
 
@@ -169,14 +175,15 @@ func (b *Budget) queue(ctx context.Context, horizon time.Duration, booked func(t
 
 // slotClass is how a request's slot relates to the owners' queue.
 type slotClass struct {
-	behindQueue, pushQueue    bool
-	holdQueue, holdBackground time.Duration
+	behindQueue, pushQueue                 bool
+	holdQueue, holdBackground, busyHorizon time.Duration
 }
 
 var (
-	slotBackground = slotClass{behindQueue: true} // after the owners' queue and the client's messages
-	// slotPrompt: after the owners' queue; the other background work stays behind it
-	// (promptHold).
+	// slotBackground: after the owners' queue; while clients' messages are read, only a slot
+	// free now.
+	slotBackground = slotClass{behindQueue: true, busyHorizon: busyHorizon}
+	// slotPrompt: after the owners' queue; keeps the budget busy (promptHold).
 	slotPrompt = slotClass{behindQueue: true, holdBackground: promptHold}
 	slotUrgent = slotClass{pushQueue: true} // ahead of it, moving it a slot later
 	// slotAtTurn: its turn in the queue has come; the queue stays open while it looks, and a
@@ -195,7 +202,7 @@ func (b *Budget) wait(ctx context.Context, horizon time.Duration, class slotClas
 		if h <= 0 {
 			return ErrBudgetDeadline
 		}
-		wait, ok, err := b.slots.BookYClientsSlot(ctx, BudgetSpacing, h, class.behindQueue, class.pushQueue, class.holdQueue, class.holdBackground)
+		wait, ok, err := b.slots.BookYClientsSlot(ctx, BudgetSpacing, h, class.behindQueue, class.pushQueue, class.holdQueue, class.holdBackground, class.busyHorizon)
 		if err != nil {
 			return fmt.Errorf("yclients: request budget: %w", err)
 		}

@@ -140,9 +140,9 @@ type countingSlots struct {
 	n atomic.Int64
 }
 
-func (c *countingSlots) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue, holdBackground time.Duration) (time.Duration, bool, error) {
+func (c *countingSlots) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue, holdBackground, busyHorizon time.Duration) (time.Duration, bool, error) {
 	c.n.Add(1)
-	return c.SlotBook.BookYClientsSlot(ctx, spacing, horizon, behindQueue, pushQueue, holdQueue, holdBackground)
+	return c.SlotBook.BookYClientsSlot(ctx, spacing, horizon, behindQueue, pushQueue, holdQueue, holdBackground, busyHorizon)
 }
 
 // TestBudgetBackgroundWaitersSpareTheStore: many background requests of one process waiting
@@ -413,21 +413,7 @@ func TestBudgetClientMessagesGoBeforeBackgroundWork(t *testing.T) {
 func TestBudgetClientMessageReadsInARowKeepTheirPlace(t *testing.T) {
 	fake, url := budgetFake(t)
 	clients := processes(t, 2, url, func(s *db.Store) yclients.Limiter { return yclients.NewBudget(s) })
-	ctx, stop := context.WithCancel(context.Background())
-	var wg sync.WaitGroup
-	for _, c := range clients {
-		for range 6 { // background work that always has a request looking for a slot
-			wg.Go(func() {
-				for ctx.Err() == nil {
-					_, err := c.Staff(ctx, yclientsfake.DemoSalonMoscow)
-					if ctx.Err() == nil {
-						require.NoError(t, err)
-					}
-				}
-			})
-		}
-	}
-	time.Sleep(time.Second) // the background work has booked its slots ahead
+	stop := backgroundWork(t, clients)
 	const pages = 6
 	var waits []time.Duration
 	for range pages {
@@ -439,7 +425,6 @@ func TestBudgetClientMessageReadsInARowKeepTheirPlace(t *testing.T) {
 	last := time.Now()
 	time.Sleep(3 * time.Second) // the background work goes on once the pages stop
 	stop()
-	wg.Wait()
 	t.Logf("the pages waited %v", waits)
 	for i, w := range waits[1:] {
 		require.Less(t, w, 3*yclients.BudgetSpacing, "page %d of %d waited %s behind background work (all: %v)", i+2, pages, w, waits)
@@ -453,4 +438,66 @@ func TestBudgetClientMessageReadsInARowKeepTheirPlace(t *testing.T) {
 	require.GreaterOrEqual(t, len(after), 4, "background requests in the 3 s after the last page: %d", len(after))
 	require.Less(t, after[0].Sub(last), 1500*time.Millisecond, "the background work was kept off for %s after the last page", after[0].Sub(last))
 	require.LessOrEqual(t, fake.MaxRate(time.Second), 5.0)
+}
+
+// TestBudgetClientMessagesLeaveTheRestToBackgroundWork: with a client's message every second
+// (a busy hour: each message one Prompt request), the background work of two processes still
+// gets the slots the messages leave, and each message after the first goes within a slot or
+// two instead of behind 2 s of background requests.
+func TestBudgetClientMessagesLeaveTheRestToBackgroundWork(t *testing.T) {
+	fake, url := budgetFake(t)
+	clients := processes(t, 2, url, func(s *db.Store) yclients.Limiter { return yclients.NewBudget(s) })
+	stop := backgroundWork(t, clients)
+	const messages = 7
+	var waits []time.Duration
+	var first, last time.Time
+	for i := range messages {
+		start := time.Now()
+		_, err := clients[i%2].Company(yclients.Prompt(context.Background()), yclientsfake.DemoSalonMoscow)
+		require.NoError(t, err)
+		waits = append(waits, time.Since(start))
+		if i == 0 {
+			first = time.Now()
+		}
+		last = time.Now()
+		time.Sleep(time.Second)
+	}
+	stop()
+	var background int
+	for _, r := range fake.Requests() {
+		if r.Path != "/api/v1/company/100001" && r.At.After(first) && r.At.Before(last) {
+			background++
+		}
+	}
+	span := last.Sub(first)
+	free := int(span/yclients.BudgetSpacing) - (messages - 1)
+	t.Logf("the messages waited %v; background work made %d requests in the %s between the first and the last (%d slots left by the messages)",
+		waits, background, span.Round(time.Millisecond), free)
+	for i, w := range waits[1:] {
+		require.Less(t, w, 3*yclients.BudgetSpacing, "message %d of %d waited %s behind background work (all: %v)", i+2, messages, w, waits)
+	}
+	require.GreaterOrEqual(t, background, free*2/3, "background work got %d of the %d slots the messages left", background, free)
+	require.LessOrEqual(t, fake.MaxRate(time.Second), 5.0)
+}
+
+// backgroundWork keeps 6 background requests of each client looking for a slot, one after the
+// other, until stop, which returns once they are done; it returns when they have booked their
+// slots ahead.
+func backgroundWork(t *testing.T, clients []*yclients.Client) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, c := range clients {
+		for range 6 {
+			wg.Go(func() {
+				for ctx.Err() == nil {
+					_, err := c.Staff(ctx, yclientsfake.DemoSalonMoscow)
+					if ctx.Err() == nil {
+						require.NoError(t, err)
+					}
+				}
+			})
+		}
+	}
+	time.Sleep(time.Second)
+	return func() { cancel(); wg.Wait() }
 }

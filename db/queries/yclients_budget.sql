@@ -6,21 +6,25 @@
 -- later. A request that hold_queue_ms (a turn of the owners' queue that has come) keeps the
 -- queue open until hold_queue_ms after its slot, or after the first free slot when it could
 -- not book, so that background work stays behind it. A request that hold_background_ms (a
--- client's message waits for it) is behind the owners' queue only; once booked it keeps the
--- other background work (behind_queue without hold_background_ms) off until
--- hold_background_ms after its slot (prompt_at). wait_ms is how long until that slot
--- (booked), or until the request could book (not booked: the caller looks again later).
+-- client's message waits for it) marks the budget busy with clients' messages until
+-- hold_background_ms after its slot (prompt_at); meanwhile the other background work
+-- (behind_queue without hold_background_ms) books only a slot free within busy_horizon_ms, so
+-- that the next page of a client's message's list, asked a moment after the one before, finds
+-- the next slot free. wait_ms is how long until that slot (booked), or until the request could
+-- book (not booked: the caller looks again later).
 WITH cur AS (
     SELECT greatest(next_at, clock_timestamp()) AS free_at,
-           CASE WHEN sqlc.arg(behind_queue)::bool AND sqlc.arg(hold_background_ms)::bigint > 0
-                THEN greatest(next_at, queue_at, clock_timestamp())
-                WHEN sqlc.arg(behind_queue)::bool THEN greatest(next_at, queue_at, prompt_at, clock_timestamp())
+           CASE WHEN sqlc.arg(behind_queue)::bool THEN greatest(next_at, queue_at, clock_timestamp())
                 ELSE greatest(next_at, clock_timestamp()) END AS open_at,
-           queue_at
+           queue_at,
+           sqlc.arg(behind_queue)::bool AND sqlc.arg(hold_background_ms)::bigint = 0
+               AND prompt_at > clock_timestamp() AS busy
     FROM yclients_budget WHERE id = 1 FOR UPDATE
 ), chk AS (
     SELECT cur.free_at, cur.open_at, cur.queue_at,
-           cur.open_at < clock_timestamp() + make_interval(secs => sqlc.arg(horizon_ms)::bigint / 1000.0) AS ok
+           cur.open_at < clock_timestamp() + make_interval(secs => sqlc.arg(horizon_ms)::bigint / 1000.0)
+           AND (NOT cur.busy
+                OR cur.free_at < clock_timestamp() + make_interval(secs => sqlc.arg(busy_horizon_ms)::bigint / 1000.0)) AS ok
     FROM cur
 ), upd AS (
     UPDATE yclients_budget SET
@@ -42,7 +46,7 @@ WITH cur AS (
 )
 SELECT floor(extract(epoch FROM (CASE WHEN chk.ok THEN chk.free_at ELSE chk.open_at END
                                  - clock_timestamp())) * 1000)::bigint AS wait_ms,
-       chk.ok AS booked
+       coalesce(chk.ok, false) AS booked
 FROM chk;
 
 -- name: TakeYClientsTurn :one

@@ -12,24 +12,26 @@ import (
 const reserveYClientsSlot = `-- name: ReserveYClientsSlot :one
 WITH cur AS (
     SELECT greatest(next_at, clock_timestamp()) AS free_at,
-           CASE WHEN $1::bool AND $2::bigint > 0
-                THEN greatest(next_at, queue_at, clock_timestamp())
-                WHEN $1::bool THEN greatest(next_at, queue_at, prompt_at, clock_timestamp())
+           CASE WHEN $1::bool THEN greatest(next_at, queue_at, clock_timestamp())
                 ELSE greatest(next_at, clock_timestamp()) END AS open_at,
-           queue_at
+           queue_at,
+           $1::bool AND $2::bigint = 0
+               AND prompt_at > clock_timestamp() AS busy
     FROM yclients_budget WHERE id = 1 FOR UPDATE
 ), chk AS (
     SELECT cur.free_at, cur.open_at, cur.queue_at,
-           cur.open_at < clock_timestamp() + make_interval(secs => $3::bigint / 1000.0) AS ok
+           cur.open_at < clock_timestamp() + make_interval(secs => $3::bigint / 1000.0)
+           AND (NOT cur.busy
+                OR cur.free_at < clock_timestamp() + make_interval(secs => $4::bigint / 1000.0)) AS ok
     FROM cur
 ), upd AS (
     UPDATE yclients_budget SET
-        next_at = CASE WHEN chk.ok THEN chk.free_at + make_interval(secs => $4::bigint / 1000.0)
+        next_at = CASE WHEN chk.ok THEN chk.free_at + make_interval(secs => $5::bigint / 1000.0)
                        ELSE yclients_budget.next_at END,
-        queue_at = CASE WHEN chk.ok AND $5::bool AND chk.queue_at > clock_timestamp()
-                        THEN chk.queue_at + make_interval(secs => $4::bigint / 1000.0)
-                        WHEN $6::bigint > 0
-                        THEN greatest(chk.queue_at, chk.free_at + make_interval(secs => $6::bigint / 1000.0))
+        queue_at = CASE WHEN chk.ok AND $6::bool AND chk.queue_at > clock_timestamp()
+                        THEN chk.queue_at + make_interval(secs => $5::bigint / 1000.0)
+                        WHEN $7::bigint > 0
+                        THEN greatest(chk.queue_at, chk.free_at + make_interval(secs => $7::bigint / 1000.0))
                         ELSE chk.queue_at END,
         prompt_at = CASE WHEN chk.ok AND $2::bigint > 0
                          THEN greatest(yclients_budget.prompt_at,
@@ -37,12 +39,12 @@ WITH cur AS (
                          ELSE yclients_budget.prompt_at END
     FROM chk
     WHERE yclients_budget.id = 1
-      AND (chk.ok OR $6::bigint > 0)
+      AND (chk.ok OR $7::bigint > 0)
     RETURNING 1
 )
 SELECT floor(extract(epoch FROM (CASE WHEN chk.ok THEN chk.free_at ELSE chk.open_at END
                                  - clock_timestamp())) * 1000)::bigint AS wait_ms,
-       chk.ok AS booked
+       coalesce(chk.ok, false) AS booked
 FROM chk
 `
 
@@ -50,6 +52,7 @@ type ReserveYClientsSlotParams struct {
 	BehindQueue      bool
 	HoldBackgroundMs int64
 	HorizonMs        int64
+	BusyHorizonMs    int64
 	SpacingMs        int64
 	PushQueue        bool
 	HoldQueueMs      int64
@@ -67,15 +70,18 @@ type ReserveYClientsSlotRow struct {
 // later. A request that hold_queue_ms (a turn of the owners' queue that has come) keeps the
 // queue open until hold_queue_ms after its slot, or after the first free slot when it could
 // not book, so that background work stays behind it. A request that hold_background_ms (a
-// client's message waits for it) is behind the owners' queue only; once booked it keeps the
-// other background work (behind_queue without hold_background_ms) off until
-// hold_background_ms after its slot (prompt_at). wait_ms is how long until that slot
-// (booked), or until the request could book (not booked: the caller looks again later).
+// client's message waits for it) marks the budget busy with clients' messages until
+// hold_background_ms after its slot (prompt_at); meanwhile the other background work
+// (behind_queue without hold_background_ms) books only a slot free within busy_horizon_ms, so
+// that the next page of a client's message's list, asked a moment after the one before, finds
+// the next slot free. wait_ms is how long until that slot (booked), or until the request could
+// book (not booked: the caller looks again later).
 func (q *Queries) ReserveYClientsSlot(ctx context.Context, arg ReserveYClientsSlotParams) (ReserveYClientsSlotRow, error) {
 	row := q.db.QueryRow(ctx, reserveYClientsSlot,
 		arg.BehindQueue,
 		arg.HoldBackgroundMs,
 		arg.HorizonMs,
+		arg.BusyHorizonMs,
 		arg.SpacingMs,
 		arg.PushQueue,
 		arg.HoldQueueMs,
