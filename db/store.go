@@ -124,21 +124,37 @@ func Inserted(err error) (bool, error) {
 // until that slot (ok), or until the first free one when the queue of booked slots is longer
 // than horizon (not ok: nothing booked), by the database's clock.
 func (s *Store) ReserveYClientsSlot(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error) {
-	return s.BookYClientsSlot(ctx, spacing, horizon, false, true, 0, 0, 0)
+	return s.BookYClientsSlot(ctx, SlotTerms{Spacing: spacing, Horizon: horizon, PushQueue: true})
 }
 
-// BookYClientsSlot books the next free YClients request slot as ReserveYClientsSlot does; a
-// request behindQueue books only when the owners' queue (TakeYClientsTurn) is over within
-// horizon too (wait is then until it is), and only one that pushQueue moves the queue. One
-// with a holdQueue (a turn that has come) keeps the queue open until holdQueue after its slot,
-// or after the first free one when it could not book. One with a holdBackground (a client's
-// message waits for it) keeps the budget busy until holdBackground after its slot; meanwhile
-// the other behindQueue requests book only a slot free within busyHorizon.
-func (s *Store) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue, holdBackground, busyHorizon time.Duration) (wait time.Duration, ok bool, err error) {
+// SlotTerms are how a request books its YClients slot (BookYClientsSlot). The zero value of
+// each field but Spacing and Horizon is "not this kind of request".
+type SlotTerms struct {
+	// Spacing is the least time after the slot before; Horizon, how far ahead the slot may be.
+	Spacing, Horizon time.Duration
+	// BehindQueue: books only when the owners' queue (TakeYClientsTurn) is over within Horizon
+	// too (wait is then until it is).
+	BehindQueue bool
+	// PushQueue: goes ahead of the owners' queue, which moves one slot later.
+	PushQueue bool
+	// HoldQueue (a turn that has come) keeps the queue open until HoldQueue after the slot, or
+	// after the first free one when it could not book.
+	HoldQueue time.Duration
+	// HoldBackground (a client's message waits for the request) keeps the budget busy until
+	// HoldBackground after the slot.
+	HoldBackground time.Duration
+	// BusyHorizon: while the budget is busy, a BehindQueue request without a HoldBackground
+	// books only a slot free within BusyHorizon.
+	BusyHorizon time.Duration
+}
+
+// BookYClientsSlot books the next free YClients request slot on terms; wait and ok are as
+// ReserveYClientsSlot's.
+func (s *Store) BookYClientsSlot(ctx context.Context, terms SlotTerms) (wait time.Duration, ok bool, err error) {
 	row, err := s.Queries.ReserveYClientsSlot(ctx, sqlc.ReserveYClientsSlotParams{
-		SpacingMs: spacing.Milliseconds(), HorizonMs: horizon.Milliseconds(),
-		BehindQueue: behindQueue, PushQueue: pushQueue, HoldQueueMs: holdQueue.Milliseconds(),
-		HoldBackgroundMs: holdBackground.Milliseconds(), BusyHorizonMs: busyHorizon.Milliseconds(),
+		SpacingMs: terms.Spacing.Milliseconds(), HorizonMs: terms.Horizon.Milliseconds(),
+		BehindQueue: terms.BehindQueue, PushQueue: terms.PushQueue, HoldQueueMs: terms.HoldQueue.Milliseconds(),
+		HoldBackgroundMs: terms.HoldBackground.Milliseconds(), BusyHorizonMs: terms.BusyHorizon.Milliseconds(),
 	})
 	if err != nil {
 		return 0, false, err

@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/aiadmin/aiadmin/db"
 )
 
 // Limiter spaces the client's requests: Wait returns when the next one may go. A
@@ -71,18 +73,13 @@ const (
 )
 
 // SlotBook books request slots in a store every process shares (*db.Store): the next free
-// slot, spacing after the one before, when it starts within horizon. wait is how long until
-// that slot (ok) or, when the queue is longer (not ok, nothing booked), until the first free
-// one. A request behindQueue also waits for the owners' queue to end; one that pushQueue goes
-// ahead of it and moves it one slot later; one with a holdQueue keeps the queue from ending
-// before holdQueue after its slot (or after the first free one, when it could not book); one
-// with a holdBackground keeps the budget busy until holdBackground after its slot, and while it
-// is the other behindQueue requests (those without one) book only a slot free within
-// busyHorizon.
+// slot, spacing after the one before, when it starts within horizon, on the terms of its
+// request's class (db.SlotTerms). wait is how long until that slot (ok) or, when the queue is
+// longer (not ok, nothing booked), until the first free one.
 // TakeYClientsTurn gives a request in the owners' queue its turn, when it is within horizon;
 // it books no slot.
 type SlotBook interface {
-	BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue, holdBackground, busyHorizon time.Duration) (wait time.Duration, ok bool, err error)
+	BookYClientsSlot(ctx context.Context, terms db.SlotTerms) (wait time.Duration, ok bool, err error)
 	TakeYClientsTurn(ctx context.Context, spacing, horizon time.Duration) (wait time.Duration, ok bool, err error)
 }
 
@@ -129,7 +126,7 @@ func (b *Budget) Wait(ctx context.Context) error {
 
 // look waits its turn among the process's requests looking for a slot (lookers), then books
 // one within horizon and waits for it; it leaves its place to the next once booked.
-func (b *Budget) look(ctx context.Context, lookers chan struct{}, horizon time.Duration, class slotClass, booked func(time.Time)) error {
+func (b *Budget) look(ctx context.Context, lookers chan struct{}, horizon time.Duration, class db.SlotTerms, booked func(time.Time)) error {
 	select {
 	case lookers <- struct{}{}:
 	case <-ctx.Done():
@@ -173,27 +170,23 @@ func (b *Budget) queue(ctx context.Context, horizon time.Duration, booked func(t
 	return b.look(ctx, b.turns, turnHorizon, slotAtTurn, booked)
 }
 
-// slotClass is how a request's slot relates to the owners' queue.
-type slotClass struct {
-	behindQueue, pushQueue                 bool
-	holdQueue, holdBackground, busyHorizon time.Duration
-}
-
+// The classes of slot (db.SlotTerms without Spacing and Horizon): how a request's slot
+// relates to the owners' queue.
 var (
 	// slotBackground: after the owners' queue; while clients' messages are read, only a slot
 	// free now.
-	slotBackground = slotClass{behindQueue: true, busyHorizon: busyHorizon}
+	slotBackground = db.SlotTerms{BehindQueue: true, BusyHorizon: busyHorizon}
 	// slotPrompt: after the owners' queue; keeps the budget busy (promptHold).
-	slotPrompt = slotClass{behindQueue: true, holdBackground: promptHold}
-	slotUrgent = slotClass{pushQueue: true} // ahead of it, moving it a slot later
+	slotPrompt = db.SlotTerms{BehindQueue: true, HoldBackground: promptHold}
+	slotUrgent = db.SlotTerms{PushQueue: true} // ahead of it, moving it a slot later
 	// slotAtTurn: its turn in the queue has come; the queue stays open while it looks, and a
 	// background request (backgroundHorizon) does not go before it.
-	slotAtTurn = slotClass{holdQueue: backgroundHorizon + BudgetSpacing}
+	slotAtTurn = db.SlotTerms{HoldQueue: backgroundHorizon + BudgetSpacing}
 )
 
 // wait books a slot within horizon and waits for it; booked is told the slot each time it
 // books one (nil: nobody asks). Behind a longer queue it looks again later.
-func (b *Budget) wait(ctx context.Context, horizon time.Duration, class slotClass, booked func(slot time.Time)) error {
+func (b *Budget) wait(ctx context.Context, horizon time.Duration, class db.SlotTerms, booked func(slot time.Time)) error {
 	for {
 		h := horizon
 		if dl, ok := ctx.Deadline(); ok {
@@ -202,7 +195,9 @@ func (b *Budget) wait(ctx context.Context, horizon time.Duration, class slotClas
 		if h <= 0 {
 			return ErrBudgetDeadline
 		}
-		wait, ok, err := b.slots.BookYClientsSlot(ctx, BudgetSpacing, h, class.behindQueue, class.pushQueue, class.holdQueue, class.holdBackground, class.busyHorizon)
+		terms := class
+		terms.Spacing, terms.Horizon = BudgetSpacing, h
+		wait, ok, err := b.slots.BookYClientsSlot(ctx, terms)
 		if err != nil {
 			return fmt.Errorf("yclients: request budget: %w", err)
 		}

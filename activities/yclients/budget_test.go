@@ -140,9 +140,9 @@ type countingSlots struct {
 	n atomic.Int64
 }
 
-func (c *countingSlots) BookYClientsSlot(ctx context.Context, spacing, horizon time.Duration, behindQueue, pushQueue bool, holdQueue, holdBackground, busyHorizon time.Duration) (time.Duration, bool, error) {
+func (c *countingSlots) BookYClientsSlot(ctx context.Context, terms db.SlotTerms) (time.Duration, bool, error) {
 	c.n.Add(1)
-	return c.SlotBook.BookYClientsSlot(ctx, spacing, horizon, behindQueue, pushQueue, holdQueue, holdBackground, busyHorizon)
+	return c.SlotBook.BookYClientsSlot(ctx, terms)
 }
 
 // TestBudgetBackgroundWaitersSpareTheStore: many background requests of one process waiting
@@ -429,12 +429,7 @@ func TestBudgetClientMessageReadsInARowKeepTheirPlace(t *testing.T) {
 	for i, w := range waits[1:] {
 		require.Less(t, w, 3*yclients.BudgetSpacing, "page %d of %d waited %s behind background work (all: %v)", i+2, pages, w, waits)
 	}
-	var after []time.Time
-	for _, r := range fake.Requests() {
-		if r.Path != "/api/v1/company/100001" && r.At.After(last) && r.At.Before(last.Add(3*time.Second)) {
-			after = append(after, r.At)
-		}
-	}
+	after := backgroundRequests(fake, last, last.Add(3*time.Second))
 	require.GreaterOrEqual(t, len(after), 4, "background requests in the 3 s after the last page: %d", len(after))
 	require.Less(t, after[0].Sub(last), 1500*time.Millisecond, "the background work was kept off for %s after the last page", after[0].Sub(last))
 	require.LessOrEqual(t, fake.MaxRate(time.Second), 5.0)
@@ -463,12 +458,7 @@ func TestBudgetClientMessagesLeaveTheRestToBackgroundWork(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	stop()
-	var background int
-	for _, r := range fake.Requests() {
-		if r.Path != "/api/v1/company/100001" && r.At.After(first) && r.At.Before(last) {
-			background++
-		}
-	}
+	background := len(backgroundRequests(fake, first, last))
 	span := last.Sub(first)
 	free := int(span/yclients.BudgetSpacing) - (messages - 1)
 	t.Logf("the messages waited %v; background work made %d requests in the %s between the first and the last (%d slots left by the messages)",
@@ -478,6 +468,18 @@ func TestBudgetClientMessagesLeaveTheRestToBackgroundWork(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, background, free*2/3, "background work got %d of the %d slots the messages left", background, free)
 	require.LessOrEqual(t, fake.MaxRate(time.Second), 5.0)
+}
+
+// backgroundRequests are when the fake took the requests of backgroundWork (any but the
+// company reads of the tests' Prompt requests) between from and to, in order.
+func backgroundRequests(fake *yclientsfake.Fake, from, to time.Time) []time.Time {
+	var at []time.Time
+	for _, r := range fake.Requests() {
+		if r.Path != "/api/v1/company/100001" && r.At.After(from) && r.At.Before(to) {
+			at = append(at, r.At)
+		}
+	}
+	return at
 }
 
 // backgroundWork keeps 6 background requests of each client looking for a slot, one after the
