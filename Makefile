@@ -63,6 +63,7 @@ chromium:
 AIADMIN_CHAOS ?= short
 test: postgres temporal-dev chromium
 	@AIADMIN_CHAOS=$(AIADMIN_CHAOS) cmd/temporal-dev/with-temporal.sh $(GO) test $(TEST_FLAGS) ./...
+	$(GO) -C cmd/temporal-dev test $(TEST_FLAGS) ./...
 	@GO=$(GO) cmd/aiadmin-dev/fuzz.sh $(FUZZTIME_TEST) $(FUZZERS)
 
 ## fuzz: every fuzzer for FUZZTIME each (default 60s; e.g. make fuzz FUZZTIME=10m)

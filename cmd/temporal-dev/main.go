@@ -246,6 +246,10 @@ func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, *stores,
 	if err != nil {
 		return nil, "", nil, err
 	}
+	dc, err := dynamicConfig(cfg)
+	if err != nil {
+		return nil, "", nil, err
+	}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
@@ -253,7 +257,7 @@ func startServer(cfg *Config, zl *zap.Logger) (temporal.Server, string, *stores,
 		temporal.WithLogger(logger),
 		temporal.WithAuthorizer(authorizer),
 		temporal.WithClaimMapper(func(*config.Config) authorization.ClaimMapper { return claimMapper }),
-		temporal.WithDynamicConfigClient(dynamicConfig(cfg)),
+		temporal.WithDynamicConfigClient(dc),
 	)
 	if err != nil {
 		return nil, "", nil, fmt.Errorf("new server: %w", err)
@@ -355,8 +359,10 @@ func serverConfig(cfg *Config, st *stores) (*config.Config, map[primitives.Servi
 	return &conf, hosts
 }
 
-// dynamicConfig is the Temporal CLI's dev-server defaults plus temporal-dev.yaml's overrides.
-func dynamicConfig(cfg *Config) dynamicconfig.StaticClient {
+// dynamicConfig is the Temporal CLI's dev-server defaults plus temporal-dev.yaml's overrides. An
+// override is a plain value, or a list of constrained values as in the server's own
+// dynamic-config files ({value, constraints: {namespace, taskQueueName, taskType}}).
+func dynamicConfig(cfg *Config) (dynamicconfig.StaticClient, error) {
 	dc := dynamicconfig.StaticClient{
 		dynamicconfig.MakeKey("system.forceSearchAttributesCacheRefreshOnRead"): true,
 		dynamicconfig.MakeKey("frontend.enableUpdateWorkflowExecution"):         true,
@@ -366,9 +372,58 @@ func dynamicConfig(cfg *Config) dynamicconfig.StaticClient {
 		dynamicconfig.MakeKey("frontend.workerVersioningDataAPIs"):              true,
 	}
 	for k, v := range cfg.Server.DynamicConfig {
-		dc[dynamicconfig.MakeKey(k)] = v
+		list, ok := v.([]any)
+		if !ok {
+			dc[dynamicconfig.MakeKey(k)] = v
+			continue
+		}
+		cvs := make([]dynamicconfig.ConstrainedValue, 0, len(list))
+		for i, item := range list {
+			cv, err := constrainedValue(item)
+			if err != nil {
+				return nil, fmt.Errorf("dynamicConfig %s[%d]: %w", k, i, err)
+			}
+			cvs = append(cvs, cv)
+		}
+		dc[dynamicconfig.MakeKey(k)] = cvs
 	}
-	return dc
+	return dc, nil
+}
+
+// constrainedValue reads one {value, constraints} item of a dynamic-config list.
+func constrainedValue(item any) (dynamicconfig.ConstrainedValue, error) {
+	var cv dynamicconfig.ConstrainedValue
+	m, ok := item.(map[string]any)
+	if !ok {
+		return cv, fmt.Errorf("want {value, constraints}, got %T", item)
+	}
+	v, ok := m["value"]
+	if !ok {
+		return cv, errors.New("no value")
+	}
+	cv.Value = v
+	cons, _ := m["constraints"].(map[string]any)
+	for name, raw := range cons {
+		str, ok := raw.(string)
+		if !ok {
+			return cv, fmt.Errorf("constraint %s: want a string, got %T", name, raw)
+		}
+		switch name {
+		case "namespace":
+			cv.Constraints.Namespace = str
+		case "taskQueueName":
+			cv.Constraints.TaskQueueName = str
+		case "taskType":
+			t, ok := enumspb.TaskQueueType_shorthandValue[str]
+			if !ok {
+				return cv, fmt.Errorf("taskType %q: want Workflow or Activity", str)
+			}
+			cv.Constraints.TaskQueueType = enumspb.TaskQueueType(t)
+		default:
+			return cv, fmt.Errorf("constraint %s: want namespace, taskQueueName or taskType", name)
+		}
+	}
+	return cv, nil
 }
 
 func startUI(cfg *Config, hostPort string) (*uiserver.Server, string, error) {
