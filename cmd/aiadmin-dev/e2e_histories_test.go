@@ -364,7 +364,7 @@ func startTemporal(t *testing.T, dynamic map[string]any) string {
 	for k, v := range dynamic {
 		fmt.Fprintf(&dc, "    %s: %v\n", k, v)
 	}
-	text := strings.Replace(string(conf), "  dynamicConfig: {}", "  dynamicConfig:\n"+dc.String(), 1)
+	text := strings.Replace(string(conf), "  dynamicConfig:\n", "  dynamicConfig:\n"+dc.String(), 1)
 	require.NotEqual(t, string(conf), text, "temporal-dev.yaml has a dynamicConfig line")
 	path := filepath.Join(t.TempDir(), "temporal.yaml")
 	require.NoError(t, os.WriteFile(path, []byte(text), 0o644))
