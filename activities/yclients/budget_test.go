@@ -411,24 +411,16 @@ func TestBudgetClientMessagesGoBeforeBackgroundWork(t *testing.T) {
 // 23:20: P4's salon made 142 calls in about 300 s, 2.1 s a call, while P2's catalogue syncs
 // made 843.)
 func TestBudgetClientMessageReadsInARowKeepTheirPlace(t *testing.T) {
-	fake, url := budgetFake(t)
-	clients := processes(t, 2, url, func(s *db.Store) yclients.Limiter { return yclients.NewBudget(s) })
-	stop := backgroundWork(t, clients)
-	const pages = 6
+	fake, clients, stop := busyBudget(t)
 	var waits []time.Duration
-	for range pages {
-		start := time.Now()
-		_, err := clients[0].Company(yclients.Prompt(context.Background()), yclientsfake.DemoSalonMoscow)
-		require.NoError(t, err)
-		waits = append(waits, time.Since(start))
+	for range 6 {
+		waits = append(waits, promptRead(t, clients[0]))
 	}
 	last := time.Now()
 	time.Sleep(3 * time.Second) // the background work goes on once the pages stop
 	stop()
 	t.Logf("the pages waited %v", waits)
-	for i, w := range waits[1:] {
-		require.Less(t, w, 3*yclients.BudgetSpacing, "page %d of %d waited %s behind background work (all: %v)", i+2, pages, w, waits)
-	}
+	requireKeptTheirPlace(t, "page", waits)
 	after := backgroundRequests(fake, last, last.Add(3*time.Second))
 	require.GreaterOrEqual(t, len(after), 4, "background requests in the 3 s after the last page: %d", len(after))
 	require.Less(t, after[0].Sub(last), 1500*time.Millisecond, "the background work was kept off for %s after the last page", after[0].Sub(last))
@@ -440,17 +432,12 @@ func TestBudgetClientMessageReadsInARowKeepTheirPlace(t *testing.T) {
 // gets the slots the messages leave, and each message after the first goes within a slot or
 // two instead of behind 2 s of background requests.
 func TestBudgetClientMessagesLeaveTheRestToBackgroundWork(t *testing.T) {
-	fake, url := budgetFake(t)
-	clients := processes(t, 2, url, func(s *db.Store) yclients.Limiter { return yclients.NewBudget(s) })
-	stop := backgroundWork(t, clients)
+	fake, clients, stop := busyBudget(t)
 	const messages = 7
 	var waits []time.Duration
 	var first, last time.Time
 	for i := range messages {
-		start := time.Now()
-		_, err := clients[i%2].Company(yclients.Prompt(context.Background()), yclientsfake.DemoSalonMoscow)
-		require.NoError(t, err)
-		waits = append(waits, time.Since(start))
+		waits = append(waits, promptRead(t, clients[i%2]))
 		if i == 0 {
 			first = time.Now()
 		}
@@ -463,11 +450,35 @@ func TestBudgetClientMessagesLeaveTheRestToBackgroundWork(t *testing.T) {
 	free := int(span/yclients.BudgetSpacing) - (messages - 1)
 	t.Logf("the messages waited %v; background work made %d requests in the %s between the first and the last (%d slots left by the messages)",
 		waits, background, span.Round(time.Millisecond), free)
-	for i, w := range waits[1:] {
-		require.Less(t, w, 3*yclients.BudgetSpacing, "message %d of %d waited %s behind background work (all: %v)", i+2, messages, w, waits)
-	}
+	requireKeptTheirPlace(t, "message", waits)
 	require.GreaterOrEqual(t, background, free*2/3, "background work got %d of the %d slots the messages left", background, free)
 	require.LessOrEqual(t, fake.MaxRate(time.Second), 5.0)
+}
+
+// busyBudget is the setup of the tests of client messages among background work: the fake,
+// two processes sharing the budget, and backgroundWork on both, with its stop.
+func busyBudget(t *testing.T) (*yclientsfake.Fake, []*yclients.Client, func()) {
+	fake, url := budgetFake(t)
+	clients := processes(t, 2, url, func(s *db.Store) yclients.Limiter { return yclients.NewBudget(s) })
+	return fake, clients, backgroundWork(t, clients)
+}
+
+// promptRead is one read of a client's message (a Prompt request for the company) and how
+// long it took.
+func promptRead(t *testing.T, c *yclients.Client) time.Duration {
+	start := time.Now()
+	_, err := c.Company(yclients.Prompt(context.Background()), yclientsfake.DemoSalonMoscow)
+	require.NoError(t, err)
+	return time.Since(start)
+}
+
+// requireKeptTheirPlace fails unless every read after the first (what: "page", "message")
+// waited less than 3 slots: within a slot or two, not behind the background work.
+func requireKeptTheirPlace(t *testing.T, what string, waits []time.Duration) {
+	t.Helper()
+	for i, w := range waits[1:] {
+		require.Less(t, w, 3*yclients.BudgetSpacing, "%s %d of %d waited %s behind background work (all: %v)", what, i+2, len(waits), w, waits)
+	}
 }
 
 // backgroundRequests are when the fake took the requests of backgroundWork (any but the
