@@ -70,7 +70,7 @@ type waveResult struct {
 	maxRate    float64        // the highest YClients request rate over 1 s windows
 	activities int            // activities one installation ran (its history, the median of a sample)
 	notActive  int
-	bare       time.Duration // the bare workflows' wall time
+	bare       chainRun // the bare workflows
 }
 
 func (s *stack) installWave(b *testing.B, k, round int) waveResult {
@@ -226,16 +226,16 @@ func (w waveResult) print(b *testing.B, k int) {
 	}
 	budget := time.Duration(float64(w.calls) / waveYClientsRPS * float64(time.Second))
 	q, a := benchPercentiles(qr), benchPercentiles(active)
-	installRate, bareRate := float64(len(active))/w.wall.Seconds(), float64(k)/w.bare.Seconds()
+	installRate, bareRate := float64(len(active))/w.wall.Seconds(), w.bare.rate()
 	b.ReportMetric(w.wall.Seconds(), "wave_s")
 	b.ReportMetric(float64(w.calls)/float64(k), "yclients_calls/install")
 	fmt.Printf("P2%s: %d owners at once: %d active (%d not within %s); first QR p50 %.1f s p99 %.1f s, active p50 %.1f s p99 %.1f s; "+
 		"errors seen %d %s; queue pages %d (%d owners, at most %d each); callbacks and welcomes exactly once; wave %.1f s vs YClients calls %d (%.1f per install, max %.1f req/s) "+
 		"÷ 5 req/s = %.1f s: ratio %.2f (target ≤ 1.25); throughput %.2f installs/s vs bare workflows %.2f/s (%d with %d no-op "+
-		"activities each, started at once on the same server, same run): ratio %.2f (%s, %s)\n", clusterMark(),
+		"activities each, started at once on the same server, same run): ratio %.2f%s (%s, %s)\n", clusterMark(),
 		k, len(active), w.notActive, waveTimeout, q[0].Seconds(), q[1].Seconds(), a[0].Seconds(), a[1].Seconds(),
 		benchCount(errs), benchTopErrors(errs), queued, queuedOwners, mostQueued, w.wall.Seconds(), w.calls, float64(w.calls)/float64(k), w.maxRate,
-		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate,
+		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate, w.bare,
 		benchOwnerKind(), time.Now().Format("2006-01-02"))
 	fmt.Printf("P2%s: the wave's YClients calls by endpoint (÷ %d owners): %s\n", clusterMark(), k, benchPerOwner(w.byEndpoint, k))
 	if w.serverErrs != nil {

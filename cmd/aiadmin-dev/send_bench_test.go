@@ -48,6 +48,7 @@ type sendRun struct {
 	lat        []time.Duration
 	achieved   float64
 	throughput float64
+	refused    int // the skeleton's: calls the server refused for a moment, each tried again
 }
 
 // BenchmarkWebhookToSend (P4) measures, on the real stack with the simulated phone, the time
@@ -90,10 +91,10 @@ func BenchmarkWebhookToSend(b *testing.B) {
 	b.ReportMetric(base.throughput, "skeleton/s")
 	fmt.Printf("P4%s: webhook→send at %.1f/s for %d s (%d bookings, simulated phone, no pacing): p50 %.0f ms p99 %.0f ms "+
 		"max %.0f ms, exactly-once ok; throughput %.1f bookings/s vs skeleton %.1f/s (signal-with-start + one no-op "+
-		"activity per booking on the same server, same run, offered %.1f/s; its p50 %.0f ms p99 %.0f ms): ratio %.2f "+
+		"activity per booking on the same server, same run, offered %.1f/s; its p50 %.0f ms p99 %.0f ms%s): ratio %.2f "+
 		"(targets p50 ≤ 300 ms, p99 ≤ 1 s, ratio ≥ 0.5; %s%s)\n", clusterMark(),
 		pipe.achieved, seconds, n, benchMS(l.p50), benchMS(l.p99), benchMS(l.max), pipe.throughput, base.throughput,
-		base.achieved, benchMS(k.p50), benchMS(k.p99), pipe.throughput/base.throughput, tg.where, time.Now().Format("2006-01-02"))
+		base.achieved, benchMS(k.p50), benchMS(k.p99), skeletonRefusals(base.refused), pipe.throughput/base.throughput, tg.where, time.Now().Format("2006-01-02"))
 	if pipeCPU != "" {
 		fmt.Printf("P4%s: pipeline run: %s\n", clusterMark(), pipeCPU)
 	}
@@ -267,6 +268,14 @@ func benchWaitProgress(minWait, stall, limit time.Duration, want int, count func
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// skeletonRefusals names the skeleton's refused calls, when there were any.
+func skeletonRefusals(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the server refused %d of its calls for a moment, each tried again a second later", n)
 }
 
 func later(a, b time.Time) time.Time {

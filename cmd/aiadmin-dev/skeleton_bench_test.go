@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -79,6 +83,7 @@ func (k *benchSkeleton) run(b *testing.B, round, rate, n int) sendRun {
 	ids := make([]string, n)
 	called := make([]time.Time, n)
 	errs := make(chan error, n)
+	var refusals atomic.Int64
 	var wg sync.WaitGroup
 	interval := time.Second / time.Duration(rate)
 	payload := string(make([]byte, 600))
@@ -89,9 +94,8 @@ func (k *benchSkeleton) run(b *testing.B, round, rate, n int) sendRun {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, err := k.c.SignalWithStartWorkflow(context.Background(), ids[i], skeletonSignal,
-				skeletonEvent{ID: ids[i], Payload: payload},
-				client.StartWorkflowOptions{ID: ids[i], TaskQueue: k.queue}, skeletonWorkflowName)
+			refused, err := k.signalWithStart(ids[i], skeletonEvent{ID: ids[i], Payload: payload})
+			refusals.Add(int64(refused))
 			if err != nil {
 				errs <- err
 			}
@@ -103,6 +107,7 @@ func (k *benchSkeleton) run(b *testing.B, round, rate, n int) sendRun {
 	for err := range errs {
 		require.NoError(b, err, "skeleton signal-with-start")
 	}
+	run.refused = int(refusals.Load())
 	wait := max(sendWaitMin, 2*time.Since(start))
 	benchWaitProgress(wait, benchStall, benchWaitCap, n, func() int { k.mu.Lock(); defer k.mu.Unlock(); return k.count(ids) })
 	time.Sleep(time.Second)
@@ -127,6 +132,31 @@ func (k *benchSkeleton) run(b *testing.B, round, rate, n int) sendRun {
 	return run
 }
 
+// signalWithStart is one skeleton booking's SignalWithStart, tried again a second later while
+// the server refuses it (in the cluster run of 2026-12-05 06:43, at 50 a second, creates timed
+// out in Temporal's persistence on PostgreSQL), as the dispatcher retries its own, for up to
+// benchStall; it returns how many times it was refused. Latency still counts from the first
+// call. A try after one that did start the workflow but was answered with an error signals it
+// again while it runs (it takes one signal and sends once) and is refused as a duplicate once
+// it has completed: that booking is done.
+func (k *benchSkeleton) signalWithStart(id string, ev skeletonEvent) (refused int, err error) {
+	opts := client.StartWorkflowOptions{ID: id, TaskQueue: k.queue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}
+	deadline := time.Now().Add(benchStall)
+	for {
+		_, err = k.c.SignalWithStartWorkflow(context.Background(), id, skeletonSignal, ev, opts, skeletonWorkflowName)
+		var already *serviceerror.WorkflowExecutionAlreadyStarted
+		if err == nil || (refused > 0 && errors.As(err, &already)) {
+			return refused, nil
+		}
+		if time.Now().After(deadline) {
+			return refused, err
+		}
+		refused++
+		time.Sleep(time.Second)
+	}
+}
+
 // count is how many of ids have sent; k.mu is held.
 func (k *benchSkeleton) count(ids []string) int {
 	c := 0
@@ -149,33 +179,88 @@ func skeletonChain(ctx workflow.Context, n int) error {
 	return nil
 }
 
-// runChains starts k chains of n no-op activities at once and returns the time until the
-// last one completed.
-func (k *benchSkeleton) runChains(b *testing.B, round, count, n int) time.Duration {
+// chainRun is what runChains saw: how long until the last chain completed, how many did, how
+// many starts the server refused for a moment (each tried again a second later), and the
+// chains that had not completed when none had completed for benchStall.
+type chainRun struct {
+	wall      time.Duration
+	completed int
+	refused   int
+	lastErr   error // the last refusal
+	stuck     []string
+}
+
+// rate is the chains completed a second.
+func (r chainRun) rate() float64 { return float64(r.completed) / r.wall.Seconds() }
+
+// String says, when there was any, what went wrong with the baseline; "" when nothing did.
+func (r chainRun) String() string {
+	if r.refused == 0 && len(r.stuck) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; bare workflows: %d starts refused for a moment and tried again, %d not completed when none had completed for %s (e.g. %s)",
+		r.refused, len(r.stuck), benchStall, r.stuck[:min(len(r.stuck), 3)])
+}
+
+// chainWaitMin is how long runChains waits at least, progress or not: the server may take a
+// while to take 500 starts at once.
+const chainWaitMin = 5 * time.Minute
+
+// runChains starts count chains of n no-op activities at once and waits for them as long as
+// they keep completing: the bare workflows of P2's baseline. A start the server refuses (in the
+// cluster run of 2026-12-05 06:43, 19 of 500 timed out in its persistence right after P2's
+// wave) is tried again a second later, as any client would; a chain that has not completed
+// once none has for benchStall is counted as stuck and left out of the rate (in that run one
+// chain's retried workflow task stayed undelivered for 7 minutes). The baseline reports
+// both; it never fails the benchmark, which fails only on the product's exactly-once.
+func (k *benchSkeleton) runChains(b *testing.B, round, count, n int) chainRun {
 	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), benchWaitCap)
+	defer cancel()
 	start := time.Now()
-	errs := make(chan error, count)
-	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var run chainRun
+	done := make([]bool, count)
+	var last time.Time
 	for i := range count {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
 			id := fmt.Sprintf("%s-chain-%d-%d", k.queue, round, i)
-			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-			defer cancel()
-			run, err := k.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: k.queue}, skeletonChainName, n)
-			if err == nil {
-				err = run.Get(ctx, nil)
+			opts := client.StartWorkflowOptions{ID: id, TaskQueue: k.queue,
+				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}
+			var wr client.WorkflowRun
+			for {
+				var err error
+				wr, err = k.c.ExecuteWorkflow(ctx, opts, skeletonChainName, n)
+				var already *serviceerror.WorkflowExecutionAlreadyStarted
+				if errors.As(err, &already) { // an earlier try did start it
+					wr, err = k.c.GetWorkflow(ctx, id, ""), nil
+				}
+				if err == nil || ctx.Err() != nil {
+					break
+				}
+				mu.Lock()
+				run.refused, run.lastErr = run.refused+1, err
+				mu.Unlock()
+				time.Sleep(time.Second)
 			}
-			if err != nil {
-				errs <- err
+			if wr == nil || wr.Get(ctx, nil) != nil {
+				return
 			}
+			mu.Lock()
+			done[i], run.completed, last = true, run.completed+1, time.Now()
+			mu.Unlock()
 		}()
 	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		require.NoError(b, err, "bare workflow")
+	benchWaitProgress(chainWaitMin, benchStall, benchWaitCap, count, func() int { mu.Lock(); defer mu.Unlock(); return run.completed })
+	cancel()
+	mu.Lock()
+	defer mu.Unlock()
+	for i, ok := range done {
+		if !ok {
+			run.stuck = append(run.stuck, fmt.Sprintf("%s-chain-%d-%d", k.queue, round, i))
+		}
 	}
-	return time.Since(start)
+	require.NotZero(b, run.completed, "bare workflows: none completed (%d starts refused, the last: %v)", run.refused, run.lastErr)
+	run.wall = last.Sub(start)
+	return run
 }
