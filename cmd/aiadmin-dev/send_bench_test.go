@@ -275,7 +275,7 @@ func skeletonRefusals(n int) string {
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf("; the server refused %d of its calls for a moment, each tried again a second later", n)
+	return fmt.Sprintf("; the server refused its calls %d times, each tried again", n)
 }
 
 func later(a, b time.Time) time.Time {
