@@ -270,14 +270,6 @@ func benchWaitProgress(minWait, stall, limit time.Duration, want int, count func
 	}
 }
 
-// skeletonRefusals names the skeleton's refused calls, when there were any.
-func skeletonRefusals(n int) string {
-	if n == 0 {
-		return ""
-	}
-	return fmt.Sprintf("; the server refused its calls %d times, each tried again", n)
-}
-
 func later(a, b time.Time) time.Time {
 	if b.After(a) {
 		return b

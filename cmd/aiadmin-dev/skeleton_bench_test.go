@@ -145,13 +145,26 @@ func (k *benchSkeleton) signalWithStart(id string, ev skeletonEvent) (refused in
 	tried := false
 	return retryRefused(ctx, func() error {
 		_, err := k.c.SignalWithStartWorkflow(ctx, id, skeletonSignal, ev, opts, skeletonWorkflowName)
-		var already *serviceerror.WorkflowExecutionAlreadyStarted
-		if tried && errors.As(err, &already) {
+		if tried && alreadyStarted(err) {
 			return nil
 		}
 		tried = true
 		return err
 	})
+}
+
+// alreadyStarted reports whether err is the server saying the workflow ID is taken.
+func alreadyStarted(err error) bool {
+	var already *serviceerror.WorkflowExecutionAlreadyStarted
+	return errors.As(err, &already)
+}
+
+// skeletonRefusals names the skeleton's refused calls on P4's line, when there were any.
+func skeletonRefusals(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; the server refused its calls %d times, each tried again", n)
 }
 
 // retryRefused calls call until it succeeds or ctx ends, as a client of a busy server does: a
@@ -221,6 +234,11 @@ func (r chainRun) String() string {
 		r.refused, len(r.stuck), benchStall, r.stuck[:min(len(r.stuck), 3)])
 }
 
+// chainID is the workflow ID of chain i of a round.
+func (k *benchSkeleton) chainID(round, i int) string {
+	return fmt.Sprintf("%s-chain-%d-%d", k.queue, round, i)
+}
+
 // chainWaitMin is how long runChains waits at least, progress or not: the server may take a
 // while to take 500 starts at once.
 const chainWaitMin = 5 * time.Minute
@@ -243,15 +261,14 @@ func (k *benchSkeleton) runChains(b *testing.B, round, count, n int) chainRun {
 	var last time.Time
 	for i := range count {
 		go func() {
-			id := fmt.Sprintf("%s-chain-%d-%d", k.queue, round, i)
+			id := k.chainID(round, i)
 			opts := client.StartWorkflowOptions{ID: id, TaskQueue: k.queue,
 				WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE}
 			var wr client.WorkflowRun
 			refused, err := retryRefused(ctx, func() error {
 				var err error
 				wr, err = k.c.ExecuteWorkflow(ctx, opts, skeletonChainName, n)
-				var already *serviceerror.WorkflowExecutionAlreadyStarted
-				if errors.As(err, &already) { // an earlier try did start it
+				if alreadyStarted(err) { // an earlier try did start it
 					wr, err = k.c.GetWorkflow(ctx, id, ""), nil
 				}
 				return err
@@ -276,7 +293,7 @@ func (k *benchSkeleton) runChains(b *testing.B, round, count, n int) chainRun {
 	defer mu.Unlock()
 	for i, ok := range done {
 		if !ok {
-			run.stuck = append(run.stuck, fmt.Sprintf("%s-chain-%d-%d", k.queue, round, i))
+			run.stuck = append(run.stuck, k.chainID(round, i))
 		}
 	}
 	require.NotZero(b, run.completed, "bare workflows: none completed (%d starts refused, the last: %v)", run.refused, run.lastErr)
