@@ -26,13 +26,16 @@ var flagCommands = map[string]func(args []string) error{
 // clusterOptions is what `cluster` starts, and where. An address with port 0 gets a free port.
 type clusterOptions struct {
 	// Addr is the proxy's address: PUBLIC_URL is http://Addr.
-	Addr             string
-	TemporalAddr     string
-	UIAddr           string // the Temporal Web UI; "" for none (the host is temporal-dev.yaml's)
-	FakeYClientsAddr string
-	FakeWhatsAppAddr string
-	APIs, Workers    int
-	Shards           int // WHATSAPP_SHARDS
+	Addr         string
+	TemporalAddr string
+	UIAddr       string // the Temporal Web UI; "" for none (the host is temporal-dev.yaml's)
+	// TemporalPProfAddr serves the Temporal server's profiles (temporal-dev -pprof-port; the
+	// host is temporal-dev.yaml's): for benchmarks; "" for none.
+	TemporalPProfAddr string
+	FakeYClientsAddr  string
+	FakeWhatsAppAddr  string
+	APIs, Workers     int
+	Shards            int // WHATSAPP_SHARDS
 	// ShardRetry is WHATSAPP_SHARD_RETRY: the workers share the shards out one retry after
 	// the last of them starts.
 	ShardRetry time.Duration
@@ -63,6 +66,7 @@ type clusterAddrs struct {
 	Temporal         string         `json:"temporal"`
 	Namespace        string         `json:"namespace"`
 	WebUI            string         `json:"web_ui,omitempty"`
+	TemporalPProf    string         `json:"temporal_pprof,omitempty"` // host:port of the server's net/http/pprof
 	FakeYClients     string         `json:"fake_yclients"`
 	FakeWhatsApp     string         `json:"fake_whatsapp"`
 	APIs             []string       `json:"apis"`

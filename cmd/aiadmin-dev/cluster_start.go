@@ -94,7 +94,7 @@ func newCluster(opts clusterOptions, logger *slog.Logger) (*cluster, error) {
 		return nil, err
 	}
 	opts.Dir = dir
-	for _, a := range []*string{&opts.Addr, &opts.TemporalAddr, &opts.UIAddr, &opts.FakeYClientsAddr, &opts.FakeWhatsAppAddr} {
+	for _, a := range []*string{&opts.Addr, &opts.TemporalAddr, &opts.UIAddr, &opts.TemporalPProfAddr, &opts.FakeYClientsAddr, &opts.FakeWhatsAppAddr} {
 		if *a, err = resolveAddr(*a); err != nil {
 			return nil, err
 		}
@@ -112,6 +112,7 @@ func newCluster(opts clusterOptions, logger *slog.Logger) (*cluster, error) {
 	if opts.UIAddr != "" {
 		c.Addrs.WebUI = "http://" + opts.UIAddr
 	}
+	c.Addrs.TemporalPProf = opts.TemporalPProfAddr
 	if opts.YClientsURL != "" {
 		c.Addrs.FakeYClients = opts.YClientsURL
 	}
@@ -218,6 +219,10 @@ func (c *cluster) startServices() error {
 	} else {
 		_, uiPort, _ := net.SplitHostPort(c.opts.UIAddr)
 		targv = append(targv, "-ui-port", uiPort, "-codec-endpoint", c.Addrs.PublicURL+"/codec")
+	}
+	if c.opts.TemporalPProfAddr != "" {
+		_, pprofPort, _ := net.SplitHostPort(c.opts.TemporalPProfAddr)
+		targv = append(targv, "-pprof-port", pprofPort)
 	}
 	if _, err := c.spawn("temporal", tierLast, targv, []string{clusterMarkerEnv + "=" + c.opts.Dir}); err != nil {
 		return err

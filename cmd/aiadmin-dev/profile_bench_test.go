@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"io"
 	"maps"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -26,10 +29,11 @@ import (
 func measureSingle(b *testing.B, name string) func() string {
 	b.Helper()
 	stopProfile := profileThisProcess(name)
+	stopTemporal := profileTemporal(os.Getenv("TEMPORAL_DEV_PPROF"), name)
 	cpu := measureCPU(singlePIDs())
 	return func() string {
 		out := cpu().String()
-		return out + "; " + stopProfile()
+		return out + "; " + stopProfile() + "; " + stopTemporal()
 	}
 }
 
@@ -66,10 +70,78 @@ func profileThisProcess(name string) func() string {
 	}
 }
 
+// temporalProfileStretch is how long each of the CPU profiles profileTemporal takes in turn
+// lasts.
+const temporalProfileStretch = 5 * time.Second
+
+// profileTemporal profiles the Temporal server's CPU through its net/http/pprof at addr
+// (temporal-dev -pprof-port) until what it returns is called, in stretches of
+// temporalProfileStretch, each written to <tmp>/aiadmin-bench-<name>-temporal-<n>.pprof; what it
+// returns lets the stretch under way end (so that the server is not left profiling, and the
+// measurement's last seconds are in), then describes them together by module (the server's
+// own code, SQLite, gRPC, Go's runtime…). addr "" (a server started elsewhere): no profile.
+func profileTemporal(addr, name string) func() string {
+	if addr == "" {
+		return func() string { return "no profile of the Temporal server (TEMPORAL_DEV_PPROF unset)" }
+	}
+	var stop atomic.Bool
+	var paths []string
+	var failure error
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for n := 1; !stop.Load(); n++ {
+			path := filepath.Join(os.TempDir(), fmt.Sprintf("aiadmin-bench-%s-temporal-%d.pprof", name, n))
+			if failure = fetchProfile(addr, path); failure != nil {
+				return
+			}
+			paths = append(paths, path)
+		}
+	}()
+	return func() string {
+		stop.Store(true)
+		<-done
+		if len(paths) == 0 {
+			return fmt.Sprintf("no profile of the Temporal server (%v)", failure)
+		}
+		byModule, err := profileBy(moduleOf, paths...)
+		if err != nil {
+			return "the Temporal server's profiles not read: " + err.Error()
+		}
+		return fmt.Sprintf("the Temporal server by module (%d profiles of %s, %s): %s", len(paths),
+			temporalProfileStretch, filepath.Join(os.TempDir(), "aiadmin-bench-"+name+"-temporal-*.pprof"), byModule)
+	}
+}
+
+// fetchProfile writes one CPU profile of temporalProfileStretch from the net/http/pprof at
+// addr to path.
+func fetchProfile(addr, path string) error {
+	u := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", addr, int(temporalProfileStretch.Seconds()))
+	resp, err := (&http.Client{Timeout: temporalProfileStretch + 30*time.Second}).Get(u)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s answered %s", u, resp.Status)
+	}
+	raw, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, raw, 0o600)
+}
+
 // profileByPackage is a CPU profile's flat time summed by package, the 10 largest with their
 // share of the samples, read with `go tool pprof -top`.
 func profileByPackage(path string) (string, error) {
-	raw, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=1000000", path).Output()
+	return profileBy(funcPackage, path)
+}
+
+// profileBy is the flat time of CPU profiles (merged) summed by what group names a function
+// after, the 10 largest with their share of the samples, read with `go tool pprof -top`.
+func profileBy(group func(fn string) string, paths ...string) (string, error) {
+	raw, err := exec.Command("go", append([]string{"tool", "pprof", "-top", "-nodecount=1000000"}, paths...)...).Output()
 	if err != nil {
 		return "", err
 	}
@@ -85,7 +157,7 @@ func profileByPackage(path string) (string, error) {
 		if err != nil {
 			continue
 		}
-		flat[funcPackage(strings.Join(f[5:], " "))] += d
+		flat[group(strings.Join(f[5:], " "))] += d
 		total += d
 	}
 	if total == 0 {
@@ -110,15 +182,41 @@ func funcPackage(fn string) string {
 	return fn
 }
 
+// moduleOf is the module a function's package belongs to, as far as its path tells: a
+// github.com or golang.org/x package by its first three elements, another host's by its first
+// two ("go.temporal.io/server/service/history.(*x).y" → "go.temporal.io/server",
+// "modernc.org/sqlite/lib.f" → "modernc.org/sqlite"), the standard library's by its first
+// ("internal/runtime/syscall/linux.Syscall6" → "internal", "runtime.mallocgc" → "runtime").
+func moduleOf(fn string) string {
+	parts := strings.Split(funcPackage(fn), "/")
+	n := 1
+	switch {
+	case parts[0] == "github.com" || parts[0] == "gitlab.com" || (parts[0] == "golang.org" && len(parts) > 1 && parts[1] == "x"):
+		n = 3
+	case strings.Contains(parts[0], "."):
+		n = 2
+	}
+	return strings.Join(parts[:min(n, len(parts))], "/")
+}
+
+// TestFuncPackage: how a profile's functions are grouped, by package and by module.
 func TestFuncPackage(t *testing.T) {
-	for fn, want := range map[string]string{
-		"github.com/jackc/pgx/v5/pgconn.(*PgConn).Exec": "github.com/jackc/pgx/v5/pgconn",
-		"runtime.mallocgc":                    "runtime",
-		"encoding/json.(*decodeState).object": "encoding/json",
-		"go.temporal.io/sdk/internal.func1":   "go.temporal.io/sdk/internal",
+	for _, c := range []struct{ fn, pkg, module string }{
+		{"github.com/jackc/pgx/v5/pgconn.(*PgConn).Exec", "github.com/jackc/pgx/v5/pgconn", "github.com/jackc/pgx"},
+		{"runtime.mallocgc", "runtime", "runtime"},
+		{"encoding/json.(*decodeState).object", "encoding/json", "encoding"},
+		{"go.temporal.io/sdk/internal.func1", "go.temporal.io/sdk/internal", "go.temporal.io/sdk"},
+		{"go.temporal.io/server/service/history.(*historyEngineImpl).Start", "go.temporal.io/server/service/history", "go.temporal.io/server"},
+		{"modernc.org/sqlite/lib.Xsqlite3VdbeExec", "modernc.org/sqlite/lib", "modernc.org/sqlite"},
+		{"golang.org/x/net/http2.(*Framer).ReadFrame", "golang.org/x/net/http2", "golang.org/x/net"},
+		{"google.golang.org/grpc.(*Server).serveStreams", "google.golang.org/grpc", "google.golang.org/grpc"},
+		{"internal/runtime/syscall/linux.Syscall6", "internal/runtime/syscall/linux", "internal"},
 	} {
-		if got := funcPackage(fn); got != want {
-			t.Errorf("funcPackage(%q) = %q, want %q", fn, got, want)
+		if got := funcPackage(c.fn); got != c.pkg {
+			t.Errorf("funcPackage(%q) = %q, want %q", c.fn, got, c.pkg)
+		}
+		if got := moduleOf(c.fn); got != c.module {
+			t.Errorf("moduleOf(%q) = %q, want %q", c.fn, got, c.module)
 		}
 	}
 }

@@ -52,6 +52,10 @@ type Config struct {
 		SearchAttributes map[string]string `yaml:"searchAttributes"`
 		LogLevel         string            `yaml:"logLevel"`
 		DynamicConfig    map[string]any    `yaml:"dynamicConfig"`
+		// PProfPort, when not 0, serves the server's profiles (Go's net/http/pprof) on
+		// IP:PProfPort: how a benchmark reads where the server spends its CPU. Off unless a
+		// flag asks: a heap profile holds what the server holds, clients' data among it.
+		PProfPort int `yaml:"-"`
 	} `yaml:"server"`
 	UI struct {
 		Enabled bool   `yaml:"enabled"`
@@ -132,6 +136,7 @@ func parseFlags() (cfg *Config, readyFile string, err error) {
 	uiPort := flag.Int("ui-port", 0, "override ui.port")
 	codec := flag.String("codec-endpoint", "", "override ui.codec.endpoint ('none': no codec endpoint)")
 	ready := flag.String("ready-file", "", "write host:port to this file once the server is ready")
+	pprofPort := flag.Int("pprof-port", 0, "serve the server's profiles (net/http/pprof) on server.ip:PORT, for benchmarks; 0: off")
 	flag.Parse()
 	if cfg, err = loadConfig(*cfgPath); err != nil {
 		return nil, "", err
@@ -162,6 +167,7 @@ func parseFlags() (cfg *Config, readyFile string, err error) {
 	default:
 		cfg.UI.Codec.Endpoint = *codec
 	}
+	cfg.Server.PProfPort = *pprofPort
 	return cfg, *ready, nil
 }
 
@@ -325,6 +331,7 @@ func serverConfig(cfg *Config, st *stores) (*config.Config, map[primitives.Servi
 	var conf config.Config
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = ip
+	conf.Global.PProf = config.PProf{Host: ip, Port: cfg.Server.PProfPort}
 	conf.Persistence.DefaultStore = st.name + "-default"
 	conf.Persistence.VisibilityStore = st.name + "-visibility"
 	if st.vis == st.def { // SQLite: one database for both
