@@ -139,8 +139,7 @@ var temporalPaths = []struct{ name, focus string }{
 // profileShare is the share (%) of CPU profiles' samples whose stack passes through a function
 // matching focus (`go tool pprof -focus`).
 func profileShare(focus string, paths ...string) (float64, error) {
-	raw, err := exec.Command("go", append([]string{"tool", "pprof", "-top", "-nodecount=1000000", "-nodefraction=0",
-		"-focus=" + focus}, paths...)...).Output()
+	raw, err := pprofTop([]string{"-focus=" + focus}, paths...)
 	if err != nil {
 		return 0, err
 	}
@@ -181,7 +180,7 @@ func profileByPackage(path string) (string, error) {
 // profileBy is the flat time of CPU profiles (merged) summed by what group names a function
 // after, the 10 largest with their share of the samples, read with `go tool pprof -top`.
 func profileBy(group func(fn string) string, paths ...string) (string, error) {
-	raw, err := exec.Command("go", append([]string{"tool", "pprof", "-top", "-nodecount=1000000", "-nodefraction=0"}, paths...)...).Output()
+	raw, err := pprofTop(nil, paths...)
 	if err != nil {
 		return "", err
 	}
@@ -220,6 +219,13 @@ func funcPackage(fn string) string {
 		return fn[:slash+1+dot]
 	}
 	return fn
+}
+
+// pprofTop is `go tool pprof -top` of CPU profiles (merged), every node listed, none
+// dropped as too small, with options added.
+func pprofTop(options []string, paths ...string) ([]byte, error) {
+	args := append([]string{"tool", "pprof", "-top", "-nodecount=1000000", "-nodefraction=0"}, options...)
+	return exec.Command("go", append(args, paths...)...).Output()
 }
 
 // moduleOf is the module a function's package belongs to, as far as its path tells: a

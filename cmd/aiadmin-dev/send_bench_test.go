@@ -66,10 +66,9 @@ type sendRun struct {
 // throughput against the skeleton's; then both again at half the throughput the pipeline
 // reached, for sendCalmSeconds, for the latency below capacity. It fails only if a
 // confirmation is missing after a generous wait or a client got more than one message (never
-// on speed). With
-// AIADMIN_BENCH_CLUSTER=1 the salon is installed through the cluster's proxy, the skeleton runs
-// on the cluster's Temporal server, and a second line gives the CPU of each kind of process and
-// the YClients requests during the pipeline run (sendTargetFor).
+// on speed). With AIADMIN_BENCH_CLUSTER=1 the salon is installed through the cluster's proxy,
+// the skeleton runs on the cluster's Temporal server, and a second line gives the CPU of each
+// kind of process and the YClients requests during the pipeline run (sendTargetFor).
 func BenchmarkWebhookToSend(b *testing.B) {
 	rate := benchEnvInt(b, "AIADMIN_BENCH_RATE", sendRateDefault)
 	seconds := benchEnvInt(b, "AIADMIN_BENCH_SECONDS", sendSecondsDefault)
