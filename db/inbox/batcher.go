@@ -32,6 +32,9 @@ type Options struct {
 	// Timeout bounds one statement, so that a database that does not answer fails the
 	// batch's callers instead of holding them.
 	Timeout time.Duration
+	// AnnounceGap is the shortest time between two notifications on Channel, which tell the
+	// inbox dispatcher that rows were committed (default DefaultAnnounceGap).
+	AnnounceGap time.Duration
 }
 
 // Batcher is a group commit in front of Write: concurrent Save calls are queued, and one
@@ -39,11 +42,12 @@ type Options struct {
 // with its own result once the COMMIT has returned; meanwhile the next batch queues up. A
 // statement that fails fails every caller of its batch (a data error is first retried entry
 // by entry, so that one bad entry fails alone). With one writer, rows commit in the order
-// of their IDs.
+// of their IDs. After a commit that stored rows it notifies Channel (announcer).
 type Batcher struct {
-	store *db.Store
-	opts  Options
-	queue chan *request
+	store    *db.Store
+	opts     Options
+	queue    chan *request
+	announce *announcer
 
 	mu     sync.RWMutex // held for reading while sending to queue; Close takes it to close queue
 	closed bool
@@ -66,7 +70,11 @@ func New(store *db.Store, opts Options) *Batcher {
 	if opts.Timeout <= 0 {
 		opts.Timeout = DefaultTimeout
 	}
-	b := &Batcher{store: store, opts: opts, queue: make(chan *request, 4*opts.MaxBatch)}
+	if opts.AnnounceGap <= 0 {
+		opts.AnnounceGap = DefaultAnnounceGap
+	}
+	b := &Batcher{store: store, opts: opts, queue: make(chan *request, 4*opts.MaxBatch),
+		announce: newAnnouncer(store, opts.AnnounceGap)}
 	b.wg.Go(b.write)
 	return b
 }
@@ -98,15 +106,19 @@ func (b *Batcher) Save(ctx context.Context, e Entry) (int64, error) {
 }
 
 // Close stops taking entries, stores those already queued and returns when the writer has
-// answered them all. Later Saves get ErrStopped.
+// answered them all and announced them. Later Saves get ErrStopped.
 func (b *Batcher) Close() {
 	b.mu.Lock()
-	if !b.closed {
+	first := !b.closed
+	if first {
 		b.closed = true
 		close(b.queue)
 	}
 	b.mu.Unlock()
 	b.wg.Wait()
+	if first {
+		b.announce.close()
+	}
 }
 
 // Stats are how many statements the Batcher has run and how many entries they carried.
@@ -179,10 +191,12 @@ func (b *Batcher) commit(batch []*request) {
 	if err != nil && len(live) > 1 && entryRefused(err) {
 		for _, r := range live {
 			one, err := b.run([]*request{r})
+			b.announceStored(one)
 			r.done <- first(one, err)
 		}
 		return
 	}
+	b.announceStored(results)
 	for i, r := range live {
 		if err != nil {
 			r.done <- Result{Err: err}
@@ -203,6 +217,16 @@ func (b *Batcher) run(reqs []*request) ([]Result, error) {
 	b.batches.Add(1)
 	b.entries.Add(int64(len(entries)))
 	return Write(ctx, b.store.Queries, entries)
+}
+
+// announceStored notifies Channel when results hold a stored row.
+func (b *Batcher) announceStored(results []Result) {
+	for _, r := range results {
+		if r.Err == nil && r.ID != 0 {
+			b.announce.stored()
+			return
+		}
+	}
 }
 
 func first(results []Result, err error) Result {

@@ -274,3 +274,32 @@ func TestBatcherStopsCleanly(t *testing.T) {
 	require.ErrorIs(t, err, inbox.ErrStopped)
 	b.Close() // twice is fine
 }
+
+// A commit that stored rows is announced on inbox.Channel, where the dispatcher listens;
+// a delivery with a wrong secret stores nothing and announces nothing.
+func TestBatcherAnnouncesCommits(t *testing.T) {
+	store, dsn := newInbox(t)
+	ctx := context.Background()
+	listener, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = listener.Close(ctx) })
+	_, err = listener.Exec(ctx, "LISTEN "+pgx.Identifier{inbox.Channel}.Sanitize())
+	require.NoError(t, err)
+	b := inbox.New(store, inbox.Options{})
+	t.Cleanup(b.Close)
+
+	_, err = b.Save(ctx, delivery(installed, "wrong", 1))
+	require.ErrorIs(t, err, inbox.ErrWrongSecret)
+	_, err = b.Save(ctx, delivery(installed, secretOf(installed), 2))
+	require.NoError(t, err)
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	n, err := listener.WaitForNotification(wctx)
+	require.NoError(t, err)
+	require.Equal(t, inbox.Channel, n.Channel)
+	b.Close() // announces what is left: nothing more was stored
+	wctx, cancel = context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = listener.WaitForNotification(wctx)
+	require.ErrorIs(t, err, context.DeadlineExceeded, "one stored row, one notification")
+}

@@ -8,7 +8,9 @@
 // rather than locked in a transaction held open across Temporal calls. A row Temporal refuses
 // waits, longer after each attempt, and holds back only the later rows of its own lane; after
 // Options.MaxAttempts it goes dead, with an operator alert, and its lane goes on. A delivery
-// byte-identical to the lane's previous one costs no signal.
+// byte-identical to the lane's previous one costs no signal. The dispatcher looks at the
+// inbox as soon as the intake announces committed webhooks (a NOTIFY on inbox.Channel, heard
+// on its lock connection), and every Options.Interval in any case.
 //
 // One dispatcher per cluster works at a time: it holds a PostgreSQL advisory lock on a
 // connection of its own, watched continuously and verified every Options.LockCheck; when the
@@ -62,7 +64,7 @@ type Options struct {
 	// Name identifies this process among the dispatchers (pg_stat_activity.application_name
 	// of the lock connection is "aiadmin-inbox <Name>"); default: host and pid.
 	Name        string
-	Interval    time.Duration // poll interval when idle (default 200 ms)
+	Interval    time.Duration // poll interval when idle and not told of stored webhooks (default 200 ms)
 	BatchSize   int           // rows claimed at once (default 100)
 	Parallel    int           // lanes handed on at once (default 8)
 	MaxAttempts int           // attempts before a refused row goes dead (default 10)
@@ -110,7 +112,8 @@ type Dispatcher struct {
 	lockTimeout time.Duration
 
 	active    atomic.Bool
-	lastPurge time.Time // used by the working loop only
+	wake      chan struct{} // buffered 1: webhooks were stored since the loop last looked
+	lastPurge time.Time     // used by the working loop only
 	clocks    salonClocks
 	merge     time.Duration
 }
@@ -132,6 +135,7 @@ func New(o Options) *Dispatcher {
 		d.name = fmt.Sprintf("%s pid %d", host, os.Getpid())
 	}
 	d.token = d.name + " " + randomHex(6)
+	d.wake = make(chan struct{}, 1)
 	orDefault(&d.interval, DefaultInterval)
 	orDefault(&d.batchSize, DefaultBatchSize)
 	orDefault(&d.parallel, DefaultParallel)
@@ -192,8 +196,28 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		backoff = time.Second
 		if claimed < d.batchSize { // keeping up: time to spare
 			d.tidy(ctx)
-			sleep(ctx, d.interval)
+			d.idle(ctx)
 		}
+	}
+}
+
+// idle waits for the next look at the inbox: interval, or less when the intake announces
+// stored webhooks (watch).
+func (d *Dispatcher) idle(ctx context.Context) {
+	t := time.NewTimer(d.interval)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	case <-d.wake:
+	}
+}
+
+// wakeUp ends the working loop's current or next idle wait.
+func (d *Dispatcher) wakeUp() {
+	select {
+	case d.wake <- struct{}{}:
+	default:
 	}
 }
 

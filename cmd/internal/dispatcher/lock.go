@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/aiadmin/aiadmin/db"
+	"github.com/aiadmin/aiadmin/db/inbox"
 	"github.com/jackc/pgx/v5"
 )
 
@@ -33,6 +34,12 @@ func (d *Dispatcher) lead(ctx context.Context) error {
 	if err != nil || !ok {
 		return err // another process works the inbox
 	}
+	lctx, cancel = context.WithTimeout(ctx, d.lockTimeout)
+	_, err = conn.Exec(lctx, "LISTEN "+pgx.Identifier{inbox.Channel}.Sanitize())
+	cancel()
+	if err != nil {
+		return fmt.Errorf("listen for stored webhooks: %w", err)
+	}
 
 	wctx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -56,10 +63,13 @@ func (d *Dispatcher) lead(ctx context.Context) error {
 }
 
 // watch returns when the lock connection is gone (a closed socket is seen at once), when a
-// verification fails or takes longer than lockTimeout, or (with nil) when ctx ends.
+// verification (every lockCheck) fails or takes longer than lockTimeout, or (with nil) when
+// ctx ends. A notification on inbox.Channel (the intake has committed webhooks) wakes the
+// working loop.
 func (d *Dispatcher) watch(ctx context.Context, conn *pgx.Conn) error {
+	check := time.Now().Add(d.lockCheck)
 	for {
-		wctx, cancel := context.WithTimeout(ctx, d.lockCheck)
+		wctx, cancel := context.WithDeadline(ctx, check)
 		err := conn.PgConn().WaitForNotification(wctx)
 		timedOut := wctx.Err() != nil
 		cancel()
@@ -69,12 +79,19 @@ func (d *Dispatcher) watch(ctx context.Context, conn *pgx.Conn) error {
 		if err != nil && (!timedOut || conn.IsClosed()) {
 			return err
 		}
+		if err == nil {
+			d.wakeUp()
+			if time.Now().Before(check) {
+				continue
+			}
+		}
 		if err := d.verify(ctx, conn); err != nil {
 			if ctx.Err() != nil {
 				return nil
 			}
 			return err
 		}
+		check = time.Now().Add(d.lockCheck)
 	}
 }
 
