@@ -52,7 +52,8 @@ type sendRun struct {
 	lat        []time.Duration
 	achieved   float64
 	throughput float64
-	refused    int // the skeleton's: calls the server refused for a moment, each tried again
+	refused    int     // the skeleton's: calls the server refused for a moment, each tried again
+	records    []int64 // the pipeline's: the bookings' YClients record IDs
 }
 
 // BenchmarkWebhookToSend (P4) measures, on the real stack with the simulated phone, the time
@@ -126,6 +127,8 @@ func BenchmarkWebhookToSend(b *testing.B) {
 		"received_at → processed_at) %s; the skeleton at the same rate p50 %.0f ms p99 %.0f ms%s "+
 		"(targets p50 ≤ 300 ms, p99 ≤ 1 s)\n", clusterMark(), calm.achieved, sendCalmSeconds, calmN, benchMS(c.p50),
 		benchMS(c.p99), benchMS(c.max), handed, benchMS(ck.p50), benchMS(ck.p99), skeletonRefusals(calmBase.refused))
+	fmt.Printf("P4%s: below capacity, inside Temporal (the bookings' histories): %s\n", clusterMark(),
+		bookingSteps(b, tg.temporal, tg.salon, calm.records))
 }
 
 // inboxWaits is, for each of the salon's record webhooks stored since then and handed on,
@@ -197,6 +200,7 @@ func (s sendTarget) webhooksToSends(b *testing.B, round, rate, n int) sendRun {
 			twice = append(twice, rec)
 		default:
 			run.lat = append(run.lat, got[p][0].Sub(acked))
+			run.records = append(run.records, rec)
 			last = later(last, got[p][0])
 		}
 	}
