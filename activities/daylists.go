@@ -22,11 +22,13 @@ const dayListFresh = 10 * time.Minute
 // webhook, which re-plans or cancels the reminder itself.
 //
 // Notices (confirmation, change, cancellation) follow a webhook by seconds and must see what a
-// read of the record made now would see: they share only a list whose read begins after they
-// asked (callers that come while one is being read wait for the next, which then serves all of
-// them), of the records changed since the oldest state they tell. At 50 bookings a second for
-// one salon that is one list every few seconds instead of 50 reads a second, against YClients'
-// 200 requests a minute for the whole cluster.
+// read of the record made now would see: they share only a list whose request goes out after
+// they asked (callers that come once it has gone out wait for the next, which then serves all
+// of them), of the records changed since the oldest state they tell. A list's request waits
+// for its slot in the cluster's YClients budget (up to 305 ms when it is busy), and the
+// notices that come meanwhile share it too, when it asks for changes old enough for them.
+// At 50 bookings a second for one salon that is one list every few seconds instead of 50
+// reads a second, against YClients' 200 requests a minute for the whole cluster.
 type dayLists struct {
 	yc interface {
 		Records(ctx context.Context, salonID int64, from, to time.Time) ([]yclients.Record, error)
@@ -49,7 +51,8 @@ type dayKey struct {
 type dayList struct {
 	ready   chan struct{}
 	after   *dayList  // a notices' list starts when the read before it is done
-	started bool      // its read has begun (at is then set); under dayLists.mu
+	asking  bool      // its read has begun (at is then set; since is fixed); under dayLists.mu
+	started bool      // its first request has gone out (yclients.Sending); under dayLists.mu
 	at      time.Time // when its read began
 	notice  bool      // a notices' list (changed records, deleted ones too)
 	since   time.Time // a notices' list: the records changed at or after it (zero: the day)
@@ -102,31 +105,44 @@ func (d *dayLists) list(ctx context.Context, salonID int64, visit time.Time) *da
 	return l
 }
 
-// noticeList is a list of the day's changed records whose read has not begun yet: the one
-// waiting for the read in flight, or a new one. A waiting list reads from the oldest change
-// its callers tell.
+// noticeList is a list of the day's changed records whose request has not gone out yet: the
+// one waiting for the read in flight, or the one waiting for its turn in the budget when it
+// asks for changes since changedSince or earlier, or a new one. A list that has not begun
+// reads from the oldest change its callers tell.
 func (d *dayLists) noticeList(salonID int64, visit time.Time, changedSince time.Time) *dayList {
 	key := dayKey{salonID: salonID, day: visit.Format(time.DateOnly), changed: true}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	prev, ok := d.lists[key]
-	if ok && !prev.started {
-		if !prev.since.IsZero() && (changedSince.IsZero() || changedSince.Before(prev.since)) {
-			prev.since = changedSince
+	pending := ok && !isDone(prev)
+	if pending && !prev.started {
+		switch {
+		case !prev.asking:
+			if !prev.since.IsZero() && (changedSince.IsZero() || changedSince.Before(prev.since)) {
+				prev.since = changedSince
+			}
+			return prev
+		case prev.since.IsZero() || (!changedSince.IsZero() && !changedSince.Before(prev.since)):
+			return prev // its query holds this notice's change
 		}
-		return prev
 	}
 	l := &dayList{ready: make(chan struct{}), notice: true, since: changedSince}
-	if ok {
-		select {
-		case <-prev.ready:
-		default:
-			l.after = prev // read after the read in flight, which began before this call
-		}
+	if pending {
+		l.after = prev // read after the read in flight, which began before this call
 	}
 	d.put(key, l)
 	go d.read(context.Background(), l, salonID, visit)
 	return l
+}
+
+// isDone reports whether l's read has ended.
+func isDone(l *dayList) bool {
+	select {
+	case <-l.ready:
+		return true
+	default:
+		return false
+	}
 }
 
 // put stores l under key; d.mu is held.
@@ -147,12 +163,17 @@ func (d *dayLists) read(ctx context.Context, l *dayList, salonID int64, visit ti
 		<-l.after.ready
 	}
 	d.mu.Lock()
-	l.started, l.at, l.after = true, d.now(), nil
+	l.asking, l.at, l.after = true, d.now(), nil
 	since := l.since
 	d.mu.Unlock()
 	// Messages wait for it: its requests go before the catalogue syncs (yclients.Prompt).
 	ctx, cancel := context.WithTimeout(yclients.Prompt(ctx), dayListFresh)
 	defer cancel()
+	ctx = yclients.OnSending(ctx, func() {
+		d.mu.Lock()
+		l.started = true
+		d.mu.Unlock()
+	})
 	var recs []yclients.Record
 	var err error
 	switch {

@@ -12,15 +12,22 @@ import (
 )
 
 // listCall is one list read the fake source was asked for; answer releases it with the
-// records YClients holds at that moment.
+// records YClients holds at that moment. With heldLists.turns, turn (closed by the test) is
+// its slot in the YClients budget coming: only then does its request go out.
 type listCall struct {
 	changed bool      // ChangedRecords, not Records
 	after   time.Time // ChangedRecords' after
+	turn    chan struct{}
 	answer  chan []yclients.Record
 }
 
-// heldLists is a list source whose reads wait until the test answers them.
-type heldLists struct{ calls chan listCall }
+// heldLists is a list source whose reads wait until the test answers them; with turns they
+// first wait for their turn in the budget, as the client's requests do (yclients.Sending is
+// called when the request goes out), otherwise their request goes out at once.
+type heldLists struct {
+	calls chan listCall
+	turns bool
+}
 
 func (h heldLists) Records(ctx context.Context, _ int64, _, _ time.Time) ([]yclients.Record, error) {
 	return h.wait(ctx, listCall{answer: make(chan []yclients.Record)})
@@ -31,7 +38,19 @@ func (h heldLists) ChangedRecords(ctx context.Context, _ int64, _, after time.Ti
 }
 
 func (h heldLists) wait(ctx context.Context, c listCall) ([]yclients.Record, error) {
-	h.calls <- c
+	if h.turns {
+		c.turn = make(chan struct{})
+		h.calls <- c
+		select {
+		case <-c.turn:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		yclients.Sending(ctx)
+	} else {
+		yclients.Sending(ctx)
+		h.calls <- c
+	}
 	select {
 	case recs := <-c.answer:
 		return recs, nil
@@ -127,4 +146,60 @@ func TestNoticesShareOnlyAListReadAfterThem(t *testing.T) {
 	require.True(t, c.after.IsZero())
 	c.answer <- nil
 	require.False(t, (<-last).found, "not in the list: the caller reads the record itself")
+}
+
+// A list whose request has not gone out yet (it waits for its slot in the cluster's YClients
+// budget, up to 305 ms) is still read after a notice that asks meanwhile: the notice shares
+// it instead of waiting for the next one, unless it tells a change older than the records the
+// list asks for (its query is made). Once the request has gone out, a notice waits for the
+// next list.
+func TestNoticesShareAListWaitingForItsTurn(t *testing.T) {
+	h := heldLists{calls: make(chan listCall, 10), turns: true}
+	d := &dayLists{yc: h, now: time.Now}
+	day := time.Date(2026, 12, 12, 14, 0, 0, 0, time.FixedZone("MSK", 3*3600))
+	changed := day.Add(-48 * time.Hour)
+	key := dayKey{salonID: 1, day: "2026-12-12", changed: true}
+	noCall := func(why string) {
+		select {
+		case c := <-h.calls:
+			t.Fatalf("%s: %+v", why, c)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+
+	first := make(chan bool, 1)
+	go func() {
+		_, found, err := d.record(context.Background(), 1, 201, day, true, changed)
+		require.NoError(t, err)
+		first <- found
+	}()
+	a := <-h.calls // its read has begun and waits for its turn
+	d.mu.Lock()
+	l1 := d.lists[key]
+	d.mu.Unlock()
+	require.Same(t, l1, d.noticeList(1, day, changed.Add(time.Minute)), "a notice that asks meanwhile shares the list")
+	l2 := d.noticeList(1, day, changed.Add(-time.Minute))
+	require.NotSame(t, l1, l2, "a notice of an older change than the list asks for waits for a list of its own")
+	noCall("a second list while the first waits for its turn")
+
+	close(a.turn)
+	require.Eventually(t, func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		return l1.started
+	}, 5*time.Second, time.Millisecond, "the request goes out")
+	require.Same(t, l2, d.noticeList(1, day, changed), "after the request went out, a notice waits for the next list")
+	noCall("the next list begins before the first is in")
+	a.answer <- []yclients.Record{{ID: 201}, {ID: 202}, {ID: 203}}
+	require.True(t, <-first)
+	<-l1.ready
+	require.Contains(t, l1.records, int64(202))
+
+	b := <-h.calls
+	require.Equal(t, changed.Add(-time.Minute-time.Second), b.after)
+	close(b.turn)
+	b.answer <- []yclients.Record{{ID: 203, Deleted: true}, {ID: 204}}
+	<-l2.ready
+	require.True(t, l2.records[203].Deleted, "203 as the second list has it")
+	noCall("a third list")
 }

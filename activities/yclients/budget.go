@@ -267,3 +267,20 @@ func IsPrompt(ctx context.Context) bool { return ctx.Value(promptKey{}) != nil }
 
 // IsUrgent reports whether ctx was marked Urgent or Queued.
 func IsUrgent(ctx context.Context) bool { _, ok := ctx.Value(urgentKey{}).(urgency); return ok }
+
+// OnSending returns ctx with fn, which the client calls each time one of ctx's requests has
+// had its turn in the limiter and is about to go out (a list read's first page marks when
+// the read began: what YClients answers is from after that moment).
+func OnSending(ctx context.Context, fn func()) context.Context {
+	return context.WithValue(ctx, sendingKey{}, fn)
+}
+
+type sendingKey struct{}
+
+// Sending calls ctx's OnSending function, if any: the client calls it right before a request
+// goes out, and a fake of the client should too.
+func Sending(ctx context.Context) {
+	if fn, ok := ctx.Value(sendingKey{}).(func()); ok {
+		fn()
+	}
+}

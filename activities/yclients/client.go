@@ -219,6 +219,7 @@ func (c *Client) attempt(ctx context.Context, method, path string, query url.Val
 	if err := c.limiter.Wait(ctx); err != nil {
 		return nil, fmt.Errorf("yclients: %s: rate limiter: %w", op, err)
 	}
+	Sending(ctx)
 	target := c.baseURL + path
 	if len(query) > 0 {
 		target += "?" + query.Encode()

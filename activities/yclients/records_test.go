@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -247,4 +248,42 @@ func TestClientChangedRecords(t *testing.T) {
 	got, err = e.client.ChangedRecords(ctx, salon, day, tick(time.Minute))
 	require.NoError(t, err)
 	require.Empty(t, got, "nothing changed since")
+}
+
+// gate is a Limiter that lets one request go each time the test sends on it.
+type gate chan struct{}
+
+func (g gate) Wait(ctx context.Context) error {
+	select {
+	case <-g:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// OnSending's function runs when a request has had its turn in the limiter, before it goes
+// out: a list read's callers learn when YClients was asked, not when the read began waiting.
+func TestOnSendingAfterTheLimiter(t *testing.T) {
+	g := gate(make(chan struct{}))
+	e := newEnv(t, yclientsfake.Options{}, yclients.Config{Limiter: g})
+	var sent, before atomic.Int32
+	ctx := yclients.OnSending(t.Context(), func() {
+		if len(e.fake.Requests()) == 0 {
+			before.Add(1) // not at the fake yet
+		}
+		sent.Add(1)
+	})
+	day := time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC)
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.client.ChangedRecords(ctx, yclientsfake.DemoSalonKaliningrad, day, time.Time{})
+		done <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	require.Zero(t, sent.Load(), "waiting for its turn")
+	g <- struct{}{}
+	require.NoError(t, <-done)
+	require.EqualValues(t, 1, sent.Load(), "one page, one request")
+	require.EqualValues(t, 1, before.Load(), "called before the request reached YClients")
 }
