@@ -38,6 +38,7 @@ import (
 // Defaults for Options.
 const (
 	DefaultInterval    = 200 * time.Millisecond
+	DefaultWakeGap     = 25 * time.Millisecond
 	DefaultBatchSize   = 100
 	DefaultParallel    = 8
 	DefaultMaxAttempts = 10
@@ -65,6 +66,7 @@ type Options struct {
 	// of the lock connection is "aiadmin-inbox <Name>"); default: host and pid.
 	Name        string
 	Interval    time.Duration // poll interval when idle and not told of stored webhooks (default 200 ms)
+	WakeGap     time.Duration // shortest time between the beginnings of two looks when told (default 25 ms)
 	BatchSize   int           // rows claimed at once (default 100)
 	Parallel    int           // lanes handed on at once (default 8)
 	MaxAttempts int           // attempts before a refused row goes dead (default 10)
@@ -100,6 +102,7 @@ type Dispatcher struct {
 	name        string
 	token       string // marks this dispatcher's leases
 	interval    time.Duration
+	wakeGap     time.Duration
 	batchSize   int
 	parallel    int
 	maxAttempts int
@@ -121,7 +124,7 @@ type Dispatcher struct {
 // New returns a Dispatcher.
 func New(o Options) *Dispatcher {
 	d := &Dispatcher{merge: o.NoticeMerge, clocks: salonClocks{store: o.Store}, store: o.Store, temporal: o.Temporal, taskQueue: o.TaskQueue, log: o.Logger, alerts: o.Alerts,
-		name: o.Name, interval: o.Interval, batchSize: o.BatchSize, parallel: o.Parallel, maxAttempts: o.MaxAttempts,
+		name: o.Name, interval: o.Interval, wakeGap: o.WakeGap, batchSize: o.BatchSize, parallel: o.Parallel, maxAttempts: o.MaxAttempts,
 		retryBase: o.RetryBase, retryMax: o.RetryMax, retention: o.Retention, purgeEvery: o.PurgeEvery,
 		lockRetry: o.LockRetry, lockCheck: o.LockCheck, lockTimeout: o.LockTimeout}
 	if d.log == nil {
@@ -137,6 +140,7 @@ func New(o Options) *Dispatcher {
 	d.token = d.name + " " + randomHex(6)
 	d.wake = make(chan struct{}, 1)
 	orDefault(&d.interval, DefaultInterval)
+	orDefault(&d.wakeGap, DefaultWakeGap)
 	orDefault(&d.batchSize, DefaultBatchSize)
 	orDefault(&d.parallel, DefaultParallel)
 	orDefault(&d.maxAttempts, DefaultMaxAttempts)
@@ -183,6 +187,7 @@ func (d *Dispatcher) Run(ctx context.Context) error {
 func (d *Dispatcher) loop(ctx context.Context) {
 	backoff := time.Second
 	for ctx.Err() == nil {
+		began := time.Now()
 		claimed, _, err := d.pass(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -196,20 +201,29 @@ func (d *Dispatcher) loop(ctx context.Context) {
 		backoff = time.Second
 		if claimed < d.batchSize { // keeping up: time to spare
 			d.tidy(ctx)
-			d.idle(ctx)
+			d.idle(ctx, began, claimed <= d.parallel)
 		}
 	}
 }
 
-// idle waits for the next look at the inbox: interval, or less when the intake announces
-// stored webhooks (watch).
-func (d *Dispatcher) idle(ctx context.Context) {
+// idle waits for the next look at the inbox: interval, or, after a look that found the inbox
+// quiet (no more rows than lanes handed on at once), less when the intake announces stored
+// webhooks (watch), though not before wakeGap after the last look began. A look costs its
+// claim and the rows' ends, two commits, whatever it finds: while webhooks come in numbers a
+// look every interval takes them in fuller claims, and when they come one by one each is
+// handed on at once.
+func (d *Dispatcher) idle(ctx context.Context, last time.Time, quiet bool) {
 	t := time.NewTimer(d.interval)
 	defer t.Stop()
+	wake := d.wake
+	if !quiet {
+		wake = nil
+	}
 	select {
 	case <-ctx.Done():
 	case <-t.C:
-	case <-d.wake:
+	case <-wake:
+		sleep(ctx, time.Until(last.Add(d.wakeGap)))
 	}
 }
 
