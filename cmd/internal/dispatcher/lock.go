@@ -69,8 +69,11 @@ func (d *Dispatcher) lead(ctx context.Context) error {
 func (d *Dispatcher) watch(ctx context.Context, conn *pgx.Conn) error {
 	check := time.Now().Add(d.lockCheck)
 	for {
+		// pgx.Conn's WaitForNotification, not PgConn's: pgx queues every notification the
+		// connection receives (during the verification's query too), and only the former takes
+		// them off that queue.
 		wctx, cancel := context.WithDeadline(ctx, check)
-		err := conn.PgConn().WaitForNotification(wctx)
+		n, err := conn.WaitForNotification(wctx)
 		timedOut := wctx.Err() != nil
 		cancel()
 		if ctx.Err() != nil {
@@ -79,7 +82,7 @@ func (d *Dispatcher) watch(ctx context.Context, conn *pgx.Conn) error {
 		if err != nil && (!timedOut || conn.IsClosed()) {
 			return err
 		}
-		if err == nil {
+		if n != nil {
 			d.wakeUp()
 			if time.Now().Before(check) {
 				continue
