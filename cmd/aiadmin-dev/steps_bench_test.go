@@ -127,7 +127,10 @@ func confirmationSteps(events []*historypb.HistoryEvent) (steps []step, total ti
 // .448556240, completed .464388558, markers and upserts, send-message scheduled .465311156,
 // started .470770219, completed .487281259.
 func TestConfirmationSteps(t *testing.T) {
-	h, err := client.HistoryFromJSON(mustOpen(t, "../../workflows/testdata/booking-TestEndToEndBookingMessages.latest.json"), client.HistoryJSONOptions{})
+	f, err := os.Open("../../workflows/testdata/booking-TestEndToEndBookingMessages.latest.json")
+	require.NoError(t, err)
+	defer f.Close()
+	h, err := client.HistoryFromJSON(f, client.HistoryJSONOptions{})
 	require.NoError(t, err)
 	steps, total, ok := confirmationSteps(h.GetEvents())
 	require.True(t, ok)
@@ -147,12 +150,4 @@ func TestConfirmationSteps(t *testing.T) {
 
 	_, _, ok = confirmationSteps(h.GetEvents()[:11]) // send-message started, not completed
 	require.False(t, ok)
-}
-
-func mustOpen(t *testing.T, path string) *os.File {
-	t.Helper()
-	f, err := os.Open(path)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = f.Close() })
-	return f
 }
