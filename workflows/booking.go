@@ -34,7 +34,9 @@ const (
 // right messages (confirmation, change notice, cancellation, reminders), each at most once,
 // at the salon's local time, and ends after the visit.
 func Booking(ctx workflow.Context, in BookingInput) (BookingState, error) {
-	if workflow.GetVersion(ctx, ChangeBookingV2, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if in.NoVersionMarkers {
+		ctx = withShardQueues(ctx)
+	} else if workflow.GetVersion(ctx, ChangeBookingV2, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return bookingV1(ctx, in)
 	}
 	b := newBookingFlow(ctx, in)
@@ -110,7 +112,7 @@ func (b *bookingFlow) run(ctx workflow.Context) (BookingState, error) {
 			b.drain(ctx)
 			st := b.st
 			return b.st, workflow.NewContinueAsNewError(ctx, BookingWorkflowName,
-				BookingInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID, State: &st, MergeWindow: b.merge})
+				BookingInput{SalonID: b.st.SalonID, RecordID: b.st.RecordID, State: &st, MergeWindow: b.merge, NoVersionMarkers: true})
 		}
 		if err := b.wait(ctx); err != nil {
 			return b.st, err

@@ -40,6 +40,14 @@ type BookingInput struct {
 	// MergeWindow is how long a change or cancellation notice waits for more changes of the
 	// record (zero: 2 minutes).
 	MergeWindow time.Duration
+	// NoVersionMarkers: the run is booking v2 with its WhatsApp activities on the salon's
+	// shard queue from its first event, and asks workflow.GetVersion nothing. Set by every
+	// starter since 2026-12-05 (the dispatcher, a run continuing as new): each GetVersion was a
+	// marker and a TemporalChangeVersion upsert in every booking's history, a visibility write
+	// on the server. Runs started without it ask as before, so their histories replay
+	// unchanged; the SDK skips version markers in its determinism check, so a run that a
+	// worker without this field started (and marked) replays on one with it too.
+	NoVersionMarkers bool `json:",omitempty"`
 }
 
 // RecordEvent is one record webhook as the dispatcher hands it over.

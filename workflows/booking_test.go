@@ -37,6 +37,7 @@ type bookingHarness struct {
 	activated time.Time                 // the salon's activation, carried by eventAt
 	ended     bool                      // the installation has ended: send-message skips
 	noWorker  int                       // send-message calls that find no worker (schedule-to-start timeout)
+	queues    []string                  // the task queue of each send-message call
 }
 
 type delivery struct {
@@ -79,7 +80,7 @@ func newBookingHarness(t *testing.T, zone string) *bookingHarness {
 
 // send stands in for send-message: the ledger's exactly-once by key, the deadline, a paused
 // salon, the reminder plan on request.
-func (h *bookingHarness) send(_ context.Context, in activities.SendInput) (activities.SendOutput, error) {
+func (h *bookingHarness) send(ctx context.Context, in activities.SendInput) (activities.SendOutput, error) {
 	var out activities.SendOutput
 	if in.Plan {
 		out.Reminders = activities.ReminderTimes(in.Visit.Start, h.env.Now(), h.loc, 18, activities.QuietHours{From: 21 * 60, To: 9 * 60})
@@ -87,6 +88,7 @@ func (h *bookingHarness) send(_ context.Context, in activities.SendInput) (activ
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.sends++
+	h.queues = append(h.queues, activity.GetInfo(ctx).TaskQueue)
 	if h.noWorker > 0 {
 		h.noWorker--
 		return out, temporal.NewTimeoutError(enumspb.TIMEOUT_TYPE_SCHEDULE_TO_START, nil)

@@ -1,10 +1,16 @@
 package workflows
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/mock"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/converter"
+	"go.temporal.io/sdk/interceptor"
+	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/aiadmin/aiadmin/activities"
@@ -185,4 +191,60 @@ func TestBookingMessageWaitsForAShardOwner(t *testing.T) {
 	h.run(created)
 	require.Equal(t, []texts.Kind{texts.Confirmation, texts.ReminderDay, texts.Reminder2h}, h.kinds())
 	require.Equal(t, created.Add(time.Second+sendRetryLater), h.at(texts.Confirmation).In(time.UTC).In(h.loc))
+}
+
+// A booking started with NoVersionMarkers (by the dispatcher, and by a run continuing as new)
+// is booking v2 with its messages on the salon's shard queue from its first event, and asks
+// workflow.GetVersion nothing: each GetVersion was a marker and a TemporalChangeVersion upsert
+// in every booking's history, a visibility write on the server. Without it the run asks both,
+// as runs started before did (their histories replay so).
+func TestBookingWithoutVersionMarkersAsksNoVersion(t *testing.T) {
+	for _, markers := range []bool{false, true} {
+		t.Run(fmt.Sprintf("markers=%v", markers), func(t *testing.T) {
+			h := newBookingHarness(t, "Europe/Moscow")
+			h.env.SetWorkerOptions(worker.Options{Interceptors: []interceptor.WorkerInterceptor{NewWhatsAppRouting(4)}})
+			asked := map[string]bool{}
+			for _, change := range []string{ChangeBookingV2, ChangeWhatsAppShardQueues} {
+				h.env.OnGetVersion(change, workflow.DefaultVersion, 1).Run(func(mock.Arguments) {
+					asked[change] = true
+				}).Return(workflow.Version(1)).Maybe()
+			}
+			created := h.local("2026-12-10 10:00")
+			h.activated = created.Add(-24 * time.Hour)
+			h.eventAt(time.Second, "create", h.visit(h.local("2026-12-12 14:30"), 7, 1), created, created, 0)
+			h.env.SetStartTime(created)
+			h.env.ExecuteWorkflow(BookingWorkflowName, BookingInput{SalonID: 100001, RecordID: 555, NoVersionMarkers: !markers})
+			require.True(t, h.env.IsWorkflowCompleted())
+			require.NoError(t, h.env.GetWorkflowError())
+			require.Equal(t, []texts.Kind{texts.Confirmation, texts.ReminderDay, texts.Reminder2h}, h.kinds())
+			require.NotEmpty(t, h.queues)
+			for _, q := range h.queues {
+				require.True(t, strings.HasSuffix(q, "-wa-1"), "send-message runs on salon 100001's shard queue (1 of 4), not %q", q)
+			}
+			if markers {
+				require.Equal(t, map[string]bool{ChangeBookingV2: true, ChangeWhatsAppShardQueues: true}, asked)
+			} else {
+				require.Empty(t, asked, "a run started without version markers asks no version")
+			}
+		})
+	}
+}
+
+// A booking continuing as new passes NoVersionMarkers on: its next run asks no version either.
+func TestBookingContinuesWithoutVersionMarkers(t *testing.T) {
+	h := newBookingHarness(t, "Europe/Moscow")
+	created := h.local("2026-12-10 10:00")
+	h.activated = created.Add(-24 * time.Hour)
+	h.eventAt(time.Second, "create", h.visit(h.local("2026-12-12 14:30"), 7, 1), created, created, 0)
+	h.env.RegisterDelayedCallback(func() { h.env.SetContinueAsNewSuggested(true) }, time.Minute)
+	h.env.SetStartTime(created)
+	h.env.ExecuteWorkflow(BookingWorkflowName, BookingInput{SalonID: 100001, RecordID: 555})
+	require.True(t, h.env.IsWorkflowCompleted())
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, h.env.GetWorkflowError(), &can, "the run continues as new")
+	var next BookingInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.True(t, next.NoVersionMarkers)
+	require.NotNil(t, next.State)
+	require.True(t, next.State.V2)
 }

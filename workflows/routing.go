@@ -129,7 +129,7 @@ func (o *routingOutbound) ExecuteActivity(ctx workflow.Context, activityType str
 		// rather than the activity silently running where the connection is not.
 		panic(fmt.Sprintf("workflows: connection-bound activity %s has no SalonID in its input", activityType))
 	}
-	if o.Next.GetVersion(ctx, ChangeWhatsAppShardQueues, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+	if !shardQueuesFixed(ctx) && o.Next.GetVersion(ctx, ChangeWhatsAppShardQueues, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
 		return o.Next.ExecuteActivity(ctx, activityType, args...)
 	}
 	base := o.Next.GetInfo(ctx).TaskQueueName
@@ -185,4 +185,20 @@ func derefSalon[T any](p *T, id func() int64) (int64, bool) {
 		return 0, false
 	}
 	return id(), true
+}
+
+// shardQueuesKey marks a workflow context whose run uses the shard queues without asking
+// ChangeWhatsAppShardQueues: its input says it started after the change (see
+// BookingInput.NoVersionMarkers).
+type shardQueuesKey struct{}
+
+// withShardQueues marks ctx (a run's root context, so every activity context derived from it)
+// as routed to the shard queues without a version marker.
+func withShardQueues(ctx workflow.Context) workflow.Context {
+	return workflow.WithValue(ctx, shardQueuesKey{}, true)
+}
+
+func shardQueuesFixed(ctx workflow.Context) bool {
+	v, _ := ctx.Value(shardQueuesKey{}).(bool)
+	return v
 }

@@ -212,6 +212,8 @@ func TestEndToEndBookingMessages(t *testing.T) {
 		raw, err := protoJSON(ev)
 		require.NoError(t, err)
 		require.NotContains(t, string(raw), base64.StdEncoding.EncodeToString([]byte(clientPhone))[:8])
+		require.NotContains(t, []enums.EventType{enums.EVENT_TYPE_MARKER_RECORDED, enums.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES},
+			ev.GetEventType(), "a booking the dispatcher starts records no version marker (event %d)", ev.GetEventId())
 		if a := ev.GetWorkflowExecutionSignaledEventAttributes(); a != nil {
 			signals++
 			for _, p := range a.GetInput().GetPayloads() {

@@ -84,7 +84,8 @@ func (d *Dispatcher) signalBooking(ctx context.Context, row sqlc.WebhookInbox, e
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.SearchAttrSalonID.ValueSet(strconv.FormatInt(row.SalonID, 10))),
-	}, workflows.BookingWorkflowName, workflows.BookingInput{SalonID: row.SalonID, RecordID: row.ResourceID, MergeWindow: d.merge})
+	}, workflows.BookingWorkflowName, workflows.BookingInput{SalonID: row.SalonID, RecordID: row.ResourceID, MergeWindow: d.merge,
+		NoVersionMarkers: true})
 	if err != nil {
 		return fmt.Errorf("signal %s: %w", id, err)
 	}
