@@ -24,15 +24,18 @@ const dayListFresh = 10 * time.Minute
 // Notices (confirmation, change, cancellation) follow a webhook by seconds and must see what a
 // read of the record made now would see: they share only a list whose request goes out after
 // they asked (callers that come once it has gone out wait for the next, which then serves all
-// of them), of the records changed since the oldest state they tell. A list's request waits
-// for its slot in the cluster's YClients budget (up to 305 ms when it is busy), and the
-// notices that come meanwhile share it too, when it asks for changes old enough for them.
+// of them), of the records changed between the oldest and the newest state they tell (a
+// record changed again since is not in it, and its notice reads the record itself; a list up
+// to now would hold, under a backlog, every record made since the oldest, page after page of
+// YClients' 100). A list's request waits for its slot in the cluster's YClients budget (up to
+// 305 ms when it is busy), and the notices that come meanwhile share it too, when the changes
+// it asks for hold theirs.
 // At 50 bookings a second for one salon that is one list every few seconds instead of 50
 // reads a second, against YClients' 200 requests a minute for the whole cluster.
 type dayLists struct {
 	yc interface {
 		Records(ctx context.Context, salonID int64, from, to time.Time) ([]yclients.Record, error)
-		ChangedRecords(ctx context.Context, salonID int64, day, after time.Time) ([]yclients.Record, error)
+		ChangedRecords(ctx context.Context, salonID int64, day, after, before time.Time) ([]yclients.Record, error)
 	}
 	now func() time.Time
 
@@ -56,6 +59,7 @@ type dayList struct {
 	at      time.Time // when its read began
 	notice  bool      // a notices' list (changed records, deleted ones too)
 	since   time.Time // a notices' list: the records changed at or after it (zero: the day)
+	until   time.Time // and at or before it (with a non-zero since)
 	records map[int64]yclients.Record
 	err     error
 }
@@ -107,8 +111,9 @@ func (d *dayLists) list(ctx context.Context, salonID int64, visit time.Time) *da
 
 // noticeList is a list of the day's changed records whose request has not gone out yet: the
 // one waiting for the read in flight, or the one waiting for its turn in the budget when it
-// asks for changes since changedSince or earlier, or a new one. A list that has not begun
-// reads from the oldest change its callers tell.
+// asks for changes that include changedSince, or a new one. A list that has not begun reads
+// the changes from the oldest to the newest its callers tell (the whole day when one tells
+// none): the records whose state they tell, as they are now, unless changed again since.
 func (d *dayLists) noticeList(salonID int64, visit time.Time, changedSince time.Time) *dayList {
 	key := dayKey{salonID: salonID, day: visit.Format(time.DateOnly), changed: true}
 	d.mu.Lock()
@@ -118,15 +123,25 @@ func (d *dayLists) noticeList(salonID int64, visit time.Time, changedSince time.
 	if pending && !prev.started {
 		switch {
 		case !prev.asking:
-			if !prev.since.IsZero() && (changedSince.IsZero() || changedSince.Before(prev.since)) {
-				prev.since = changedSince
+			switch {
+			case prev.since.IsZero():
+			case changedSince.IsZero():
+				prev.since, prev.until = time.Time{}, time.Time{}
+			default:
+				if changedSince.Before(prev.since) {
+					prev.since = changedSince
+				}
+				if changedSince.After(prev.until) {
+					prev.until = changedSince
+				}
 			}
 			return prev
-		case prev.since.IsZero() || (!changedSince.IsZero() && !changedSince.Before(prev.since)):
+		case prev.since.IsZero(),
+			!changedSince.IsZero() && !changedSince.Before(prev.since) && !changedSince.After(prev.until):
 			return prev // its query holds this notice's change
 		}
 	}
-	l := &dayList{ready: make(chan struct{}), notice: true, since: changedSince}
+	l := &dayList{ready: make(chan struct{}), notice: true, since: changedSince, until: changedSince}
 	if pending {
 		l.after = prev // read after the read in flight, which began before this call
 	}
@@ -164,7 +179,7 @@ func (d *dayLists) read(ctx context.Context, l *dayList, salonID int64, visit ti
 	}
 	d.mu.Lock()
 	l.asking, l.at, l.after = true, d.now(), nil
-	since := l.since
+	since, until := l.since, l.until
 	d.mu.Unlock()
 	// Messages wait for it: its requests go before the catalogue syncs (yclients.Prompt).
 	ctx, cancel := context.WithTimeout(yclients.Prompt(ctx), dayListFresh)
@@ -180,9 +195,9 @@ func (d *dayLists) read(ctx context.Context, l *dayList, salonID int64, visit ti
 	case !l.notice:
 		recs, err = d.yc.Records(ctx, salonID, visit, visit)
 	case since.IsZero():
-		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, time.Time{})
+		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, time.Time{}, time.Time{})
 	default: // last_change_date has whole seconds
-		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, since.Add(-time.Second))
+		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, since.Add(-time.Second), until.Add(time.Second))
 	}
 	if err != nil {
 		l.err = err

@@ -17,6 +17,7 @@ import (
 type listCall struct {
 	changed bool      // ChangedRecords, not Records
 	after   time.Time // ChangedRecords' after
+	before  time.Time // ChangedRecords' before
 	turn    chan struct{}
 	answer  chan []yclients.Record
 }
@@ -33,8 +34,8 @@ func (h heldLists) Records(ctx context.Context, _ int64, _, _ time.Time) ([]ycli
 	return h.wait(ctx, listCall{answer: make(chan []yclients.Record)})
 }
 
-func (h heldLists) ChangedRecords(ctx context.Context, _ int64, _, after time.Time) ([]yclients.Record, error) {
-	return h.wait(ctx, listCall{changed: true, after: after, answer: make(chan []yclients.Record)})
+func (h heldLists) ChangedRecords(ctx context.Context, _ int64, _, after, before time.Time) ([]yclients.Record, error) {
+	return h.wait(ctx, listCall{changed: true, after: after, before: before, answer: make(chan []yclients.Record)})
 }
 
 func (h heldLists) wait(ctx context.Context, c listCall) ([]yclients.Record, error) {
@@ -150,34 +151,16 @@ func TestNoticesShareOnlyAListReadAfterThem(t *testing.T) {
 
 // A list whose request has not gone out yet (it waits for its slot in the cluster's YClients
 // budget, up to 305 ms) is still read after a notice that asks meanwhile: the notice shares
-// it instead of waiting for the next one, unless it tells a change older than the records the
-// list asks for (its query is made). Once the request has gone out, a notice waits for the
+// it instead of waiting for the next one, unless it tells a change outside those the list asks
+// for (its query is made). Once the request has gone out, a notice waits for the
 // next list.
 func TestNoticesShareAListWaitingForItsTurn(t *testing.T) {
-	h := heldLists{calls: make(chan listCall, 10), turns: true}
-	d := &dayLists{yc: h, now: time.Now}
-	day := time.Date(2026, 12, 12, 14, 0, 0, 0, time.FixedZone("MSK", 3*3600))
-	changed := day.Add(-48 * time.Hour)
-	key := dayKey{salonID: 1, day: "2026-12-12", changed: true}
-	noCall := func(why string) {
-		select {
-		case c := <-h.calls:
-			t.Fatalf("%s: %+v", why, c)
-		case <-time.After(50 * time.Millisecond):
-		}
-	}
-
-	first := make(chan bool, 1)
-	go func() {
-		_, found, err := d.record(context.Background(), 1, 201, day, true, changed)
-		require.NoError(t, err)
-		first <- found
-	}()
+	tl := newTurnLists(t)
+	h, d, day, changed, noCall := tl.h, tl.d, tl.day, tl.changed, tl.noCall
+	first := tl.ask(201, changed)
 	a := <-h.calls // its read has begun and waits for its turn
-	d.mu.Lock()
-	l1 := d.lists[key]
-	d.mu.Unlock()
-	require.Same(t, l1, d.noticeList(1, day, changed.Add(time.Minute)), "a notice that asks meanwhile shares the list")
+	l1 := tl.current()
+	require.Same(t, l1, d.noticeList(1, day, changed), "a notice that asks meanwhile shares the list")
 	l2 := d.noticeList(1, day, changed.Add(-time.Minute))
 	require.NotSame(t, l1, l2, "a notice of an older change than the list asks for waits for a list of its own")
 	noCall("a second list while the first waits for its turn")
@@ -202,4 +185,88 @@ func TestNoticesShareAListWaitingForItsTurn(t *testing.T) {
 	<-l2.ready
 	require.True(t, l2.records[203].Deleted, "203 as the second list has it")
 	noCall("a third list")
+}
+
+// A notices' list asks only for the records changed between the oldest and the newest change
+// its notices tell (a second either side: last_change_date has whole seconds). Under a backlog
+// the notices sent now tell changes of seconds ago; a list from the oldest of them up to now
+// held every record made since (at 50 bookings a second, ten pages of YClients' 100) for the
+// few notices that asked. A record changed again after the newest is not in the list: its
+// notice reads the record itself.
+func TestNoticeListAsksOnlyForItsNoticesChanges(t *testing.T) {
+	tl := newTurnLists(t)
+	h, d, day, changed := tl.h, tl.d, tl.day, tl.changed
+	first := tl.ask(301, changed)
+	a := <-h.calls
+	require.Equal(t, changed.Add(-time.Second), a.after)
+	require.Equal(t, changed.Add(time.Second), a.before, "up to the change it tells, not up to now")
+	l1 := tl.current()
+	require.Same(t, l1, d.noticeList(1, day, changed), "a notice of a change its query holds shares it")
+	l2 := d.noticeList(1, day, changed.Add(time.Minute))
+	require.NotSame(t, l1, l2, "a notice of a newer change than the list asks for waits for a list of its own")
+	require.Same(t, l2, d.noticeList(1, day, changed.Add(2*time.Minute)), "the next list widens before it begins")
+	require.Same(t, l2, d.noticeList(1, day, changed.Add(-time.Minute)), "both ways")
+	tl.noCall("a second list while the first waits for its turn")
+
+	close(a.turn)
+	a.answer <- []yclients.Record{{ID: 301}}
+	require.True(t, <-first)
+	b := <-h.calls
+	require.Equal(t, changed.Add(-time.Minute-time.Second), b.after)
+	require.Equal(t, changed.Add(2*time.Minute+time.Second), b.before)
+	close(b.turn)
+	b.answer <- nil
+	<-l2.ready
+
+	// A notice that tells no change time reads the whole day's changes, unbounded.
+	last := tl.ask(302, time.Time{})
+	c := <-h.calls
+	require.True(t, c.after.IsZero())
+	require.True(t, c.before.IsZero())
+	close(c.turn)
+	c.answer <- []yclients.Record{{ID: 302}}
+	require.True(t, <-last)
+}
+
+// turnLists is a dayLists on a held source whose reads wait for their turn in the budget,
+// with one day and one change time (two days before it) for the notices of a test.
+type turnLists struct {
+	t       *testing.T
+	h       heldLists
+	d       *dayLists
+	day     time.Time
+	changed time.Time
+}
+
+func newTurnLists(t *testing.T) *turnLists {
+	h := heldLists{calls: make(chan listCall, 10), turns: true}
+	day := time.Date(2026, 12, 12, 14, 0, 0, 0, time.FixedZone("MSK", 3*3600))
+	return &turnLists{t: t, h: h, d: &dayLists{yc: h, now: time.Now}, day: day, changed: day.Add(-48 * time.Hour)}
+}
+
+// noCall fails the test if a list read begins within 50 ms.
+func (tl *turnLists) noCall(why string) {
+	select {
+	case c := <-tl.h.calls:
+		tl.t.Fatalf("%s: %+v", why, c)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// ask asks for a notice's record; the channel gets whether the list held it.
+func (tl *turnLists) ask(recordID int64, changedSince time.Time) chan bool {
+	found := make(chan bool, 1)
+	go func() {
+		_, ok, err := tl.d.record(context.Background(), 1, recordID, tl.day, true, changedSince)
+		require.NoError(tl.t, err)
+		found <- ok
+	}()
+	return found
+}
+
+// current is the notices' list of the day now stored.
+func (tl *turnLists) current() *dayList {
+	tl.d.mu.Lock()
+	defer tl.d.mu.Unlock()
+	return tl.d.lists[dayKey{salonID: 1, day: "2026-12-12", changed: true}]
 }

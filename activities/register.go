@@ -35,7 +35,7 @@ type YClients interface {
 	Records(ctx context.Context, salonID int64, from, to time.Time) ([]yclients.Record, error)
 	// ChangedRecords lists a day's records changed since a moment, deleted ones too (notices
 	// re-read their record from it).
-	ChangedRecords(ctx context.Context, salonID int64, day, after time.Time) ([]yclients.Record, error)
+	ChangedRecords(ctx context.Context, salonID int64, day, after, before time.Time) ([]yclients.Record, error)
 	// SetAttendance marks a record confirmed (2) or cancelled (-1) when the client answers.
 	SetAttendance(ctx context.Context, salonID, visitID, recordID int64, attendance int) error
 }

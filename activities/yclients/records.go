@@ -31,16 +31,20 @@ func (c *Client) Records(ctx context.Context, salonID int64, from, to time.Time)
 	return c.records(ctx, salonID, q)
 }
 
-// ChangedRecords returns the salon's records of day's date last changed at or after after,
-// deleted ones included (marked Deleted): GET /api/v1/records/{company_id}?start_date=&end_date=
-// &changed_after=&with_deleted=1, paged as Records. after is sent in day's zone as
-// "2006-01-02 15:04:05"; a zero after asks for the whole day.
-func (c *Client) ChangedRecords(ctx context.Context, salonID int64, day, after time.Time) ([]Record, error) {
+// ChangedRecords returns the salon's records of day's date last changed at or after after and
+// at or before before, deleted ones included (marked Deleted): GET /api/v1/records/{company_id}
+// ?start_date=&end_date=&changed_after=&changed_before=&with_deleted=1, paged as Records. The
+// moments are sent in day's zone as "2006-01-02 15:04:05"; a zero after asks from the day's
+// start, a zero before up to now.
+func (c *Client) ChangedRecords(ctx context.Context, salonID int64, day, after, before time.Time) ([]Record, error) {
 	q := url.Values{}
 	q.Set("start_date", day.Format(time.DateOnly))
 	q.Set("end_date", day.Format(time.DateOnly))
 	if !after.IsZero() {
 		q.Set("changed_after", after.In(day.Location()).Format(time.DateTime))
+	}
+	if !before.IsZero() {
+		q.Set("changed_before", before.In(day.Location()).Format(time.DateTime))
 	}
 	q.Set("with_deleted", "1")
 	return c.records(ctx, salonID, q)

@@ -222,7 +222,7 @@ func TestClientChangedRecords(t *testing.T) {
 	require.NoError(t, err)
 	day := time.Date(2027, 3, 10, 0, 0, 0, 0, kgd)
 
-	all, err := e.client.ChangedRecords(ctx, salon, day, time.Time{})
+	all, err := e.client.ChangedRecords(ctx, salon, day, time.Time{}, time.Time{})
 	require.NoError(t, err)
 	require.Len(t, all, 5, "the day's records, not the next day's")
 
@@ -233,7 +233,7 @@ func TestClientChangedRecords(t *testing.T) {
 	_, err = e.fake.UpdateRecord(salon, ids[3], yclientsfake.RecordChange{Datetime: &later})
 	require.NoError(t, err)
 
-	got, err := e.client.ChangedRecords(ctx, salon, day, since)
+	got, err := e.client.ChangedRecords(ctx, salon, day, since, time.Time{})
 	require.NoError(t, err)
 	changed := map[int64]yclients.Record{}
 	for _, r := range got {
@@ -245,7 +245,14 @@ func TestClientChangedRecords(t *testing.T) {
 	q := requestsTo(e, "/api/v1/records/")
 	require.Len(t, q, 2)
 
-	got, err = e.client.ChangedRecords(ctx, salon, day, tick(time.Minute))
+	// Bounded above too: the deletion (at since), not the move a minute later.
+	got, err = e.client.ChangedRecords(ctx, salon, day, since, since.Add(30*time.Second))
+	require.NoError(t, err)
+	require.Len(t, got, 1, "only the one changed between: %v", got)
+	require.Equal(t, ids[1], got[0].ID)
+	require.Len(t, requestsTo(e, "/api/v1/records/"), 3, "one page")
+
+	got, err = e.client.ChangedRecords(ctx, salon, day, tick(time.Minute), time.Time{})
 	require.NoError(t, err)
 	require.Empty(t, got, "nothing changed since")
 }
@@ -277,7 +284,7 @@ func TestOnSendingAfterTheLimiter(t *testing.T) {
 	day := time.Date(2027, 3, 10, 0, 0, 0, 0, time.UTC)
 	done := make(chan error, 1)
 	go func() {
-		_, err := e.client.ChangedRecords(ctx, yclientsfake.DemoSalonKaliningrad, day, time.Time{})
+		_, err := e.client.ChangedRecords(ctx, yclientsfake.DemoSalonKaliningrad, day, time.Time{}, time.Time{})
 		done <- err
 	}()
 	time.Sleep(50 * time.Millisecond)
