@@ -13,6 +13,12 @@ import (
 // (pacing), all read from one or two list calls instead of 30 re-reads.
 const dayListFresh = 10 * time.Minute
 
+// noticeLate is how much later than the newest change a notices' list asks for a notice may
+// tell and still share the list while it waits for its slot: notices follow their change by a
+// fraction of a second and a list waits up to 305 ms for its slot, so those that ask
+// meanwhile tell the same second or the next. The list asks for that much more.
+const noticeLate = time.Second
+
 // dayLists reads a salon's records of one day with one list call (GET /records/{company_id},
 // paged), shared by the messages about that day that are due about the same time.
 //
@@ -59,7 +65,7 @@ type dayList struct {
 	at      time.Time // when its read began
 	notice  bool      // a notices' list (changed records, deleted ones too)
 	since   time.Time // a notices' list: the records changed at or after it (zero: the day)
-	until   time.Time // and at or before it (with a non-zero since)
+	until   time.Time // and at or before it, and noticeLate after (with a non-zero since)
 	records map[int64]yclients.Record
 	err     error
 }
@@ -137,7 +143,7 @@ func (d *dayLists) noticeList(salonID int64, visit time.Time, changedSince time.
 			}
 			return prev
 		case prev.since.IsZero(),
-			!changedSince.IsZero() && !changedSince.Before(prev.since) && !changedSince.After(prev.until):
+			!changedSince.IsZero() && !changedSince.Before(prev.since) && !changedSince.After(prev.until.Add(noticeLate)):
 			return prev // its query holds this notice's change
 		}
 	}
@@ -197,7 +203,7 @@ func (d *dayLists) read(ctx context.Context, l *dayList, salonID int64, visit ti
 	case since.IsZero():
 		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, time.Time{}, time.Time{})
 	default: // last_change_date has whole seconds
-		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, since.Add(-time.Second), until.Add(time.Second))
+		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, since.Add(-time.Second), until.Add(noticeLate+time.Second))
 	}
 	if err != nil {
 		l.err = err

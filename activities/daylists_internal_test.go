@@ -199,9 +199,10 @@ func TestNoticeListAsksOnlyForItsNoticesChanges(t *testing.T) {
 	first := tl.ask(301, changed)
 	a := <-h.calls
 	require.Equal(t, changed.Add(-time.Second), a.after)
-	require.Equal(t, changed.Add(time.Second), a.before, "up to the change it tells, not up to now")
+	require.Equal(t, changed.Add(2*time.Second), a.before, "up to the change it tells and a second later, not up to now")
 	l1 := tl.current()
 	require.Same(t, l1, d.noticeList(1, day, changed), "a notice of a change its query holds shares it")
+	require.Same(t, l1, d.noticeList(1, day, changed.Add(time.Second)), "so does one of the next second, which came meanwhile")
 	l2 := d.noticeList(1, day, changed.Add(time.Minute))
 	require.NotSame(t, l1, l2, "a notice of a newer change than the list asks for waits for a list of its own")
 	require.Same(t, l2, d.noticeList(1, day, changed.Add(2*time.Minute)), "the next list widens before it begins")
@@ -213,7 +214,7 @@ func TestNoticeListAsksOnlyForItsNoticesChanges(t *testing.T) {
 	require.True(t, <-first)
 	b := <-h.calls
 	require.Equal(t, changed.Add(-time.Minute-time.Second), b.after)
-	require.Equal(t, changed.Add(2*time.Minute+time.Second), b.before)
+	require.Equal(t, changed.Add(2*time.Minute+2*time.Second), b.before)
 	close(b.turn)
 	b.answer <- nil
 	<-l2.ready
