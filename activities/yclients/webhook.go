@@ -30,24 +30,48 @@ type Envelope struct {
 // routing fields is refused: PostgreSQL's text columns cannot hold it, and a body that cannot
 // be stored must be answered 400, not retried forever.
 func ParseWebhook(body []byte) (Webhook, int64, error) {
-	var wh Webhook
-	if err := json.Unmarshal(body, &wh); err != nil {
-		return wh, 0, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
+	wh, err := scanWebhook(body, true)
+	if err != nil {
+		if wh, err = decodeWebhook(body); err != nil {
+			return wh, 0, err
+		}
 	}
 	id, err := wh.check()
 	return wh, id, err
+}
+
+// decodeWebhook is encoding/json's reading of a webhook, which defines what ParseWebhook
+// takes: scanWebhook reads the plain bodies faster, the same way.
+func decodeWebhook(body []byte) (Webhook, error) {
+	var wh Webhook
+	if err := json.Unmarshal(body, &wh); err != nil {
+		return wh, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
+	}
+	return wh, nil
 }
 
 // ParseEnvelope is ParseWebhook for a caller that needs only the routing fields (the intake,
 // which stores the raw body): it accepts and refuses exactly the same bodies, and copies no
 // data out of them.
 func ParseEnvelope(body []byte) (Envelope, int64, error) {
-	var env Envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return env, 0, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
+	wh, err := scanWebhook(body, false)
+	env := wh.Envelope
+	if err != nil {
+		if env, err = decodeEnvelope(body); err != nil {
+			return env, 0, err
+		}
 	}
 	id, err := env.check()
 	return env, id, err
+}
+
+// decodeEnvelope is encoding/json's reading of an envelope (see decodeWebhook).
+func decodeEnvelope(body []byte) (Envelope, error) {
+	var env Envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return env, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
+	}
+	return env, nil
 }
 
 // check validates the routing fields and returns the resource ID (0 when absent).

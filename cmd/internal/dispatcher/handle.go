@@ -1,16 +1,18 @@
 package dispatcher
 
 import (
+	"bytes"
 	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/go-json-experiment/json/jsontext"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
@@ -147,14 +149,45 @@ func recordEvent(row sqlc.WebhookInbox, env yclients.Webhook, sc salonClock) (wo
 	return ev, nil
 }
 
-// requestIDOf is the reference ID of the webhook's request, stored with it by the HTTP layer:
-// the workflow the row is handed to, and its activities, log it.
+// requestIDHeader is the header the HTTP layer keeps the request's reference ID under
+// (httpapi.RequestIDHeader).
+const requestIDHeader = "X-Request-Id"
+
+// requestIDOf is the reference ID of the webhook's request, stored with it by the HTTP layer
+// in the row's headers (a JSON object of strings): the workflow the row is handed to, and its
+// activities, log it. "" when there is none, or the headers are not such an object. (Read
+// with jsontext in one pass: encoding/json's decoding into a map cost as much as the rest of
+// the row's handling but the signal.)
 func requestIDOf(row sqlc.WebhookInbox) string {
-	var h map[string]string
-	if json.Unmarshal(row.Headers, &h) != nil {
+	dec := jsontext.NewDecoder(bytes.NewBuffer(row.Headers), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return ""
 	}
-	return h["X-Request-Id"]
+	id := ""
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadToken() // a token is valid until the next read: compared at once
+		if err != nil {
+			return ""
+		}
+		ours := name.String() == requestIDHeader
+		v, err := dec.ReadToken()
+		if err != nil || (v.Kind() != '"' && v.Kind() != 'n') {
+			return ""
+		}
+		if ours { // the last of repeated names, as a map would keep it; null is ""
+			id = ""
+			if v.Kind() == '"' {
+				id = v.String()
+			}
+		}
+	}
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '}' {
+		return ""
+	}
+	if _, err := dec.ReadToken(); err != io.EOF {
+		return ""
+	}
+	return id
 }
 
 // noNUL drops NUL characters, which PostgreSQL's text columns refuse: a client's name with one

@@ -1,6 +1,7 @@
 package dispatcher
 
 import (
+	"encoding/json"
 	"slices"
 	"testing"
 	"time"
@@ -68,4 +69,31 @@ func FuzzRecordEvent(f *testing.F) {
 		require.Len(t, v.Services, len(v.ServiceIDs), "one name per service ID")
 		require.True(t, slices.IsSorted(v.ServiceIDs), "services not sorted by ID: %v", v.ServiceIDs)
 	})
+}
+
+// TestRequestIDOf: the reference ID is read from the headers the HTTP layer stores, and a
+// row whose headers are not an object of strings has none, as decoding them into a
+// map[string]string gives.
+func TestRequestIDOf(t *testing.T) {
+	for headers, want := range map[string]string{
+		`{"Content-Type":"application/json","User-Agent":"YClients","X-Request-Id":"r-1"}`: "r-1",
+		`{"X-Request-Id":"r-\u0032"}`:               "r-2",
+		` {"X-Request-Id":"a","X-Request-Id":"b"} `: "b",
+		`{"Content-Type":"application/json"}`:       "",
+		`{"x-request-id":"lower"}`:                  "",
+		`{}`:                                        "",
+		`{"X-Request-Id":1}`:                        "",
+		`{"User-Agent":null,"X-Request-Id":"r"}`:    "r",
+		`{"X-Request-Id":"r","X-Request-Id":null}`:  "",
+		`{"X-Request-Id":"r"} {}`:                   "",
+		`{"X-Request-Id":"r"`:                       "",
+		`["X-Request-Id","r"]`:                      "",
+		``:                                          "",
+	} {
+		require.Equal(t, want, requestIDOf(sqlc.WebhookInbox{Headers: []byte(headers)}), "headers %s", headers)
+		var m map[string]string
+		if json.Unmarshal([]byte(headers), &m) == nil {
+			require.Equal(t, m["X-Request-Id"], want, "as a map would give, for %s", headers)
+		}
+	}
 }
