@@ -23,6 +23,7 @@ FUZZERS := \
 	./http:FuzzEntityWebhook \
 	./http:FuzzPageCommand \
 	./activities/yclients:FuzzParseWebhook \
+	./activities/yclients:FuzzSplitAnswer \
 	./cmd/internal/dispatcher:FuzzRecordEvent \
 	./activities/whatsapp:FuzzNormalizePhone \
 	./activities/whatsapp:FuzzRedactPhones

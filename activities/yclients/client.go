@@ -131,15 +131,12 @@ func (c *Client) decodeData(resp *response, out, meta any) error {
 	if isHTML(resp.contentType, resp.body) {
 		return &APIError{StatusCode: resp.status, Message: describeHTML(resp.body)}
 	}
-	var env struct {
-		Success *FlexBool       `json:"success"`
-		Data    json.RawMessage `json:"data"`
-		Meta    json.RawMessage `json:"meta"`
-	}
+	var env answerEnvelope
 	trimmed := bytes.TrimSpace(resp.body)
 	data := json.RawMessage(trimmed)
 	if len(trimmed) > 0 && trimmed[0] == '{' {
-		if err := json.Unmarshal(trimmed, &env); err != nil {
+		var err error
+		if env, err = splitAnswer(trimmed); err != nil {
 			return &APIError{StatusCode: resp.status, Message: describeOther(resp.contentType, resp.body)}
 		}
 		if env.Success != nil && !bool(*env.Success) {
