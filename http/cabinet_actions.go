@@ -84,6 +84,7 @@ func (h *cabinetHandler) sendSample(ctx context.Context, salonID int64, kind tex
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.SearchAttrSalonID.ValueSet(strconv.FormatInt(salonID, 10))),
+		Priority: workflows.OwnerWaiting, // the owner waits for it in the cabinet
 	}, workflows.SendSampleWorkflowName, in)
 	if err != nil {
 		return activities.SampleOutput{}, err

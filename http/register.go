@@ -291,6 +291,7 @@ func (h *registerHandler) startOrAttach(ctx context.Context, salonID, userID int
 			workflows.SearchAttrSalonID.ValueSet(strconv.FormatInt(salonID, 10)),
 			workflows.SearchAttrInstallStatus.ValueSet(string(workflows.StatusRegistering)),
 		),
+		Priority: workflows.OwnerWaiting, // the owner waits on this page, then on the connect page
 	}, workflows.InstallationWorkflowName, workflows.InstallationInput{SalonID: salonID, Timings: h.cfg.Timings, Company: company})
 
 	handle, err := h.temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{

@@ -66,12 +66,17 @@ type pairGate struct {
 	mu      sync.Mutex
 	calls   []int
 	release chan struct{}
+	onCall  func() // if set, called as each attempt starts
 }
 
 func (g *pairGate) pair(ctx context.Context, in activities.PairInput) (activities.PairOutput, error) {
 	g.mu.Lock()
 	g.calls = append(g.calls, in.Attempt)
+	onCall := g.onCall
 	g.mu.Unlock()
+	if onCall != nil {
+		onCall()
+	}
 	release := g.release
 	if in.Attempt > 1 {
 		release = nil

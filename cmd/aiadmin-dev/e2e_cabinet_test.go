@@ -308,15 +308,19 @@ func cabinetSample(t *testing.T, s *stack, salon int64, token string) {
 		}
 	}
 	require.Equal(t, 1, samples, "one ledger row of kind sample")
+	query := fmt.Sprintf(`WorkflowType = %q AND SalonID = "%d"`, workflows.SendSampleWorkflowName, salon)
+	var runs []*workflowpb.WorkflowExecutionInfo
+	require.Eventually(t, func() bool {
+		resp, err := s.app.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		runs = resp.GetExecutions()
+		return err == nil && len(runs) == 1
+	}, 15*time.Second, 100*time.Millisecond, "visibility lists the example's workflow")
+	e := runs[0].GetExecution()
+	desc, err := s.app.Temporal.DescribeWorkflowExecution(context.Background(), e.GetWorkflowId(), e.GetRunId())
+	require.NoError(t, err)
+	require.EqualValues(t, workflows.OwnerWaiting.PriorityKey, desc.GetWorkflowExecutionInfo().GetPriority().GetPriorityKey(),
+		"the owner waits for the example: it goes ahead of a backlog of clients' messages")
 	if os.Getenv("AIADMIN_RECORD_HISTORY") != "" {
-		query := fmt.Sprintf(`WorkflowType = %q AND SalonID = "%d"`, workflows.SendSampleWorkflowName, salon)
-		var runs []*workflowpb.WorkflowExecutionInfo
-		require.Eventually(t, func() bool {
-			resp, err := s.app.Temporal.ListWorkflow(context.Background(), &workflowservice.ListWorkflowExecutionsRequest{Query: query})
-			runs = resp.GetExecutions()
-			return err == nil && len(runs) == 1
-		}, 15*time.Second, 100*time.Millisecond, "visibility lists the example's workflow")
-		e := runs[0].GetExecution()
 		recordWorkflowHistory(t, s.app.Temporal, e.GetWorkflowId(), e.GetRunId(), "send-sample-TestEndToEndCabinetAPI")
 	}
 }

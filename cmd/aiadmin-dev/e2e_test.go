@@ -348,6 +348,8 @@ func TestEndToEndInstallation(t *testing.T) {
 	desc, err := s.app.Temporal.DescribeWorkflowExecution(context.Background(), workflows.InstallationID(s.moscow), "")
 	require.NoError(t, err)
 	runID := desc.WorkflowExecutionInfo.Execution.RunId
+	require.EqualValues(t, workflows.OwnerWaiting.PriorityKey, desc.GetWorkflowExecutionInfo().GetPriority().GetPriorityKey(),
+		"the owner waits on the installation's pages: its tasks go ahead of a backlog of clients' messages")
 	require.Equal(t, firstRun.SalonID, s.moscow)
 	require.Equal(t, workflows.StatusPendingWhatsApp, s.state().Status)
 

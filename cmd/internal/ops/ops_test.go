@@ -14,10 +14,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/aiadmin/aiadmin/cmd/internal/app"
 	"github.com/aiadmin/aiadmin/cmd/internal/config"
+	"github.com/aiadmin/aiadmin/workflows"
 )
 
 func TestVersion(t *testing.T) {
@@ -135,17 +138,47 @@ func TestSetupTemporalIsIdempotent(t *testing.T) {
 	require.Equal(t, fmt.Sprintf("namespace %s: registered (retention 24h0m0s)\n", cfg.TemporalNamespace)+
 		"search attribute SalonID (Keyword): registered\n"+
 		"search attribute InstallStatus (Keyword): registered\n"+
-		"search attribute WhatsAppState (Keyword): registered\n", out.String())
+		"search attribute WhatsAppState (Keyword): registered\n"+
+		"running installations with the owner's priority: 0 given now, 0 had it\n", out.String())
+
+	// An installation started before the owner's priority existed (no worker needed: it stays
+	// running with its first workflow task waiting) gets it; one that had it is left alone.
+	c, err := client.Dial(client.Options{HostPort: addr, Namespace: cfg.TemporalNamespace})
+	require.NoError(t, err)
+	defer c.Close()
+	start := func(id string, p temporal.Priority) {
+		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: "setup-test", Priority: p},
+			workflows.InstallationWorkflowName, workflows.InstallationInput{SalonID: 1})
+		require.NoError(t, err)
+	}
+	start("installation-1", temporal.Priority{})
+	start("installation-2", workflows.OwnerWaiting)
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "booking-1-1", TaskQueue: "setup-test"}, workflows.BookingWorkflowName)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		n, err := c.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{Namespace: cfg.TemporalNamespace})
+		return err == nil && n.GetCount() == 3
+	}, 20*time.Second, 100*time.Millisecond, "the workflows are visible")
+	priority := func(id string) int32 {
+		desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+		require.NoError(t, err)
+		return desc.GetWorkflowExecutionInfo().GetPriority().GetPriorityKey()
+	}
+	require.Zero(t, priority("installation-1"))
 
 	out.Reset()
 	require.NoError(t, Exec(ctx, cfg, []string{"setup-temporal", "--json"}, &out))
 	var rep setupReport
 	require.NoError(t, json.Unmarshal(out.Bytes(), &rep))
-	require.Equal(t, setupReport{Namespace: cfg.TemporalNamespace, Registered: []string{}, Present: app.SearchAttributes}, rep)
+	require.Equal(t, setupReport{Namespace: cfg.TemporalNamespace, Registered: []string{}, Present: app.SearchAttributes,
+		PriorityRaised: 1, PriorityAlready: 1}, rep)
+	require.EqualValues(t, workflows.OwnerWaiting.PriorityKey, priority("installation-1"))
+	require.EqualValues(t, workflows.OwnerWaiting.PriorityKey, priority("installation-2"))
+	require.Zero(t, priority("booking-1-1"), "the clients' messages keep the default")
 
-	c, err := client.Dial(client.Options{HostPort: addr, Namespace: cfg.TemporalNamespace})
-	require.NoError(t, err)
-	defer c.Close()
+	out.Reset()
+	require.NoError(t, Exec(ctx, cfg, []string{"setup-temporal"}, &out))
+	require.Contains(t, out.String(), "running installations with the owner's priority: 0 given now, 2 had it\n")
 	resp, err := c.OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: cfg.TemporalNamespace})
 	require.NoError(t, err)
 	for _, name := range app.SearchAttributes {

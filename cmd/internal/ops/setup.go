@@ -9,17 +9,25 @@ import (
 	"slices"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/serviceerror"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"google.golang.org/protobuf/types/known/durationpb"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/aiadmin/aiadmin/cmd/internal/app"
+	"github.com/aiadmin/aiadmin/workflows"
 )
 
 // setupTimeout bounds setup-temporal: registering and waiting for the frontend to see the
 // namespace and the attributes.
 const setupTimeout = 60 * time.Second
+
+// prioritiesTimeout bounds giving the running installations the owner's priority: two calls
+// to Temporal per installation.
+const prioritiesTimeout = 10 * time.Minute
 
 // setupReport is what setup-temporal did.
 type setupReport struct {
@@ -27,10 +35,15 @@ type setupReport struct {
 	NamespaceCreated bool     `json:"namespace_created"`
 	Registered       []string `json:"registered"` // search attributes added now
 	Present          []string `json:"present"`    // search attributes that were there
+	// Running installation workflows given the owner's priority now, and those that had it.
+	PriorityRaised  int `json:"priority_raised"`
+	PriorityAlready int `json:"priority_already"`
 }
 
 // setupTemporal makes a Temporal cluster ready for AI Admin: the namespace exists and has the
-// search attributes. Running it again changes nothing.
+// search attributes, and every running installation workflow has the owner's task priority
+// (workflows.OwnerWaiting; runs started before it had none, and their continue-as-new runs
+// inherit what they have). Running it again changes nothing.
 func setupTemporal(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("setup-temporal", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "JSON")
@@ -80,6 +93,11 @@ func setupTemporal(ctx context.Context, e *env, args []string) error {
 			rep.Present = append(rep.Present, name)
 		}
 	}
+	pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), prioritiesTimeout)
+	defer pcancel()
+	if rep.PriorityRaised, rep.PriorityAlready, err = raisePriorities(pctx, tc, ns); err != nil {
+		return fmt.Errorf("give the running installations the owner's priority (%d given so far): %w", rep.PriorityRaised, err)
+	}
 	if *asJSON {
 		return printJSON(e.out, rep)
 	}
@@ -104,6 +122,52 @@ func ensureNamespace(ctx context.Context, tc client.Client, ns string, retention
 	return true, nil
 }
 
+// raisePriorities gives every running installation workflow of the namespace the owner's
+// priority. A workflow that closed meanwhile is skipped.
+func raisePriorities(ctx context.Context, tc client.Client, ns string) (raised, already int, err error) {
+	want := workflows.OwnerWaiting.PriorityKey
+	req := &workflowservice.ListWorkflowExecutionsRequest{Namespace: ns,
+		Query: fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", workflows.InstallationWorkflowName)}
+	for {
+		resp, err := tc.ListWorkflow(ctx, req)
+		if err != nil {
+			return raised, already, fmt.Errorf("list installations: %w", err)
+		}
+		for _, ex := range resp.GetExecutions() {
+			id := ex.GetExecution().GetWorkflowId()
+			desc, err := tc.DescribeWorkflowExecution(ctx, id, ex.GetExecution().GetRunId())
+			var nf *serviceerror.NotFound
+			if errors.As(err, &nf) {
+				continue
+			}
+			if err != nil {
+				return raised, already, fmt.Errorf("describe %s: %w", id, err)
+			}
+			if int(desc.GetWorkflowExecutionInfo().GetPriority().GetPriorityKey()) == want {
+				already++
+				continue
+			}
+			_, err = tc.WorkflowService().UpdateWorkflowExecutionOptions(ctx, &workflowservice.UpdateWorkflowExecutionOptionsRequest{
+				Namespace:                ns,
+				WorkflowExecution:        ex.GetExecution(),
+				WorkflowExecutionOptions: &workflowpb.WorkflowExecutionOptions{Priority: &commonpb.Priority{PriorityKey: int32(want)}},
+				UpdateMask:               &fieldmaskpb.FieldMask{Paths: []string{"priority"}},
+			})
+			if errors.As(err, &nf) {
+				continue // it closed meanwhile
+			}
+			if err != nil {
+				return raised, already, fmt.Errorf("set the priority of %s: %w", id, err)
+			}
+			raised++
+		}
+		if len(resp.GetNextPageToken()) == 0 {
+			return raised, already, nil
+		}
+		req.NextPageToken = resp.GetNextPageToken()
+	}
+}
+
 // printSetup prints what setup-temporal found and did.
 func printSetup(out io.Writer, rep setupReport, retention time.Duration) {
 	if rep.NamespaceCreated {
@@ -118,6 +182,7 @@ func printSetup(out io.Writer, rep setupReport, retention time.Duration) {
 		}
 		fmt.Fprintf(out, "search attribute %s (Keyword): %s\n", name, state)
 	}
+	fmt.Fprintf(out, "running installations with the owner's priority: %d given now, %d had it\n", rep.PriorityRaised, rep.PriorityAlready)
 }
 
 // untilKnown calls fn until it stops failing with NamespaceNotFound (a namespace registered a
