@@ -29,9 +29,8 @@ const backlogWorkflowName = "priority-test-backlog"
 // owner asks the connect page for a QR code. The installation runs with OwnerWaiting, so the
 // server hands its workflow task (and then the pairing attempt) out ahead of the backlog: the
 // attempt starts while most of the backlog still waits. Without the priority the request
-// waits behind it (on the cluster a connect page waited 45 s for its QR after P1's 20,000
-// webhooks). Measured by order, not time: how many of the backlog's workflows had run when
-// the pairing attempt started.
+// waited behind all of it. Measured by order, not time: how many of the backlog's workflows
+// had run when the pairing attempt started.
 func TestOwnerWaitingGoesAheadOfABacklog(t *testing.T) {
 	r := newRace(t)
 	ctx := context.Background()
