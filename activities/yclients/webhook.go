@@ -42,12 +42,18 @@ func ParseWebhook(body []byte) (Webhook, int64, error) {
 
 // decodeWebhook is encoding/json's reading of a webhook, which defines what ParseWebhook
 // takes: scanWebhook reads the plain bodies faster, the same way.
-func decodeWebhook(body []byte) (Webhook, error) {
-	var wh Webhook
-	if err := json.Unmarshal(body, &wh); err != nil {
-		return wh, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
+func decodeWebhook(body []byte) (Webhook, error) { return decodeStrict[Webhook](body) }
+
+// decodeEnvelope is encoding/json's reading of an envelope (see decodeWebhook).
+func decodeEnvelope(body []byte) (Envelope, error) { return decodeStrict[Envelope](body) }
+
+// decodeStrict decodes body with encoding/json; any error is a malformed webhook.
+func decodeStrict[T any](body []byte) (T, error) {
+	var v T
+	if err := json.Unmarshal(body, &v); err != nil {
+		return v, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
 	}
-	return wh, nil
+	return v, nil
 }
 
 // ParseEnvelope is ParseWebhook for a caller that needs only the routing fields (the intake,
@@ -63,15 +69,6 @@ func ParseEnvelope(body []byte) (Envelope, int64, error) {
 	}
 	id, err := env.check()
 	return env, id, err
-}
-
-// decodeEnvelope is encoding/json's reading of an envelope (see decodeWebhook).
-func decodeEnvelope(body []byte) (Envelope, error) {
-	var env Envelope
-	if err := json.Unmarshal(body, &env); err != nil {
-		return env, fmt.Errorf("%w: %v", ErrMalformedWebhook, err)
-	}
-	return env, nil
 }
 
 // check validates the routing fields and returns the resource ID (0 when absent).
