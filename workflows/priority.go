@@ -9,7 +9,6 @@ import "go.temporal.io/sdk/temporal"
 // among them) and its continue-as-new runs. Everything else (the clients' messages) keeps
 // Temporal's default, 3 of 1..5: when a burst of bookings or a reminder wave backs a task
 // queue up, the server hands the owner's tasks out first instead of after the backlog
-// (TestOwnerWaitingGoesAheadOfABacklog: a pairing request behind 400 waiting workflow tasks
-// started after all 400 without it, after at most 13 with it). Ordering only: a backlog of
-// owners' tasks alone (a wave of installs) is served as before.
+// (TestOwnerWaitingGoesAheadOfABacklog). Ordering only: a backlog of owners' tasks alone (a
+// wave of installs) is served as before.
 var OwnerWaiting = temporal.Priority{PriorityKey: 1}

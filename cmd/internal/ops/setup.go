@@ -55,7 +55,8 @@ func setupTemporal(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, setupTimeout)
+	parent := ctx
+	ctx, cancel := context.WithTimeout(parent, setupTimeout)
 	defer cancel()
 	ns := e.cfg.TemporalNamespace
 	rep := setupReport{Namespace: ns, Registered: []string{}, Present: []string{}}
@@ -93,7 +94,7 @@ func setupTemporal(ctx context.Context, e *env, args []string) error {
 			rep.Present = append(rep.Present, name)
 		}
 	}
-	pctx, pcancel := context.WithTimeout(context.WithoutCancel(ctx), prioritiesTimeout)
+	pctx, pcancel := context.WithTimeout(parent, prioritiesTimeout) // its own bound, the caller's cancellation
 	defer pcancel()
 	if rep.PriorityRaised, rep.PriorityAlready, err = raisePriorities(pctx, tc, ns); err != nil {
 		return fmt.Errorf("give the running installations the owner's priority (%d given so far): %w", rep.PriorityRaised, err)
