@@ -132,13 +132,15 @@ func (s *Store) ReserveYClientsSlot(ctx context.Context, spacing, horizon time.D
 type SlotTerms struct {
 	// Spacing is the least time after the slot before; Horizon, how far ahead the slot may be.
 	Spacing, Horizon time.Duration
-	// BehindQueue: books only when the owners' queue (TakeYClientsTurn) is over within Horizon
-	// too (wait is then until it is).
+	// BehindQueue: books only when the owners' queue (TakeYClientsTurn) is over, and the hold
+	// of its turns that have come (HoldQueue) has ended, within Horizon too (wait is then until
+	// they are).
 	BehindQueue bool
 	// PushQueue: goes ahead of the owners' queue, which moves one slot later.
 	PushQueue bool
-	// HoldQueue (a turn that has come) keeps the queue open until HoldQueue after the slot, or
-	// after the first free one when it could not book.
+	// HoldQueue (a turn that has come) holds BehindQueue requests back until HoldQueue after
+	// the slot, or after the first free one when it could not book. The owners' next turns do
+	// not wait for it.
 	HoldQueue time.Duration
 	// HoldBackground (a client's message waits for the request) keeps the budget busy until
 	// HoldBackground after the slot.

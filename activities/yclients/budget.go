@@ -179,8 +179,9 @@ var (
 	// slotPrompt: after the owners' queue; keeps the budget busy (promptHold).
 	slotPrompt = db.SlotTerms{BehindQueue: true, HoldBackground: promptHold}
 	slotUrgent = db.SlotTerms{PushQueue: true} // ahead of it, moving it a slot later
-	// slotAtTurn: its turn in the queue has come; the queue stays open while it looks, and a
-	// background request (backgroundHorizon) does not go before it.
+	// slotAtTurn: its turn in the queue has come; while it looks, and for a while after its
+	// slot, a background request (backgroundHorizon) does not go before it or the owners' next
+	// turns (the same owner's next read among them), which do not wait for that hold.
 	slotAtTurn = db.SlotTerms{HoldQueue: backgroundHorizon + BudgetSpacing}
 )
 

@@ -514,3 +514,37 @@ func backgroundWork(t *testing.T, clients []*yclients.Client) (stop func()) {
 	time.Sleep(time.Second)
 	return func() { cancel(); wg.Wait() }
 }
+
+// TestBudgetAnOwnersReadsFollowEachOther: the register page reads the company, then (or
+// meanwhile) the integration's status, each taking its turn in the owners' queue. With nobody
+// else asking, the second read goes in the slot after the first, not 2.3 s later: a turn that
+// has come holds background work back for a while after its slot (HoldQueue), and that hold
+// once moved the end of the owners' queue too, so every owner's next read, the same owner's
+// status among them, waited behind it (a QR code 2.8 s after an idle cluster's register page,
+// 8.8 s right after a wave).
+func TestBudgetAnOwnersReadsFollowEachOther(t *testing.T) {
+	store, _ := dbtest.New(t)
+	b := yclients.NewBudget(store)
+	ctx := context.Background()
+	slotOf := func() time.Time {
+		var slot time.Time
+		require.NoError(t, b.Wait(yclients.Queued(ctx, func(s time.Time) { slot = s }))) // told the turn, then the slot
+		return slot
+	}
+	first := slotOf()
+	second := slotOf()
+	require.LessOrEqual(t, second.Sub(first), 2*yclients.BudgetSpacing,
+		"the owner's second read went %s after the first", second.Sub(first).Round(time.Millisecond))
+
+	// Background work still waits for the hold: the next slot is left to the owners' reads.
+	ok, wait := bookBackground(t, store)
+	require.False(t, ok, "a background request booked a slot %s ahead while the owners' turns hold it back", wait)
+}
+
+// bookBackground books a slot as background work does (behind the owners' queue, within 2 s).
+func bookBackground(t *testing.T, store *db.Store) (bool, time.Duration) {
+	wait, ok, err := store.BookYClientsSlot(context.Background(), db.SlotTerms{BehindQueue: true,
+		Spacing: yclients.BudgetSpacing, Horizon: 2 * time.Second, BusyHorizon: 100 * time.Millisecond})
+	require.NoError(t, err)
+	return ok, wait
+}

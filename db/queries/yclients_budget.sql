@@ -3,9 +3,10 @@
 -- within horizon_ms from now (the database's clock, the same for every process). A request
 -- behind_queue (background work) books only when the owners' queue (queue_at) also ends within
 -- the horizon; one that push_queue (urgent) goes ahead of the queue and moves it one slot
--- later. A request that hold_queue_ms (a turn of the owners' queue that has come) keeps the
--- queue open until hold_queue_ms after its slot, or after the first free slot when it could
--- not book, so that background work stays behind it. A request that hold_background_ms (a
+-- later. A request that hold_queue_ms (a turn of the owners' queue that has come) holds
+-- background work back (hold_at) until hold_queue_ms after its slot, or after the first free
+-- slot when it could not book, so that background work stays behind it; the owners' next
+-- turns do not wait for the hold (TakeYClientsTurn reads queue_at, which it leaves). A request that hold_background_ms (a
 -- client's message waits for it) marks the budget busy with clients' messages until
 -- hold_background_ms after its slot (prompt_at); meanwhile the other background work
 -- (behind_queue without hold_background_ms) books only a slot free within busy_horizon_ms, so
@@ -14,7 +15,7 @@
 -- book (not booked: the caller looks again later).
 WITH cur AS (
     SELECT greatest(next_at, clock_timestamp()) AS free_at,
-           CASE WHEN sqlc.arg(behind_queue)::bool THEN greatest(next_at, queue_at, clock_timestamp())
+           CASE WHEN sqlc.arg(behind_queue)::bool THEN greatest(next_at, queue_at, hold_at, clock_timestamp())
                 ELSE greatest(next_at, clock_timestamp()) END AS open_at,
            queue_at,
            sqlc.arg(behind_queue)::bool AND sqlc.arg(hold_background_ms)::bigint = 0
@@ -32,9 +33,11 @@ WITH cur AS (
                        ELSE yclients_budget.next_at END,
         queue_at = CASE WHEN chk.ok AND sqlc.arg(push_queue)::bool AND chk.queue_at > clock_timestamp()
                         THEN chk.queue_at + make_interval(secs => sqlc.arg(spacing_ms)::bigint / 1000.0)
-                        WHEN sqlc.arg(hold_queue_ms)::bigint > 0
-                        THEN greatest(chk.queue_at, chk.free_at + make_interval(secs => sqlc.arg(hold_queue_ms)::bigint / 1000.0))
                         ELSE chk.queue_at END,
+        hold_at = CASE WHEN sqlc.arg(hold_queue_ms)::bigint > 0
+                       THEN greatest(yclients_budget.hold_at,
+                                     chk.free_at + make_interval(secs => sqlc.arg(hold_queue_ms)::bigint / 1000.0))
+                       ELSE yclients_budget.hold_at END,
         prompt_at = CASE WHEN chk.ok AND sqlc.arg(hold_background_ms)::bigint > 0
                          THEN greatest(yclients_budget.prompt_at,
                                        chk.free_at + make_interval(secs => sqlc.arg(hold_background_ms)::bigint / 1000.0))

@@ -226,6 +226,7 @@ type YclientsBudget struct {
 	NextAt   time.Time
 	QueueAt  time.Time
 	PromptAt time.Time
+	HoldAt   time.Time
 }
 
 type YclientsSalonRead struct {

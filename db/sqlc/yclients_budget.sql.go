@@ -12,7 +12,7 @@ import (
 const reserveYClientsSlot = `-- name: ReserveYClientsSlot :one
 WITH cur AS (
     SELECT greatest(next_at, clock_timestamp()) AS free_at,
-           CASE WHEN $1::bool THEN greatest(next_at, queue_at, clock_timestamp())
+           CASE WHEN $1::bool THEN greatest(next_at, queue_at, hold_at, clock_timestamp())
                 ELSE greatest(next_at, clock_timestamp()) END AS open_at,
            queue_at,
            $1::bool AND $2::bigint = 0
@@ -30,9 +30,11 @@ WITH cur AS (
                        ELSE yclients_budget.next_at END,
         queue_at = CASE WHEN chk.ok AND $6::bool AND chk.queue_at > clock_timestamp()
                         THEN chk.queue_at + make_interval(secs => $5::bigint / 1000.0)
-                        WHEN $7::bigint > 0
-                        THEN greatest(chk.queue_at, chk.free_at + make_interval(secs => $7::bigint / 1000.0))
                         ELSE chk.queue_at END,
+        hold_at = CASE WHEN $7::bigint > 0
+                       THEN greatest(yclients_budget.hold_at,
+                                     chk.free_at + make_interval(secs => $7::bigint / 1000.0))
+                       ELSE yclients_budget.hold_at END,
         prompt_at = CASE WHEN chk.ok AND $2::bigint > 0
                          THEN greatest(yclients_budget.prompt_at,
                                        chk.free_at + make_interval(secs => $2::bigint / 1000.0))
@@ -67,9 +69,10 @@ type ReserveYClientsSlotRow struct {
 // within horizon_ms from now (the database's clock, the same for every process). A request
 // behind_queue (background work) books only when the owners' queue (queue_at) also ends within
 // the horizon; one that push_queue (urgent) goes ahead of the queue and moves it one slot
-// later. A request that hold_queue_ms (a turn of the owners' queue that has come) keeps the
-// queue open until hold_queue_ms after its slot, or after the first free slot when it could
-// not book, so that background work stays behind it. A request that hold_background_ms (a
+// later. A request that hold_queue_ms (a turn of the owners' queue that has come) holds
+// background work back (hold_at) until hold_queue_ms after its slot, or after the first free
+// slot when it could not book, so that background work stays behind it; the owners' next
+// turns do not wait for the hold (TakeYClientsTurn reads queue_at, which it leaves). A request that hold_background_ms (a
 // client's message waits for it) marks the budget busy with clients' messages until
 // hold_background_ms after its slot (prompt_at); meanwhile the other background work
 // (behind_queue without hold_background_ms) books only a slot free within busy_horizon_ms, so
