@@ -31,6 +31,9 @@ type pages struct {
 	connect    *template.Template
 	errPage    *template.Template
 	supportURL string // Config.SupportURL; empty: the pages point to the marketplace card
+	// patience is how long the connect page waits for a code it asked for before it asks
+	// again (Config.CodePatience); zero: the page's own default, 20 s.
+	patience time.Duration
 }
 
 func mustPages(supportURL string) *pages {
@@ -55,6 +58,7 @@ type connectData struct {
 	BackURL    string
 	SupportURL string
 	Nonce      string
+	Patience   int // seconds the page waits for a code it asked for before it asks again (0: its default)
 }
 
 // errorData fills the error page.
@@ -101,6 +105,7 @@ func (p *pages) renderConnect(c *gin.Context, d connectData) {
 	}
 	d.SalonPhone = prefillPhone(d.SalonPhone)
 	d.SupportURL = p.supportURL
+	d.Patience = int(p.patience.Round(time.Second) / time.Second)
 	var buf bytes.Buffer
 	if err := p.connect.Execute(&buf, d); err != nil {
 		abort(c, err)

@@ -46,6 +46,10 @@ type Config struct {
 	SupportURL string
 	// TemporalUIOrigin is the Temporal Web UI allowed to call the codec endpoint (CORS).
 	TemporalUIOrigin string
+	// CodePatience is how long the connect page waits for a QR or pairing code it asked for
+	// before it asks once more by itself, and then tells the owner (default 20 s; tests shorten
+	// it).
+	CodePatience time.Duration
 }
 
 // Deps are the HTTP layer's collaborators.
@@ -101,6 +105,7 @@ func New(cfg Config, deps Deps) *gin.Engine {
 		log = slog.New(slog.DiscardHandler)
 	}
 	pg := mustPages(cfg.SupportURL)
+	pg.patience = cfg.CodePatience
 	tc := temporalAPI(deps.Temporal)
 	sess := newSessions(cfg.SessionSecret, audSession)
 

@@ -26,6 +26,7 @@ type attempt struct {
 	cancel    context.CancelFunc
 	codeUntil time.Time
 	scanned   bool
+	stalled   bool            // shows nothing until superseded or cancelled (StallPairing)
 	scan      chan scanResult // buffered 1, written at most once
 }
 
@@ -75,7 +76,10 @@ func (p *Phone) startAttempt(ctx context.Context, salonID int64, kind whatsapp.P
 		return out, nil
 	}
 	actx, cancel := context.WithCancel(ctx)
-	a := &attempt{kind: kind, want: want, cancel: cancel, scan: make(chan scanResult, 1)}
+	a := &attempt{kind: kind, want: want, cancel: cancel, scan: make(chan scanResult, 1), stalled: s.stalls > 0}
+	if a.stalled {
+		s.stalls--
+	}
 	s.attempt = a
 	p.publishLocked(salonID, s)
 
@@ -120,6 +124,11 @@ func (p *Phone) run(ctx context.Context, salonID int64, a *attempt, steps []step
 	defer close(out)
 	defer a.cancel()
 
+	if a.stalled {
+		<-ctx.Done()
+		p.finish(salonID, a, nil)
+		return
+	}
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	scan, scanned := scanResult{}, false

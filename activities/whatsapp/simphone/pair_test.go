@@ -338,3 +338,25 @@ func TestSubscribe(t *testing.T) {
 		t.Fatal("subscription not closed after cancel")
 	}
 }
+
+// TestStalledPairingShowsNothing: a stalled attempt shows no code and does not end by itself;
+// the next attempt, which supersedes it, works.
+func TestStalledPairingShowsNothing(t *testing.T) {
+	p := simphone.New(fastOptions())
+	p.StallPairing(salonA, 1)
+	stalled, err := p.PairQR(t.Context(), salonA)
+	require.NoError(t, err)
+	select {
+	case ev, ok := <-stalled:
+		t.Fatalf("a stalled attempt gave %v (open %v)", ev.Kind, ok)
+	case <-time.After(300 * time.Millisecond): // fastOptions shows its first code at once
+	}
+	require.ErrorIs(t, p.Scan(salonA, ownerPhone, ownerName), simphone.ErrNoAttempt, "no code to scan")
+
+	cur, err := p.PairQR(t.Context(), salonA)
+	require.NoError(t, err)
+	require.Empty(t, drain(t, stalled), "the stalled attempt ends, superseded, with nothing")
+	ev, ok := next(t, cur)
+	require.True(t, ok)
+	require.Equal(t, whatsapp.PairQR, ev.Kind, "the next attempt shows its code")
+}

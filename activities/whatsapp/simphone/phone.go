@@ -97,6 +97,7 @@ type salon struct {
 	sentIDs  map[string]struct{}
 	incoming []whatsapp.Incoming
 	last     whatsapp.Status // last status pushed to subscribers
+	stalls   int             // the next attempts that show nothing (StallPairing)
 }
 
 // New returns a simulated phone with no linked salons.
@@ -334,6 +335,16 @@ func (p *Phone) SetUnreachable(unreachable bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.unreachable = unreachable
+}
+
+// StallPairing makes the salon's next n pairing attempts show nothing: no code, no end, until
+// they are superseded or cancelled. From the connect page such an attempt is one that never
+// began: a Temporal server too busy to hand the pairing activity to a worker (its history
+// service failing to, under load) looks the same to the owner.
+func (p *Phone) StallPairing(salonID int64, n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.salonLocked(salonID).stalls = n
 }
 
 // Messages returns a copy of what was sent for the salon, in order.

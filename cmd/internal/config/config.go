@@ -89,8 +89,11 @@ type Config struct {
 	// RequestQREvery is how often a salon may ask for a new QR code (zero: 10 s). Not read from
 	// the environment: tests that shorten the simulated phone's pairing timings shorten it.
 	RequestQREvery time.Duration
-	LogLevel       string
-	LogJSON        bool
+	// CodePatience is how long the connect page waits for a code it asked for before it asks
+	// again (zero: 20 s). Not read from the environment, as RequestQREvery.
+	CodePatience time.Duration
+	LogLevel     string
+	LogJSON      bool
 
 	TemporalDevBin    string
 	TemporalDevConfig string
