@@ -543,8 +543,7 @@ func TestBudgetAnOwnersReadsFollowEachOther(t *testing.T) {
 
 // bookBackground books a slot as background work does (behind the owners' queue, within 2 s).
 func bookBackground(t *testing.T, store *db.Store) (bool, time.Duration) {
-	wait, ok, err := store.BookYClientsSlot(context.Background(), db.SlotTerms{BehindQueue: true,
-		Spacing: yclients.BudgetSpacing, Horizon: 2 * time.Second, BusyHorizon: 100 * time.Millisecond})
+	wait, ok, err := store.BookYClientsSlot(context.Background(), yclients.BackgroundTerms())
 	require.NoError(t, err)
 	return ok, wait
 }

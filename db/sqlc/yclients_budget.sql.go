@@ -72,13 +72,13 @@ type ReserveYClientsSlotRow struct {
 // later. A request that hold_queue_ms (a turn of the owners' queue that has come) holds
 // background work back (hold_at) until hold_queue_ms after its slot, or after the first free
 // slot when it could not book, so that background work stays behind it; the owners' next
-// turns do not wait for the hold (TakeYClientsTurn reads queue_at, which it leaves). A request that hold_background_ms (a
-// client's message waits for it) marks the budget busy with clients' messages until
-// hold_background_ms after its slot (prompt_at); meanwhile the other background work
-// (behind_queue without hold_background_ms) books only a slot free within busy_horizon_ms, so
-// that the next page of a client's message's list, asked a moment after the one before, finds
-// the next slot free. wait_ms is how long until that slot (booked), or until the request could
-// book (not booked: the caller looks again later).
+// turns do not wait for the hold (TakeYClientsTurn reads queue_at, which it leaves). A
+// request that hold_background_ms (a client's message waits for it) marks the budget busy with
+// clients' messages until hold_background_ms after its slot (prompt_at); meanwhile the other
+// background work (behind_queue without hold_background_ms) books only a slot free within
+// busy_horizon_ms, so that the next page of a client's message's list, asked a moment after
+// the one before, finds the next slot free. wait_ms is how long until that slot (booked), or
+// until the request could book (not booked: the caller looks again later).
 func (q *Queries) ReserveYClientsSlot(ctx context.Context, arg ReserveYClientsSlotParams) (ReserveYClientsSlotRow, error) {
 	row := q.db.QueryRow(ctx, reserveYClientsSlot,
 		arg.BehindQueue,
