@@ -32,7 +32,7 @@ type pages struct {
 	errPage    *template.Template
 	supportURL string // Config.SupportURL; empty: the pages point to the marketplace card
 	// patience is how long the connect page waits for a code it asked for before it asks
-	// again (Config.CodePatience); zero: the page's own default, 20 s.
+	// again (Config.CodePatience, else DefaultCodePatience).
 	patience time.Duration
 }
 
@@ -121,14 +121,29 @@ func (p *pages) renderConnect(c *gin.Context, d connectData) {
 // after wait.
 func (p *pages) renderQueued(c *gin.Context, wait time.Duration) {
 	secs := int(math.Ceil(wait.Seconds()))
-	d := errorData{pageText: pageText{Title: "Салон в очереди на подключение",
+	p.renderComingBack(c, secs, pageText{Title: "Салон в очереди на подключение",
 		Message: "Сейчас AI Admin подключают много салонов сразу, а YClients отвечает нам лишь на несколько запросов в секунду.",
 		Hint: "Страница обновится сама, ничего нажимать не нужно. Не закрывайте её: когда очередь дойдёт до вашего салона, " +
 			"здесь откроется привязка WhatsApp."},
-		Status: http.StatusAccepted, Refresh: secs, Wait: "Очередь вашего салона подойдёт " + waitText(secs) + ".",
-		Nonce: newNonce()}
+		"Очередь вашего салона подойдёт "+waitText(secs)+".")
+}
+
+// renderRegistering shows the page of a salon whose registration Temporal has not finished
+// in time (202: it goes on): like the queue page, it opens itself again after wait.
+func (p *pages) renderRegistering(c *gin.Context, wait time.Duration) {
+	secs := int(math.Ceil(wait.Seconds()))
+	p.renderComingBack(c, secs, pageText{Title: "Регистрируем салон",
+		Message: "AI Admin регистрирует ваш салон. Сейчас это занимает больше времени, чем обычно.",
+		Hint: "Страница обновится сама, ничего нажимать не нужно. Не закрывайте её: когда регистрация закончится, " +
+			"здесь откроется привязка WhatsApp."},
+		"Проверим снова через "+strconv.Itoa(secs)+" "+texts.Plural(secs, "секунду", "секунды", "секунд")+".")
+}
+
+// renderComingBack renders the error page's card with no error in it, answering 202, which
+// opens itself again after secs (Retry-After and a meta refresh).
+func (p *pages) renderComingBack(c *gin.Context, secs int, text pageText, wait string) {
 	c.Header("Retry-After", strconv.Itoa(secs))
-	p.renderCard(c, d)
+	p.renderCard(c, errorData{pageText: text, Status: http.StatusAccepted, Refresh: secs, Wait: wait, Nonce: newNonce()})
 }
 
 // waitText is a wait of secs seconds as the queue page says it: «меньше чем через минуту»,

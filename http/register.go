@@ -3,12 +3,14 @@ package httpapi
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
@@ -52,7 +54,7 @@ func (h *registerHandler) register(c *gin.Context) {
 		abort(c, err)
 		return
 	}
-	ctx, cancel := context.WithTimeout(c.Request.Context(), registerTimeout)
+	ctx, cancel := context.WithTimeout(c.Request.Context(), h.timeout())
 	defer cancel()
 	company, err := h.bind(ctx, salonID, ud)
 	if q := asQueued(err); q != nil {
@@ -83,7 +85,13 @@ func (h *registerHandler) register(c *gin.Context) {
 			abort(c, yclientsFailure(err))
 			return
 		}
-		if st, err = h.installation(ctx, salonID, ud, salon); err != nil {
+		if st, err = h.installation(ctx, salonID, ud, salon); errors.Is(err, errRegistering) {
+			h.log.Warn("registering page issued: Temporal did not finish the registration in time",
+				slog.Int64("salonID", salonID), slog.String("error", err.Error()))
+			h.pages.renderRegistering(c, registeringRefresh)
+			return
+		}
+		if err != nil {
 			abort(c, err)
 			return
 		}
@@ -321,6 +329,30 @@ func (h *registerHandler) query(ctx context.Context, salonID int64) (workflows.S
 	return st, err
 }
 
+// timeout is the register request's deadline: Config.RegisterTimeout, within registerTimeout
+// (the server's write timeout is set for it).
+func (h *registerHandler) timeout() time.Duration {
+	if t := h.cfg.RegisterTimeout; t > 0 && t < registerTimeout {
+		return t
+	}
+	return registerTimeout
+}
+
+// registeringRefresh is when the page of a salon whose registration Temporal has not finished
+// in time opens itself again.
+const registeringRefresh = 5 * time.Second
+
+// notFinishedInTime reports whether err means Temporal took the request but did not answer by
+// the deadline (an update still waiting for the workflow, a deadline, a rate limit), as
+// opposed to a Temporal that cannot be reached.
+func notFinishedInTime(err error) bool {
+	var late *client.WorkflowUpdateServiceTimeoutOrCanceledError
+	var deadline *serviceerror.DeadlineExceeded
+	var exhausted *serviceerror.ResourceExhausted
+	return errors.As(err, &late) || errors.As(err, &deadline) || errors.As(err, &exhausted) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
 func (h *registerHandler) taskQueue() string {
 	if h.cfg.TaskQueue != "" {
 		return h.cfg.TaskQueue
@@ -328,8 +360,15 @@ func (h *registerHandler) taskQueue() string {
 	return workflows.TaskQueue
 }
 
+// errRegistering wraps a register step Temporal did not finish in time: it was busy, not
+// unreachable. The owner's page comes back by itself (renderRegistering) and asks again.
+var errRegistering = errors.New("registration not finished in time")
+
 // registerFailure maps a Temporal failure of the register step to a page.
 func registerFailure(err error) error {
+	if notFinishedInTime(err) {
+		return fmt.Errorf("%w: %w", errRegistering, err)
+	}
 	if temporalUnavailable(err) {
 		return &apiError{kind: kindUnavailable, err: err}
 	}

@@ -47,9 +47,12 @@ type Config struct {
 	// TemporalUIOrigin is the Temporal Web UI allowed to call the codec endpoint (CORS).
 	TemporalUIOrigin string
 	// CodePatience is how long the connect page waits for a QR or pairing code it asked for
-	// before it asks once more by itself, and then tells the owner (default 20 s; tests shorten
-	// it).
+	// before it asks once more by itself, and then tells the owner (default
+	// DefaultCodePatience; tests shorten it).
 	CodePatience time.Duration
+	// RegisterTimeout bounds the register page's request: YClients' reads and the register
+	// update (default and at most 30 s; tests shorten it).
+	RegisterTimeout time.Duration
 }
 
 // Deps are the HTTP layer's collaborators.
@@ -87,6 +90,10 @@ type temporalAPI interface {
 	SignalWorkflow(ctx context.Context, workflowID, runID, signalName string, arg any) error
 }
 
+// DefaultCodePatience is how long the connect page waits for a code it asked for before it
+// asks once more by itself.
+const DefaultCodePatience = 20 * time.Second
+
 // Timeouts of calls to Temporal made while a request waits.
 const (
 	registerTimeout = 30 * time.Second // the register step calls YClients
@@ -106,6 +113,9 @@ func New(cfg Config, deps Deps) *gin.Engine {
 	}
 	pg := mustPages(cfg.SupportURL)
 	pg.patience = cfg.CodePatience
+	if pg.patience <= 0 {
+		pg.patience = DefaultCodePatience
+	}
 	tc := temporalAPI(deps.Temporal)
 	sess := newSessions(cfg.SessionSecret, audSession)
 

@@ -50,7 +50,8 @@ func (a *App) startAPI(errc chan<- error) (stop func(), err error) {
 		PublicURL: a.Cfg.PublicURL, AdminToken: a.Cfg.AdminToken, TaskQueue: a.Cfg.TaskQueue,
 		Timings: a.Cfg.Timings, WebhookHMACSecret: a.Cfg.WebhookHMACSecret, SupportURL: a.Cfg.SupportURL,
 		TemporalUIOrigin: a.Cfg.TemporalUIOrigin,
-		RequestQREvery:   a.Cfg.RequestQREvery, CodePatience: a.Cfg.CodePatience, TrustedProxies: a.Cfg.TrustedProxies, IPRequestEvery: a.Cfg.IPRequestEvery(),
+		RequestQREvery:   a.Cfg.RequestQREvery, CodePatience: a.Cfg.CodePatience, RegisterTimeout: a.Cfg.RegisterTimeout,
+		TrustedProxies: a.Cfg.TrustedProxies, IPRequestEvery: a.Cfg.IPRequestEvery(),
 	}, deps)
 	srv := httpapi.NewServer(a.Cfg.HTTPAddr, h)
 	ln, err := net.Listen("tcp", a.Cfg.HTTPAddr)

@@ -92,8 +92,12 @@ type Config struct {
 	// CodePatience is how long the connect page waits for a code it asked for before it asks
 	// again (zero: 20 s). Not read from the environment, as RequestQREvery.
 	CodePatience time.Duration
-	LogLevel     string
-	LogJSON      bool
+	// RegisterTimeout bounds the register page's request, after which an owner whose
+	// registration Temporal has not finished gets the page that opens itself again (zero and
+	// at most: 30 s). Not read from the environment, as RequestQREvery.
+	RegisterTimeout time.Duration
+	LogLevel        string
+	LogJSON         bool
 
 	TemporalDevBin    string
 	TemporalDevConfig string
