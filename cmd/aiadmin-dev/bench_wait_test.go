@@ -130,3 +130,36 @@ func TestSplitBySalon(t *testing.T) {
 	require.Equal(t, map[string]int{"GET /api/v1/records/{id}": 1, "GET /api/v1/company/{id}/services": 1}, callsByEndpoint(own))
 	require.Equal(t, map[string]int{"GET /api/v1/records/{id}": 1, "GET /api/v1/book_staff/{id}": 1}, callsByEndpoint(others))
 }
+
+// TestBenchOwnerAsksAgainAsThePageDoes: P2's owners work the connect page as its script does,
+// and the script asks once more by itself when no code comes within its patience
+// (TestConnectPageAsksAgainWhenNoCodeComes). So does the benchmark's owner: an attempt that
+// shows nothing costs it the page's own second request, not an error. When the second attempt
+// shows nothing either, the page tells the owner the code does not come (an error seen), and
+// the owner opens the page again and gets a code from there.
+func TestBenchOwnerAsksAgainAsThePageDoes(t *testing.T) {
+	addr := os.Getenv("TEMPORAL_ADDRESS")
+	if addr == "" {
+		t.Skip("TEMPORAL_ADDRESS is not set: run through `make test`, which starts a Temporal dev server")
+	}
+	s := newStackAt(t, addr, func(su *stackSetup) { su.cfg.CodePatience = 2 * time.Second })
+	owners := s.addBenchSalons(2, 0)
+	once, twice := owners[0], owners[1]
+	s.phone.StallPairing(once.salon, 1)
+	s.phone.StallPairing(twice.salon, 2)
+	hc := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+	stalls := benchStalls.Load()
+	require.Empty(t, s.installOwners(hc, owners, len(owners), 2*time.Minute), "both owners got to active")
+
+	require.Equal(t, 1, once.askedAgain, "one attempt showed nothing: the page asked once more")
+	require.Empty(t, once.errs, "the page's own second request is no error")
+	require.Equal(t, 2, s.stateOf(once.salon).Pairing.Attempt, "pairing attempts")
+
+	require.Equal(t, 1, twice.askedAgain, "the page asks once more, then tells the owner")
+	require.Len(t, twice.errs, 1, "the code that did not come after asking twice: %v", twice.errs)
+	require.Contains(t, twice.errs[0], errPageStalled.Error())
+	require.Equal(t, 3, s.stateOf(twice.salon).Pairing.Attempt, "the reopened page asked for a third attempt")
+	require.EqualValues(t, 1, benchStalls.Load()-stalls, "stalled pages counted")
+}

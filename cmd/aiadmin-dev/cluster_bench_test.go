@@ -365,7 +365,7 @@ func stalledPage(err error) bool {
 		return false
 	}
 	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return errors.Is(err, errPageStalled) || errors.As(err, &ne) && ne.Timeout()
 }
 
 // inboxPending is how many of the salon's webhooks the cluster's dispatcher has not handed on.

@@ -14,6 +14,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	httpapi "github.com/aiadmin/aiadmin/http"
 )
 
 // benchOwner is one salon an installation benchmark installs, and what its owner saw.
@@ -23,8 +24,11 @@ type benchOwner struct {
 	clicked time.Time
 	firstQR time.Time
 	active  time.Time
-	errs    []string // error pages and error frames, as the owner saw them
-	queued  int      // queue pages seen (the salon waiting its turn for YClients)
+	errs    []string  // error pages and error frames, as the owner saw them
+	waits   pageWaits // pages that came back by themselves (the queue page, the registering page)
+	// askedAgain counts the codes the page asked for once more by itself, none having come
+	// within its patience (as connect.html does).
+	askedAgain int
 }
 
 // addBenchSalons adds n pending salons (copies of the Moscow demo salon without records) to
@@ -79,8 +83,9 @@ func (s *stack) installOwner(ctx context.Context, hc *http.Client, o *benchOwner
 	o.clicked = time.Now()
 	var last error
 	for ctx.Err() == nil {
-		token, queued, err := openConnectPage(ctx, hc, s.cfg.YClientsBaseURL, o.salon)
-		o.queued += queued
+		token, waits, err := openConnectPage(ctx, hc, s.cfg.YClientsBaseURL, o.salon)
+		o.waits.queued += waits.queued
+		o.waits.registering += waits.registering
 		if err == nil {
 			if err = s.benchPair(ctx, o, token); err == nil {
 				return nil
@@ -118,10 +123,14 @@ func benchOwnerKind() string {
 // benchPair works one connect page until it says active, as the page's own script does: it
 // asks for a QR code when the status says the salon is waiting for WhatsApp (and again when a
 // code ran out or an attempt failed, as an owner clicks «Показать новый код»), scans the first
-// one shown, and otherwise waits for the status to move on. An error frame while the salon
-// waits for WhatsApp is answered by asking again a second later; a page that may not pair
-// (the owner reopened it after the scan) only waits. The eager owner (benchEagerOwners) asks
-// at once and after every error frame instead.
+// one shown, and otherwise waits for the status to move on. Like the page, it sends with each
+// request the newest attempt a status named, and when no code comes within the page's
+// patience it asks once more by itself (a new attempt); when that brings none either, the page
+// would tell the owner the code does not come, which counts as an error seen, and the owner
+// opens the page again. An error frame while the salon waits for WhatsApp is answered by
+// asking again a second later; a page that may not pair (the owner reopened it after the
+// scan) only waits. The eager owner (benchEagerOwners) asks at once and after every error
+// frame instead.
 func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) error {
 	public := s.cfg.PublicURL
 	conn, resp, err := websocket.DefaultDialer.DialContext(ctx, "ws"+strings.TrimPrefix(public, "http")+"/ws/connect?token="+token,
@@ -133,38 +142,65 @@ func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) erro
 	defer conn.Close()
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-	request := func() error { return conn.WriteJSON(map[string]string{"type": "request-qr"}) }
+	done := make(chan struct{})
+	defer close(done)
+	frames, readErr := readFrames(conn, done)
+	patience := s.cfg.CodePatience
+	if patience <= 0 {
+		patience = httpapi.DefaultCodePatience
+	}
+	var (
+		status      string
+		lastAttempt int
+		codeDue     time.Time // when the code asked for should have come; zero: none asked for
+		askedAgain  bool      // the page asked once more by itself since the last code came
+	)
+	request := func() error {
+		codeDue = time.Now().Add(patience)
+		return conn.WriteJSON(map[string]any{"type": "request-qr", "attempt": lastAttempt})
+	}
 	eager := benchEagerOwners()
 	if eager {
 		if err := request(); err != nil {
 			return err
 		}
 	}
-	var status string
 	requested, scanned := eager, false
 	// waitsForCode: the page should show a QR code soon (the eager owner expects one until it
 	// has scanned, whatever the status says).
 	waitsForCode := func() bool { return !scanned && (eager || status == "pending_whatsapp") }
 	for {
+		// registering, or connected: the page shows that it works on it
+		due := time.Now().Add(5 * time.Minute)
+		switch {
+		case waitsForCode() && !codeDue.IsZero():
+			due = codeDue
+		case waitsForCode() || (!eager && status == ""):
+			due = time.Now().Add(benchPageStall)
+		}
 		var f frame
-		stall := 5 * time.Minute // registering, or connected: the page shows that it works on it
-		if waitsForCode() || (!eager && status == "") {
-			stall = benchPageStall
-		}
-		if err := conn.SetReadDeadline(time.Now().Add(stall)); err != nil {
-			return err
-		}
-		if err := conn.ReadJSON(&f); err != nil {
-			if stalledPage(err) {
-				benchStalls.Add(1)
-				fmt.Printf("P2: %s salon %d's connect page stalled for %s (status %q, scanned %t)\n",
-					time.Now().Format(time.TimeOnly), o.salon, stall, status, scanned)
-			}
+		select {
+		case f = <-frames:
+		case err := <-readErr:
 			return fmt.Errorf("page: %w", err)
+		case <-time.After(time.Until(due)):
+			if waitsForCode() && !codeDue.IsZero() && !askedAgain {
+				askedAgain = true
+				o.askedAgain++
+				if err := request(); err != nil {
+					return err
+				}
+				continue
+			}
+			benchStalls.Add(1)
+			fmt.Printf("P2: %s salon %d's connect page stalled (status %q, scanned %t, asked again %t)\n",
+				time.Now().Format(time.TimeOnly), o.salon, status, scanned, askedAgain)
+			return fmt.Errorf("page: %w", errPageStalled)
 		}
 		switch f.Type {
 		case "status":
 			status = f.Status
+			lastAttempt = max(lastAttempt, f.Attempt)
 			switch {
 			case eager:
 			case f.Status == "active":
@@ -178,6 +214,7 @@ func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) erro
 				}
 			}
 		case "qr":
+			codeDue, askedAgain = time.Time{}, false
 			if o.firstQR.IsZero() {
 				o.firstQR = time.Now()
 			}
@@ -199,4 +236,29 @@ func (s *stack) benchPair(ctx context.Context, o *benchOwner, token string) erro
 			}
 		}
 	}
+}
+
+// errPageStalled: the connect page showed nothing the owner waited for (stalledPage).
+var errPageStalled = errors.New("the page showed nothing it waited for")
+
+// readFrames reads the page's websocket frames until the connection fails (it is closed with
+// the page) or done is closed, handing each on; the error it failed with comes on the second
+// channel.
+func readFrames(conn *websocket.Conn, done <-chan struct{}) (<-chan frame, <-chan error) {
+	frames, failed := make(chan frame), make(chan error, 1)
+	go func() {
+		for {
+			var f frame
+			if err := conn.ReadJSON(&f); err != nil {
+				failed <- err
+				return
+			}
+			select {
+			case frames <- f:
+			case <-done:
+				return
+			}
+		}
+	}()
+	return frames, failed
 }

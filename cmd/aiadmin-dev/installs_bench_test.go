@@ -206,7 +206,7 @@ func (s *stack) installActivities(owners []*benchOwner) int {
 
 func (w waveResult) print(b *testing.B, k int) {
 	var qr, active []time.Duration
-	var queued, queuedOwners, mostQueued int
+	var queued, queuedOwners, mostQueued, registering, askedAgain int
 	errs := map[string]int{}
 	for _, o := range w.owners {
 		if !o.firstQR.IsZero() {
@@ -218,11 +218,13 @@ func (w waveResult) print(b *testing.B, k int) {
 		for _, e := range o.errs {
 			errs[e]++
 		}
-		queued += o.queued
-		if o.queued > 0 {
+		queued += o.waits.queued
+		if o.waits.queued > 0 {
 			queuedOwners++
-			mostQueued = max(mostQueued, o.queued)
+			mostQueued = max(mostQueued, o.waits.queued)
 		}
+		registering += o.waits.registering
+		askedAgain += o.askedAgain
 	}
 	budget := time.Duration(float64(w.calls) / waveYClientsRPS * float64(time.Second))
 	q, a := benchPercentiles(qr), benchPercentiles(active)
@@ -230,11 +232,11 @@ func (w waveResult) print(b *testing.B, k int) {
 	b.ReportMetric(w.wall.Seconds(), "wave_s")
 	b.ReportMetric(float64(w.calls)/float64(k), "yclients_calls/install")
 	fmt.Printf("P2%s: %d owners at once: %d active (%d not within %s); first QR p50 %.1f s p99 %.1f s, active p50 %.1f s p99 %.1f s; "+
-		"errors seen %d %s; queue pages %d (%d owners, at most %d each); callbacks and welcomes exactly once; wave %.1f s vs YClients calls %d (%.1f per install, max %.1f req/s) "+
+		"errors seen %d %s; queue pages %d (%d owners, at most %d each); registering pages %d; codes the page asked for again %d; callbacks and welcomes exactly once; wave %.1f s vs YClients calls %d (%.1f per install, max %.1f req/s) "+
 		"÷ 5 req/s = %.1f s: ratio %.2f (target ≤ 1.25); throughput %.2f installs/s vs bare workflows %.2f/s (%d with %d no-op "+
 		"activities each, started at once on the same server, same run): ratio %.2f%s (%s, %s)\n", clusterMark(),
 		k, len(active), w.notActive, waveTimeout, q[0].Seconds(), q[1].Seconds(), a[0].Seconds(), a[1].Seconds(),
-		benchCount(errs), benchTopErrors(errs), queued, queuedOwners, mostQueued, w.wall.Seconds(), w.calls, float64(w.calls)/float64(k), w.maxRate,
+		benchCount(errs), benchTopErrors(errs), queued, queuedOwners, mostQueued, registering, askedAgain, w.wall.Seconds(), w.calls, float64(w.calls)/float64(k), w.maxRate,
 		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate, w.bare,
 		benchOwnerKind(), time.Now().Format("2006-01-02"))
 	fmt.Printf("P2%s: the wave's YClients calls by endpoint (÷ %d owners): %s\n", clusterMark(), k, benchPerOwner(w.byEndpoint, k))

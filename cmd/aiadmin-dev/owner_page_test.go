@@ -13,47 +13,63 @@ import (
 )
 
 // openConnectPage plays the owner's browser from «Подключить» in YClients to the connect page:
-// the fake's marketplace redirect, our register page and, while the salon waits its turn for
-// YClients, the queue page (202), which the browser opens again by itself when its refresh
-// comes. It returns the connect page's session token and how many queue pages were shown; any
-// other page is an error with its status and title, and so is a queue page without its
-// refresh (an owner would be stuck on it). hc must not follow redirects.
-func openConnectPage(ctx context.Context, hc *http.Client, fakeURL string, salon int64) (token string, queued int, err error) {
+// the fake's marketplace redirect, our register page and the pages that come back by
+// themselves (202): the queue page while the salon waits its turn for YClients, and the
+// registering page while Temporal has not finished the salon's registration; the browser
+// opens them again when their refresh comes. It returns the connect page's session token and
+// how many of each were shown; any other page is an error with its status and title, and so
+// is a page without its refresh (an owner would be stuck on it). hc must not follow
+// redirects.
+func openConnectPage(ctx context.Context, hc *http.Client, fakeURL string, salon int64) (token string, waits pageWaits, err error) {
 	resp, err := hc.Get(fmt.Sprintf("%s/_fake/marketplace/redirect?salon_id=%d", fakeURL, salon))
 	if err != nil {
-		return "", 0, withoutQuery(err)
+		return "", waits, withoutQuery(err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusFound {
-		return "", 0, fmt.Errorf("marketplace redirect: %d", resp.StatusCode)
+		return "", waits, fmt.Errorf("marketplace redirect: %d", resp.StatusCode)
 	}
 	page := resp.Header.Get("Location")
 	for {
 		resp, err = hc.Get(page)
 		if err != nil {
-			return "", queued, withoutQuery(err)
+			return "", waits, withoutQuery(err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusAccepted {
 			m := tokenRE.FindStringSubmatch(string(body))
 			if resp.StatusCode != http.StatusOK || len(m) != 2 {
-				return "", queued, fmt.Errorf("register page %d: %s", resp.StatusCode, pageTitle(string(body)))
+				return "", waits, fmt.Errorf("register page %d: %s", resp.StatusCode, pageTitle(string(body)))
 			}
-			return m[1], queued, nil
+			return m[1], waits, nil
 		}
 		secs, err := strconv.Atoi(resp.Header.Get("Retry-After"))
 		if err != nil || secs <= 0 || !strings.Contains(string(body), `<meta http-equiv="refresh" content="`+strconv.Itoa(secs)+`">`) {
-			return "", queued, fmt.Errorf("queue page %q without its refresh: Retry-After %q", pageTitle(string(body)), resp.Header.Get("Retry-After"))
+			return "", waits, fmt.Errorf("page %q without its refresh: Retry-After %q", pageTitle(string(body)), resp.Header.Get("Retry-After"))
 		}
-		queued++
+		if strings.HasPrefix(pageTitle(string(body)), registeringTitle) {
+			waits.registering++
+		} else {
+			waits.queued++
+		}
 		select {
 		case <-ctx.Done():
-			return "", queued, fmt.Errorf("still in the queue after %d queue pages: %w", queued, ctx.Err())
+			return "", waits, fmt.Errorf("still waiting after %d queue and %d registering pages: %w", waits.queued, waits.registering, ctx.Err())
 		case <-time.After(time.Duration(secs) * time.Second):
 		}
 	}
 }
+
+// pageWaits counts the pages that came back by themselves while an owner opened the connect
+// page.
+type pageWaits struct {
+	queued      int // the queue page: the salon waits its turn for YClients
+	registering int // the registering page: Temporal had not finished the registration in time
+}
+
+// registeringTitle is the registering page's title.
+const registeringTitle = "Регистрируем салон"
 
 // withoutQuery gives a failed request's error without the URL's query (the register page's
 // signed user data), as text only: the benchmarks print what fails them.
