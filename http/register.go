@@ -342,9 +342,11 @@ func (h *registerHandler) timeout() time.Duration {
 // in time opens itself again.
 const registeringRefresh = 5 * time.Second
 
-// notFinishedInTime reports whether err means Temporal took the request but did not answer by
-// the deadline (an update still waiting for the workflow, a deadline, a rate limit), as
-// opposed to a Temporal that cannot be reached.
+// notFinishedInTime reports whether err means Temporal did not answer by the deadline (an
+// update still waiting for the workflow, a deadline, a rate limit), as opposed to a Temporal
+// whose client fails at once (unreachable from the start). The SDK retries a connection lost
+// later until the deadline and then reports the update's timeout too, so such a Temporal also
+// gets the page that comes back.
 func notFinishedInTime(err error) bool {
 	var late *client.WorkflowUpdateServiceTimeoutOrCanceledError
 	var deadline *serviceerror.DeadlineExceeded
