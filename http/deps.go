@@ -44,7 +44,9 @@ type SalonDirectory interface {
 	Integration(ctx context.Context, salonID int64) (string, error)
 	// QueueIntegration has the integration's status read without waiting for the answer,
 	// for an owner told to wait in the queue (a QueuedError of Company): when the answer is
-	// due, or zero when it is at hand.
+	// due, or zero when it is at hand. A company read Company started keeps the turn after
+	// its own in the YClients budget's queue for this read, which takes it and is made once
+	// the company's answer is in (none for a salon YClients does not know).
 	QueueIntegration(ctx context.Context, salonID int64) time.Time
 }
 

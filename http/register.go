@@ -59,7 +59,9 @@ func (h *registerHandler) register(c *gin.Context) {
 	company, err := h.bind(ctx, salonID, ud)
 	if q := asQueued(err); q != nil {
 		// The owner waits in the queue: the status's read, which a salon not yet pairing
-		// needs next, is booked now too, not after the company's turn.
+		// needs next, is booked now too, in the turn the company's read kept for it right
+		// after its own (not behind the owners who came meanwhile), and is made once the
+		// company's answer is in.
 		if st := h.open(ctx, salonID); !pastPairing(st) && ownStatus(st) == "" {
 			q.Ready = later(q.Ready, h.salons.QueueIntegration(ctx, salonID))
 		}

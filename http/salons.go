@@ -102,6 +102,7 @@ type salonDirectory struct {
 	companies map[int64]cached[*activities.KnownCompany]
 	statuses  map[int64]cached[string]
 	flights   map[flightKey]*flight
+	spares    map[int64]*spareTurn // by salon
 }
 
 type cached[T any] struct {
@@ -118,7 +119,7 @@ func NewSalonDirectory(yc YClientsSalons, shared SalonReads) SalonDirectory {
 func newSalonDirectory(yc YClientsSalons, shared SalonReads) *salonDirectory {
 	return &salonDirectory{yc: yc, shared: shared, now: time.Now, pageWait: pageWait, staleQueued: staleQueued,
 		companies: map[int64]cached[*activities.KnownCompany]{}, statuses: map[int64]cached[string]{},
-		flights: map[flightKey]*flight{}}
+		flights: map[flightKey]*flight{}, spares: map[int64]*spareTurn{}}
 }
 
 // Company implements SalonDirectory. The owner's page is waiting: the request goes first in
@@ -127,7 +128,10 @@ func (d *salonDirectory) Company(ctx context.Context, salonID int64, maxAge time
 	if c, ok := kept(ctx, d, d.companies, readCompany, salonID, maxAge); ok {
 		return c, nil
 	}
-	err := d.read(ctx, salonID, readCompany, d.pageWait, func(ctx context.Context) error {
+	// A salon whose status is not kept either may need it next (one not yet pairing does): the
+	// company's read keeps the turn after its own for it.
+	_, statusKept := kept(ctx, d, d.statuses, readIntegration, salonID, statusTTL)
+	err := d.read(ctx, salonID, readCompany, d.pageWait, !statusKept, func(ctx context.Context) error {
 		c, err := d.yc.Company(ctx, salonID)
 		if yclients.IsNotFound(err) {
 			return fmt.Errorf("salon %d: %w", salonID, ErrUnknownSalon)
@@ -170,16 +174,11 @@ func (d *salonDirectory) integration(ctx context.Context, salonID int64, wait ti
 	if st, ok := kept(ctx, d, d.statuses, readIntegration, salonID, statusTTL); ok {
 		return st, nil
 	}
-	err := d.read(ctx, salonID, readIntegration, wait, func(ctx context.Context) error {
-		st, err := d.yc.IntegrationStatus(ctx, salonID)
-		switch {
-		case yclients.IsNotFound(err):
-		case err != nil:
-			return err
-		}
-		keep(ctx, d, d.statuses, readIntegration, salonID, st.Status)
-		return nil
-	})
+	err := d.read(ctx, salonID, readIntegration, wait, false, d.fetchIntegration(salonID))
+	if errors.Is(err, errWithdrawn) {
+		// The read this page found was to follow the company's, which failed meanwhile.
+		err = d.read(ctx, salonID, readIntegration, wait, false, d.fetchIntegration(salonID))
+	}
 	if err != nil {
 		return "", err
 	}
@@ -188,6 +187,41 @@ func (d *salonDirectory) integration(ctx context.Context, salonID int64, wait ti
 	}
 	return "", errNotKept
 }
+
+// fetchIntegration reads the integration's status of the salon from YClients and keeps it.
+func (d *salonDirectory) fetchIntegration(salonID int64) func(context.Context) error {
+	return func(ctx context.Context) error {
+		st, err := d.yc.IntegrationStatus(ctx, salonID)
+		switch {
+		case yclients.IsNotFound(err):
+		case err != nil:
+			return err
+		}
+		keep(ctx, d, d.statuses, readIntegration, salonID, st.Status)
+		return nil
+	}
+}
+
+// spareTurn is the turn in the owners' queue a company read (first) took after its own for the
+// salon's next read, the integration's status (yclients.QueuedWithNext): in a wave, an owner's
+// two reads then go one after the other, instead of the status's behind the companies of every
+// owner who came meanwhile. The status's read takes it when it is needed (a salon not yet
+// pairing), and is made once first's answer is in. A spare turn nobody takes is a gap of one
+// slot in the queue. Under salonDirectory.mu.
+type spareTurn struct {
+	first *flight
+	at    time.Time     // zero until first has its turn
+	known chan struct{} // closed when at is set
+}
+
+// spareTurnFor is how long after its time a spare turn is still taken: an owner's status read
+// comes right after the company's answer (the same page, or its next visit when the answer is
+// due); one asked later takes a turn of its own, behind the owners who came meanwhile.
+const spareTurnFor = pageWait + answerMargin
+
+// errWithdrawn ends a read that was to follow another in its spare turn when that one failed:
+// it was not made. A page that waited for it reads again.
+var errWithdrawn = errors.New("salon read: withdrawn, the read before it failed")
 
 // flightKey names one read of a salon.
 type flightKey struct {
@@ -233,8 +267,9 @@ func (f *flight) ready(fallback time.Duration) time.Time {
 // for it. The read is made once: a page that comes while it is under way waits for the same
 // one, in this process or (its mark in shared) in another. When its slot in the YClients
 // budget is further than wait, it is a QueuedError saying when the answer is due, and the read
-// goes on.
-func (d *salonDirectory) read(ctx context.Context, salonID int64, kind string, wait time.Duration, fetch func(context.Context) error) error {
+// goes on. A read this one starts keeps the turn after its own for the salon's status (spare);
+// the status's read takes a spare turn kept for it.
+func (d *salonDirectory) read(ctx context.Context, salonID int64, kind string, wait time.Duration, spare bool, fetch func(context.Context) error) error {
 	k := flightKey{salon: salonID, kind: kind}
 	d.mu.Lock()
 	f := d.current(k)
@@ -249,23 +284,107 @@ func (d *salonDirectory) read(ctx context.Context, salonID int64, kind string, w
 				d.mu.Unlock()
 				return fmt.Errorf("salon read: %d reads queued: %w", maxFlights, yclients.ErrBudgetDeadline)
 			}
-			f = &flight{done: make(chan struct{}), booked: make(chan struct{})}
+			f = newFlight()
 			d.flights[k] = f
-			go d.fly(k, f, fetch)
+			switch sp := d.spareTurn(salonID); {
+			case spare:
+				sp = &spareTurn{first: f, known: make(chan struct{})}
+				if len(d.spares) > 10_000 {
+					clear(d.spares) // a bound: a spare turn serves seconds
+				}
+				d.spares[salonID] = sp
+				go d.fly(k, f, fetch, func(ctx context.Context, booked func(time.Time)) context.Context {
+					return yclients.QueuedWithNext(ctx, booked, func(turn time.Time) { d.tellSpare(sp, turn) })
+				})
+			case kind == readIntegration && sp != nil:
+				delete(d.spares, salonID)
+				go d.flyInSpare(k, f, sp, fetch)
+			default:
+				go d.fly(k, f, fetch, yclients.Queued)
+			}
 		}
 		d.mu.Unlock()
 	}
 	return d.await(ctx, f, wait)
 }
 
-// fly makes the read, in the Budget's queue up to its horizon, whether a page still waits or
-// not: the answer is kept for the owner's next visit.
-func (d *salonDirectory) fly(k flightKey, f *flight, fetch func(context.Context) error) {
+// spareTurn is the salon's spare turn, when one may still be taken. d.mu is held.
+func (d *salonDirectory) spareTurn(salonID int64) *spareTurn {
+	sp := d.spares[salonID]
+	if sp != nil && !sp.at.IsZero() && time.Since(sp.at) > spareTurnFor {
+		delete(d.spares, salonID)
+		return nil
+	}
+	return sp
+}
+
+// tellSpare sets sp's turn, once.
+func (d *salonDirectory) tellSpare(sp *spareTurn, turn time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if sp.at.IsZero() {
+		sp.at = turn
+		close(sp.known)
+	}
+}
+
+func newFlight() *flight { return &flight{done: make(chan struct{}), booked: make(chan struct{})} }
+
+// flyInSpare makes f, the read of k, in the spare turn sp: it tells the pages when that is as
+// soon as sp's first read has its turn, and reads once that read's answer is in; when that
+// read failed, f is withdrawn unread.
+func (d *salonDirectory) flyInSpare(k flightKey, f *flight, sp *spareTurn, fetch func(context.Context) error) {
+	first := sp.first
+	select {
+	case <-sp.known:
+	case <-first.done: // it may have ended without a turn (a limiter that is not the Budget)
+	}
+	d.mu.Lock()
+	at := sp.at
+	d.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), yclients.QueueHorizon+time.Minute)
+	defer cancel()
+	var marked atomic.Bool
+	renewed := d.renewMark(ctx, k, f, &marked) // first may wait for its slot past f's turn
+	if !at.IsZero() {
+		f.book(at)
+		if d.markSlot(ctx, k, f) {
+			marked.Store(true)
+		}
+		f.announce()
+	}
+	<-first.done
+	renewed()
+	if first.err != nil {
+		d.mu.Lock()
+		if d.flights[k] == f {
+			delete(d.flights, k)
+		}
+		f.err, f.ended, f.seen = errWithdrawn, time.Now(), true
+		d.mu.Unlock()
+		if marked.Load() { // the other processes read it themselves
+			d.mark(ctx, k, queuedMarkBody{})
+		}
+		close(f.done)
+		return
+	}
+	queue := yclients.Queued
+	if !at.IsZero() {
+		queue = func(ctx context.Context, booked func(time.Time)) context.Context {
+			return yclients.QueuedAt(ctx, at, booked)
+		}
+	}
+	d.fly(k, f, fetch, queue)
+}
+
+// fly makes the read, in the Budget's queue (as queue marks it) up to its horizon, whether a
+// page still waits or not: the answer is kept for the owner's next visit.
+func (d *salonDirectory) fly(k flightKey, f *flight, fetch func(context.Context) error, queue func(context.Context, func(time.Time)) context.Context) {
 	ctx, cancel := context.WithTimeout(context.Background(), yclients.QueueHorizon+time.Minute)
 	defer cancel()
 	var marked atomic.Bool
 	renewed := d.renewMark(ctx, k, f, &marked)
-	err := fetch(yclients.Queued(ctx, func(slot time.Time) {
+	err := fetch(queue(ctx, func(slot time.Time) {
 		// The mark first: a page told to come back may come back to another process.
 		f.book(slot)
 		if d.markSlot(ctx, k, f) {

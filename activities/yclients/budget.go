@@ -114,7 +114,7 @@ var ErrBudgetDeadline = errors.New("yclients: no request slot free before the de
 func (b *Budget) Wait(ctx context.Context) error {
 	if u, ok := ctx.Value(urgentKey{}).(urgency); ok {
 		if u.queued {
-			return b.queue(ctx, u.horizon, u.booked)
+			return b.queue(ctx, u)
 		}
 		return b.wait(ctx, u.horizon, slotUrgent, u.booked)
 	}
@@ -145,24 +145,45 @@ func (b *Budget) look(ctx context.Context, lookers chan struct{}, horizon time.D
 // queue takes the request's turn in the owners' queue, within QueueHorizon, and books its slot
 // when the turn comes, ahead of background work and behind urgent requests (turnHorizon);
 // booked is told the turn, then the slot. Behind a queue longer than QueueHorizon it fails at
-// once.
-func (b *Budget) queue(ctx context.Context, horizon time.Duration, booked func(time.Time)) error {
-	h := horizon
+// once. A request QueuedWithNext takes the turn after its own too, and tells it to next; one
+// QueuedAt has its turn already.
+func (b *Budget) queue(ctx context.Context, u urgency) error {
+	h, booked := u.horizon, u.booked
 	if dl, ok := ctx.Deadline(); ok {
 		h = min(h, time.Until(dl)-50*time.Millisecond)
 	}
 	if h <= 0 {
 		return ErrBudgetDeadline
 	}
-	wait, ok, err := b.slots.TakeYClientsTurn(ctx, BudgetSpacing, h)
-	if err != nil {
-		return fmt.Errorf("yclients: request budget: %w", err)
+	var wait time.Duration
+	if !u.turn.IsZero() {
+		// The turn was taken for this request by the owner's read before it (QueuedWithNext).
+		if wait = time.Until(u.turn); wait > h {
+			return ErrBudgetDeadline
+		}
+	} else {
+		turns := 1
+		if u.next != nil {
+			turns = 2
+		}
+		var ok bool
+		var err error
+		if wait, ok, err = b.slots.TakeYClientsTurn(ctx, time.Duration(turns)*BudgetSpacing, h); err != nil {
+			return fmt.Errorf("yclients: request budget: %w", err)
+		}
+		if !ok {
+			return ErrBudgetDeadline
+		}
 	}
-	if !ok {
-		return ErrBudgetDeadline
+	turn := u.turn
+	if turn.IsZero() {
+		turn = time.Now().Add(wait)
+		if u.next != nil {
+			u.next(turn.Add(BudgetSpacing))
+		}
 	}
 	if booked != nil {
-		booked(time.Now().Add(wait))
+		booked(turn)
 	}
 	if err := sleep(ctx, wait); err != nil {
 		return err
@@ -233,6 +254,8 @@ type urgency struct {
 	horizon time.Duration
 	booked  func(slot time.Time) // nil: nobody asks
 	queued  bool                 // Queued: takes a turn in the owners' queue; a queue longer than horizon fails at once
+	next    func(turn time.Time) // QueuedWithNext: told the turn taken after the request's own
+	turn    time.Time            // QueuedAt: the turn taken for the request
 }
 
 // Urgent marks ctx's YClients requests as ones an owner is waiting for: they are served
@@ -248,6 +271,22 @@ func Urgent(ctx context.Context) context.Context {
 // ErrBudgetDeadline. A Limiter that is not a Budget never calls booked.
 func Queued(ctx context.Context, booked func(slot time.Time)) context.Context {
 	return context.WithValue(ctx, urgentKey{}, urgency{horizon: QueueHorizon, booked: booked, queued: true})
+}
+
+// QueuedWithNext is Queued for a read the same owner's next read follows (the salon's company,
+// then the integration's status): its turn in the owners' queue is taken together with the one
+// after it, which next is told, for that read (QueuedAt). A wave's owners then have their two
+// reads one after the other, and the first owners are done first, instead of every owner's
+// second read waiting behind the first reads of all who came meanwhile. A Limiter that is not a
+// Budget never calls next.
+func QueuedWithNext(ctx context.Context, booked, next func(turn time.Time)) context.Context {
+	return context.WithValue(ctx, urgentKey{}, urgency{horizon: QueueHorizon, booked: booked, queued: true, next: next})
+}
+
+// QueuedAt is Queued for a read whose turn in the owners' queue the read before it took
+// (QueuedWithNext's next): it takes no turn of its own, and books its slot when that one comes.
+func QueuedAt(ctx context.Context, turn time.Time, booked func(slot time.Time)) context.Context {
+	return context.WithValue(ctx, urgentKey{}, urgency{horizon: QueueHorizon, booked: booked, queued: true, turn: turn})
 }
 
 // Prompt marks ctx's YClients requests as ones a client's message waits for (the re-read of

@@ -547,3 +547,61 @@ func bookBackground(t *testing.T, store *db.Store) (bool, time.Duration) {
 	require.NoError(t, err)
 	return ok, wait
 }
+
+// TestBudgetQueuedWithNextKeepsTheTurnAfterIt: a read the same owner's next read follows
+// (QueuedWithNext) takes the turn after its own for it; the next owner's turn comes after
+// both, and the read given that turn (QueuedAt) goes in it, before the next owner's.
+func TestBudgetQueuedWithNextKeepsTheTurnAfterIt(t *testing.T) {
+	store, _ := dbtest.New(t)
+	b := yclients.NewBudget(store)
+	ctx := context.Background()
+	queued := time.Now()
+	for range 10 { // a 3 s queue
+		_, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, time.Hour)
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	firstTold, nextTold := make(chan time.Time, 2), make(chan time.Time, 1)
+	firstDone := make(chan error, 1)
+	go func() {
+		firstDone <- b.Wait(yclients.QueuedWithNext(ctx, func(turn time.Time) { firstTold <- turn },
+			func(turn time.Time) { nextTold <- turn }))
+	}()
+	firstTurn, nextTurn := told(t, firstTold), told(t, nextTold)
+	require.Equal(t, yclients.BudgetSpacing, nextTurn.Sub(firstTurn), "the turn kept for the next read is the one after")
+	want := queued.Add(10 * yclients.BudgetSpacing)
+	require.InDelta(t, 0, firstTurn.Sub(want).Seconds(), 0.3, "the first read's turn after the queue")
+
+	otherTold := make(chan time.Time, 2)
+	otherDone := make(chan error, 1)
+	go func() { otherDone <- b.Wait(yclients.Queued(ctx, func(turn time.Time) { otherTold <- turn })) }()
+	otherTurn := told(t, otherTold)
+	require.InDelta(t, 0, otherTurn.Sub(firstTurn.Add(2*yclients.BudgetSpacing)).Seconds(), 0.1,
+		"the next owner's turn comes after both of the first owner's")
+
+	require.NoError(t, <-firstDone)
+	var slots []time.Time
+	require.NoError(t, b.Wait(yclients.QueuedAt(ctx, nextTurn, func(slot time.Time) { slots = append(slots, slot) })))
+	require.Len(t, slots, 2, "told its turn, then its slot")
+	require.Equal(t, nextTurn, slots[0], "no turn of its own: the one kept for it")
+	require.NoError(t, <-otherDone)
+	require.Less(t, slots[1].Sub(nextTurn), yclients.BudgetSpacing, "the next read went in the turn kept for it")
+	require.True(t, otherTurn.After(slots[1]), "before the next owner's turn")
+
+	// A turn kept for a read further ahead than the read may wait: it fails at once.
+	far, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	require.ErrorIs(t, b.Wait(yclients.QueuedAt(far, time.Now().Add(time.Minute), nil)), yclients.ErrBudgetDeadline)
+}
+
+// told is the first time told on c, within 5 s.
+func told(t *testing.T, c <-chan time.Time) time.Time {
+	t.Helper()
+	select {
+	case at := <-c:
+		return at
+	case <-time.After(5 * time.Second):
+		t.Fatal("not told within 5 s")
+		return time.Time{}
+	}
+}

@@ -22,10 +22,13 @@ type benchOwner struct {
 	salon   int64
 	phone   string // the salon's WhatsApp number, linked by the owner's scan
 	clicked time.Time
-	firstQR time.Time
-	active  time.Time
-	errs    []string  // error pages and error frames, as the owner saw them
-	waits   pageWaits // pages that came back by themselves (the queue page, the registering page)
+	// connected is when the owner first got the connect page (the register page's 200):
+	// what came before it was the salon's turn in the YClients budget and its registration.
+	connected time.Time
+	firstQR   time.Time
+	active    time.Time
+	errs      []string  // error pages and error frames, as the owner saw them
+	waits     pageWaits // pages that came back by themselves (the queue page, the registering page)
 	// askedAgain counts the codes the page asked for once more by itself, none having come
 	// within its patience (as connect.html does).
 	askedAgain int
@@ -87,6 +90,9 @@ func (s *stack) installOwner(ctx context.Context, hc *http.Client, o *benchOwner
 		o.waits.queued += waits.queued
 		o.waits.registering += waits.registering
 		if err == nil {
+			if o.connected.IsZero() {
+				o.connected = time.Now()
+			}
 			if err = s.benchPair(ctx, o, token); err == nil {
 				return nil
 			}

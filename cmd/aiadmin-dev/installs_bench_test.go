@@ -205,12 +205,18 @@ func (s *stack) installActivities(owners []*benchOwner) int {
 }
 
 func (w waveResult) print(b *testing.B, k int) {
-	var qr, active []time.Duration
+	var connected, paged, qr, active []time.Duration
 	var queued, queuedOwners, mostQueued, registering, askedAgain int
 	errs := map[string]int{}
 	for _, o := range w.owners {
+		if !o.connected.IsZero() {
+			connected = append(connected, o.connected.Sub(o.clicked))
+		}
 		if !o.firstQR.IsZero() {
 			qr = append(qr, o.firstQR.Sub(o.clicked))
+			if !o.connected.IsZero() {
+				paged = append(paged, o.firstQR.Sub(o.connected))
+			}
 		}
 		if !o.active.IsZero() {
 			active = append(active, o.active.Sub(o.clicked))
@@ -227,15 +233,15 @@ func (w waveResult) print(b *testing.B, k int) {
 		askedAgain += o.askedAgain
 	}
 	budget := time.Duration(float64(w.calls) / waveYClientsRPS * float64(time.Second))
-	q, a := benchPercentiles(qr), benchPercentiles(active)
+	c, p, q, a := benchPercentiles(connected), benchPercentiles(paged), benchPercentiles(qr), benchPercentiles(active)
 	installRate, bareRate := float64(len(active))/w.wall.Seconds(), w.bare.rate()
 	b.ReportMetric(w.wall.Seconds(), "wave_s")
 	b.ReportMetric(float64(w.calls)/float64(k), "yclients_calls/install")
-	fmt.Printf("P2%s: %d owners at once: %d active (%d not within %s); first QR p50 %.1f s p99 %.1f s, active p50 %.1f s p99 %.1f s; "+
+	fmt.Printf("P2%s: %d owners at once: %d active (%d not within %s); connect page p50 %.1f s p99 %.1f s (from it to the first QR p50 %.1f s p99 %.1f s), first QR p50 %.1f s p99 %.1f s, active p50 %.1f s p99 %.1f s; "+
 		"errors seen %d %s; queue pages %d (%d owners, at most %d each); registering pages %d; codes the page asked for again %d; callbacks and welcomes exactly once; wave %.1f s vs YClients calls %d (%.1f per install, max %.1f req/s) "+
 		"÷ 5 req/s = %.1f s: ratio %.2f (target ≤ 1.25); throughput %.2f installs/s vs bare workflows %.2f/s (%d with %d no-op "+
 		"activities each, started at once on the same server, same run): ratio %.2f%s (%s, %s)\n", clusterMark(),
-		k, len(active), w.notActive, waveTimeout, q[0].Seconds(), q[1].Seconds(), a[0].Seconds(), a[1].Seconds(),
+		k, len(active), w.notActive, waveTimeout, c[0].Seconds(), c[1].Seconds(), p[0].Seconds(), p[1].Seconds(), q[0].Seconds(), q[1].Seconds(), a[0].Seconds(), a[1].Seconds(),
 		benchCount(errs), benchTopErrors(errs), queued, queuedOwners, mostQueued, registering, askedAgain, w.wall.Seconds(), w.calls, float64(w.calls)/float64(k), w.maxRate,
 		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate, w.bare,
 		benchOwnerKind(), time.Now().Format("2006-01-02"))
