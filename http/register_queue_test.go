@@ -237,12 +237,7 @@ func TestRegisterReadsFollowEachOther(t *testing.T) {
 // between them make it about 230 s.)
 func TestRegisterAnOwnersReadsGoTogether(t *testing.T) {
 	store, fake, salons := budgetedSalons(t)
-	ctx := context.Background()
-	for range 30 { // a 9 s queue of other owners' requests: every page is told to wait
-		_, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, time.Hour)
-		require.NoError(t, err)
-		require.True(t, ok)
-	}
+	bookUrgent(t, store, 30) // a 9 s queue of other owners' requests: every page is told to wait
 	const owners = 6
 	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t), Salons: salons})
 	var wg sync.WaitGroup
@@ -285,12 +280,7 @@ func TestRegisterAnOwnersReadsGoTogether(t *testing.T) {
 // not know it is not made at all, and the owner's next visit says the salon was not found.
 func TestRegisterQueuedUnknownSalonCostsNoStatusRead(t *testing.T) {
 	store, fake, salons := budgetedSalons(t)
-	ctx := context.Background()
-	for range 30 { // a 9 s queue: the page is told to wait
-		_, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, time.Hour)
-		require.NoError(t, err)
-		require.True(t, ok)
-	}
+	bookUrgent(t, store, 30) // a 9 s queue: the page is told to wait
 	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t), Salons: salons})
 	data := `{"id":7,"salon_name":"Салон «Бархат»"}`
 	page := srv.URL + "/marketplace/register?" + url.Values{"salon_id": {"43"}, // YClients knows no salon 43

@@ -286,9 +286,13 @@ func (d *salonDirectory) read(ctx context.Context, salonID int64, kind string, w
 			}
 			f = newFlight()
 			d.flights[k] = f
-			switch sp := d.spareTurn(salonID); {
+			var taken *spareTurn
+			if kind == readIntegration {
+				taken = d.takeSpareTurn(salonID)
+			}
+			switch {
 			case spare:
-				sp = &spareTurn{first: f, known: make(chan struct{})}
+				sp := &spareTurn{first: f, known: make(chan struct{})}
 				if len(d.spares) > 10_000 {
 					clear(d.spares) // a bound: a spare turn serves seconds
 				}
@@ -296,9 +300,8 @@ func (d *salonDirectory) read(ctx context.Context, salonID int64, kind string, w
 				go d.fly(k, f, fetch, func(ctx context.Context, booked func(time.Time)) context.Context {
 					return yclients.QueuedWithNext(ctx, booked, func(turn time.Time) { d.tellSpare(sp, turn) })
 				})
-			case kind == readIntegration && sp != nil:
-				delete(d.spares, salonID)
-				go d.flyInSpare(k, f, sp, fetch)
+			case taken != nil:
+				go d.flyInSpare(k, f, taken, fetch)
 			default:
 				go d.fly(k, f, fetch, yclients.Queued)
 			}
@@ -308,11 +311,11 @@ func (d *salonDirectory) read(ctx context.Context, salonID int64, kind string, w
 	return d.await(ctx, f, wait)
 }
 
-// spareTurn is the salon's spare turn, when one may still be taken. d.mu is held.
-func (d *salonDirectory) spareTurn(salonID int64) *spareTurn {
+// takeSpareTurn takes the salon's spare turn, when one may still be taken. d.mu is held.
+func (d *salonDirectory) takeSpareTurn(salonID int64) *spareTurn {
 	sp := d.spares[salonID]
+	delete(d.spares, salonID)
 	if sp != nil && !sp.at.IsZero() && time.Since(sp.at) > spareTurnFor {
-		delete(d.spares, salonID)
 		return nil
 	}
 	return sp
