@@ -71,6 +71,12 @@ type waveResult struct {
 	activities int            // activities one installation ran (its history, the median of a sample)
 	notActive  int
 	bare       chainRun // the bare workflows
+	// turn is, per owner, from the click to the last answered read of the salon's integration
+	// status before its connect page (the salon's turn in the budget); back, from that read
+	// to the connect page (the queue page's return and the registration).
+	turn, back []time.Duration
+	ahead      []int         // per owner, the wave's YClients calls made before that read
+	firstCall  time.Duration // from the clicks to the wave's first YClients call
 }
 
 func (s *stack) installWave(b *testing.B, k, round int) waveResult {
@@ -92,9 +98,40 @@ func (s *stack) installWave(b *testing.B, k, round int) waveResult {
 	reqs := calls.stop()
 	w.calls, w.maxRate = len(reqs), yclientsfake.MaxRequestRate(reqs, time.Second)
 	w.byEndpoint = callsByEndpoint(reqs)
+	w.turn, w.back, w.ahead = readToPage(owners, reqs)
+	if len(reqs) > 0 {
+		w.firstCall = reqs[0].At.Sub(start)
+	}
 	s.checkCallbacksAndWelcomes(b, owners)
 	w.activities = s.installActivities(owners)
 	return w
+}
+
+// readToPage splits each owner's wait for the connect page at the salon's last answered
+// status read before it: the owners whose page needed no such read in the wave are left out.
+// ahead is, for those owners, how many of the wave's calls (reqs, oldest first) went before
+// that read.
+func readToPage(owners []*benchOwner, reqs []yclientsfake.RequestLog) (turn, back []time.Duration, ahead []int) {
+	reads := map[int64][]int{} // by salon, indexes into reqs
+	for i, r := range reqs {
+		var salon, app int64
+		if _, err := fmt.Sscanf(r.Path, "/marketplace/salon/%d/application/%d", &salon, &app); err == nil && r.Method == http.MethodGet && r.Status/100 == 2 {
+			reads[salon] = append(reads[salon], i)
+		}
+	}
+	for _, o := range owners {
+		last := -1
+		for _, i := range reads[o.salon] {
+			if reqs[i].At.Before(o.connected) {
+				last = i
+			}
+		}
+		if last >= 0 {
+			at := reqs[last].At
+			turn, back, ahead = append(turn, at.Sub(o.clicked)), append(back, o.connected.Sub(at)), append(ahead, last)
+		}
+	}
+	return turn, back, ahead
 }
 
 // callCounter collects the fake's request log (which keeps only the last 1000) while a wave
@@ -234,18 +271,20 @@ func (w waveResult) print(b *testing.B, k int) {
 	}
 	budget := time.Duration(float64(w.calls) / waveYClientsRPS * float64(time.Second))
 	c, p, q, a := benchPercentiles(connected), benchPercentiles(paged), benchPercentiles(qr), benchPercentiles(active)
+	turn, back := benchPercentiles(w.turn), benchPercentiles(w.back)
 	installRate, bareRate := float64(len(active))/w.wall.Seconds(), w.bare.rate()
 	b.ReportMetric(w.wall.Seconds(), "wave_s")
 	b.ReportMetric(float64(w.calls)/float64(k), "yclients_calls/install")
-	fmt.Printf("P2%s: %d owners at once: %d active (%d not within %s); connect page p50 %.1f s p99 %.1f s (from it to the first QR p50 %.1f s p99 %.1f s), first QR p50 %.1f s p99 %.1f s, active p50 %.1f s p99 %.1f s; "+
+	fmt.Printf("P2%s: %d owners at once: %d active (%d not within %s); connect page p50 %.1f s p99 %.1f s (to the salon's last status read before it p50 %.1f s p99 %.1f s, from that read to the page p50 %.1f s p99 %.1f s, %d owners; from the page to the first QR p50 %.1f s p99 %.1f s), first QR p50 %.1f s p99 %.1f s, active p50 %.1f s p99 %.1f s; "+
 		"errors seen %d %s; queue pages %d (%d owners, at most %d each); registering pages %d; codes the page asked for again %d; callbacks and welcomes exactly once; wave %.1f s vs YClients calls %d (%.1f per install, max %.1f req/s) "+
 		"÷ 5 req/s = %.1f s: ratio %.2f (target ≤ 1.25); throughput %.2f installs/s vs bare workflows %.2f/s (%d with %d no-op "+
 		"activities each, started at once on the same server, same run): ratio %.2f%s (%s, %s)\n", clusterMark(),
-		k, len(active), w.notActive, waveTimeout, c[0].Seconds(), c[1].Seconds(), p[0].Seconds(), p[1].Seconds(), q[0].Seconds(), q[1].Seconds(), a[0].Seconds(), a[1].Seconds(),
+		k, len(active), w.notActive, waveTimeout, c[0].Seconds(), c[1].Seconds(), turn[0].Seconds(), turn[1].Seconds(), back[0].Seconds(), back[1].Seconds(), len(w.turn), p[0].Seconds(), p[1].Seconds(), q[0].Seconds(), q[1].Seconds(), a[0].Seconds(), a[1].Seconds(),
 		benchCount(errs), benchTopErrors(errs), queued, queuedOwners, mostQueued, registering, askedAgain, w.wall.Seconds(), w.calls, float64(w.calls)/float64(k), w.maxRate,
 		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate, w.bare,
 		benchOwnerKind(), time.Now().Format("2006-01-02"))
-	fmt.Printf("P2%s: the wave's YClients calls by endpoint (÷ %d owners): %s\n", clusterMark(), k, benchPerOwner(w.byEndpoint, k))
+	fmt.Printf("P2%s: the wave's YClients calls by endpoint (÷ %d owners): %s; the first %.1f s after the clicks; before an owner's status read p50 %d calls, p99 %d\n",
+		clusterMark(), k, benchPerOwner(w.byEndpoint, k), w.firstCall.Seconds(), benchIntPercentile(w.ahead, 50), benchIntPercentile(w.ahead, 99))
 	if w.serverErrs != nil {
 		fmt.Printf("P2%s: the server's log records with an error during the wave (a page the owner closed included): %d %s\n", clusterMark(), benchCount(w.serverErrs),
 			benchTopErrors(w.serverErrs))
@@ -305,6 +344,15 @@ func benchPercentiles(d []time.Duration) [2]time.Duration {
 	}
 	l := benchSummarise(d, 0)
 	return [2]time.Duration{l.p50, l.p99}
+}
+
+// benchIntPercentile is the p-th percentile of v (nearest rank), 0 when v is empty.
+func benchIntPercentile(v []int, p int) int {
+	if len(v) == 0 {
+		return 0
+	}
+	v = slices.Sorted(slices.Values(v))
+	return v[min(len(v)-1, (len(v)*p+99)/100-1)]
 }
 
 func benchCount(m map[string]int) int {
