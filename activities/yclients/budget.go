@@ -146,7 +146,8 @@ func (b *Budget) look(ctx context.Context, lookers chan struct{}, horizon time.D
 // when the turn comes, ahead of background work and behind urgent requests (turnHorizon);
 // booked is told the turn, then the slot. Behind a queue longer than QueueHorizon it fails at
 // once. A request QueuedWithNext takes the turn after its own too, and tells it to next; one
-// QueuedAt has its turn already.
+// QueuedAt has its turn already, and books its slot without waiting among the turns that
+// have come.
 func (b *Budget) queue(ctx context.Context, u urgency) error {
 	h, booked := u.horizon, u.booked
 	if dl, ok := ctx.Deadline(); ok {
@@ -187,6 +188,12 @@ func (b *Budget) queue(ctx context.Context, u urgency) error {
 	}
 	if err := sleep(ctx, wait); err != nil {
 		return err
+	}
+	if !u.turn.IsZero() {
+		// The read before it kept this turn for it and has its answer: it goes next, not
+		// behind the turns that came meanwhile and wait for a slot (turnLookers), which in a
+		// wave are the owners' after it.
+		return b.wait(ctx, turnHorizon, slotAtTurn, booked)
 	}
 	return b.look(ctx, b.turns, turnHorizon, slotAtTurn, booked)
 }

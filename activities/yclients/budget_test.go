@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/time/rate"
 
@@ -604,4 +605,54 @@ func told(t *testing.T, c <-chan time.Time) time.Time {
 		t.Fatal("not told within 5 s")
 		return time.Time{}
 	}
+}
+
+// TestBudgetAKeptTurnGoesAheadOfTurnsThatHaveCome: in a wave the activation callbacks go
+// ahead of the owners' queue, so the owners' turns come before a slot is free and their reads
+// wait, in the order their turns came (turnLookers). The salon's status read, in the turn its
+// company's read kept for it, is asked only once the company's answer is in: it goes right
+// after it, not behind every turn that came meanwhile. (In a 500-owner wave, 817 calls went
+// before the median owner's status read where its company, its status and the callbacks of
+// the owners before it make about 750: the status reads of the wave's second half waited
+// behind the companies of the owners after them.)
+func TestBudgetAKeptTurnGoesAheadOfTurnsThatHaveCome(t *testing.T) {
+	store, _ := dbtest.New(t)
+	b := yclients.NewBudget(store)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	urgent := func(n int) {
+		for range n {
+			_, ok, err := store.ReserveYClientsSlot(ctx, yclients.BudgetSpacing, time.Hour)
+			require.NoError(t, err)
+			require.True(t, ok)
+		}
+	}
+	urgent(4)
+	companySlot, nextTold := make(chan time.Time, 16), make(chan time.Time, 1)
+	companyDone := make(chan error, 1)
+	go func() {
+		companyDone <- b.Wait(yclients.QueuedWithNext(ctx, func(at time.Time) { companySlot <- at },
+			func(turn time.Time) { nextTold <- turn }))
+	}()
+	told(t, companySlot) // its turn
+	statusTurn := told(t, nextTold)
+	const others = 10
+	var wg sync.WaitGroup
+	for range others { // the owners after it: their turns come within 4 s
+		wg.Go(func() { assert.NoError(t, b.Wait(yclients.Queued(ctx, nil))) })
+	}
+	time.Sleep(200 * time.Millisecond)
+	urgent(16) // callbacks: no slot is free until every owner's turn has come
+	require.NoError(t, <-companyDone)
+	var slot time.Time // the last slot it was told: it books again when woken late
+	for len(companySlot) > 0 {
+		slot = <-companySlot
+	}
+	var statusSlot time.Time
+	require.NoError(t, b.Wait(yclients.QueuedAt(ctx, statusTurn, func(at time.Time) { statusSlot = at })))
+	wg.Wait()
+	t.Logf("the company's slot %s after its turn; the status's slot %s after the company's", slot.Sub(statusTurn.Add(-yclients.BudgetSpacing)).Round(time.Millisecond),
+		statusSlot.Sub(slot).Round(time.Millisecond))
+	require.True(t, slot.After(statusTurn.Add(others*yclients.BudgetSpacing)), "the turns of the owners after it had all come before its company's slot")
+	require.Less(t, statusSlot.Sub(slot), 4*yclients.BudgetSpacing, "the status's read waited behind the turns that came meanwhile")
 }
