@@ -272,6 +272,10 @@ func (w waveResult) print(b *testing.B, k int) {
 	budget := time.Duration(float64(w.calls) / waveYClientsRPS * float64(time.Second))
 	c, p, q, a := benchPercentiles(connected), benchPercentiles(paged), benchPercentiles(qr), benchPercentiles(active)
 	turn, back := benchPercentiles(w.turn), benchPercentiles(w.back)
+	var ahead [2]int
+	if s := slices.Sorted(slices.Values(w.ahead)); len(s) > 0 {
+		ahead = [2]int{benchRank(s, 0.50), benchRank(s, 0.99)}
+	}
 	installRate, bareRate := float64(len(active))/w.wall.Seconds(), w.bare.rate()
 	b.ReportMetric(w.wall.Seconds(), "wave_s")
 	b.ReportMetric(float64(w.calls)/float64(k), "yclients_calls/install")
@@ -284,7 +288,7 @@ func (w waveResult) print(b *testing.B, k int) {
 		budget.Seconds(), w.wall.Seconds()/budget.Seconds(), installRate, bareRate, k, w.activities, installRate/bareRate, w.bare,
 		benchOwnerKind(), time.Now().Format("2006-01-02"))
 	fmt.Printf("P2%s: the wave's YClients calls by endpoint (÷ %d owners): %s; the first %.1f s after the clicks; before an owner's status read p50 %d calls, p99 %d\n",
-		clusterMark(), k, benchPerOwner(w.byEndpoint, k), w.firstCall.Seconds(), benchIntPercentile(w.ahead, 50), benchIntPercentile(w.ahead, 99))
+		clusterMark(), k, benchPerOwner(w.byEndpoint, k), w.firstCall.Seconds(), ahead[0], ahead[1])
 	if w.serverErrs != nil {
 		fmt.Printf("P2%s: the server's log records with an error during the wave (a page the owner closed included): %d %s\n", clusterMark(), benchCount(w.serverErrs),
 			benchTopErrors(w.serverErrs))
@@ -344,15 +348,6 @@ func benchPercentiles(d []time.Duration) [2]time.Duration {
 	}
 	l := benchSummarise(d, 0)
 	return [2]time.Duration{l.p50, l.p99}
-}
-
-// benchIntPercentile is the p-th percentile of v (nearest rank), 0 when v is empty.
-func benchIntPercentile(v []int, p int) int {
-	if len(v) == 0 {
-		return 0
-	}
-	v = slices.Sorted(slices.Values(v))
-	return v[min(len(v)-1, (len(v)*p+99)/100-1)]
 }
 
 func benchCount(m map[string]int) int {

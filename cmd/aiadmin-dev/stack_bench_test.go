@@ -76,9 +76,11 @@ func benchMS(d time.Duration) float64 { return float64(d) / float64(time.Millise
 func benchSummarise(lat []time.Duration, wall time.Duration) benchLatencies {
 	s := slices.Clone(lat)
 	slices.Sort(s)
-	pct := func(p float64) time.Duration {
-		i := int(float64(len(s))*p+0.999999) - 1
-		return s[min(max(i, 0), len(s)-1)]
-	}
-	return benchLatencies{n: len(s), wall: wall, p50: pct(0.50), p99: pct(0.99), max: s[len(s)-1]}
+	return benchLatencies{n: len(s), wall: wall, p50: benchRank(s, 0.50), p99: benchRank(s, 0.99), max: s[len(s)-1]}
+}
+
+// benchRank is the p-quantile of sorted, by nearest rank.
+func benchRank[T any](sorted []T, p float64) T {
+	i := int(float64(len(sorted))*p+0.999999) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
 }
