@@ -254,9 +254,18 @@ func dropDatabases(ctx context.Context, anyURL string, names ...string) error {
 	return nil
 }
 
-// resolveAddr gives an address with port 0 a free port below the kernel's ephemeral range.
-// A port the kernel hands out for port 0 may be handed out again (to the Temporal server's
-// internal services, to an outgoing connection) before the child given it listens.
+// handedOut holds the ports resolveAddr has given out in this process: a port is chosen
+// before the process given it listens, so the next choice could otherwise be the same one.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
+// resolveAddr gives an address with port 0 a free port below the kernel's ephemeral range,
+// one it has not given out before. A port the kernel hands out for port 0 may be handed out
+// again (to the Temporal server's internal services, to an outgoing connection) before the
+// child given it listens, and a port in that range freed by a stopped server may become an
+// outgoing connection's before the server is back.
 func resolveAddr(addr string) (string, error) {
 	if addr == "" {
 		return "", nil
@@ -269,13 +278,20 @@ func resolveAddr(addr string) (string, error) {
 		return addr, nil
 	}
 	lo, hi := 20000, ephemeralLow()
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	for range 200 {
 		if hi <= lo {
 			break
 		}
-		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(lo+rand.IntN(hi-lo))))
+		p := lo + rand.IntN(hi-lo)
+		if handedOut.ports[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", net.JoinHostPort(host, strconv.Itoa(p)))
 		if err == nil {
 			defer l.Close()
+			handedOut.ports[p] = true
 			return l.Addr().String(), nil
 		}
 	}

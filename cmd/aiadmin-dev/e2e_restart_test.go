@@ -21,23 +21,49 @@ import (
 // temporalProcess is a Temporal dev server this test can stop and start again, on the same
 // port and SQLite file.
 type temporalProcess struct {
-	t    *testing.T
-	bin  string
-	conf string
-	db   string
-	addr string
-	cmd  *exec.Cmd
+	t      *testing.T
+	bin    string
+	conf   string
+	db     string
+	addr   string
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited
 }
 
+// start starts the server and waits for its ready file; if the server exits first, or is not
+// ready within a minute, the test fails with the server's output.
 func (p *temporalProcess) start() {
 	p.t.Helper()
-	ready := filepath.Join(p.t.TempDir(), "ready")
+	dir := p.t.TempDir()
+	ready := filepath.Join(dir, "ready")
+	out, err := os.Create(filepath.Join(dir, "temporal.log"))
+	require.NoError(p.t, err)
+	defer out.Close()
 	_, port, _ := strings.Cut(p.addr, ":")
 	p.cmd = exec.Command(p.bin, "-config", p.conf, "-db", p.db, "-port", port, "-headless", "-ready-file", ready)
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p.cmd.Stdout, p.cmd.Stderr = out, out
 	require.NoError(p.t, p.cmd.Start())
-	require.Eventually(p.t, func() bool { _, err := os.Stat(ready); return err == nil }, 60*time.Second, 50*time.Millisecond,
-		"temporal dev server started")
+	p.exited = make(chan struct{})
+	go func(cmd *exec.Cmd, exited chan struct{}) { _ = cmd.Wait(); close(exited) }(p.cmd, p.exited)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(time.Minute)
+	for {
+		if _, err := os.Stat(ready); err == nil {
+			return
+		}
+		select {
+		case <-p.exited:
+			p.cmd = nil
+			log, _ := os.ReadFile(out.Name())
+			p.t.Fatalf("temporal dev server on %s exited before it was ready; its output:\n%s", p.addr, log)
+		case <-deadline:
+			log, _ := os.ReadFile(out.Name())
+			p.t.Fatalf("temporal dev server on %s not ready within a minute; its output:\n%s", p.addr, log)
+		case <-tick.C:
+		}
+	}
 }
 
 func (p *temporalProcess) stop() {
@@ -45,13 +71,11 @@ func (p *temporalProcess) stop() {
 		return
 	}
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-p.exited:
 	case <-time.After(20 * time.Second):
 		_ = p.cmd.Process.Kill()
-		<-done
+		<-p.exited
 	}
 	p.cmd = nil
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -57,12 +56,14 @@ type stack struct {
 	stop                             func()
 }
 
+// freeAddr is a free address for a server a test starts: below the kernel's ephemeral range
+// and never given twice (resolveAddr), so that neither another server of the test nor an
+// outgoing connection takes it before the server listens, or while it is stopped.
 func freeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := resolveAddr("127.0.0.1:0")
 	require.NoError(t, err)
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 func newStack(t *testing.T) *stack {
