@@ -31,7 +31,7 @@ type temporalProcess struct {
 }
 
 // start starts the server and waits for its ready file; if the server exits first, or is not
-// ready within a minute, the test fails with the server's output.
+// ready within a minute (then it is stopped), the test fails with the server's output.
 func (p *temporalProcess) start() {
 	p.t.Helper()
 	dir := p.t.TempDir()
@@ -59,6 +59,7 @@ func (p *temporalProcess) start() {
 			log, _ := os.ReadFile(out.Name())
 			p.t.Fatalf("temporal dev server on %s exited before it was ready; its output:\n%s", p.addr, log)
 		case <-deadline:
+			p.stop()
 			log, _ := os.ReadFile(out.Name())
 			p.t.Fatalf("temporal dev server on %s not ready within a minute; its output:\n%s", p.addr, log)
 		case <-tick.C:
