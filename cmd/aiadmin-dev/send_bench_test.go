@@ -224,7 +224,7 @@ type sendTarget struct {
 	minWait  time.Duration // at least this long for the last confirmation
 	where    string        // for the P line: "" or where it ran
 	// measure starts measuring the pipeline run (CPU, YClients requests); what it returns ends
-	// that and describes it ("" on the single-process stack).
+	// that and describes it.
 	measure func() func() string
 }
 
@@ -245,7 +245,14 @@ func sendTargetFor(b *testing.B, n int) sendTarget {
 				out[m.Phone] = append(out[m.Phone], m.At)
 			}
 			return out
-		}, measure: func() func() string { return measureSingle(b, "p4") }}
+		}, measure: func() func() string {
+			cpu, calls := measureSingle(b, "p4"), newCallCounter(s.fake)
+			return func() string {
+				reqs := calls.stop()
+				return fmt.Sprintf("%s; YClients requests %d (%.2f per booking, no budget on this stack): %s", cpu(), len(reqs),
+					float64(len(reqs))/float64(n), benchPerOwner(callsByEndpoint(reqs), n))
+			}
+		}}
 	}
 	bc := clusterForBench(b)
 	salon, _ := bc.installSalon(b)
