@@ -98,7 +98,7 @@ func TestSalonDirectoryQueuedReadAcrossProcesses(t *testing.T) {
 	ctx := context.Background()
 	queued := time.Now()
 	const ahead = 10 // a 3 s queue: longer than the pages wait here
-	bookUrgent(t, store, ahead)
+	dbtest.ReserveUrgentSlots(t, store, yclients.BudgetSpacing, ahead)
 	queueEnd := func() time.Time {
 		wait, ok, err := store.TakeYClientsTurn(ctx, yclients.BudgetSpacing, 0)
 		require.NoError(t, err)
@@ -141,12 +141,12 @@ func TestSalonDirectoryWaitsForAReadOverdueElsewhere(t *testing.T) {
 	store, fake, first, second := twoAPIProcesses(t)
 	first.staleQueued, second.staleQueued = 2*time.Second, 2*time.Second
 	ctx := context.Background()
-	bookUrgent(t, store, 10) // a 3 s queue: longer than the pages wait here
+	dbtest.ReserveUrgentSlots(t, store, yclients.BudgetSpacing, 10) // a 3 s queue: longer than the pages wait here
 	_, err := first.Company(ctx, 42, companyTTL)
 	q := asQueued(err)
 	require.NotNil(t, q, "the first process: %v", err)
 	turn := q.Ready.Add(-answerMargin)
-	bookUrgent(t, store, 30) // 9 s of urgent requests, which go before the turn once it has come
+	dbtest.ReserveUrgentSlots(t, store, yclients.BudgetSpacing, 30) // 9 s of urgent requests, which go before the turn once it has come
 
 	time.Sleep(time.Until(turn.Add(second.staleQueued + time.Second)))
 	_, err = second.Company(ctx, 42, companyTTL)
@@ -181,16 +181,6 @@ func twoAPIProcesses(t *testing.T) (*db.Store, *yclientsfake.Fake, *salonDirecto
 		return d
 	}
 	return store, fake, process(), process()
-}
-
-// bookUrgent books the next n slots of the budget as urgent requests do.
-func bookUrgent(t *testing.T, store *db.Store, n int) {
-	t.Helper()
-	for range n {
-		_, ok, err := store.ReserveYClientsSlot(context.Background(), yclients.BudgetSpacing, time.Hour)
-		require.NoError(t, err)
-		require.True(t, ok)
-	}
 }
 
 // flights is how many reads the directory has under way.
@@ -237,7 +227,7 @@ func TestRegisterReadsFollowEachOther(t *testing.T) {
 // between them make it about 230 s.)
 func TestRegisterAnOwnersReadsGoTogether(t *testing.T) {
 	store, fake, salons := budgetedSalons(t)
-	bookUrgent(t, store, 30) // a 9 s queue of other owners' requests: every page is told to wait
+	dbtest.ReserveUrgentSlots(t, store, yclients.BudgetSpacing, 30) // a 9 s queue of other owners' requests: every page is told to wait
 	const owners = 6
 	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t), Salons: salons})
 	var wg sync.WaitGroup
@@ -280,7 +270,7 @@ func TestRegisterAnOwnersReadsGoTogether(t *testing.T) {
 // not know it is not made at all, and the owner's next visit says the salon was not found.
 func TestRegisterQueuedUnknownSalonCostsNoStatusRead(t *testing.T) {
 	store, fake, salons := budgetedSalons(t)
-	bookUrgent(t, store, 30) // a 9 s queue: the page is told to wait
+	dbtest.ReserveUrgentSlots(t, store, yclients.BudgetSpacing, 30) // a 9 s queue: the page is told to wait
 	srv := startServer(t, testConfig(), Deps{Temporal: closedTemporal(t), Salons: salons})
 	data := `{"id":7,"salon_name":"Салон «Бархат»"}`
 	page := srv.URL + "/marketplace/register?" + url.Values{"salon_id": {"43"}, // YClients knows no salon 43

@@ -183,7 +183,7 @@ func TestBudgetQueuedBooksBehindALongQueue(t *testing.T) {
 	store, _ := dbtest.New(t)
 	b := yclients.NewBudget(store)
 	queued := time.Now()
-	reserveUrgent(t, store, 120) // 120 × 305 ms: a 36.6 s queue
+	dbtest.ReserveUrgentSlots(t, store, yclients.BudgetSpacing, 120) // 120 × 305 ms: a 36.6 s queue
 	ctx, cancel := context.WithTimeout(yclients.Urgent(context.Background()), time.Second)
 	defer cancel()
 	require.Error(t, b.Wait(ctx), "an urgent request behind a 36 s queue")
@@ -553,7 +553,7 @@ func TestBudgetQueuedWithNextKeepsTheTurnAfterIt(t *testing.T) {
 	b := yclients.NewBudget(store)
 	ctx := context.Background()
 	queued := time.Now()
-	reserveUrgent(t, store, 10) // a 3 s queue
+	dbtest.ReserveUrgentSlots(t, store, yclients.BudgetSpacing, 10) // a 3 s queue
 	firstTold, nextTold := make(chan time.Time, 2), make(chan time.Time, 1)
 	firstDone := make(chan error, 1)
 	go func() {
@@ -587,17 +587,6 @@ func TestBudgetQueuedWithNextKeepsTheTurnAfterIt(t *testing.T) {
 	require.ErrorIs(t, b.Wait(yclients.QueuedAt(far, time.Now().Add(time.Minute), nil)), yclients.ErrBudgetDeadline)
 }
 
-// reserveUrgent books n slots one after the other as urgent requests do (ahead of the owners'
-// queue).
-func reserveUrgent(t *testing.T, store *db.Store, n int) {
-	t.Helper()
-	for range n {
-		_, ok, err := store.ReserveYClientsSlot(context.Background(), yclients.BudgetSpacing, time.Hour)
-		require.NoError(t, err)
-		require.True(t, ok)
-	}
-}
-
 // told is the first time told on c, within 5 s.
 func told(t *testing.T, c <-chan time.Time) time.Time {
 	t.Helper()
@@ -623,7 +612,7 @@ func TestBudgetAKeptTurnGoesAheadOfTurnsThatHaveCome(t *testing.T) {
 	b := yclients.NewBudget(store)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	reserveUrgent(t, store, 4)
+	dbtest.ReserveUrgentSlots(t, store, yclients.BudgetSpacing, 4)
 	companySlot, nextTold := make(chan time.Time, 16), make(chan time.Time, 1)
 	companyDone := make(chan error, 1)
 	go func() {
@@ -638,7 +627,7 @@ func TestBudgetAKeptTurnGoesAheadOfTurnsThatHaveCome(t *testing.T) {
 		wg.Go(func() { assert.NoError(t, b.Wait(yclients.Queued(ctx, nil))) })
 	}
 	time.Sleep(200 * time.Millisecond)
-	reserveUrgent(t, store, 16) // callbacks: no slot is free until every owner's turn has come
+	dbtest.ReserveUrgentSlots(t, store, yclients.BudgetSpacing, 16) // callbacks: no slot is free until every owner's turn has come
 	require.NoError(t, <-companyDone)
 	var slot time.Time // the last slot it was told: it books again when woken late
 	for len(companySlot) > 0 {

@@ -305,3 +305,15 @@ func randomHex(n int) string {
 	_, _ = rand.Read(b) // crypto/rand.Read never returns an error since Go 1.24
 	return hex.EncodeToString(b)
 }
+
+// ReserveUrgentSlots books the next n slots of the YClients budget (spaced spacing apart) one
+// after the other, as urgent requests do, ahead of the owners' queue.
+func ReserveUrgentSlots(t testing.TB, store *db.Store, spacing time.Duration, n int) {
+	t.Helper()
+	for range n {
+		_, ok, err := store.ReserveYClientsSlot(context.Background(), spacing, time.Hour)
+		if err != nil || !ok {
+			t.Fatalf("reserve an urgent YClients slot: ok=%v err=%v", ok, err)
+		}
+	}
+}
