@@ -24,6 +24,9 @@ FUZZERS := \
 	./http:FuzzPageCommand \
 	./activities/yclients:FuzzParseWebhook \
 	./activities/yclients:FuzzSplitAnswer \
+	./activities/yclients:FuzzDecodeRecords \
+	./activities/yclients:FuzzParseTime \
+	./activities/yclients:FuzzScalarText \
 	./cmd/internal/dispatcher:FuzzRecordEvent \
 	./activities/whatsapp:FuzzNormalizePhone \
 	./activities/whatsapp:FuzzRedactPhones

@@ -149,7 +149,7 @@ func (c *Client) decodeData(resp *response, out, meta any) error {
 	if len(data) == 0 {
 		return &APIError{StatusCode: resp.status, Message: "empty response body"}
 	}
-	if err := json.Unmarshal(data, out); err != nil {
+	if err := decodeValue(data, out); err != nil {
 		return fmt.Errorf("decode data: %w", err)
 	}
 	if meta != nil {

@@ -182,12 +182,29 @@ func ParseTime(s string) (time.Time, error) {
 		}
 		return time.Unix(secs, 0).UTC(), nil
 	}
-	for _, layout := range flexTimeLayouts {
+	for _, layout := range flexTimeLayouts[firstLayout(s):] {
 		if t, err := time.Parse(layout, s); err == nil {
 			return t, nil
 		}
 	}
 	return time.Time{}, fmt.Errorf("yclients: unknown time layout %q", truncate(s, 40))
+}
+
+// firstLayout is the index of the first of flexTimeLayouts that can parse s, judged by its
+// shape: the layouts before it cannot (each failed attempt costs a time.ParseError), so
+// ParseTime still answers with the first layout that parses, as it did trying them all
+// (FuzzParseTime compares the two). The date part of every layout is fixed-width.
+func firstLayout(s string) int {
+	const date = len("2006-01-02")
+	switch {
+	case len(s) == date:
+		return len(flexTimeLayouts) - 1 // every other layout has a clock time after the date
+	case len(s) > date && s[date] == ' ':
+		return 3 // the first three have a 'T' after the date
+	case len(s) > date+6 && s[date] == 'T' && s[len(s)-1] != 'Z' && s[len(s)-3] != ':':
+		return 1 // RFC 3339 ends in Z or ±hh:mm
+	}
+	return 0
 }
 
 // scalarText returns the text of a JSON scalar: a string's content, a number's literal, or
@@ -198,6 +215,9 @@ func scalarText(b []byte) (string, bool) {
 		return "", false
 	}
 	if b[0] == '"' {
+		if s, ok := plainString(b); ok && !hasControl(s) && b[len(b)-1] == '"' && !strings.Contains(s, `"`) {
+			return strings.TrimSpace(s), true // as encoding/json reads it, without its reflection
+		}
 		var s string
 		if err := json.Unmarshal(b, &s); err != nil {
 			return "", false
@@ -205,6 +225,16 @@ func scalarText(b []byte) (string, bool) {
 		return strings.TrimSpace(s), true
 	}
 	return string(b), true
+}
+
+// hasControl reports a byte JSON does not allow unescaped in a string.
+func hasControl(s string) bool {
+	for i := range len(s) {
+		if s[i] < 0x20 {
+			return true
+		}
+	}
+	return false
 }
 
 func isDigits(s string) bool {

@@ -1,7 +1,10 @@
 package yclients
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -167,4 +170,68 @@ func TestFlexPosition(t *testing.T) {
 			require.Equal(t, want, string(got))
 		})
 	}
+}
+
+// FuzzParseTime: ParseTime, which skips the layouts a text's shape rules out, answers as
+// trying every layout in order did.
+func FuzzParseTime(f *testing.F) {
+	for _, s := range []string{
+		"2019-01-16 16:00:00", "2019-01-16T16:00:00+09:00", "2019-01-16T20:35:11+0900",
+		"2019-01-16", "1547622000", "2019-01-16T16:00:00Z", "2019-01-16 16:00", "2019-01-16T16:00:00",
+		"2019-01-16 16:00:00+03:00", "2019-01-16 16:00:00+0300", "2019-01-16T20:35:11.5+0900",
+		"2019-01-16T16:00:00.123456789+09:00", "2019-01-16T16:00:0+0900", " 2019-01-16 ", "2019-1-16",
+		"2019-01-16T16:00:00+09:0Z", "", "x",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		got, err := ParseTime(s)
+		want, wantErr := parseTimeEveryLayout(s)
+		require.Equal(t, wantErr == nil, err == nil, "%q: %v against %v", s, err, wantErr)
+		require.Equal(t, want, got, "%q", s)
+	})
+}
+
+// parseTimeEveryLayout is ParseTime as it was, trying every layout in order.
+func parseTimeEveryLayout(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if isDigits(s) {
+		return ParseTime(s)
+	}
+	for _, layout := range flexTimeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, errors.New("unknown layout")
+}
+
+// FuzzScalarText: a plain string's text, read without encoding/json, is what encoding/json
+// reads.
+func FuzzScalarText(f *testing.F) {
+	for _, s := range []string{`"abc"`, `" a "`, `"\u0041"`, `"a"b"`, `"ab`, "\"a\x01\"", "\"\xff\"", `""`, `"`, `12`, `null`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got, ok := scalarText(b)
+		want, wantOK := scalarTextWithEncodingJSON(b)
+		require.Equal(t, wantOK, ok, "%q", b)
+		require.Equal(t, want, got, "%q", b)
+	})
+}
+
+// scalarTextWithEncodingJSON is scalarText as it was, every string through encoding/json.
+func scalarTextWithEncodingJSON(b []byte) (string, bool) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || string(b) == "null" || b[0] == '{' || b[0] == '[' {
+		return "", false
+	}
+	if b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return "", false
+		}
+		return strings.TrimSpace(s), true
+	}
+	return string(b), true
 }

@@ -49,12 +49,22 @@ func scanObject(body []byte, names []string, raw []jsontext.Value) bool {
 	}()
 	s.buf = *bytes.NewBuffer(body)
 	s.dec.Reset(&s.buf, scanOptions...)
-	clear(raw)
-	if tok, err := s.dec.ReadToken(); err != nil || tok.Kind() != '{' {
+	if !readObject(&s.dec, body, names, raw) {
 		return false
 	}
-	for s.dec.PeekKind() == '"' {
-		name, err := s.dec.ReadToken()
+	_, err := s.dec.ReadToken()
+	return err == io.EOF // encoding/json takes one value, nothing after it
+}
+
+// readObject is scanObject's reading of one object at dec's position in body (dec reads body
+// from its start), and nothing after it.
+func readObject(dec *jsontext.Decoder, body []byte, names []string, raw []jsontext.Value) bool {
+	clear(raw)
+	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
+		return false
+	}
+	for dec.PeekKind() == '"' {
+		name, err := dec.ReadToken()
 		if err != nil {
 			return false
 		}
@@ -63,23 +73,20 @@ func scanObject(body []byte, names []string, raw []jsontext.Value) bool {
 			return false
 		}
 		if field < 0 { // a member encoding/json ignores too
-			if s.dec.SkipValue() != nil {
+			if dec.SkipValue() != nil {
 				return false
 			}
 			continue
 		}
-		v, err := s.dec.ReadValue()
+		v, err := dec.ReadValue()
 		if err != nil {
 			return false
 		}
-		end := int(s.dec.InputOffset())
+		end := int(dec.InputOffset())
 		raw[field] = jsontext.Value(body[end-len(v) : end : end])
 	}
-	if tok, err := s.dec.ReadToken(); err != nil || tok.Kind() != '}' {
-		return false
-	}
-	_, err := s.dec.ReadToken()
-	return err == io.EOF // encoding/json takes one value, nothing after it
+	tok, err := dec.ReadToken()
+	return err == nil && tok.Kind() == '}'
 }
 
 // nameIn is the index in names of name (-1 when it is none of them), and false when name is

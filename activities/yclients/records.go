@@ -59,7 +59,7 @@ func (c *Client) records(ctx context.Context, salonID int64, filter url.Values) 
 		q := maps.Clone(filter)
 		q.Set("page", strconv.Itoa(page))
 		q.Set("count", strconv.Itoa(recordsPageSize))
-		var ws []wireRecord
+		var ws wireRecords
 		var meta struct {
 			TotalCount *FlexInt `json:"total_count"`
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"time"
 )
 
@@ -246,26 +247,28 @@ func (w wireScheduleDay) toScheduleDay() ScheduleDay {
 }
 
 type wireRecord struct {
-	ID        FlexInt         `json:"id"`
-	CompanyID FlexInt         `json:"company_id"`
-	StaffID   FlexInt         `json:"staff_id"`
-	Staff     json.RawMessage `json:"staff"` // object, or [] / null when absent
-	Services  []struct {
-		ID    FlexInt    `json:"id"`
-		Title FlexString `json:"title"`
-		Cost  FlexFloat  `json:"cost"`
-	} `json:"services"`
-	Client         json.RawMessage `json:"client"` // object, or null / [] for no client
-	Date           FlexTime        `json:"date"`
-	Datetime       FlexTime        `json:"datetime"`
-	SeanceLength   FlexInt         `json:"seance_length"`
-	Length         FlexInt         `json:"length"`
-	Attendance     FlexInt         `json:"attendance"`
-	Deleted        FlexBool        `json:"deleted"`
-	Comment        FlexString      `json:"comment"`
-	VisitID        FlexInt         `json:"visit_id"`
-	CreateDate     FlexTime        `json:"create_date"`
-	LastChangeDate FlexTime        `json:"last_change_date"`
+	ID             FlexInt             `json:"id"`
+	CompanyID      FlexInt             `json:"company_id"`
+	StaffID        FlexInt             `json:"staff_id"`
+	Staff          json.RawMessage     `json:"staff"` // object, or [] / null when absent
+	Services       []wireRecordService `json:"services"`
+	Client         json.RawMessage     `json:"client"` // object, or null / [] for no client
+	Date           FlexTime            `json:"date"`
+	Datetime       FlexTime            `json:"datetime"`
+	SeanceLength   FlexInt             `json:"seance_length"`
+	Length         FlexInt             `json:"length"`
+	Attendance     FlexInt             `json:"attendance"`
+	Deleted        FlexBool            `json:"deleted"`
+	Comment        FlexString          `json:"comment"`
+	VisitID        FlexInt             `json:"visit_id"`
+	CreateDate     FlexTime            `json:"create_date"`
+	LastChangeDate FlexTime            `json:"last_change_date"`
+}
+
+type wireRecordService struct {
+	ID    FlexInt    `json:"id"`
+	Title FlexString `json:"title"`
+	Cost  FlexFloat  `json:"cost"`
 }
 
 type wireRecordStaff struct {
@@ -285,6 +288,12 @@ func decodeObject(raw json.RawMessage, v any) (bool, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || raw[0] != '{' {
 		return false, nil
+	}
+	if fs, ok := v.(fieldScanner); ok {
+		if scanFields(raw, fs) {
+			return true, nil
+		}
+		reflect.ValueOf(v).Elem().SetZero() // encoding/json starts from what scanFields left
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
 		return false, err
@@ -335,7 +344,7 @@ func (w wireRecord) toRecord() (Record, error) {
 // inside `data`, which is also the `data` of a record webhook.
 func DecodeRecord(data []byte) (Record, error) {
 	var w wireRecord
-	if err := json.Unmarshal(data, &w); err != nil {
+	if err := decodeValue(data, &w); err != nil {
 		return Record{}, fmt.Errorf("decode record: %w", err)
 	}
 	return w.toRecord()
