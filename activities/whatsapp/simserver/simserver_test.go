@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -156,12 +157,18 @@ func TestSessionEndClosesConnectionsWithoutAKick(t *testing.T) {
 // reconnects after a dropped socket; a kicked one does not.
 func TestBrokenSessionReconnectsHeldSalons(t *testing.T) {
 	s, ts := newServer(t)
-	a := newClient(t, ts, "a", nil)
+	var aEvents statusLog
+	a := newClient(t, ts, "a", &aEvents)
 	b := newClient(t, ts, "b", nil)
 	pair(t, s, a, 1, "79990001122")
 	pair(t, s, a, 2, "79990001123")
 	require.NoError(t, b.Connect(context.Background(), []int64{2}))
 	require.Equal(t, 1, s.Stats().Replaced)
+	// a lets salon 2 go when the kick reaches it over its stream; a stream that breaks before
+	// it does loses the kick, and a takes salon 2 back, as a whatsmeow client that missed its
+	// StreamReplaced would. This test is about the kick that arrived.
+	require.Eventually(t, func() bool { return slices.Contains(aEvents.states(), whatsapp.StateReplaced) },
+		5*time.Second, 5*time.Millisecond, "a is told salon 2 was taken")
 	ts.CloseClientConnections()
 	require.Eventually(t, func() bool {
 		c := s.Connections()
