@@ -124,7 +124,7 @@ func (f *Fake) handleWebhooks(w http.ResponseWriter, _ *http.Request) {
 // writeRecord answers the record as it now stands, rendered like the REST API's.
 func (f *Fake) writeRecord(w http.ResponseWriter, status int, salonID, recordID int64) {
 	f.mu.Lock()
-	var data map[string]any
+	var data *recordJSON
 	if st, ok := f.salons[salonID]; ok {
 		if i := slices.IndexFunc(st.salon.Records, func(r Record) bool { return r.ID == recordID }); i >= 0 {
 			data = renderRecord(st.salon, st.loc, st.salon.Records[i], phoneJSON)

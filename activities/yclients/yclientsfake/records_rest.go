@@ -44,9 +44,9 @@ func (f *Fake) handleRecord(w http.ResponseWriter, r *http.Request) {
 // renderRecord is the record object of GET /record/{company_id}/{record_id}, which entity
 // webhooks also carry as data. phone renders the client's phone: a JSON number in the REST
 // answer (phoneJSON), a "+7…" string in webhooks (phoneText).
-func renderRecord(s Salon, loc *time.Location, rec Record, phone func(string) any) map[string]any {
+func renderRecord(s Salon, loc *time.Location, rec Record, phone func(string) any) *recordJSON {
 	start := rec.Datetime.In(loc)
-	services := []map[string]any{}
+	services := []recordServiceJSON{}
 	for _, id := range rec.ServiceIDs {
 		if i := slices.IndexFunc(s.Services, func(svc Service) bool { return svc.ID == id }); i >= 0 {
 			svc := s.Services[i]
@@ -57,44 +57,124 @@ func renderRecord(s Salon, loc *time.Location, rec Record, phone func(string) an
 					discount = int(math.Round((svc.PriceMin - c) / svc.PriceMin * 100))
 				}
 			}
-			services = append(services, map[string]any{
-				"id": svc.ID, "title": svc.Title, "cost": cost, "cost_to_pay": cost,
-				"manual_cost": cost, "cost_per_unit": cost, "discount": discount,
-				"first_cost": svc.PriceMin, "amount": 1,
+			services = append(services, recordServiceJSON{
+				ID: svc.ID, Title: svc.Title, Cost: cost, CostToPay: cost, ManualCost: cost,
+				CostPerUnit: cost, Discount: discount, FirstCost: svc.PriceMin, Amount: 1,
 			})
 		}
 	}
-	staff := map[string]any{}
+	var staff any = struct{}{}
 	if i := slices.IndexFunc(s.Staff, func(st Staff) bool { return st.ID == rec.StaffID }); i >= 0 {
 		st := s.Staff[i]
-		staff = map[string]any{"id": st.ID, "name": st.Name, "specialization": st.Specialization,
-			"position": positionJSON(i, st), "avatar": "", "rating": 0, "votes_count": 0}
+		staff = recordStaffJSON{ID: st.ID, Name: st.Name, Specialization: st.Specialization,
+			Position: positionJSON(i, st)}
 	}
-	var client any // null, as YClients sends for records without a client
+	var client *recordClientJSON // null, as YClients sends for records without a client
 	if rec.ClientName != "" {
-		client = map[string]any{
-			"id": rec.ClientID, "name": rec.ClientName, "surname": "", "patronymic": "",
-			"display_name": rec.ClientName, "phone": phone(rec.ClientPhone), "card": "",
-			"email": rec.ClientEmail, "success_visits_count": 3, "fail_visits_count": 0,
-			"discount": 0, "is_new": false, "custom_fields": []any{},
+		client = &recordClientJSON{
+			ID: rec.ClientID, Name: rec.ClientName, DisplayName: rec.ClientName,
+			Phone: phone(rec.ClientPhone), Email: rec.ClientEmail, SuccessVisitsCount: 3,
+			CustomFields: []any{},
 		}
 	}
-	return map[string]any{
-		"id": rec.ID, "company_id": s.ID, "staff_id": rec.StaffID, "services": services,
-		"staff": staff, "client": client,
-		"date":             start.Format(layoutNaive),
-		"datetime":         start.Format(layoutISOColon),
-		"create_date":      rec.CreatedAt.In(loc).Format(layoutISOBare),
-		"last_change_date": rec.ChangedAt.In(loc).Format(layoutISOBare),
-		"comment":          rec.Comment, "online": true, "visit_attendance": rec.Attendance,
-		"attendance": rec.Attendance, "confirmed": 1, "seance_length": rec.SeanceLength,
-		"length": rec.SeanceLength, "sms_before": 0, "sms_now": 0, "email_now": 0, "notified": 0,
-		"master_request": 1, "api_id": "", "from_url": "", "visit_id": strconv.FormatInt(cmp.Or(rec.VisitID, rec.ID+visitIDOffset), 10),
-		"created_user_id": 0, "deleted": rec.Deleted, "paid_full": 0, "prepaid": false,
-		"prepaid_confirmed": false, "record_labels": []any{}, "activity_id": 0,
-		"custom_fields": []any{}, "documents": []any{}, "sms_remain_hours": 5,
-		"email_remain_hours": 1, "bookform_id": 0, "record_from": "", "is_mobile": 0,
+	return &recordJSON{
+		ID: rec.ID, CompanyID: s.ID, StaffID: rec.StaffID, Services: services,
+		Staff: staff, Client: client,
+		Date:           start.Format(layoutNaive),
+		Datetime:       start.Format(layoutISOColon),
+		CreateDate:     rec.CreatedAt.In(loc).Format(layoutISOBare),
+		LastChangeDate: rec.ChangedAt.In(loc).Format(layoutISOBare),
+		Comment:        rec.Comment, Online: true, VisitAttendance: rec.Attendance,
+		Attendance: rec.Attendance, Confirmed: 1, SeanceLength: rec.SeanceLength,
+		Length: rec.SeanceLength, MasterRequest: 1,
+		VisitID: strconv.FormatInt(cmp.Or(rec.VisitID, rec.ID+visitIDOffset), 10),
+		Deleted: rec.Deleted, RecordLabels: []any{}, CustomFields: []any{}, Documents: []any{},
+		SMSRemainHours: 5, EmailRemainHours: 1,
 	}
+}
+
+// recordJSON is the record object YClients renders (reference §5.6). Its fields are in the
+// order of their names, the order in which encoding/json writes a map's keys, as the fake
+// rendered records before (a map a record: the largest part of the fake's CPU in a day list).
+type recordJSON struct {
+	ActivityID        int                 `json:"activity_id"`
+	APIID             string              `json:"api_id"`
+	Attendance        int                 `json:"attendance"`
+	BookformID        int                 `json:"bookform_id"`
+	Client            *recordClientJSON   `json:"client"`
+	Comment           string              `json:"comment"`
+	CompanyID         int64               `json:"company_id"`
+	Confirmed         int                 `json:"confirmed"`
+	CreateDate        string              `json:"create_date"`
+	CreatedUserID     int                 `json:"created_user_id"`
+	CustomFields      []any               `json:"custom_fields"`
+	Date              string              `json:"date"`
+	Datetime          string              `json:"datetime"`
+	Deleted           bool                `json:"deleted"`
+	Documents         []any               `json:"documents"`
+	EmailNow          int                 `json:"email_now"`
+	EmailRemainHours  int                 `json:"email_remain_hours"`
+	FromURL           string              `json:"from_url"`
+	GoodsTransactions *[]any              `json:"goods_transactions,omitempty"` // in lists only
+	ID                int64               `json:"id"`
+	IsMobile          int                 `json:"is_mobile"`
+	LastChangeDate    string              `json:"last_change_date"`
+	Length            int                 `json:"length"`
+	MasterRequest     int                 `json:"master_request"`
+	Notified          int                 `json:"notified"`
+	Online            bool                `json:"online"`
+	PaidFull          int                 `json:"paid_full"`
+	Prepaid           bool                `json:"prepaid"`
+	PrepaidConfirmed  bool                `json:"prepaid_confirmed"`
+	RecordFrom        string              `json:"record_from"`
+	RecordLabels      []any               `json:"record_labels"`
+	SeanceLength      int                 `json:"seance_length"`
+	Services          []recordServiceJSON `json:"services"`
+	SMSBefore         int                 `json:"sms_before"`
+	SMSNow            int                 `json:"sms_now"`
+	SMSRemainHours    int                 `json:"sms_remain_hours"`
+	Staff             any                 `json:"staff"` // recordStaffJSON, or {} for a master gone
+	StaffID           int64               `json:"staff_id"`
+	VisitAttendance   int                 `json:"visit_attendance"`
+	VisitID           string              `json:"visit_id"`
+}
+
+type recordServiceJSON struct {
+	Amount      int     `json:"amount"`
+	Cost        float64 `json:"cost"`
+	CostPerUnit float64 `json:"cost_per_unit"`
+	CostToPay   float64 `json:"cost_to_pay"`
+	Discount    int     `json:"discount"`
+	FirstCost   float64 `json:"first_cost"`
+	ID          int64   `json:"id"`
+	ManualCost  float64 `json:"manual_cost"`
+	Title       string  `json:"title"`
+}
+
+type recordStaffJSON struct {
+	Avatar         string `json:"avatar"`
+	ID             int64  `json:"id"`
+	Name           string `json:"name"`
+	Position       any    `json:"position"`
+	Rating         int    `json:"rating"`
+	Specialization string `json:"specialization"`
+	VotesCount     int    `json:"votes_count"`
+}
+
+type recordClientJSON struct {
+	Card               string `json:"card"`
+	CustomFields       []any  `json:"custom_fields"`
+	Discount           int    `json:"discount"`
+	DisplayName        string `json:"display_name"`
+	Email              string `json:"email"`
+	FailVisitsCount    int    `json:"fail_visits_count"`
+	ID                 int64  `json:"id"`
+	IsNew              bool   `json:"is_new"`
+	Name               string `json:"name"`
+	Patronymic         string `json:"patronymic"`
+	Phone              any    `json:"phone"`
+	SuccessVisitsCount int    `json:"success_visits_count"`
+	Surname            string `json:"surname"`
 }
 
 // phoneJSON renders a phone as a JSON number when it is all digits (as YClients does for
@@ -210,11 +290,11 @@ func (f *Fake) handleRecords(w http.ResponseWriter, r *http.Request) {
 	slices.SortStableFunc(matched, func(a, b Record) int {
 		return cmp.Or(a.Datetime.Compare(b.Datetime), cmp.Compare(a.ID, b.ID))
 	})
-	items := []map[string]any{}
+	items := []*recordJSON{}
 	start := min((rf.page-1)*rf.count, len(matched))
 	for _, rec := range matched[start:min(start+rf.count, len(matched))] {
 		item := renderRecord(s, loc, rec, phoneJSON)
-		item["goods_transactions"] = []any{}
+		item.GoodsTransactions = &[]any{}
 		items = append(items, item)
 	}
 	writeData(w, http.StatusOK, items, map[string]any{"page": rf.page, "total_count": len(matched)})
@@ -276,7 +356,7 @@ func visitAttendance(raw json.RawMessage) (int, []string) {
 
 // setVisit applies a visit edit to the live record with the ID and answers the record as GET
 // does. Record IDs are unique across salons in YClients; the salons are searched in ID order.
-func (f *Fake) setVisit(visitID, recordID int64, attendance int, comment string) (map[string]any, error) {
+func (f *Fake) setVisit(visitID, recordID int64, attendance int, comment string) (*recordJSON, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	err := ErrUnknownRecord
