@@ -471,10 +471,12 @@ func measureCPU(pids map[string]int) func() cpuUse {
 			out[kind] += procCPU(pid)
 		}
 		// PostgreSQL is every process named postgres, the application's database and (on
-		// the cluster) Temporal's alike; a backend that ends during the measurement takes
-		// its CPU with it, so this is a lower bound (the pools keep theirs open).
+		// the cluster) Temporal's alike. A backend that ends during the measurement is gone
+		// from the second snapshot, and the postmaster, its parent, has its CPU among its
+		// reaped children's: counting each process's children too, the difference holds what
+		// every backend used within the measurement, the ended ones included.
 		for _, pid := range processesNamed("postgres") {
-			out["PostgreSQL"] += procCPU(pid)
+			out["PostgreSQL"] += procCPUWithChildren(pid)
 		}
 		return out
 	}
@@ -510,18 +512,35 @@ func processesNamed(name string) []int {
 
 // procCPU is the CPU time (user and system) a process has used so far; 0 when it is gone.
 func procCPU(pid int) time.Duration {
+	own, _ := procTimes(pid)
+	return own
+}
+
+// procCPUWithChildren is procCPU with the CPU time of the process's ended children that it
+// has waited for.
+func procCPUWithChildren(pid int) time.Duration {
+	own, children := procTimes(pid)
+	return own + children
+}
+
+// procTimes are a process's own CPU time (user and system) and that of its ended, waited-for
+// children, from /proc/<pid>/stat; 0 when it is gone.
+func procTimes(pid int) (own, children time.Duration) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	s := string(b)
 	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:]) // f[0] is field 3 (state)
-	if len(f) < 13 {
-		return 0
+	if len(f) < 15 {
+		return 0, 0
 	}
-	ut, _ := strconv.ParseInt(f[11], 10, 64) // utime, field 14, in clock ticks (USER_HZ 100)
-	st, _ := strconv.ParseInt(f[12], 10, 64) // stime, field 15
-	return time.Duration(ut+st) * (time.Second / 100)
+	ticks := func(i int) time.Duration {
+		n, _ := strconv.ParseInt(f[i], 10, 64) // in clock ticks (USER_HZ 100)
+		return time.Duration(n) * (time.Second / 100)
+	}
+	// utime, stime, cutime, cstime: fields 14 to 17
+	return ticks(11) + ticks(12), ticks(13) + ticks(14)
 }
 
 // machineCPU is the machine's busy and total CPU time so far, in clock ticks (/proc/stat).
