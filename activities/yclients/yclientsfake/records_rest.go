@@ -254,25 +254,52 @@ func parseRecordsFilter(q url.Values, loc *time.Location) recordsFilter {
 	return f
 }
 
-func (rf recordsFilter) match(rec Record, loc *time.Location) bool {
-	day, created := rec.Datetime.In(loc).Format(time.DateOnly), rec.CreatedAt.In(loc).Format(time.DateOnly)
-	switch {
+func (rf recordsFilter) match(rec *Record, loc *time.Location) bool {
+	switch { // the cheap tests first: a day list of a busy salon tests thousands of records
 	case rec.Deleted && !rf.withDeleted,
-		rf.from != "" && day < rf.from, rf.to != "" && day > rf.to,
-		rf.cFrom != "" && created < rf.cFrom, rf.cTo != "" && created > rf.cTo,
 		!rf.changedAfter.IsZero() && rec.ChangedAt.Before(rf.changedAfter),
 		!rf.changedBefore.IsZero() && rec.ChangedAt.After(rf.changedBefore),
 		rf.staffID != 0 && rec.StaffID != rf.staffID,
 		rf.clientID != 0 && rec.ClientID != rf.clientID:
 		return false
 	}
+	if rf.from != "" || rf.to != "" {
+		day := rec.Datetime.In(loc).Format(time.DateOnly)
+		if rf.from != "" && day < rf.from || rf.to != "" && day > rf.to {
+			return false
+		}
+	}
+	if rf.cFrom != "" || rf.cTo != "" {
+		created := rec.CreatedAt.In(loc).Format(time.DateOnly)
+		if rf.cFrom != "" && created < rf.cFrom || rf.cTo != "" && created > rf.cTo {
+			return false
+		}
+	}
 	return true
+}
+
+// matchingRecords are copies of the salon's records rf matches, taken under the lock (a
+// salon gone meanwhile has none).
+func (f *Fake) matchingRecords(salonID int64, rf recordsFilter, loc *time.Location) []Record {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.salons[salonID]
+	if !ok {
+		return nil
+	}
+	var matched []Record
+	for i := range st.salon.Records {
+		if rec := &st.salon.Records[i]; rf.match(rec, loc) {
+			matched = append(matched, *rec)
+		}
+	}
+	return matched
 }
 
 // handleRecords answers GET /records/{company_id}: the matching records by visit time, one page
 // of them, with meta {"page", "total_count"}.
 func (f *Fake) handleRecords(w http.ResponseWriter, r *http.Request) {
-	s, loc, ok := f.lookupSalon(w, r, "company_id")
+	s, loc, ok := f.lookupSalonWith(w, r, "company_id", false)
 	if !ok {
 		return
 	}
@@ -281,12 +308,7 @@ func (f *Fake) handleRecords(w http.ResponseWriter, r *http.Request) {
 		writeV2Error(w, http.StatusUnprocessableEntity, msgInvalidParams, rf.invalidMessages...)
 		return
 	}
-	var matched []Record
-	for _, rec := range s.Records {
-		if rf.match(rec, loc) {
-			matched = append(matched, rec)
-		}
-	}
+	matched := f.matchingRecords(s.ID, rf, loc)
 	slices.SortStableFunc(matched, func(a, b Record) int {
 		return cmp.Or(a.Datetime.Compare(b.Datetime), cmp.Compare(a.ID, b.ID))
 	})

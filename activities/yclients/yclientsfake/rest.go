@@ -24,6 +24,12 @@ const (
 // lookupSalon returns a copy of the salon (its records copied under the lock: edits change
 // them in place) and its zone, writing the legacy 404 when unknown.
 func (f *Fake) lookupSalon(w http.ResponseWriter, r *http.Request, param string) (Salon, *time.Location, bool) {
+	return f.lookupSalonWith(w, r, param, true)
+}
+
+// lookupSalonWith is lookupSalon, with the salon's records or (withRecords false) without
+// them, for a handler that picks the few it answers (matchingRecords) instead of copying all.
+func (f *Fake) lookupSalonWith(w http.ResponseWriter, r *http.Request, param string, withRecords bool) (Salon, *time.Location, bool) {
 	id, ok := pathID(r, param)
 	if ok {
 		f.mu.Lock()
@@ -32,7 +38,10 @@ func (f *Fake) lookupSalon(w http.ResponseWriter, r *http.Request, param string)
 		var loc *time.Location
 		if found {
 			s, loc = st.salon, st.loc
-			s.Records = slices.Clone(s.Records)
+			s.Records = nil
+			if withRecords {
+				s.Records = slices.Clone(st.salon.Records)
+			}
 		}
 		f.mu.Unlock()
 		if found {
