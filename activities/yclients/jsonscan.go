@@ -29,6 +29,20 @@ type scanner struct {
 
 var scanners = sync.Pool{New: func() any { return new(scanner) }}
 
+// scanBody is a pooled tokenizer reading body from its start; release gives it back.
+func scanBody(body []byte) *scanner {
+	s := scanners.Get().(*scanner)
+	s.buf = *bytes.NewBuffer(body)
+	s.dec.Reset(&s.buf, scanOptions...)
+	return s
+}
+
+func (s *scanner) release() {
+	s.buf = bytes.Buffer{} // let the body go
+	s.dec.Reset(&s.buf)
+	scanners.Put(s)
+}
+
 // scanOptions make jsontext take what encoding/json takes: invalid UTF-8 in strings and
 // repeated names (scanObject leaves the repeats of the names it looks for to encoding/json).
 var scanOptions = []jsontext.Options{jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true)}
@@ -41,14 +55,8 @@ var scanOptions = []jsontext.Options{jsontext.AllowInvalidUTF8(true), jsontext.A
 // (encoding/json matches names regardless of case: "Resource", "reſource"). A name is compared
 // unescaped, as encoding/json compares it.
 func scanObject(body []byte, names []string, raw []jsontext.Value) bool {
-	s := scanners.Get().(*scanner)
-	defer func() {
-		s.buf = bytes.Buffer{} // let the body go
-		s.dec.Reset(&s.buf)
-		scanners.Put(s)
-	}()
-	s.buf = *bytes.NewBuffer(body)
-	s.dec.Reset(&s.buf, scanOptions...)
+	s := scanBody(body)
+	defer s.release()
 	if !readObject(&s.dec, body, names, raw) {
 		return false
 	}

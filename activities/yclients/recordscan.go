@@ -1,12 +1,8 @@
 package yclients
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
-	"reflect"
-	"slices"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -59,14 +55,8 @@ func scanList[T any, PT interface {
 	*T
 	fieldScanner
 }](data []byte) ([]T, bool) {
-	s := scanners.Get().(*scanner)
-	defer func() {
-		s.buf = bytes.Buffer{}
-		s.dec.Reset(&s.buf)
-		scanners.Put(s)
-	}()
-	s.buf = *bytes.NewBuffer(data)
-	s.dec.Reset(&s.buf, scanOptions...)
+	s := scanBody(data)
+	defer s.release()
 	if tok, err := s.dec.ReadToken(); err != nil || tok.Kind() != '[' {
 		return nil, false
 	}
@@ -165,31 +155,4 @@ var recordClientFields = []string{"id", "name", "phone", "email"}
 
 func (w *wireRecordClient) scanTargets() ([]string, targets) {
 	return recordClientFields, targets{&w.ID, &w.Name, &w.Phone, &w.Email}
-}
-
-// scanTargetsMatchTags reports the first way v's scanTargets differ from its type's json tags
-// (a field left out, a name not its field's); the tests call it for every fieldScanner.
-func scanTargetsMatchTags(v fieldScanner) error {
-	names, t := v.scanTargets()
-	if slices.Index(t[:], nil) != min(len(names), maxScanFields) && !(len(names) == maxScanFields && !slices.Contains(t[:], nil)) {
-		return errors.New("names and targets differ in number")
-	}
-	rv := reflect.ValueOf(v).Elem()
-	byAddr := map[uintptr]string{}
-	for i := range rv.NumField() {
-		tag := rv.Type().Field(i).Tag.Get("json")
-		if tag == "" || tag == "-" {
-			continue
-		}
-		byAddr[rv.Field(i).Addr().Pointer()] = tag
-	}
-	if len(byAddr) != len(names) {
-		return errors.New("a tagged field has no target")
-	}
-	for i, name := range names {
-		if byAddr[reflect.ValueOf(t[i]).Pointer()] != name {
-			return errors.New("target " + name + " is not the field tagged so")
-		}
-	}
-	return nil
 }

@@ -2,6 +2,8 @@ package yclients
 
 import (
 	"encoding/json"
+	"errors"
+	"reflect"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -142,4 +144,37 @@ func BenchmarkDecodeRecords(b *testing.B) {
 			}
 		})
 	}
+}
+
+// scanTargetsMatchTags reports the first way v's scanTargets differ from its type's json tags
+// (a field left out, a name not its field's); the tests call it for every fieldScanner.
+func scanTargetsMatchTags(v fieldScanner) error {
+	names, t := v.scanTargets()
+	set := 0
+	for _, target := range t {
+		if target != nil {
+			set++
+		}
+	}
+	if set != len(names) {
+		return errors.New("names and targets differ in number")
+	}
+	rv := reflect.ValueOf(v).Elem()
+	byAddr := map[uintptr]string{}
+	for i := range rv.NumField() {
+		tag := rv.Type().Field(i).Tag.Get("json")
+		if tag == "" || tag == "-" {
+			continue
+		}
+		byAddr[rv.Field(i).Addr().Pointer()] = tag
+	}
+	if len(byAddr) != len(names) {
+		return errors.New("a tagged field has no target")
+	}
+	for i, name := range names {
+		if byAddr[reflect.ValueOf(t[i]).Pointer()] != name {
+			return errors.New("target " + name + " is not the field tagged so")
+		}
+	}
+	return nil
 }
