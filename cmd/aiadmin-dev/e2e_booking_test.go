@@ -163,6 +163,10 @@ func TestEndToEndBookingMessages(t *testing.T) {
 	require.NoError(t, err)
 	require.Eventually(t, func() bool { return s.inboxDone(salon) }, 10*time.Second, 20*time.Millisecond)
 	require.Len(t, s.clientTexts(salon), 1, "no message for duplicates or a comment")
+	// The reminders are armed when the confirmation's send activity has returned to the
+	// workflow, which can come after the phone shows the text and the updates are handled.
+	require.Eventually(t, func() bool { return len(s.booking(salon, rec.ID).Reminders) == 2 }, 10*time.Second, 20*time.Millisecond,
+		"reminders armed after the confirmation")
 	st := s.booking(salon, rec.ID)
 	require.Len(t, st.Reminders, 2)
 	dayBefore := start.AddDate(0, 0, -1)
