@@ -2,8 +2,6 @@ package activities
 
 import (
 	"context"
-	"math"
-	"slices"
 	"sync"
 	"time"
 
@@ -21,10 +19,6 @@ const dayListFresh = 10 * time.Minute
 // meanwhile tell the same second or the next. The list asks for that much more.
 const noticeLate = time.Second
 
-// noticePad is how much a notices' list asks for beyond the changes its notices tell: a second
-// before (last_change_date has whole seconds), noticeLate and a second after.
-const noticePad = noticeLate + 2*time.Second
-
 // dayLists reads a salon's records of one day with one list call (GET /records/{company_id},
 // paged), shared by the messages about that day that are due about the same time.
 //
@@ -41,8 +35,7 @@ const noticePad = noticeLate + 2*time.Second
 // to now would hold, under a backlog, every record made since the oldest, page after page of
 // YClients' 100). A list's request waits for its slot in the cluster's YClients budget (up to
 // 305 ms when it is busy), and the notices that come meanwhile share it too, when the changes
-// it asks for hold theirs. Where sharing does not pay (a dense day, notices that come one at
-// a time), a notice reads its record on its own (noticeList).
+// it asks for hold theirs.
 // At 50 bookings a second for one salon that is one list every few seconds instead of 50
 // reads a second, against YClients' 200 requests a minute for the whole cluster.
 type dayLists struct {
@@ -52,25 +45,9 @@ type dayLists struct {
 	}
 	now func() time.Time
 
-	mu      sync.Mutex
-	lists   map[dayKey]*dayList     // the reminders' lists, the day's latest
-	notices map[dayKey]*noticeLists // the notices' lists
+	mu    sync.Mutex
+	lists map[dayKey]*dayList
 }
-
-// noticeLists are the notices' lists of a salon's day that are not in yet, oldest first, and
-// how densely the day's records changed in the last one read.
-type noticeLists struct {
-	open      []*dayList
-	perSecond float64 // records of the day per second of change time in the last windowed list; 0: none read yet
-	// Of the last windowed list read: when, how many notices shared it, in how many pages.
-	lastAt                 time.Time
-	lastCallers, lastPages int
-}
-
-// noticeAloneFresh is how long a list read for fewer notices than it took pages makes a
-// notice that finds no list to share read its record on its own, when a list of its own
-// would take more than a page. Then the next list tells again whether lists are shared.
-const noticeAloneFresh = 5 * time.Second
 
 type dayKey struct {
 	salonID int64
@@ -91,21 +68,16 @@ type dayList struct {
 	until   time.Time // and at or before it, and noticeLate after (with a non-zero since)
 	records map[int64]yclients.Record
 	err     error
-	callers int // the notices that share it; under dayLists.mu
 }
 
 // record returns the record as the list of its visit's day has it; found is false when the
 // day's list does not hold it (deleted, or moved to another day: the caller reads the record
 // itself). For a notice (changedSince set: the last change of the state it tells, or the zero
-// time when unknown, with notice true) the list is read after this call began; found is also
-// false, with no list read, when the day's notices' lists were lately not shared by as many
-// notices as they took pages and this one finds none to share (noticeList).
+// time when unknown, with notice true) the list is read after this call began.
 func (d *dayLists) record(ctx context.Context, salonID, recordID int64, visit time.Time, notice bool, changedSince time.Time) (rec yclients.Record, found bool, err error) {
 	var l *dayList
 	if notice {
-		if l = d.noticeList(salonID, visit, changedSince); l == nil {
-			return yclients.Record{}, false, nil
-		}
+		l = d.noticeList(salonID, visit, changedSince)
 	} else {
 		l = d.list(ctx, salonID, visit)
 	}
@@ -143,116 +115,54 @@ func (d *dayLists) list(ctx context.Context, salonID int64, visit time.Time) *da
 	return l
 }
 
-// noticeList is a list of the day's changed records whose request has not gone out yet and
-// whose query holds changedSince, or can be widened to hold it for fewer of YClients' pages
-// than a list of its own would take, or a new list. A list that has not begun reads the
-// changes from the oldest to the newest its callers tell (the whole day when one tells none):
-// the records whose state they tell, as they are now, unless changed again since.
-//
-// Under a backlog the notices sent together tell changes far apart (the booking workflows are
-// not served in order), and one list from the oldest to the newest held every record changed
-// between them, page after page, for a few notices at either end. Each list read tells how
-// densely the day's records change; with that, a notice whose change is more than about a page
-// away from a list's waits for a list of its own, which reads after the one in flight too.
-//
-// A list pays when its notices are at least as many as its pages. Where the day's records
-// change densely (a list of one notice's change takes more than a page: its window is a few
-// seconds wide) and the last list was shared by fewer, a notice that finds no list to share
-// gets none (nil): reading its record on its own is one request, where a list of its own would
-// be two or more, and render and decode some hundred records for one. That lasts
-// noticeAloneFresh after that list; the next one tells again.
+// noticeList is a list of the day's changed records whose request has not gone out yet: the
+// one waiting for the read in flight, or the one waiting for its turn in the budget when it
+// asks for changes that include changedSince, or a new one. A list that has not begun reads
+// the changes from the oldest to the newest its callers tell (the whole day when one tells
+// none): the records whose state they tell, as they are now, unless changed again since.
 func (d *dayLists) noticeList(salonID int64, visit time.Time, changedSince time.Time) *dayList {
 	key := dayKey{salonID: salonID, day: visit.Format(time.DateOnly), changed: true}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	n := d.noticesOf(key)
-	var best, inFlight *dayList
-	bestCost := 0
-	for _, l := range n.open {
-		if l.asking {
-			inFlight = l // the newest read that has begun
-		}
-		if l.started {
-			continue
-		}
-		if c, ok := n.joinCost(l, changedSince); ok && (best == nil || c < bestCost) {
-			best, bestCost = l, c
+	prev, ok := d.lists[key]
+	pending := ok && !isDone(prev)
+	if pending && !prev.started {
+		switch {
+		case !prev.asking:
+			switch {
+			case prev.since.IsZero():
+			case changedSince.IsZero():
+				prev.since, prev.until = time.Time{}, time.Time{}
+			default:
+				if changedSince.Before(prev.since) {
+					prev.since = changedSince
+				}
+				if changedSince.After(prev.until) {
+					prev.until = changedSince
+				}
+			}
+			return prev
+		case prev.since.IsZero(),
+			!changedSince.IsZero() && !changedSince.Before(prev.since) && !changedSince.After(prev.until.Add(noticeLate)):
+			return prev // its query holds this notice's change
 		}
 	}
-	own := n.pages(0)
-	if best != nil && bestCost <= own {
-		if !best.asking {
-			widen(best, changedSince)
-		}
-		best.callers++
-		return best
+	l := &dayList{ready: make(chan struct{}), notice: true, since: changedSince, until: changedSince}
+	if pending {
+		l.after = prev // read after the read in flight, which began before this call
 	}
-	if own > 1 && n.lastCallers < n.lastPages && d.now().Sub(n.lastAt) < noticeAloneFresh {
-		return nil // the lists were not shared enough to pay: one read of the record is cheaper
-	}
-	l := &dayList{ready: make(chan struct{}), notice: true, since: changedSince, until: changedSince, after: inFlight, callers: 1}
-	n.open = append(n.open, l)
+	d.put(key, l)
 	go d.read(context.Background(), l, salonID, visit)
 	return l
 }
 
-// noticesOf is the notices' lists of key; d.mu is held.
-func (d *dayLists) noticesOf(key dayKey) *noticeLists {
-	n := d.notices[key]
-	if n == nil {
-		if d.notices == nil || len(d.notices) > 50_000 {
-			d.notices = map[dayKey]*noticeLists{} // a bound, as in put
-		}
-		n = &noticeLists{}
-		d.notices[key] = n
-	}
-	return n
-}
-
-// joinCost is how many more of YClients' pages the list l, whose request has not gone out,
-// takes to hold a notice of the change at changedSince; ok is false when it cannot (its read
-// has begun and its query is made without that change). A list whose read has not begun is
-// widened; the whole day's changes hold any notice.
-func (n *noticeLists) joinCost(l *dayList, changedSince time.Time) (cost int, ok bool) {
-	switch {
-	case l.since.IsZero():
-		return 0, true
-	case l.asking:
-		return 0, !changedSince.IsZero() && !changedSince.Before(l.since) && !changedSince.After(l.until.Add(noticeLate))
-	case changedSince.IsZero():
-		return 0, true // it becomes the whole day's changes, as before the density was known
-	}
-	since, until := l.since, l.until
-	if changedSince.Before(since) {
-		since = changedSince
-	}
-	if changedSince.After(until) {
-		until = changedSince
-	}
-	return n.pages(until.Sub(since)) - n.pages(l.until.Sub(l.since)), true
-}
-
-// pages estimates the pages of a list of the changes over span (its window is span and the
-// padding either side) from how densely the last list's changes came; one while none is known.
-func (n *noticeLists) pages(span time.Duration) int {
-	recs := n.perSecond * (span + noticePad).Seconds()
-	return max(1, int(math.Ceil(recs/float64(yclients.RecordsPageSize))))
-}
-
-// widen makes the list l, whose read has not begun, hold a notice of the change at
-// changedSince; d.mu is held.
-func widen(l *dayList, changedSince time.Time) {
-	switch {
-	case l.since.IsZero():
-	case changedSince.IsZero():
-		l.since, l.until = time.Time{}, time.Time{}
+// isDone reports whether l's read has ended.
+func isDone(l *dayList) bool {
+	select {
+	case <-l.ready:
+		return true
 	default:
-		if changedSince.Before(l.since) {
-			l.since = changedSince
-		}
-		if changedSince.After(l.until) {
-			l.until = changedSince
-		}
+		return false
 	}
 }
 
@@ -293,10 +203,7 @@ func (d *dayLists) read(ctx context.Context, l *dayList, salonID int64, visit ti
 	case since.IsZero():
 		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, time.Time{}, time.Time{})
 	default: // last_change_date has whole seconds
-		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, since.Add(-time.Second), until.Add(noticePad-time.Second))
-	}
-	if l.notice {
-		defer d.closed(l, salonID, visit, since, until, len(recs), err)
+		recs, err = d.yc.ChangedRecords(ctx, salonID, visit, since.Add(-time.Second), until.Add(noticeLate+time.Second))
 	}
 	if err != nil {
 		l.err = err
@@ -305,20 +212,5 @@ func (d *dayLists) read(ctx context.Context, l *dayList, salonID int64, visit ti
 	l.records = make(map[int64]yclients.Record, len(recs))
 	for _, r := range recs {
 		l.records[r.ID] = r
-	}
-}
-
-// closed takes the notices' list l, read, off the open lists, and keeps how densely the day's
-// records changed over its window (of n records, when it was read without error).
-func (d *dayLists) closed(l *dayList, salonID int64, visit, since, until time.Time, n int, err error) {
-	key := dayKey{salonID: salonID, day: visit.Format(time.DateOnly), changed: true}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	ns := d.noticesOf(key)
-	ns.open = slices.DeleteFunc(ns.open, func(o *dayList) bool { return o == l })
-	if err == nil && !since.IsZero() {
-		ns.perSecond = float64(n) / (until.Sub(since) + noticePad).Seconds()
-		ns.lastAt, ns.lastCallers = d.now(), l.callers
-		ns.lastPages = max(1, (n+yclients.RecordsPageSize-1)/yclients.RecordsPageSize)
 	}
 }

@@ -94,7 +94,7 @@ func TestNoticesShareOnlyAListReadAfterThem(t *testing.T) {
 	require.Eventually(t, func() bool {
 		d.mu.Lock()
 		defer d.mu.Unlock()
-		l := newestNoticeList(d, 1, "2026-12-12")
+		l := d.lists[dayKey{salonID: 1, day: "2026-12-12", changed: true}]
 		return l != nil && !l.started && l.since.Equal(changed.Add(-time.Minute))
 	}, 5*time.Second, time.Millisecond, "the three wait for one list that has not begun")
 	select {
@@ -235,7 +235,6 @@ type turnLists struct {
 	t       *testing.T
 	h       heldLists
 	d       *dayLists
-	clock   *testClock
 	day     time.Time
 	changed time.Time
 }
@@ -243,26 +242,7 @@ type turnLists struct {
 func newTurnLists(t *testing.T) *turnLists {
 	h := heldLists{calls: make(chan listCall, 10), turns: true}
 	day := time.Date(2026, 12, 12, 14, 0, 0, 0, time.FixedZone("MSK", 3*3600))
-	clock := &testClock{at: time.Now()}
-	return &turnLists{t: t, h: h, d: &dayLists{yc: h, now: clock.now}, clock: clock, day: day, changed: day.Add(-48 * time.Hour)}
-}
-
-// testClock is a clock the test moves.
-type testClock struct {
-	mu sync.Mutex
-	at time.Time
-}
-
-func (c *testClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.at }
-func (c *testClock) add(d time.Duration) { c.mu.Lock(); c.at = c.at.Add(d); c.mu.Unlock() }
-
-// numbered is n records with IDs from on.
-func numbered(n int, from int64) []yclients.Record {
-	out := make([]yclients.Record, n)
-	for i := range out {
-		out[i] = yclients.Record{ID: from + int64(i)}
-	}
-	return out
+	return &turnLists{t: t, h: h, d: &dayLists{yc: h, now: time.Now}, day: day, changed: day.Add(-48 * time.Hour)}
 }
 
 // noCall fails the test if a list read begins within 50 ms.
@@ -289,117 +269,5 @@ func (tl *turnLists) ask(recordID int64, changedSince time.Time) chan bool {
 func (tl *turnLists) current() *dayList {
 	tl.d.mu.Lock()
 	defer tl.d.mu.Unlock()
-	return newestNoticeList(tl.d, 1, "2026-12-12")
-}
-
-// newestNoticeList is the newest of the notices' lists of the salon's day not in yet, nil
-// when none; d.mu is held.
-func newestNoticeList(d *dayLists, salonID int64, day string) *dayList {
-	n := d.notices[dayKey{salonID: salonID, day: day, changed: true}]
-	if n == nil || len(n.open) == 0 {
-		return nil
-	}
-	return n.open[len(n.open)-1]
-}
-
-// Under a backlog the notices that wait together tell changes far apart. Once a list has
-// told how densely the day's records change, a notice whose change is more than about a page
-// of YClients' 100 away from a waiting list's gets a list of its own instead of widening it
-// over every record changed in between; one near enough still widens it. Both are read after
-// the list in flight.
-func TestNoticeListsSplitWhereTheirChangesAreFarApart(t *testing.T) {
-	tl := newTurnLists(t)
-	h, d, day, changed := tl.h, tl.d, tl.day, tl.changed
-
-	// The first list: 300 records changed over its 3 s (the change and its padding), 100 a
-	// second, so a list of one notice's change takes 3 pages. (Its one notice did not make it
-	// pay; later than noticeAloneFresh the next notice has a list again.)
-	first := tl.ask(1, changed)
-	a := <-h.calls
-	close(a.turn)
-	a.answer <- numbered(300, 1)
-	require.True(t, <-first)
-	tl.clock.add(noticeAloneFresh)
-
-	// The next list waits for its turn; notices come meanwhile.
-	inFlight := tl.ask(1001, changed.Add(10*time.Second))
-	b := <-h.calls
-	l1 := tl.current()
-	require.Same(t, l1, d.noticeList(1, day, changed.Add(10*time.Second+500*time.Millisecond)), "its query holds this change")
-	l2 := d.noticeList(1, day, changed.Add(time.Minute))
-	require.NotSame(t, l1, l2, "a change its query does not hold waits for the next list")
-	require.Same(t, l2, d.noticeList(1, day, changed.Add(time.Minute+time.Second)),
-		"a second later: one more page in that list, cheaper than a list of its own")
-	l3 := d.noticeList(1, day, changed.Add(2*time.Minute))
-	require.NotSame(t, l2, l3, "a minute later: 60 more pages in that list, against 3 in a list of its own")
-	require.Same(t, l3, d.noticeList(1, day, changed.Add(2*time.Minute-time.Second)), "near the second list: it widens")
-	tl.noCall("a list before the one in flight is in")
-
-	close(b.turn)
-	b.answer <- numbered(300, 1001)
-	require.True(t, <-inFlight)
-	windows := map[time.Time]time.Time{}
-	for range 2 {
-		c := <-h.calls
-		windows[c.after] = c.before
-		close(c.turn)
-		c.answer <- nil
-	}
-	require.Equal(t, map[time.Time]time.Time{
-		changed.Add(time.Minute - time.Second):     changed.Add(time.Minute + 3*time.Second),
-		changed.Add(2*time.Minute - 2*time.Second): changed.Add(2*time.Minute + 2*time.Second),
-	}, windows, "two lists, each over its own notices' changes, not one over the minute between them")
-	<-l2.ready
-	<-l3.ready
-	tl.noCall("a third list")
-}
-
-// A list pays when it is shared by as many notices as it takes pages. On a day whose records
-// change densely (a list of one notice's change takes 3 pages) a list read for one notice
-// makes the next notice that finds no list to share read its record on its own (one request,
-// not three) for noticeAloneFresh; then a list tells again, and while lists are shared
-// enough, or take one page, notices keep to them.
-func TestNoticeAloneOnADenseDayReadsItsRecord(t *testing.T) {
-	tl := newTurnLists(t)
-	h, d, day, changed := tl.h, tl.d, tl.day, tl.changed
-	alone := func(recordID int64, since time.Time) {
-		t.Helper()
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		_, found, err := d.record(ctx, 1, recordID, day, true, since)
-		require.NoError(t, err, "it waited for a list")
-		require.False(t, found, "no list: the caller reads the record itself")
-		tl.noCall("a list for a notice alone on a dense day")
-	}
-
-	first := tl.ask(1, changed)
-	a := <-h.calls
-	close(a.turn)
-	a.answer <- numbered(300, 1) // 3 pages for 1 notice
-	require.True(t, <-first)
-	alone(2, changed.Add(time.Second))
-	tl.clock.add(noticeAloneFresh - time.Millisecond)
-	alone(3, changed.Add(2*time.Second))
-
-	// Later, a list again; shared by 3 notices while it waits for its turn, it pays.
-	tl.clock.add(time.Millisecond)
-	second := tl.ask(301, changed.Add(10*time.Second))
-	b := <-h.calls
-	l := tl.current()
-	for i := range 2 {
-		require.Same(t, l, d.noticeList(1, day, changed.Add(10*time.Second+time.Duration(i)*100*time.Millisecond)))
-	}
-	close(b.turn)
-	b.answer <- numbered(300, 301)
-	require.True(t, <-second)
-	third := tl.ask(601, changed.Add(20*time.Second))
-	c := <-h.calls
-	close(c.turn)
-	c.answer <- numbered(100, 601) // one page, one notice: as cheap as reading the record
-	require.True(t, <-third, "after a shared list, a notice alone has a list")
-	fourth := tl.ask(701, changed.Add(30*time.Second))
-	e := <-h.calls
-	close(e.turn)
-	e.answer <- numbered(100, 701)
-	require.True(t, <-fourth, "a list of one page is as cheap as the record's read")
+	return tl.d.lists[dayKey{salonID: 1, day: "2026-12-12", changed: true}]
 }

@@ -12,12 +12,9 @@ import (
 	"time"
 )
 
-// RecordsPageSize is how many records a page of a records list holds (YClients' count).
-const RecordsPageSize = 100
-
 const (
 	// recordsPageSize is how many records Records asks for per page.
-	recordsPageSize = RecordsPageSize
+	recordsPageSize = 100
 	// maxRecordPages stops Records on a server that ignores page (100 000 records).
 	maxRecordPages = 1000
 )
