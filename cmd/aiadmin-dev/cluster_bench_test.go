@@ -414,6 +414,13 @@ func (bc *benchCluster) measure() func() string {
 	return func() string { return done().String() }
 }
 
+// databaseLabels names the cluster's databases for samplePostgres: the application's ("app"),
+// Temporal's ("temporal") and its visibility store's ("visibility").
+func (bc *benchCluster) databaseLabels() map[string]string {
+	names := clusterDatabases(bc.dsn)
+	return map[string]string{names[0]: "app", names[1]: "temporal", names[2]: "visibility"}
+}
+
 // pids are the processes whose CPU the cluster's benchmarks count, by name: this bench process
 // and each of the cluster's.
 func (bc *benchCluster) pids() map[string]int {

@@ -261,6 +261,7 @@ func sendTargetFor(b *testing.B, n int) sendTarget {
 		minWait: 2 * time.Duration(n) * yclients.BudgetSpacing,
 		measure: func() func() string {
 			cpu, calls, temporal := bc.measure(), newCallCounter(bc.fake), profileTemporal(bc.c.Addrs.TemporalPProf, "p4-cluster")
+			pg := samplePostgres(bc.dsn, bc.databaseLabels())
 			return func() string {
 				reqs := calls.stop()
 				limited := 0
@@ -271,9 +272,10 @@ func sendTargetFor(b *testing.B, n int) sendTarget {
 				}
 				own, others := splitBySalon(reqs, salon)
 				return fmt.Sprintf("%s; YClients requests %d (%.2f per booking, %d answered 429, max %.1f req/s over 1 s "+
-					"windows, by arrival at the fake): for the benchmark's salon %s, for other salons %s; %s", cpu(), len(reqs),
+					"windows, by arrival at the fake): for the benchmark's salon %s, for other salons %s; %s; %s", cpu(), len(reqs),
 					float64(len(reqs))/float64(n), limited, yclientsfake.MaxRequestRate(reqs, time.Second),
-					benchPerOwner(callsByEndpoint(own), n), benchPerOwner(callsByEndpoint(others), n), temporal())
+					benchPerOwner(callsByEndpoint(own), n), benchPerOwner(callsByEndpoint(others), n), temporal(),
+					describePostgres(pg()))
 			}
 		},
 		where: fmt.Sprintf("%d api + %d worker processes, Temporal on PostgreSQL, the fake WhatsApp server, "+
