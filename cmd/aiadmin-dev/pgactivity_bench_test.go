@@ -140,13 +140,14 @@ func (t pgTally) String() string {
 	return out
 }
 
-// topShares is the n largest counts of m as "<key> <share>%", largest first.
-func topShares(m map[string]int, n int) string {
-	total := 0
-	for _, c := range m {
-		total += c
+// topShares is the n largest values of m as "<key> <share of the sum>%", largest first (ties
+// by key).
+func topShares[V int | time.Duration](m map[string]V, n int) string {
+	var total V
+	for _, v := range m {
+		total += v
 	}
-	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int { return cmp.Or(m[b]-m[a], strings.Compare(a, b)) })
+	keys := slices.SortedFunc(maps.Keys(m), func(a, b string) int { return cmp.Or(cmp.Compare(m[b], m[a]), strings.Compare(a, b)) })
 	var parts []string
 	for _, k := range keys[:min(n, len(keys))] {
 		parts = append(parts, fmt.Sprintf("%s %.0f%%", k, 100*float64(m[k])/float64(total)))

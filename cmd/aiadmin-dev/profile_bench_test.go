@@ -3,17 +3,14 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"cmp"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -202,13 +199,7 @@ func profileBy(group func(fn string) string, paths ...string) (string, error) {
 	if total == 0 {
 		return "", fmt.Errorf("no samples")
 	}
-	pkgs := slices.Collect(maps.Keys(flat))
-	slices.SortFunc(pkgs, func(a, b string) int { return cmp.Or(cmp.Compare(flat[b], flat[a]), cmp.Compare(a, b)) })
-	var parts []string
-	for _, p := range pkgs[:min(10, len(pkgs))] {
-		parts = append(parts, fmt.Sprintf("%s %.0f%%", p, 100*float64(flat[p])/float64(total)))
-	}
-	return fmt.Sprintf("%.1f s sampled: %s", total.Seconds(), strings.Join(parts, ", ")), nil
+	return fmt.Sprintf("%.1f s sampled: %s", total.Seconds(), topShares(flat, 10)), nil
 }
 
 // funcPackage is the package of a function as pprof names it:
