@@ -38,7 +38,7 @@ func (b inbox) claim(token string, lease float64, max int32) []int64 {
 		}
 		rows, err := q.ClaimInboxLanes(b.ctx, sqlc.ClaimInboxLanesParams{LeaseSeconds: lease, ClaimToken: token, MaxRows: max})
 		for _, r := range rows {
-			ids = append(ids, r.ID)
+			ids = append(ids, r.WebhookInbox.ID)
 		}
 		return err
 	}))
@@ -161,4 +161,61 @@ func TestInboxPurge(t *testing.T) {
 	n, err = store.PurgeInboxBodies(ctx, sqlc.PurgeInboxBodiesParams{Before: time.Now().Add(-7 * 24 * time.Hour), MaxRows: 100})
 	require.NoError(t, err)
 	require.Zero(t, n, "purged once")
+}
+
+// A lease is a row of webhook_inbox_leases: claiming writes no new version of the inbox row
+// (whose body is a kilobyte or more), finishing writes the row once and ends the lease. A lease
+// left in the row's own columns by the code before migration 00015 is still respected, for its
+// row and its lane, until it expires; leases expired for a while are deleted.
+func TestInboxLeaseLeavesTheRowUnwritten(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	b := inbox{t: t, ctx: ctx, store: store}
+	version := func(id int64) string {
+		t.Helper()
+		var v string
+		require.NoError(t, store.Pool.QueryRow(ctx, "SELECT xmin::text || ctid::text FROM webhook_inbox WHERE id = $1", id).Scan(&v))
+		return v
+	}
+	leaseOf := func(id int64) string {
+		t.Helper()
+		var token string
+		err := store.Pool.QueryRow(ctx, "SELECT claim_token FROM webhook_inbox_leases WHERE inbox_id = $1", id).Scan(&token)
+		if err != nil {
+			return ""
+		}
+		return token
+	}
+	a := b.insert(1, "record", 100, `{"n":1}`)
+	before := version(a)
+	require.Equal(t, []int64{a}, b.claim("x", 60, 10))
+	require.Equal(t, before, version(a), "the claim did not write the inbox row")
+	require.Equal(t, "x", leaseOf(a))
+	require.EqualValues(t, 1, b.finish(a, "x", "processed"))
+	require.NotEqual(t, before, version(a), "the finish wrote it")
+	require.Empty(t, leaseOf(a), "the lease ended with the row")
+
+	// A lease of the code before, in the row's columns: the row and its lane wait for it.
+	old := b.insert(1, "record", 200, `{"n":2}`)
+	behind := b.insert(1, "record", 200, `{"n":3}`)
+	other := b.insert(1, "record", 201, `{"n":4}`)
+	_, err := store.Pool.Exec(ctx, "UPDATE webhook_inbox SET claim_token = 'before', claimed_until = now() + interval '1 minute' WHERE id = $1", old)
+	require.NoError(t, err)
+	require.Equal(t, []int64{other}, b.claim("y", 60, 10), "the row leased in its columns and its lane wait")
+	_, err = store.Pool.Exec(ctx, "UPDATE webhook_inbox SET claimed_until = now() - interval '1 second' WHERE id = $1", old)
+	require.NoError(t, err)
+	require.Equal(t, []int64{old, behind}, b.claim("y", 60, 10), "once it expires")
+
+	// Expired leases: taken over by a claim, deleted by the purge once stale.
+	require.NoError(t, store.ReleaseInbox(ctx, sqlc.ReleaseInboxParams{Ids: []int64{old, behind}, ClaimToken: "y"}))
+	require.Equal(t, []int64{old, behind}, b.claim("z", -1, 10))
+	require.Equal(t, []int64{old, behind}, b.claim("w", -1, 10), "expired leases are taken over")
+	require.Equal(t, "w", leaseOf(old))
+	n, err := store.DeleteStaleInboxLeases(ctx, time.Now().Add(-time.Hour))
+	require.NoError(t, err)
+	require.Zero(t, n, "expired for less than the hour")
+	n, err = store.DeleteStaleInboxLeases(ctx, time.Now().Add(time.Second))
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n, "the two expired leases; the one of %d is held", other)
+	require.Equal(t, "y", leaseOf(other))
 }

@@ -44,29 +44,36 @@ SELECT pg_advisory_xact_lock(4704363047207846221);
 
 -- name: ClaimInboxLanes :many
 -- ClaimInboxLanes leases up to max_rows pending rows, oldest first, to one dispatcher for
--- lease_seconds. A row is claimable when it is due and no earlier pending row of its lane
+-- lease_seconds (a row of webhook_inbox_leases each; the inbox rows are not written). A row is
+-- claimable when it is due, not leased, and no earlier pending row of its lane
 -- (salon_id, resource, resource_id) is leased or waiting for its next attempt: a lane is
--- handed on in inbox order, whatever happens to the other lanes. Rows come back in no
--- particular order.
-UPDATE webhook_inbox w SET
-    claimed_until = now() + make_interval(secs => @lease_seconds::float8),
-    claim_token   = @claim_token
-FROM (
+-- handed on in inbox order, whatever happens to the other lanes. An expired lease is taken
+-- over. A lease in the row's own columns (written by the code before migration 00015) is
+-- respected until it expires. Rows come back in no particular order.
+WITH due AS (
     SELECT p.id FROM webhook_inbox p
     WHERE p.state = 'pending'
       AND (p.claimed_until IS NULL OR p.claimed_until < now())
       AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
       AND NOT EXISTS (
+          SELECT 1 FROM webhook_inbox_leases l WHERE l.inbox_id = p.id AND l.claimed_until >= now()
+      )
+      AND NOT EXISTS (
           SELECT 1 FROM webhook_inbox e
           WHERE e.salon_id = p.salon_id AND e.resource = p.resource AND e.resource_id = p.resource_id
             AND e.id < p.id AND e.state = 'pending'
-            AND (e.claimed_until >= now() OR e.next_attempt_at > now())
+            AND (e.next_attempt_at > now() OR e.claimed_until >= now() OR EXISTS (
+                SELECT 1 FROM webhook_inbox_leases l WHERE l.inbox_id = e.id AND l.claimed_until >= now()))
       )
     ORDER BY p.id
     LIMIT @max_rows
-) c
-WHERE w.id = c.id
-RETURNING w.*;
+), leased AS (
+    INSERT INTO webhook_inbox_leases (inbox_id, claim_token, claimed_until)
+    SELECT due.id, @claim_token, now() + make_interval(secs => @lease_seconds::float8) FROM due
+    ON CONFLICT (inbox_id) DO UPDATE SET claim_token = excluded.claim_token, claimed_until = excluded.claimed_until
+    RETURNING inbox_id
+)
+SELECT sqlc.embed(w) FROM webhook_inbox w JOIN leased ON leased.inbox_id = w.id;
 
 -- name: PreviousLaneBodies :many
 -- PreviousLaneBodies is, for each lane given (salon_id, resource, resource_id) with its first
@@ -89,46 +96,61 @@ CROSS JOIN LATERAL (
 
 -- name: FinishInbox :execrows
 -- FinishInbox ends a leased row: processed, ignored, failed (cannot be decoded), duplicate
--- or dead. No row is affected when the lease was lost.
-UPDATE webhook_inbox SET
-    state         = @state,
-    attempts      = attempts + 1,
-    last_error    = @last_error,
-    processed_at  = now(),
-    claimed_until = NULL,
-    claim_token   = ''
-WHERE id = @id AND claim_token = @claim_token AND state = 'pending';
+-- or dead, and ends its lease. No row is affected when the lease was lost.
+WITH released AS (
+    DELETE FROM webhook_inbox_leases AS l WHERE l.inbox_id = @id AND l.claim_token = @claim_token
+    RETURNING l.inbox_id
+)
+UPDATE webhook_inbox AS w SET
+    state        = @state,
+    attempts     = w.attempts + 1,
+    last_error   = @last_error,
+    processed_at = now()
+FROM released
+WHERE w.id = released.inbox_id AND w.state = 'pending';
 
 -- name: FinishInboxRows :many
 -- FinishInboxRows ends several leased rows in one statement, each as FinishInbox would (its
 -- own state and note), and returns the IDs of those whose lease was still held.
+WITH x AS (
+    SELECT unnest(@ids::bigint[]) AS id, unnest(@states::text[]) AS state,
+           unnest(@last_errors::text[]) AS last_error
+), released AS (
+    DELETE FROM webhook_inbox_leases AS l USING x
+    WHERE l.inbox_id = x.id AND l.claim_token = @claim_token
+    RETURNING l.inbox_id
+)
 UPDATE webhook_inbox AS w SET
-    state         = x.state,
-    attempts      = w.attempts + 1,
-    last_error    = x.last_error,
-    processed_at  = now(),
-    claimed_until = NULL,
-    claim_token   = ''
-FROM (SELECT unnest(@ids::bigint[]) AS id, unnest(@states::text[]) AS state,
-             unnest(@last_errors::text[]) AS last_error) AS x
-WHERE w.id = x.id AND w.claim_token = @claim_token AND w.state = 'pending'
+    state        = x.state,
+    attempts     = w.attempts + 1,
+    last_error   = x.last_error,
+    processed_at = now()
+FROM x JOIN released ON released.inbox_id = x.id
+WHERE w.id = x.id AND w.state = 'pending'
 RETURNING w.id;
 
 -- name: RetryInbox :execrows
 -- RetryInbox gives a leased row back after a failed attempt: counted (add_attempts = 1) when
 -- the row was refused, not counted when Temporal could not be reached at all.
-UPDATE webhook_inbox SET
-    attempts        = attempts + @add_attempts::int,
+WITH released AS (
+    DELETE FROM webhook_inbox_leases AS l WHERE l.inbox_id = @id AND l.claim_token = @claim_token
+    RETURNING l.inbox_id
+)
+UPDATE webhook_inbox AS w SET
+    attempts        = w.attempts + @add_attempts::int,
     last_error      = @last_error,
-    next_attempt_at = now() + make_interval(secs => @delay_seconds::float8),
-    claimed_until   = NULL,
-    claim_token     = ''
-WHERE id = @id AND claim_token = @claim_token AND state = 'pending';
+    next_attempt_at = now() + make_interval(secs => @delay_seconds::float8)
+FROM released
+WHERE w.id = released.inbox_id AND w.state = 'pending';
 
 -- name: ReleaseInbox :exec
 -- ReleaseInbox gives leased rows back untried.
-UPDATE webhook_inbox SET claimed_until = NULL, claim_token = ''
-WHERE id = ANY(@ids::bigint[]) AND claim_token = @claim_token AND state = 'pending';
+DELETE FROM webhook_inbox_leases WHERE inbox_id = ANY(@ids::bigint[]) AND claim_token = @claim_token;
+
+-- name: DeleteStaleInboxLeases :execrows
+-- DeleteStaleInboxLeases deletes leases that expired before before: a claim would take them
+-- over anyway; one is left only when its dispatcher stopped before it ended its rows.
+DELETE FROM webhook_inbox_leases WHERE claimed_until < @before::timestamptz;
 
 -- name: InboxHealth :one
 -- InboxHealth counts a salon's rows waiting and dead, for operators.

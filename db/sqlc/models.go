@@ -209,6 +209,12 @@ type WebhookInbox struct {
 	PurgedAt      *time.Time
 }
 
+type WebhookInboxLease struct {
+	InboxID      int64
+	ClaimToken   string
+	ClaimedUntil time.Time
+}
+
 type WhatsappDevice struct {
 	SalonID     int64
 	DeviceJid   string

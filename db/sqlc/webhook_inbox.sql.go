@@ -11,64 +11,75 @@ import (
 )
 
 const claimInboxLanes = `-- name: ClaimInboxLanes :many
-UPDATE webhook_inbox w SET
-    claimed_until = now() + make_interval(secs => $1::float8),
-    claim_token   = $2
-FROM (
+WITH due AS (
     SELECT p.id FROM webhook_inbox p
     WHERE p.state = 'pending'
       AND (p.claimed_until IS NULL OR p.claimed_until < now())
       AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
       AND NOT EXISTS (
+          SELECT 1 FROM webhook_inbox_leases l WHERE l.inbox_id = p.id AND l.claimed_until >= now()
+      )
+      AND NOT EXISTS (
           SELECT 1 FROM webhook_inbox e
           WHERE e.salon_id = p.salon_id AND e.resource = p.resource AND e.resource_id = p.resource_id
             AND e.id < p.id AND e.state = 'pending'
-            AND (e.claimed_until >= now() OR e.next_attempt_at > now())
+            AND (e.next_attempt_at > now() OR e.claimed_until >= now() OR EXISTS (
+                SELECT 1 FROM webhook_inbox_leases l WHERE l.inbox_id = e.id AND l.claimed_until >= now()))
       )
     ORDER BY p.id
-    LIMIT $3
-) c
-WHERE w.id = c.id
-RETURNING w.id, w.salon_id, w.received_at, w.headers, w.body, w.resource, w.resource_id, w.event_status, w.state, w.attempts, w.last_error, w.processed_at, w.next_attempt_at, w.claimed_until, w.claim_token, w.purged_at
+    LIMIT $1
+), leased AS (
+    INSERT INTO webhook_inbox_leases (inbox_id, claim_token, claimed_until)
+    SELECT due.id, $2, now() + make_interval(secs => $3::float8) FROM due
+    ON CONFLICT (inbox_id) DO UPDATE SET claim_token = excluded.claim_token, claimed_until = excluded.claimed_until
+    RETURNING inbox_id
+)
+SELECT w.id, w.salon_id, w.received_at, w.headers, w.body, w.resource, w.resource_id, w.event_status, w.state, w.attempts, w.last_error, w.processed_at, w.next_attempt_at, w.claimed_until, w.claim_token, w.purged_at FROM webhook_inbox w JOIN leased ON leased.inbox_id = w.id
 `
 
 type ClaimInboxLanesParams struct {
-	LeaseSeconds float64
-	ClaimToken   string
 	MaxRows      int32
+	ClaimToken   string
+	LeaseSeconds float64
+}
+
+type ClaimInboxLanesRow struct {
+	WebhookInbox WebhookInbox
 }
 
 // ClaimInboxLanes leases up to max_rows pending rows, oldest first, to one dispatcher for
-// lease_seconds. A row is claimable when it is due and no earlier pending row of its lane
+// lease_seconds (a row of webhook_inbox_leases each; the inbox rows are not written). A row is
+// claimable when it is due, not leased, and no earlier pending row of its lane
 // (salon_id, resource, resource_id) is leased or waiting for its next attempt: a lane is
-// handed on in inbox order, whatever happens to the other lanes. Rows come back in no
-// particular order.
-func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams) ([]WebhookInbox, error) {
-	rows, err := q.db.Query(ctx, claimInboxLanes, arg.LeaseSeconds, arg.ClaimToken, arg.MaxRows)
+// handed on in inbox order, whatever happens to the other lanes. An expired lease is taken
+// over. A lease in the row's own columns (written by the code before migration 00015) is
+// respected until it expires. Rows come back in no particular order.
+func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams) ([]ClaimInboxLanesRow, error) {
+	rows, err := q.db.Query(ctx, claimInboxLanes, arg.MaxRows, arg.ClaimToken, arg.LeaseSeconds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []WebhookInbox{}
+	items := []ClaimInboxLanesRow{}
 	for rows.Next() {
-		var i WebhookInbox
+		var i ClaimInboxLanesRow
 		if err := rows.Scan(
-			&i.ID,
-			&i.SalonID,
-			&i.ReceivedAt,
-			&i.Headers,
-			&i.Body,
-			&i.Resource,
-			&i.ResourceID,
-			&i.EventStatus,
-			&i.State,
-			&i.Attempts,
-			&i.LastError,
-			&i.ProcessedAt,
-			&i.NextAttemptAt,
-			&i.ClaimedUntil,
-			&i.ClaimToken,
-			&i.PurgedAt,
+			&i.WebhookInbox.ID,
+			&i.WebhookInbox.SalonID,
+			&i.WebhookInbox.ReceivedAt,
+			&i.WebhookInbox.Headers,
+			&i.WebhookInbox.Body,
+			&i.WebhookInbox.Resource,
+			&i.WebhookInbox.ResourceID,
+			&i.WebhookInbox.EventStatus,
+			&i.WebhookInbox.State,
+			&i.WebhookInbox.Attempts,
+			&i.WebhookInbox.LastError,
+			&i.WebhookInbox.ProcessedAt,
+			&i.WebhookInbox.NextAttemptAt,
+			&i.WebhookInbox.ClaimedUntil,
+			&i.WebhookInbox.ClaimToken,
+			&i.WebhookInbox.PurgedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -80,15 +91,32 @@ func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams
 	return items, nil
 }
 
+const deleteStaleInboxLeases = `-- name: DeleteStaleInboxLeases :execrows
+DELETE FROM webhook_inbox_leases WHERE claimed_until < $1::timestamptz
+`
+
+// DeleteStaleInboxLeases deletes leases that expired before before: a claim would take them
+// over anyway; one is left only when its dispatcher stopped before it ended its rows.
+func (q *Queries) DeleteStaleInboxLeases(ctx context.Context, before time.Time) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteStaleInboxLeases, before)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const finishInbox = `-- name: FinishInbox :execrows
-UPDATE webhook_inbox SET
-    state         = $1,
-    attempts      = attempts + 1,
-    last_error    = $2,
-    processed_at  = now(),
-    claimed_until = NULL,
-    claim_token   = ''
-WHERE id = $3 AND claim_token = $4 AND state = 'pending'
+WITH released AS (
+    DELETE FROM webhook_inbox_leases AS l WHERE l.inbox_id = $3 AND l.claim_token = $4
+    RETURNING l.inbox_id
+)
+UPDATE webhook_inbox AS w SET
+    state        = $1,
+    attempts     = w.attempts + 1,
+    last_error   = $2,
+    processed_at = now()
+FROM released
+WHERE w.id = released.inbox_id AND w.state = 'pending'
 `
 
 type FinishInboxParams struct {
@@ -99,7 +127,7 @@ type FinishInboxParams struct {
 }
 
 // FinishInbox ends a leased row: processed, ignored, failed (cannot be decoded), duplicate
-// or dead. No row is affected when the lease was lost.
+// or dead, and ends its lease. No row is affected when the lease was lost.
 func (q *Queries) FinishInbox(ctx context.Context, arg FinishInboxParams) (int64, error) {
 	result, err := q.db.Exec(ctx, finishInbox,
 		arg.State,
@@ -114,34 +142,39 @@ func (q *Queries) FinishInbox(ctx context.Context, arg FinishInboxParams) (int64
 }
 
 const finishInboxRows = `-- name: FinishInboxRows :many
+WITH x AS (
+    SELECT unnest($1::bigint[]) AS id, unnest($2::text[]) AS state,
+           unnest($3::text[]) AS last_error
+), released AS (
+    DELETE FROM webhook_inbox_leases AS l USING x
+    WHERE l.inbox_id = x.id AND l.claim_token = $4
+    RETURNING l.inbox_id
+)
 UPDATE webhook_inbox AS w SET
-    state         = x.state,
-    attempts      = w.attempts + 1,
-    last_error    = x.last_error,
-    processed_at  = now(),
-    claimed_until = NULL,
-    claim_token   = ''
-FROM (SELECT unnest($2::bigint[]) AS id, unnest($3::text[]) AS state,
-             unnest($4::text[]) AS last_error) AS x
-WHERE w.id = x.id AND w.claim_token = $1 AND w.state = 'pending'
+    state        = x.state,
+    attempts     = w.attempts + 1,
+    last_error   = x.last_error,
+    processed_at = now()
+FROM x JOIN released ON released.inbox_id = x.id
+WHERE w.id = x.id AND w.state = 'pending'
 RETURNING w.id
 `
 
 type FinishInboxRowsParams struct {
-	ClaimToken string
 	Ids        []int64
 	States     []string
 	LastErrors []string
+	ClaimToken string
 }
 
 // FinishInboxRows ends several leased rows in one statement, each as FinishInbox would (its
 // own state and note), and returns the IDs of those whose lease was still held.
 func (q *Queries) FinishInboxRows(ctx context.Context, arg FinishInboxRowsParams) ([]int64, error) {
 	rows, err := q.db.Query(ctx, finishInboxRows,
-		arg.ClaimToken,
 		arg.Ids,
 		arg.States,
 		arg.LastErrors,
+		arg.ClaimToken,
 	)
 	if err != nil {
 		return nil, err
@@ -513,8 +546,7 @@ func (q *Queries) ReceiveInbox(ctx context.Context, arg ReceiveInboxParams) ([]R
 }
 
 const releaseInbox = `-- name: ReleaseInbox :exec
-UPDATE webhook_inbox SET claimed_until = NULL, claim_token = ''
-WHERE id = ANY($1::bigint[]) AND claim_token = $2 AND state = 'pending'
+DELETE FROM webhook_inbox_leases WHERE inbox_id = ANY($1::bigint[]) AND claim_token = $2
 `
 
 type ReleaseInboxParams struct {
@@ -551,13 +583,16 @@ func (q *Queries) RetryDeadInbox(ctx context.Context, id int64) (int64, error) {
 }
 
 const retryInbox = `-- name: RetryInbox :execrows
-UPDATE webhook_inbox SET
-    attempts        = attempts + $1::int,
+WITH released AS (
+    DELETE FROM webhook_inbox_leases AS l WHERE l.inbox_id = $4 AND l.claim_token = $5
+    RETURNING l.inbox_id
+)
+UPDATE webhook_inbox AS w SET
+    attempts        = w.attempts + $1::int,
     last_error      = $2,
-    next_attempt_at = now() + make_interval(secs => $3::float8),
-    claimed_until   = NULL,
-    claim_token     = ''
-WHERE id = $4 AND claim_token = $5 AND state = 'pending'
+    next_attempt_at = now() + make_interval(secs => $3::float8)
+FROM released
+WHERE w.id = released.inbox_id AND w.state = 'pending'
 `
 
 type RetryInboxParams struct {

@@ -119,6 +119,8 @@ type Dispatcher struct {
 	lastPurge time.Time     // used by the working loop only
 	clocks    salonClocks
 	merge     time.Duration
+
+	finishStatements atomic.Int64 // statements that recorded rows' ends, for tests
 }
 
 // New returns a Dispatcher.

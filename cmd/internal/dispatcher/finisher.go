@@ -22,7 +22,7 @@ type finisher struct {
 	queue chan finishRequest
 	wg    sync.WaitGroup
 
-	statements atomic.Int64 // statements run, for tests
+	statements *atomic.Int64 // statements run (the dispatcher's count, for tests)
 }
 
 type finishRequest struct {
@@ -39,8 +39,8 @@ type finishResult struct {
 }
 
 // newFinisher starts the writer; stop ends it once every queued end is recorded.
-func newFinisher(store *db.Store, token string) *finisher {
-	f := &finisher{store: store, token: token, queue: make(chan finishRequest, maxFinishBatch)}
+func newFinisher(store *db.Store, token string, statements *atomic.Int64) *finisher {
+	f := &finisher{store: store, token: token, queue: make(chan finishRequest, maxFinishBatch), statements: statements}
 	f.wg.Go(f.write)
 	return f
 }

@@ -76,7 +76,7 @@ func (d *Dispatcher) pass(ctx context.Context) (claimed, done int, err error) {
 	if err != nil || len(rows) == 0 {
 		return 0, 0, err
 	}
-	p := &pass{until: start.Add(lease - leaseMargin), fin: newFinisher(d.store, d.token)}
+	p := &pass{until: start.Add(lease - leaseMargin), fin: newFinisher(d.store, d.token, &d.finishStatements)}
 	defer p.fin.stop()
 	sem := make(chan struct{}, d.parallel)
 	var wg sync.WaitGroup
@@ -85,8 +85,10 @@ func (d *Dispatcher) pass(ctx context.Context) (claimed, done int, err error) {
 	for i, lane := range ls {
 		sem <- struct{}{}
 		wg.Go(func() {
-			defer func() { <-sem }()
-			d.runLane(ctx, p, lane, prev[i])
+			var once sync.Once
+			free := func() { once.Do(func() { <-sem }) }
+			defer free()
+			d.runLane(ctx, p, lane, prev[i], free)
 		})
 	}
 	wg.Wait()
@@ -100,9 +102,12 @@ func (d *Dispatcher) claim(ctx context.Context) ([]sqlc.WebhookInbox, error) {
 		if err := q.LockInboxClaims(ctx); err != nil {
 			return err
 		}
-		var err error
-		rows, err = q.ClaimInboxLanes(ctx, sqlc.ClaimInboxLanesParams{
+		claimed, err := q.ClaimInboxLanes(ctx, sqlc.ClaimInboxLanesParams{
 			LeaseSeconds: lease.Seconds(), ClaimToken: d.token, MaxRows: int32(d.batchSize)})
+		rows = make([]sqlc.WebhookInbox, len(claimed))
+		for i, c := range claimed {
+			rows[i] = c.WebhookInbox
+		}
 		return err
 	})
 	if err != nil {
@@ -137,14 +142,21 @@ func lanes(rows []sqlc.WebhookInbox) [][]sqlc.WebhookInbox {
 
 // runLane hands on a lane's rows in order, prev being the body of the lane's last delivery
 // handed on before them (previousBodies). It stops at the first row that is not handed on:
-// the later rows of the lane are given back and wait for it.
-func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []sqlc.WebhookInbox, prev []byte) {
+// the later rows of the lane are given back and wait for it. Once its last row is handed on
+// it calls free, letting the next lane start while this row's end is recorded: a lane waits
+// for a row's end only to start its own next row, and the ends that queue meanwhile share a
+// statement (finisher).
+func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []sqlc.WebhookInbox, prev []byte, free func()) {
 	for i, row := range rows {
 		if !p.more(ctx) {
 			d.release(rows[i:])
 			return
 		}
+		last := i == len(rows)-1
 		if sameSignal(prev, row.Body) {
+			if last {
+				free()
+			}
 			if !d.finish(p, row, stateDuplicate, "duplicate delivery") {
 				d.release(rows[i+1:])
 				return
@@ -156,6 +168,9 @@ func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []sqlc.WebhookIn
 			d.failed(ctx, p, row, err)
 			d.release(rows[i+1:])
 			return
+		}
+		if last {
+			free()
 		}
 		if !d.finish(p, row, state, note) {
 			d.release(rows[i+1:])

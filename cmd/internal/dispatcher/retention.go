@@ -12,6 +12,7 @@ import (
 const (
 	purgeBatch      = 1000
 	pairingFinished = 24 * time.Hour
+	staleLease      = time.Hour // an expired lease is deleted this long after it expired
 )
 
 // tidy uses idle time, at most once every purgeEvery (at once again while a purge finds a
@@ -33,8 +34,9 @@ func (d *Dispatcher) tidy(ctx context.Context) {
 }
 
 // Purge empties the bodies (clients' names and phones) of up to one batch of inbox rows
-// finished more than the retention before now, and deletes expired pairing events and the
-// ends of pairing attempts older than a day. It returns how many bodies it purged.
+// finished more than the retention before now, and deletes expired pairing events, the ends
+// of pairing attempts older than a day and leases expired more than an hour ago (left by a
+// dispatcher that stopped before it ended its rows). It returns how many bodies it purged.
 func (d *Dispatcher) Purge(ctx context.Context, now time.Time) (int64, error) {
 	n, err := d.store.PurgeInboxBodies(ctx, sqlc.PurgeInboxBodiesParams{Before: now.Add(-d.retention), MaxRows: purgeBatch})
 	if err != nil {
@@ -48,8 +50,12 @@ func (d *Dispatcher) Purge(ctx context.Context, now time.Time) (int64, error) {
 	if err != nil {
 		return n, err
 	}
-	if n+expired+ended > 0 {
-		d.log.Info("inbox: purged", "bodies", n, "pairingEvents", expired+ended)
+	leases, err := d.store.DeleteStaleInboxLeases(ctx, now.Add(-staleLease))
+	if err != nil {
+		return n, err
+	}
+	if n+expired+ended+leases > 0 {
+		d.log.Info("inbox: purged", "bodies", n, "pairingEvents", expired+ended, "staleLeases", leases)
 	}
 	return n, nil
 }

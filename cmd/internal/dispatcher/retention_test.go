@@ -16,7 +16,8 @@ import (
 
 // TestIdleTimePurges: the working dispatcher, when it has nothing to do, empties the bodies
 // of rows finished more than the retention ago (keeping the rows) and deletes expired pairing
-// events and the ends of pairing attempts older than a day.
+// events, the ends of pairing attempts older than a day and leases expired an hour ago (a
+// dispatcher stopped before it ended its rows).
 func TestIdleTimePurges(t *testing.T) {
 	ctx := context.Background()
 	store, _ := dbtest.New(t)
@@ -42,6 +43,13 @@ func TestIdleTimePurges(t *testing.T) {
 	pairing("success", nil, 25*time.Hour)
 	liveQR := pairing("qr", &future, 0)
 	fresh := pairing("success", nil, time.Hour)
+
+	leftOver := save(`{"resource":"goods_operations_sale","resource_id":3,"status":"create","data":{}}`)
+	_, err = store.Pool.Exec(ctx, `UPDATE webhook_inbox SET state = 'ignored', processed_at = now() WHERE id = $1`, leftOver)
+	require.NoError(t, err)
+	_, err = store.Pool.Exec(ctx, `INSERT INTO webhook_inbox_leases (inbox_id, claim_token, claimed_until)
+		VALUES ($1, 'stopped-dispatcher', now() - interval '61 minutes'), ($1 + 1000000, 'stopped-dispatcher', now() - interval '10 minutes')`, leftOver)
+	require.NoError(t, err)
 
 	d := dispatcher.New(dispatcher.Options{Store: store, Temporal: c, TaskQueue: taskQueue, Interval: 10 * time.Millisecond,
 		Retention: time.Hour, PurgeEvery: 50 * time.Millisecond})
@@ -75,4 +83,15 @@ func TestIdleTimePurges(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, evs, 2, "the expired code and the day-old success are deleted")
 	require.Equal(t, []int64{liveQR, fresh}, []int64{evs[0].ID, evs[1].ID})
+
+	var leases []int64
+	rows, err := store.Pool.Query(ctx, "SELECT inbox_id FROM webhook_inbox_leases WHERE claim_token = 'stopped-dispatcher'")
+	require.NoError(t, err)
+	for rows.Next() {
+		var id int64
+		require.NoError(t, rows.Scan(&id))
+		leases = append(leases, id)
+	}
+	require.NoError(t, rows.Err())
+	require.Equal(t, []int64{leftOver + 1000000}, leases, "the lease expired an hour ago is deleted, the recent one kept")
 }
