@@ -2,10 +2,12 @@ package db_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiadmin/aiadmin/db"
@@ -38,7 +40,7 @@ func (b inbox) claim(token string, lease float64, max int32) []int64 {
 		}
 		rows, err := q.ClaimInboxLanes(b.ctx, sqlc.ClaimInboxLanesParams{LeaseSeconds: lease, ClaimToken: token, MaxRows: max})
 		for _, r := range rows {
-			ids = append(ids, r.WebhookInbox.ID)
+			ids = append(ids, r.ID)
 		}
 		return err
 	}))
@@ -48,9 +50,10 @@ func (b inbox) claim(token string, lease float64, max int32) []int64 {
 
 func (b inbox) finish(id int64, token, state string) int64 {
 	b.t.Helper()
-	n, err := b.store.FinishInbox(b.ctx, sqlc.FinishInboxParams{ID: id, ClaimToken: token, State: state})
+	held, err := b.store.FinishInboxRows(b.ctx, sqlc.FinishInboxRowsParams{Ids: []int64{id}, States: []string{state},
+		LastErrors: []string{""}, ClaimToken: token})
 	require.NoError(b.t, err)
-	return n
+	return int64(len(held))
 }
 
 func TestInboxLanes(t *testing.T) {
@@ -181,9 +184,10 @@ func TestInboxLeaseLeavesTheRowUnwritten(t *testing.T) {
 		t.Helper()
 		var token string
 		err := store.Pool.QueryRow(ctx, "SELECT claim_token FROM webhook_inbox_leases WHERE inbox_id = $1", id).Scan(&token)
-		if err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return ""
 		}
+		require.NoError(t, err)
 		return token
 	}
 	a := b.insert(1, "record", 100, `{"n":1}`)

@@ -73,7 +73,7 @@ WITH due AS (
     ON CONFLICT (inbox_id) DO UPDATE SET claim_token = excluded.claim_token, claimed_until = excluded.claimed_until
     RETURNING inbox_id
 )
-SELECT sqlc.embed(w) FROM webhook_inbox w JOIN leased ON leased.inbox_id = w.id;
+SELECT * FROM webhook_inbox WHERE id IN (SELECT inbox_id FROM leased);
 
 -- name: PreviousLaneBodies :many
 -- PreviousLaneBodies is, for each lane given (salon_id, resource, resource_id) with its first
@@ -94,24 +94,10 @@ CROSS JOIN LATERAL (
     LIMIT 1
 ) p;
 
--- name: FinishInbox :execrows
--- FinishInbox ends a leased row: processed, ignored, failed (cannot be decoded), duplicate
--- or dead, and ends its lease. No row is affected when the lease was lost.
-WITH released AS (
-    DELETE FROM webhook_inbox_leases AS l WHERE l.inbox_id = @id AND l.claim_token = @claim_token
-    RETURNING l.inbox_id
-)
-UPDATE webhook_inbox AS w SET
-    state        = @state,
-    attempts     = w.attempts + 1,
-    last_error   = @last_error,
-    processed_at = now()
-FROM released
-WHERE w.id = released.inbox_id AND w.state = 'pending';
-
 -- name: FinishInboxRows :many
--- FinishInboxRows ends several leased rows in one statement, each as FinishInbox would (its
--- own state and note), and returns the IDs of those whose lease was still held.
+-- FinishInboxRows ends leased rows, each with its own state (processed, ignored, failed:
+-- cannot be decoded, duplicate or dead) and note, and ends their leases, in one statement. It
+-- returns the IDs of those whose lease was still held; a row whose lease was lost is left alone.
 WITH x AS (
     SELECT unnest(@ids::bigint[]) AS id, unnest(@states::text[]) AS state,
            unnest(@last_errors::text[]) AS last_error

@@ -34,17 +34,13 @@ WITH due AS (
     ON CONFLICT (inbox_id) DO UPDATE SET claim_token = excluded.claim_token, claimed_until = excluded.claimed_until
     RETURNING inbox_id
 )
-SELECT w.id, w.salon_id, w.received_at, w.headers, w.body, w.resource, w.resource_id, w.event_status, w.state, w.attempts, w.last_error, w.processed_at, w.next_attempt_at, w.claimed_until, w.claim_token, w.purged_at FROM webhook_inbox w JOIN leased ON leased.inbox_id = w.id
+SELECT id, salon_id, received_at, headers, body, resource, resource_id, event_status, state, attempts, last_error, processed_at, next_attempt_at, claimed_until, claim_token, purged_at FROM webhook_inbox WHERE id IN (SELECT inbox_id FROM leased)
 `
 
 type ClaimInboxLanesParams struct {
 	MaxRows      int32
 	ClaimToken   string
 	LeaseSeconds float64
-}
-
-type ClaimInboxLanesRow struct {
-	WebhookInbox WebhookInbox
 }
 
 // ClaimInboxLanes leases up to max_rows pending rows, oldest first, to one dispatcher for
@@ -54,32 +50,32 @@ type ClaimInboxLanesRow struct {
 // handed on in inbox order, whatever happens to the other lanes. An expired lease is taken
 // over. A lease in the row's own columns (written by the code before migration 00015) is
 // respected until it expires. Rows come back in no particular order.
-func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams) ([]ClaimInboxLanesRow, error) {
+func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams) ([]WebhookInbox, error) {
 	rows, err := q.db.Query(ctx, claimInboxLanes, arg.MaxRows, arg.ClaimToken, arg.LeaseSeconds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []ClaimInboxLanesRow{}
+	items := []WebhookInbox{}
 	for rows.Next() {
-		var i ClaimInboxLanesRow
+		var i WebhookInbox
 		if err := rows.Scan(
-			&i.WebhookInbox.ID,
-			&i.WebhookInbox.SalonID,
-			&i.WebhookInbox.ReceivedAt,
-			&i.WebhookInbox.Headers,
-			&i.WebhookInbox.Body,
-			&i.WebhookInbox.Resource,
-			&i.WebhookInbox.ResourceID,
-			&i.WebhookInbox.EventStatus,
-			&i.WebhookInbox.State,
-			&i.WebhookInbox.Attempts,
-			&i.WebhookInbox.LastError,
-			&i.WebhookInbox.ProcessedAt,
-			&i.WebhookInbox.NextAttemptAt,
-			&i.WebhookInbox.ClaimedUntil,
-			&i.WebhookInbox.ClaimToken,
-			&i.WebhookInbox.PurgedAt,
+			&i.ID,
+			&i.SalonID,
+			&i.ReceivedAt,
+			&i.Headers,
+			&i.Body,
+			&i.Resource,
+			&i.ResourceID,
+			&i.EventStatus,
+			&i.State,
+			&i.Attempts,
+			&i.LastError,
+			&i.ProcessedAt,
+			&i.NextAttemptAt,
+			&i.ClaimedUntil,
+			&i.ClaimToken,
+			&i.PurgedAt,
 		); err != nil {
 			return nil, err
 		}
@@ -99,42 +95,6 @@ DELETE FROM webhook_inbox_leases WHERE claimed_until < $1::timestamptz
 // over anyway; one is left only when its dispatcher stopped before it ended its rows.
 func (q *Queries) DeleteStaleInboxLeases(ctx context.Context, before time.Time) (int64, error) {
 	result, err := q.db.Exec(ctx, deleteStaleInboxLeases, before)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
-}
-
-const finishInbox = `-- name: FinishInbox :execrows
-WITH released AS (
-    DELETE FROM webhook_inbox_leases AS l WHERE l.inbox_id = $3 AND l.claim_token = $4
-    RETURNING l.inbox_id
-)
-UPDATE webhook_inbox AS w SET
-    state        = $1,
-    attempts     = w.attempts + 1,
-    last_error   = $2,
-    processed_at = now()
-FROM released
-WHERE w.id = released.inbox_id AND w.state = 'pending'
-`
-
-type FinishInboxParams struct {
-	State      string
-	LastError  string
-	ID         int64
-	ClaimToken string
-}
-
-// FinishInbox ends a leased row: processed, ignored, failed (cannot be decoded), duplicate
-// or dead, and ends its lease. No row is affected when the lease was lost.
-func (q *Queries) FinishInbox(ctx context.Context, arg FinishInboxParams) (int64, error) {
-	result, err := q.db.Exec(ctx, finishInbox,
-		arg.State,
-		arg.LastError,
-		arg.ID,
-		arg.ClaimToken,
-	)
 	if err != nil {
 		return 0, err
 	}
@@ -167,8 +127,9 @@ type FinishInboxRowsParams struct {
 	ClaimToken string
 }
 
-// FinishInboxRows ends several leased rows in one statement, each as FinishInbox would (its
-// own state and note), and returns the IDs of those whose lease was still held.
+// FinishInboxRows ends leased rows, each with its own state (processed, ignored, failed:
+// cannot be decoded, duplicate or dead) and note, and ends their leases, in one statement. It
+// returns the IDs of those whose lease was still held; a row whose lease was lost is left alone.
 func (q *Queries) FinishInboxRows(ctx context.Context, arg FinishInboxRowsParams) ([]int64, error) {
 	rows, err := q.db.Query(ctx, finishInboxRows,
 		arg.Ids,

@@ -102,12 +102,9 @@ func (d *Dispatcher) claim(ctx context.Context) ([]sqlc.WebhookInbox, error) {
 		if err := q.LockInboxClaims(ctx); err != nil {
 			return err
 		}
-		claimed, err := q.ClaimInboxLanes(ctx, sqlc.ClaimInboxLanesParams{
+		var err error
+		rows, err = q.ClaimInboxLanes(ctx, sqlc.ClaimInboxLanesParams{
 			LeaseSeconds: lease.Seconds(), ClaimToken: d.token, MaxRows: int32(d.batchSize)})
-		rows = make([]sqlc.WebhookInbox, len(claimed))
-		for i, c := range claimed {
-			rows[i] = c.WebhookInbox
-		}
 		return err
 	})
 	if err != nil {
