@@ -3,6 +3,7 @@ package db_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -222,4 +223,123 @@ func TestInboxLeaseLeavesTheRowUnwritten(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 2, n, "the two expired leases; the one of %d is held", other)
 	require.Equal(t, "y", leaseOf(other))
+}
+
+// TestInboxClaimReadsAboutWhatItClaims: a claim's work does not grow with the backlog. It reads
+// the rows it leases and the few it passes over, however many wait behind them, and whatever
+// PostgreSQL's statistics say: taken while the inbox was quiet (as they are when a burst
+// arrives: autovacuum analyzes the table later) or with the burst in them. (A claim that
+// looked at every pending row, or checked each row's lane against every pending row, made a
+// burst of webhooks slow to drain in proportion to its size or to its square.)
+func TestInboxClaimReadsAboutWhatItClaims(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	exec := func(sql string, args ...any) {
+		t.Helper()
+		_, err := store.Pool.Exec(ctx, sql, args...)
+		require.NoError(t, err)
+	}
+	// The statistics are the test's to decide: autovacuum stays away from the table.
+	exec("ALTER TABLE webhook_inbox SET (autovacuum_enabled = off)")
+	// The inbox's history: rows received (pending) and ended, vacuumed; then an earlier burst,
+	// ended too, and the table analyzed while none waits, as autovacuum leaves a quiet inbox.
+	history := func(from int) {
+		exec(fmt.Sprintf(`INSERT INTO webhook_inbox (salon_id, body, resource, resource_id)
+			SELECT 1, convert_to(repeat('x', 1000), 'UTF8'), 'record', g FROM generate_series(%d, %d) g`, from, from+4999))
+		exec("UPDATE webhook_inbox SET state = 'processed', attempts = 1, processed_at = now() WHERE state = 'pending'")
+	}
+	history(1)
+	exec("VACUUM ANALYZE webhook_inbox")
+	history(10000)
+	exec("ANALYZE webhook_inbox")
+
+	// The burst. At its head a lane that waits for its next attempt, and a row another
+	// dispatcher holds: the claim passes over them.
+	b := inbox{t: t, ctx: ctx, store: store}
+	waiting := b.insert(1, "record", 1_000_000, `{"n":1}`)
+	behind := b.insert(1, "record", 1_000_000, `{"n":2}`)
+	held := b.insert(1, "record", 1_000_001, `{"n":3}`)
+	exec("UPDATE webhook_inbox SET next_attempt_at = now() + interval '1 hour' WHERE id = $1", waiting)
+	exec("INSERT INTO webhook_inbox_leases (inbox_id, claim_token, claimed_until) VALUES ($1, 'other', now() + interval '1 minute')", held)
+	const burst = 3000
+	var first int64
+	require.NoError(t, store.Pool.QueryRow(ctx, `WITH s AS (
+		INSERT INTO webhook_inbox (salon_id, body, resource, resource_id)
+		SELECT 1, convert_to(repeat('y', 1000), 'UTF8'), 'record', 2000000 + g FROM generate_series(1, $1::int) g
+		RETURNING id) SELECT min(id) FROM s`, burst).Scan(&first))
+
+	// generic plans the transaction's statements as PostgreSQL plans a prepared statement from
+	// its sixth run on (pgx prepares them): for any parameters, the arrays' lengths unknown.
+	generic := func(tx pgx.Tx) {
+		_, err := tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan")
+		require.NoError(t, err)
+	}
+	// claim leases up to 100 rows in one transaction, as the dispatcher does, and counts the
+	// inbox rows the transaction read.
+	claim := func(token string) (ids []int64, read int64) {
+		t.Helper()
+		tx, err := store.Pool.Begin(ctx)
+		require.NoError(t, err)
+		defer func() { _ = tx.Rollback(ctx) }()
+		// The backend's counts not yet reported, which may include its earlier transactions'
+		// (it reports them when idle): the difference across the claim is the claim's.
+		counted := func() int64 {
+			var n int64
+			require.NoError(t, tx.QueryRow(ctx, `SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0)
+				FROM pg_stat_xact_user_tables WHERE relid = 'webhook_inbox'::regclass`).Scan(&n))
+			return n
+		}
+		q := sqlc.New(tx)
+		generic(tx)
+		require.NoError(t, q.LockInboxClaims(ctx))
+		before := counted()
+		rows, err := q.ClaimInboxLanes(ctx, sqlc.ClaimInboxLanesParams{LeaseSeconds: 60, ClaimToken: token, MaxRows: 100})
+		require.NoError(t, err)
+		read = counted() - before
+		for _, r := range rows {
+			ids = append(ids, r.ID)
+		}
+		require.NoError(t, tx.Commit(ctx))
+		slices.Sort(ids)
+		return ids, read
+	}
+	span := func(from int64, n int) []int64 {
+		out := make([]int64, n)
+		for i := range out {
+			out[i] = from + int64(i)
+		}
+		return out
+	}
+
+	ids, read := claim("a")
+	require.Equal(t, span(first, 100), ids, "the oldest claimable rows; %d, %d and %d passed over", waiting, behind, held)
+	// Each leased row is read twice (judged, then returned), each row passed over once.
+	most := func(passed int64) int64 { return 2*100 + passed + 10 }
+	require.LessOrEqual(t, read, most(3), "statistics from before the burst: the claim read %d inbox rows for 100 of %d pending", read, burst+3)
+
+	// The rows' ends, with the same statistics: each row read once.
+	tx, err := store.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	generic(tx)
+	var before, after int64
+	counted := `SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables
+		WHERE relid = 'webhook_inbox'::regclass`
+	require.NoError(t, tx.QueryRow(ctx, counted).Scan(&before))
+	states, notes := make([]string, len(ids)), make([]string, len(ids))
+	for i := range ids {
+		states[i] = "processed"
+	}
+	ended, err := sqlc.New(tx).FinishInboxRows(ctx, sqlc.FinishInboxRowsParams{Ids: ids, States: states, LastErrors: notes, ClaimToken: "a"})
+	require.NoError(t, err)
+	require.Len(t, ended, len(ids))
+	require.NoError(t, tx.QueryRow(ctx, counted).Scan(&after))
+	require.NoError(t, tx.Rollback(ctx)) // the rows stay leased for the next claim to pass over
+	require.LessOrEqual(t, after-before, int64(len(ids)+10), "ending %d rows read %d inbox rows", len(ids), after-before)
+
+	exec("ANALYZE webhook_inbox")
+	ids, read = claim("b")
+	require.Equal(t, span(first+100, 100), ids, "the next oldest")
+	require.LessOrEqual(t, read, most(3+100), "statistics with the burst in them (and the 100 rows leased before at its head): "+
+		"the claim read %d inbox rows for 100 of %d pending", read, burst+3)
 }

@@ -50,26 +50,39 @@ SELECT pg_advisory_xact_lock(4704363047207846221);
 -- handed on in inbox order, whatever happens to the other lanes. An expired lease is taken
 -- over. A lease in the row's own columns (written by the code before migration 00015) is
 -- respected until it expires. Rows come back in no particular order.
-WITH due AS (
-    SELECT p.id FROM webhook_inbox p
-    WHERE p.state = 'pending'
-      AND (p.claimed_until IS NULL OR p.claimed_until < now())
-      AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
-      AND NOT EXISTS (
-          SELECT 1 FROM webhook_inbox_leases l WHERE l.inbox_id = p.id AND l.claimed_until >= now()
-      )
-      AND NOT EXISTS (
-          SELECT 1 FROM webhook_inbox e
-          WHERE e.salon_id = p.salon_id AND e.resource = p.resource AND e.resource_id = p.resource_id
-            AND e.id < p.id AND e.state = 'pending'
-            AND (e.next_attempt_at > now() OR e.claimed_until >= now() OR EXISTS (
-                SELECT 1 FROM webhook_inbox_leases l WHERE l.inbox_id = e.id AND l.claimed_until >= now()))
-      )
-    ORDER BY p.id
-    LIMIT @max_rows
+--
+-- The claim walks the pending rows in id order (webhook_inbox_pending_idx), one row a step,
+-- and stops once it has max_rows: it reads the rows it leases and those it passes over, never
+-- the whole backlog. Since the walk starts at the oldest pending row, every earlier pending
+-- row of a lane has been seen when the lane's next one comes: the walk carries the lanes it
+-- found held (a row leased or waiting), and a row of one of them waits. (One statement with
+-- the same conditions as joins had a plan that depended on the table's statistics: taken
+-- before a burst, as autovacuum leaves them, it checked each row's lane against every pending
+-- row, and with the burst in them it looked at every pending row before taking the oldest.)
+WITH RECURSIVE walk (id, claimable, taken, held_lanes) AS (
+    SELECT 0::bigint, false, 0, '{}'::text[]
+  UNION ALL
+    SELECT n.id, NOT (n.held OR n.behind), w.taken + (NOT (n.held OR n.behind))::int,
+           CASE WHEN n.held AND NOT n.behind THEN w.held_lanes || n.lane ELSE w.held_lanes END
+    FROM walk w
+    CROSS JOIN LATERAL (
+        SELECT p.id, r.lane, r.lane = ANY(w.held_lanes) AS behind,
+               NOT ((p.claimed_until IS NULL OR p.claimed_until < now())
+                    AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
+                    AND NOT EXISTS (
+                        SELECT 1 FROM webhook_inbox_leases l WHERE l.inbox_id = p.id AND l.claimed_until >= now()))
+               AS held
+        FROM webhook_inbox p
+        -- The lane as text: two numbers, then the resource, so that no two lanes share one.
+        CROSS JOIN LATERAL (SELECT p.salon_id::text || '/' || p.resource_id::text || '/' || p.resource AS lane) r
+        WHERE p.state = 'pending' AND p.id > w.id
+        ORDER BY p.id
+        LIMIT 1
+    ) n
+    WHERE w.taken < @max_rows::int
 ), leased AS (
     INSERT INTO webhook_inbox_leases (inbox_id, claim_token, claimed_until)
-    SELECT due.id, @claim_token, now() + make_interval(secs => @lease_seconds::float8) FROM due
+    SELECT walk.id, @claim_token, now() + make_interval(secs => @lease_seconds::float8) FROM walk WHERE walk.claimable
     ON CONFLICT (inbox_id) DO UPDATE SET claim_token = excluded.claim_token, claimed_until = excluded.claimed_until
     RETURNING inbox_id
 )
@@ -98,6 +111,10 @@ CROSS JOIN LATERAL (
 -- FinishInboxRows ends leased rows, each with its own state (processed, ignored, failed:
 -- cannot be decoded, duplicate or dead) and note, and ends their leases, in one statement. It
 -- returns the IDs of those whose lease was still held; a row whose lease was lost is left alone.
+-- The lease is what guards the row: only a pending row is leased, and only the statement that
+-- ends it deletes its lease. (A condition on the row's state here would let PostgreSQL reach
+-- the rows through the pending rows' index, which, with statistics taken while the inbox was
+-- quiet, it takes for empty and reads from its start for each row.)
 WITH x AS (
     SELECT unnest(@ids::bigint[]) AS id, unnest(@states::text[]) AS state,
            unnest(@last_errors::text[]) AS last_error
@@ -112,12 +129,13 @@ UPDATE webhook_inbox AS w SET
     last_error   = x.last_error,
     processed_at = now()
 FROM x JOIN released ON released.inbox_id = x.id
-WHERE w.id = x.id AND w.state = 'pending'
+WHERE w.id = x.id
 RETURNING w.id;
 
 -- name: RetryInbox :execrows
 -- RetryInbox gives a leased row back after a failed attempt: counted (add_attempts = 1) when
--- the row was refused, not counted when Temporal could not be reached at all.
+-- the row was refused, not counted when Temporal could not be reached at all. The lease guards
+-- the row, as in FinishInboxRows.
 WITH released AS (
     DELETE FROM webhook_inbox_leases AS l WHERE l.inbox_id = @id AND l.claim_token = @claim_token
     RETURNING l.inbox_id
@@ -127,7 +145,7 @@ UPDATE webhook_inbox AS w SET
     last_error      = @last_error,
     next_attempt_at = now() + make_interval(secs => @delay_seconds::float8)
 FROM released
-WHERE w.id = released.inbox_id AND w.state = 'pending';
+WHERE w.id = released.inbox_id;
 
 -- name: ReleaseInbox :exec
 -- ReleaseInbox gives leased rows back untried.
@@ -167,8 +185,8 @@ WHERE id = ANY(ARRAY(
 
 -- name: InboxBacklog :one
 -- InboxBacklog counts the rows waiting and dead, and when the oldest waiting one arrived, in
--- Unix seconds, 0 when none waits (metrics; the (state, id) index keeps it off the finished
--- rows).
+-- Unix seconds, 0 when none waits (metrics; the pending and dead rows' indexes keep it off the
+-- finished rows).
 SELECT
     count(*) FILTER (WHERE state = 'pending')::bigint AS pending,
     count(*) FILTER (WHERE state = 'dead')::bigint    AS dead,
