@@ -268,6 +268,16 @@ func TestInboxClaimReadsAboutWhatItClaims(t *testing.T) {
 		SELECT 1, convert_to(repeat('y', 1000), 'UTF8'), 'record', 2000000 + g FROM generate_series(1, $1::int) g
 		RETURNING id) SELECT min(id) FROM s`, burst).Scan(&first))
 
+	// readSoFar is how many inbox rows tx's backend has read and not yet reported, which may
+	// include its earlier transactions' (it reports them when idle): the difference across a
+	// statement is the statement's.
+	readSoFar := func(tx pgx.Tx) int64 {
+		t.Helper()
+		var n int64
+		require.NoError(t, tx.QueryRow(ctx, `SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0)
+			FROM pg_stat_xact_user_tables WHERE relid = 'webhook_inbox'::regclass`).Scan(&n))
+		return n
+	}
 	// generic plans the transaction's statements as PostgreSQL plans a prepared statement from
 	// its sixth run on (pgx prepares them): for any parameters, the arrays' lengths unknown.
 	generic := func(tx pgx.Tx) {
@@ -281,21 +291,13 @@ func TestInboxClaimReadsAboutWhatItClaims(t *testing.T) {
 		tx, err := store.Pool.Begin(ctx)
 		require.NoError(t, err)
 		defer func() { _ = tx.Rollback(ctx) }()
-		// The backend's counts not yet reported, which may include its earlier transactions'
-		// (it reports them when idle): the difference across the claim is the claim's.
-		counted := func() int64 {
-			var n int64
-			require.NoError(t, tx.QueryRow(ctx, `SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0)
-				FROM pg_stat_xact_user_tables WHERE relid = 'webhook_inbox'::regclass`).Scan(&n))
-			return n
-		}
 		q := sqlc.New(tx)
 		generic(tx)
 		require.NoError(t, q.LockInboxClaims(ctx))
-		before := counted()
+		before := readSoFar(tx)
 		rows, err := q.ClaimInboxLanes(ctx, sqlc.ClaimInboxLanesParams{LeaseSeconds: 60, ClaimToken: token, MaxRows: 100})
 		require.NoError(t, err)
-		read = counted() - before
+		read = readSoFar(tx) - before
 		for _, r := range rows {
 			ids = append(ids, r.ID)
 		}
@@ -322,10 +324,7 @@ func TestInboxClaimReadsAboutWhatItClaims(t *testing.T) {
 	require.NoError(t, err)
 	defer func() { _ = tx.Rollback(ctx) }()
 	generic(tx)
-	var before, after int64
-	counted := `SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0) FROM pg_stat_xact_user_tables
-		WHERE relid = 'webhook_inbox'::regclass`
-	require.NoError(t, tx.QueryRow(ctx, counted).Scan(&before))
+	before := readSoFar(tx)
 	states, notes := make([]string, len(ids)), make([]string, len(ids))
 	for i := range ids {
 		states[i] = "processed"
@@ -333,9 +332,9 @@ func TestInboxClaimReadsAboutWhatItClaims(t *testing.T) {
 	ended, err := sqlc.New(tx).FinishInboxRows(ctx, sqlc.FinishInboxRowsParams{Ids: ids, States: states, LastErrors: notes, ClaimToken: "a"})
 	require.NoError(t, err)
 	require.Len(t, ended, len(ids))
-	require.NoError(t, tx.QueryRow(ctx, counted).Scan(&after))
+	read = readSoFar(tx) - before
 	require.NoError(t, tx.Rollback(ctx)) // the rows stay leased for the next claim to pass over
-	require.LessOrEqual(t, after-before, int64(len(ids)+10), "ending %d rows read %d inbox rows", len(ids), after-before)
+	require.LessOrEqual(t, read, int64(len(ids)+10), "ending %d rows read %d inbox rows", len(ids), read)
 
 	exec("ANALYZE webhook_inbox")
 	ids, read = claim("b")
