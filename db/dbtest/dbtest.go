@@ -106,6 +106,7 @@ func create(t testing.TB, migrated bool) string {
 		if err := dropDatabase(ctx, adminPool, name); err != nil {
 			t.Logf("dbtest: drop database %s: %v", name, err)
 		}
+		dropTwins(ctx, t, name)
 	})
 	dsn, err := withDatabase(serverURL, name)
 	if err != nil {
@@ -241,6 +242,26 @@ func sweep(ctx context.Context, conn *pgx.Conn) {
 		}
 		if stale {
 			_ = dropDatabase(ctx, adminPool, name)
+		}
+	}
+}
+
+// dropTwins drops the databases named after the test's own, "<name>_…": the WhatsApp session
+// store makes "<name>_wa" beside the database it is given, and the process under test, not the
+// test, creates it.
+func dropTwins(ctx context.Context, t testing.TB, name string) {
+	rows, err := adminPool.Query(ctx, "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", name+"_")
+	var twins []string
+	if err == nil {
+		twins, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		t.Logf("dbtest: look for databases beside %s: %v", name, err)
+		return
+	}
+	for _, twin := range twins {
+		if err := dropDatabase(ctx, adminPool, twin); err != nil {
+			t.Logf("dbtest: drop database %s: %v", twin, err)
 		}
 	}
 }

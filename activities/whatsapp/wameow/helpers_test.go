@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.mau.fi/whatsmeow/proto/waAdv"
 	"go.mau.fi/whatsmeow/types"
@@ -82,8 +81,7 @@ type fixture struct {
 // newFixture opens an adapter on a fresh database with WhatsApp unreachable.
 func newFixture(t *testing.T, tune ...func(*Options)) *fixture {
 	t.Helper()
-	st, dsn := dbtest.New(t)
-	dropSessionDBOnCleanup(t, dsn)
+	st, dsn := dbtest.New(t) // dropped with its session database, <name>_wa
 	f := &fixture{store: st, dsn: dsn, dialer: &offlineDialer{}, events: &recorder{}}
 	opts := Options{
 		DSN:                 dsn,
@@ -102,29 +100,6 @@ func newFixture(t *testing.T, tune ...func(*Options)) *fixture {
 	t.Cleanup(a.Close)
 	f.a = a
 	return f
-}
-
-// dropSessionDBOnCleanup drops the session database next to dsn when the test ends (after
-// everything registered later, such as the adapter's Close).
-func dropSessionDBOnCleanup(t *testing.T, dsn string) {
-	t.Helper()
-	sdsn, err := SessionDSN(dsn)
-	require.NoError(t, err)
-	cfg, err := pgx.ParseConfig(sdsn)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, dsn)
-		if err != nil {
-			t.Logf("drop session database: %v", err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{cfg.Database}.Sanitize()+" WITH (FORCE)"); err != nil {
-			t.Logf("drop session database: %v", err)
-		}
-	})
 }
 
 // linkOffline stores credentials for a made-up device in the session store and maps the salon

@@ -32,8 +32,7 @@ func TestSessionDSN(t *testing.T) {
 // Three upgraders on a fresh server-side database: without the advisory lock two of three
 // fail every time (reference §2.5); with it all succeed, and the database is created once.
 func TestSessionStoreConcurrentUpgrade(t *testing.T) {
-	dsn := dbtest.Empty(t)
-	dropSessionDBOnCleanup(t, dsn)
+	dsn := dbtest.Empty(t) // dropped with its session database, <name>_wa
 	ctx := t.Context()
 
 	const n = 3
