@@ -225,6 +225,15 @@ func TestInboxLeaseLeavesTheRowUnwritten(t *testing.T) {
 	require.Equal(t, "y", leaseOf(other))
 }
 
+// execer runs statements on store, failing t on an error.
+func execer(t *testing.T, store *db.Store) func(sql string, args ...any) {
+	return func(sql string, args ...any) {
+		t.Helper()
+		_, err := store.Pool.Exec(t.Context(), sql, args...)
+		require.NoError(t, err)
+	}
+}
+
 // TestInboxClaimReadsAboutWhatItClaims: a claim's work does not grow with the backlog. It reads
 // the rows it leases and the few it passes over, however many wait behind them, and whatever
 // PostgreSQL's statistics say: taken while the inbox was quiet (as they are when a burst
@@ -234,11 +243,7 @@ func TestInboxLeaseLeavesTheRowUnwritten(t *testing.T) {
 func TestInboxClaimReadsAboutWhatItClaims(t *testing.T) {
 	ctx := context.Background()
 	store, _ := dbtest.New(t)
-	exec := func(sql string, args ...any) {
-		t.Helper()
-		_, err := store.Pool.Exec(ctx, sql, args...)
-		require.NoError(t, err)
-	}
+	exec := execer(t, store)
 	// The statistics are the test's to decide: autovacuum stays away from the table.
 	exec("ALTER TABLE webhook_inbox SET (autovacuum_enabled = off)")
 	// The inbox's history: rows received (pending) and ended, vacuumed; then an earlier burst,
@@ -341,4 +346,51 @@ func TestInboxClaimReadsAboutWhatItClaims(t *testing.T) {
 	require.Equal(t, span(first+100, 100), ids, "the next oldest")
 	require.LessOrEqual(t, read, most(3+100), "statistics with the burst in them (and the 100 rows leased before at its head): "+
 		"the claim read %d inbox rows for 100 of %d pending", read, burst+3)
+}
+
+// TestInboxClaimAfterAnOutage: when Temporal has been away, every lane of the backlog waits
+// for its next attempt, and webhooks keep arriving behind them. A claim passes over each
+// waiting row once and leases the new rows: it holds the inbox's claim lock meanwhile, so a
+// claim that took seconds would hold up every dispatcher. (A claim that checked each row against the list of waiting lanes it had
+// passed took 2.9 s with 8,000 of them and grew with their square.) The 5 s deadline is far
+// above what the claim takes here, some tens of milliseconds; the walk before did not finish
+// within it.
+func TestInboxClaimAfterAnOutage(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	exec := execer(t, store)
+	// 20,000 lanes tried once and waiting; 2,000 of them with a later webhook behind.
+	const waiting, followers = 20000, 2000
+	exec(`INSERT INTO webhook_inbox (salon_id, body, resource, resource_id, attempts, next_attempt_at)
+		SELECT 1 + g % 50, '\x7b7d', 'record', g, 1, now() + interval '1 hour' FROM generate_series(1, $1::int) g`, waiting)
+	exec(`INSERT INTO webhook_inbox (salon_id, body, resource, resource_id)
+		SELECT 1 + g % 50, '\x7b7d', 'record', g FROM generate_series(1, $1::int) g`, followers)
+	var first int64
+	require.NoError(t, store.Pool.QueryRow(ctx, `WITH s AS (
+		INSERT INTO webhook_inbox (salon_id, body, resource, resource_id)
+		SELECT 1 + g % 50, '\x7b7d', 'record', 1000000 + g FROM generate_series(1, 100) g
+		RETURNING id) SELECT min(id) FROM s`).Scan(&first))
+	exec("ANALYZE webhook_inbox")
+
+	tx, err := store.Pool.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, "SET LOCAL statement_timeout = '5s'")
+	require.NoError(t, err)
+	_, err = tx.Exec(ctx, "SET LOCAL plan_cache_mode = force_generic_plan")
+	require.NoError(t, err)
+	q := sqlc.New(tx)
+	require.NoError(t, q.LockInboxClaims(ctx))
+	rows, err := q.ClaimInboxLanes(ctx, sqlc.ClaimInboxLanesParams{LeaseSeconds: 60, ClaimToken: "a", MaxRows: 100})
+	require.NoError(t, err, "a claim behind %d waiting lanes", waiting)
+	ids := make([]int64, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	slices.Sort(ids)
+	want := make([]int64, 100)
+	for i := range want {
+		want[i] = first + int64(i)
+	}
+	require.Equal(t, want, ids, "the new lanes' rows, none of the %d behind a waiting row", followers)
 }

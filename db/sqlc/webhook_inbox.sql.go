@@ -11,23 +11,26 @@ import (
 )
 
 const claimInboxLanes = `-- name: ClaimInboxLanes :many
-WITH RECURSIVE walk (id, claimable, taken, held_lanes) AS (
+WITH RECURSIVE walk (id, claimable, taken, leased_lanes) AS (
     SELECT 0::bigint, false, 0, '{}'::text[]
   UNION ALL
-    SELECT n.id, NOT (n.held OR n.behind), w.taken + (NOT (n.held OR n.behind))::int,
-           CASE WHEN n.held AND NOT n.behind THEN w.held_lanes || n.lane ELSE w.held_lanes END
+    SELECT n.id, n.claimable, w.taken + n.claimable::int,
+           CASE WHEN n.leased AND NOT n.lane = ANY(w.leased_lanes) THEN w.leased_lanes || n.lane
+                ELSE w.leased_lanes END
     FROM walk w
     CROSS JOIN LATERAL (
-        SELECT p.id, r.lane, r.lane = ANY(w.held_lanes) AS behind,
-               NOT ((p.claimed_until IS NULL OR p.claimed_until < now())
-                    AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
-                    AND NOT EXISTS (
-                        SELECT 1 FROM webhook_inbox_leases l WHERE l.inbox_id = p.id AND l.claimed_until >= now()))
-               AS held
+        SELECT p.id, r.lane, h.leased,
+               NOT h.leased AND NOT r.lane = ANY(w.leased_lanes) AND NOT EXISTS (
+                   SELECT 1 FROM webhook_inbox e
+                   WHERE e.salon_id = p.salon_id AND e.resource = p.resource AND e.resource_id = p.resource_id
+                     AND e.id < p.id AND e.next_attempt_at > now()) AS claimable
         FROM webhook_inbox p
         -- The lane as text: two numbers, then the resource, so that no two lanes share one.
         CROSS JOIN LATERAL (SELECT p.salon_id::text || '/' || p.resource_id::text || '/' || p.resource AS lane) r
+        CROSS JOIN LATERAL (SELECT coalesce(p.claimed_until >= now(), false) OR EXISTS (
+            SELECT 1 FROM webhook_inbox_leases l WHERE l.inbox_id = p.id AND l.claimed_until >= now()) AS leased) h
         WHERE p.state = 'pending' AND p.id > w.id
+          AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
         ORDER BY p.id
         LIMIT 1
     ) n
@@ -55,14 +58,19 @@ type ClaimInboxLanesParams struct {
 // over. A lease in the row's own columns (written by the code before migration 00015) is
 // respected until it expires. Rows come back in no particular order.
 //
-// The claim walks the pending rows in id order (webhook_inbox_pending_idx), one row a step,
-// and stops once it has max_rows: it reads the rows it leases and those it passes over, never
-// the whole backlog. Since the walk starts at the oldest pending row, every earlier pending
-// row of a lane has been seen when the lane's next one comes: the walk carries the lanes it
-// found held (a row leased or waiting), and a row of one of them waits. (One statement with
-// the same conditions as joins had a plan that depended on the table's statistics: taken
-// before a burst, as autovacuum leaves them, it checked each row's lane against every pending
-// row, and with the burst in them it looked at every pending row before taking the oldest.)
+// The claim walks the due pending rows in id order (webhook_inbox_pending_idx), one row a
+// step, and stops once it has max_rows: it reads the rows it leases and those it passes over,
+// never the whole backlog. A row waiting for its next attempt is passed over inside a step;
+// whether a row's lane has one waiting before it is asked of webhook_inbox_retry_lane_idx,
+// which holds only rows once tried and put back (a row has its next attempt in the future
+// only while pending: it is claimed once due, and a dead row given back gets none). Leased
+// rows are few (the batches in flight): the walk carries the lanes it has found leased, and a
+// later row of one of them waits, since the walk has seen every earlier due row by then. (One
+// statement with the same conditions as joins had a plan that depended on the table's
+// statistics: taken before a burst, as autovacuum leaves them, it checked each row's lane
+// against every pending row, and with the burst in them it looked at every pending row before
+// taking the oldest. A walk that carried the waiting lanes as well checked each row against
+// all of them: after an outage, with every lane of the backlog waiting, a claim took seconds.)
 func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams) ([]WebhookInbox, error) {
 	rows, err := q.db.Query(ctx, claimInboxLanes, arg.MaxRows, arg.ClaimToken, arg.LeaseSeconds)
 	if err != nil {

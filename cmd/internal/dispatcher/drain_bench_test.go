@@ -129,6 +129,65 @@ func BenchmarkInboxBurst(b *testing.B) {
 		burstRows, stale.rps(), fresh.rps(), stale.rps()/fresh.rps(), burstHistory, burstRounds*b.N, time.Now().Format(time.DateOnly))
 }
 
+const (
+	outageWaiting = 20000 // lanes waiting for their next attempt
+	outageRows    = 4000  // new webhooks a round
+	outageRounds  = 2     // rounds per side, the sides taking turns
+)
+
+// BenchmarkInboxOutage measures the dispatcher draining new webhooks that arrive behind a
+// backlog left by an outage of Temporal, 20,000 lanes each tried once and waiting for its next
+// attempt, against the same webhooks drained from an inbox with none waiting (a database of
+// its own on the same server). Each claim passes over the waiting rows: this is what they cost
+// it. Rows of an ignored resource, as in BenchmarkInboxDrain, 4,000 a round; the sides take
+// turns, two rounds each. It prints both rates and the ratio (behind ÷ alone), and fails only
+// when a row is not ended exactly once or a waiting row is touched.
+func BenchmarkInboxOutage(b *testing.B) {
+	ctx := context.Background()
+	behindStore, _ := dbtest.New(b)
+	aloneStore, _ := dbtest.New(b)
+	first, last := fillInbox(b, behindStore, 1_000_000, outageWaiting)
+	_, err := behindStore.Pool.Exec(ctx, `UPDATE webhook_inbox SET attempts = 1, last_error = 'temporal unavailable',
+		next_attempt_at = now() + interval '1 hour' WHERE id BETWEEN $1 AND $2`, first, last)
+	require.NoError(b, err)
+	for _, store := range []*db.Store{behindStore, aloneStore} {
+		_, err := store.Pool.Exec(ctx, "VACUUM ANALYZE webhook_inbox")
+		require.NoError(b, err)
+	}
+
+	var behind, alone drainSide
+	next := int64(0)
+	for b.Loop() {
+		for range outageRounds {
+			for _, side := range []*drainSide{&alone, &behind} {
+				store := aloneStore
+				if side == &behind {
+					store = behindStore
+				}
+				from, to := fillInbox(b, store, next, outageRows)
+				next += outageRows
+				d := New(Options{Store: store, TaskQueue: "nobody"}) // ignored rows need no Temporal
+				side.measure(b, store, func() int {
+					rows, _ := drainAll(b, d)
+					return rows
+				})
+				requireEndedOnce(b, store, from, to)
+			}
+		}
+	}
+	b.StopTimer()
+	var untouched int
+	require.NoError(b, behindStore.Pool.QueryRow(ctx, `SELECT count(*) FROM webhook_inbox WHERE id BETWEEN $1 AND $2
+		AND state = 'pending' AND attempts = 1 AND next_attempt_at > now()`, first, last).Scan(&untouched))
+	require.Equal(b, outageWaiting, untouched, "the waiting rows wait")
+	b.ReportMetric(behind.rps(), "behind_rows/s")
+	b.ReportMetric(alone.rps(), "alone_rows/s")
+	b.ReportMetric(behind.rps()/alone.rps(), "ratio")
+	fmt.Printf("Inbox outage: the dispatcher drains new webhooks at %.0f rows/s behind %d lanes waiting for their next attempt, "+
+		"%.0f rows/s with none waiting; ratio %.2f (%d rows a round, %d rounds a side, taking turns, %s)\n",
+		behind.rps(), outageWaiting, alone.rps(), behind.rps()/alone.rps(), outageRows, outageRounds*b.N, time.Now().Format(time.DateOnly))
+}
+
 // drainAll runs d's passes until one finds nothing to claim, and returns the rows they ended
 // and how many passes claimed some.
 func drainAll(b *testing.B, d *Dispatcher) (rows, passes int) {
