@@ -234,6 +234,15 @@ func execer(t *testing.T, store *db.Store) func(sql string, args ...any) {
 	}
 }
 
+// span is the n IDs from from on.
+func span(from int64, n int) []int64 {
+	out := make([]int64, n)
+	for i := range out {
+		out[i] = from + int64(i)
+	}
+	return out
+}
+
 // TestInboxClaimReadsAboutWhatItClaims: a claim's work does not grow with the backlog. It reads
 // the rows it leases and the few it passes over, however many wait behind them, and whatever
 // PostgreSQL's statistics say: taken while the inbox was quiet (as they are when a burst
@@ -310,13 +319,6 @@ func TestInboxClaimReadsAboutWhatItClaims(t *testing.T) {
 		slices.Sort(ids)
 		return ids, read
 	}
-	span := func(from int64, n int) []int64 {
-		out := make([]int64, n)
-		for i := range out {
-			out[i] = from + int64(i)
-		}
-		return out
-	}
 
 	ids, read := claim("a")
 	require.Equal(t, span(first, 100), ids, "the oldest claimable rows; %d, %d and %d passed over", waiting, behind, held)
@@ -351,10 +353,10 @@ func TestInboxClaimReadsAboutWhatItClaims(t *testing.T) {
 // TestInboxClaimAfterAnOutage: when Temporal has been away, every lane of the backlog waits
 // for its next attempt, and webhooks keep arriving behind them. A claim passes over each
 // waiting row once and leases the new rows: it holds the inbox's claim lock meanwhile, so a
-// claim that took seconds would hold up every dispatcher. (A claim that checked each row against the list of waiting lanes it had
-// passed took 2.9 s with 8,000 of them and grew with their square.) The 5 s deadline is far
-// above what the claim takes here, some tens of milliseconds; the walk before did not finish
-// within it.
+// claim that took seconds would hold up every dispatcher. (A claim that checked each row
+// against the list of waiting lanes it had passed took 2.9 s with 8,000 of them and grew with
+// their square.) The 5 s deadline is far above what the claim takes here, some tens of
+// milliseconds; the walk before did not finish within it.
 func TestInboxClaimAfterAnOutage(t *testing.T) {
 	ctx := context.Background()
 	store, _ := dbtest.New(t)
@@ -388,9 +390,5 @@ func TestInboxClaimAfterAnOutage(t *testing.T) {
 		ids[i] = r.ID
 	}
 	slices.Sort(ids)
-	want := make([]int64, 100)
-	for i := range want {
-		want[i] = first + int64(i)
-	}
-	require.Equal(t, want, ids, "the new lanes' rows, none of the %d behind a waiting row", followers)
+	require.Equal(t, span(first, 100), ids, "the new lanes' rows, none of the %d behind a waiting row", followers)
 }

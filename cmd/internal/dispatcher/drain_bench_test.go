@@ -111,12 +111,7 @@ func BenchmarkInboxBurst(b *testing.B) {
 				if side == &fresh {
 					exec("ANALYZE webhook_inbox") // the burst in the statistics
 				}
-				d := New(Options{Store: store, TaskQueue: "nobody"}) // ignored rows need no Temporal
-				side.measure(b, store, func() int {
-					rows, _ := drainAll(b, d)
-					return rows
-				})
-				requireEndedOnce(b, store, first, last)
+				side.drain(b, store, first, last)
 			}
 		}
 	}
@@ -166,12 +161,7 @@ func BenchmarkInboxOutage(b *testing.B) {
 				}
 				from, to := fillInbox(b, store, next, outageRows)
 				next += outageRows
-				d := New(Options{Store: store, TaskQueue: "nobody"}) // ignored rows need no Temporal
-				side.measure(b, store, func() int {
-					rows, _ := drainAll(b, d)
-					return rows
-				})
-				requireEndedOnce(b, store, from, to)
+				side.drain(b, store, from, to)
 			}
 		}
 	}
@@ -236,6 +226,17 @@ func (s *drainSide) measure(b *testing.B, store *db.Store, round func() int) {
 	var wal int64
 	require.NoError(b, store.Pool.QueryRow(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1::pg_lsn)::bigint", before).Scan(&wal))
 	s.wal += wal
+}
+
+// drain runs one round of a fresh dispatcher draining the rows first to last (of a resource
+// it ignores, so no Temporal is needed), and fails unless each was ended exactly once.
+func (s *drainSide) drain(b *testing.B, store *db.Store, first, last int64) {
+	d := New(Options{Store: store, TaskQueue: "nobody"})
+	s.measure(b, store, func() int {
+		rows, _ := drainAll(b, d)
+		return rows
+	})
+	requireEndedOnce(b, store, first, last)
 }
 
 func (s *drainSide) rps() float64       { return float64(s.rows) / s.took.Seconds() }
