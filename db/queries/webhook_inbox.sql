@@ -63,7 +63,8 @@ SELECT pg_advisory_xact_lock(4704363047207846221);
 -- statistics: taken before a burst, as autovacuum leaves them, it checked each row's lane
 -- against every pending row, and with the burst in them it looked at every pending row before
 -- taking the oldest. A walk that carried the waiting lanes as well checked each row against
--- all of them: after an outage, with every lane of the backlog waiting, a claim took seconds.)
+-- all of them: after a spell of refusals, with every lane of the backlog waiting, a claim took
+-- seconds.)
 WITH RECURSIVE walk (id, claimable, taken, leased_lanes) AS (
     SELECT 0::bigint, false, 0, '{}'::text[]
   UNION ALL

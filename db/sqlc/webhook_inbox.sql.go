@@ -70,7 +70,8 @@ type ClaimInboxLanesParams struct {
 // statistics: taken before a burst, as autovacuum leaves them, it checked each row's lane
 // against every pending row, and with the burst in them it looked at every pending row before
 // taking the oldest. A walk that carried the waiting lanes as well checked each row against
-// all of them: after an outage, with every lane of the backlog waiting, a claim took seconds.)
+// all of them: after a spell of refusals, with every lane of the backlog waiting, a claim took
+// seconds.)
 func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams) ([]WebhookInbox, error) {
 	rows, err := q.db.Query(ctx, claimInboxLanes, arg.MaxRows, arg.ClaimToken, arg.LeaseSeconds)
 	if err != nil {
