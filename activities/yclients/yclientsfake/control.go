@@ -159,6 +159,47 @@ func (f *Fake) handleListSalons(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, out)
 }
 
+// handleGetSalon answers one salon with its masters' and services' IDs, the ones a booking
+// made through POST /_fake/salons/{salon_id}/records names.
+func (f *Fake) handleGetSalon(w http.ResponseWriter, r *http.Request) {
+	salonID, _ := pathID(r, "salon_id")
+	f.mu.Lock()
+	st, ok := f.salons[salonID]
+	if !ok {
+		f.mu.Unlock()
+		writeControlError(w, http.StatusNotFound, "салон не найден")
+		return
+	}
+	type master struct {
+		ID             int64  `json:"id"`
+		Name           string `json:"name"`
+		Specialization string `json:"specialization"`
+		Bookable       bool   `json:"bookable"`
+		Fired          bool   `json:"fired"`
+	}
+	type service struct {
+		ID              int64   `json:"id"`
+		Title           string  `json:"title"`
+		PriceMin        float64 `json:"price_min"`
+		DurationSeconds int     `json:"duration_seconds"`
+		Active          bool    `json:"active"`
+	}
+	staff := make([]master, 0, len(st.salon.Staff))
+	for _, m := range st.salon.Staff {
+		staff = append(staff, master{ID: m.ID, Name: m.Name, Specialization: m.Specialization, Bookable: m.Bookable, Fired: m.Fired})
+	}
+	services := make([]service, 0, len(st.salon.Services))
+	for _, sv := range st.salon.Services {
+		services = append(services, service{ID: sv.ID, Title: sv.Title, PriceMin: sv.PriceMin, DurationSeconds: sv.DurationSeconds, Active: sv.Active})
+	}
+	out := map[string]any{
+		"id": st.salon.ID, "title": st.salon.Title, "city": st.salon.City, "timezone": st.salon.Timezone,
+		"status": st.status, "staff": staff, "services": services, "records": len(st.salon.Records),
+	}
+	f.mu.Unlock()
+	writeJSON(w, http.StatusOK, out)
+}
+
 func (f *Fake) handleAddSalon(w http.ResponseWriter, r *http.Request) {
 	var s Salon
 	if err := readJSON(r, &s); err != nil {

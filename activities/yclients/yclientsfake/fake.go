@@ -207,6 +207,7 @@ func (f *Fake) routes() *http.ServeMux {
 	// Control API.
 	m.HandleFunc("GET /_fake/salons", f.handleListSalons)
 	m.HandleFunc("POST /_fake/salons", f.handleAddSalon)
+	m.HandleFunc("GET /_fake/salons/{salon_id}", f.handleGetSalon)
 	m.HandleFunc("POST /_fake/salons/{salon_id}/status", f.handleSetStatus)
 	m.HandleFunc("POST /_fake/salons/{salon_id}/lifecycle", f.handleLifecycle)
 	m.HandleFunc("POST /_fake/salons/{salon_id}/records", f.handleCreateRecord)

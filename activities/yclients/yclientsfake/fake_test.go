@@ -213,6 +213,19 @@ func TestControlSalons(t *testing.T) {
 	list := do(t, srv, call{path: "/_fake/salons"}).list
 	require.Len(t, list, 4)
 
+	// One salon with the IDs a booking needs (make dev's README points here).
+	one := do(t, srv, call{path: "/_fake/salons/555"})
+	require.Equal(t, http.StatusOK, one.status, one.raw)
+	require.Equal(t, "Барбершоп «Борода»", one.json["title"])
+	require.Equal(t, []any{map[string]any{"id": float64(7), "name": "Тимур", "specialization": "", "bookable": true, "fired": false}},
+		one.json["staff"], one.raw)
+	require.Equal(t, []any{map[string]any{"id": float64(1), "title": "Стрижка", "price_min": float64(1000), "duration_seconds": float64(1800), "active": true}},
+		one.json["services"], one.raw)
+	require.EqualValues(t, 0, one.json["records"])
+	missing := do(t, srv, call{path: "/_fake/salons/404404"})
+	require.Equal(t, http.StatusNotFound, missing.status, missing.raw)
+	require.Equal(t, "салон не найден", missing.json["error"])
+
 	require.Equal(t, http.StatusUnprocessableEntity, do(t, srv, call{method: http.MethodPost, path: "/_fake/salons", body: `{"id":0}`}).status)
 	require.Equal(t, http.StatusUnprocessableEntity, do(t, srv, call{method: http.MethodPost, path: "/_fake/salons", body: `{"id":9,"title":"x","timezone":"Mars/Olympus"}`}).status)
 
