@@ -179,7 +179,9 @@ func TestRefusedRowGoesDead(t *testing.T) {
 }
 
 // TestTemporalUnreachable: when Temporal cannot be reached at all, nothing is the rows' fault:
-// they wait with their attempts uncounted and never go dead.
+// they stay pending with their attempts uncounted, never go dead, and are due again at once
+// (no next attempt in the future, so no lane is held waiting: the dispatcher's own backoff
+// spaces the passes).
 func TestTemporalUnreachable(t *testing.T) {
 	store, _ := dbtest.New(t)
 	ctx := context.Background()
@@ -197,11 +199,13 @@ func TestTemporalUnreachable(t *testing.T) {
 	}
 	var state, lastError string
 	var attempts int
-	require.NoError(t, store.Pool.QueryRow(ctx, "SELECT state, attempts, last_error FROM webhook_inbox WHERE id = $1", id).
-		Scan(&state, &attempts, &lastError))
+	var waits bool
+	require.NoError(t, store.Pool.QueryRow(ctx, `SELECT state, attempts, last_error, coalesce(next_attempt_at > now(), false)
+		FROM webhook_inbox WHERE id = $1`, id).Scan(&state, &attempts, &lastError, &waits))
 	require.Equal(t, "pending", state)
 	require.Zero(t, attempts)
 	require.NotEmpty(t, lastError)
+	require.False(t, waits, "a row Temporal was out of reach for is due again at once")
 }
 
 // closedAddr is a local address nothing listens on.
