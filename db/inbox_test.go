@@ -316,17 +316,17 @@ func TestInboxClaimReadsAboutWhatItClaims(t *testing.T) {
 // without our search attributes, say: each start refused as an invalid argument), every lane
 // of the backlog waits for its next attempt, and webhooks keep arriving behind them. (Temporal
 // out of reach leaves no row waiting: the row is put back due at once, its attempt not
-// counted, and the pass stops until Temporal answers.) A claim leases the new rows,
-// reading the rows it leases, each waiting row once (to see that it is not due), the rows
-// behind a waiting one (and that row again, to see that it waits), and none of the inbox's
-// history, whatever the statistics say: taken before the refusals, as autovacuum leaves a quiet
-// inbox, or with them in it. It holds the inbox's claim lock meanwhile, so a claim
-// that took seconds would hold up every dispatcher: a claim that checked each row against
-// the list of waiting lanes it had passed took 2.9 s with 8,000 of them and grew with their
-// square, hence the 5 s deadline, far above what the claim takes here. (An index holding when
-// each pending row is due, so that a waiting row would be passed over on its index entry, was
-// tried: with the refusals in the statistics PostgreSQL walked the primary key instead, through
-// the whole history, 124,300 rows for 100 leased.)
+// counted, and the pass stops until Temporal answers.) A claim leases the new rows, reading
+// the rows it leases, each waiting row once (to see that it is not due), the rows behind a
+// waiting one (and that row again, to see that it waits), and none of the inbox's history,
+// whatever the statistics say: taken before the refusals, as autovacuum leaves a quiet inbox,
+// or with them in it. It holds the inbox's claim lock meanwhile, so a claim that took seconds
+// would hold up every dispatcher: a claim that checked each row against the list of waiting
+// lanes it had passed took 2.9 s with 8,000 of them and grew with their square, hence the 5 s
+// deadline, far above what the claim takes here. (An index holding when each pending row is
+// due, so that a waiting row would be passed over on its index entry, was tried: with the
+// refusals in the statistics PostgreSQL walked the primary key instead, through the whole
+// history, 124,300 rows for 100 leased.)
 func TestInboxClaimAfterAnOutage(t *testing.T) {
 	ctx := context.Background()
 	store, _ := dbtest.New(t)

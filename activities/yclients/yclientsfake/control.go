@@ -148,28 +148,35 @@ func (f *Fake) handleListSalons(w http.ResponseWriter, _ *http.Request) {
 	f.mu.Lock()
 	out := make([]map[string]any, 0, len(f.salons))
 	for _, st := range f.salons {
-		out = append(out, map[string]any{
-			"id": st.salon.ID, "title": st.salon.Title, "city": st.salon.City,
-			"timezone": st.salon.Timezone, "status": st.status,
-			"services": len(st.salon.Services), "staff": len(st.salon.Staff), "records": len(st.salon.Records),
-		})
+		out = append(out, st.summary())
 	}
 	f.mu.Unlock()
 	slices.SortFunc(out, func(a, b map[string]any) int { return int(a["id"].(int64) - b["id"].(int64)) })
 	writeJSON(w, http.StatusOK, out)
 }
 
-// handleGetSalon answers one salon with its masters' and services' IDs, the ones a booking
-// made through POST /_fake/salons/{salon_id}/records names.
+// summary is a salon as GET /_fake/salons lists it: its masters and services counted.
+func (st *salonState) summary() map[string]any {
+	return map[string]any{
+		"id": st.salon.ID, "title": st.salon.Title, "city": st.salon.City,
+		"timezone": st.salon.Timezone, "status": st.status,
+		"services": len(st.salon.Services), "staff": len(st.salon.Staff), "records": len(st.salon.Records),
+	}
+}
+
+// handleGetSalon answers one salon as the list does, with its masters and services listed
+// instead of counted: the IDs a booking made through POST /_fake/salons/{salon_id}/records names.
 func (f *Fake) handleGetSalon(w http.ResponseWriter, r *http.Request) {
 	salonID, _ := pathID(r, "salon_id")
-	f.mu.Lock()
-	st, ok := f.salons[salonID]
+	out, ok := f.salonDetail(salonID)
 	if !ok {
-		f.mu.Unlock()
 		writeControlError(w, http.StatusNotFound, "салон не найден")
 		return
 	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (f *Fake) salonDetail(salonID int64) (map[string]any, bool) {
 	type master struct {
 		ID             int64  `json:"id"`
 		Name           string `json:"name"`
@@ -184,6 +191,12 @@ func (f *Fake) handleGetSalon(w http.ResponseWriter, r *http.Request) {
 		DurationSeconds int     `json:"duration_seconds"`
 		Active          bool    `json:"active"`
 	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.salons[salonID]
+	if !ok {
+		return nil, false
+	}
 	staff := make([]master, 0, len(st.salon.Staff))
 	for _, m := range st.salon.Staff {
 		staff = append(staff, master{ID: m.ID, Name: m.Name, Specialization: m.Specialization, Bookable: m.Bookable, Fired: m.Fired})
@@ -192,12 +205,9 @@ func (f *Fake) handleGetSalon(w http.ResponseWriter, r *http.Request) {
 	for _, sv := range st.salon.Services {
 		services = append(services, service{ID: sv.ID, Title: sv.Title, PriceMin: sv.PriceMin, DurationSeconds: sv.DurationSeconds, Active: sv.Active})
 	}
-	out := map[string]any{
-		"id": st.salon.ID, "title": st.salon.Title, "city": st.salon.City, "timezone": st.salon.Timezone,
-		"status": st.status, "staff": staff, "services": services, "records": len(st.salon.Records),
-	}
-	f.mu.Unlock()
-	writeJSON(w, http.StatusOK, out)
+	out := st.summary()
+	out["staff"], out["services"] = staff, services
+	return out, true
 }
 
 func (f *Fake) handleAddSalon(w http.ResponseWriter, r *http.Request) {

@@ -132,10 +132,10 @@ const (
 
 // BenchmarkInboxOutage measures the dispatcher draining new webhooks that arrive behind a
 // backlog left by a spell in which Temporal refused every row (a namespace without our search
-// attributes, say), 20,000 lanes each tried once and waiting for its next attempt (Temporal out
-// of reach leaves none waiting: the row is put back due at once), against the same webhooks drained from an inbox with none waiting (a database of
-// its own on the same server). Each claim passes over the waiting rows: this is what they cost
-// it. Rows of an ignored resource, as in BenchmarkInboxDrain, 4,000 a round; the sides take
+// attributes, say), 20,000 lanes each tried once and waiting for its next attempt (Temporal
+// out of reach leaves none waiting: the row is put back due at once), against the same
+// webhooks drained from an inbox with none waiting (a database of its own on the same
+// server). Each claim passes over the waiting rows: this is what they cost it. Rows of an ignored resource, as in BenchmarkInboxDrain, 4,000 a round; the sides take
 // turns, two rounds each. It prints both rates and the ratio (behind ÷ alone), and fails only
 // when a row is not ended exactly once or a waiting row is touched.
 func BenchmarkInboxOutage(b *testing.B) {
