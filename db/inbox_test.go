@@ -167,6 +167,45 @@ func TestInboxPurge(t *testing.T) {
 	require.Zero(t, n, "purged once")
 }
 
+// A row whose body was purged is deleted once it was handed on more than the rows' retention
+// ago; a dead row stays (it is an operator's to look at, and counted), and so do rows still
+// keeping their body or handed on within the retention.
+func TestInboxOldRowsDeleted(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	b := inbox{t: t, ctx: ctx, store: store}
+	ids := map[string]int64{}
+	for i, name := range []string{"old", "dead", "young", "unpurged", "waiting"} {
+		ids[name] = b.insert(1, "record", int64(i+1), `{"n":1}`)
+	}
+	b.claim("a", 60, 10)
+	b.finish(ids["old"], "a", "processed")
+	b.finish(ids["dead"], "a", "dead")
+	b.finish(ids["young"], "a", "duplicate")
+	b.finish(ids["unpurged"], "a", "ignored")
+	_, err := store.Pool.Exec(ctx, `UPDATE webhook_inbox SET processed_at = now() - interval '91 days', body = '', purged_at = now() - interval '84 days'
+		WHERE id = ANY($1)`, []int64{ids["old"], ids["dead"]})
+	require.NoError(t, err)
+	_, err = store.Pool.Exec(ctx, `UPDATE webhook_inbox SET processed_at = now() - interval '89 days', body = '', purged_at = now() - interval '82 days'
+		WHERE id = $1`, ids["young"])
+	require.NoError(t, err)
+	_, err = store.Pool.Exec(ctx, `UPDATE webhook_inbox SET processed_at = now() - interval '91 days' WHERE id = $1`, ids["unpurged"])
+	require.NoError(t, err)
+
+	before := time.Now().Add(-90 * 24 * time.Hour)
+	n, err := store.DeleteOldInboxRows(ctx, sqlc.DeleteOldInboxRowsParams{Before: before, MaxRows: 100})
+	require.NoError(t, err)
+	require.EqualValues(t, 1, n)
+	rows, err := store.Pool.Query(ctx, "SELECT id FROM webhook_inbox ORDER BY id")
+	require.NoError(t, err)
+	left, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	require.NoError(t, err)
+	require.Equal(t, []int64{ids["dead"], ids["young"], ids["unpurged"], ids["waiting"]}, left)
+	n, err = store.DeleteOldInboxRows(ctx, sqlc.DeleteOldInboxRowsParams{Before: before, MaxRows: 100})
+	require.NoError(t, err)
+	require.Zero(t, n)
+}
+
 // A lease is a row of webhook_inbox_leases: claiming writes no new version of the inbox row
 // (whose body is a kilobyte or more), finishing writes the row once and ends the lease. A lease
 // left in the row's own columns by the code before migration 00015 is still respected, for its

@@ -192,6 +192,17 @@ WHERE id = ANY(ARRAY(
     LIMIT @max_rows
 ));
 
+-- name: DeleteOldInboxRows :execrows
+-- DeleteOldInboxRows deletes up to max_rows rows whose body was purged and that were handed on
+-- before before; dead rows stay. (webhook_inbox_purged_idx holds exactly these rows.)
+DELETE FROM webhook_inbox
+WHERE id = ANY(ARRAY(
+    SELECT id FROM webhook_inbox
+    WHERE purged_at IS NOT NULL AND state <> 'dead' AND processed_at < @before::timestamptz
+    ORDER BY processed_at
+    LIMIT @max_rows
+));
+
 -- name: InboxBacklog :one
 -- InboxBacklog counts the rows waiting and dead, and when the oldest waiting one arrived, in
 -- Unix seconds, 0 when none waits (metrics; the pending and dead rows' indexes keep it off the

@@ -109,6 +109,31 @@ func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams
 	return items, nil
 }
 
+const deleteOldInboxRows = `-- name: DeleteOldInboxRows :execrows
+DELETE FROM webhook_inbox
+WHERE id = ANY(ARRAY(
+    SELECT id FROM webhook_inbox
+    WHERE purged_at IS NOT NULL AND state <> 'dead' AND processed_at < $1::timestamptz
+    ORDER BY processed_at
+    LIMIT $2
+))
+`
+
+type DeleteOldInboxRowsParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// DeleteOldInboxRows deletes up to max_rows rows whose body was purged and that were handed on
+// before before; dead rows stay. (webhook_inbox_purged_idx holds exactly these rows.)
+func (q *Queries) DeleteOldInboxRows(ctx context.Context, arg DeleteOldInboxRowsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteOldInboxRows, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteStaleInboxLeases = `-- name: DeleteStaleInboxLeases :execrows
 DELETE FROM webhook_inbox_leases WHERE claimed_until < $1::timestamptz
 `

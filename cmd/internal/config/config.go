@@ -68,6 +68,9 @@ type Config struct {
 
 	// InboxRetention is how long a handed-on webhook keeps its body (INBOX_RETENTION).
 	InboxRetention time.Duration
+	// InboxRowRetention is how long a handed-on webhook's row is kept, its body purged, before
+	// it is deleted (INBOX_ROW_RETENTION; dead rows stay).
+	InboxRowRetention time.Duration
 	// WorkflowCache is how many workflows a worker keeps in memory between their tasks
 	// (WORKFLOW_CACHE_SIZE, default 2,000; the SDK's own default is 10,000): a booking waiting
 	// weeks for its reminder costs ≈46 KB while cached, and one evicted replays its short
@@ -159,6 +162,7 @@ func LoadWith(o Options) (*Config, error) {
 		TemporalDevBin:       env("TEMPORAL_DEV_BIN", "bin/temporal-dev"),
 		TemporalDevConfig:    env("TEMPORAL_DEV_CONFIG", "temporal-dev.yaml"),
 		InboxRetention:       7 * 24 * time.Hour,
+		InboxRowRetention:    90 * 24 * time.Hour,
 	}
 	c.publicURLSet = os.Getenv("PUBLIC_URL") != ""
 	c.PublicURL = strings.TrimRight(env("PUBLIC_URL", "http://"+c.HTTPAddr), "/")
@@ -216,6 +220,7 @@ func (c *Config) parse(dev bool, p *problems) {
 		{"FROZEN_POLL_EVERY", &c.Timings.FrozenPollEvery},
 		{"WHATSAPP_SHARD_RETRY", &c.ShardRetry},
 		{"INBOX_RETENTION", &c.InboxRetention},
+		{"INBOX_ROW_RETENTION", &c.InboxRowRetention},
 		{"NOTICE_MERGE_WINDOW", &c.NoticeMerge},
 		{"REVIEW_DELAY", &c.ReviewDelay},
 	} {
@@ -227,6 +232,10 @@ func (c *Config) parse(dev bool, p *problems) {
 	}
 	if c.InboxRetention <= 0 && !p.has("INBOX_RETENTION") {
 		p.errorf("INBOX_RETENTION", "want a positive duration, got %s", c.InboxRetention)
+	}
+	if c.InboxRowRetention < c.InboxRetention && !p.has("INBOX_ROW_RETENTION") && !p.has("INBOX_RETENTION") {
+		p.errorf("INBOX_ROW_RETENTION", "want at least INBOX_RETENTION (%s): a row is deleted only after its body was purged, got %s",
+			c.InboxRetention, c.InboxRowRetention)
 	}
 	if c.ReviewDelay == 0 && c.Demo && os.Getenv("REVIEW_DELAY") == "" {
 		c.ReviewDelay = DemoReviewDelay // an owner trying it out sees the request within a minute

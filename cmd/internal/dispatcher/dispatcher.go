@@ -16,7 +16,8 @@
 // connection of its own, watched continuously and verified every Options.LockCheck; when the
 // connection is gone it stops at once, and a standby (retrying every Options.LockRetry) takes
 // over. In its idle time the working dispatcher purges the bodies of rows finished more than
-// Options.Retention ago and deletes expired pairing events.
+// Options.Retention ago, deletes those rows Options.RowRetention after they finished, and
+// deletes expired pairing events.
 package dispatcher
 
 import (
@@ -37,18 +38,19 @@ import (
 
 // Defaults for Options.
 const (
-	DefaultInterval    = 200 * time.Millisecond
-	DefaultWakeGap     = 25 * time.Millisecond
-	DefaultBatchSize   = 100
-	DefaultParallel    = 8
-	DefaultMaxAttempts = 10
-	DefaultRetryBase   = time.Second
-	DefaultRetryMax    = 5 * time.Minute
-	DefaultRetention   = 7 * 24 * time.Hour
-	DefaultPurgeEvery  = 10 * time.Minute
-	DefaultLockRetry   = 2 * time.Second
-	DefaultLockCheck   = time.Second
-	DefaultLockTimeout = 5 * time.Second
+	DefaultInterval     = 200 * time.Millisecond
+	DefaultWakeGap      = 25 * time.Millisecond
+	DefaultBatchSize    = 100
+	DefaultParallel     = 8
+	DefaultMaxAttempts  = 10
+	DefaultRetryBase    = time.Second
+	DefaultRetryMax     = 5 * time.Minute
+	DefaultRetention    = 7 * 24 * time.Hour
+	DefaultRowRetention = 90 * 24 * time.Hour
+	DefaultPurgeEvery   = 10 * time.Minute
+	DefaultLockRetry    = 2 * time.Second
+	DefaultLockCheck    = time.Second
+	DefaultLockTimeout  = 5 * time.Second
 )
 
 // Options configure a Dispatcher.
@@ -64,19 +66,20 @@ type Options struct {
 	Alerts Alerter
 	// Name identifies this process among the dispatchers (pg_stat_activity.application_name
 	// of the lock connection is "aiadmin-inbox <Name>"); default: host and pid.
-	Name        string
-	Interval    time.Duration // poll interval when idle and not told of stored webhooks (default 200 ms)
-	WakeGap     time.Duration // shortest time between the beginnings of two looks when told (default 25 ms)
-	BatchSize   int           // rows claimed at once (default 100)
-	Parallel    int           // lanes handed on at once (default 8)
-	MaxAttempts int           // attempts before a refused row goes dead (default 10)
-	RetryBase   time.Duration // wait after a row's first refusal, doubled after each (default 1 s)
-	RetryMax    time.Duration // longest wait between a row's attempts (default 5 min)
-	Retention   time.Duration // finished rows keep their body this long (default 7 days)
-	PurgeEvery  time.Duration // how often idle time is used to purge (default 10 min)
-	LockRetry   time.Duration // how often a standby tries the dispatcher lock (default 2 s)
-	LockCheck   time.Duration // how often the lock is verified on its connection (default 1 s)
-	LockTimeout time.Duration // a verification slower than this counts as a lost lock (default 5 s)
+	Name         string
+	Interval     time.Duration // poll interval when idle and not told of stored webhooks (default 200 ms)
+	WakeGap      time.Duration // shortest time between the beginnings of two looks when told (default 25 ms)
+	BatchSize    int           // rows claimed at once (default 100)
+	Parallel     int           // lanes handed on at once (default 8)
+	MaxAttempts  int           // attempts before a refused row goes dead (default 10)
+	RetryBase    time.Duration // wait after a row's first refusal, doubled after each (default 1 s)
+	RetryMax     time.Duration // longest wait between a row's attempts (default 5 min)
+	Retention    time.Duration // finished rows keep their body this long (default 7 days)
+	RowRetention time.Duration // and are deleted this long after they finished, dead rows excepted (default 90 days)
+	PurgeEvery   time.Duration // how often idle time is used to purge (default 10 min)
+	LockRetry    time.Duration // how often a standby tries the dispatcher lock (default 2 s)
+	LockCheck    time.Duration // how often the lock is verified on its connection (default 1 s)
+	LockTimeout  time.Duration // a verification slower than this counts as a lost lock (default 5 s)
 }
 
 // Temporal is the part of the Temporal client the dispatcher uses.
@@ -94,25 +97,26 @@ type Alerter interface {
 // Dispatcher moves inbox rows into Temporal and marks them. It survives restarts of either
 // side: the inbox is the queue.
 type Dispatcher struct {
-	store       *db.Store
-	temporal    Temporal
-	taskQueue   string
-	log         *slog.Logger
-	alerts      Alerter
-	name        string
-	token       string // marks this dispatcher's leases
-	interval    time.Duration
-	wakeGap     time.Duration
-	batchSize   int
-	parallel    int
-	maxAttempts int
-	retryBase   time.Duration
-	retryMax    time.Duration
-	retention   time.Duration
-	purgeEvery  time.Duration
-	lockRetry   time.Duration
-	lockCheck   time.Duration
-	lockTimeout time.Duration
+	store        *db.Store
+	temporal     Temporal
+	taskQueue    string
+	log          *slog.Logger
+	alerts       Alerter
+	name         string
+	token        string // marks this dispatcher's leases
+	interval     time.Duration
+	wakeGap      time.Duration
+	batchSize    int
+	parallel     int
+	maxAttempts  int
+	retryBase    time.Duration
+	retryMax     time.Duration
+	retention    time.Duration
+	rowRetention time.Duration
+	purgeEvery   time.Duration
+	lockRetry    time.Duration
+	lockCheck    time.Duration
+	lockTimeout  time.Duration
 
 	active    atomic.Bool
 	wake      chan struct{} // buffered 1: webhooks were stored since the loop last looked
@@ -127,7 +131,7 @@ type Dispatcher struct {
 func New(o Options) *Dispatcher {
 	d := &Dispatcher{merge: o.NoticeMerge, clocks: salonClocks{store: o.Store}, store: o.Store, temporal: o.Temporal, taskQueue: o.TaskQueue, log: o.Logger, alerts: o.Alerts,
 		name: o.Name, interval: o.Interval, wakeGap: o.WakeGap, batchSize: o.BatchSize, parallel: o.Parallel, maxAttempts: o.MaxAttempts,
-		retryBase: o.RetryBase, retryMax: o.RetryMax, retention: o.Retention, purgeEvery: o.PurgeEvery,
+		retryBase: o.RetryBase, retryMax: o.RetryMax, retention: o.Retention, rowRetention: o.RowRetention, purgeEvery: o.PurgeEvery,
 		lockRetry: o.LockRetry, lockCheck: o.LockCheck, lockTimeout: o.LockTimeout}
 	if d.log == nil {
 		d.log = slog.Default()
@@ -149,6 +153,7 @@ func New(o Options) *Dispatcher {
 	orDefault(&d.retryBase, DefaultRetryBase)
 	orDefault(&d.retryMax, DefaultRetryMax)
 	orDefault(&d.retention, DefaultRetention)
+	orDefault(&d.rowRetention, DefaultRowRetention)
 	orDefault(&d.purgeEvery, DefaultPurgeEvery)
 	orDefault(&d.lockRetry, DefaultLockRetry)
 	orDefault(&d.lockCheck, DefaultLockCheck)

@@ -16,7 +16,7 @@ const (
 )
 
 // tidy uses idle time, at most once every purgeEvery (at once again while a purge finds a
-// full batch), to purge.
+// full batch of bodies or rows), to purge.
 func (d *Dispatcher) tidy(ctx context.Context) {
 	if time.Since(d.lastPurge) < d.purgeEvery {
 		return
@@ -34,14 +34,21 @@ func (d *Dispatcher) tidy(ctx context.Context) {
 }
 
 // Purge empties the bodies (clients' names and phones) of up to one batch of inbox rows
-// finished more than the retention before now, and deletes expired pairing events, the ends
-// of pairing attempts older than a day and leases expired more than an hour ago (left by a
-// dispatcher that stopped before it ended its rows). It returns how many bodies it purged.
+// finished more than the retention before now, deletes up to one batch of rows (their bodies
+// purged, not dead) finished more than the rows' retention before now, and deletes expired
+// pairing events, the ends of pairing attempts older than a day and leases expired more than
+// an hour ago (left by a dispatcher that stopped before it ended its rows). It returns the
+// larger of the bodies purged and the rows deleted: a full batch means there is more.
 func (d *Dispatcher) Purge(ctx context.Context, now time.Time) (int64, error) {
-	n, err := d.store.PurgeInboxBodies(ctx, sqlc.PurgeInboxBodiesParams{Before: now.Add(-d.retention), MaxRows: purgeBatch})
+	bodies, err := d.store.PurgeInboxBodies(ctx, sqlc.PurgeInboxBodiesParams{Before: now.Add(-d.retention), MaxRows: purgeBatch})
 	if err != nil {
 		return 0, err
 	}
+	rows, err := d.store.DeleteOldInboxRows(ctx, sqlc.DeleteOldInboxRowsParams{Before: now.Add(-d.rowRetention), MaxRows: purgeBatch})
+	if err != nil {
+		return bodies, err
+	}
+	n := max(bodies, rows)
 	expired, err := d.store.DeleteExpiredPairingEvents(ctx, now)
 	if err != nil {
 		return n, err
@@ -54,8 +61,8 @@ func (d *Dispatcher) Purge(ctx context.Context, now time.Time) (int64, error) {
 	if err != nil {
 		return n, err
 	}
-	if n+expired+ended+leases > 0 {
-		d.log.Info("inbox: purged", "bodies", n, "pairingEvents", expired+ended, "staleLeases", leases)
+	if bodies+rows+expired+ended+leases > 0 {
+		d.log.Info("inbox: purged", "bodies", bodies, "rows", rows, "pairingEvents", expired+ended, "staleLeases", leases)
 	}
 	return n, nil
 }

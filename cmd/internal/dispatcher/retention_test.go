@@ -15,8 +15,8 @@ import (
 )
 
 // TestIdleTimePurges: the working dispatcher, when it has nothing to do, empties the bodies
-// of rows finished more than the retention ago (keeping the rows) and deletes expired pairing
-// events, the ends of pairing attempts older than a day and leases expired an hour ago (a
+// of rows finished more than the retention ago (keeping the rows), deletes those rows once
+// they were finished more than the rows' retention ago, and deletes expired pairing events, the ends of pairing attempts older than a day and leases expired an hour ago (a
 // dispatcher stopped before it ended its rows).
 func TestIdleTimePurges(t *testing.T) {
 	ctx := context.Background()
@@ -44,6 +44,7 @@ func TestIdleTimePurges(t *testing.T) {
 	liveQR := pairing("qr", &future, 0)
 	fresh := pairing("success", nil, time.Hour)
 
+	ancient := save(`{"resource":"client","resource_id":4,"status":"create","data":{"id":4,"name":"Галина","phone":"+79990001144"}}`)
 	leftOver := save(`{"resource":"goods_operations_sale","resource_id":3,"status":"create","data":{}}`)
 	_, err = store.Pool.Exec(ctx, `UPDATE webhook_inbox SET state = 'ignored', processed_at = now() WHERE id = $1`, leftOver)
 	require.NoError(t, err)
@@ -52,7 +53,7 @@ func TestIdleTimePurges(t *testing.T) {
 	require.NoError(t, err)
 
 	d := dispatcher.New(dispatcher.Options{Store: store, Temporal: c, TaskQueue: taskQueue, Interval: 10 * time.Millisecond,
-		Retention: time.Hour, PurgeEvery: 50 * time.Millisecond})
+		Retention: time.Hour, RowRetention: 2 * time.Hour, PurgeEvery: 50 * time.Millisecond})
 	run(t, d)
 
 	state := func(id int64) (st string, body []byte, purged bool) {
@@ -63,10 +64,18 @@ func TestIdleTimePurges(t *testing.T) {
 	require.Eventually(t, func() bool {
 		a, _, _ := state(old)
 		b, _, _ := state(recent)
-		return a == "processed" && b == "processed"
+		c, _, _ := state(ancient)
+		return a == "processed" && b == "processed" && c == "processed"
 	}, 10*time.Second, 10*time.Millisecond)
 	_, err = store.Pool.Exec(ctx, "UPDATE webhook_inbox SET processed_at = now() - interval '61 minutes' WHERE id = $1", old)
 	require.NoError(t, err)
+	_, err = store.Pool.Exec(ctx, "UPDATE webhook_inbox SET processed_at = now() - interval '121 minutes' WHERE id = $1", ancient)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		var n int
+		require.NoError(t, store.Pool.QueryRow(ctx, "SELECT count(*) FROM webhook_inbox WHERE id = $1", ancient).Scan(&n))
+		return n == 0
+	}, 10*time.Second, 10*time.Millisecond, "the row finished more than the rows' retention ago is deleted")
 
 	require.Eventually(t, func() bool { _, _, purged := state(old); return purged }, 10*time.Second, 10*time.Millisecond)
 	st, body, _ := state(old)
