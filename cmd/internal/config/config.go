@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aiadmin/aiadmin/cmd/internal/dispatcher"
 	"github.com/aiadmin/aiadmin/cmd/internal/shard"
 	"github.com/aiadmin/aiadmin/db/secretbox"
 	"github.com/aiadmin/aiadmin/workflows"
@@ -161,8 +162,8 @@ func LoadWith(o Options) (*Config, error) {
 		LogJSON:              env("LOG_FORMAT", "text") == "json",
 		TemporalDevBin:       env("TEMPORAL_DEV_BIN", "bin/temporal-dev"),
 		TemporalDevConfig:    env("TEMPORAL_DEV_CONFIG", "temporal-dev.yaml"),
-		InboxRetention:       7 * 24 * time.Hour,
-		InboxRowRetention:    90 * 24 * time.Hour,
+		InboxRetention:       dispatcher.DefaultRetention,
+		InboxRowRetention:    dispatcher.DefaultRowRetention,
 	}
 	c.publicURLSet = os.Getenv("PUBLIC_URL") != ""
 	c.PublicURL = strings.TrimRight(env("PUBLIC_URL", "http://"+c.HTTPAddr), "/")
