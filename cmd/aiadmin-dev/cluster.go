@@ -6,10 +6,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -32,10 +34,13 @@ type clusterOptions struct {
 	// TemporalPProfAddr serves the Temporal server's profiles (temporal-dev -pprof-port; the
 	// host is temporal-dev.yaml's): for benchmarks; "" for none.
 	TemporalPProfAddr string
-	FakeYClientsAddr  string
-	FakeWhatsAppAddr  string
-	APIs, Workers     int
-	Shards            int // WHATSAPP_SHARDS
+	// PProf gives each api and worker process PPROF_ADDR on a free loopback port: their Go
+	// profiles, for benchmarks and for a look at a process at work.
+	PProf            bool
+	FakeYClientsAddr string
+	FakeWhatsAppAddr string
+	APIs, Workers    int
+	Shards           int // WHATSAPP_SHARDS
 	// ShardRetry is WHATSAPP_SHARD_RETRY: the workers share the shards out one retry after
 	// the last of them starts.
 	ShardRetry time.Duration
@@ -62,20 +67,23 @@ type clusterOptions struct {
 // clusterAddrs is what a started cluster prints, and writes to -ready-file as JSON for a
 // benchmark to read.
 type clusterAddrs struct {
-	PublicURL        string         `json:"public_url"`
-	Temporal         string         `json:"temporal"`
-	Namespace        string         `json:"namespace"`
-	WebUI            string         `json:"web_ui,omitempty"`
-	TemporalPProf    string         `json:"temporal_pprof,omitempty"` // host:port of the server's net/http/pprof
-	FakeYClients     string         `json:"fake_yclients"`
-	FakeWhatsApp     string         `json:"fake_whatsapp"`
-	APIs             []string       `json:"apis"`
-	WorkerOps        []string       `json:"worker_ops"` // each worker's metrics and health
-	DatabaseURL      string         `json:"database_url"`
-	TemporalDatabase string         `json:"temporal_database"`
-	Logs             string         `json:"logs"`
-	PIDs             map[string]int `json:"pids"`
-	ReadyMillis      int64          `json:"ready_ms"`
+	PublicURL     string   `json:"public_url"`
+	Temporal      string   `json:"temporal"`
+	Namespace     string   `json:"namespace"`
+	WebUI         string   `json:"web_ui,omitempty"`
+	TemporalPProf string   `json:"temporal_pprof,omitempty"` // host:port of the server's net/http/pprof
+	FakeYClients  string   `json:"fake_yclients"`
+	FakeWhatsApp  string   `json:"fake_whatsapp"`
+	APIs          []string `json:"apis"`
+	WorkerOps     []string `json:"worker_ops"` // each worker's metrics and health
+	// PProf is each api's and worker's net/http/pprof host:port, by process name ("api-1",
+	// "worker-2"…), when the cluster was started with -pprof.
+	PProf            map[string]string `json:"pprof,omitempty"`
+	DatabaseURL      string            `json:"database_url"`
+	TemporalDatabase string            `json:"temporal_database"`
+	Logs             string            `json:"logs"`
+	PIDs             map[string]int    `json:"pids"`
+	ReadyMillis      int64             `json:"ready_ms"`
 }
 
 // runCluster is the `cluster` command: it starts the cluster, prints its addresses, and
@@ -137,6 +145,7 @@ func parseClusterFlags(args []string) (clusterOptions, string, error) {
 	fs.StringVar(&o.TemporalBin, "temporal-bin", filepath.Join("bin", "temporal-dev"), "the Temporal server binary")
 	fs.StringVar(&o.TemporalConfig, "temporal-config", "temporal-dev.yaml", "its configuration")
 	fs.BoolVar(&o.Fresh, "fresh", false, "drop the cluster's databases and the fakes' state first")
+	fs.BoolVar(&o.PProf, "pprof", false, "serve each api's and worker's Go profiles (PPROF_ADDR) on a free loopback port")
 	fs.StringVar(&o.LogLevel, "log-level", "info", "the children's LOG_LEVEL")
 	readyFile := fs.String("ready-file", "", "write the addresses as JSON to this file once everything is ready")
 	if err := fs.Parse(args); err != nil {
@@ -166,6 +175,9 @@ func printClusterBanner(a clusterAddrs) {
 	fmt.Printf("The cluster is ready (%d ms). Open:\n", a.ReadyMillis)
 	fmt.Printf("  Public URL (proxy):    %s  → api %v\n", a.PublicURL, a.APIs)
 	fmt.Printf("  Workers' metrics:      %v  (/metrics, /readyz)\n", a.WorkerOps)
+	for _, name := range slices.Sorted(maps.Keys(a.PProf)) {
+		fmt.Printf("  Profiles of %-9s  http://%s/debug/pprof/\n", name+":", a.PProf[name])
+	}
 	fmt.Printf("  Install a demo salon:  %s/_fake/marketplace/redirect?salon_id=100001\n", a.FakeYClients)
 	fmt.Printf("  Fake WhatsApp server:  %s  (scan: POST /control/scan, sent: GET /messages?salon_id=)\n", a.FakeWhatsApp)
 	fmt.Printf("  Temporal:              %s (namespace %s, PostgreSQL %s)\n", a.Temporal, a.Namespace, redactURL(a.TemporalDatabase))

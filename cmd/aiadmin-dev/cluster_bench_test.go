@@ -135,7 +135,7 @@ func startBenchCluster() (_ *benchCluster, err error) {
 		return nil, err
 	}
 	bc.c, err = startCluster(context.Background(), clusterOptions{
-		Addr: publicAddr, TemporalAddr: "127.0.0.1:0", TemporalPProfAddr: "127.0.0.1:0", DatabaseURL: bc.dsn, Dir: bc.dir, Fresh: true,
+		Addr: publicAddr, TemporalAddr: "127.0.0.1:0", TemporalPProfAddr: "127.0.0.1:0", PProf: true, DatabaseURL: bc.dsn, Dir: bc.dir, Fresh: true,
 		APIs: 2, Workers: 3, Shards: 4, ShardRetry: time.Second,
 		TemporalBin: temporalBin, TemporalConfig: filepath.Join(root, "temporal-dev.yaml"),
 		Self:        []string{os.Args[0], "-test.run=^TestClusterChildProcess$", "-test.count=1"},

@@ -253,8 +253,12 @@ func (c *cluster) startServices() error {
 // (and, for a worker, OPS_ADDR: its metrics and health).
 func (c *cluster) startApp() error {
 	for i, addr := range c.apiAddrs {
-		env := append(append([]string{}, c.env...), "HTTP_ADDR="+addr)
-		if _, err := c.spawn(fmt.Sprintf("api-%d", i+1), tierFront, append(append([]string{}, c.opts.Self...), "api"), env); err != nil {
+		name := fmt.Sprintf("api-%d", i+1)
+		env, err := c.pprofEnv(name, append(append([]string{}, c.env...), "HTTP_ADDR="+addr))
+		if err != nil {
+			return err
+		}
+		if _, err := c.spawn(name, tierFront, append(append([]string{}, c.opts.Self...), "api"), env); err != nil {
 			return err
 		}
 	}
@@ -268,12 +272,34 @@ func (c *cluster) startApp() error {
 			return err
 		}
 		c.Addrs.WorkerOps = append(c.Addrs.WorkerOps, "http://"+ops)
-		env := append(append([]string{}, c.env...), "HTTP_ADDR="+addr, "OPS_ADDR="+ops)
-		if _, err := c.spawn(fmt.Sprintf("worker-%d", i+1), tierWorkers, append(append([]string{}, c.opts.Self...), "worker"), env); err != nil {
+		name := fmt.Sprintf("worker-%d", i+1)
+		env, err := c.pprofEnv(name, append(append([]string{}, c.env...), "HTTP_ADDR="+addr, "OPS_ADDR="+ops))
+		if err != nil {
+			return err
+		}
+		if _, err := c.spawn(name, tierWorkers, append(append([]string{}, c.opts.Self...), "worker"), env); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// pprofEnv adds PPROF_ADDR on a free loopback port to a process's environment, and records
+// it under the process's name, when the cluster serves profiles (-pprof); otherwise env as
+// it is.
+func (c *cluster) pprofEnv(name string, env []string) ([]string, error) {
+	if !c.opts.PProf {
+		return env, nil
+	}
+	addr, err := resolveAddr("127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	if c.Addrs.PProf == nil {
+		c.Addrs.PProf = map[string]string{}
+	}
+	c.Addrs.PProf[name] = addr
+	return append(env, "PPROF_ADDR="+addr), nil
 }
 
 // temporalDatabaseURL is the application's database URL with the database "<name>_temporal".

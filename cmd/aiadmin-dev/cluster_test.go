@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -106,7 +107,7 @@ func TestClusterInstallsAndConfirms(t *testing.T) {
 		t.Skip("inside a helper process")
 	}
 	began := time.Now()
-	c := startTestCluster(t)
+	c := startTestCluster(t, func(o *clusterOptions) { o.PProf = true })
 	a := c.Addrs
 	t.Logf("cluster ready in %d ms: %s → %v", a.ReadyMillis, a.PublicURL, a.APIs)
 	require.Len(t, a.APIs, 2)
@@ -114,6 +115,15 @@ func TestClusterInstallsAndConfirms(t *testing.T) {
 
 	hc := &http.Client{Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	// -pprof: each api and worker serves its profiles on an address of its own, and the
+	// public URL does not.
+	require.Len(t, a.PProf, 5, "2 api and 3 workers: %v", a.PProf)
+	for name, addr := range a.PProf {
+		cmdline := httpGet(t, hc, "http://"+addr+"/debug/pprof/cmdline", http.StatusOK)
+		role := strings.SplitN(name, "-", 2)[0]
+		require.Contains(t, strings.Split(cmdline, "\x00"), role, "%s's profiles come from a process started as %q: %q", name, role, cmdline)
+	}
+	httpGet(t, hc, a.PublicURL+"/debug/pprof/", http.StatusNotFound)
 	salon := yclientsfake.DemoSalonMoscow
 	require.NoError(t, ownerInstall(hc, a.FakeYClients, a.PublicURL, salon, func() error {
 		return postJSON(hc, a.FakeWhatsApp+"/control/scan", map[string]any{"salon_id": salon, "phone": "79990001122", "name": "Салон"})
@@ -148,6 +158,18 @@ func TestClusterInstallsAndConfirms(t *testing.T) {
 	_, err := net.DialTimeout("tcp", strings.TrimPrefix(a.PublicURL, "http://"), time.Second)
 	require.Error(t, err, "the public address still answers")
 	t.Logf("done: %s", time.Since(began).Round(time.Millisecond))
+}
+
+// httpGet is a GET's body, once it has answered with status.
+func httpGet(t *testing.T, hc *http.Client, url string, status int) string {
+	t.Helper()
+	resp, err := hc.Get(url)
+	require.NoError(t, err, url)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err, url)
+	require.Equal(t, status, resp.StatusCode, "GET %s: %s", url, body)
+	return string(body)
 }
 
 func moscowTime(t *testing.T) *time.Location {

@@ -143,6 +143,12 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	offset = intakeWarmup
 
 	var intakeRuns, bareRuns, floorRuns intakeSide
+	// On the cluster, the api processes are profiled through all the rounds: they serve the
+	// intake's and are idle during the bare ones.
+	var stopAPIProfile func() string
+	if tg.profileAPIs != nil {
+		stopAPIProfile = tg.profileAPIs()
+	}
 	for b.Loop() {
 		// The two sides take turns, intakeRounds times each, so that what the machine does
 		// meanwhile (a checkpoint, autovacuum, the page cache) falls on both alike.
@@ -165,6 +171,10 @@ func BenchmarkWebhookIntake(b *testing.B) {
 		}
 	}
 	b.StopTimer()
+	apiProfile := ""
+	if stopAPIProfile != nil {
+		apiProfile = stopAPIProfile()
+	}
 	accepted.requireStoredOnce(b, pool, tg.salon)
 
 	in, br := benchSummarise(intakeRuns.lat, intakeRuns.wall), benchSummarise(bareRuns.lat, bareRuns.wall)
@@ -189,6 +199,9 @@ func BenchmarkWebhookIntake(b *testing.B) {
 	fmt.Printf("P1%s: intake runs: %s; bare runs: %s\n", clusterMark(), intakeRuns.cpu, bareRuns.cpu)
 	if tg.profile {
 		fmt.Printf("P1: profiles of the first round: intake: %s; bare: %s\n", intakeRuns.profile, bareRuns.profile)
+	}
+	if apiProfile != "" {
+		fmt.Printf("P1%s: profiles of the intake's rounds: %s\n", clusterMark(), apiProfile)
 	}
 }
 
@@ -334,6 +347,9 @@ type intakeTarget struct {
 	where       string         // for the P line: "" or where it ran
 	pids        map[string]int // the processes whose CPU is counted (measureCPU), by name
 	profile     bool           // whether to profile this process (where the intake's API runs)
+	// profileAPIs, on the cluster, starts profiling its api processes; what it returns stops
+	// and describes the profiles.
+	profileAPIs func() func() string
 }
 
 // intakeTargetFor is the single-process stack, or with AIADMIN_BENCH_CLUSTER=1 the cluster:
@@ -363,7 +379,8 @@ func intakeTargetFor(b *testing.B) intakeTarget {
 			require.Eventually(b, func() bool { return bc.inboxPending(b, salon) == 0 }, 2*time.Minute, 20*time.Millisecond,
 				"the cluster's dispatcher drains the inbox")
 		},
-		pids: bc.pids(),
+		pids:        bc.pids(),
+		profileAPIs: func() func() string { return profileProcesses(bc.c.Addrs.PProf, "api", "p1-cluster") },
 		where: fmt.Sprintf("to %d api processes in turn (no proxy), %d workers, the cluster's database, ",
 			len(urls), bc.c.opts.Workers)}
 }

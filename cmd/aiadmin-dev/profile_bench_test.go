@@ -3,19 +3,27 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"net/http/httptest"
+	httppprof "net/http/pprof"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime/pprof"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/stretchr/testify/require"
 )
 
 // measureSingle starts measuring a run on the single-process stack: the CPU this process (API,
@@ -68,46 +76,20 @@ func profileThisProcess(name string) func() string {
 	}
 }
 
-// temporalProfileStretch is how long each of the CPU profiles profileTemporal takes in turn
+// temporalProfileStretch is how long each of the CPU profiles profileRemote takes in turn
 // lasts.
 const temporalProfileStretch = 5 * time.Second
 
 // profileTemporal profiles the Temporal server's CPU through its net/http/pprof at addr
-// (temporal-dev -pprof-port) until what it returns is called, in stretches of
-// temporalProfileStretch, each written to <tmp>/aiadmin-bench-<name>-temporal-<n>.pprof; what it
-// returns lets the stretch under way end (so that the server is not left profiling, and the
-// measurement's last seconds are in), then describes them together by module (the server's
-// own code, SQLite, gRPC, Go's runtime…). addr "" (a server started elsewhere): no profile.
+// (temporal-dev -pprof-port) until what it returns is called (profileRemote), then describes
+// the profiles together by module (the server's own code, SQLite, gRPC, Go's runtime…) and
+// the share of its samples through temporalPaths. addr "" (a server started elsewhere): no
+// profile.
 func profileTemporal(addr, name string) func() string {
 	if addr == "" {
 		return func() string { return "no profile of the Temporal server (TEMPORAL_DEV_PPROF unset)" }
 	}
-	pattern := filepath.Join(os.TempDir(), "aiadmin-bench-"+name+"-temporal-*.pprof")
-	if old, err := filepath.Glob(pattern); err == nil { // an earlier run's, which may have had more
-		for _, f := range old {
-			_ = os.Remove(f)
-		}
-	}
-	var stop atomic.Bool
-	var paths []string
-	var failure error
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for n := 1; !stop.Load(); n++ {
-			path := filepath.Join(os.TempDir(), fmt.Sprintf("aiadmin-bench-%s-temporal-%d.pprof", name, n))
-			if failure = fetchProfile(addr, path); failure != nil {
-				return
-			}
-			paths = append(paths, path)
-		}
-	}()
-	return func() string {
-		stop.Store(true)
-		<-done
-		if len(paths) == 0 {
-			return fmt.Sprintf("no profile of the Temporal server (%v)", failure)
-		}
+	return profileRemote(map[string]string{"temporal": addr}, name, func(paths []string, pattern string) string {
 		byModule, err := profileBy(moduleOf, paths...)
 		if err != nil {
 			return "the Temporal server's profiles not read: " + err.Error()
@@ -122,6 +104,102 @@ func profileTemporal(addr, name string) func() string {
 		}
 		return fmt.Sprintf("the Temporal server by module (%d profiles of %s, %s): %s; its samples through %s", len(paths),
 			temporalProfileStretch, pattern, byModule, strings.Join(through, ", "))
+	})
+}
+
+// profileProcesses profiles the cluster's processes of one kind ("api", "worker": the
+// processes whose name starts with it, PPROF_ADDR of each, from clusterAddrs.PProf) until
+// what it returns is called (profileRemote), then describes their profiles together: by
+// package (flat) and the share of their samples through appPaths. No addresses (a cluster
+// started without -pprof): no profile.
+func profileProcesses(pprofAddrs map[string]string, kind, name string) func() string {
+	addrs := map[string]string{}
+	for proc, addr := range pprofAddrs {
+		if strings.HasPrefix(proc, kind+"-") {
+			addrs[proc] = addr
+		}
+	}
+	if len(addrs) == 0 {
+		return func() string { return "no profile of the " + kind + " processes (the cluster serves none)" }
+	}
+	return profileRemote(addrs, name, func(paths []string, pattern string) string {
+		byPkg, err := profileByPackage(paths...)
+		if err != nil {
+			return "the " + kind + " processes' profiles not read: " + err.Error()
+		}
+		var through []string
+		for _, f := range appPaths {
+			share, err := profileShare(f.focus, paths...)
+			if err != nil {
+				return "the " + kind + " processes' profiles not read: " + err.Error()
+			}
+			through = append(through, fmt.Sprintf("%s %.0f%%", f.name, share))
+		}
+		return fmt.Sprintf("the %d %s processes by package (%d profiles of %s, %s): %s; their samples through %s",
+			len(addrs), kind, len(paths), temporalProfileStretch, pattern, byPkg, strings.Join(through, ", "))
+	})
+}
+
+// appPaths are the parts of an api's or worker's work whose share of its CPU (the samples
+// whose stack passes through them) profileProcesses reports.
+var appPaths = []struct{ name, focus string }{
+	{"garbage collection's mark workers", `^runtime\.gcBgMarkWorker$`},
+	{"serving HTTP (net/http)", `^net/http\.\(\*conn\)\.serve$`},
+	{"pgx", `^github\.com/jackc/pgx/v5`},
+	{"the Temporal SDK", `^go\.temporal\.io/sdk/`},
+	{"JSON", `^encoding/json|^github\.com/go-json-experiment/json`},
+}
+
+// profileRemote profiles processes' CPU through their net/http/pprof (host:port by a name
+// of each) until what it returns is called, in stretches of temporalProfileStretch, each
+// process's stretches taken in turn and written to
+// <tmp>/aiadmin-bench-<name>-<process>-<n>.pprof; what it returns lets the stretches under
+// way end (so that no process is left profiling, and the measurement's last seconds are in),
+// then describes them all with describe (the paths, and the pattern they match).
+func profileRemote(addrs map[string]string, name string, describe func(paths []string, pattern string) string) func() string {
+	procs := slices.Sorted(maps.Keys(addrs))
+	for _, proc := range procs { // an earlier run's, which may have had more
+		if old, err := filepath.Glob(filepath.Join(os.TempDir(), "aiadmin-bench-"+name+"-"+proc+"-*.pprof")); err == nil {
+			for _, f := range old {
+				_ = os.Remove(f)
+			}
+		}
+	}
+	pattern := filepath.Join(os.TempDir(), "aiadmin-bench-"+name+"-"+procs[0]+"-*.pprof")
+	if len(procs) > 1 {
+		pattern = filepath.Join(os.TempDir(), "aiadmin-bench-"+name+"-{"+strings.Join(procs, ",")+"}-*.pprof")
+	}
+	var stop atomic.Bool
+	var mu sync.Mutex
+	var paths []string
+	var failures []error
+	var wg sync.WaitGroup
+	for proc, addr := range addrs {
+		wg.Go(func() {
+			for n := 1; !stop.Load(); n++ {
+				path := filepath.Join(os.TempDir(), fmt.Sprintf("aiadmin-bench-%s-%s-%d.pprof", name, proc, n))
+				err := fetchProfile(addr, path)
+				mu.Lock()
+				if err != nil {
+					failures = append(failures, fmt.Errorf("%s: %w", proc, err))
+				} else {
+					paths = append(paths, path)
+				}
+				mu.Unlock()
+				if err != nil {
+					return
+				}
+			}
+		})
+	}
+	return func() string {
+		stop.Store(true)
+		wg.Wait()
+		if len(paths) == 0 {
+			return fmt.Sprintf("no profile of %s (%v)", strings.Join(procs, ", "), errors.Join(failures...))
+		}
+		slices.Sort(paths)
+		return describe(paths, pattern)
 	}
 }
 
@@ -168,10 +246,10 @@ func fetchProfile(addr, path string) error {
 	return os.WriteFile(path, raw, 0o600)
 }
 
-// profileByPackage is a CPU profile's flat time summed by package, the 10 largest with their
+// profileByPackage is CPU profiles' (merged) flat time summed by package, the 10 largest with their
 // share of the samples, read with `go tool pprof -top`.
-func profileByPackage(path string) (string, error) {
-	return profileBy(funcPackage, path)
+func profileByPackage(paths ...string) (string, error) {
+	return profileBy(funcPackage, paths...)
 }
 
 // profileBy is the flat time of CPU profiles (merged) summed by what group names a function
@@ -256,4 +334,37 @@ func TestFuncPackage(t *testing.T) {
 			t.Errorf("moduleOf(%q) = %q, want %q", c.fn, got, c.module)
 		}
 	}
+}
+
+// TestProfileProcesses: the cluster's processes of one kind are profiled through their
+// net/http/pprof until the measurement ends, and described together by package; a kind the
+// cluster serves no profiles of says so.
+func TestProfileProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("takes a 5 s profile")
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	addrs := map[string]string{"api-1": strings.TrimPrefix(srv.URL, "http://"), "worker-1": "127.0.0.1:1"}
+
+	stop := profileProcesses(addrs, "api", "test-profile-processes")
+	busy := time.Now().Add(time.Second)
+	for n := 0; time.Now().Before(busy); n++ { // something for the profile to see
+		_ = strconv.Itoa(n)
+	}
+	got := stop()
+	require.Contains(t, got, "the 1 api processes by package (1 profiles of 5s, ")
+	require.Regexp(t, `s sampled: .*%`, got)
+	require.Regexp(t, `their samples through garbage collection's mark workers \d+%, serving HTTP \(net/http\) \d+%`, got)
+	files, err := filepath.Glob(filepath.Join(os.TempDir(), "aiadmin-bench-test-profile-processes-api-1-*.pprof"))
+	require.NoError(t, err)
+	require.Len(t, files, 1, "one stretch, written for go tool pprof")
+	for _, f := range files {
+		_ = os.Remove(f)
+	}
+
+	require.Equal(t, "no profile of the api processes (the cluster serves none)",
+		profileProcesses(map[string]string{"worker-1": "127.0.0.1:1"}, "api", "test-profile-processes")())
 }

@@ -261,9 +261,11 @@ func sendTargetFor(b *testing.B, n int) sendTarget {
 		minWait: 2 * time.Duration(n) * yclients.BudgetSpacing,
 		measure: func() func() string {
 			cpu, calls, temporal := bc.measure(), newCallCounter(bc.fake), profileTemporal(bc.c.Addrs.TemporalPProf, "p4-cluster")
+			workers := profileProcesses(bc.c.Addrs.PProf, "worker", "p4-cluster")
 			pg := samplePostgres(bc.dsn, bc.databaseLabels())
 			return func() string {
-				reqs := calls.stop()
+				used, reqs := cpu(), calls.stop() // the measurement ends here
+				sampled, sampleErr := pg()
 				limited := 0
 				for _, r := range reqs {
 					if r.Status == http.StatusTooManyRequests {
@@ -271,11 +273,17 @@ func sendTargetFor(b *testing.B, n int) sendTarget {
 					}
 				}
 				own, others := splitBySalon(reqs, salon)
+				// Both profiles' stretches end together, at most a stretch after the measurement.
+				var temporalProfile, workersProfile string
+				var wg sync.WaitGroup
+				wg.Go(func() { temporalProfile = temporal() })
+				wg.Go(func() { workersProfile = workers() })
+				wg.Wait()
 				return fmt.Sprintf("%s; YClients requests %d (%.2f per booking, %d answered 429, max %.1f req/s over 1 s "+
-					"windows, by arrival at the fake): for the benchmark's salon %s, for other salons %s; %s; %s", cpu(), len(reqs),
+					"windows, by arrival at the fake): for the benchmark's salon %s, for other salons %s; %s; %s; %s", used, len(reqs),
 					float64(len(reqs))/float64(n), limited, yclientsfake.MaxRequestRate(reqs, time.Second),
-					benchPerOwner(callsByEndpoint(own), n), benchPerOwner(callsByEndpoint(others), n), temporal(),
-					describePostgres(pg()))
+					benchPerOwner(callsByEndpoint(own), n), benchPerOwner(callsByEndpoint(others), n), temporalProfile, workersProfile,
+					describePostgres(sampled, sampleErr))
 			}
 		},
 		where: fmt.Sprintf("%d api + %d worker processes, Temporal on PostgreSQL, the fake WhatsApp server, "+

@@ -179,11 +179,19 @@ func Migrate(ctx context.Context, cfg *config.Config) error {
 }
 
 // Serve runs the roles until ctx ends, then stops them gracefully: the API first (the
-// connect pages are told to reconnect), then the worker, then its ops listener.
+// connect pages are told to reconnect), then the worker, then its ops listener, then the
+// profiles' listener (PPROF_ADDR), when one was asked for.
 func (a *App) Serve(ctx context.Context, roles Role) error {
-	errc := make(chan error, 3)
+	errc := make(chan error, 4)
 	a.registerCollectors(roles)
 	go a.checkSearchAttributes(ctx, errc)
+	if a.Cfg.PProfAddr != "" {
+		stop, _, err := servePProf(a.Cfg.PProfAddr, a.Logger, errc)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	if roles&Worker != 0 {
 		if a.Cfg.OpsAddr != "" {
 			stop, err := a.startOps(errc)

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/netip"
 	"net/url"
+	"strconv"
 	"strings"
 )
 
@@ -83,6 +84,9 @@ func (c *Config) check(o Options, p *problems) {
 			p.errorf("TEMPORAL_UI_ORIGIN", "want an origin such as https://temporal.example.com (no path), got %q", c.TemporalUIOrigin)
 		}
 	}
+	if err := checkPProfAddr(c.PProfAddr); err != nil {
+		p.errorf("PPROF_ADDR", "%v", err)
+	}
 	for _, hook := range []struct{ name, raw string }{{"OPS_WEBHOOK_URL", c.OpsWebhookURL}, {"OWNER_WEBHOOK_URL", c.OwnerWebhookURL}} {
 		if u, err := url.Parse(hook.raw); hook.raw != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 			p.errorf(hook.name, "want an absolute http(s) URL")
@@ -160,6 +164,29 @@ func loopback(host string) bool {
 	}
 	h := strings.ToLower(host)
 	return h == "localhost" || strings.HasSuffix(h, ".localhost")
+}
+
+// checkPProfAddr accepts an empty PPROF_ADDR (no profiles) or host:port on a loopback or
+// private address (or localhost): never every interface or a public one, since a profile
+// shows the process's internals and /debug/pprof/profile costs CPU while it runs.
+func checkPProfAddr(addr string) error {
+	if addr == "" {
+		return nil
+	}
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port such as 127.0.0.1:6060, got %q", addr)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("want a port number, got %q", addr)
+	}
+	if loopback(host) {
+		return nil
+	}
+	if a, err := netip.ParseAddr(host); err == nil && (a.IsPrivate() || a.IsLinkLocalUnicast()) {
+		return nil
+	}
+	return fmt.Errorf("want a loopback or private address (profiles show the process's internals), got %q", addr)
 }
 
 // checkSupportURL accepts an empty SUPPORT_URL, an absolute http(s) URL or a mailto: address:

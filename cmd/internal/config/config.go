@@ -32,6 +32,10 @@ type Config struct {
 	// OpsAddr is the worker's ops listener (OPS_ADDR): /metrics, /healthz and /readyz;
 	// empty: none (a Config built in code).
 	OpsAddr string
+	// PProfAddr serves Go's CPU, heap and goroutine profiles (net/http/pprof) on a listener of
+	// their own (PPROF_ADDR), in any role; empty (the default): none. Only a loopback or
+	// private address is accepted: a profile shows the process's internals.
+	PProfAddr string
 
 	YClientsBaseURL       string
 	YClientsPartnerToken  string
@@ -147,6 +151,7 @@ func LoadWith(o Options) (*Config, error) {
 		TaskQueue:            env("TEMPORAL_TASK_QUEUE", workflows.TaskQueue),
 		HTTPAddr:             env("HTTP_ADDR", "127.0.0.1:8080"),
 		OpsAddr:              env("OPS_ADDR", "127.0.0.1:9090"),
+		PProfAddr:            strings.TrimSpace(os.Getenv("PPROF_ADDR")),
 		YClientsBaseURL:      env("YCLIENTS_BASE_URL", "https://api.yclients.com"),
 		YClientsPartnerToken: os.Getenv("YCLIENTS_PARTNER_TOKEN"),
 		YClientsUserToken:    os.Getenv("YCLIENTS_USER_TOKEN"),

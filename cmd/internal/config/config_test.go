@@ -46,6 +46,27 @@ func TestOpsAddr(t *testing.T) {
 	require.Equal(t, "0.0.0.0:9191", c.OpsAddr, "OPS_ADDR: got %q", c.OpsAddr)
 }
 
+// PPROF_ADDR is off by default; set, it takes a loopback or private host:port and refuses
+// every interface, a public address or something that is not host:port.
+func TestPProfAddr(t *testing.T) {
+	cleanEnv(t)
+	c, err := Load(true)
+	require.NoError(t, err)
+	require.Empty(t, c.PProfAddr, "no profiles unless asked for")
+	for _, ok := range []string{"127.0.0.1:6060", "localhost:6060", "[::1]:6060", "10.0.3.7:6060", "192.168.1.2:0"} {
+		t.Setenv("PPROF_ADDR", ok)
+		c, err := Load(true)
+		require.NoError(t, err, ok)
+		require.Equal(t, ok, c.PProfAddr)
+	}
+	for _, bad := range []string{":6060", "0.0.0.0:6060", "[::]:6060", "8.8.8.8:6060", "example.com:6060", "127.0.0.1", "127.0.0.1:http"} {
+		t.Setenv("PPROF_ADDR", bad)
+		_, err := Load(true)
+		require.Error(t, err, bad)
+		require.Contains(t, err.Error(), "PPROF_ADDR", bad)
+	}
+}
+
 func TestReviewDelay(t *testing.T) {
 	cleanEnv(t)
 	c, err := Load(true)

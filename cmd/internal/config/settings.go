@@ -43,6 +43,7 @@ func (c *Config) Settings() []Setting {
 		{"SECRET_KEY", b64(c.SecretKey)},
 		{"SECRET_KEYS", joinKeys(c.SecretKeys(), b64)},
 		{"OPS_ADDR", c.OpsAddr},
+		{"PPROF_ADDR", c.PProfAddr},
 		{"NOTICE_MERGE_WINDOW", c.NoticeMerge.String()},
 		{"SESSION_SECRET", b64(c.SessionSecret)},
 		{"ADMIN_TOKEN", c.AdminToken},
