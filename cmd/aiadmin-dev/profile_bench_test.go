@@ -94,16 +94,12 @@ func profileTemporal(addr, name string) func() string {
 		if err != nil {
 			return "the Temporal server's profiles not read: " + err.Error()
 		}
-		var through []string
-		for _, f := range temporalPaths {
-			share, err := profileShare(f.focus, paths...)
-			if err != nil {
-				return "the Temporal server's profiles not read: " + err.Error()
-			}
-			through = append(through, fmt.Sprintf("%s %.0f%%", f.name, share))
+		through, err := sharesThrough(temporalPaths, paths...)
+		if err != nil {
+			return "the Temporal server's profiles not read: " + err.Error()
 		}
 		return fmt.Sprintf("the Temporal server by module (%d profiles of %s, %s): %s; its samples through %s", len(paths),
-			temporalProfileStretch, pattern, byModule, strings.Join(through, ", "))
+			temporalProfileStretch, pattern, byModule, through)
 	})
 }
 
@@ -127,22 +123,18 @@ func profileProcesses(pprofAddrs map[string]string, kind, name string) func() st
 		if err != nil {
 			return "the " + kind + " processes' profiles not read: " + err.Error()
 		}
-		var through []string
-		for _, f := range appPaths {
-			share, err := profileShare(f.focus, paths...)
-			if err != nil {
-				return "the " + kind + " processes' profiles not read: " + err.Error()
-			}
-			through = append(through, fmt.Sprintf("%s %.0f%%", f.name, share))
+		through, err := sharesThrough(appPaths, paths...)
+		if err != nil {
+			return "the " + kind + " processes' profiles not read: " + err.Error()
 		}
 		return fmt.Sprintf("the %d %s processes by package (%d profiles of %s, %s): %s; their samples through %s",
-			len(addrs), kind, len(paths), temporalProfileStretch, pattern, byPkg, strings.Join(through, ", "))
+			len(addrs), kind, len(paths), temporalProfileStretch, pattern, byPkg, through)
 	})
 }
 
 // appPaths are the parts of an api's or worker's work whose share of its CPU (the samples
 // whose stack passes through them) profileProcesses reports.
-var appPaths = []struct{ name, focus string }{
+var appPaths = []profilePath{
 	{"garbage collection's mark workers", `^runtime\.gcBgMarkWorker$`},
 	{"serving HTTP (net/http)", `^net/http\.\(\*conn\)\.serve$`},
 	{"pgx", `^github\.com/jackc/pgx/v5`},
@@ -205,10 +197,28 @@ func profileRemote(addrs map[string]string, name string, describe func(paths []s
 
 // temporalPaths are the parts of the Temporal server's work whose share of its CPU (the samples
 // whose stack passes through them) profileTemporal reports.
-var temporalPaths = []struct{ name, focus string }{
+var temporalPaths = []profilePath{
 	{"its SQL store (database/sql)", `^database/sql\.`},
 	{"visibility records (start, search attributes, close)", `visibilityQueueTaskExecutor\)\.Execute$`},
 	{"garbage collection's mark workers", `^runtime\.gcBgMarkWorker$`},
+}
+
+// profilePath is a part of a process's work, named, and the functions it passes through
+// (`go tool pprof -focus`).
+type profilePath struct{ name, focus string }
+
+// sharesThrough is "name N%, …": for each part, the share of the profiles' samples whose stack
+// passes through it.
+func sharesThrough(parts []profilePath, paths ...string) (string, error) {
+	out := make([]string, len(parts))
+	for i, f := range parts {
+		share, err := profileShare(f.focus, paths...)
+		if err != nil {
+			return "", err
+		}
+		out[i] = fmt.Sprintf("%s %.0f%%", f.name, share)
+	}
+	return strings.Join(out, ", "), nil
 }
 
 // profileShare is the share (%) of CPU profiles' samples whose stack passes through a function
@@ -337,8 +347,9 @@ func TestFuncPackage(t *testing.T) {
 }
 
 // TestProfileProcesses: the cluster's processes of one kind are profiled through their
-// net/http/pprof until the measurement ends, and described together by package; a kind the
-// cluster serves no profiles of says so.
+// net/http/pprof until the measurement ends, and described together by package, as the
+// Temporal server is by module, each profile's files under the benchmark's name left alone by
+// the other's; a kind the cluster serves no profiles of says so.
 func TestProfileProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("takes a 5 s profile")
@@ -349,19 +360,31 @@ func TestProfileProcesses(t *testing.T) {
 	t.Cleanup(srv.Close)
 	addrs := map[string]string{"api-1": strings.TrimPrefix(srv.URL, "http://"), "worker-1": "127.0.0.1:1"}
 
-	stop := profileProcesses(addrs, "api", "test-profile-processes")
-	busy := time.Now().Add(time.Second)
-	for n := 0; time.Now().Before(busy); n++ { // something for the profile to see
-		_ = strconv.Itoa(n)
+	busy := func() { // something for a profile to see
+		until := time.Now().Add(time.Second)
+		for n := 0; time.Now().Before(until); n++ {
+			_ = strconv.Itoa(n)
+		}
 	}
+	// One after the other: a process takes one CPU profile at a time.
+	stop := profileProcesses(addrs, "api", "test-profile-processes")
+	busy()
 	got := stop()
+	stopTemporal := profileTemporal(addrs["api-1"], "test-profile-processes") // the same server, as the Temporal server's
+	busy()
+	gotTemporal := stopTemporal()
+	require.Contains(t, gotTemporal, "the Temporal server by module (1 profiles of 5s, ")
+	require.Regexp(t, `its samples through its SQL store \(database/sql\) \d+%`, gotTemporal)
 	require.Contains(t, got, "the 1 api processes by package (1 profiles of 5s, ")
 	require.Regexp(t, `s sampled: .*%`, got)
 	require.Regexp(t, `their samples through garbage collection's mark workers \d+%, serving HTTP \(net/http\) \d+%`, got)
 	files, err := filepath.Glob(filepath.Join(os.TempDir(), "aiadmin-bench-test-profile-processes-api-1-*.pprof"))
 	require.NoError(t, err)
 	require.Len(t, files, 1, "one stretch, written for go tool pprof")
-	for _, f := range files {
+	temporalFiles, err := filepath.Glob(filepath.Join(os.TempDir(), "aiadmin-bench-test-profile-processes-temporal-*.pprof"))
+	require.NoError(t, err)
+	require.Len(t, temporalFiles, 1, "the api's files and the server's under one name do not remove each other")
+	for _, f := range append(files, temporalFiles...) {
 		_ = os.Remove(f)
 	}
 
