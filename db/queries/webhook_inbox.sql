@@ -48,8 +48,10 @@ SELECT pg_advisory_xact_lock(4704363047207846221);
 -- claimable when it is due, not leased, and no earlier pending row of its lane
 -- (salon_id, resource, resource_id) is leased or waiting for its next attempt: a lane is
 -- handed on in inbox order, whatever happens to the other lanes. An expired lease is taken
--- over. A lease in the row's own columns (written by the code before migration 00015) is
--- respected until it expires. Rows come back in no particular order.
+-- over. Rows come back in no particular order. The row's own lease columns (claimed_until,
+-- claim_token), written by the code before migration 00015, are no longer read: no process of
+-- that code is left, and a later migration drops them (this statement and GetInbox name their
+-- columns, so that it can).
 --
 -- The claim walks the due pending rows in id order (webhook_inbox_pending_idx), one row a
 -- step, and stops once it has max_rows: it reads the rows it leases and those it passes over,
@@ -81,7 +83,7 @@ WITH RECURSIVE walk (id, claimable, taken, leased_lanes) AS (
         FROM webhook_inbox p
         -- The lane as text: two numbers, then the resource, so that no two lanes share one.
         CROSS JOIN LATERAL (SELECT p.salon_id::text || '/' || p.resource_id::text || '/' || p.resource AS lane) r
-        CROSS JOIN LATERAL (SELECT coalesce(p.claimed_until >= now(), false) OR EXISTS (
+        CROSS JOIN LATERAL (SELECT EXISTS (
             SELECT 1 FROM webhook_inbox_leases l WHERE l.inbox_id = p.id AND l.claimed_until >= now()) AS leased) h
         WHERE p.state = 'pending' AND p.id > w.id
           AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
@@ -95,7 +97,9 @@ WITH RECURSIVE walk (id, claimable, taken, leased_lanes) AS (
     ON CONFLICT (inbox_id) DO UPDATE SET claim_token = excluded.claim_token, claimed_until = excluded.claimed_until
     RETURNING inbox_id
 )
-SELECT * FROM webhook_inbox WHERE id IN (SELECT inbox_id FROM leased);
+SELECT id, salon_id, received_at, headers, body, resource, resource_id, event_status, state, attempts,
+       last_error, processed_at, next_attempt_at, purged_at
+FROM webhook_inbox WHERE id IN (SELECT inbox_id FROM leased);
 
 -- name: PreviousLaneBodies :many
 -- PreviousLaneBodies is, for each lane given (salon_id, resource, resource_id) with its first
@@ -226,7 +230,9 @@ ORDER BY id
 LIMIT @max_rows;
 
 -- name: GetInbox :one
-SELECT * FROM webhook_inbox WHERE id = @id;
+SELECT id, salon_id, received_at, headers, body, resource, resource_id, event_status, state, attempts,
+       last_error, processed_at, next_attempt_at, purged_at
+FROM webhook_inbox WHERE id = @id;
 
 -- name: RetryDeadInbox :execrows
 -- RetryDeadInbox gives a dead row, whose body is still kept, back to the dispatcher as a new
@@ -236,7 +242,5 @@ UPDATE webhook_inbox SET
     state           = 'pending',
     attempts        = 0,
     next_attempt_at = NULL,
-    claimed_until   = NULL,
-    claim_token     = '',
     processed_at    = NULL
 WHERE id = @id AND state = 'dead' AND purged_at IS NULL;

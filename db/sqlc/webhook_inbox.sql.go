@@ -27,7 +27,7 @@ WITH RECURSIVE walk (id, claimable, taken, leased_lanes) AS (
         FROM webhook_inbox p
         -- The lane as text: two numbers, then the resource, so that no two lanes share one.
         CROSS JOIN LATERAL (SELECT p.salon_id::text || '/' || p.resource_id::text || '/' || p.resource AS lane) r
-        CROSS JOIN LATERAL (SELECT coalesce(p.claimed_until >= now(), false) OR EXISTS (
+        CROSS JOIN LATERAL (SELECT EXISTS (
             SELECT 1 FROM webhook_inbox_leases l WHERE l.inbox_id = p.id AND l.claimed_until >= now()) AS leased) h
         WHERE p.state = 'pending' AND p.id > w.id
           AND (p.next_attempt_at IS NULL OR p.next_attempt_at <= now())
@@ -41,7 +41,9 @@ WITH RECURSIVE walk (id, claimable, taken, leased_lanes) AS (
     ON CONFLICT (inbox_id) DO UPDATE SET claim_token = excluded.claim_token, claimed_until = excluded.claimed_until
     RETURNING inbox_id
 )
-SELECT id, salon_id, received_at, headers, body, resource, resource_id, event_status, state, attempts, last_error, processed_at, next_attempt_at, claimed_until, claim_token, purged_at FROM webhook_inbox WHERE id IN (SELECT inbox_id FROM leased)
+SELECT id, salon_id, received_at, headers, body, resource, resource_id, event_status, state, attempts,
+       last_error, processed_at, next_attempt_at, purged_at
+FROM webhook_inbox WHERE id IN (SELECT inbox_id FROM leased)
 `
 
 type ClaimInboxLanesParams struct {
@@ -50,13 +52,32 @@ type ClaimInboxLanesParams struct {
 	LeaseSeconds float64
 }
 
+type ClaimInboxLanesRow struct {
+	ID            int64
+	SalonID       int64
+	ReceivedAt    time.Time
+	Headers       []byte
+	Body          []byte
+	Resource      string
+	ResourceID    int64
+	EventStatus   string
+	State         string
+	Attempts      int32
+	LastError     string
+	ProcessedAt   *time.Time
+	NextAttemptAt *time.Time
+	PurgedAt      *time.Time
+}
+
 // ClaimInboxLanes leases up to max_rows pending rows, oldest first, to one dispatcher for
 // lease_seconds (a row of webhook_inbox_leases each; the inbox rows are not written). A row is
 // claimable when it is due, not leased, and no earlier pending row of its lane
 // (salon_id, resource, resource_id) is leased or waiting for its next attempt: a lane is
 // handed on in inbox order, whatever happens to the other lanes. An expired lease is taken
-// over. A lease in the row's own columns (written by the code before migration 00015) is
-// respected until it expires. Rows come back in no particular order.
+// over. Rows come back in no particular order. The row's own lease columns (claimed_until,
+// claim_token), written by the code before migration 00015, are no longer read: no process of
+// that code is left, and a later migration drops them (this statement and GetInbox name their
+// columns, so that it can).
 //
 // The claim walks the due pending rows in id order (webhook_inbox_pending_idx), one row a
 // step, and stops once it has max_rows: it reads the rows it leases and those it passes over,
@@ -72,15 +93,15 @@ type ClaimInboxLanesParams struct {
 // taking the oldest. A walk that carried the waiting lanes as well checked each row against
 // all of them: after a spell of refusals, with every lane of the backlog waiting, a claim took
 // seconds.)
-func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams) ([]WebhookInbox, error) {
+func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams) ([]ClaimInboxLanesRow, error) {
 	rows, err := q.db.Query(ctx, claimInboxLanes, arg.MaxRows, arg.ClaimToken, arg.LeaseSeconds)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []WebhookInbox{}
+	items := []ClaimInboxLanesRow{}
 	for rows.Next() {
-		var i WebhookInbox
+		var i ClaimInboxLanesRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.SalonID,
@@ -95,8 +116,6 @@ func (q *Queries) ClaimInboxLanes(ctx context.Context, arg ClaimInboxLanesParams
 			&i.LastError,
 			&i.ProcessedAt,
 			&i.NextAttemptAt,
-			&i.ClaimedUntil,
-			&i.ClaimToken,
 			&i.PurgedAt,
 		); err != nil {
 			return nil, err
@@ -207,12 +226,31 @@ func (q *Queries) FinishInboxRows(ctx context.Context, arg FinishInboxRowsParams
 }
 
 const getInbox = `-- name: GetInbox :one
-SELECT id, salon_id, received_at, headers, body, resource, resource_id, event_status, state, attempts, last_error, processed_at, next_attempt_at, claimed_until, claim_token, purged_at FROM webhook_inbox WHERE id = $1
+SELECT id, salon_id, received_at, headers, body, resource, resource_id, event_status, state, attempts,
+       last_error, processed_at, next_attempt_at, purged_at
+FROM webhook_inbox WHERE id = $1
 `
 
-func (q *Queries) GetInbox(ctx context.Context, id int64) (WebhookInbox, error) {
+type GetInboxRow struct {
+	ID            int64
+	SalonID       int64
+	ReceivedAt    time.Time
+	Headers       []byte
+	Body          []byte
+	Resource      string
+	ResourceID    int64
+	EventStatus   string
+	State         string
+	Attempts      int32
+	LastError     string
+	ProcessedAt   *time.Time
+	NextAttemptAt *time.Time
+	PurgedAt      *time.Time
+}
+
+func (q *Queries) GetInbox(ctx context.Context, id int64) (GetInboxRow, error) {
 	row := q.db.QueryRow(ctx, getInbox, id)
-	var i WebhookInbox
+	var i GetInboxRow
 	err := row.Scan(
 		&i.ID,
 		&i.SalonID,
@@ -227,8 +265,6 @@ func (q *Queries) GetInbox(ctx context.Context, id int64) (WebhookInbox, error) 
 		&i.LastError,
 		&i.ProcessedAt,
 		&i.NextAttemptAt,
-		&i.ClaimedUntil,
-		&i.ClaimToken,
 		&i.PurgedAt,
 	)
 	return i, err
@@ -577,8 +613,6 @@ UPDATE webhook_inbox SET
     state           = 'pending',
     attempts        = 0,
     next_attempt_at = NULL,
-    claimed_until   = NULL,
-    claim_token     = '',
     processed_at    = NULL
 WHERE id = $1 AND state = 'dead' AND purged_at IS NULL
 `

@@ -8,7 +8,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiadmin/aiadmin/activities/yclients"
-	"github.com/aiadmin/aiadmin/db/sqlc"
 )
 
 // A record booked as the salon went live — in the same second as the activation was stamped,
@@ -24,7 +23,7 @@ func TestRecordBookedAsTheSalonWentLiveIsOwedAConfirmation(t *testing.T) {
 		data, err := json.Marshal(map[string]any{"id": 77, "staff_id": 5, "datetime": "2026-12-07T17:00:00+03:00",
 			"create_date": created, "last_change_date": "2026-12-03T12:00:05+0300", "services": []any{}})
 		require.NoError(t, err)
-		ev, err := recordEvent(sqlc.WebhookInbox{ID: 1}, yclients.Webhook{Envelope: yclients.Envelope{Resource: "record", Status: "update"}, Data: data},
+		ev, err := recordEvent(inboxRow{ID: 1}, yclients.Webhook{Envelope: yclients.Envelope{Resource: "record", Status: "update"}, Data: data},
 			salonClock{loc: msk, activatedAt: activated})
 		require.NoError(t, err)
 		require.False(t, ev.CreatedAt.Before(ev.ActivatedAt), "created %s, activated %s: read as booked before AI Admin (%s < %s)",
@@ -33,7 +32,7 @@ func TestRecordBookedAsTheSalonWentLiveIsOwedAConfirmation(t *testing.T) {
 	// A record booked well before the activation is still not confirmed.
 	data, _ := json.Marshal(map[string]any{"id": 78, "staff_id": 5, "datetime": "2026-12-07T17:00:00+03:00",
 		"create_date": "2026-12-03T11:50:00+0300", "last_change_date": "2026-12-03T12:00:05+0300", "services": []any{}})
-	ev, err := recordEvent(sqlc.WebhookInbox{ID: 2}, yclients.Webhook{Envelope: yclients.Envelope{Resource: "record", Status: "update"}, Data: data},
+	ev, err := recordEvent(inboxRow{ID: 2}, yclients.Webhook{Envelope: yclients.Envelope{Resource: "record", Status: "update"}, Data: data},
 		salonClock{loc: msk, activatedAt: activated})
 	require.NoError(t, err)
 	require.True(t, ev.CreatedAt.Before(ev.ActivatedAt), "booked 10 minutes before the activation")

@@ -41,7 +41,7 @@ const callTimeout = 10 * time.Second
 
 // handle hands one row on and says how it ended (processed, ignored or failed, with a note);
 // an error means the row was not handed on and is to be tried again.
-func (d *Dispatcher) handle(ctx context.Context, row sqlc.WebhookInbox) (state, note string, err error) {
+func (d *Dispatcher) handle(ctx context.Context, row inboxRow) (state, note string, err error) {
 	ctx = reqid.With(ctx, requestIDOf(row))
 	env, _, err := yclients.ParseWebhook(row.Body)
 	if err != nil {
@@ -76,7 +76,7 @@ func (d *Dispatcher) handle(ctx context.Context, row sqlc.WebhookInbox) (state, 
 }
 
 // signalBooking signals the record's booking workflow, starting it if needed.
-func (d *Dispatcher) signalBooking(ctx context.Context, row sqlc.WebhookInbox, ev workflows.RecordEvent) error {
+func (d *Dispatcher) signalBooking(ctx context.Context, row inboxRow, ev workflows.RecordEvent) error {
 	sctx, cancel := context.WithTimeout(ctx, callTimeout)
 	defer cancel()
 	id := workflows.BookingID(row.SalonID, row.ResourceID)
@@ -117,7 +117,7 @@ const goLiveSlack = time.Minute
 // recordEvent turns a record webhook into the booking workflow's signal; times YClients sent
 // without an offset are read in the salon's zone. Its ActivatedAt is the salon's activation
 // less goLiveSlack: the moment from which records are the salon's bookings under AI Admin.
-func recordEvent(row sqlc.WebhookInbox, env yclients.Webhook, sc salonClock) (workflows.RecordEvent, error) {
+func recordEvent(row inboxRow, env yclients.Webhook, sc salonClock) (workflows.RecordEvent, error) {
 	ev := workflows.RecordEvent{InboxID: row.ID, Status: env.Status, ReceivedAt: row.ReceivedAt}
 	if !sc.activatedAt.IsZero() {
 		ev.ActivatedAt = sc.activatedAt.Add(-goLiveSlack)
@@ -158,7 +158,7 @@ const requestIDHeader = "X-Request-Id"
 // activities, log it. "" when there is none, or the headers are not such an object. (Read
 // with jsontext in one pass: encoding/json's decoding into a map cost as much as the rest of
 // the row's handling but the signal.)
-func requestIDOf(row sqlc.WebhookInbox) string {
+func requestIDOf(row inboxRow) string {
 	dec := jsontext.NewDecoder(bytes.NewBuffer(row.Headers), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
 	if tok, err := dec.ReadToken(); err != nil || tok.Kind() != '{' {
 		return ""

@@ -95,9 +95,13 @@ func (d *Dispatcher) pass(ctx context.Context) (claimed, done int, err error) {
 	return len(rows), p.done, p.err
 }
 
+// inboxRow is an inbox row as the claim returns it: every column but the lease columns of the
+// code before migration 00015, which nothing reads any more.
+type inboxRow = sqlc.ClaimInboxLanesRow
+
 // claim leases the next batch in a short transaction of its own.
-func (d *Dispatcher) claim(ctx context.Context) ([]sqlc.WebhookInbox, error) {
-	var rows []sqlc.WebhookInbox
+func (d *Dispatcher) claim(ctx context.Context) ([]inboxRow, error) {
+	var rows []inboxRow
 	err := d.store.InTx(ctx, func(q *sqlc.Queries) error {
 		if err := q.LockInboxClaims(ctx); err != nil {
 			return err
@@ -115,15 +119,15 @@ func (d *Dispatcher) claim(ctx context.Context) ([]sqlc.WebhookInbox, error) {
 
 // lanes groups rows by (salon, resource, resource ID), each lane in inbox order, the lanes in
 // the order of their oldest row.
-func lanes(rows []sqlc.WebhookInbox) [][]sqlc.WebhookInbox {
-	slices.SortFunc(rows, func(a, b sqlc.WebhookInbox) int { return cmp.Compare(a.ID, b.ID) })
+func lanes(rows []inboxRow) [][]inboxRow {
+	slices.SortFunc(rows, func(a, b inboxRow) int { return cmp.Compare(a.ID, b.ID) })
 	type key struct {
 		salon    int64
 		resource string
 		id       int64
 	}
 	index := map[key]int{}
-	var out [][]sqlc.WebhookInbox
+	var out [][]inboxRow
 	for _, r := range rows {
 		k := key{r.SalonID, r.Resource, r.ResourceID}
 		i, ok := index[k]
@@ -143,7 +147,7 @@ func lanes(rows []sqlc.WebhookInbox) [][]sqlc.WebhookInbox {
 // it calls free, letting the next lane start while this row's end is recorded: a lane waits
 // for a row's end only to start its own next row, and the ends that queue meanwhile share a
 // statement (finisher).
-func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []sqlc.WebhookInbox, prev []byte, free func()) {
+func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []inboxRow, prev []byte, free func()) {
 	for i, row := range rows {
 		if !p.more(ctx) {
 			d.release(rows[i:])
@@ -183,7 +187,7 @@ func (d *Dispatcher) runLane(ctx context.Context, p *pass, rows []sqlc.WebhookIn
 // row, nil when none, read in one statement for all the lanes of a pass (a burst of bookings
 // is as many lanes). When they cannot be read every lane gets nil: its first row is then
 // handed on, which the workflow tolerates.
-func (d *Dispatcher) previousBodies(ctx context.Context, ls [][]sqlc.WebhookInbox) [][]byte {
+func (d *Dispatcher) previousBodies(ctx context.Context, ls [][]inboxRow) [][]byte {
 	out := make([][]byte, len(ls))
 	arg := sqlc.PreviousLaneBodiesParams{SalonIds: make([]int64, len(ls)), Resources: make([]string, len(ls)),
 		ResourceIds: make([]int64, len(ls)), BeforeIds: make([]int64, len(ls))}
@@ -207,7 +211,7 @@ func (d *Dispatcher) previousBodies(ctx context.Context, ls [][]sqlc.WebhookInbo
 }
 
 // finish records how a leased row ended; false when it could not be recorded (the lane stops).
-func (d *Dispatcher) finish(p *pass, row sqlc.WebhookInbox, state, note string) bool {
+func (d *Dispatcher) finish(p *pass, row inboxRow, state, note string) bool {
 	held, err := p.fin.finish(row.ID, state, errText(note))
 	switch {
 	case err != nil:
@@ -225,9 +229,9 @@ func (d *Dispatcher) finish(p *pass, row sqlc.WebhookInbox, state, note string) 
 // failed records a row that was not handed on. A row refused (by Temporal or by PostgreSQL)
 // waits, longer after each attempt, and goes dead after maxAttempts; when Temporal or
 // PostgreSQL cannot be reached at all the attempt does not count and the pass stops.
-func (d *Dispatcher) failed(ctx context.Context, p *pass, row sqlc.WebhookInbox, err error) {
+func (d *Dispatcher) failed(ctx context.Context, p *pass, row inboxRow, err error) {
 	if ctx.Err() != nil {
-		d.release([]sqlc.WebhookInbox{row}) // stopping: the row was not refused
+		d.release([]inboxRow{row}) // stopping: the row was not refused
 		return
 	}
 	if unreachable(err) {
@@ -259,7 +263,7 @@ func (d *Dispatcher) backoff(attempts int) time.Duration {
 	return min(delay, d.retryMax)
 }
 
-func (d *Dispatcher) retry(ctx context.Context, p *pass, row sqlc.WebhookInbox, add int32, delay time.Duration, cause error) {
+func (d *Dispatcher) retry(ctx context.Context, p *pass, row inboxRow, add int32, delay time.Duration, cause error) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), dbTimeout)
 	defer cancel()
 	_, err := d.store.RetryInbox(rctx, sqlc.RetryInboxParams{ID: row.ID, ClaimToken: d.token,
@@ -270,7 +274,7 @@ func (d *Dispatcher) retry(ctx context.Context, p *pass, row sqlc.WebhookInbox, 
 }
 
 // release gives rows back untried.
-func (d *Dispatcher) release(rows []sqlc.WebhookInbox) {
+func (d *Dispatcher) release(rows []inboxRow) {
 	if len(rows) == 0 {
 		return
 	}
@@ -285,7 +289,7 @@ func (d *Dispatcher) release(rows []sqlc.WebhookInbox) {
 	}
 }
 
-func (d *Dispatcher) deadAlert(ctx context.Context, row sqlc.WebhookInbox, attempts int, cause error) {
+func (d *Dispatcher) deadAlert(ctx context.Context, row inboxRow, attempts int, cause error) {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
 	defer cancel()
 	err := d.alerts.Notify(actx, notify.Alert{SalonID: row.SalonID, Level: notify.Error, Kind: "inbox_dead",

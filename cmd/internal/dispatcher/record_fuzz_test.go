@@ -10,7 +10,6 @@ import (
 	"go.temporal.io/sdk/converter"
 
 	"github.com/aiadmin/aiadmin/activities/yclients"
-	"github.com/aiadmin/aiadmin/db/sqlc"
 )
 
 // FuzzRecordEvent decodes any stored webhook body as the dispatcher does (yclients.ParseWebhook,
@@ -48,7 +47,7 @@ func FuzzRecordEvent(f *testing.F) {
 		if err != nil {
 			return // refused at the door (FuzzParseWebhook, FuzzEntityWebhook)
 		}
-		row := sqlc.WebhookInbox{ID: 1, SalonID: 100001, Body: body, Resource: env.Resource, ResourceID: resourceID,
+		row := inboxRow{ID: 1, SalonID: 100001, Body: body, Resource: env.Resource, ResourceID: resourceID,
 			EventStatus: env.Status, ReceivedAt: received}
 		ev, err := recordEvent(row, env, clock)
 		if err != nil {
@@ -90,7 +89,7 @@ func TestRequestIDOf(t *testing.T) {
 		`["X-Request-Id","r"]`:                      "",
 		``:                                          "",
 	} {
-		require.Equal(t, want, requestIDOf(sqlc.WebhookInbox{Headers: []byte(headers)}), "headers %s", headers)
+		require.Equal(t, want, requestIDOf(inboxRow{Headers: []byte(headers)}), "headers %s", headers)
 		var m map[string]string
 		if json.Unmarshal([]byte(headers), &m) == nil {
 			require.Equal(t, m["X-Request-Id"], want, "as a map would give, for %s", headers)

@@ -11,7 +11,6 @@ import (
 	"github.com/aiadmin/aiadmin/activities/salontime"
 	"github.com/aiadmin/aiadmin/activities/yclients"
 	"github.com/aiadmin/aiadmin/db"
-	"github.com/aiadmin/aiadmin/db/sqlc"
 )
 
 // salonClockTTL is how long a salon's zone and activation time are reused: an activation
@@ -85,7 +84,7 @@ func recordFingerprint(body []byte) ([]byte, bool) {
 	if err != nil || env.Resource != "record" || env.Status == "delete" {
 		return nil, false
 	}
-	ev, err := recordEvent(sqlc.WebhookInbox{}, env, salonClock{loc: time.UTC})
+	ev, err := recordEvent(inboxRow{}, env, salonClock{loc: time.UTC})
 	if err != nil {
 		return nil, false
 	}
