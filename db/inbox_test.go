@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
+	"regexp"
 	"slices"
 	"testing"
 	"time"
@@ -520,4 +522,16 @@ func TestInboxStatementsNeedNoOldLeaseColumns(t *testing.T) {
 	require.NoError(t, err)
 	_, err = q.DeleteStaleInboxLeases(ctx, time.Now().Add(time.Hour))
 	require.NoError(t, err)
+
+	// Every statement of the file is run above: a new one must be added here.
+	ran := []string{"InsertInbox", "ReceiveInbox", "LockInboxClaims", "ClaimInboxLanes", "PreviousLaneBodies",
+		"FinishInboxRows", "RetryInbox", "ReleaseInbox", "DeleteStaleInboxLeases", "InboxHealth", "OldestPendingInbox",
+		"PurgeInboxBodies", "DeleteOldInboxRows", "InboxBacklog", "ListDeadInbox", "GetInbox", "RetryDeadInbox"}
+	src, err := os.ReadFile("queries/webhook_inbox.sql")
+	require.NoError(t, err)
+	var named []string
+	for _, m := range regexp.MustCompile(`(?m)^-- name: (\w+)`).FindAllStringSubmatch(string(src), -1) {
+		named = append(named, m[1])
+	}
+	require.ElementsMatch(t, named, ran, "the statements of webhook_inbox.sql and those this test runs")
 }
