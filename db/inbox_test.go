@@ -39,17 +39,26 @@ func (b inbox) claim(token string, lease float64, max int32) []int64 {
 	b.t.Helper()
 	var ids []int64
 	require.NoError(b.t, b.store.InTx(b.ctx, func(q *sqlc.Queries) error {
-		if err := q.LockInboxClaims(b.ctx); err != nil {
-			return err
-		}
-		rows, err := q.ClaimInboxLanes(b.ctx, sqlc.ClaimInboxLanesParams{LeaseSeconds: lease, ClaimToken: token, MaxRows: max})
-		for _, r := range rows {
-			ids = append(ids, r.ID)
-		}
+		var err error
+		ids, err = claimIDs(b.ctx, q, token, lease, max)
 		return err
 	}))
-	slices.Sort(ids)
 	return ids
+}
+
+// claimIDs takes the claim lock and leases up to max rows to token on q (inside a
+// transaction), returning their IDs in order.
+func claimIDs(ctx context.Context, q *sqlc.Queries, token string, lease float64, max int32) ([]int64, error) {
+	if err := q.LockInboxClaims(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := q.ClaimInboxLanes(ctx, sqlc.ClaimInboxLanesParams{LeaseSeconds: lease, ClaimToken: token, MaxRows: max})
+	ids := make([]int64, 0, len(rows))
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+	}
+	slices.Sort(ids)
+	return ids, err
 }
 
 func (b inbox) finish(id int64, token, state string) int64 {
@@ -476,13 +485,8 @@ func TestInboxStatementsNeedNoOldLeaseColumns(t *testing.T) {
 
 	claim := func(token string) []int64 {
 		t.Helper()
-		require.NoError(t, q.LockInboxClaims(ctx))
-		rows, err := q.ClaimInboxLanes(ctx, sqlc.ClaimInboxLanesParams{MaxRows: 10, ClaimToken: token, LeaseSeconds: 60})
+		ids, err := claimIDs(ctx, q, token, 60, 10)
 		require.NoError(t, err)
-		var ids []int64
-		for _, r := range rows {
-			ids = append(ids, r.ID)
-		}
 		return ids
 	}
 	require.ElementsMatch(t, []int64{first, second}, claim("a"))
