@@ -444,9 +444,15 @@ func claimCounting(t *testing.T, store *db.Store, token string) (ids []int64, re
 // statement is the statement's.
 func rowsReadSoFar(t *testing.T, tx pgx.Tx) int64 {
 	t.Helper()
+	return tableReadSoFar(t, tx, "webhook_inbox")
+}
+
+// tableReadSoFar is rowsReadSoFar for any table.
+func tableReadSoFar(t *testing.T, tx pgx.Tx, table string) int64 {
+	t.Helper()
 	var n int64
 	require.NoError(t, tx.QueryRow(t.Context(), `SELECT coalesce(idx_tup_fetch, 0) + coalesce(seq_tup_read, 0)
-		FROM pg_stat_xact_user_tables WHERE relid = 'webhook_inbox'::regclass`).Scan(&n))
+		FROM pg_stat_xact_user_tables WHERE relid = $1::regclass`, table).Scan(&n))
 	return n
 }
 

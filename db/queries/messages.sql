@@ -94,3 +94,33 @@ SELECT EXISTS (
           WHERE m.salon_id = @salon_id AND m.record_id = @record_id
             AND m.kind IN ('confirmation', 'change') AND m.status = 'sent'), '-infinity'::timestamptz)
 )::bool;
+
+-- name: PurgeMessageTexts :execrows
+-- PurgeMessageTexts empties the number and text (clients' phones, names and visits) of up to
+-- max_rows ended messages written, ended and visited before before (a message about no visit
+-- has the visit 'epoch'); the row, its key, status and times stay, so the message is still
+-- sent at most once. Queued messages are left: they may still be sent.
+-- (messages_purge_idx holds the ended rows not yet emptied, by age.)
+UPDATE messages SET phone = '', body = ''
+WHERE id = ANY(ARRAY(
+    SELECT id FROM messages
+    WHERE status <> 'queued' AND (phone <> '' OR body <> '')
+      AND created_at < @before::timestamptz AND updated_at < @before::timestamptz
+      AND visit_time < @before::timestamptz
+    ORDER BY created_at
+    LIMIT @max_rows
+));
+
+-- name: DeleteOldMessages :execrows
+-- DeleteOldMessages deletes up to max_rows emptied messages of visits written before before
+-- and whose visit was before before; messages about no visit stay (they are once only for
+-- ever), and so do queued ones. (messages_purged_idx holds the emptied messages of visits, by
+-- age.)
+DELETE FROM messages
+WHERE id = ANY(ARRAY(
+    SELECT id FROM messages
+    WHERE phone = '' AND body = '' AND visit_time <> 'epoch'::timestamptz AND status <> 'queued'
+      AND created_at < @before::timestamptz AND visit_time < @before::timestamptz
+    ORDER BY created_at
+    LIMIT @max_rows
+));

@@ -89,6 +89,34 @@ func (q *Queries) DailySends(ctx context.Context, arg DailySendsParams) (int32, 
 	return column_1, err
 }
 
+const deleteOldMessages = `-- name: DeleteOldMessages :execrows
+DELETE FROM messages
+WHERE id = ANY(ARRAY(
+    SELECT id FROM messages
+    WHERE phone = '' AND body = '' AND visit_time <> 'epoch'::timestamptz AND status <> 'queued'
+      AND created_at < $1::timestamptz AND visit_time < $1::timestamptz
+    ORDER BY created_at
+    LIMIT $2
+))
+`
+
+type DeleteOldMessagesParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// DeleteOldMessages deletes up to max_rows emptied messages of visits written before before
+// and whose visit was before before; messages about no visit stay (they are once only for
+// ever), and so do queued ones. (messages_purged_idx holds the emptied messages of visits, by
+// age.)
+func (q *Queries) DeleteOldMessages(ctx context.Context, arg DeleteOldMessagesParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteOldMessages, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const getMessageByKey = `-- name: GetMessageByKey :one
 SELECT id, salon_id, record_id, kind, visit_time, phone, wa_message_id, status, reason, body, created_at, updated_at, sent_at, scheduled_at, asks_reply, seq, capped_on FROM messages
 WHERE salon_id = $1 AND record_id = $2
@@ -387,6 +415,36 @@ type MarkMessageSkippedParams struct {
 // MarkMessageSkipped never downgrades a sent message; it reports 0 rows then.
 func (q *Queries) MarkMessageSkipped(ctx context.Context, arg MarkMessageSkippedParams) (int64, error) {
 	result, err := q.db.Exec(ctx, markMessageSkipped, arg.Reason, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const purgeMessageTexts = `-- name: PurgeMessageTexts :execrows
+UPDATE messages SET phone = '', body = ''
+WHERE id = ANY(ARRAY(
+    SELECT id FROM messages
+    WHERE status <> 'queued' AND (phone <> '' OR body <> '')
+      AND created_at < $1::timestamptz AND updated_at < $1::timestamptz
+      AND visit_time < $1::timestamptz
+    ORDER BY created_at
+    LIMIT $2
+))
+`
+
+type PurgeMessageTextsParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// PurgeMessageTexts empties the number and text (clients' phones, names and visits) of up to
+// max_rows ended messages written, ended and visited before before (a message about no visit
+// has the visit 'epoch'); the row, its key, status and times stay, so the message is still
+// sent at most once. Queued messages are left: they may still be sent.
+// (messages_purge_idx holds the ended rows not yet emptied, by age.)
+func (q *Queries) PurgeMessageTexts(ctx context.Context, arg PurgeMessageTextsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, purgeMessageTexts, arg.Before, arg.MaxRows)
 	if err != nil {
 		return 0, err
 	}

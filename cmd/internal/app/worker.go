@@ -88,7 +88,8 @@ func (a *App) startWorker(ctx context.Context) (stop func(), err error) {
 	})
 	d := dispatcher.New(dispatcher.Options{Store: a.Store, Temporal: a.Temporal, TaskQueue: a.Cfg.TaskQueue, NoticeMerge: a.Cfg.NoticeMerge, Logger: a.Logger,
 		Alerts: notifier, Name: processName(), Retention: a.Cfg.InboxRetention,
-		RowRetention: a.Cfg.InboxRowRetention})
+		RowRetention: a.Cfg.InboxRowRetention, MessageRetention: a.Cfg.MessageRetention,
+		MessageRowRetention: a.Cfg.MessageRowRetention})
 	stops = append(stops, a.runBackground(ctx, d.Run))
 	a.worker.Store(&workerRuntime{shards: shards, dispatcher: d})
 	a.Logger.Info("worker started", "taskQueue", a.Cfg.TaskQueue, "temporal", a.Cfg.TemporalAddress)

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aiadmin/aiadmin/activities"
+	"github.com/aiadmin/aiadmin/activities/ledger"
 	"github.com/aiadmin/aiadmin/cmd/internal/dispatcher"
 	"github.com/aiadmin/aiadmin/cmd/internal/shard"
 	"github.com/aiadmin/aiadmin/db/secretbox"
@@ -76,6 +78,12 @@ type Config struct {
 	// InboxRowRetention is how long a handed-on webhook's row is kept, its body purged, before
 	// it is deleted (INBOX_ROW_RETENTION; dead rows stay).
 	InboxRowRetention time.Duration
+	// MessageRetention is how long an ended message keeps its recipient's number and its text
+	// after it was written, ended and visited (MESSAGE_RETENTION).
+	MessageRetention time.Duration
+	// MessageRowRetention is how long a visit's message row is kept, emptied, before it is
+	// deleted (MESSAGE_ROW_RETENTION; messages about no visit keep their row).
+	MessageRowRetention time.Duration
 	// WorkflowCache is how many workflows a worker keeps in memory between their tasks
 	// (WORKFLOW_CACHE_SIZE, default 2,000; the SDK's own default is 10,000): a booking waiting
 	// weeks for its reminder costs ≈46 KB while cached, and one evicted replays its short
@@ -169,6 +177,8 @@ func LoadWith(o Options) (*Config, error) {
 		TemporalDevConfig:    env("TEMPORAL_DEV_CONFIG", "temporal-dev.yaml"),
 		InboxRetention:       dispatcher.DefaultRetention,
 		InboxRowRetention:    dispatcher.DefaultRowRetention,
+		MessageRetention:     ledger.DefaultRetention,
+		MessageRowRetention:  ledger.DefaultRowRetention,
 	}
 	c.publicURLSet = os.Getenv("PUBLIC_URL") != ""
 	c.PublicURL = strings.TrimRight(env("PUBLIC_URL", "http://"+c.HTTPAddr), "/")
@@ -227,6 +237,8 @@ func (c *Config) parse(dev bool, p *problems) {
 		{"WHATSAPP_SHARD_RETRY", &c.ShardRetry},
 		{"INBOX_RETENTION", &c.InboxRetention},
 		{"INBOX_ROW_RETENTION", &c.InboxRowRetention},
+		{"MESSAGE_RETENTION", &c.MessageRetention},
+		{"MESSAGE_ROW_RETENTION", &c.MessageRowRetention},
 		{"NOTICE_MERGE_WINDOW", &c.NoticeMerge},
 		{"REVIEW_DELAY", &c.ReviewDelay},
 	} {
@@ -242,6 +254,16 @@ func (c *Config) parse(dev bool, p *problems) {
 	if c.InboxRowRetention < c.InboxRetention && !p.has("INBOX_ROW_RETENTION") && !p.has("INBOX_RETENTION") {
 		p.errorf("INBOX_ROW_RETENTION", "want at least INBOX_RETENTION (%s): a row is deleted only after its body was purged, got %s",
 			c.InboxRetention, c.InboxRowRetention)
+	}
+	// A review request is sent once a month per client (activities.ReviewEvery): the ledger
+	// keeps the numbers of that month to tell.
+	if c.MessageRetention < activities.ReviewEvery && !p.has("MESSAGE_RETENTION") {
+		p.errorf("MESSAGE_RETENTION", "want at least %s: a review request looks that far back at the numbers messages went to, got %s",
+			activities.ReviewEvery, c.MessageRetention)
+	}
+	if c.MessageRowRetention < c.MessageRetention && !p.has("MESSAGE_ROW_RETENTION") && !p.has("MESSAGE_RETENTION") {
+		p.errorf("MESSAGE_ROW_RETENTION", "want at least MESSAGE_RETENTION (%s): a message is deleted only after it was emptied, got %s",
+			c.MessageRetention, c.MessageRowRetention)
 	}
 	if c.ReviewDelay == 0 && c.Demo && os.Getenv("REVIEW_DELAY") == "" {
 		c.ReviewDelay = DemoReviewDelay // an owner trying it out sees the request within a minute

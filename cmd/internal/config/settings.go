@@ -57,6 +57,8 @@ func (c *Config) Settings() []Setting {
 		{"WHATSAPP_SHARD_RETRY", orDefault(c.ShardRetry, shard.DefaultRetry)},
 		{"INBOX_RETENTION", c.InboxRetention.String()},
 		{"INBOX_ROW_RETENTION", c.InboxRowRetention.String()},
+		{"MESSAGE_RETENTION", c.MessageRetention.String()},
+		{"MESSAGE_ROW_RETENTION", c.MessageRowRetention.String()},
 		{"WORKFLOW_CACHE_SIZE", strconv.Itoa(c.WorkflowCache)},
 		{"IP_RATE_LIMIT", strconv.Itoa(c.IPRateLimit)},
 		{"TRUSTED_PROXIES", strings.Join(c.TrustedProxies, ",")},

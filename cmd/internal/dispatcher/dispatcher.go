@@ -16,8 +16,9 @@
 // connection of its own, watched continuously and verified every Options.LockCheck; when the
 // connection is gone it stops at once, and a standby (retrying every Options.LockRetry) takes
 // over. In its idle time the working dispatcher purges the bodies of rows finished more than
-// Options.Retention ago, deletes those rows Options.RowRetention after they finished, and
-// deletes expired pairing events.
+// Options.Retention ago, deletes those rows Options.RowRetention after they finished, deletes
+// expired pairing events, and ages the message ledger (Options.MessageRetention,
+// Options.MessageRowRetention).
 package dispatcher
 
 import (
@@ -32,6 +33,7 @@ import (
 
 	"go.temporal.io/sdk/client"
 
+	"github.com/aiadmin/aiadmin/activities/ledger"
 	"github.com/aiadmin/aiadmin/activities/notify"
 	"github.com/aiadmin/aiadmin/db"
 )
@@ -80,6 +82,13 @@ type Options struct {
 	LockRetry    time.Duration // how often a standby tries the dispatcher lock (default 2 s)
 	LockCheck    time.Duration // how often the lock is verified on its connection (default 1 s)
 	LockTimeout  time.Duration // a verification slower than this counts as a lost lock (default 5 s)
+
+	// MessageRetention: an ended message keeps its number and text this long after it was
+	// written, ended and visited (default ledger.DefaultRetention, 90 days).
+	MessageRetention time.Duration
+	// MessageRowRetention: a visit's message row is deleted this long after it was written
+	// and visited (default ledger.DefaultRowRetention, 365 days).
+	MessageRowRetention time.Duration
 }
 
 // Temporal is the part of the Temporal client the dispatcher uses.
@@ -114,6 +123,8 @@ type Dispatcher struct {
 	retention    time.Duration
 	rowRetention time.Duration
 	purgeEvery   time.Duration
+	msgRetention time.Duration
+	msgRows      time.Duration
 	lockRetry    time.Duration
 	lockCheck    time.Duration
 	lockTimeout  time.Duration
@@ -132,6 +143,7 @@ func New(o Options) *Dispatcher {
 	d := &Dispatcher{merge: o.NoticeMerge, clocks: salonClocks{store: o.Store}, store: o.Store, temporal: o.Temporal, taskQueue: o.TaskQueue, log: o.Logger, alerts: o.Alerts,
 		name: o.Name, interval: o.Interval, wakeGap: o.WakeGap, batchSize: o.BatchSize, parallel: o.Parallel, maxAttempts: o.MaxAttempts,
 		retryBase: o.RetryBase, retryMax: o.RetryMax, retention: o.Retention, rowRetention: o.RowRetention, purgeEvery: o.PurgeEvery,
+		msgRetention: o.MessageRetention, msgRows: o.MessageRowRetention,
 		lockRetry: o.LockRetry, lockCheck: o.LockCheck, lockTimeout: o.LockTimeout}
 	if d.log == nil {
 		d.log = slog.Default()
@@ -155,6 +167,8 @@ func New(o Options) *Dispatcher {
 	orDefault(&d.retention, DefaultRetention)
 	orDefault(&d.rowRetention, DefaultRowRetention)
 	orDefault(&d.purgeEvery, DefaultPurgeEvery)
+	orDefault(&d.msgRetention, ledger.DefaultRetention)
+	orDefault(&d.msgRows, ledger.DefaultRowRetention)
 	orDefault(&d.lockRetry, DefaultLockRetry)
 	orDefault(&d.lockCheck, DefaultLockCheck)
 	orDefault(&d.lockTimeout, DefaultLockTimeout)

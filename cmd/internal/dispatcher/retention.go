@@ -24,7 +24,7 @@ func (d *Dispatcher) tidy(ctx context.Context) {
 	n, err := d.Purge(ctx, time.Now())
 	if err != nil {
 		if ctx.Err() == nil {
-			d.log.Warn("inbox: purge", "err", err)
+			d.log.Warn("retention: purge", "err", err)
 		}
 		return
 	}
@@ -35,10 +35,12 @@ func (d *Dispatcher) tidy(ctx context.Context) {
 
 // Purge empties the bodies (clients' names and phones) of up to one batch of inbox rows
 // finished more than the retention before now, deletes up to one batch of rows (their bodies
-// purged, not dead) finished more than the rows' retention before now, and deletes expired
+// purged, not dead) finished more than the rows' retention before now, empties the numbers and
+// texts of up to one batch of ended messages and deletes up to one batch of emptied messages
+// of visits (the message ledger's retentions, ledger.DefaultRetention), and deletes expired
 // pairing events, the ends of pairing attempts older than a day and leases expired more than
 // an hour ago (left by a dispatcher that stopped before it ended its rows). It returns the
-// larger of the bodies purged and the rows deleted: a full batch means there is more.
+// largest of the batches: a full batch means there is more.
 func (d *Dispatcher) Purge(ctx context.Context, now time.Time) (int64, error) {
 	bodies, err := d.store.PurgeInboxBodies(ctx, sqlc.PurgeInboxBodiesParams{Before: now.Add(-d.retention), MaxRows: purgeBatch})
 	if err != nil {
@@ -49,6 +51,15 @@ func (d *Dispatcher) Purge(ctx context.Context, now time.Time) (int64, error) {
 		return bodies, err
 	}
 	n := max(bodies, rows)
+	texts, err := d.store.PurgeMessageTexts(ctx, sqlc.PurgeMessageTextsParams{Before: now.Add(-d.msgRetention), MaxRows: purgeBatch})
+	if err != nil {
+		return n, err
+	}
+	messages, err := d.store.DeleteOldMessages(ctx, sqlc.DeleteOldMessagesParams{Before: now.Add(-d.msgRows), MaxRows: purgeBatch})
+	if err != nil {
+		return max(n, texts), err
+	}
+	n = max(n, texts, messages)
 	expired, err := d.store.DeleteExpiredPairingEvents(ctx, now)
 	if err != nil {
 		return n, err
@@ -61,8 +72,9 @@ func (d *Dispatcher) Purge(ctx context.Context, now time.Time) (int64, error) {
 	if err != nil {
 		return n, err
 	}
-	if bodies+rows+expired+ended+leases > 0 {
-		d.log.Info("inbox: purged", "bodies", bodies, "rows", rows, "pairingEvents", expired+ended, "staleLeases", leases)
+	if bodies+rows+texts+messages+expired+ended+leases > 0 {
+		d.log.Info("retention: purged", "bodies", bodies, "rows", rows, "messageTexts", texts, "messages", messages,
+			"pairingEvents", expired+ended, "staleLeases", leases)
 	}
 	return n, nil
 }

@@ -2,12 +2,16 @@ package dispatcher_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
+	"github.com/aiadmin/aiadmin/activities/ledger"
+	"github.com/aiadmin/aiadmin/activities/texts"
+	"github.com/aiadmin/aiadmin/activities/whatsapp/simphone"
 	"github.com/aiadmin/aiadmin/cmd/internal/dispatcher"
 	"github.com/aiadmin/aiadmin/db/dbtest"
 	"github.com/aiadmin/aiadmin/db/sqlc"
@@ -103,4 +107,96 @@ func TestIdleTimePurges(t *testing.T) {
 	}
 	require.NoError(t, rows.Err())
 	require.Equal(t, []int64{leftOver + 1000000}, leases, "the lease expired an hour ago is deleted, the recent one kept")
+}
+
+// TestPurgeAgesTheMessageLedger: the dispatcher's purge empties the number and text of a
+// message once it was written, ended and visited more than MessageRetention ago, and deletes a
+// visit's emptied message MessageRowRetention after it was written and visited. A message about
+// no visit (a client's welcome) keeps its row, and a queued one everything. An emptied message
+// is still sent at most once: sending it again sends nothing. (Times move by the now given to
+// Purge: a year in one test.)
+func TestPurgeAgesTheMessageLedger(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	c, err := client.NewLazyClient(client.Options{HostPort: closedAddr(t)})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	const salon = int64(818181)
+	phone := simphone.New(simphone.Options{})
+	phone.Restore(salon, "79990001122", "Салон", false)
+	l := ledger.New(store, phone, nil)
+
+	now := time.Now()
+	const day = 24 * time.Hour
+	at := func(d time.Duration) time.Time { return now.Add(d).Truncate(time.Second).UTC() }
+	keys := map[string]ledger.Key{
+		"past visit":    {SalonID: salon, RecordID: 1, Kind: texts.ReminderDay, VisitTime: at(-100 * day)},
+		"visit to come": {SalonID: salon, RecordID: 2, Kind: texts.Confirmation, VisitTime: at(10 * day)},
+		"welcome":       {SalonID: salon, RecordID: 3, Kind: texts.ClientWelcome, VisitTime: ledger.Epoch},
+		"skipped":       {SalonID: salon, RecordID: 4, Kind: texts.Reminder2h, VisitTime: at(-100 * day)},
+		"recent":        {SalonID: salon, RecordID: 6, Kind: texts.Confirmation, VisitTime: at(-day)},
+	}
+	for name, k := range keys {
+		var res ledger.Result
+		if name == "skipped" {
+			res, err = l.Skip(ctx, k, "79160000004", "opted_out")
+		} else {
+			res, err = l.Send(ctx, k, "7916000000"+fmt.Sprint(k.RecordID), "Анна, "+name)
+		}
+		require.NoError(t, err)
+		require.False(t, res.Already)
+	}
+	queued := ledger.Key{SalonID: salon, RecordID: 5, Kind: texts.Reminder2h, VisitTime: at(-100 * day)}
+	_, err = l.Reserve(ctx, queued, "79160000005", "Анна, queued", false)
+	require.NoError(t, err)
+	_, err = store.Pool.Exec(ctx, `UPDATE messages SET created_at = now() - interval '100 days', updated_at = now() - interval '100 days'
+		WHERE salon_id = $1 AND record_id <> 6`, salon)
+	require.NoError(t, err)
+	sent := len(phone.Messages(salon))
+	require.Equal(t, 4, sent)
+
+	type row struct {
+		Status string
+		Kept   bool // the number and the text
+	}
+	ledgerNow := func() map[int64]row {
+		out := map[int64]row{}
+		rows, err := store.Pool.Query(ctx, "SELECT record_id, status, phone <> '' AND body <> '' FROM messages WHERE salon_id = $1", salon)
+		require.NoError(t, err)
+		for rows.Next() {
+			var id int64
+			var r row
+			require.NoError(t, rows.Scan(&id, &r.Status, &r.Kept))
+			out[id] = r
+		}
+		require.NoError(t, rows.Err())
+		return out
+	}
+	d := dispatcher.New(dispatcher.Options{Store: store, Temporal: c, TaskQueue: taskQueue})
+
+	// Today, with the defaults (90 days, a year).
+	_, err = d.Purge(ctx, now)
+	require.NoError(t, err)
+	require.Equal(t, map[int64]row{
+		1: {"sent", false}, 2: {"sent", true}, 3: {"sent", false}, 4: {"skipped", false},
+		5: {"queued", true}, 6: {"sent", true},
+	}, ledgerNow())
+	for name, k := range keys {
+		res, err := l.Send(ctx, k, "79160000009", "again")
+		require.NoError(t, err, name)
+		require.True(t, res.Already, "%s: still finished", name)
+	}
+	require.Len(t, phone.Messages(salon), sent, "nothing sent again")
+
+	// 300 days on: the rows written 100 days ago were visited more than a year ago, except the
+	// visit that was to come; everything ended is emptied.
+	_, err = d.Purge(ctx, now.Add(300*day))
+	require.NoError(t, err)
+	require.Equal(t, map[int64]row{
+		2: {"sent", false}, 3: {"sent", false}, 5: {"queued", true}, 6: {"sent", false},
+	}, ledgerNow())
+	res, err := l.Send(ctx, keys["welcome"], "79160000009", "again")
+	require.NoError(t, err)
+	require.True(t, res.Already, "a client's welcome stays once only")
+	require.Len(t, phone.Messages(salon), sent)
 }
