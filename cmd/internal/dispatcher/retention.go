@@ -37,7 +37,7 @@ func (d *Dispatcher) tidy(ctx context.Context) {
 // finished more than the retention before now, deletes up to one batch of rows (their bodies
 // purged, not dead) finished more than the rows' retention before now, empties the numbers and
 // texts of up to one batch of ended messages and deletes up to one batch of emptied messages
-// of visits (the message ledger's retentions, ledger.DefaultRetention), and deletes expired
+// of visits (Options.MessageRetention and MessageRowRetention), and deletes expired
 // pairing events, the ends of pairing attempts older than a day and leases expired more than
 // an hour ago (left by a dispatcher that stopped before it ended its rows). It returns the
 // largest of the batches: a full batch means there is more.
