@@ -5,7 +5,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiadmin/aiadmin/db"
@@ -30,16 +29,17 @@ func messageRows(t *testing.T, store *db.Store, first int64, n int, status strin
 	require.NoError(t, err)
 }
 
-func readMessage(t *testing.T, store *db.Store, record int64) (ledgerRow, bool) {
+// ledgerRecords is salon 1's messages by record, in the order they were written.
+func ledgerRecords(t *testing.T, store *db.Store) (records []int64, rows map[int64]ledgerRow) {
 	t.Helper()
-	var r ledgerRow
-	err := store.Pool.QueryRow(t.Context(), "SELECT status, phone, body FROM messages WHERE salon_id = 1 AND record_id = $1", record).
-		Scan(&r.Status, &r.Phone, &r.Body)
-	if db.IsNotFound(err) {
-		return r, false
-	}
+	msgs, err := store.ListMessages(t.Context(), 1)
 	require.NoError(t, err)
-	return r, true
+	rows = map[int64]ledgerRow{}
+	for _, m := range msgs {
+		records = append(records, m.RecordID)
+		rows[m.RecordID] = ledgerRow{m.Status, m.Phone, m.Body}
+	}
+	return records, rows
 }
 
 const day = 24 * time.Hour
@@ -70,7 +70,8 @@ func TestMessageTextsPurged(t *testing.T) {
 		4: {"queued", "79160", "Анна, ждём вас завтра"}, 5: {"sent", "79160", "Анна, ждём вас завтра"},
 		6: {"sent", "79160", "Анна, ждём вас завтра"}, 7: {"sent", "79160", "Анна, ждём вас завтра"},
 	} {
-		got, ok := readMessage(t, store, record)
+		_, rows := ledgerRecords(t, store)
+		got, ok := rows[record]
 		require.True(t, ok, "record %d keeps its row", record)
 		require.Equal(t, want, got, "record %d", record)
 	}
@@ -97,10 +98,7 @@ func TestOldMessagesDeleted(t *testing.T) {
 	n, err := store.DeleteOldMessages(ctx, sqlc.DeleteOldMessagesParams{Before: before, MaxRows: 100})
 	require.NoError(t, err)
 	require.EqualValues(t, 1, n)
-	rows, err := store.Pool.Query(ctx, "SELECT record_id FROM messages ORDER BY record_id")
-	require.NoError(t, err)
-	left, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-	require.NoError(t, err)
+	left, _ := ledgerRecords(t, store)
 	require.Equal(t, []int64{2, 3, 4, 5}, left)
 	n, err = store.DeleteOldMessages(ctx, sqlc.DeleteOldMessagesParams{Before: before, MaxRows: 100})
 	require.NoError(t, err)

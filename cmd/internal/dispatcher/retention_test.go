@@ -160,16 +160,12 @@ func TestPurgeAgesTheMessageLedger(t *testing.T) {
 		Kept   bool // the number and the text
 	}
 	ledgerNow := func() map[int64]row {
-		out := map[int64]row{}
-		rows, err := store.Pool.Query(ctx, "SELECT record_id, status, phone <> '' AND body <> '' FROM messages WHERE salon_id = $1", salon)
+		msgs, err := store.ListMessages(ctx, salon)
 		require.NoError(t, err)
-		for rows.Next() {
-			var id int64
-			var r row
-			require.NoError(t, rows.Scan(&id, &r.Status, &r.Kept))
-			out[id] = r
+		out := map[int64]row{}
+		for _, m := range msgs {
+			out[m.RecordID] = row{m.Status, m.Phone != "" && m.Body != ""}
 		}
-		require.NoError(t, rows.Err())
 		return out
 	}
 	d := dispatcher.New(dispatcher.Options{Store: store, Temporal: c, TaskQueue: taskQueue})
