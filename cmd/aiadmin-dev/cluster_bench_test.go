@@ -27,6 +27,8 @@ import (
 
 	"github.com/aiadmin/aiadmin/activities/whatsapp/simserver"
 	"github.com/aiadmin/aiadmin/activities/yclients/yclientsfake"
+	"github.com/aiadmin/aiadmin/cmd/internal/app"
+	"github.com/aiadmin/aiadmin/cmd/internal/config"
 	"github.com/aiadmin/aiadmin/db"
 	"github.com/aiadmin/aiadmin/db/dbtest"
 	"github.com/aiadmin/aiadmin/db/sqlc"
@@ -149,8 +151,11 @@ func startBenchCluster() (_ *benchCluster, err error) {
 	if bc.store, err = db.Open(context.Background(), bc.dsn); err != nil {
 		return nil, err
 	}
+	// The cluster's processes' compression (they inherit this environment), for the skeleton.
+	compression := app.Compression(&config.Config{TemporalCompression: os.Getenv("TEMPORAL_GRPC_COMPRESSION")})
 	bc.temporal, err = client.Dial(client.Options{HostPort: bc.c.Addrs.Temporal, Namespace: bc.c.Addrs.Namespace,
-		Logger: tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))})
+		Logger:            tlog.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))),
+		ConnectionOptions: client.ConnectionOptions{GrpcCompression: compression}})
 	if err != nil {
 		return nil, err
 	}

@@ -118,6 +118,9 @@ func newStackAt(t testing.TB, addr string, tweaks ...func(*stackSetup)) *stack {
 		// The production default: the SDK's own (10,000) would keep every booking of a
 		// benchmark in memory, and P5 would measure a cache production does not have.
 		WorkflowCache: config.DefaultWorkflowCache,
+		// Empty: the production default; the benchmarks can be run with either
+		// (TEMPORAL_GRPC_COMPRESSION=gzip make bench).
+		TemporalCompression: os.Getenv("TEMPORAL_GRPC_COMPRESSION"),
 	}
 	setup := stackSetup{cfg: cfg}
 	for _, tweak := range tweaks {

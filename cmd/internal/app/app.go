@@ -148,7 +148,18 @@ func TemporalOptions(cfg *config.Config, box *secretbox.Box, logger *slog.Logger
 		DataConverter:      pii.DataConverter(box),
 		ContextPropagators: []workflow.ContextPropagator{reqid.Propagator{}},
 		Logger:             tlog.NewStructuredLogger(logger.With("component", "temporal")),
+		ConnectionOptions:  client.ConnectionOptions{GrpcCompression: Compression(cfg)},
 	}
+}
+
+// Compression is the gRPC compression of the process's requests to Temporal
+// (TEMPORAL_GRPC_COMPRESSION). The Temporal server answers a request in the compression it came
+// in, so this decides both directions.
+func Compression(cfg *config.Config) client.GrpcCompression {
+	if cfg.Compression() == "gzip" {
+		return &client.GrpcCompressionGzip{}
+	}
+	return &client.GrpcCompressionNone{}
 }
 
 // Close releases the clients.

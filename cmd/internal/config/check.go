@@ -84,6 +84,11 @@ func (c *Config) check(o Options, p *problems) {
 			p.errorf("TEMPORAL_UI_ORIGIN", "want an origin such as https://temporal.example.com (no path), got %q", c.TemporalUIOrigin)
 		}
 	}
+	switch c.TemporalCompression {
+	case "", "none", "gzip":
+	default:
+		p.errorf("TEMPORAL_GRPC_COMPRESSION", "want none or gzip, got %q", c.TemporalCompression)
+	}
 	if err := checkPProfAddr(c.PProfAddr); err != nil {
 		p.errorf("PPROF_ADDR", "%v", err)
 	}

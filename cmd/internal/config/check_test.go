@@ -13,6 +13,7 @@ import (
 // allVars are the variables Load reads; each test starts with all of them unset.
 var allVars = []string{
 	"DEMO", "DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_TASK_QUEUE", "TEMPORAL_UI_ORIGIN",
+	"TEMPORAL_GRPC_COMPRESSION",
 	"HTTP_ADDR", "PUBLIC_URL", "YCLIENTS_BASE_URL", "YCLIENTS_PARTNER_TOKEN", "YCLIENTS_USER_TOKEN",
 	"YCLIENTS_APPLICATION_ID", "REQUIRE_SIGNED_USER_DATA", "SECRET_KEY", "SESSION_SECRET", "ADMIN_TOKEN",
 	"OPS_WEBHOOK_URL", "OWNER_WEBHOOK_URL", "WEBHOOK_HMAC_SECRET", "SUPPORT_URL", "WHATSAPP_MODE",
@@ -111,6 +112,9 @@ func TestLoadListsEveryProblem(t *testing.T) {
 		{name: "messages kept a month, their rows as long", env: with(production, "MESSAGE_RETENTION", "720h", "MESSAGE_ROW_RETENTION", "720h")},
 		{name: "message retention not a duration", env: with(production, "MESSAGE_RETENTION", "90 days"),
 			errors: []string{"MESSAGE_RETENTION"}},
+		{name: "Temporal's calls gzipped", env: with(production, "TEMPORAL_GRPC_COMPRESSION", "gzip")},
+		{name: "an unknown compression", env: with(production, "TEMPORAL_GRPC_COMPRESSION", "zstd"),
+			errors: []string{"TEMPORAL_GRPC_COMPRESSION"}},
 		{name: "demo needs nothing", env: map[string]string{"DEMO": "true"}},
 		{name: "demo may skip signatures and use the simulated phone", env: map[string]string{"DEMO": "true",
 			"REQUIRE_SIGNED_USER_DATA": "false", "WHATSAPP_MODE": "sim"}},

@@ -28,6 +28,9 @@ type Config struct {
 	TemporalAddress   string
 	TemporalNamespace string
 	TaskQueue         string
+	// TemporalCompression is how requests to Temporal and its answers are compressed
+	// (TEMPORAL_GRPC_COMPRESSION): "none" or "gzip"; empty: DefaultTemporalCompression.
+	TemporalCompression string
 
 	HTTPAddr  string
 	PublicURL string
@@ -157,6 +160,7 @@ func LoadWith(o Options) (*Config, error) {
 		TemporalAddress:      env("TEMPORAL_ADDRESS", "127.0.0.1:7233"),
 		TemporalNamespace:    env("TEMPORAL_NAMESPACE", "default"),
 		TaskQueue:            env("TEMPORAL_TASK_QUEUE", workflows.TaskQueue),
+		TemporalCompression:  env("TEMPORAL_GRPC_COMPRESSION", DefaultTemporalCompression),
 		HTTPAddr:             env("HTTP_ADDR", "127.0.0.1:8080"),
 		OpsAddr:              env("OPS_ADDR", "127.0.0.1:9090"),
 		PProfAddr:            strings.TrimSpace(os.Getenv("PPROF_ADDR")),
@@ -272,6 +276,19 @@ func (c *Config) parse(dev bool, p *problems) {
 	if c.TemporalUIOrigin == "" && c.Demo {
 		c.TemporalUIOrigin = "http://127.0.0.1:8233" // the dev server's Web UI (temporal-dev.yaml)
 	}
+}
+
+// DefaultTemporalCompression is TEMPORAL_GRPC_COMPRESSION's default. The Temporal SDK's own
+// default is gzip.
+const DefaultTemporalCompression = "none"
+
+// Compression is how requests to Temporal are compressed: TemporalCompression, or the default
+// when it is empty (a Config built in code).
+func (c *Config) Compression() string {
+	if c.TemporalCompression == "" {
+		return DefaultTemporalCompression
+	}
+	return c.TemporalCompression
 }
 
 // DefaultWorkflowCache is WORKFLOW_CACHE_SIZE's default.

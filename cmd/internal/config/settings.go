@@ -32,6 +32,7 @@ func (c *Config) Settings() []Setting {
 		{"TEMPORAL_ADDRESS", c.TemporalAddress},
 		{"TEMPORAL_NAMESPACE", c.TemporalNamespace},
 		{"TEMPORAL_TASK_QUEUE", c.TaskQueue},
+		{"TEMPORAL_GRPC_COMPRESSION", c.Compression()},
 		{"TEMPORAL_UI_ORIGIN", c.TemporalUIOrigin},
 		{"HTTP_ADDR", c.HTTPAddr},
 		{"PUBLIC_URL", c.PublicURL},
