@@ -30,6 +30,18 @@ UPDATE messages SET capped_on = @day WHERE id = @id;
 -- DailySends is how many messages the salon's day counted against its cap.
 SELECT COALESCE((SELECT sends FROM salon_daily_sends WHERE salon_id = @salon_id AND day = @day), 0)::int;
 
+-- name: DeleteOldDailySends :execrows
+-- DeleteOldDailySends deletes up to max_rows salons' daily counts of days before before, the
+-- oldest first (salon_daily_sends_day_idx): only a salon's today counts against its cap.
+-- (By ctid: a list of (salon_id, day) pairs would be joined by reading the whole table.)
+DELETE FROM salon_daily_sends
+WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM salon_daily_sends
+    WHERE day < @before::date
+    ORDER BY day
+    LIMIT @max_rows
+));
+
 -- name: AddPausedMessage :exec
 INSERT INTO paused_messages (salon_id, workflow_id, reason) VALUES (@salon_id, @workflow_id, @reason)
 ON CONFLICT (salon_id, workflow_id) DO UPDATE SET reason = EXCLUDED.reason;

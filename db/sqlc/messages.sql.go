@@ -89,6 +89,32 @@ func (q *Queries) DailySends(ctx context.Context, arg DailySendsParams) (int32, 
 	return column_1, err
 }
 
+const deleteOldDailySends = `-- name: DeleteOldDailySends :execrows
+DELETE FROM salon_daily_sends
+WHERE ctid = ANY(ARRAY(
+    SELECT ctid FROM salon_daily_sends
+    WHERE day < $1::date
+    ORDER BY day
+    LIMIT $2
+))
+`
+
+type DeleteOldDailySendsParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// DeleteOldDailySends deletes up to max_rows salons' daily counts of days before before, the
+// oldest first (salon_daily_sends_day_idx): only a salon's today counts against its cap.
+// (By ctid: a list of (salon_id, day) pairs would be joined by reading the whole table.)
+func (q *Queries) DeleteOldDailySends(ctx context.Context, arg DeleteOldDailySendsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteOldDailySends, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const deleteOldMessages = `-- name: DeleteOldMessages :execrows
 DELETE FROM messages
 WHERE id = ANY(ARRAY(

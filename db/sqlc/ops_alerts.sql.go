@@ -10,6 +10,31 @@ import (
 	"time"
 )
 
+const deleteOldOpsAlerts = `-- name: DeleteOldOpsAlerts :execrows
+DELETE FROM ops_alerts
+WHERE id = ANY(ARRAY(
+    SELECT id FROM ops_alerts
+    WHERE created_at < $1::timestamptz
+    ORDER BY created_at
+    LIMIT $2
+))
+`
+
+type DeleteOldOpsAlertsParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// DeleteOldOpsAlerts deletes up to max_rows alerts raised before before, the oldest first
+// (ops_alerts_created_idx).
+func (q *Queries) DeleteOldOpsAlerts(ctx context.Context, arg DeleteOldOpsAlertsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteOldOpsAlerts, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const insertOpsAlert = `-- name: InsertOpsAlert :one
 INSERT INTO ops_alerts (salon_id, level, kind, message)
 VALUES ($1, $2, $3, $4)

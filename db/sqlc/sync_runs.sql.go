@@ -7,7 +7,34 @@ package sqlc
 
 import (
 	"context"
+	"time"
 )
+
+const deleteOldSyncRuns = `-- name: DeleteOldSyncRuns :execrows
+DELETE FROM sync_runs
+WHERE id = ANY(ARRAY(
+    SELECT s.id FROM sync_runs s
+    WHERE s.started_at < $1::timestamptz
+      AND EXISTS (SELECT 1 FROM sync_runs n WHERE n.salon_id = s.salon_id AND n.id > s.id)
+    ORDER BY s.started_at
+    LIMIT $2
+))
+`
+
+type DeleteOldSyncRunsParams struct {
+	Before  time.Time
+	MaxRows int32
+}
+
+// DeleteOldSyncRuns deletes up to max_rows sync runs started before before, the oldest first
+// (sync_runs_started_idx), except each salon's latest (LastSyncRun), however old.
+func (q *Queries) DeleteOldSyncRuns(ctx context.Context, arg DeleteOldSyncRunsParams) (int64, error) {
+	result, err := q.db.Exec(ctx, deleteOldSyncRuns, arg.Before, arg.MaxRows)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
 
 const finishSyncRun = `-- name: FinishSyncRun :exec
 UPDATE sync_runs SET

@@ -15,6 +15,11 @@ const (
 	staleLease      = time.Hour // an expired lease is deleted this long after it expired
 )
 
+// OpsRetention is how long the operational records are kept: alerts (ops_alerts), catalogue
+// sync runs (sync_runs; each salon's latest stays) and the salons' daily send counts
+// (salon_daily_sends; only today's counts against the cap).
+const OpsRetention = 90 * 24 * time.Hour
+
 // tidy uses idle time, at most once every purgeEvery (at once again while a purge finds a
 // full batch of bodies or rows), to purge.
 func (d *Dispatcher) tidy(ctx context.Context) {
@@ -38,8 +43,9 @@ func (d *Dispatcher) tidy(ctx context.Context) {
 // purged, not dead) finished more than the rows' retention before now, empties the numbers and
 // texts of up to one batch of ended messages and deletes up to one batch of emptied messages
 // of visits (Options.MessageRetention and MessageRowRetention), and deletes expired
-// pairing events, the ends of pairing attempts older than a day and leases expired more than
-// an hour ago (left by a dispatcher that stopped before it ended its rows). It returns the
+// pairing events, the ends of pairing attempts older than a day, leases expired more than
+// an hour ago (left by a dispatcher that stopped before it ended its rows) and up to one
+// batch each of the operational records older than OpsRetention. It returns the
 // largest of the batches: a full batch means there is more.
 func (d *Dispatcher) Purge(ctx context.Context, now time.Time) (int64, error) {
 	bodies, err := d.store.PurgeInboxBodies(ctx, sqlc.PurgeInboxBodiesParams{Before: now.Add(-d.retention), MaxRows: purgeBatch})
@@ -72,9 +78,27 @@ func (d *Dispatcher) Purge(ctx context.Context, now time.Time) (int64, error) {
 	if err != nil {
 		return n, err
 	}
-	if bodies+rows+texts+messages+expired+ended+leases > 0 {
+	alerts, runs, sends, err := d.purgeOps(ctx, now.Add(-OpsRetention))
+	n = max(n, alerts, runs, sends)
+	if err != nil {
+		return n, err
+	}
+	if bodies+rows+texts+messages+expired+ended+leases+alerts+runs+sends > 0 {
 		d.log.Info("retention: purged", "bodies", bodies, "rows", rows, "messageTexts", texts, "messages", messages,
-			"pairingEvents", expired+ended, "staleLeases", leases)
+			"pairingEvents", expired+ended, "staleLeases", leases, "alerts", alerts, "syncRuns", runs, "dailySends", sends)
 	}
 	return n, nil
+}
+
+// purgeOps deletes up to one batch each of the alerts, sync runs (not a salon's latest) and
+// daily send counts from before before (OpsRetention).
+func (d *Dispatcher) purgeOps(ctx context.Context, before time.Time) (alerts, runs, sends int64, err error) {
+	if alerts, err = d.store.DeleteOldOpsAlerts(ctx, sqlc.DeleteOldOpsAlertsParams{Before: before, MaxRows: purgeBatch}); err != nil {
+		return
+	}
+	if runs, err = d.store.DeleteOldSyncRuns(ctx, sqlc.DeleteOldSyncRunsParams{Before: before, MaxRows: purgeBatch}); err != nil {
+		return
+	}
+	sends, err = d.store.DeleteOldDailySends(ctx, sqlc.DeleteOldDailySendsParams{Before: before, MaxRows: purgeBatch})
+	return
 }

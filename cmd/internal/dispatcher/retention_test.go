@@ -25,9 +25,7 @@ import (
 func TestIdleTimePurges(t *testing.T) {
 	ctx := context.Background()
 	store, _ := dbtest.New(t)
-	c, err := client.NewLazyClient(client.Options{HostPort: closedAddr(t)}) // client rows need no Temporal
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
+	c := noTemporal(t) // client rows and the purge need none
 	save := func(body string) int64 {
 		id, err := httpapi.StoreInbox{Store: store}.Save(ctx, 7, nil, []byte(body))
 		require.NoError(t, err)
@@ -50,7 +48,7 @@ func TestIdleTimePurges(t *testing.T) {
 
 	ancient := save(`{"resource":"client","resource_id":4,"status":"create","data":{"id":4,"name":"Галина","phone":"+79990001144"}}`)
 	leftOver := save(`{"resource":"goods_operations_sale","resource_id":3,"status":"create","data":{}}`)
-	_, err = store.Pool.Exec(ctx, `UPDATE webhook_inbox SET state = 'ignored', processed_at = now() WHERE id = $1`, leftOver)
+	_, err := store.Pool.Exec(ctx, `UPDATE webhook_inbox SET state = 'ignored', processed_at = now() WHERE id = $1`, leftOver)
 	require.NoError(t, err)
 	_, err = store.Pool.Exec(ctx, `INSERT INTO webhook_inbox_leases (inbox_id, claim_token, claimed_until)
 		VALUES ($1, 'stopped-dispatcher', now() - interval '61 minutes'), ($1 + 1000000, 'stopped-dispatcher', now() - interval '10 minutes')`, leftOver)
@@ -118,9 +116,7 @@ func TestIdleTimePurges(t *testing.T) {
 func TestPurgeAgesTheMessageLedger(t *testing.T) {
 	ctx := context.Background()
 	store, _ := dbtest.New(t)
-	c, err := client.NewLazyClient(client.Options{HostPort: closedAddr(t)})
-	require.NoError(t, err)
-	t.Cleanup(c.Close)
+	c := noTemporal(t) // client rows and the purge need none
 	const salon = int64(818181)
 	phone := simphone.New(simphone.Options{})
 	phone.Restore(salon, "79990001122", "Салон", false)
@@ -136,6 +132,7 @@ func TestPurgeAgesTheMessageLedger(t *testing.T) {
 		"skipped":       {SalonID: salon, RecordID: 4, Kind: texts.Reminder2h, VisitTime: at(-100 * day)},
 		"recent":        {SalonID: salon, RecordID: 6, Kind: texts.Confirmation, VisitTime: at(-day)},
 	}
+	var err error
 	for name, k := range keys {
 		var res ledger.Result
 		if name == "skipped" {
@@ -195,4 +192,72 @@ func TestPurgeAgesTheMessageLedger(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, res.Already, "a client's welcome stays once only")
 	require.Len(t, phone.Messages(salon), sent)
+}
+
+// The dispatcher's purge deletes the operational records older than OpsRetention (alerts,
+// sync runs but each salon's latest, daily send counts), written through the statements that
+// write them, and keeps the recent ones.
+func TestPurgeDeletesOldOpsRecords(t *testing.T) {
+	ctx := context.Background()
+	store, _ := dbtest.New(t)
+	c := noTemporal(t) // client rows and the purge need none
+	const day = 24 * time.Hour
+	age := func(table, column string, id int64, by time.Duration) {
+		_, err := store.Pool.Exec(ctx, "UPDATE "+table+" SET "+column+" = "+column+" - $2::interval WHERE id = $1", id, by)
+		require.NoError(t, err)
+	}
+	record := func(salon int64, ago time.Duration) {
+		alert, err := store.InsertOpsAlert(ctx, sqlc.InsertOpsAlertParams{SalonID: &salon, Level: "warn", Kind: "relink", Message: "WhatsApp отключён"})
+		require.NoError(t, err)
+		age("ops_alerts", "created_at", alert, ago)
+		run, err := store.StartSyncRun(ctx, salon)
+		require.NoError(t, err)
+		require.NoError(t, store.FinishSyncRun(ctx, sqlc.FinishSyncRunParams{ID: run, ServicesCount: 3}))
+		age("sync_runs", "started_at", run, ago)
+		_, err = store.ReserveDailySend(ctx, sqlc.ReserveDailySendParams{SalonID: salon, Day: time.Now().Add(-ago), DailyCap: 100})
+		require.NoError(t, err)
+	}
+	record(1, 200*day)
+	record(1, 2*day)
+	record(2, 120*day) // salon 2's only run: its latest, kept
+	record(3, 80*day)
+
+	d := dispatcher.New(dispatcher.Options{Store: store, Temporal: c, TaskQueue: taskQueue})
+	n, err := d.Purge(ctx, time.Now())
+	require.NoError(t, err)
+	require.EqualValues(t, 2, n, "the largest batch: two alerts, two daily counts")
+
+	alerts, err := store.ListOpsAlerts(ctx, sqlc.ListOpsAlertsParams{MaxRows: 100})
+	require.NoError(t, err)
+	var left []int64
+	for _, a := range alerts {
+		left = append(left, *a.SalonID)
+	}
+	require.ElementsMatch(t, []int64{1, 3}, left, "alerts left by salon")
+	for salon, days := range map[int64]int{1: 2, 2: 120, 3: 80} {
+		run, err := store.LastSyncRun(ctx, salon)
+		require.NoError(t, err)
+		require.Equal(t, days, int(time.Since(run.StartedAt)/day), "salon %d's latest sync run", salon)
+	}
+	var runs int
+	require.NoError(t, store.Pool.QueryRow(ctx, "SELECT count(*) FROM sync_runs").Scan(&runs))
+	require.Equal(t, 3, runs, "salon 1's old run deleted")
+	for _, tc := range []struct {
+		salon int64
+		ago   time.Duration
+		want  int32
+	}{{1, 200 * day, 0}, {1, 2 * day, 1}, {2, 120 * day, 0}, {3, 80 * day, 1}} {
+		sends, err := store.DailySends(ctx, sqlc.DailySendsParams{SalonID: tc.salon, Day: time.Now().Add(-tc.ago)})
+		require.NoError(t, err)
+		require.Equal(t, tc.want, sends, "salon %d, %s ago", tc.salon, tc.ago)
+	}
+}
+
+// noTemporal is a client of a Temporal server that is not there.
+func noTemporal(t *testing.T) client.Client {
+	t.Helper()
+	c, err := client.NewLazyClient(client.Options{HostPort: closedAddr(t)})
+	require.NoError(t, err)
+	t.Cleanup(c.Close)
+	return c
 }
