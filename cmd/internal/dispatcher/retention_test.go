@@ -123,7 +123,6 @@ func TestPurgeAgesTheMessageLedger(t *testing.T) {
 	l := ledger.New(store, phone, nil)
 
 	now := time.Now()
-	const day = 24 * time.Hour
 	at := func(d time.Duration) time.Time { return now.Add(d).Truncate(time.Second).UTC() }
 	keys := map[string]ledger.Key{
 		"past visit":    {SalonID: salon, RecordID: 1, Kind: texts.ReminderDay, VisitTime: at(-100 * day)},
@@ -201,7 +200,6 @@ func TestPurgeDeletesOldOpsRecords(t *testing.T) {
 	ctx := context.Background()
 	store, _ := dbtest.New(t)
 	c := noTemporal(t) // client rows and the purge need none
-	const day = 24 * time.Hour
 	age := func(table, column string, id int64, by time.Duration) {
 		_, err := store.Pool.Exec(ctx, "UPDATE "+table+" SET "+column+" = "+column+" - $2::interval WHERE id = $1", id, by)
 		require.NoError(t, err)
@@ -252,6 +250,8 @@ func TestPurgeDeletesOldOpsRecords(t *testing.T) {
 		require.Equal(t, tc.want, sends, "salon %d, %s ago", tc.salon, tc.ago)
 	}
 }
+
+const day = 24 * time.Hour
 
 // noTemporal is a client of a Temporal server that is not there.
 func noTemporal(t *testing.T) client.Client {
